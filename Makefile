@@ -1,0 +1,181 @@
+# dtlsgate: build, test, install. `make help` lists the targets.
+
+GO       ?= go
+CC       ?= gcc
+CXX      ?= g++
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+
+VERSION   := 0.1.0
+SONAME    := libdtlsgate.so.0
+SO        := lib/libdtlsgate.so
+SO_REAL   := lib/$(SONAME)
+ARCHIVE   := lib/libdtlsgate.a
+HEADER    := include/dtlsgate.h
+BUILD     := build
+
+GO_SOURCES := go.mod go.sum $(shell find core capi -name '*.go' ! -name '*_test.go')
+CAPI_DEPS  := $(GO_SOURCES) $(HEADER) capi/dtlsgate.map
+
+CFLAGS_STRICT := -Wall -Wextra -pedantic -Werror
+TEST_CFLAGS   := -std=c11 -g -O1 $(CFLAGS_STRICT) -Iinclude
+LDFLAGS_SHARED := -Llib -ldtlsgate -Wl,-rpath,$(CURDIR)/lib
+LDFLAGS_STATIC := $(ARCHIVE) -lpthread -lresolv
+
+# Only the dtlsgate_* functions leave the shared library, under a soname.
+SO_LDFLAGS := -extldflags '-Wl,-soname,$(SONAME) -Wl,--version-script=$(CURDIR)/capi/dtlsgate.map'
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+## all: build lib/libdtlsgate.so (+ soname link) and lib/libdtlsgate.a
+.PHONY: all
+all: $(SO) $(ARCHIVE)
+
+.PHONY: deps deps-test deps-qt
+deps:
+	@scripts/ensure-deps.sh build
+deps-test:
+	@scripts/ensure-deps.sh build test
+deps-qt:
+	@scripts/ensure-deps.sh build test qt
+
+# cgo writes its own export header next to the library; the public header
+# is include/dtlsgate.h, so the generated one is removed.
+$(SO_REAL): $(CAPI_DEPS) | deps
+	@mkdir -p lib
+	CGO_ENABLED=1 $(GO) build -trimpath -buildmode=c-shared -ldflags="$(SO_LDFLAGS)" -o $@ ./capi
+	@rm -f lib/libdtlsgate.so.h
+
+$(SO): $(SO_REAL)
+	ln -sf $(SONAME) $@
+
+$(ARCHIVE): $(CAPI_DEPS) | deps
+	@mkdir -p lib
+	CGO_ENABLED=1 $(GO) build -trimpath -buildmode=c-archive -o $@ ./capi
+	@rm -f lib/libdtlsgate.h
+
+# The same library built with the Go runtime's valgrind annotations, so that
+# memcheck understands Go's allocator and stacks.
+$(BUILD)/valgrind/$(SONAME): $(CAPI_DEPS) | deps
+	@mkdir -p $(@D)
+	CGO_ENABLED=1 $(GO) build -tags valgrind -buildmode=c-shared -ldflags="$(SO_LDFLAGS)" -o $@ ./capi
+	@rm -f $(@D)/libdtlsgate.so.h
+	ln -sf $(SONAME) $(@D)/libdtlsgate.so
+
+# ---------------------------------------------------------------------------
+# Tests
+
+C_TESTS := $(BUILD)/test_api_shared $(BUILD)/test_api_static
+
+$(BUILD)/test_api_shared: tests/c/test_api.c tests/c/check.h $(HEADER) $(SO)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(LDFLAGS_SHARED)
+
+$(BUILD)/test_api_static: tests/c/test_api.c tests/c/check.h $(HEADER) $(ARCHIVE)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(LDFLAGS_STATIC)
+
+$(BUILD)/test_api_valgrind: tests/c/test_api.c tests/c/check.h $(HEADER) $(BUILD)/valgrind/$(SONAME)
+	$(CC) $(TEST_CFLAGS) -o $@ $< -L$(BUILD)/valgrind -ldtlsgate -Wl,-rpath,$(CURDIR)/$(BUILD)/valgrind
+
+## test: every test: Go (-race), C (shared and static), header, symbols, valgrind, interop, Qt parity
+.PHONY: test
+test: test-go test-c test-header test-symbols test-valgrind test-install test-interop test-parity
+
+## test-go: Go unit tests with the race detector
+.PHONY: test-go
+test-go:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+## test-c: the C API tests, linked against the .so and against the .a
+.PHONY: test-c
+test-c: $(C_TESTS)
+	$(BUILD)/test_api_shared
+	$(BUILD)/test_api_static
+
+## test-header: the header alone compiles as C99 and as C++17, warnings as errors
+.PHONY: test-header
+test-header: $(HEADER) | deps
+	printf '#include "dtlsgate.h"\nint main(void) { return dtlsgate_version_number() < 0; }\n' | \
+		$(CC) -std=c99 $(CFLAGS_STRICT) -Wstrict-prototypes -Iinclude -x c -fsyntax-only -
+	printf '#include "dtlsgate.h"\nint main() { return dtlsgate_version_number() < 0; }\n' | \
+		$(CXX) -std=c++17 $(CFLAGS_STRICT) -Iinclude -x c++ -fsyntax-only -
+
+## test-symbols: the .so exports exactly the functions the header declares
+.PHONY: test-symbols
+test-symbols: $(SO)
+	scripts/check-symbols.sh $(HEADER) $(SO)
+
+## test-valgrind: the C API tests under valgrind memcheck
+.PHONY: test-valgrind
+test-valgrind: $(BUILD)/test_api_valgrind | deps-test
+	valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+		--show-leak-kinds=definite --track-origins=no -q $(BUILD)/test_api_valgrind
+
+## test-interop: real openssl and gnutls clients against the example C server on loopback
+.PHONY: test-interop
+test-interop: $(BUILD)/server_c | deps-test
+	tests/interop/run.sh $(BUILD)/server_c
+
+## test-parity: Qt 6's QDtlsClientVerifier and ours agree, datagram by datagram
+.PHONY: test-parity
+test-parity: $(BUILD)/parity_qt $(BUILD)/parity_dtlsgate | deps-qt
+	tests/parity/run.sh $(BUILD)/parity_qt $(BUILD)/parity_dtlsgate
+
+# ---------------------------------------------------------------------------
+# Examples, demo, benchmarks
+
+$(BUILD)/server_c: examples/c/verify_server.c $(HEADER) $(SO)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 $(CFLAGS_STRICT) -Iinclude -o $@ $< $(LDFLAGS_SHARED)
+
+## demo: the example C server on loopback, a real openssl client, the cookie exchange step by step
+.PHONY: demo
+demo: $(BUILD)/server_c | deps-test
+	scripts/demo.sh $(BUILD)/server_c
+
+## bench: Go benchmarks, then the C ABI next to Qt 6's QDtlsClientVerifier with ratios
+.PHONY: bench
+bench: $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt | deps-qt
+	$(GO) test -run='^$$' -bench=. -benchmem ./core/...
+	bench/run.sh $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt
+
+## fuzz: each fuzz target for FUZZTIME (default 30s)
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzParseClientHello$$' -fuzztime=$(FUZZTIME) ./core/wire
+	$(GO) test -run='^$$' -fuzz='^FuzzPutHelloVerifyRequest$$' -fuzztime=$(FUZZTIME) ./core/wire
+
+include tests/parity/parity.mk
+
+# ---------------------------------------------------------------------------
+# Install
+
+## install: header, both libraries and dtlsgate.pc under $(DESTDIR)$(PREFIX)
+.PHONY: install
+install: $(SO) $(ARCHIVE) dtlsgate.pc.in
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(HEADER) $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(SO_REAL) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libdtlsgate.so
+	install -m 644 $(ARCHIVE) $(DESTDIR)$(PREFIX)/lib/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' dtlsgate.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/dtlsgate.pc
+
+## test-install: install into a scratch prefix and build a program with pkg-config
+.PHONY: test-install
+test-install: $(SO) $(ARCHIVE)
+	scripts/test-install.sh
+
+## clean: remove build outputs
+.PHONY: clean
+clean:
+	rm -rf lib $(BUILD)
+
+## help: this list
+.PHONY: help
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST) | column -t -s ':'

@@ -1,0 +1,398 @@
+/*
+ * dtlsgate.h - the public C API of dtlsgate.
+ *
+ * dtlsgate is the front door of a DTLS server: it answers a client's first
+ * ClientHello with a stateless HelloVerifyRequest cookie (RFC 6347, section
+ * 4.2.1), lets the handshake proceed only once the client has proven it can
+ * receive datagrams at its claimed address, and carries the pre-shared-key
+ * (PSK) credentials of the handshake that follows. The objects mirror Qt's
+ * QDtlsClientVerifier, QDtlsClientVerifier::GeneratorParameters and
+ * QSslPreSharedKeyAuthenticator.
+ *
+ * Conventions that hold for every function below:
+ *
+ *  - Handles are opaque. They are never dereferenced by the caller and never
+ *    reused by the library: a handle that was freed (or never issued) is
+ *    detected and reported as DTLSGATE_E_BAD_HANDLE, never a crash. Freeing
+ *    NULL or an already freed handle does nothing.
+ *  - Functions that can fail return an int. Negative values are the status
+ *    codes DTLSGATE_E_*; dtlsgate_strerror() describes them. Non-negative
+ *    values are the function's result as documented (0 = DTLSGATE_OK when
+ *    there is nothing else to say).
+ *  - Inputs are read (and copied where kept) before the call returns; the
+ *    library never keeps a caller's pointer. A pointer argument may be NULL
+ *    only when its length is 0; NULL with a non-zero length is
+ *    DTLSGATE_E_INVALID_ARGUMENT. Byte inputs longer than DTLSGATE_MAX_INPUT
+ *    are DTLSGATE_E_INVALID_ARGUMENT.
+ *  - Outputs go into caller-owned buffers with an in/out length: on entry
+ *    *len is the buffer's capacity in bytes; on success *len is the number
+ *    of bytes written. If the buffer is too small nothing is written, *len is
+ *    set to the capacity needed and DTLSGATE_E_BUFFER_TOO_SMALL is returned,
+ *    so (NULL, &zero) asks for the size. Strings are written NUL-terminated;
+ *    their *len on success excludes the NUL, their needed capacity includes it.
+ *  - No function lets a fault inside the library escape: an internal failure
+ *    is reported as DTLSGATE_E_INTERNAL and the process carries on.
+ *  - Every function may be called from any thread. Calls on one verifier or
+ *    one authenticator are serialized by the library, except
+ *    dtlsgate_verifier_check(), which runs in parallel with everything.
+ *
+ * The library embeds a Go runtime; see README.md for what that implies (one
+ * runtime per process, no fork() without exec() after first use, no dlclose(),
+ * glibc only).
+ */
+#ifndef DTLSGATE_H
+#define DTLSGATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------
+ * Version
+ * ------------------------------------------------------------------------- */
+
+#define DTLSGATE_VERSION_MAJOR 0
+#define DTLSGATE_VERSION_MINOR 1
+#define DTLSGATE_VERSION_PATCH 0
+#define DTLSGATE_VERSION "0.1.0"
+/* MAJOR * 1000000 + MINOR * 1000 + PATCH, for compile-time comparisons. */
+#define DTLSGATE_VERSION_NUMBER 1000
+
+/* The version of the library actually loaded, e.g. "0.1.0". Static storage,
+ * owned by the library; never NULL. Compare it with DTLSGATE_VERSION to
+ * detect a header/library mismatch. */
+const char *dtlsgate_version(void);
+
+/* The same as DTLSGATE_VERSION_NUMBER, for the loaded library. */
+int dtlsgate_version_number(void);
+
+/* ---------------------------------------------------------------------------
+ * Status codes (negative return values)
+ * ------------------------------------------------------------------------- */
+
+#define DTLSGATE_OK 0
+/* A pointer, length or value argument is not acceptable (see the function). */
+#define DTLSGATE_E_INVALID_ARGUMENT (-1)
+/* The handle is NULL, was freed, or was never issued by this library. */
+#define DTLSGATE_E_BAD_HANDLE (-2)
+/* The output buffer is too small; *len holds the capacity needed. */
+#define DTLSGATE_E_BUFFER_TOO_SMALL (-3)
+/* The hash algorithm is unknown or not available in this build. */
+#define DTLSGATE_E_UNSUPPORTED (-4)
+/* A fault inside the library was caught; please report it. */
+#define DTLSGATE_E_INTERNAL (-5)
+
+/* Largest byte input (datagram, secret, identity, key) any function accepts. */
+#define DTLSGATE_MAX_INPUT 65535
+
+/* A short English description of a status code (negative) or of a
+ * dtlsgate_dtls_error value (0..8). Static storage, never NULL; unknown
+ * codes give "unknown error code". Thread-safe. */
+const char *dtlsgate_strerror(int code);
+
+/* ---------------------------------------------------------------------------
+ * DTLS errors: the values of Qt's QDtlsError
+ * ------------------------------------------------------------------------- */
+
+typedef enum dtlsgate_dtls_error {
+    DTLSGATE_NO_ERROR = 0,
+    DTLSGATE_INVALID_INPUT_PARAMETERS = 1,
+    DTLSGATE_INVALID_OPERATION = 2,
+    DTLSGATE_UNDERLYING_SOCKET_ERROR = 3,
+    DTLSGATE_REMOTE_CLOSED_CONNECTION_ERROR = 4,
+    DTLSGATE_PEER_VERIFICATION_ERROR = 5,
+    DTLSGATE_TLS_INITIALIZATION_ERROR = 6,
+    DTLSGATE_TLS_FATAL_ERROR = 7,
+    DTLSGATE_TLS_NON_FATAL_ERROR = 8
+} dtlsgate_dtls_error;
+
+/* Qt's enumerator name of a dtlsgate_dtls_error ("NoError",
+ * "InvalidInputParameters", ...), or NULL for a value outside 0..8.
+ * Static storage. Thread-safe. */
+const char *dtlsgate_dtls_error_name(int error);
+
+/* ---------------------------------------------------------------------------
+ * Hash algorithms: the values of Qt's QCryptographicHash::Algorithm
+ * ------------------------------------------------------------------------- */
+
+typedef enum dtlsgate_hash {
+    DTLSGATE_HASH_MD4 = 0,
+    DTLSGATE_HASH_MD5 = 1,
+    DTLSGATE_HASH_SHA1 = 2,
+    DTLSGATE_HASH_SHA224 = 3,
+    DTLSGATE_HASH_SHA256 = 4,
+    DTLSGATE_HASH_SHA384 = 5,
+    DTLSGATE_HASH_SHA512 = 6,
+    DTLSGATE_HASH_KECCAK_224 = 7,   /* not available: refused */
+    DTLSGATE_HASH_KECCAK_256 = 8,
+    DTLSGATE_HASH_KECCAK_384 = 9,   /* not available: refused */
+    DTLSGATE_HASH_KECCAK_512 = 10,
+    DTLSGATE_HASH_REAL_SHA3_224 = 11,
+    DTLSGATE_HASH_REAL_SHA3_256 = 12,
+    DTLSGATE_HASH_REAL_SHA3_384 = 13,
+    DTLSGATE_HASH_REAL_SHA3_512 = 14,
+    DTLSGATE_HASH_BLAKE2B_160 = 15,
+    DTLSGATE_HASH_BLAKE2B_256 = 16,
+    DTLSGATE_HASH_BLAKE2B_384 = 17,
+    DTLSGATE_HASH_BLAKE2B_512 = 18,
+    DTLSGATE_HASH_BLAKE2S_128 = 19, /* not available: refused */
+    DTLSGATE_HASH_BLAKE2S_160 = 20, /* not available: refused */
+    DTLSGATE_HASH_BLAKE2S_224 = 21, /* not available: refused */
+    DTLSGATE_HASH_BLAKE2S_256 = 22
+} dtlsgate_hash;
+
+/* 1 if the algorithm can generate cookies, 0 if it is known but not
+ * available (see the enum), DTLSGATE_E_UNSUPPORTED if the value is not a
+ * QCryptographicHash::Algorithm at all. Thread-safe. */
+int dtlsgate_hash_supported(int algorithm);
+
+/* ---------------------------------------------------------------------------
+ * Cookie generator parameters
+ *
+ * A hash algorithm plus a secret, as Qt's GeneratorParameters. A verifier
+ * that was never given parameters uses the defaults: SHA-256 and a 32-byte
+ * secret drawn from the system's random source once per process and shared
+ * by every such verifier, so they all accept each other's cookies.
+ * (Qt's GeneratorParameters() default constructor, SHA-1 with an empty
+ * secret, is a different thing: it is an invalid placeholder.)
+ * ------------------------------------------------------------------------- */
+
+/* The process-wide default parameters. *hash receives the algorithm; the
+ * secret goes to (secret, *secret_len) as described in the conventions.
+ * Returns DTLSGATE_OK, DTLSGATE_E_INVALID_ARGUMENT (hash or secret_len NULL)
+ * or DTLSGATE_E_BUFFER_TOO_SMALL. Thread-safe. */
+int dtlsgate_default_cookie_generator_parameters(int *hash, uint8_t *secret,
+                                                 size_t *secret_len);
+
+/* Largest cookie the library mints, and so the largest HelloVerifyRequest:
+ * a record, a handshake header, the version, the cookie length byte and
+ * the cookie. A reply buffer of DTLSGATE_HELLO_VERIFY_REQUEST_MAX bytes
+ * is always enough. */
+#define DTLSGATE_COOKIE_MAX 32
+#define DTLSGATE_HELLO_VERIFY_REQUEST_MAX 60
+
+/* ---------------------------------------------------------------------------
+ * Client verifier (QDtlsClientVerifier)
+ * ------------------------------------------------------------------------- */
+
+typedef struct dtlsgate_verifier dtlsgate_verifier;
+
+/* A new verifier with the default parameters, a 60-second cookie lifetime,
+ * no automatic rotation and no fleet key. dtls_error is NoError and
+ * verified_hello is empty. Returns NULL only on an internal failure.
+ * The caller owns the handle and releases it with dtlsgate_verifier_free(). */
+dtlsgate_verifier *dtlsgate_verifier_new(void);
+
+/* Releases a verifier and wipes its secrets. NULL or an already freed
+ * handle is a no-op. Any later use of the handle is DTLSGATE_E_BAD_HANDLE. */
+void dtlsgate_verifier_free(dtlsgate_verifier *v);
+
+/* Sets the hash algorithm and secret used to mint and check cookies,
+ * as QDtlsClientVerifier::setCookieGeneratorParameters().
+ * Returns 1 on success (dtls_error becomes NoError). The secret in use
+ * until now stays valid for cookies already handed out, for one cookie
+ * lifetime, so handshakes in flight survive the change. Leaves fleet mode.
+ * Returns 0, leaving the parameters unchanged and dtls_error set to
+ * InvalidInputParameters, when the secret is empty ("Invalid (empty)
+ * secret") or the algorithm is not available (the message names it).
+ * Negative: DTLSGATE_E_BAD_HANDLE; DTLSGATE_E_INVALID_ARGUMENT for a NULL
+ * secret with a non-zero length or a secret over DTLSGATE_MAX_INPUT. */
+int dtlsgate_verifier_set_cookie_generator_parameters(dtlsgate_verifier *v, int hash,
+                                                      const uint8_t *secret,
+                                                      size_t secret_len);
+
+/* The algorithm and secret in use, as cookieGeneratorParameters(). In fleet
+ * mode the secret is the one derived for the current time window.
+ * Returns DTLSGATE_OK, DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_INVALID_ARGUMENT
+ * (hash or secret_len NULL) or DTLSGATE_E_BUFFER_TOO_SMALL. */
+int dtlsgate_verifier_cookie_generator_parameters(const dtlsgate_verifier *v, int *hash,
+                                                  uint8_t *secret, size_t *secret_len);
+
+/* How long a cookie stays valid after it was minted, in whole seconds
+ * (1 to 86400; default 60). Cookies carry their minting time, so a client
+ * that comes back later than this gets a fresh HelloVerifyRequest.
+ * Returns DTLSGATE_OK, DTLSGATE_E_BAD_HANDLE or DTLSGATE_E_INVALID_ARGUMENT. */
+int dtlsgate_verifier_set_cookie_lifetime(dtlsgate_verifier *v, uint32_t seconds);
+int dtlsgate_verifier_cookie_lifetime(const dtlsgate_verifier *v, uint32_t *seconds);
+
+/* Replaces the secret with a fresh random one (same algorithm) every
+ * `seconds`; 0 (the default) turns this off. The replaced secret stays valid
+ * for one cookie lifetime, so choose an interval no shorter than the
+ * lifetime. Rotation happens on the first verification after it is due.
+ * Returns DTLSGATE_OK, DTLSGATE_E_BAD_HANDLE or DTLSGATE_E_INVALID_ARGUMENT. */
+int dtlsgate_verifier_set_secret_rotation_interval(dtlsgate_verifier *v, uint32_t seconds);
+int dtlsgate_verifier_secret_rotation_interval(const dtlsgate_verifier *v, uint32_t *seconds);
+
+/* Fleet mode, for several servers behind one UDP load balancer: every node
+ * is given the same master key (at least 16 bytes) and window. Each node
+ * derives the secret of the current time window from the master key, so a
+ * cookie minted by one node verifies on any other without coordination, as
+ * long as their clocks differ by at most max_skew_seconds. window_seconds is
+ * 1 to 86400. The current hash algorithm is kept.
+ * Returns DTLSGATE_OK, DTLSGATE_E_BAD_HANDLE or DTLSGATE_E_INVALID_ARGUMENT
+ * (short key, bad window or skew); on error the mode is unchanged. */
+int dtlsgate_verifier_set_fleet_key(dtlsgate_verifier *v, const uint8_t *master_key,
+                                    size_t master_key_len, uint32_t window_seconds,
+                                    uint32_t max_skew_seconds);
+
+/* Leaves fleet mode: a fresh random secret takes over and cookies minted in
+ * fleet mode are no longer honoured. Returns DTLSGATE_OK or
+ * DTLSGATE_E_BAD_HANDLE; a no-op outside fleet mode. */
+int dtlsgate_verifier_clear_fleet_key(dtlsgate_verifier *v);
+
+/* 1 in fleet mode (window and skew are stored when the pointers are not
+ * NULL), 0 otherwise, or DTLSGATE_E_BAD_HANDLE. */
+int dtlsgate_verifier_fleet_mode(const dtlsgate_verifier *v, uint32_t *window_seconds,
+                                 uint32_t *max_skew_seconds);
+
+/* Qt's verifyClient(): looks at one datagram that arrived on the UDP socket
+ * socket_fd from (address, port). address is a numeric IPv4 or IPv6 string
+ * ("192.0.2.1", "::1", "fe80::1%eth0").
+ *
+ * Returns 1 when the datagram is a ClientHello carrying a valid cookie for
+ * this peer: dtls_error is NoError and verified_hello holds the datagram.
+ * Returns 0 otherwise, with dtls_error telling why:
+ *  - NoError: the datagram was not a usable ClientHello and was ignored, or
+ *    it had no valid cookie and a HelloVerifyRequest was sent to the peer
+ *    through socket_fd (sendto(2)). The client will come back with a cookie.
+ *  - UnderlyingSocketError: sending the HelloVerifyRequest failed; the
+ *    message is the operating system's error text.
+ *  - InvalidInputParameters: socket_fd < 0, an empty datagram, a NULL,
+ *    empty or unparsable address, or port 0 ("A valid UDP socket, non-empty
+ *    datagram, and valid address/port were expected"); a broadcast or
+ *    multicast address ("Multicast and broadcast addresses are not
+ *    supported"). In these cases verified_hello keeps its previous value;
+ *    in all others it is emptied before the datagram is looked at.
+ * Negative: DTLSGATE_E_BAD_HANDLE, or DTLSGATE_E_INVALID_ARGUMENT for a NULL
+ * datagram with a non-zero length or one longer than DTLSGATE_MAX_INPUT.
+ *
+ * An IPv4 peer on an AF_INET6 socket is addressed as IPv4-mapped. The reply
+ * is never larger than the datagram that caused it. */
+int dtlsgate_verifier_verify_client(dtlsgate_verifier *v, int socket_fd, const uint8_t *dgram,
+                                    size_t dgram_len, const char *address, uint16_t port);
+
+/* As dtlsgate_verifier_verify_client(), with the peer as the sockaddr that
+ * recvfrom(2) filled in (AF_INET or AF_INET6). A NULL peer, an unknown
+ * family or a short peer_len is InvalidInputParameters. */
+int dtlsgate_verifier_verify_client_sockaddr(dtlsgate_verifier *v, int socket_fd,
+                                             const uint8_t *dgram, size_t dgram_len,
+                                             const struct sockaddr *peer,
+                                             socklen_t peer_len);
+
+/* Results of dtlsgate_verifier_check(). */
+#define DTLSGATE_CHECK_DROP 0          /* not a usable ClientHello: ignore it */
+#define DTLSGATE_CHECK_SEND_REPLY 1    /* send the reply (a HelloVerifyRequest) to the peer */
+#define DTLSGATE_CHECK_VERIFIED 2      /* valid cookie: go on with the handshake */
+
+/* The verification step alone, for servers that do their own I/O or spread
+ * it over many threads: no socket, no last-error state, no verified_hello,
+ * no allocation. Safe to call on one verifier from any number of threads at
+ * once, and concurrently with the setters above.
+ *
+ * Returns DTLSGATE_CHECK_DROP, DTLSGATE_CHECK_VERIFIED (*reply_len set to
+ * 0), or DTLSGATE_CHECK_SEND_REPLY with the HelloVerifyRequest in
+ * (reply, *reply_len); a buffer of DTLSGATE_HELLO_VERIFY_REQUEST_MAX bytes
+ * always suffices. Negative: DTLSGATE_E_BAD_HANDLE;
+ * DTLSGATE_E_INVALID_ARGUMENT for an empty or NULL datagram, a NULL
+ * reply_len, or a peer that verify_client() would refuse (NULL, bad family,
+ * port 0, broadcast, multicast); DTLSGATE_E_BUFFER_TOO_SMALL. */
+int dtlsgate_verifier_check(const dtlsgate_verifier *v, const uint8_t *dgram, size_t dgram_len,
+                            const struct sockaddr *peer, socklen_t peer_len, uint8_t *reply,
+                            size_t *reply_len);
+
+/* As dtlsgate_verifier_check(), with the peer as a numeric address string
+ * and a port, as in dtlsgate_verifier_verify_client(). */
+int dtlsgate_verifier_check_address(const dtlsgate_verifier *v, const uint8_t *dgram,
+                                    size_t dgram_len, const char *address, uint16_t port,
+                                    uint8_t *reply, size_t *reply_len);
+
+/* The last datagram for which verify_client() returned 1, or nothing (*len
+ * set to 0) if none, or if a later call emptied it. Returns DTLSGATE_OK,
+ * DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_INVALID_ARGUMENT (len NULL) or
+ * DTLSGATE_E_BUFFER_TOO_SMALL. */
+int dtlsgate_verifier_verified_hello(const dtlsgate_verifier *v, uint8_t *buf, size_t *len);
+
+/* The dtlsgate_dtls_error left by the last verify_client() or
+ * set_cookie_generator_parameters() call (0..8), or DTLSGATE_E_BAD_HANDLE. */
+int dtlsgate_verifier_dtls_error(const dtlsgate_verifier *v);
+
+/* The message that goes with dtls_error; empty for NoError. Written as a
+ * NUL-terminated string. Returns DTLSGATE_OK, DTLSGATE_E_BAD_HANDLE,
+ * DTLSGATE_E_INVALID_ARGUMENT (len NULL) or DTLSGATE_E_BUFFER_TOO_SMALL. */
+int dtlsgate_verifier_dtls_error_string(const dtlsgate_verifier *v, char *buf, size_t *len);
+
+/* ---------------------------------------------------------------------------
+ * PSK authenticator (QSslPreSharedKeyAuthenticator)
+ *
+ * Five fields: identity hint, identity, pre-shared key, maximum identity
+ * length and maximum pre-shared key length; all empty or 0 when new. The
+ * application sets the identity and the key; the handshake engine fills in
+ * the other three before handing the object to the application. Setters
+ * store what they are given in full: the engine sends at most the maximum
+ * lengths. Keys are wiped from memory when replaced or freed.
+ * ------------------------------------------------------------------------- */
+
+typedef struct dtlsgate_psk_authenticator dtlsgate_psk_authenticator;
+
+/* A new, empty authenticator owned by the caller; NULL only on an internal
+ * failure. Release it with dtlsgate_psk_authenticator_free(). */
+dtlsgate_psk_authenticator *dtlsgate_psk_authenticator_new(void);
+
+/* An independent copy of a (all five fields), owned by the caller; NULL if
+ * a is not a live handle. */
+dtlsgate_psk_authenticator *dtlsgate_psk_authenticator_copy(const dtlsgate_psk_authenticator *a);
+
+/* Releases the authenticator and wipes its key. NULL or an already freed
+ * handle is a no-op. */
+void dtlsgate_psk_authenticator_free(dtlsgate_psk_authenticator *a);
+
+/* Exchanges the contents of a and b (a and b may be the same handle).
+ * Returns DTLSGATE_OK or DTLSGATE_E_BAD_HANDLE. */
+int dtlsgate_psk_authenticator_swap(dtlsgate_psk_authenticator *a, dtlsgate_psk_authenticator *b);
+
+/* 1 if all five fields are equal, 0 if not, or DTLSGATE_E_BAD_HANDLE. */
+int dtlsgate_psk_authenticator_equal(const dtlsgate_psk_authenticator *a,
+                                     const dtlsgate_psk_authenticator *b);
+
+/* Getters: the field's bytes into (buf, *len) as in the conventions.
+ * Return DTLSGATE_OK, DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_INVALID_ARGUMENT
+ * (len NULL) or DTLSGATE_E_BUFFER_TOO_SMALL. */
+int dtlsgate_psk_authenticator_identity_hint(const dtlsgate_psk_authenticator *a, uint8_t *buf,
+                                             size_t *len);
+int dtlsgate_psk_authenticator_identity(const dtlsgate_psk_authenticator *a, uint8_t *buf,
+                                        size_t *len);
+int dtlsgate_psk_authenticator_pre_shared_key(const dtlsgate_psk_authenticator *a, uint8_t *buf,
+                                              size_t *len);
+
+/* The maximum lengths (>= 0), or DTLSGATE_E_BAD_HANDLE. */
+int dtlsgate_psk_authenticator_maximum_identity_length(const dtlsgate_psk_authenticator *a);
+int dtlsgate_psk_authenticator_maximum_pre_shared_key_length(const dtlsgate_psk_authenticator *a);
+
+/* Application-side setters. Return DTLSGATE_OK, DTLSGATE_E_BAD_HANDLE or
+ * DTLSGATE_E_INVALID_ARGUMENT (NULL with a non-zero length, or longer than
+ * DTLSGATE_MAX_INPUT). */
+int dtlsgate_psk_authenticator_set_identity(dtlsgate_psk_authenticator *a,
+                                            const uint8_t *identity, size_t len);
+int dtlsgate_psk_authenticator_set_pre_shared_key(dtlsgate_psk_authenticator *a,
+                                                  const uint8_t *key, size_t len);
+
+/* Engine-side setters: the handshake engine uses these to describe the
+ * request before the application sees it. Applications do not need them;
+ * they exist for engines built on this library and for tests. Same returns
+ * as above; a negative maximum is DTLSGATE_E_INVALID_ARGUMENT. */
+int dtlsgate_psk_authenticator_set_identity_hint(dtlsgate_psk_authenticator *a,
+                                                 const uint8_t *hint, size_t len);
+int dtlsgate_psk_authenticator_set_maximum_identity_length(dtlsgate_psk_authenticator *a,
+                                                           int length);
+int dtlsgate_psk_authenticator_set_maximum_pre_shared_key_length(dtlsgate_psk_authenticator *a,
+                                                                 int length);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* DTLSGATE_H */

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Installs the system tools the build, tests and demo need, only when one is
+# missing, so a fresh Debian 12 machine gets them and a prepared one pays nothing.
+# Usage: scripts/ensure-deps.sh [group...]   groups: build test qt
+set -eu
+
+need=""
+want() { # want COMMAND-OR-FILE PACKAGE
+	case "$1" in
+	/*) [ -e "$1" ] || need="$need $2" ;;
+	*) command -v "$1" >/dev/null 2>&1 || need="$need $2" ;;
+	esac
+}
+
+for group in "${@:-build}"; do
+	case "$group" in
+	build)
+		want gcc gcc
+		want g++ g++
+		want make make
+		want pkg-config pkg-config
+		;;
+	test)
+		want openssl openssl
+		want gnutls-cli gnutls-bin
+		want valgrind valgrind
+		want python3 python3
+		;;
+	qt)
+		want /usr/lib/x86_64-linux-gnu/pkgconfig/Qt6Network.pc qt6-base-dev
+		want /usr/lib/x86_64-linux-gnu/qt6/plugins/tls/libqopensslbackend.so libqt6network6
+		;;
+	*) echo "ensure-deps: unknown group $group" >&2; exit 2 ;;
+	esac
+done
+
+[ -n "$need" ] || exit 0
+echo "ensure-deps: installing$need" >&2
+if [ "$(id -u)" != 0 ]; then
+	echo "ensure-deps: not root; install these yourself:$need" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+apt-get install -y -qq --no-install-recommends $need >/dev/null
