@@ -79,14 +79,17 @@ type ClientVerifier struct {
 	err    dtlserror.Code
 	errStr string
 	hello  []byte // last verified ClientHello; storage reused across calls
-	reply  [MaxReplySize]byte
+	// reply is an allocation of its own, holding no pointers, so a
+	// DatagramWriter may pass it to C (cgo refuses memory next to Go
+	// pointers).
+	reply []byte
 }
 
 // New returns a verifier using the process-wide default parameters
 // (SHA-256 and a secret shared by every default verifier, so they accept
 // each other's cookies).
 func New() *ClientVerifier {
-	return &ClientVerifier{gen: cookie.NewDefaultGenerator()}
+	return &ClientVerifier{gen: cookie.NewDefaultGenerator(), reply: make([]byte, MaxReplySize)}
 }
 
 // Generator gives access to the cookie lifetime, rotation and fleet
@@ -139,7 +142,7 @@ func (v *ClientVerifier) VerifyClient(w DatagramWriter, dgram []byte, addr netip
 
 	v.setError(dtlserror.NoError, "")
 	v.hello = v.hello[:0]
-	result, n, _ := v.Check(dgram, peer, v.reply[:])
+	result, n, _ := v.Check(dgram, peer, v.reply)
 	switch result {
 	case Verified:
 		v.hello = append(v.hello, dgram...)

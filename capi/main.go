@@ -1,0 +1,98 @@
+// Command capi is built as libdtlsgate.so and libdtlsgate.a: the C ABI of
+// include/dtlsgate.h over the Go core. It stays thin: every export finds
+// its object in a handle table, converts C arguments, calls the core and
+// converts the result back. No Go pointer is handed to C, no C pointer is
+// kept after a call returns, and no panic crosses into the host process.
+package main
+
+// #cgo CFLAGS: -I${SRCDIR}/../include -I${SRCDIR}
+// #include "capi.h"
+import "C"
+
+import (
+	"errors"
+
+	"github.com/dtlsgate/dtlsgate/core/cookie"
+	"github.com/dtlsgate/dtlsgate/core/dtlserror"
+)
+
+func main() {}
+
+// Static strings handed to C are made once, in C memory, and never freed.
+var (
+	versionString = C.capi_version_string()
+	statusText    = map[C.int]*C.capi_static_string{
+		C.DTLSGATE_E_INVALID_ARGUMENT: C.CString("invalid argument"),
+		C.DTLSGATE_E_BAD_HANDLE:       C.CString("NULL, freed or unknown handle"),
+		C.DTLSGATE_E_BUFFER_TOO_SMALL: C.CString("output buffer too small"),
+		C.DTLSGATE_E_UNSUPPORTED:      C.CString("unknown or unsupported hash algorithm"),
+		C.DTLSGATE_E_INTERNAL:         C.CString("internal error in dtlsgate"),
+	}
+	unknownCode    = C.CString("unknown error code")
+	dtlsErrorText  [len(dtlsErrorNames)]*C.capi_static_string
+	dtlsErrorNames [dtlserror.TlsNonFatalError + 1]*C.capi_static_string
+)
+
+func init() {
+	for c := range dtlsErrorNames {
+		code := dtlserror.Code(c)
+		dtlsErrorNames[c] = C.CString(code.String())
+		dtlsErrorText[c] = C.CString(code.Description())
+	}
+}
+
+//export dtlsgate_version
+func dtlsgate_version() *C.capi_static_string { return versionString }
+
+//export dtlsgate_version_number
+func dtlsgate_version_number() C.int { return C.DTLSGATE_VERSION_NUMBER }
+
+//export dtlsgate_strerror
+func dtlsgate_strerror(code C.int) *C.capi_static_string {
+	if s, ok := statusText[code]; ok {
+		return s
+	}
+	if code >= 0 && int(code) < len(dtlsErrorText) {
+		return dtlsErrorText[code]
+	}
+	return unknownCode
+}
+
+//export dtlsgate_dtls_error_name
+func dtlsgate_dtls_error_name(code C.int) *C.capi_static_string {
+	if code >= 0 && int(code) < len(dtlsErrorNames) {
+		return dtlsErrorNames[code]
+	}
+	return nil
+}
+
+//export dtlsgate_hash_supported
+func dtlsgate_hash_supported(algorithm C.int) (ret C.int) {
+	defer guard(&ret)
+	err := cookie.Algorithm(algorithm).Supported()
+	switch {
+	case err == nil:
+		return 1
+	case errors.Is(err, cookie.ErrUnsupportedAlgorithm): // Qt knows it; Go lacks it
+		return 0
+	}
+	return C.DTLSGATE_E_UNSUPPORTED
+}
+
+//export dtlsgate_default_cookie_generator_parameters
+func dtlsgate_default_cookie_generator_parameters(hash *C.int, secret *C.uint8_t, secretLen *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	return putParameters(cookie.DefaultParameters(), hash, secret, secretLen)
+}
+
+// putParameters writes p to the caller's (hash, secret, secret_len).
+func putParameters(p cookie.Parameters, hash *C.int, secret *C.uint8_t, secretLen *C.size_t) C.int {
+	if hash == nil {
+		return C.DTLSGATE_E_INVALID_ARGUMENT
+	}
+	if status := putBytes(p.Secret, secret, secretLen); status != C.DTLSGATE_OK {
+		return status
+	}
+	*hash = C.int(p.Hash)
+	return C.DTLSGATE_OK
+}
