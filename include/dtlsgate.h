@@ -187,7 +187,7 @@ typedef struct dtlsgate_verifier dtlsgate_verifier;
  * The caller owns the handle and releases it with dtlsgate_verifier_free(). */
 dtlsgate_verifier *dtlsgate_verifier_new(void);
 
-/* Releases a verifier and wipes its secrets. NULL or an already freed
+/* Releases a verifier. NULL or an already freed
  * handle is a no-op. Any later use of the handle is DTLSGATE_E_BAD_HANDLE. */
 void dtlsgate_verifier_free(dtlsgate_verifier *v);
 
