@@ -83,11 +83,12 @@ $(BUILD)/test_api_valgrind: tests/c/test_api.c tests/c/check.h $(HEADER) $(BUILD
 .PHONY: test
 test: test-go test-c test-header test-symbols test-valgrind test-install test-interop test-parity
 
-## test-go: Go unit tests with the race detector
+## test-go: Go unit tests with the race detector, then the allocation tests without it
 .PHONY: test-go
-test-go:
+test-go: | deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'Alloc' ./...
 
 ## test-c: the C API tests, linked against the .so and against the .a
 .PHONY: test-c
