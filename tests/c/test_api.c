@@ -509,7 +509,6 @@ static void test_defaults(void)
     rc = dtlsgate_default_cookie_generator_parameters(&hash, NULL, &len);
     CHECK_EQ(rc, DTLSGATE_E_BUFFER_TOO_SMALL);
     CHECK_EQ(len, 32);
-    CHECK_EQ(hash, DTLSGATE_HASH_SHA256);
     len = 0;
     hash = -1;
     rc = dtlsgate_default_cookie_generator_parameters(&hash, NULL, &len);
@@ -970,7 +969,11 @@ static void test_mapped(void)
         CHECK_EQ(dtlsgate_verifier_verify_client(v, srv.fd, hello2, n2, "127.0.0.1", cli.port),
                  1);
         /* recvfrom on the v6 socket reports ::ffff:127.0.0.1 */
-        sendto(cli.fd, hello2, n2, 0, (struct sockaddr *)&srv.addr, srv.len);
+        {
+            struct sockaddr_in to;
+            sin4(&to, "127.0.0.1", srv.port);
+            CHECK(sendto(cli.fd, hello2, n2, 0, (struct sockaddr *)&to, sizeof to) == (long)n2);
+        }
         n = recv_wait(srv.fd, buf, sizeof buf, &peer, &plen);
         CHECK_EQ(peer.ss_family, AF_INET6);
         CHECK_EQ(dtlsgate_verifier_verify_client_sockaddr(v, srv.fd, buf, (size_t)(n < 0 ? 0 : n),
@@ -1365,7 +1368,8 @@ static int accepts(const dtlsgate_verifier *v, const uint8_t *cookie, size_t cle
 
 static void test_shared_and_rotation(void)
 {
-    static const uint8_t sa[] = "secret A", sb[] = "secret B", sc[] = "secret C";
+    static const uint8_t sa[] = "secret A", sb[] = "secret B", sc[] = "secret C",
+                         s0[] = "secret 0";
     dtlsgate_verifier *v1 = dtlsgate_verifier_new(), *v2 = dtlsgate_verifier_new(),
                       *v3 = dtlsgate_verifier_new();
     uint8_t c1[64], c2[64], ca[64], cb[64], cc[64];
@@ -1380,6 +1384,10 @@ static void test_shared_and_rotation(void)
     l2 = mint(v2, h, "192.0.2.1", 7000, c2);
     CHECK_EQ(accepts(v2, c1, l1), DTLSGATE_CHECK_VERIFIED);
     CHECK_EQ(accepts(v1, c2, l2), DTLSGATE_CHECK_VERIFIED);
+    /* Changed twice, so that the default secret is not even the previous one. */
+    CHECK_EQ(dtlsgate_verifier_set_cookie_generator_parameters(v3, DTLSGATE_HASH_SHA256, s0,
+                                                               sizeof s0 - 1),
+             1);
     CHECK_EQ(dtlsgate_verifier_set_cookie_generator_parameters(v3, DTLSGATE_HASH_SHA256, sa,
                                                                sizeof sa - 1),
              1);
@@ -2087,13 +2095,14 @@ static int bogus_handles(void)
     dtlsgate_psk_authenticator *good = dtlsgate_psk_authenticator_new();
     expect_bad_verifier((dtlsgate_verifier *)(void *)zeros, "pointer to zeroed memory");
     expect_bad_psk((dtlsgate_psk_authenticator *)(void *)zeros, good, "pointer to zeroed memory");
-    expect_bad_verifier((dtlsgate_verifier *)(uintptr_t)0x10, "pointer 0x10");
-    expect_bad_psk((dtlsgate_psk_authenticator *)(uintptr_t)0x10, good, "pointer 0x10");
+    expect_bad_verifier((dtlsgate_verifier *)(UINTPTR_MAX - 15), "pointer -16");
+    expect_bad_psk((dtlsgate_psk_authenticator *)(UINTPTR_MAX - 15), good, "pointer -16");
     expect_bad_verifier((dtlsgate_verifier *)(uintptr_t)0xdead0000beefULL, "wild pointer");
     expect_bad_psk((dtlsgate_psk_authenticator *)(uintptr_t)0xdead0000beefULL, good,
                    "wild pointer");
     dtlsgate_psk_authenticator_free(good);
-    return check_report();
+    printf("bogus-handles child: %ld passed, %ld failed\n", check_passed, check_failed);
+    return check_failed ? 1 : 0;
 }
 
 /* Runs this program again with one argument (fork then exec at once, as the
@@ -2185,7 +2194,7 @@ static void test_psk(void)
         n = psk_field(a, f, got, BIG);
         CHECK_MEM(got, (size_t)(n < 0 ? 0 : n), bin, sizeof bin);
         /* Only this field changed. */
-        CHECK_EQ(psk_field(a, (f + 1) % 3, got, BIG), f == 2 ? (long)sizeof bin : 0);
+        CHECK_EQ(psk_field(a, (f + 1) % 3, got, BIG), 0);
         CHECK_EQ(psk_set(a, f, NULL, 0), DTLSGATE_OK);
     }
     check_context = "psk: maxima";
