@@ -1,0 +1,201 @@
+/*
+ * The benchmark driver: see bench.h.
+ *
+ * Timing: CLOCK_MONOTONIC around batches of BATCH calls. Between batches,
+ * outside the timed part, the client socket is drained of the
+ * HelloVerifyRequests the calls sent, so its receive buffer never fills up
+ * (the same for every implementation and operation). Each operation is
+ * warmed up, then run RUNS times for BENCH_SECONDS (default 1) seconds of
+ * timed calls each; the best run is reported.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "bench.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 64
+#define RUNS 3
+#define WARMUP_SECONDS 0.2
+#define MAX_DGRAM 2048
+
+/* Offsets in a datagram holding one DTLS ClientHello record. */
+enum {
+    REC_LEN = 11,
+    REC_HDR = 13,
+    HS_LEN = 14,
+    HS_FLEN = 22,
+    BODY = 25,
+    SID_LEN = BODY + 2 + 32
+};
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void put16(uint8_t *p, size_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put24(uint8_t *p, size_t v)
+{
+    p[0] = (uint8_t)(v >> 16);
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)v;
+}
+
+/* Copies the ClientHello `in` to `out` with the given cookie, fixing the
+ * record, message and fragment lengths. Returns the new length. */
+static size_t with_cookie(const uint8_t *in, size_t n, const uint8_t *cookie, size_t cookie_len,
+                          uint8_t *out)
+{
+    size_t off = SID_LEN + 1 + in[SID_LEN];     /* the cookie length byte */
+    size_t old_len = in[off];
+    memcpy(out, in, off);
+    out[off] = (uint8_t)cookie_len;
+    memcpy(out + off + 1, cookie, cookie_len);
+    memcpy(out + off + 1 + cookie_len, in + off + 1 + old_len, n - off - 1 - old_len);
+    n = n - old_len + cookie_len;
+    put16(out + REC_LEN, n - REC_HDR);
+    put24(out + HS_LEN, n - BODY);
+    put24(out + HS_FLEN, n - BODY);
+    return n;
+}
+
+/* Reads and discards whatever is queued on fd; returns how many datagrams. */
+static unsigned long drain(int fd)
+{
+    uint8_t buf[MAX_DGRAM];
+    unsigned long count = 0;
+    while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) >= 0)
+        count++;
+    return count;
+}
+
+struct measurement {
+    double ns_per_op;
+    unsigned long iterations;
+    unsigned long unexpected;   /* calls that did not return op->expect */
+    unsigned long received;     /* datagrams that reached the client socket */
+};
+
+static void measure(const struct bench_impl *impl, const struct bench_op *op, const uint8_t *dgram,
+                    size_t len, const struct bench_peer *peer, int client_fd, double seconds,
+                    struct measurement *m)
+{
+    double timed = 0;
+    memset(m, 0, sizeof *m);
+    drain(client_fd);
+    while (timed < seconds * 1e9) {
+        double start = now_ns();
+        for (int i = 0; i < BATCH; i++)
+            m->unexpected += op->fn(impl->ctx, dgram, len, peer) != op->expect;
+        timed += now_ns() - start;
+        m->iterations += BATCH;
+        m->received += drain(client_fd);
+    }
+    m->ns_per_op = timed / (double)m->iterations;
+}
+
+static int load(const char *path, uint8_t *buf, size_t cap, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return -1;
+    }
+    *len = fread(buf, 1, cap, f);
+    fclose(f);
+    if (*len < SID_LEN + 2 || *len > cap / 2) {
+        fprintf(stderr, "%s: not a usable ClientHello\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+int bench_run(const struct bench_impl *impl, const char *datagram_path)
+{
+    static uint8_t first[MAX_DGRAM], second[MAX_DGRAM], reply[MAX_DGRAM];
+    size_t first_len, second_len;
+    struct sockaddr_in sa;
+    socklen_t sa_len = sizeof sa;
+    struct timeval timeout = {1, 0};
+    int rcvbuf = 4 << 20;
+    const char *env = getenv("BENCH_SECONDS");
+    double seconds = env ? atof(env) : 1.0;
+    int failed = 0;
+
+    if (seconds <= 0)
+        seconds = 1.0;
+    if (load(datagram_path, first, sizeof first, &first_len) != 0)
+        return 1;
+
+    /* The client socket: the peer of every call, and where the
+     * HelloVerifyRequests arrive. */
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &sa_len) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) != 0) {
+        perror("bench: client socket");
+        return 1;
+    }
+    struct bench_peer peer = {"127.0.0.1", ntohs(sa.sin_port), &sa};
+
+    /* The second flight: the first one with the cookie this
+     * implementation sent back. */
+    if (impl->mint(impl->ctx, first, first_len, &peer) != 0) {
+        fprintf(stderr, "%s: verifyClient on the first flight did not return 0\n", impl->name);
+        return 1;
+    }
+    ssize_t n = recv(fd, reply, sizeof reply, 0);
+    if (n < BODY + 3 || (size_t)n < (size_t)BODY + 3 + reply[BODY + 2]) {
+        fprintf(stderr, "%s: no HelloVerifyRequest (%s)\n", impl->name,
+                n < 0 ? strerror(errno) : "too short");
+        return 1;
+    }
+    second_len = with_cookie(first, first_len, reply + BODY + 3, reply[BODY + 2], second);
+
+    for (size_t i = 0; i < impl->n_ops; i++) {
+        const struct bench_op *op = &impl->ops[i];
+        const uint8_t *d = op->with_cookie ? second : first;
+        size_t len = op->with_cookie ? second_len : first_len;
+        struct measurement m, best;
+
+        measure(impl, op, d, len, &peer, fd, WARMUP_SECONDS, &best);
+        best.ns_per_op = 0;
+        for (int run = 0; run < RUNS; run++) {
+            measure(impl, op, d, len, &peer, fd, seconds, &m);
+            fprintf(stderr, "%s: %-32s run %d: %8.1f ns/op, %lu calls, %lu replies received\n",
+                    impl->name, op->name, run + 1, m.ns_per_op, m.iterations, m.received);
+            if (m.unexpected) {
+                fprintf(stderr, "%s: %s: %lu of %lu calls did not return %d\n", impl->name,
+                        op->name, m.unexpected, m.iterations, op->expect);
+                failed = 1;
+            }
+            if (run == 0 || m.ns_per_op < best.ns_per_op)
+                best = m;
+        }
+        printf("bench %s %.1f %lu\n", op->name, best.ns_per_op, best.iterations);
+        fflush(stdout);
+    }
+    close(fd);
+    return failed;
+}
