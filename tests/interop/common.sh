@@ -1,0 +1,90 @@
+# Shared by tests/interop/run.sh and scripts/demo.sh (bash, sourced).
+#
+# run_exchange starts the example server and relay.py on a loopback
+# address, points a real DTLS client at the relay, waits until the server
+# has verified a ClientHello (or given up), then stops everything it
+# started. Every port is chosen by the system (port 0 + readiness line).
+
+INTEROP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+INTEROP_PIDS=""
+INTEROP_SERVER_PORT=""
+INTEROP_RELAY_PORT=""
+
+# Seconds the server waits for a verified ClientHello before giving up;
+# the relay and the client get a little longer, as a backstop.
+INTEROP_TIMEOUT=${INTEROP_TIMEOUT:-10}
+
+# Stops every process run_exchange started and waits for them. Safe to call
+# twice; meant for an EXIT trap too.
+interop_stop() {
+	local pid
+	for pid in $INTEROP_PIDS; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in $INTEROP_PIDS; do
+		wait "$pid" 2>/dev/null || true
+	done
+	INTEROP_PIDS=""
+}
+
+# ready_port FILE WORD: waits up to 5 s for a line "WORD ... port=N" in FILE
+# and prints N.
+ready_port() {
+	local file=$1 word=$2 port _
+	for _ in $(seq 100); do
+		port=$(sed -n "s/^$word .*port=\([0-9][0-9]*\).*/\1/p" "$file" | head -n 1)
+		if [ -n "$port" ]; then
+			echo "$port"
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# run_exchange DIR SERVER HOST CLIENT-COMMAND...
+# HOST is 127.0.0.1 or ::1. "{port}" in the client command is replaced by
+# the relay's port. Leaves in DIR: server.out, server.err, relay.log,
+# relay.out, relay.err, client.out, and "problem" if the setup failed.
+# Returns the server's exit status (0: it verified a ClientHello).
+run_exchange() {
+	local dir=$1 server=$2 host=$3
+	shift 3
+	mkdir -p "$dir"
+	: >"$dir/server.out"
+	: >"$dir/relay.out"
+	: >"$dir/relay.log"
+
+	"$server" --once --timeout "$INTEROP_TIMEOUT" "$host" 0 >"$dir/server.out" 2>"$dir/server.err" &
+	local server_pid=$!
+	INTEROP_PIDS="$INTEROP_PIDS $server_pid"
+	if ! INTEROP_SERVER_PORT=$(ready_port "$dir/server.out" listening); then
+		echo "the server did not start on $host" >"$dir/problem"
+		interop_stop
+		return 1
+	fi
+
+	python3 "$INTEROP_DIR/relay.py" --listen "$host" --server "$host" "$INTEROP_SERVER_PORT" \
+		--log "$dir/relay.log" --timeout $((INTEROP_TIMEOUT + 5)) \
+		>"$dir/relay.out" 2>"$dir/relay.err" &
+	INTEROP_PIDS="$INTEROP_PIDS $!"
+	if ! INTEROP_RELAY_PORT=$(ready_port "$dir/relay.out" relay-ready); then
+		echo "the relay did not start on $host" >"$dir/problem"
+		interop_stop
+		return 1
+	fi
+
+	local args=() arg
+	for arg in "$@"; do
+		args+=("${arg//\{port\}/$INTEROP_RELAY_PORT}")
+	done
+	# The client never completes its handshake (the server stops after the
+	# cookie exchange): it is killed below, and by timeout(1) at the latest.
+	timeout $((INTEROP_TIMEOUT + 5)) "${args[@]}" </dev/null >"$dir/client.out" 2>&1 &
+	INTEROP_PIDS="$INTEROP_PIDS $!"
+
+	local status=0
+	wait "$server_pid" || status=$?
+	interop_stop
+	return "$status"
+}
