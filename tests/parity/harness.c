@@ -63,12 +63,14 @@ struct dgram {
 struct client {
     int fd;
     uint16_t port;
+    int v6;                     /* 0: on 127.0.0.1, 1: on ::1; also the server socket it talks to */
 };
 
 struct run {
     const struct parity_impl *impl;
     struct client a, b;         /* two client sockets: two ports on 127.0.0.1 */
-    uint16_t server_port;
+    struct client a6, b6;       /* and two on ::1 */
+    uint16_t server_port[2];    /* the server sockets on 127.0.0.1 and ::1 */
     unsigned marker;            /* counts marker datagrams */
     uint32_t rng;
     int failed;                 /* harness or dtlsgate-only check failures */
@@ -360,36 +362,57 @@ static const struct mutation mutations[] = {
 /* ------------------------------------------------------------------------ */
 /* Sockets */
 
-static int open_client(struct client *c)
+/* A socket address on 127.0.0.1 or ::1. */
+static socklen_t loopback(int v6, uint16_t port, struct sockaddr_storage *ss)
 {
-    struct sockaddr_in sa;
-    socklen_t len = sizeof sa;
+    memset(ss, 0, sizeof *ss);
+    if (v6) {
+        struct sockaddr_in6 *sa = (struct sockaddr_in6 *)ss;
+        sa->sin6_family = AF_INET6;
+        sa->sin6_addr = in6addr_loopback;
+        sa->sin6_port = htons(port);
+        return sizeof *sa;
+    }
+    struct sockaddr_in *sa = (struct sockaddr_in *)ss;
+    sa->sin_family = AF_INET;
+    sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa->sin_port = htons(port);
+    return sizeof *sa;
+}
+
+static uint16_t local_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static int open_client(struct client *c, int v6)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = loopback(v6, 0, &ss);
     struct timeval tv = {TIMEOUT_MS / 1000, 0};
     int rcvbuf = 1 << 20;
 
-    c->fd = socket(AF_INET, SOCK_DGRAM, 0);
-    if (c->fd < 0)
-        return -1;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        getsockname(c->fd, (struct sockaddr *)&sa, &len) != 0 ||
+    c->v6 = v6;
+    c->fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+    if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&ss, len) != 0 ||
         setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
         setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) != 0)
         return -1;
-    c->port = ntohs(sa.sin_port);
-    return 0;
+    c->port = local_port(c->fd);
+    return c->port ? 0 : -1;
 }
 
-static int send_to_port(int fd, uint16_t port, const uint8_t *data, size_t len)
+static int send_to_port(int fd, int v6, uint16_t port, const uint8_t *data, size_t len)
 {
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = htons(port);
-    return sendto(fd, data, len, 0, (struct sockaddr *)&sa, sizeof sa) == (ssize_t)len ? 0 : -1;
+    struct sockaddr_storage ss;
+    socklen_t ss_len = loopback(v6, port, &ss);
+    return sendto(fd, data, len, 0, (struct sockaddr *)&ss, ss_len) == (ssize_t)len ? 0 : -1;
 }
 
 /* Step 3 of a case: collect what the verifier sent to client c. */
@@ -401,7 +424,8 @@ static void collect_replies(struct run *run, const struct client *c, struct pari
 
     r->sent = 0;
     r->reply_len = 0;
-    if (send_to_port(run->impl->server_fd, c->port, (const uint8_t *)marker, (size_t)n) != 0) {
+    if (send_to_port(run->impl->server_fd[c->v6], c->v6, c->port, (const uint8_t *)marker,
+                     (size_t)n) != 0) {
         fail(run, "cannot send the marker", strerror(errno));
         return;
     }
@@ -486,10 +510,11 @@ static void print_result(const char *prefix, const char *name, const struct pari
 /* ------------------------------------------------------------------------ */
 /* Running cases */
 
-/* Calls verify, collects the replies on client c and the verifier's state
- * into r, and prints the line. `in` is the datagram verified (or NULL). */
+/* Calls verify on server socket `server` (or PARITY_NULL_SOCKET), collects
+ * the replies on client c and the verifier's state into r, and prints the
+ * line. `in` is the datagram verified (or NULL). */
 static void verify_and_report(struct run *run, const char *prefix, const char *name,
-                              const struct client *c, int null_socket, const struct dgram *in,
+                              const struct client *c, int server, const struct dgram *in,
                               const char *addr, uint16_t port, struct parity_result *r)
 {
     const struct parity_impl *impl = run->impl;
@@ -498,7 +523,7 @@ static void verify_and_report(struct run *run, const char *prefix, const char *n
     static const uint8_t nothing[1];
 
     memset(r, 0, sizeof *r);
-    r->ret = impl->verify(impl->ctx, null_socket, in ? in->b : nothing, in ? in->n : 0, addr, port);
+    r->ret = impl->verify(impl->ctx, server, in ? in->b : nothing, in ? in->n : 0, addr, port);
     r->err = impl->dtls_error(impl->ctx);
     impl->dtls_error_string(impl->ctx, r->errstr, sizeof r->errstr);
     collect_replies(run, c, r);
@@ -534,16 +559,16 @@ static void dgram_case(struct run *run, const char *name, const struct client *c
     uint16_t port = 0;
 
     memset(r, 0, sizeof *r);
-    if (send_to_port(c->fd, run->server_port, d->b, d->n) != 0) {
+    if (send_to_port(c->fd, c->v6, run->server_port[c->v6], d->b, d->n) != 0) {
         fail(run, "cannot send a datagram to the server", strerror(errno));
         return;
     }
-    long n = impl->receive(impl->ctx, TIMEOUT_MS, got, sizeof got, addr, sizeof addr, &port);
+    long n = impl->receive(impl->ctx, c->v6, TIMEOUT_MS, got, sizeof got, addr, sizeof addr, &port);
     if (n != (long)d->n || memcmp(got, d->b, d->n) != 0 || port != c->port) {
         fail(run, "the server did not receive the datagram as sent", name);
         return;
     }
-    verify_and_report(run, "", name, c, 0, d, addr, port, r);
+    verify_and_report(run, "", name, c, c->v6, d, addr, port, r);
 }
 
 /* The cookie of a HelloVerifyRequest, or 0 if r holds none. */
@@ -631,6 +656,40 @@ static void corpus_cases(struct run *run, const char *file, const struct dgram *
     m_set16(&d, BODY, 0xfefc);
     snprintf(name, sizeof name, "%s/cookie-client-version-fefc", file);
     dgram_case(run, name, &run->a, &d, &r);
+}
+
+/* A corpus datagram between peers on ::1: the HelloVerifyRequest echoes a
+ * sequence number, and the cookie is bound to the IPv6 address and port. */
+static void ipv6_cases(struct run *run, const char *file, const struct dgram *orig)
+{
+    static struct dgram d, with;
+    struct parity_result r, first;
+    char name[160];
+    uint8_t cookie[256];
+
+    snprintf(name, sizeof name, "ipv6/%s", file);
+    dgram_case(run, name, &run->a6, orig, &first);
+
+    d = *orig;
+    m_set48(&d, REC_SEQ, 0x123456789abcL);
+    snprintf(name, sizeof name, "ipv6/%s/seq-123456789abc", file);
+    dgram_case(run, name, &run->a6, &d, &r);
+
+    size_t cookie_len = reply_cookie(&first, cookie);
+    if (cookie_len == 0) {
+        printf("ipv6/%s/second-flight skipped: no HelloVerifyRequest\n", file);
+        return;
+    }
+    with = *orig;
+    set_cookie(&with, cookie, cookie_len);
+    snprintf(name, sizeof name, "ipv6/%s/cookie", file);
+    dgram_case(run, name, &run->a6, &with, &r);
+    snprintf(name, sizeof name, "ipv6/%s/cookie-from-other-port", file);
+    dgram_case(run, name, &run->b6, &with, &r);
+    d = with;
+    d.b[cookie_len_offset(&d) + 1] ^= 0x80;
+    snprintf(name, sizeof name, "ipv6/%s/cookie-first-bit-flipped", file);
+    dgram_case(run, name, &run->a6, &d, &r);
 }
 
 /* Random datagrams from a fixed seed: pure noise, noise behind a valid
@@ -735,7 +794,8 @@ static void input_cases(struct run *run, const struct dgram *orig)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         reset_verified(run, &hello);
-        verify_and_report(run, "", cases[i].name, &run->a, cases[i].null_socket,
+        verify_and_report(run, "", cases[i].name, &run->a,
+                          cases[i].null_socket ? PARITY_NULL_SOCKET : 0,
                           cases[i].empty ? NULL : &other, cases[i].addr, pa, &r);
     }
     /* The error does not outlive the next call. */
@@ -759,22 +819,25 @@ static void difference_cases(struct run *run, const struct dgram *orig)
     const struct parity_impl *impl = run->impl;
     static const struct {
         const char *name;
+        int server;
         const char *addr;
         int port0;
     } cases[] = {
         /* dtlsgate refuses port 0 up front; Qt tries to send there. */
-        {"port-0", "127.0.0.1", 1},
+        {"port-0", 0, "127.0.0.1", 1},
         /* The HelloVerifyRequest cannot be sent (an IPv6 peer on an IPv4
-         * socket): dtlsgate reports UnderlyingSocketError with the OS
-         * text, Qt returns false with NoError. */
-        {"send-fails-ipv6-loopback", "::1", 0},
-        {"send-fails-ipv6-unspecified", "::", 0},
+         * socket, an IPv4 peer on a socket bound to ::1): dtlsgate reports
+         * UnderlyingSocketError with the OS text, Qt returns false with
+         * NoError. */
+        {"send-fails-ipv6-peer-on-ipv4-socket", 0, "::1", 0},
+        {"send-fails-ipv6-unspecified-on-ipv4-socket", 0, "::", 0},
+        {"send-fails-ipv4-peer-on-ipv6-socket", 1, "127.0.0.1", 0},
     };
     struct parity_result r;
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        verify_and_report(run, "differs ", cases[i].name, &run->a, 0, orig, cases[i].addr,
-                          cases[i].port0 ? 0 : run->a.port, &r);
+        verify_and_report(run, "differs ", cases[i].name, &run->a, cases[i].server, orig,
+                          cases[i].addr, cases[i].port0 ? 0 : run->a.port, &r);
         if (impl->check_difference && !impl->check_difference(cases[i].name, &r))
             run->failed = 1;
     }
@@ -807,21 +870,21 @@ int parity_run(const struct parity_impl *impl, const char *corpus_dir)
     static struct dgram corpus[MAX_FILES];
     char *names[MAX_FILES];
     size_t count = 0;
-    struct sockaddr_in sa;
-    socklen_t len = sizeof sa;
 
     memset(&run, 0, sizeof run);
     run.impl = impl;
     run.rng = 0x5eed1234u;
-    if (open_client(&run.a) != 0 || open_client(&run.b) != 0) {
+    if (open_client(&run.a, 0) != 0 || open_client(&run.b, 0) != 0 ||
+        open_client(&run.a6, 1) != 0 || open_client(&run.b6, 1) != 0) {
         perror("client socket");
         return 1;
     }
-    if (getsockname(impl->server_fd, (struct sockaddr *)&sa, &len) != 0) {
+    run.server_port[0] = local_port(impl->server_fd[0]);
+    run.server_port[1] = local_port(impl->server_fd[1]);
+    if (!run.server_port[0] || !run.server_port[1]) {
         perror("server socket");
         return 1;
     }
-    run.server_port = ntohs(sa.sin_port);
 
     DIR *dir = opendir(corpus_dir);
     if (!dir) {
@@ -851,6 +914,8 @@ int parity_run(const struct parity_impl *impl, const char *corpus_dir)
         names[i][strlen(names[i]) - 4] = '\0';
         corpus_cases(&run, names[i], &corpus[i]);
     }
+    for (size_t i = 0; i < count; i++)
+        ipv6_cases(&run, names[i], &corpus[i]);
     garbage_cases(&run);
     input_cases(&run, &corpus[0]);
     difference_cases(&run, &corpus[0]);
@@ -859,6 +924,8 @@ int parity_run(const struct parity_impl *impl, const char *corpus_dir)
         free(names[i]);
     close(run.a.fd);
     close(run.b.fd);
+    close(run.a6.fd);
+    close(run.b6.fd);
     fflush(stdout);
     return run.failed;
 }

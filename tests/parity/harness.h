@@ -31,26 +31,30 @@ struct parity_result {
     int vh_unchanged;        /* verifiedHello() is what it was before the call */
 };
 
+#define PARITY_NULL_SOCKET (-1)
+
 /* One verifier implementation. Every function gets ctx back. */
 struct parity_impl {
     const char *name;
     void *ctx;
 
-    /* The server socket's descriptor. The harness only uses it to send a
-     * marker datagram after each case (see harness.c). */
-    int server_fd;
+    /* The server sockets' descriptors: server[0] bound to 127.0.0.1,
+     * server[1] to ::1 (both on port 0). The harness only uses them to send
+     * a marker datagram after each case (see harness.c). */
+    int server_fd[2];
 
-    /* Waits up to timeout_ms for one datagram on the server socket and
-     * reads it the way a server written against this API would. Writes the
-     * sender as a numeric address string and a port. Returns the datagram
-     * length, or -1 if nothing arrived. */
-    long (*receive)(void *ctx, int timeout_ms, uint8_t *buf, size_t cap, char *addr,
+    /* Waits up to timeout_ms for one datagram on server socket `server`
+     * (0 or 1) and reads it the way a server written against this API
+     * would. Writes the sender as a numeric address string and a port.
+     * Returns the datagram length, or -1 if nothing arrived. */
+    long (*receive)(void *ctx, int server, int timeout_ms, uint8_t *buf, size_t cap, char *addr,
                     size_t addr_cap, uint16_t *port);
 
-    /* verifyClient(). null_socket: pass the API's "no socket" value
-     * (nullptr, fd -1). addr NULL: pass the API's "no address" value
-     * (QHostAddress(), NULL). Returns verifyClient's result. */
-    int (*verify)(void *ctx, int null_socket, const uint8_t *dgram, size_t len, const char *addr,
+    /* verifyClient() on server socket `server` (0 or 1), or with the API's
+     * "no socket" value (nullptr, fd -1) when server is PARITY_NULL_SOCKET.
+     * addr NULL: pass the API's "no address" value (QHostAddress(), NULL).
+     * Returns verifyClient's result. */
+    int (*verify)(void *ctx, int server, const uint8_t *dgram, size_t len, const char *addr,
                   uint16_t port);
 
     int (*dtls_error)(void *ctx);

@@ -22,34 +22,44 @@
 #include <unistd.h>
 
 struct side {
-    int fd;
+    int fd[2];      /* on 127.0.0.1 and on ::1 */
     dtlsgate_verifier *v;
 };
 
-static long receive(void *ctx, int timeout_ms, uint8_t *buf, size_t cap, char *addr,
+static long receive(void *ctx, int server, int timeout_ms, uint8_t *buf, size_t cap, char *addr,
                     size_t addr_cap, uint16_t *port)
 {
     struct side *s = ctx;
-    struct pollfd p = {s->fd, POLLIN, 0};
-    struct sockaddr_in from;
+    struct pollfd p = {s->fd[server], POLLIN, 0};
+    struct sockaddr_storage from;
     socklen_t from_len = sizeof from;
+    const void *ip = NULL;
 
     if (poll(&p, 1, timeout_ms) != 1)
         return -1;
-    ssize_t n = recvfrom(s->fd, buf, cap, 0, (struct sockaddr *)&from, &from_len);
-    if (n < 0 || from.sin_family != AF_INET ||
-        !inet_ntop(AF_INET, &from.sin_addr, addr, (socklen_t)addr_cap))
+    ssize_t n = recvfrom(s->fd[server], buf, cap, 0, (struct sockaddr *)&from, &from_len);
+    if (n < 0)
         return -1;
-    *port = ntohs(from.sin_port);
+    if (from.ss_family == AF_INET) {
+        const struct sockaddr_in *sa = (const struct sockaddr_in *)&from;
+        ip = &sa->sin_addr;
+        *port = ntohs(sa->sin_port);
+    } else {
+        const struct sockaddr_in6 *sa = (const struct sockaddr_in6 *)&from;
+        ip = &sa->sin6_addr;
+        *port = ntohs(sa->sin6_port);
+    }
+    if (!inet_ntop(from.ss_family, ip, addr, (socklen_t)addr_cap))
+        return -1;
     return (long)n;
 }
 
-static int verify(void *ctx, int null_socket, const uint8_t *dgram, size_t len, const char *addr,
+static int verify(void *ctx, int server, const uint8_t *dgram, size_t len, const char *addr,
                   uint16_t port)
 {
     struct side *s = ctx;
-    return dtlsgate_verifier_verify_client(s->v, null_socket ? -1 : s->fd, dgram, len, addr,
-                                           port);
+    int fd = server == PARITY_NULL_SOCKET ? -1 : s->fd[server];
+    return dtlsgate_verifier_verify_client(s->v, fd, dgram, len, addr, port);
 }
 
 static int dtls_error(void *ctx)
@@ -119,6 +129,7 @@ int main(int argc, char **argv)
 {
     struct side s;
     struct sockaddr_in sa;
+    struct sockaddr_in6 sa6;
 
     if (argc != 2) {
         fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
@@ -126,11 +137,16 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "parity_dtlsgate: dtlsgate %s\n", dtlsgate_version());
 
-    s.fd = socket(AF_INET, SOCK_DGRAM, 0);
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (s.fd < 0 || bind(s.fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    memset(&sa6, 0, sizeof sa6);
+    sa6.sin6_family = AF_INET6;
+    sa6.sin6_addr = in6addr_loopback;
+    s.fd[0] = socket(AF_INET, SOCK_DGRAM, 0);
+    s.fd[1] = socket(AF_INET6, SOCK_DGRAM, 0);
+    if (s.fd[0] < 0 || bind(s.fd[0], (struct sockaddr *)&sa, sizeof sa) != 0 || s.fd[1] < 0 ||
+        bind(s.fd[1], (struct sockaddr *)&sa6, sizeof sa6) != 0) {
         perror("parity_dtlsgate: server socket");
         return 1;
     }
@@ -143,7 +159,8 @@ int main(int argc, char **argv)
     struct parity_impl impl = {0};
     impl.name = "parity_dtlsgate";
     impl.ctx = &s;
-    impl.server_fd = s.fd;
+    impl.server_fd[0] = s.fd[0];
+    impl.server_fd[1] = s.fd[1];
     impl.receive = receive;
     impl.verify = verify;
     impl.dtls_error = dtls_error;
@@ -155,6 +172,7 @@ int main(int argc, char **argv)
 
     int rc = parity_run(&impl, argv[1]);
     dtlsgate_verifier_free(s.v);
-    close(s.fd);
+    close(s.fd[0]);
+    close(s.fd[1]);
     return rc;
 }

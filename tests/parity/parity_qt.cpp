@@ -19,16 +19,16 @@
 namespace {
 
 struct QtSide {
-    QUdpSocket socket;
+    QUdpSocket socket[2]; // on 127.0.0.1 and on ::1
     QDtlsClientVerifier verifier;
 };
 
 QtSide *side(void *ctx) { return static_cast<QtSide *>(ctx); }
 
-long receive(void *ctx, int timeout_ms, uint8_t *buf, size_t cap, char *addr, size_t addr_cap,
-             uint16_t *port)
+long receive(void *ctx, int server, int timeout_ms, uint8_t *buf, size_t cap, char *addr,
+             size_t addr_cap, uint16_t *port)
 {
-    QUdpSocket &s = side(ctx)->socket;
+    QUdpSocket &s = side(ctx)->socket[server];
     if (!s.hasPendingDatagrams() && !s.waitForReadyRead(timeout_ms))
         return -1;
     const QNetworkDatagram d = s.receiveDatagram();
@@ -40,13 +40,14 @@ long receive(void *ctx, int timeout_ms, uint8_t *buf, size_t cap, char *addr, si
     return long(d.data().size());
 }
 
-int verify(void *ctx, int null_socket, const uint8_t *dgram, size_t len, const char *addr,
+int verify(void *ctx, int server, const uint8_t *dgram, size_t len, const char *addr,
            uint16_t port)
 {
     QtSide *q = side(ctx);
     const QByteArray data(reinterpret_cast<const char *>(dgram), qsizetype(len));
     const QHostAddress address = addr ? QHostAddress(QString::fromLatin1(addr)) : QHostAddress();
-    return q->verifier.verifyClient(null_socket ? nullptr : &q->socket, data, address, port);
+    QUdpSocket *socket = server == PARITY_NULL_SOCKET ? nullptr : &q->socket[server];
+    return q->verifier.verifyClient(socket, data, address, port);
 }
 
 int dtls_error(void *ctx) { return int(side(ctx)->verifier.dtlsError()); }
@@ -91,15 +92,19 @@ int main(int argc, char **argv)
                  qPrintable(QSslSocket::sslLibraryVersionString()));
 
     QtSide q;
-    if (!q.socket.bind(QHostAddress::LocalHost, 0)) {
-        std::fprintf(stderr, "parity_qt: bind: %s\n", qPrintable(q.socket.errorString()));
-        return 1;
+    const QHostAddress loopback[2] = {QHostAddress::LocalHost, QHostAddress::LocalHostIPv6};
+    for (int i = 0; i < 2; i++) {
+        if (!q.socket[i].bind(loopback[i], 0)) {
+            std::fprintf(stderr, "parity_qt: bind: %s\n", qPrintable(q.socket[i].errorString()));
+            return 1;
+        }
     }
 
     parity_impl impl{};
     impl.name = "parity_qt";
     impl.ctx = &q;
-    impl.server_fd = int(q.socket.socketDescriptor());
+    impl.server_fd[0] = int(q.socket[0].socketDescriptor());
+    impl.server_fd[1] = int(q.socket[1].socketDescriptor());
     impl.receive = receive;
     impl.verify = verify;
     impl.dtls_error = dtls_error;
