@@ -1619,6 +1619,8 @@ static void test_fleet(void)
     CHECK_EQ(accepts(f2, c1, l1), DTLSGATE_CHECK_VERIFIED);
     CHECK_EQ(params_of(f1, &h1, sec1, &n1), DTLSGATE_OK);
     CHECK(n1 != n2 || memcmp(sec1, sec2, n1) != 0);
+    /* "A fresh random secret": not the default f1 had before fleet mode. */
+    CHECK(n1 == 32 && memcmp(sec1, default_secret, 32) != 0);
     CHECK_EQ(dtlsgate_verifier_clear_fleet_key(f1), DTLSGATE_OK);
     CHECK_EQ(dtlsgate_verifier_fleet_mode(f1, NULL, NULL), 0);
     CHECK_EQ(dtlsgate_verifier_set_cookie_generator_parameters(f2, DTLSGATE_HASH_SHA256, s,
@@ -1689,6 +1691,12 @@ static void test_socket_failure(void)
         CHECK_EQ(dtlsgate_verifier_dtls_error(v), DTLSGATE_NO_ERROR);
         close(devnull);
     }
+    /* An IPv6 peer on an IPv4 socket: the kernel refuses the send. */
+    CHECK_EQ(dtlsgate_verifier_verify_client(v, srv.fd, hello2, n2, "127.0.0.1", cli.port), 1);
+    CHECK_EQ(dtlsgate_verifier_verify_client(v, srv.fd, h->data, h->len, "::1", cli.port), 0);
+    CHECK_EQ(dtlsgate_verifier_dtls_error(v), DTLSGATE_UNDERLYING_SOCKET_ERROR);
+    CHECK_STR(errstr(v), strerror(EAFNOSUPPORT));
+    CHECK_EQ(hello_of(v, got, sizeof got), 0);
     /* The next good call clears the error. */
     CHECK_EQ(dtlsgate_verifier_verify_client(v, closed_fd, h->data, h->len, "127.0.0.1",
                                              cli.port),
