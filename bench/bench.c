@@ -5,8 +5,10 @@
  * outside the timed part, the client socket is drained of the
  * HelloVerifyRequests the calls sent, so its receive buffer never fills up
  * (the same for every implementation and operation). Each operation is
- * warmed up, then run RUNS times for BENCH_SECONDS (default 1) seconds of
- * timed calls each; the best run is reported.
+ * warmed up, then run BENCH_RUNS (default 3) times for BENCH_SECONDS
+ * (default 1) seconds of timed calls each; the best run is reported. A
+ * fresh cookie is minted (untimed) before each run of a valid-cookie
+ * operation.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -24,7 +26,6 @@
 #include <unistd.h>
 
 #define BATCH 64
-#define RUNS 3
 #define WARMUP_SECONDS 0.2
 #define MAX_DGRAM 2048
 
@@ -111,6 +112,30 @@ static void measure(const struct bench_impl *impl, const struct bench_op *op, co
     m->ns_per_op = timed / (double)m->iterations;
 }
 
+/* The second flight: the first one with a cookie this implementation just
+ * sent back to the client socket. Minted afresh before each run, so that
+ * a cookie lifetime (dtlsgate's default is 60 s) never ends mid-run. */
+static int mint_second_flight(const struct bench_impl *impl, const uint8_t *first, size_t first_len,
+                              const struct bench_peer *peer, int client_fd, uint8_t *second,
+                              size_t *second_len)
+{
+    uint8_t reply[MAX_DGRAM];
+
+    drain(client_fd);
+    if (impl->mint(impl->ctx, first, first_len, peer) != 0) {
+        fprintf(stderr, "%s: verifyClient on the first flight did not return 0\n", impl->name);
+        return -1;
+    }
+    ssize_t n = recv(client_fd, reply, sizeof reply, 0);
+    if (n < BODY + 3 || (size_t)n < (size_t)BODY + 3 + reply[BODY + 2]) {
+        fprintf(stderr, "%s: no HelloVerifyRequest (%s)\n", impl->name,
+                n < 0 ? strerror(errno) : "too short");
+        return -1;
+    }
+    *second_len = with_cookie(first, first_len, reply + BODY + 3, reply[BODY + 2], second);
+    return 0;
+}
+
 static int load(const char *path, uint8_t *buf, size_t cap, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -129,18 +154,22 @@ static int load(const char *path, uint8_t *buf, size_t cap, size_t *len)
 
 int bench_run(const struct bench_impl *impl, const char *datagram_path)
 {
-    static uint8_t first[MAX_DGRAM], second[MAX_DGRAM], reply[MAX_DGRAM];
-    size_t first_len, second_len;
+    static uint8_t first[MAX_DGRAM], second[MAX_DGRAM];
+    size_t first_len, second_len = 0;
     struct sockaddr_in sa;
     socklen_t sa_len = sizeof sa;
     struct timeval timeout = {1, 0};
     int rcvbuf = 4 << 20;
-    const char *env = getenv("BENCH_SECONDS");
-    double seconds = env ? atof(env) : 1.0;
+    const char *env_seconds = getenv("BENCH_SECONDS");
+    const char *env_runs = getenv("BENCH_RUNS");
+    double seconds = env_seconds ? atof(env_seconds) : 1.0;
+    int runs = env_runs ? atoi(env_runs) : 3;
     int failed = 0;
 
     if (seconds <= 0)
         seconds = 1.0;
+    if (runs <= 0)
+        runs = 3;
     if (load(datagram_path, first, sizeof first, &first_len) != 0)
         return 1;
 
@@ -159,37 +188,26 @@ int bench_run(const struct bench_impl *impl, const char *datagram_path)
     }
     struct bench_peer peer = {"127.0.0.1", ntohs(sa.sin_port), &sa};
 
-    /* The second flight: the first one with the cookie this
-     * implementation sent back. */
-    if (impl->mint(impl->ctx, first, first_len, &peer) != 0) {
-        fprintf(stderr, "%s: verifyClient on the first flight did not return 0\n", impl->name);
-        return 1;
-    }
-    ssize_t n = recv(fd, reply, sizeof reply, 0);
-    if (n < BODY + 3 || (size_t)n < (size_t)BODY + 3 + reply[BODY + 2]) {
-        fprintf(stderr, "%s: no HelloVerifyRequest (%s)\n", impl->name,
-                n < 0 ? strerror(errno) : "too short");
-        return 1;
-    }
-    second_len = with_cookie(first, first_len, reply + BODY + 3, reply[BODY + 2], second);
-
     for (size_t i = 0; i < impl->n_ops; i++) {
         const struct bench_op *op = &impl->ops[i];
         const uint8_t *d = op->with_cookie ? second : first;
-        size_t len = op->with_cookie ? second_len : first_len;
-        struct measurement m, best;
+        struct measurement m, best = {0, 0, 0, 0};
 
-        measure(impl, op, d, len, &peer, fd, WARMUP_SECONDS, &best);
-        best.ns_per_op = 0;
-        for (int run = 0; run < RUNS; run++) {
-            measure(impl, op, d, len, &peer, fd, seconds, &m);
-            fprintf(stderr, "%s: %-32s run %d: %8.1f ns/op, %lu calls, %lu replies received\n",
-                    impl->name, op->name, run + 1, m.ns_per_op, m.iterations, m.received);
+        for (int run = -1; run < runs; run++) {   /* run -1 is the warm-up */
+            if (op->with_cookie && mint_second_flight(impl, first, first_len, &peer, fd, second,
+                                                      &second_len) != 0)
+                return 1;
+            size_t len = op->with_cookie ? second_len : first_len;
+            measure(impl, op, d, len, &peer, fd, run < 0 ? WARMUP_SECONDS : seconds, &m);
             if (m.unexpected) {
                 fprintf(stderr, "%s: %s: %lu of %lu calls did not return %d\n", impl->name,
                         op->name, m.unexpected, m.iterations, op->expect);
                 failed = 1;
             }
+            if (run < 0)
+                continue;
+            fprintf(stderr, "%s: %-42s run %d: %9.1f ns/op, %lu calls, %lu replies received\n",
+                    impl->name, op->name, run + 1, m.ns_per_op, m.iterations, m.received);
             if (run == 0 || m.ns_per_op < best.ns_per_op)
                 best = m;
         }

@@ -4,9 +4,10 @@
  *
  * Each program describes its verifier as a struct bench_impl: a list of
  * operations (verifyClient with a valid cookie, verifyClient that answers
- * with a HelloVerifyRequest, ...). bench_run() mints a cookie through the
- * implementation, then for each operation: warms up, runs it in timed
- * batches for about `seconds`, three times, and prints the best result as
+ * with a HelloVerifyRequest, ...). For each operation, bench_run() warms
+ * up, then runs it in timed batches for about BENCH_SECONDS (default 1)
+ * seconds, BENCH_RUNS (default 3) times, minting a fresh cookie through the
+ * implementation before each run that needs one, and prints the best as
  *     bench <name> <ns_per_op> <iterations>
  * on stdout. bench/run.sh joins the two programs' lines into a table.
  */
