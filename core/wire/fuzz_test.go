@@ -56,6 +56,7 @@ func rulesAllow(p pionHello) bool {
 		p.hs.MessageSequence <= 1 &&
 		p.hs.FragmentOffset == 0 &&
 		p.hs.FragmentLength == p.hs.Length &&
+		int(p.hs.FragmentLength) == p.recLen-handshake.HeaderLength &&
 		(p.msg.Version.Equal(protocol.Version1_0) || p.msg.Version.Equal(protocol.Version1_2))
 }
 
@@ -75,7 +76,7 @@ func checkAccepted(t *testing.T, d []byte, ch ClientHello) {
 	switch {
 	case rec.ContentType != 22, rec.Version>>8 != 0xFE, rec.Epoch != 0:
 		t.Fatalf("accepted record header %+v", rec)
-	case recLen > len(d)-RecordHeaderSize, fragLen > recLen-HandshakeHeaderSize:
+	case recLen > len(d)-RecordHeaderSize, fragLen != recLen-HandshakeHeaderSize:
 		t.Fatalf("accepted lengths record %d, fragment %d, datagram %d", recLen, fragLen, len(d))
 	case hs.Type != 1, hs.MessageSeq > 1, hs.FragmentOffset != 0, hs.FragmentLength > hs.Length:
 		t.Fatalf("accepted handshake header %+v", hs)

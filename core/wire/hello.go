@@ -34,12 +34,10 @@ type ClientHello struct {
 // handshake record with a DTLS major version (0xFE) and epoch 0, when any
 // length points past the data that holds it, when the message is not a
 // ClientHello with message_seq 0 or 1, when the fragment does not start at
-// offset 0 or claims more than the message length, when the fields up to and
-// including the cookie are not all inside the fragment, and when
-// client_version is neither DTLS 1.0 nor DTLS 1.2. The rules are modelled
-// on OpenSSL's DTLSv1_listen, which Qt uses; unlike OpenSSL, bytes left in
-// the record after the fragment are tolerated rather than treated as a
-// length mismatch.
+// offset 0, claims more than the message length or does not fill its record
+// exactly, when the fields up to and including the cookie are not all inside
+// the fragment, and when client_version is neither DTLS 1.0 nor DTLS 1.2.
+// The rules are modelled on OpenSSL's DTLSv1_listen, which Qt uses.
 //
 // A first fragment of a larger ClientHello is accepted as long as it holds
 // the cookie; Complete is then false.
@@ -77,7 +75,8 @@ func ParseClientHello(dgram []byte) (ClientHello, error) {
 		// Reassembling fragments would need per-client state, which is what
 		// the cookie exchange exists to avoid; only a first fragment is usable.
 		return ClientHello{}, ErrFragment
-	case int(hs.FragmentLength) > len(payload)-HandshakeHeaderSize:
+	case int(hs.FragmentLength) != len(payload)-HandshakeHeaderSize:
+		// The record holds this one fragment, nothing more and nothing less.
 		return ClientHello{}, ErrLength
 	}
 	body := payload[HandshakeHeaderSize : HandshakeHeaderSize+int(hs.FragmentLength)]
