@@ -14,9 +14,10 @@
 # non-zero if dtlsgate does not keep its promise:
 #   - port 0: dtlsgate refuses it (false, InvalidInputParameters, the usual
 #     message, verifiedHello kept); Qt goes ahead and its send fails silently.
-#   - a HelloVerifyRequest that cannot be sent (here: an IPv6 peer on an
-#     IPv4 socket, "::1" and "::"): dtlsgate reports UnderlyingSocketError
-#     with the operating system's text; Qt returns false with NoError.
+#   - a HelloVerifyRequest that cannot be sent (here: an IPv6 peer, "::1"
+#     or "::", on a socket bound to 127.0.0.1, and an IPv4 peer on a socket
+#     bound to ::1): dtlsgate reports UnderlyingSocketError with the
+#     operating system's text; Qt returns false with NoError.
 #   - never amplifying: parity_dtlsgate fails if any reply is larger than
 #     the datagram that caused it (Qt makes no such promise; not compared).
 set -u
