@@ -1,10 +1,14 @@
 /*
  * The parity harness: see harness.h.
  *
+ * Sockets: the implementation has a server socket on 127.0.0.1 and one on
+ * ::1; the harness has two client sockets (A, and B for "another port") on
+ * each. Most cases use 127.0.0.1; the "ipv6/" ones use ::1.
+ *
  * How one case runs:
- *   1. the client socket (A, or B for "another port") sends the datagram to
- *      the implementation's server socket, and the implementation receives
- *      it with its own API, learning the sender's address and port;
+ *   1. a client socket sends the datagram to the server socket of its
+ *      family, and the implementation receives it with its own API,
+ *      learning the sender's address and port;
  *   2. the implementation's verifyClient() is called with them;
  *   3. the harness sends a marker datagram from the server socket to the
  *      client socket and reads the client socket up to the marker: whatever
