@@ -1,0 +1,387 @@
+package cookie
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/subtle"
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// MaxSize is the longest cookie ever minted: DTLS 1.0 clients accept at
+	// most 32 bytes.
+	MaxSize = 32
+
+	// DefaultLifetime is how long a cookie stays valid unless changed with
+	// [Generator.SetLifetime]. A cookie only has to survive one round trip.
+	DefaultLifetime = 60 * time.Second
+
+	// MaxLifetime is the longest lifetime [Generator.SetLifetime] accepts.
+	MaxLifetime = 24 * time.Hour
+
+	// LocalSkew is how far in the future issued_at may lie outside fleet
+	// mode. The generator checks against the clock it minted with, so this
+	// only absorbs a small backward step of the system clock (an NTP
+	// correction) between mint and check.
+	LocalSkew = time.Second
+)
+
+const (
+	headerLen = 5                   // key_id and issued_at
+	maxTagLen = MaxSize - headerLen // 27
+	inputLen  = 1 + 4 + 16 + 2      // the HMAC input: key_id, issued_at, address, port
+	maxDigest = 64                  // the largest digest of any supported hash
+	localSkew = int64(LocalSkew / time.Second)
+)
+
+// Size returns the length of a cookie made with a: the 5-byte header and the
+// digest, truncated to fit in [MaxSize].
+func Size(a Algorithm) int {
+	return headerLen + min(a.Size(), maxTagLen)
+}
+
+// A key is one secret with everything needed to use it. It is immutable once
+// published, except for its pool.
+type key struct {
+	id     byte
+	hash   Algorithm
+	secret []byte
+	tagLen int
+	window int64 // fleet mode: the window the secret belongs to
+
+	// macs holds HMAC states keyed with secret. hmac.New allocates, so the
+	// states are reused rather than made per cookie.
+	macs sync.Pool
+}
+
+// A mac is a reusable HMAC state. Its input and output buffers live in the
+// same (already heap-allocated) object because byte slices passed to
+// hash.Hash methods escape: buffers on the stack would be moved to the heap
+// on every call.
+type mac struct {
+	h   hash.Hash
+	in  [inputLen]byte
+	out [maxDigest]byte
+}
+
+func newKey(id byte, a Algorithm, secret []byte) *key {
+	k := &key{
+		id:     id,
+		hash:   a,
+		secret: bytes.Clone(secret),
+		tagLen: min(a.Size(), maxTagLen),
+	}
+	newHash, s := algorithms[a].new, k.secret
+	k.macs.New = func() any { return &mac{h: hmac.New(newHash, s)} }
+	return k
+}
+
+// sum computes the full HMAC for a cookie with this key issued at issued for
+// peer. The digest is in the returned state's out; the caller hands the state
+// back with k.macs.Put when done with it.
+func (k *key) sum(issued uint32, peer netip.AddrPort) *mac {
+	m := k.macs.Get().(*mac)
+	m.in[0] = k.id
+	binary.BigEndian.PutUint32(m.in[1:5], issued)
+	addr := peer.Addr().As16() // maps IPv4 into IPv6 and drops the zone
+	copy(m.in[5:21], addr[:])
+	binary.BigEndian.PutUint16(m.in[21:23], peer.Port())
+	m.h.Reset()
+	m.h.Write(m.in[:])
+	m.h.Sum(m.out[:0])
+	return m
+}
+
+// A state is an immutable snapshot of a generator's configuration. Mint and
+// Check load it with one atomic read; writers publish a modified copy.
+type state struct {
+	cur      *key
+	prev     *key  // the key cur replaced, if any; its cookies die of age
+	lifetime int64 // seconds
+	interval time.Duration
+	rotateAt int64  // UnixNano when the next automatic rotation is due; 0: none
+	fleet    *fleet // non-nil in fleet mode
+	now      func() time.Time
+}
+
+// rotate makes k the current key and restarts the rotation timer.
+func (s *state) rotate(k *key, now time.Time) {
+	s.prev, s.cur = s.cur, k
+	s.schedule(now)
+}
+
+// schedule sets when the next automatic rotation is due. Fleet mode has no
+// automatic rotation: its secrets change with every window.
+func (s *state) schedule(now time.Time) {
+	s.rotateAt = 0
+	if s.interval > 0 && s.fleet == nil {
+		s.rotateAt = now.Add(s.interval).UnixNano()
+	}
+}
+
+// A Generator mints and checks cookies. Make one with [NewGenerator] or
+// [NewDefaultGenerator]; the zero value is not usable.
+//
+// A Generator is safe for concurrent use. Mint and Check never wait for a
+// lock and, once warmed up, do not allocate; they may run while the
+// configuration changes, each seeing either the old or the new configuration
+// as a whole.
+type Generator struct {
+	mu    sync.Mutex // serialises writers; Mint and Check never wait for it
+	state atomic.Pointer[state]
+}
+
+// NewGenerator returns a generator using p, with the default lifetime and no
+// automatic rotation. Its first key has id 0, so generators made with equal
+// parameters accept each other's cookies.
+func NewGenerator(p Parameters) (*Generator, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	g := new(Generator)
+	g.state.Store(&state{
+		cur:      newKey(0, p.Hash, p.Secret),
+		lifetime: int64(DefaultLifetime / time.Second),
+		now:      time.Now,
+	})
+	return g, nil
+}
+
+// NewDefaultGenerator returns a generator using [DefaultParameters].
+func NewDefaultGenerator() *Generator {
+	g, err := NewGenerator(DefaultParameters())
+	if err != nil {
+		panic(err) // SHA-256 and a 32-byte secret are always valid
+	}
+	return g
+}
+
+// modify applies f to a copy of the current state and publishes the copy,
+// unless f fails.
+func (g *Generator) modify(f func(s *state) error) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := *g.state.Load()
+	if err := f(&s); err != nil {
+		return err
+	}
+	g.state.Store(&s)
+	return nil
+}
+
+// Parameters returns the hash and the current secret (a copy). In fleet mode
+// the secret is the one that will be used again after [Generator.LeaveFleet];
+// cookies are then made with secrets derived from the master key.
+func (g *Generator) Parameters() Parameters {
+	k := g.state.Load().cur
+	return Parameters{Hash: k.hash, Secret: bytes.Clone(k.secret)}
+}
+
+// SetParameters validates p and makes it current. The secret it replaces
+// stays valid for the cookies it made until they expire, so handshakes in
+// flight are not broken. Setting the parameters already in use changes
+// nothing.
+//
+// SetParameters leaves fleet mode. Cookies minted in fleet mode, by this node
+// or any other, are then refused.
+func (g *Generator) SetParameters(p Parameters) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	return g.modify(func(s *state) error {
+		wasFleet := s.fleet != nil
+		s.fleet = nil
+		if s.cur.hash == p.Hash && hmac.Equal(s.cur.secret, p.Secret) {
+			if wasFleet {
+				s.schedule(s.now()) // fleet mode had stopped rotation
+			}
+			return nil
+		}
+		s.rotate(newKey(s.cur.id+1, p.Hash, p.Secret), s.now())
+		return nil
+	})
+}
+
+// Lifetime returns how long a cookie stays valid.
+func (g *Generator) Lifetime() time.Duration {
+	return time.Duration(g.state.Load().lifetime) * time.Second
+}
+
+// SetLifetime sets how long a cookie stays valid: a whole number of seconds
+// from 1s to [MaxLifetime]. It applies to cookies already minted too.
+func (g *Generator) SetLifetime(d time.Duration) error {
+	if d < time.Second || d > MaxLifetime || d%time.Second != 0 {
+		return fmt.Errorf("%w: lifetime must be whole seconds from 1s to %v, not %v",
+			ErrInvalidConfig, MaxLifetime, d)
+	}
+	return g.modify(func(s *state) error {
+		s.lifetime = int64(d / time.Second)
+		return nil
+	})
+}
+
+// RotationInterval returns the automatic rotation interval, 0 when off.
+func (g *Generator) RotationInterval() time.Duration {
+	return g.state.Load().interval
+}
+
+// SetRotationInterval turns automatic rotation on (d >= 1s) or off (d == 0).
+// Every d, a new random 32-byte secret with the same hash replaces the
+// current one, which stays valid as the previous secret. The first rotation
+// is due d after this call. It happens when Mint or Check next runs, so an
+// idle generator does no work.
+//
+// Only the current and the previous secret are kept: with d shorter than the
+// lifetime, cookies live between d and 2d instead.
+//
+// Fleet mode ignores the interval; it applies again after leaving fleet mode.
+func (g *Generator) SetRotationInterval(d time.Duration) error {
+	if d != 0 && d < time.Second {
+		return fmt.Errorf("%w: rotation interval must be 0 (off) or at least 1s, not %v",
+			ErrInvalidConfig, d)
+	}
+	return g.modify(func(s *state) error {
+		s.interval = d
+		s.schedule(s.now())
+		return nil
+	})
+}
+
+// SetClock makes the generator read the time from now; nil restores
+// time.Now. It is meant for tests. The rotation timer restarts from the new
+// clock's time.
+func (g *Generator) SetClock(now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	g.modify(func(s *state) error {
+		s.now = now
+		s.schedule(now())
+		return nil
+	})
+}
+
+// load returns the state to mint or check with and the time, first rotating
+// the secret if an automatic rotation is due.
+func (g *Generator) load() (*state, time.Time) {
+	s := g.state.Load()
+	now := s.now()
+	if s.rotateAt != 0 && now.UnixNano() >= s.rotateAt {
+		s = g.rotateDue(now, s)
+	}
+	return s, now
+}
+
+// rotateDue performs a due automatic rotation. Of callers arriving together,
+// the one that gets the lock rotates; the others go on with the snapshot they
+// already hold. That is safe: its current key becomes the previous one, so
+// their cookies stay valid.
+func (g *Generator) rotateDue(now time.Time, s *state) *state {
+	if !g.mu.TryLock() {
+		return s
+	}
+	defer g.mu.Unlock()
+	cur := g.state.Load()
+	if cur.rotateAt == 0 || now.UnixNano() < cur.rotateAt {
+		return cur // someone else rotated, or rotation was turned off
+	}
+	n := *cur
+	n.rotate(newKey(cur.cur.id+1, cur.cur.hash, randomSecret()), now)
+	g.state.Store(&n)
+	return &n
+}
+
+// Mint writes a cookie for peer into dst and returns its length, [Size] of
+// the hash. It panics if dst is shorter than [MaxSize].
+func (g *Generator) Mint(dst []byte, peer netip.AddrPort) int {
+	if len(dst) < MaxSize {
+		panic("cookie: Mint needs a buffer of at least MaxSize bytes")
+	}
+	s, now := g.load()
+	sec := now.Unix()
+	k := s.cur
+	if s.fleet != nil {
+		k = s.fleet.key(floorDiv(sec, s.fleet.window))
+	}
+	issued := uint32(sec)
+	m := k.sum(issued, peer)
+	dst[0] = k.id
+	binary.BigEndian.PutUint32(dst[1:5], issued)
+	n := headerLen + copy(dst[headerLen:], m.out[:k.tagLen])
+	k.macs.Put(m)
+	return n
+}
+
+// Check reports whether cookie is a valid cookie for peer: nil if so,
+// otherwise [ErrMalformed] (wrong length), [ErrExpired] (older than the
+// lifetime, or dated in the future beyond the tolerated clock skew),
+// [ErrUnknownKey] (made under a secret that is neither current nor previous)
+// or [ErrMismatch] (not made for this peer, or forged). The tag is compared in
+// constant time.
+//
+// The checks run cheapest first, and the first failure is reported: the
+// length is within bounds, the age, the key id, the exact length for that
+// key's hash, the tag.
+func (g *Generator) Check(cookie []byte, peer netip.AddrPort) error {
+	if len(cookie) < headerLen || len(cookie) > MaxSize {
+		return ErrMalformed
+	}
+	s, now := g.load()
+	sec := now.Unix()
+
+	// The age is worked out modulo 2^32, like issued_at itself. Checking it
+	// first means a stale or far-future cookie costs no HMAC, and in fleet
+	// mode no key derivation.
+	issued := binary.BigEndian.Uint32(cookie[1:5])
+	age := int64(int32(uint32(sec) - issued))
+	skew := localSkew
+	if s.fleet != nil {
+		skew = s.fleet.skew
+	}
+	if age < -skew || age > s.lifetime {
+		return ErrExpired
+	}
+
+	var k *key
+	switch id := cookie[0]; {
+	case s.fleet != nil:
+		w := floorDiv(sec-age, s.fleet.window)
+		if id != byte(w) {
+			return ErrUnknownKey
+		}
+		k = s.fleet.key(w)
+	case id == s.cur.id:
+		k = s.cur
+	case s.prev != nil && id == s.prev.id:
+		k = s.prev
+	default:
+		return ErrUnknownKey
+	}
+	if len(cookie) != headerLen+k.tagLen {
+		return ErrMalformed
+	}
+
+	m := k.sum(issued, peer)
+	ok := subtle.ConstantTimeCompare(cookie[headerLen:], m.out[:k.tagLen]) == 1
+	k.macs.Put(m)
+	if !ok {
+		return ErrMismatch
+	}
+	return nil
+}
+
+// floorDiv divides rounding towards minus infinity, so windows before 1970
+// (seen only with a test clock) are numbered consistently. b > 0.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
+}
