@@ -15,7 +15,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/dtlsgate-demo.XXXXXX")
 trap 'interop_stop; rm -rf "$work"' EXIT
-trap 'exit 130' INT TERM
+trap 'echo "demo: interrupted" >&2; exit 130' INT TERM
 
 echo "dtlsgate demo: a DTLS server lets a client in only after the client has"
 echo "returned a cookie (stateless cookie exchange, RFC 6347 section 4.2.1)."

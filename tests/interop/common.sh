@@ -7,6 +7,7 @@
 
 INTEROP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 INTEROP_PIDS=""
+export PYTHONDONTWRITEBYTECODE=1 # keep __pycache__ out of the source tree
 INTEROP_SERVER_PORT=""
 INTEROP_RELAY_PORT=""
 
@@ -27,16 +28,17 @@ interop_stop() {
 	INTEROP_PIDS=""
 }
 
-# ready_port FILE WORD: waits up to 5 s for a line "WORD ... port=N" in FILE
-# and prints N.
+# ready_port FILE WORD PID: waits up to 5 s for a line "WORD ... port=N" in
+# FILE and prints N; gives up at once if process PID has exited.
 ready_port() {
-	local file=$1 word=$2 port _
+	local file=$1 word=$2 pid=$3 port _
 	for _ in $(seq 100); do
 		port=$(sed -n "s/^$word .*port=\([0-9][0-9]*\).*/\1/p" "$file" | head -n 1)
 		if [ -n "$port" ]; then
 			echo "$port"
 			return 0
 		fi
+		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.05
 	done
 	return 1
@@ -58,7 +60,7 @@ run_exchange() {
 	"$server" --once --timeout "$INTEROP_TIMEOUT" "$host" 0 >"$dir/server.out" 2>"$dir/server.err" &
 	local server_pid=$!
 	INTEROP_PIDS="$INTEROP_PIDS $server_pid"
-	if ! INTEROP_SERVER_PORT=$(ready_port "$dir/server.out" listening); then
+	if ! INTEROP_SERVER_PORT=$(ready_port "$dir/server.out" listening "$server_pid"); then
 		echo "the server did not start on $host" >"$dir/problem"
 		interop_stop
 		return 1
@@ -67,8 +69,9 @@ run_exchange() {
 	python3 "$INTEROP_DIR/relay.py" --listen "$host" --server "$host" "$INTEROP_SERVER_PORT" \
 		--log "$dir/relay.log" --timeout $((INTEROP_TIMEOUT + 5)) \
 		>"$dir/relay.out" 2>"$dir/relay.err" &
-	INTEROP_PIDS="$INTEROP_PIDS $!"
-	if ! INTEROP_RELAY_PORT=$(ready_port "$dir/relay.out" relay-ready); then
+	local relay_pid=$!
+	INTEROP_PIDS="$INTEROP_PIDS $relay_pid"
+	if ! INTEROP_RELAY_PORT=$(ready_port "$dir/relay.out" relay-ready "$relay_pid"); then
 		echo "the relay did not start on $host" >"$dir/problem"
 		interop_stop
 		return 1
