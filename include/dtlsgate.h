@@ -187,15 +187,17 @@ typedef struct dtlsgate_verifier dtlsgate_verifier;
  * The caller owns the handle and releases it with dtlsgate_verifier_free(). */
 dtlsgate_verifier *dtlsgate_verifier_new(void);
 
-/* Releases a verifier. NULL or an already freed
- * handle is a no-op. Any later use of the handle is DTLSGATE_E_BAD_HANDLE. */
+/* Releases a verifier. NULL, an already freed handle or a handle of another
+ * kind is a no-op. Any later use of the handle is DTLSGATE_E_BAD_HANDLE. */
 void dtlsgate_verifier_free(dtlsgate_verifier *v);
 
 /* Sets the hash algorithm and secret used to mint and check cookies,
  * as QDtlsClientVerifier::setCookieGeneratorParameters().
  * Returns 1 on success (dtls_error becomes NoError). The secret in use
- * until now stays valid for cookies already handed out, for one cookie
- * lifetime, so handshakes in flight survive the change. Leaves fleet mode.
+ * until now stays valid for the cookies it minted until they expire, so
+ * handshakes in flight survive the change; only one such previous secret is
+ * kept, so a second change within a lifetime retires the first. Verifiers
+ * given equal parameters accept each other's cookies. Leaves fleet mode.
  * Returns 0, leaving the parameters unchanged and dtls_error set to
  * InvalidInputParameters, when the secret is empty ("Invalid (empty)
  * secret") or the algorithm is not available (the message names it).
@@ -220,9 +222,10 @@ int dtlsgate_verifier_set_cookie_lifetime(dtlsgate_verifier *v, uint32_t seconds
 int dtlsgate_verifier_cookie_lifetime(const dtlsgate_verifier *v, uint32_t *seconds);
 
 /* Replaces the secret with a fresh random one (same algorithm) every
- * `seconds`; 0 (the default) turns this off. The replaced secret stays valid
- * for one cookie lifetime, so choose an interval no shorter than the
- * lifetime. Rotation happens on the first verification after it is due.
+ * `seconds` (1 to 86400); 0, the default, turns this off. The replaced
+ * secret stays valid as the previous one (see above), so choose an interval
+ * no shorter than the lifetime. Rotation happens on the first verification
+ * after it is due. Fleet mode does not rotate: its windows do.
  * Returns DTLSGATE_OK, DTLSGATE_E_BAD_HANDLE or DTLSGATE_E_INVALID_ARGUMENT. */
 int dtlsgate_verifier_set_secret_rotation_interval(dtlsgate_verifier *v, uint32_t seconds);
 int dtlsgate_verifier_secret_rotation_interval(const dtlsgate_verifier *v, uint32_t *seconds);
@@ -231,8 +234,10 @@ int dtlsgate_verifier_secret_rotation_interval(const dtlsgate_verifier *v, uint3
  * is given the same master key (at least 16 bytes) and window. Each node
  * derives the secret of the current time window from the master key, so a
  * cookie minted by one node verifies on any other without coordination, as
- * long as their clocks differ by at most max_skew_seconds. window_seconds is
- * 1 to 86400. The current hash algorithm is kept.
+ * long as their clocks differ by at most max_skew_seconds (0 to 86400; keep
+ * it well below the lifetime). window_seconds is 1 to 86400. The current
+ * hash algorithm is kept. The derivation is specified in core/cookie/doc.go,
+ * so other implementations can join a fleet.
  * Returns DTLSGATE_OK, DTLSGATE_E_BAD_HANDLE or DTLSGATE_E_INVALID_ARGUMENT
  * (short key, bad window or skew); on error the mode is unchanged. */
 int dtlsgate_verifier_set_fleet_key(dtlsgate_verifier *v, const uint8_t *master_key,
@@ -346,8 +351,8 @@ dtlsgate_psk_authenticator *dtlsgate_psk_authenticator_new(void);
  * a is not a live handle. */
 dtlsgate_psk_authenticator *dtlsgate_psk_authenticator_copy(const dtlsgate_psk_authenticator *a);
 
-/* Releases the authenticator and wipes its key. NULL or an already freed
- * handle is a no-op. */
+/* Releases the authenticator and wipes its key. NULL, an already freed
+ * handle or a handle of another kind is a no-op. */
 void dtlsgate_psk_authenticator_free(dtlsgate_psk_authenticator *a);
 
 /* Exchanges the contents of a and b (a and b may be the same handle).
