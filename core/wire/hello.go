@@ -36,8 +36,8 @@ type ClientHello struct {
 // ClientHello with message_seq 0 or 1, when the fragment does not start at
 // offset 0, claims more than the message length or does not fill its record
 // exactly, when the fields up to and including the cookie are not all inside
-// the fragment, and when client_version is neither DTLS 1.0 nor DTLS 1.2.
-// The rules are modelled on OpenSSL's DTLSv1_listen, which Qt uses.
+// the fragment. The rules are modelled on OpenSSL's DTLSv1_listen, which Qt
+// uses; like it, they leave client_version to the handshake.
 //
 // A first fragment of a larger ClientHello is accepted as long as it holds
 // the cookie; Complete is then false.
@@ -91,10 +91,11 @@ func ParseClientHello(dgram []byte) (ClientHello, error) {
 	if len(body) < 2 {
 		return ClientHello{}, truncated
 	}
+	// client_version is reported, not judged: a server must accept a
+	// version above its own and answer with the one it chooses (RFC 6347
+	// 4.2.1 and TLS version negotiation), and OpenSSL's DTLSv1_listen, so
+	// Qt, lets any value through to the handshake.
 	version := binary.BigEndian.Uint16(body)
-	if version != VersionDTLS10 && version != VersionDTLS12 {
-		return ClientHello{}, ErrClientVersion
-	}
 	const randomEnd = 2 + 32
 	if len(body) < randomEnd {
 		return ClientHello{}, truncated

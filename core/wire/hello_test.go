@@ -262,10 +262,6 @@ var dropTests = []struct {
 		d[offsetsOf(tb, d).cookie] = 255
 		return d
 	}, ErrLength},
-	{"client_version 0xFEFC", put16(25, 0xFEFC), ErrClientVersion},
-	{"client_version 0xFEFE", put16(25, 0xFEFE), ErrClientVersion},
-	{"client_version 0x0303", put16(25, 0x0303), ErrClientVersion},
-	{"client_version 0xFFFF", put16(25, 0xFFFF), ErrClientVersion},
 }
 
 func TestParseClientHelloDrops(t *testing.T) {
@@ -323,6 +319,15 @@ func cookieKept(c check) check {
 	}
 }
 
+// clientVersion wants a complete hello reporting version v.
+func clientVersion(v uint16) check {
+	return both(complete(true), func(t *testing.T, _, got ClientHello) {
+		if got.Version != v {
+			t.Errorf("Version = %#04x, want %#04x", got.Version, v)
+		}
+	})
+}
+
 // both runs every check.
 func both(cs ...check) check {
 	return func(t *testing.T, base, got ClientHello) {
@@ -349,6 +354,11 @@ var acceptTests = []struct {
 		}
 	})},
 	{"record version DTLS 1.2", put16(1, VersionDTLS12), complete(true)},
+	// client_version is the handshake's business, as in OpenSSL and Qt.
+	{"client_version 0xFEFC", put16(25, 0xFEFC), clientVersion(0xFEFC)},
+	{"client_version 0xFEFE", put16(25, 0xFEFE), clientVersion(0xFEFE)},
+	{"client_version 0x0303", put16(25, 0x0303), clientVersion(0x0303)},
+	{"client_version 0xFFFF", put16(25, 0xFFFF), clientVersion(0xFFFF)},
 	{"sequence number 0xFFFFFFFFFFFF", func(tb testing.TB, d []byte) []byte {
 		putUint48(d[5:], 1<<48-1)
 		return d
@@ -554,7 +564,7 @@ func TestParseClientHelloDoesNotAllocate(t *testing.T) {
 
 func TestErrorsAreDistinct(t *testing.T) {
 	all := []error{ErrShort, ErrNotHandshake, ErrRecordVersion, ErrEpoch, ErrLength, ErrNotClientHello,
-		ErrMessageSeq, ErrFragment, ErrClientVersion, ErrBufferTooSmall, ErrCookieTooLong, ErrSequenceNumber}
+		ErrMessageSeq, ErrFragment, ErrBufferTooSmall, ErrCookieTooLong, ErrSequenceNumber}
 	seen := map[string]bool{}
 	for _, e := range all {
 		if seen[e.Error()] {

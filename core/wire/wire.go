@@ -54,7 +54,6 @@ var (
 	ErrNotClientHello = errors.New("dtls: handshake message is not a ClientHello")
 	ErrMessageSeq     = errors.New("dtls: ClientHello message_seq greater than 1")
 	ErrFragment       = errors.New("dtls: ClientHello fragment is not the first one or does not hold the cookie")
-	ErrClientVersion  = errors.New("dtls: ClientHello version is neither DTLS 1.0 nor DTLS 1.2")
 	ErrBufferTooSmall = errors.New("dtls: buffer too small for a HelloVerifyRequest")
 	ErrCookieTooLong  = errors.New("dtls: cookie longer than 255 bytes")
 	ErrSequenceNumber = errors.New("dtls: record sequence number does not fit in 48 bits")
