@@ -412,10 +412,7 @@ func TestCheckDoesNotAllocate(t *testing.T) {
 	hello := dtlstest.Corpus(t)[0].Data
 	v := New()
 	reply := make([]byte, MaxReplySize)
-	_, n, _ := v.Check(hello, clientAP, reply)
-	second := dtlstest.WithCookie(t, hello, dtlstest.HelloVerifyRequestCookie(t, reply[:n]))
-	var w recorder
-	w.sent = make([][]byte, 0, 1)
+	second := secondFlight(t, v, hello)
 	for name, f := range map[string]func(){
 		"check no cookie":    func() { v.Check(hello, clientAP, reply) },
 		"check valid cookie": func() { v.Check(second, clientAP, reply) },
@@ -426,6 +423,18 @@ func TestCheckDoesNotAllocate(t *testing.T) {
 			t.Errorf("%s: %v allocations per call", name, a)
 		}
 	}
+}
+
+// secondFlight returns hello carrying the cookie v mints for clientAP, as
+// the client's second ClientHello.
+func secondFlight(tb testing.TB, v *ClientVerifier, hello []byte) []byte {
+	tb.Helper()
+	reply := make([]byte, MaxReplySize)
+	res, n, err := v.Check(hello, clientAP, reply)
+	if res != SendReply || err != nil {
+		tb.Fatalf("first flight: %v %v", res, err)
+	}
+	return dtlstest.WithCookie(tb, hello, dtlstest.HelloVerifyRequestCookie(tb, reply[:n]))
 }
 
 type discard struct{}
@@ -483,8 +492,7 @@ func BenchmarkCheckValidCookie(b *testing.B) {
 	hello := dtlstest.Corpus(b)[0].Data
 	v := New()
 	reply := make([]byte, MaxReplySize)
-	_, n, _ := v.Check(hello, clientAP, reply)
-	second := dtlstest.WithCookie(b, hello, dtlstest.HelloVerifyRequestCookie(b, reply[:n]))
+	second := secondFlight(b, v, hello)
 	b.ReportAllocs()
 	for b.Loop() {
 		if res, _, _ := v.Check(second, clientAP, reply); res != Verified {
@@ -496,9 +504,7 @@ func BenchmarkCheckValidCookie(b *testing.B) {
 func BenchmarkCheckValidCookieParallel(b *testing.B) {
 	hello := dtlstest.Corpus(b)[0].Data
 	v := New()
-	reply := make([]byte, MaxReplySize)
-	_, n, _ := v.Check(hello, clientAP, reply)
-	second := dtlstest.WithCookie(b, hello, dtlstest.HelloVerifyRequestCookie(b, reply[:n]))
+	second := secondFlight(b, v, hello)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -510,9 +516,7 @@ func BenchmarkCheckValidCookieParallel(b *testing.B) {
 func BenchmarkVerifyClientValidCookie(b *testing.B) {
 	hello := dtlstest.Corpus(b)[0].Data
 	v := New()
-	reply := make([]byte, MaxReplySize)
-	_, n, _ := v.Check(hello, clientAP, reply)
-	second := dtlstest.WithCookie(b, hello, dtlstest.HelloVerifyRequestCookie(b, reply[:n]))
+	second := secondFlight(b, v, hello)
 	b.ReportAllocs()
 	for b.Loop() {
 		v.VerifyClient(discard{}, second, client, port)

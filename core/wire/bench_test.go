@@ -4,11 +4,11 @@ import "testing"
 
 func BenchmarkParseClientHello(b *testing.B) {
 	for _, f := range loadCorpus(b) {
-		b.Run(f.name, func(b *testing.B) {
+		b.Run(f.Name, func(b *testing.B) {
 			b.ReportAllocs()
-			b.SetBytes(int64(len(f.data)))
+			b.SetBytes(int64(len(f.Data)))
 			for b.Loop() {
-				if _, err := ParseClientHello(f.data); err != nil {
+				if _, err := ParseClientHello(f.Data); err != nil {
 					b.Fatal(err)
 				}
 			}

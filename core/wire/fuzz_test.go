@@ -15,13 +15,13 @@ import (
 // input, and that it accepts whatever pion decodes and the rules allow.
 func FuzzParseClientHello(f *testing.F) {
 	for _, c := range loadCorpus(f) {
-		f.Add(c.data)
-		f.Add(withCookie(f, c.data, pattern(32, 1)))
+		f.Add(c.Data)
+		f.Add(withCookie(f, c.Data, pattern(32, 1)))
 		for _, tt := range dropTests {
-			f.Add(tt.mutate(f, bytes.Clone(c.data)))
+			f.Add(tt.mutate(f, bytes.Clone(c.Data)))
 		}
 		for _, tt := range acceptTests {
-			f.Add(tt.mutate(f, bytes.Clone(c.data)))
+			f.Add(tt.mutate(f, bytes.Clone(c.Data)))
 		}
 	}
 	f.Fuzz(func(t *testing.T, d []byte) {

@@ -78,16 +78,16 @@ func TestCorpusAgreesWithPion(t *testing.T) {
 		t.Errorf("%d corpus files, want %d", len(files), len(corpusWant))
 	}
 	for _, f := range files {
-		t.Run(f.name, func(t *testing.T) {
-			want, known := corpusWant[f.name]
+		t.Run(f.Name, func(t *testing.T) {
+			want, known := corpusWant[f.Name]
 			if !known {
 				t.Fatalf("unexpected corpus file")
 			}
-			ch, err := ParseClientHello(f.data)
+			ch, err := ParseClientHello(f.Data)
 			if err != nil {
 				t.Fatalf("ParseClientHello: %v", err)
 			}
-			p, err := parseWithPion(f.data)
+			p, err := parseWithPion(f.Data)
 			if err != nil {
 				t.Fatalf("pion: %v", err)
 			}
@@ -96,8 +96,8 @@ func TestCorpusAgreesWithPion(t *testing.T) {
 			if !ch.Complete {
 				t.Errorf("Complete = false")
 			}
-			if int(ch.Record.Length) != len(f.data)-RecordHeaderSize {
-				t.Errorf("record length %d, datagram holds %d", ch.Record.Length, len(f.data)-RecordHeaderSize)
+			if int(ch.Record.Length) != len(f.Data)-RecordHeaderSize {
+				t.Errorf("record length %d, datagram holds %d", ch.Record.Length, len(f.Data)-RecordHeaderSize)
 			}
 			if ch.Handshake.Length != ch.Handshake.FragmentLength || ch.Handshake.FragmentOffset != 0 || ch.Handshake.MessageSeq != 0 {
 				t.Errorf("handshake header %+v is not a first unfragmented message", ch.Handshake)
@@ -123,7 +123,7 @@ func TestCorpusAgreesWithPion(t *testing.T) {
 				}
 			}
 			for _, s := range [][]byte{ch.Random, ch.SessionID, ch.Cookie, ch.CipherSuites, ch.CompressionMethods, ch.Extensions} {
-				if !within(f.data, s) {
+				if !within(f.Data, s) {
 					t.Errorf("a field does not alias the datagram")
 				}
 			}
@@ -139,20 +139,20 @@ func TestVariantsAgreeWithPion(t *testing.T) {
 			{0, 1}, {0, 20}, {0, 32}, {0, 255}, {32, 0}, {32, 32}, {1, 255},
 		} {
 			sid, cookie := pattern(v.sid, 0x11), pattern(v.cookie, 0x5A)
-			d := withSessionAndCookie(t, f.data, sid, cookie)
+			d := withSessionAndCookie(t, f.Data, sid, cookie)
 			ch, err := ParseClientHello(d)
 			if err != nil {
-				t.Fatalf("%s sid %d cookie %d: %v", f.name, v.sid, v.cookie, err)
+				t.Fatalf("%s sid %d cookie %d: %v", f.Name, v.sid, v.cookie, err)
 			}
 			p, err := parseWithPion(d)
 			if err != nil {
-				t.Fatalf("%s sid %d cookie %d: pion: %v", f.name, v.sid, v.cookie, err)
+				t.Fatalf("%s sid %d cookie %d: pion: %v", f.Name, v.sid, v.cookie, err)
 			}
 			compareWithPion(t, ch, p)
-			base, _ := ParseClientHello(f.data)
+			base, _ := ParseClientHello(f.Data)
 			if !ch.Complete || !bytes.Equal(ch.Cookie, cookie) || !bytes.Equal(ch.SessionID, sid) ||
 				!bytes.Equal(ch.CipherSuites, base.CipherSuites) || !bytes.Equal(ch.Extensions, base.Extensions) {
-				t.Errorf("%s sid %d cookie %d: parsed %+v", f.name, v.sid, v.cookie, ch)
+				t.Errorf("%s sid %d cookie %d: parsed %+v", f.Name, v.sid, v.cookie, ch)
 			}
 		}
 	}
@@ -267,8 +267,8 @@ var dropTests = []struct {
 func TestParseClientHelloDrops(t *testing.T) {
 	for _, f := range loadCorpus(t) {
 		for _, tt := range dropTests {
-			t.Run(f.name+"/"+tt.name, func(t *testing.T) {
-				d := tt.mutate(t, bytes.Clone(f.data))
+			t.Run(f.Name+"/"+tt.name, func(t *testing.T) {
+				d := tt.mutate(t, bytes.Clone(f.Data))
 				ch, err := ParseClientHello(d)
 				if err != tt.want {
 					t.Fatalf("error = %v, want %v", err, tt.want)
@@ -457,13 +457,13 @@ var acceptTests = []struct {
 
 func TestParseClientHelloAccepts(t *testing.T) {
 	for _, f := range loadCorpus(t) {
-		base, err := ParseClientHello(f.data)
+		base, err := ParseClientHello(f.Data)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, tt := range acceptTests {
-			t.Run(f.name+"/"+tt.name, func(t *testing.T) {
-				d := tt.mutate(t, bytes.Clone(f.data))
+			t.Run(f.Name+"/"+tt.name, func(t *testing.T) {
+				d := tt.mutate(t, bytes.Clone(f.Data))
 				got, err := ParseClientHello(d)
 				if err != nil {
 					t.Fatalf("error = %v, want none", err)
@@ -529,7 +529,7 @@ func TestCipherSuite(t *testing.T) {
 // TestFieldsDoNotGrowIntoTheDatagram checks that appending to a parsed field
 // copies it instead of overwriting the bytes after it.
 func TestFieldsDoNotGrowIntoTheDatagram(t *testing.T) {
-	d := withCookie(t, loadCorpus(t)[0].data, cookie20)
+	d := withCookie(t, loadCorpus(t)[0].Data, cookie20)
 	orig := bytes.Clone(d)
 	ch, err := ParseClientHello(d)
 	if err != nil {
@@ -546,7 +546,7 @@ func TestFieldsDoNotGrowIntoTheDatagram(t *testing.T) {
 func TestParseClientHelloDoesNotAllocate(t *testing.T) {
 	var inputs [][]byte
 	for _, f := range loadCorpus(t) {
-		inputs = append(inputs, f.data, withCookie(t, f.data, pattern(32, 9)), f.data[:12], f.data[:60])
+		inputs = append(inputs, f.Data, withCookie(t, f.Data, pattern(32, 9)), f.Data[:12], f.Data[:60])
 	}
 	var sink ClientHello
 	var sinkErr error

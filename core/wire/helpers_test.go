@@ -5,44 +5,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
 	"testing"
 	"unsafe"
 
+	"github.com/dtlsgate/dtlsgate/internal/dtlstest"
 	"github.com/pion/dtls/v2/pkg/protocol/handshake"
 	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
 )
 
-const corpusDir = "../../tests/corpus"
-
-type corpusFile struct {
-	name string
-	data []byte
-}
-
 // loadCorpus returns the captured ClientHello datagrams, sorted by name.
-func loadCorpus(tb testing.TB) []corpusFile {
-	tb.Helper()
-	paths, err := filepath.Glob(filepath.Join(corpusDir, "*.bin"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sort.Strings(paths)
-	var files []corpusFile
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		files = append(files, corpusFile{filepath.Base(p), b})
-	}
-	if len(files) == 0 {
-		tb.Fatalf("no corpus files in %s", corpusDir)
-	}
-	return files
-}
+func loadCorpus(tb testing.TB) []dtlstest.Datagram { return dtlstest.Corpus(tb) }
 
 // Offsets into an unfragmented single-record ClientHello datagram, found by
 // walking the bytes here rather than with the code under test.
