@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -93,8 +94,9 @@ func TestSupported(t *testing.T) {
 //
 //	00 6553f100 00000000000000000000ffffc0000201 1151
 //
-// The digests are full-length HMACs of that input under katSecret. They were
-// computed outside Go and agree across tools:
+// The digests are full-length HMACs of that input under katSecret; they pin
+// the hash constructors, whatever key id a generator gives katSecret. They
+// were computed outside Go and agree across tools:
 //   - OpenSSL 3.0: openssl mac -digest NAME -macopt hexkey:KEY -in input.bin HMAC
 //     for MD5, SHA-1, SHA-2, SHA-3, BLAKE2b-512 and BLAKE2s-256, and with
 //     -provider legacy -provider default for MD4;
@@ -129,6 +131,36 @@ var knownAnswers = map[Algorithm]string{
 	Blake2s_256:  "35c98e1ca1eab08346f6de61b38c96fb530df2865f6ab81b810fe9d1075ed4f0",
 }
 
+// knownCookies are whole cookies minted at t0 for 192.0.2.1:4433 by a new
+// generator with katSecret. They differ from the table above in the key id,
+// the first byte of SHA-256(hash number || katSecret), which enters the HMAC
+// input. They were computed outside Go, in Python 3.11: the key id with
+// hashlib.sha256, the tags with the same tools as the table above (hmac and
+// hashlib; openssl mac with the legacy provider for MD4; for Keccak, a small
+// Keccak-f[1600] sponge checked against the published Keccak-256 digest of
+// the empty string and, with FIPS 202 padding, against hashlib's SHA-3). The
+// same script reproduced every digest of the table above first.
+var knownCookies = map[Algorithm]string{
+	Md4:          "216553f100053500fa232fe962ec9b832d4356bc57",
+	Md5:          "436553f100d489852d8534fe8b618ded9e5654f6f1",
+	Sha1:         "7b6553f1000dfcff185e8e62f12742303de378a01337d2f44b",
+	Sha224:       "156553f10017461cdad8601768d622f096487e2e0e7312b89865e61553b8e679",
+	Sha256:       "5f6553f10056ddfb6da528a362ca8e7900a62fd6f089e6a4be6cdee7c1f9e522",
+	Sha384:       "936553f100d2b04882276d9dd0484168ca51ce6f85fe8a6945a5c435794d7f64",
+	Sha512:       "1f6553f100d977230a53a198004391011142e7fe5e17f6e0a0e52122881fb5bc",
+	Keccak_256:   "576553f1002d742be282259258b276003a08007d2791148009ef830ae23cf985",
+	Keccak_512:   "0b6553f100d991f784d93519051b76a321414d22a053edbc6f51507d9ba11582",
+	RealSha3_224: "a96553f10015588739fb1d8304c61056837c5b4827a7f3677b6a8e1e568d19ed",
+	RealSha3_256: "786553f100afde73c1d1526fbbc69ff04b5e881018082d807f1b9640916fe60b",
+	RealSha3_384: "506553f10074dcea34f677d92434d596e8505ac967f32bedaa0d8d1804207f40",
+	RealSha3_512: "2a6553f100366bbc6bd5c1de0cabfb069b47fe54361cc85f24cb595d10882f5d",
+	Blake2b_160:  "506553f100c2c55ab06cf694a05a1521795a23cf1ef1f6c39e",
+	Blake2b_256:  "e46553f10006e7e6ceda09c4a92aec66c00c0d091a4228bdfc88e9c30452b9be",
+	Blake2b_384:  "ad6553f100026d28c5d1167727d70b787aa545a72f3afde1bd7c85be9c25574f",
+	Blake2b_512:  "916553f100fcc2dcda3c15843fbe003ca226d95a997fed341369467fa3083a5a",
+	Blake2s_256:  "906553f1008e7b5bb375bfb3b705fd9abc45b39301e30026cc15d7ca1ff2697e",
+}
+
 func TestKnownAnswers(t *testing.T) {
 	input, _ := hex.DecodeString("006553f10000000000000000000000ffffc00002011151")
 	for _, a := range supported() {
@@ -150,19 +182,30 @@ func TestKnownAnswers(t *testing.T) {
 		}
 
 		// The whole cookie.
+		wantCookie, ok := knownCookies[a]
+		if !ok {
+			t.Errorf("%v: no known cookie", a)
+			continue
+		}
+		if len(wantCookie) != 2*Size(a) {
+			t.Errorf("%v: known cookie is %d bytes, Size() = %d", a, len(wantCookie)/2, Size(a))
+		}
+		if id := fmt.Sprintf("%02x", derivedID(a, katSecret)); wantCookie[:2] != id {
+			t.Errorf("%v: known cookie has key id %s, derivedID gives %s", a, wantCookie[:2], id)
+		}
 		g, _ := newTestGenerator(t, Parameters{Hash: a, Secret: katSecret})
-		got := mint(g, peer4)
-		wantCookie := append(input[:5:5], digest[:min(len(digest), 27)]...)
-		if !hmac.Equal(got, wantCookie) {
-			t.Errorf("%v: cookie\n %x, want\n %x", a, got, wantCookie)
+		if got := mint(g, peer4); hex.EncodeToString(got) != wantCookie {
+			t.Errorf("%v: cookie\n %x, want\n %s", a, got, wantCookie)
 		}
 	}
 }
 
-// TestKnownAnswerIPv6 pins the layout for an IPv6 peer and a key id other
-// than 0. The input is 07 6553f17b 20010db8000000000000000000000001 01bb; the
-// HMAC-SHA256 (39d0ee92...f0148, first 27 bytes kept) was computed with both
-// openssl mac and Python's hmac.
+// TestKnownAnswerIPv6 pins the layout for an IPv6 peer, and shows that the
+// key id does not depend on the secrets set before. The input is
+// 5f 6553f17b 20010db8000000000000000000000001 01bb, 0x5f being the first
+// byte of SHA-256(04 || katSecret); the HMAC-SHA256 (798654a2...be0c0912,
+// first 27 bytes kept) was computed with Python's hashlib and hmac, and
+// agrees with openssl mac.
 func TestKnownAnswerIPv6(t *testing.T) {
 	g, c := newTestGenerator(t, Parameters{Hash: Sha256, Secret: []byte("other")})
 	for i := range 6 {
@@ -175,7 +218,7 @@ func TestKnownAnswerIPv6(t *testing.T) {
 	}
 	c.Set(t0 + 123)
 	got := mint(g, netip.MustParseAddrPort("[2001:db8::1%eth0]:443"))
-	const want = "076553f17b" + "39d0ee92768a51d85f76009a1bd50eb4f0b5ce5906163f725c858b"
+	const want = "5f6553f17b" + "798654a2c787c4d3ee6971217fa5f18f23a5e49bed9564be0c0912"
 	if hex.EncodeToString(got) != want {
 		t.Errorf("cookie %x, want %s", got, want)
 	}

@@ -2,9 +2,8 @@ package cookie
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"net/netip"
 	"testing"
@@ -14,8 +13,18 @@ import (
 func TestRoundTrip(t *testing.T) {
 	for _, a := range supported() {
 		t.Run(a.String(), func(t *testing.T) {
-			g, _ := newTestGenerator(t, Parameters{Hash: a, Secret: []byte("round trip secret")})
-			other, _ := newTestGenerator(t, Parameters{Hash: a, Secret: []byte("another secret")})
+			secret := []byte("round trip secret")
+			g, _ := newTestGenerator(t, Parameters{Hash: a, Secret: secret})
+			// other has another secret, and so (for these secrets, under
+			// every hash) another key id. twin has another secret with the
+			// same key id, so the tag alone must tell the secrets apart.
+			otherSecret := []byte("another secret")
+			if derivedID(a, otherSecret) == derivedID(a, secret) {
+				t.Fatalf("fixture: the two secrets share key id %d", derivedID(a, secret))
+			}
+			other, _ := newTestGenerator(t, Parameters{Hash: a, Secret: otherSecret})
+			twin, _ := newTestGenerator(t, Parameters{Hash: a,
+				Secret: secretWithID(t, a, derivedID(a, secret), "twin secret ", nil)})
 			for _, peer := range []netip.AddrPort{peer4, peer6} {
 				c := mint(g, peer)
 				if len(c) != Size(a) || len(c) > MaxSize {
@@ -35,8 +44,14 @@ func TestRoundTrip(t *testing.T) {
 						t.Errorf("cookie for %v checked for %v: %v, want ErrMismatch", peer, p, err)
 					}
 				}
-				if err := other.Check(c, peer); !errors.Is(err, ErrMismatch) {
-					t.Errorf("%v: cookie checked under another secret: %v, want ErrMismatch", peer, err)
+				if c[0] != derivedID(a, secret) {
+					t.Errorf("%v: key id %d, want %d", peer, c[0], derivedID(a, secret))
+				}
+				if err := other.Check(c, peer); !errors.Is(err, ErrUnknownKey) {
+					t.Errorf("%v: cookie checked under another secret (another key id): %v, want ErrUnknownKey", peer, err)
+				}
+				if err := twin.Check(c, peer); !errors.Is(err, ErrMismatch) {
+					t.Errorf("%v: cookie checked under another secret with the same key id: %v, want ErrMismatch", peer, err)
 				}
 
 				checkTampering(t, g, c, peer)
@@ -91,32 +106,40 @@ func TestAddressForms(t *testing.T) {
 	}
 }
 
+// TestLayout pins the whole cookie for an IPv6 peer, before and after a
+// change of secret. The expected cookies were computed outside Go, in Python
+// 3.11: key id = hashlib.sha256(bytes([4]) + secret).digest()[0] (4 is
+// Sha256's number), then hmac.new(secret, input, "sha256") over the 23-byte
+// input, first 27 bytes kept:
+//
+//	16 6553f100 20010db8000000000000000000000001 01bb  ("layout secret", id 22)
+//	7d 6553f100 20010db8000000000000000000000001 01bb  ("next secret", id 125)
 func TestLayout(t *testing.T) {
-	secret := []byte("layout secret")
-	g, c := newTestGenerator(t, Parameters{Hash: Sha256, Secret: secret})
+	g, c := newTestGenerator(t, Parameters{Hash: Sha256, Secret: []byte("layout secret")})
 	c.Advance(700 * time.Millisecond) // issued_at counts whole seconds
-	for _, id := range []byte{0, 1} {
+	for _, step := range []struct {
+		secret string
+		id     byte
+		want   string
+	}{
+		{"layout secret", 22, "166553f100" + "cde5e1c6238b033caca24573f0f340a901da85ffba89e689844188"},
+		{"next secret", 125, "7d6553f100" + "3cb0b5afd51df99b16276077d2785618f1f909065bebcce5ff4ed2"},
+	} {
+		if err := g.SetParameters(Parameters{Hash: Sha256, Secret: []byte(step.secret)}); err != nil {
+			t.Fatal(err)
+		}
+		if id := derivedID(Sha256, []byte(step.secret)); id != step.id {
+			t.Fatalf("%q: derivedID = %d, want %d", step.secret, id, step.id)
+		}
 		got := mint(g, peer6)
-		if got[0] != id {
-			t.Errorf("key id %d, want %d", got[0], id)
+		if got[0] != step.id {
+			t.Errorf("%q: key id %d, want %d", step.secret, got[0], step.id)
 		}
 		if issued := binary.BigEndian.Uint32(got[1:5]); issued != t0 {
-			t.Errorf("issued_at %d, want %d", issued, t0)
+			t.Errorf("%q: issued_at %d, want %d", step.secret, issued, t0)
 		}
-		in := []byte{id, 0, 0, 0, 0}
-		binary.BigEndian.PutUint32(in[1:], t0)
-		addr := peer6.Addr().As16()
-		in = append(in, addr[:]...)
-		in = binary.BigEndian.AppendUint16(in, peer6.Port())
-		h := hmac.New(sha256.New, secret)
-		h.Write(in)
-		if want := h.Sum(nil)[:27]; !bytes.Equal(got[5:], want) {
-			t.Errorf("tag %x, want %x", got[5:], want)
-		}
-
-		secret = []byte("next secret") // the next round checks key id 1
-		if err := g.SetParameters(Parameters{Hash: Sha256, Secret: secret}); err != nil {
-			t.Fatal(err)
+		if hex.EncodeToString(got) != step.want {
+			t.Errorf("%q: cookie %x, want %s", step.secret, got, step.want)
 		}
 	}
 }

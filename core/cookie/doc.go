@@ -32,7 +32,24 @@
 // A [Generator] holds a current secret and, after the secret has changed, the
 // previous one, so handshakes in flight survive a change. Cookies expire after
 // a lifetime ([DefaultLifetime] unless changed). Secrets change when the
-// parameters are set and, optionally, on a timer ([Generator.SetRotationInterval]).
+// parameters are set, optionally on a timer ([Generator.SetRotationInterval]),
+// and when leaving fleet mode ([Generator.LeaveFleet]); the timer and leaving
+// fleet mode install a fresh random 32-byte secret with the same hash.
+//
+// Outside fleet mode, the key_id of a secret is the first byte of
+//
+//	SHA-256(hash number (1 byte) || secret)
+//
+// where hash number is the [Algorithm] value (Qt's numbering; 4 for
+// [Sha256]). Generators given equal parameters therefore accept each other's
+// cookies whatever secrets they had before, as Qt's verifiers sharing a
+// secret do, with one exception, which keeps the current and previous secrets
+// apart: if a new secret's key_id would be that of the secret it replaces, it
+// takes the next one (modulo 256) instead. A generator that hit this (1 change
+// in 256) refuses the cookies of one given the same parameters without it,
+// and the other way round. Key ids are not unique beyond that: a cookie from
+// a retired secret may carry the id of a newer one, and is then refused
+// because its tag (or its length) does not match that secret.
 //
 // In fleet mode ([Generator.SetFleet]) servers behind one load balancer share
 // a master key. The secret for time window w (Unix seconds divided by the
@@ -44,5 +61,6 @@
 //
 // where hash name is the [Algorithm.String] of the hash (for example
 // "Sha256"), and key_id is w modulo 256. Any node can therefore check a cookie
-// minted by any other without talking to it.
+// minted by any other without talking to it. In fleet mode
+// [Generator.Parameters] reports the current window's secret.
 package cookie

@@ -51,7 +51,9 @@ func (f *fleet) key(w int64) *key {
 	}
 	secret, err := f.secret(w)
 	if err != nil {
-		panic(err) // SetFleet derived one secret already, so this cannot fail
+		// hkdf.Key fails only for an output over 255 SHA-256 blocks or, in
+		// FIPS 140-only mode, a key under 112 bits; SetFleet allows neither.
+		panic(err)
 	}
 	k := newKey(byte(w), f.hash, secret)
 	k.window = w
@@ -95,17 +97,7 @@ func (g *Generator) SetFleet(c FleetConfig) error {
 			skew:   int64((c.MaxSkew + time.Second - 1) / time.Second),
 			hash:   s.cur.hash,
 		}
-		// Deriving the current window's key now reports any HKDF failure
-		// here rather than in Mint, and spares the first Mint the work.
-		w := floorDiv(s.now().Unix(), f.window)
-		secret, err := f.secret(w)
-		if err != nil {
-			return err
-		}
-		k := newKey(byte(w), f.hash, secret)
-		k.window = w
-		f.keys[byte(w)].Store(k)
-
+		f.key(floorDiv(s.now().Unix(), f.window)) // spares the first Mint the derivation
 		s.fleet = f
 		s.schedule(s.now())
 		return nil
@@ -126,14 +118,14 @@ func (g *Generator) Fleet() (FleetConfig, bool) {
 	}, true
 }
 
-// LeaveFleet returns to the generator's own secret, the one
-// [Generator.Parameters] reports, and restarts automatic rotation if it is
-// on. Cookies minted in fleet mode are then refused.
+// LeaveFleet returns to a secret of the generator's own: a fresh random one,
+// with the same hash, as after an automatic rotation. Automatic rotation
+// restarts if it is on. Cookies minted in fleet mode are then refused.
 func (g *Generator) LeaveFleet() {
 	g.modify(func(s *state) error {
 		if s.fleet != nil {
 			s.fleet = nil
-			s.schedule(s.now())
+			s.rotate(localKey(s.cur.hash, randomSecret(), s.cur), s.now())
 		}
 		return nil
 	})

@@ -2,6 +2,9 @@ package cookie
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"net/netip"
@@ -25,6 +28,30 @@ func newFleetNode(t *testing.T, c FleetConfig, unix int64) (*Generator, *testClo
 		t.Fatal(err)
 	}
 	return g, clk
+}
+
+// windowSecret derives the secret of window w as doc.go specifies, written
+// out with crypto/hkdf rather than calling the package's derivation.
+func windowSecret(t *testing.T, master []byte, a Algorithm, w int64) []byte {
+	t.Helper()
+	info := "dtlsgate cookie v1\x00" + a.String() + "\x00" + string(binary.BigEndian.AppendUint64(nil, uint64(w)))
+	s, err := hkdf.Key(sha256.New, master, nil, info, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// refusal is the error a generator gives a cookie of the right length whose
+// key it does not hold: ErrUnknownKey, unless the cookie's key id happens to
+// be one of heldIDs (outside fleet mode the current and previous keys' ids,
+// in fleet mode the id of the cookie's window), which then names a key with
+// another secret: ErrMismatch.
+func refusal(cookieID byte, heldIDs ...byte) error {
+	if bytes.IndexByte(heldIDs, cookieID) >= 0 {
+		return ErrMismatch
+	}
+	return ErrUnknownKey
 }
 
 // TestFleetKnownAnswer pins the window secret derivation documented in
@@ -126,7 +153,9 @@ func TestFleetRefusesForeignCookies(t *testing.T) {
 }
 
 func TestFleetModeChanges(t *testing.T) {
-	g, clk := newTestGenerator(t, Parameters{Hash: Blake2b_256, Secret: []byte("local")})
+	localSecret := []byte("local")
+	localID := derivedID(Blake2b_256, localSecret)
+	g, clk := newTestGenerator(t, Parameters{Hash: Blake2b_256, Secret: localSecret})
 	local := mint(g, peer4)
 	if err := g.SetRotationInterval(10 * time.Second); err != nil {
 		t.Fatal(err)
@@ -149,15 +178,22 @@ func TestFleetModeChanges(t *testing.T) {
 		t.Error("Fleet() handed out its master key, not a copy")
 	}
 
+	w := int64(t0 / 60) // the window of t0; key id 21
 	fc := mint(g, peer4)
 	if len(fc) != Size(Blake2b_256) {
 		t.Errorf("fleet cookie is %d bytes: SetFleet should keep the hash", len(fc))
 	}
-	if err := g.Check(local, peer4); err == nil {
-		t.Error("a cookie from before fleet mode was accepted")
+	if fc[0] != byte(w) {
+		t.Errorf("fleet cookie: key id %d, want %d", fc[0], byte(w))
 	}
-	if p := g.Parameters(); p.Hash != Blake2b_256 || string(p.Secret) != "local" {
-		t.Errorf("Parameters() in fleet mode = %v %q", p.Hash, p.Secret)
+	// In fleet mode the key id must name the cookie's window.
+	if err := g.Check(local, peer4); !errors.Is(err, refusal(local[0], byte(w))) {
+		t.Errorf("a cookie from before fleet mode: %v, want %v", err, refusal(local[0], byte(w)))
+	}
+	// Parameters reports the secret cookies are minted with: the window's,
+	// derived with the hash kept from before.
+	if p := g.Parameters(); p.Hash != Blake2b_256 || !bytes.Equal(p.Secret, windowSecret(t, in.MasterKey, Blake2b_256, w)) {
+		t.Errorf("Parameters() in fleet mode = %v %x", p.Hash, p.Secret)
 	}
 
 	// No automatic rotation in fleet mode: the window does that.
@@ -169,15 +205,33 @@ func TestFleetModeChanges(t *testing.T) {
 	if _, ok := g.Fleet(); ok {
 		t.Error("Fleet() reports fleet mode after LeaveFleet")
 	}
+	// LeaveFleet rotates to a fresh secret: the key current before it, the
+	// pre-fleet one, becomes the previous key, so its cookies verify again
+	// until they expire.
+	left := g.Parameters()
+	leftID := idAfter(Blake2b_256, left.Secret, localID)
+	if c := mint(g, peer4); c[0] != leftID {
+		t.Errorf("after LeaveFleet: key id %d, want %d", c[0], leftID)
+	}
 	if err := g.Check(local, peer4); err != nil {
-		t.Errorf("after LeaveFleet the local secret is back: %v", err)
+		t.Errorf("after LeaveFleet, a cookie under the pre-fleet secret: %v", err)
 	}
-	if err := g.Check(fc, peer4); err == nil {
-		t.Error("fleet cookie accepted after LeaveFleet")
+	if err := g.Check(fc, peer4); !errors.Is(err, refusal(fc[0], leftID, localID)) {
+		t.Errorf("fleet cookie after LeaveFleet: %v, want %v", err, refusal(fc[0], leftID, localID))
 	}
-	clk.Advance(10 * time.Second)
-	if c := mint(g, peer4); c[0] != 1 {
-		t.Errorf("rotation after LeaveFleet: key id %d, want 1", c[0])
+
+	// Automatic rotation restarts with LeaveFleet.
+	clk.Advance(9 * time.Second)
+	if c := mint(g, peer4); c[0] != leftID {
+		t.Errorf("9s after LeaveFleet: key id %d, want %d", c[0], leftID)
+	}
+	clk.Advance(time.Second)
+	c := mint(g, peer4)
+	rotated := g.Parameters()
+	rotatedID := idAfter(Blake2b_256, rotated.Secret, leftID)
+	if bytes.Equal(rotated.Secret, left.Secret) || c[0] != rotatedID {
+		t.Errorf("rotation 10s after LeaveFleet: key id %d, want %d; secret %x, was %x",
+			c[0], rotatedID, rotated.Secret, left.Secret)
 	}
 
 	// SetParameters leaves fleet mode too.
@@ -185,14 +239,158 @@ func TestFleetModeChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	fc = mint(g, peer4)
-	if err := g.SetParameters(Parameters{Hash: Sha256, Secret: []byte("new")}); err != nil {
+	newSecret := []byte("new")
+	if err := g.SetParameters(Parameters{Hash: Sha256, Secret: newSecret}); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := g.Fleet(); ok {
 		t.Error("still in fleet mode after SetParameters")
 	}
-	if err := g.Check(fc, peer4); err == nil {
-		t.Error("fleet cookie accepted after SetParameters")
+	newID := idAfter(Sha256, newSecret, rotatedID)
+	if c := mint(g, peer4); c[0] != newID {
+		t.Errorf("after SetParameters: key id %d, want %d", c[0], newID)
+	}
+	// Both hashes make 32-byte cookies, so the length does not give fc away.
+	if err := g.Check(fc, peer4); !errors.Is(err, refusal(fc[0], newID, rotatedID)) {
+		t.Errorf("fleet cookie after SetParameters: %v, want %v", err, refusal(fc[0], newID, rotatedID))
+	}
+}
+
+// TestFleetParameters checks Parameters in fleet mode: the secret of the
+// current window, the same on every node, and not the node's own.
+func TestFleetParameters(t *testing.T) {
+	// Two nodes with their own secrets and one clock.
+	ownA, ownB := []byte("node a's own secret"), []byte("node b's own secret")
+	a, clk := newTestGenerator(t, Parameters{Hash: Sha256, Secret: ownA})
+	b, _ := newTestGenerator(t, Parameters{Hash: Sha256, Secret: ownB})
+	b.SetClock(clk.Now)
+	for _, g := range []*Generator{a, b} {
+		if err := g.SetFleet(fleetConfig); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The window secrets were derived in Python 3.11 (the cryptography
+	// package's HKDF, and HKDF written out with hmac, agreeing): windows
+	// 28333333 (t0 is 20s into it) and 28333334.
+	const (
+		secretW0 = "eccc813c0e79eb0571fbba913cbb3d2015c6179d02208df1281db4f1a92e384c"
+		secretW1 = "ca0ad81c9ae679171d23b50d51fbb30cbbf40d4cbe1fa9766883be864e18e033"
+	)
+	for _, step := range []struct {
+		name string
+		unix int64
+		want string
+	}{
+		{"at t0", t0, secretW0},
+		{"in the last second of the window", t0 + 39, secretW0},
+		{"in the next window", t0 + 40, secretW1},
+		{"at the end of the next window", t0 + 99, secretW1},
+	} {
+		clk.Set(step.unix)
+		pa, pb := a.Parameters(), b.Parameters()
+		if pa.Hash != Sha256 || len(pa.Secret) != 32 || hex.EncodeToString(pa.Secret) != step.want {
+			t.Errorf("%s: node a: Parameters() = %v %x, want Sha256 %s", step.name, pa.Hash, pa.Secret, step.want)
+		}
+		if pb.Hash != pa.Hash || !bytes.Equal(pb.Secret, pa.Secret) {
+			t.Errorf("%s: node b: Parameters() = %v %x, node a: %v %x", step.name, pb.Hash, pb.Secret, pa.Hash, pa.Secret)
+		}
+		if bytes.Equal(pa.Secret, ownA) || bytes.Equal(pb.Secret, ownB) {
+			t.Errorf("%s: Parameters() reports the node's own secret", step.name)
+		}
+		if w := floorDiv(step.unix, 60); !bytes.Equal(pa.Secret, windowSecret(t, fleetConfig.MasterKey, Sha256, w)) {
+			t.Errorf("%s: not the secret of window %d", step.name, w)
+		}
+		// It is the secret cookies are minted with now.
+		c := mint(a, peer4)
+		if err := b.Check(c, peer4); err != nil {
+			t.Errorf("%s: b refused a's cookie: %v", step.name, err)
+		}
+
+		// A copy is handed out.
+		pa.Secret[0] ^= 0xff
+		if again := a.Parameters(); hex.EncodeToString(again.Secret) != step.want {
+			t.Errorf("%s: changing the returned secret changed the generator", step.name)
+		}
+	}
+}
+
+// TestLeaveFleet checks that leaving fleet mode installs a fresh secret of
+// the node's own, as an automatic rotation does.
+func TestLeaveFleet(t *testing.T) {
+	own := []byte("pre-fleet secret")
+	ownID := derivedID(Sha384, own)
+	g, clk := newTestGenerator(t, Parameters{Hash: Sha384, Secret: own})
+	peer, _ := newTestGenerator(t, Parameters{Hash: Sha384, Secret: []byte("peer's secret")})
+	peer.SetClock(clk.Now)
+
+	// Outside fleet mode, LeaveFleet does nothing.
+	g.LeaveFleet()
+	if p := g.Parameters(); p.Hash != Sha384 || !bytes.Equal(p.Secret, own) {
+		t.Errorf("LeaveFleet outside fleet mode changed the parameters to %v %x", p.Hash, p.Secret)
+	}
+	if c := mint(g, peer4); c[0] != ownID {
+		t.Errorf("LeaveFleet outside fleet mode: key id %d, want %d", c[0], ownID)
+	}
+
+	var secrets [][]byte // of every LeaveFleet, all different
+	for round := range 2 {
+		for _, n := range []*Generator{g, peer} {
+			if err := n.SetFleet(fleetConfig); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fleetSecret := g.Parameters().Secret
+		fc := mint(g, peer4)
+		clk.Advance(5 * time.Second)
+
+		// The node before LeaveFleet holds the pre-fleet key (round 0) or
+		// the one of the previous LeaveFleet (round 1) as its current key.
+		beforeID := ownID
+		if round > 0 {
+			beforeID = idAfter(Sha384, secrets[round-1], ownID)
+		}
+		g.LeaveFleet()
+		p := g.Parameters()
+		if p.Hash != Sha384 || len(p.Secret) != 32 {
+			t.Fatalf("round %d: after LeaveFleet: Parameters() = %v, %d-byte secret", round, p.Hash, len(p.Secret))
+		}
+		if bytes.Equal(p.Secret, own) || bytes.Equal(p.Secret, fleetSecret) {
+			t.Errorf("round %d: after LeaveFleet the secret is the pre-fleet or the fleet one", round)
+		}
+		for _, s := range secrets {
+			if bytes.Equal(p.Secret, s) {
+				t.Errorf("round %d: LeaveFleet reused the secret of an earlier LeaveFleet", round)
+			}
+		}
+		secrets = append(secrets, p.Secret)
+		id := idAfter(Sha384, p.Secret, beforeID)
+
+		// New cookies verify, under the new key.
+		c := mint(g, peer4)
+		if c[0] != id || len(c) != Size(Sha384) {
+			t.Errorf("round %d: after LeaveFleet: key id %d, length %d; want %d, %d", round, c[0], len(c), id, Size(Sha384))
+		}
+		if err := g.Check(c, peer4); err != nil {
+			t.Errorf("round %d: cookie minted after LeaveFleet: %v", round, err)
+		}
+
+		// Fleet cookies are refused: this node's from before, and new ones
+		// from a node still in the fleet.
+		if err := g.Check(fc, peer4); !errors.Is(err, refusal(fc[0], id, beforeID)) {
+			t.Errorf("round %d: own fleet cookie after LeaveFleet: %v, want %v", round, err, refusal(fc[0], id, beforeID))
+		}
+		pc := mint(peer, peer4)
+		if err := peer.Check(pc, peer4); err != nil {
+			t.Fatalf("round %d: the fleet refuses its own cookie: %v", round, err)
+		}
+		if err := g.Check(pc, peer4); !errors.Is(err, refusal(pc[0], id, beforeID)) {
+			t.Errorf("round %d: a fleet node's cookie after LeaveFleet: %v, want %v", round, err, refusal(pc[0], id, beforeID))
+		}
+		// Nor does the fleet accept the node's new cookies.
+		if err := peer.Check(c, peer4); !errors.Is(err, refusal(c[0], pc[0])) {
+			t.Errorf("round %d: the fleet checked the node's cookie: %v, want %v", round, err, refusal(c[0], pc[0]))
+		}
 	}
 }
 

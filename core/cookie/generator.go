@@ -3,6 +3,7 @@ package cookie
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
@@ -68,6 +69,23 @@ type mac struct {
 	h   hash.Hash
 	in  [inputLen]byte
 	out [maxDigest]byte
+}
+
+// localKey makes a key for a secret of this node's own (not a fleet window's).
+// Its id is derived from the hash and the secret, so that generators given
+// equal parameters agree on it whatever their history of changes, as Qt's
+// verifiers sharing a secret accept each other's cookies. If that id is the
+// one of the key being replaced, the next id is taken, so the current and
+// previous keys never share an id.
+func localKey(a Algorithm, secret []byte, replacing *key) *key {
+	d := sha256.New()
+	d.Write([]byte{byte(a)})
+	d.Write(secret)
+	id := d.Sum(nil)[0]
+	if replacing != nil && replacing.id == id {
+		id++
+	}
+	return newKey(id, a, secret)
 }
 
 func newKey(id byte, a Algorithm, secret []byte) *key {
@@ -138,15 +156,15 @@ type Generator struct {
 }
 
 // NewGenerator returns a generator using p, with the default lifetime and no
-// automatic rotation. Its first key has id 0, so generators made with equal
-// parameters accept each other's cookies.
+// automatic rotation. Generators using equal parameters accept each other's
+// cookies.
 func NewGenerator(p Parameters) (*Generator, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	g := new(Generator)
 	g.state.Store(&state{
-		cur:      newKey(0, p.Hash, p.Secret),
+		cur:      localKey(p.Hash, p.Secret, nil),
 		lifetime: int64(DefaultLifetime / time.Second),
 		now:      time.Now,
 	})
@@ -175,11 +193,14 @@ func (g *Generator) modify(f func(s *state) error) error {
 	return nil
 }
 
-// Parameters returns the hash and the current secret (a copy). In fleet mode
-// the secret is the one that will be used again after [Generator.LeaveFleet];
-// cookies are then made with secrets derived from the master key.
+// Parameters returns the hash and the secret cookies are minted with now (a
+// copy): in fleet mode, the secret derived for the current window.
 func (g *Generator) Parameters() Parameters {
-	k := g.state.Load().cur
+	s := g.state.Load()
+	k := s.cur
+	if s.fleet != nil {
+		k = s.fleet.key(floorDiv(s.now().Unix(), s.fleet.window))
+	}
 	return Parameters{Hash: k.hash, Secret: bytes.Clone(k.secret)}
 }
 
@@ -203,7 +224,7 @@ func (g *Generator) SetParameters(p Parameters) error {
 			}
 			return nil
 		}
-		s.rotate(newKey(s.cur.id+1, p.Hash, p.Secret), s.now())
+		s.rotate(localKey(p.Hash, p.Secret, s.cur), s.now())
 		return nil
 	})
 }
@@ -292,7 +313,7 @@ func (g *Generator) rotateDue(now time.Time, s *state) *state {
 		return cur // someone else rotated, or rotation was turned off
 	}
 	n := *cur
-	n.rotate(newKey(cur.cur.id+1, cur.cur.hash, randomSecret()), now)
+	n.rotate(localKey(cur.cur.hash, randomSecret(), cur.cur), now)
 	g.state.Store(&n)
 	return &n
 }
@@ -321,9 +342,14 @@ func (g *Generator) Mint(dst []byte, peer netip.AddrPort) int {
 // Check reports whether cookie is a valid cookie for peer: nil if so,
 // otherwise [ErrMalformed] (wrong length), [ErrExpired] (older than the
 // lifetime, or dated in the future beyond the tolerated clock skew),
-// [ErrUnknownKey] (made under a secret that is neither current nor previous)
-// or [ErrMismatch] (not made for this peer, or forged). The tag is compared in
-// constant time.
+// [ErrUnknownKey] (its key id names neither the current nor the previous
+// secret) or [ErrMismatch] (not made for this peer, or forged). The tag is
+// compared in constant time.
+//
+// A cookie made under a retired secret usually gets ErrUnknownKey. Key ids
+// are derived from the secrets, though, so its id may (chance 1/256 per
+// change) name a newer secret: it then gets ErrMismatch, or ErrMalformed if
+// that secret's hash makes cookies of another length.
 //
 // The checks run cheapest first, and the first failure is reported: the
 // length is within bounds, the age, the key id, the exact length for that

@@ -1,7 +1,9 @@
 package cookie
 
 import (
+	"crypto/sha256"
 	"net/netip"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,4 +57,38 @@ func newTestGenerator(t testing.TB, p Parameters) (*Generator, *testClock) {
 func mint(g *Generator, peer netip.AddrPort) []byte {
 	buf := make([]byte, MaxSize)
 	return buf[:g.Mint(buf, peer)]
+}
+
+// derivedID is the key id doc.go gives a secret of a generator's own: the
+// first byte of SHA-256(hash number || secret). It is written out here rather
+// than calling localKey, so the tests check the code against the
+// specification.
+func derivedID(a Algorithm, secret []byte) byte {
+	sum := sha256.Sum256(append([]byte{byte(a)}, secret...))
+	return sum[0]
+}
+
+// idAfter is the key id of a secret of a generator's own that replaces a key
+// with id replaced: the derived id, or the next one if that is replaced.
+func idAfter(a Algorithm, secret []byte, replaced byte) byte {
+	id := derivedID(a, secret)
+	if id == replaced {
+		id++ // wraps from 255 to 0
+	}
+	return id
+}
+
+// secretWithID returns the first secret of the form prefix || n (n = 0, 1,
+// ... as a decimal number) other than avoid whose derived id under a is id.
+// The search is deterministic and takes about 256 tries.
+func secretWithID(t testing.TB, a Algorithm, id byte, prefix string, avoid []byte) []byte {
+	t.Helper()
+	for n := range 1 << 16 {
+		s := []byte(prefix + strconv.Itoa(n))
+		if derivedID(a, s) == id && string(s) != string(avoid) {
+			return s
+		}
+	}
+	t.Fatalf("no secret %q... with key id %d under %v", prefix, id, a)
+	return nil
 }

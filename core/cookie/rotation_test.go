@@ -11,17 +11,28 @@ import (
 )
 
 func TestSetParametersKeepsPrevious(t *testing.T) {
-	g, clk := newTestGenerator(t, Parameters{Hash: Sha256, Secret: []byte("first")})
+	first, second, third := []byte("first"), []byte("second"), []byte("third")
+	// The fixture's ids: each secret's derived id, no two alike, so no
+	// collision rule applies and the cookie from two secrets ago names no
+	// key the generator holds.
+	id1, id2, id3 := derivedID(Sha256, first), derivedID(Md5, second), derivedID(Sha256, third)
+	if id1 == id2 || id2 == id3 || id1 == id3 {
+		t.Fatalf("fixture: key ids %d, %d, %d are not distinct", id1, id2, id3)
+	}
+	g, clk := newTestGenerator(t, Parameters{Hash: Sha256, Secret: first})
 	c1 := mint(g, peer4)
+	if c1[0] != id1 {
+		t.Errorf("first key id %d, want %d", c1[0], id1)
+	}
 
 	clk.Advance(20 * time.Second)
 	// A different hash too: the previous key keeps its own hash and length.
-	if err := g.SetParameters(Parameters{Hash: Md5, Secret: []byte("second")}); err != nil {
+	if err := g.SetParameters(Parameters{Hash: Md5, Secret: second}); err != nil {
 		t.Fatal(err)
 	}
 	c2 := mint(g, peer4)
-	if c2[0] != 1 || len(c2) != Size(Md5) {
-		t.Fatalf("after SetParameters: key id %d, length %d", c2[0], len(c2))
+	if c2[0] != id2 || len(c2) != Size(Md5) {
+		t.Fatalf("after SetParameters: key id %d, length %d; want %d, %d", c2[0], len(c2), id2, Size(Md5))
 	}
 	if err := g.Check(c1, peer4); err != nil {
 		t.Errorf("cookie from before SetParameters: %v", err)
@@ -36,7 +47,7 @@ func TestSetParametersKeepsPrevious(t *testing.T) {
 	}
 
 	clk.Set(t0 + 30)
-	if err := g.SetParameters(Parameters{Hash: Sha256, Secret: []byte("third")}); err != nil {
+	if err := g.SetParameters(Parameters{Hash: Sha256, Secret: third}); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.Check(c1, peer4); !errors.Is(err, ErrUnknownKey) {
@@ -45,31 +56,161 @@ func TestSetParametersKeepsPrevious(t *testing.T) {
 	if err := g.Check(c2, peer4); err != nil {
 		t.Errorf("cookie under the previous secret: %v", err)
 	}
-	if err := g.Check(mint(g, peer4), peer4); err != nil {
+	c3 := mint(g, peer4)
+	if c3[0] != id3 {
+		t.Errorf("third key id %d, want %d", c3[0], id3)
+	}
+	if err := g.Check(c3, peer4); err != nil {
 		t.Errorf("cookie under the current secret: %v", err)
 	}
 
 	// Setting the parameters in use is not a rotation.
-	if err := g.SetParameters(Parameters{Hash: Sha256, Secret: []byte("third")}); err != nil {
+	if err := g.SetParameters(Parameters{Hash: Sha256, Secret: third}); err != nil {
 		t.Fatal(err)
 	}
-	if c := mint(g, peer4); c[0] != 2 {
-		t.Errorf("same parameters again: key id %d, want 2", c[0])
+	if c := mint(g, peer4); c[0] != id3 {
+		t.Errorf("same parameters again: key id %d, want %d", c[0], id3)
 	}
 	if err := g.Check(c2, peer4); err != nil {
 		t.Errorf("same parameters again dropped the previous secret: %v", err)
 	}
 }
 
-func TestKeyIDWraps(t *testing.T) {
-	g, _ := newTestGenerator(t, Parameters{Hash: Sha256, Secret: []byte{0}})
-	for i := 1; i <= 257; i++ {
-		if err := g.SetParameters(Parameters{Hash: Sha256, Secret: []byte{byte(i), byte(i >> 8)}}); err != nil {
-			t.Fatal(err)
-		}
+// TestKeyIDCollision checks the rule for a secret whose derived key id is
+// that of the secret it replaces: it takes the next id, modulo 256, so the
+// current and previous keys stay distinguishable.
+func TestKeyIDCollision(t *testing.T) {
+	// Two secrets with one derived id, found by a deterministic search, and
+	// two whose derived id is 255, so the next id wraps to 0.
+	s1 := secretWithID(t, Sha256, derivedID(Sha256, []byte("collision 0")), "collision ", nil)
+	s2 := secretWithID(t, Sha256, derivedID(Sha256, s1), "collision ", s1)
+	w1 := secretWithID(t, Sha256, 255, "wrap ", nil)
+	w2 := secretWithID(t, Sha256, 255, "wrap ", w1)
+
+	for _, tc := range []struct {
+		name         string
+		first, other []byte
+		want         byte
+	}{
+		{"collision", s1, s2, derivedID(Sha256, s1) + 1},
+		{"collision at 255", w1, w2, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := derivedID(Sha256, tc.first)
+			if derivedID(Sha256, tc.other) != id || bytes.Equal(tc.first, tc.other) {
+				t.Fatalf("fixture: %q and %q must be different secrets with one key id", tc.first, tc.other)
+			}
+			g, clk := newTestGenerator(t, Parameters{Hash: Sha256, Secret: tc.first})
+			c1 := mint(g, peer4)
+			if c1[0] != id {
+				t.Fatalf("first secret: key id %d, want %d", c1[0], id)
+			}
+
+			clk.Advance(10 * time.Second)
+			if err := g.SetParameters(Parameters{Hash: Sha256, Secret: tc.other}); err != nil {
+				t.Fatal(err)
+			}
+			c2 := mint(g, peer4)
+			if c2[0] != tc.want {
+				t.Errorf("second secret: key id %d, want %d (the derived id %d is taken)", c2[0], tc.want, id)
+			}
+			if c1[0] == c2[0] {
+				t.Error("current and previous keys share an id")
+			}
+			if err := g.Check(c1, peer4); err != nil {
+				t.Errorf("cookie under the previous secret: %v", err)
+			}
+			if err := g.Check(c2, peer4); err != nil {
+				t.Errorf("cookie under the current secret: %v", err)
+			}
+
+			// The rule looks at the replaced key only: setting the first
+			// secret again gives it its derived id, since the key it
+			// replaces has moved on.
+			if err := g.SetParameters(Parameters{Hash: Sha256, Secret: tc.first}); err != nil {
+				t.Fatal(err)
+			}
+			c3 := mint(g, peer4)
+			if c3[0] != id {
+				t.Errorf("first secret again: key id %d, want %d", c3[0], id)
+			}
+			if err := g.Check(c2, peer4); err != nil {
+				t.Errorf("cookie under the previous secret, after a second change: %v", err)
+			}
+			// c1 was minted under the same secret and key id as the current
+			// key, so it verifies again.
+			if err := g.Check(c1, peer4); err != nil {
+				t.Errorf("cookie under the first secret, now current again: %v", err)
+			}
+		})
 	}
-	if c := mint(g, peer4); c[0] != 1 {
-		t.Errorf("after 257 changes: key id %d, want 1", c[0])
+}
+
+// TestEqualParametersAgree checks that generators given equal parameters
+// accept each other's cookies whatever secrets they had before: the key id
+// depends only on the hash and the secret.
+func TestEqualParametersAgree(t *testing.T) {
+	for _, a := range supported() {
+		t.Run(a.String(), func(t *testing.T) {
+			p := Parameters{Hash: a, Secret: []byte("shared secret")}
+			id := derivedID(a, p.Secret)
+
+			fresh, _ := newTestGenerator(t, p)
+
+			// Two other parameter sets first. The key p replaces must not
+			// have p's derived id, or the collision rule would move p's
+			// (see TestKeyIDCollision): that key has its derived id or,
+			// after a collision of its own, the next one.
+			changed, _ := newTestGenerator(t, Parameters{Hash: Md5, Secret: []byte("history 1")})
+			before := Parameters{Hash: Sha512, Secret: []byte("history 2")}
+			if b := derivedID(before.Hash, before.Secret); b == id || b+1 == id {
+				t.Fatalf("fixture: %q has key id %d, too close to %d", before.Secret, b, id)
+			}
+			for _, q := range []Parameters{before, p} {
+				if err := changed.SetParameters(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			// Automatic rotations (random secrets), fleet mode and back,
+			// then the same two parameter sets.
+			rotated, clk := newTestGenerator(t, DefaultParameters())
+			if err := rotated.SetRotationInterval(time.Second); err != nil {
+				t.Fatal(err)
+			}
+			for range 3 {
+				clk.Advance(time.Second)
+				mint(rotated, peer4)
+			}
+			if err := rotated.SetFleet(fleetConfig); err != nil {
+				t.Fatal(err)
+			}
+			rotated.LeaveFleet()
+			for _, q := range []Parameters{before, p} {
+				if err := rotated.SetParameters(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := rotated.SetRotationInterval(0); err != nil {
+				t.Fatal(err)
+			}
+
+			gens := []*Generator{fresh, changed, rotated}
+			for _, g := range gens {
+				g.SetClock(clk.Now) // one clock, so only the keys can differ
+			}
+			for i, g := range gens {
+				c := mint(g, peer6)
+				if c[0] != id {
+					t.Errorf("generator %d: key id %d, want %d", i, c[0], id)
+				}
+				for j, h := range gens {
+					if err := h.Check(c, peer6); err != nil {
+						t.Errorf("generator %d refused generator %d's cookie: %v", j, i, err)
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -91,10 +232,13 @@ func TestAutomaticRotation(t *testing.T) {
 	}
 	first := g.Parameters()
 	c0 := mint(g, peer4)
+	if id := derivedID(first.Hash, first.Secret); c0[0] != id {
+		t.Errorf("key id %d, want %d", c0[0], id)
+	}
 
 	clk.Advance(9 * time.Second)
-	if c := mint(g, peer4); c[0] != 0 {
-		t.Errorf("rotated early: key id %d", c[0])
+	if c := mint(g, peer4); c[0] != c0[0] {
+		t.Errorf("rotated early: key id %d, want %d", c[0], c0[0])
 	}
 
 	// Rotation is lazy: it happens on the first use after it is due.
@@ -103,10 +247,10 @@ func TestAutomaticRotation(t *testing.T) {
 		t.Error("rotated without being used")
 	}
 	c1 := mint(g, peer4)
-	if c1[0] != 1 {
-		t.Errorf("after the interval: key id %d, want 1", c1[0])
-	}
 	second := g.Parameters()
+	if id := idAfter(second.Hash, second.Secret, c0[0]); c1[0] != id {
+		t.Errorf("after the interval: key id %d, want %d", c1[0], id)
+	}
 	if second.Hash != first.Hash || len(second.Secret) != 32 || bytes.Equal(second.Secret, first.Secret) {
 		t.Errorf("rotated to %v %x from %v %x", second.Hash, second.Secret, first.Hash, first.Secret)
 	}
@@ -119,11 +263,22 @@ func TestAutomaticRotation(t *testing.T) {
 	if err := g.Check(c1, peer4); err != nil {
 		t.Errorf("cookie under the previous secret: %v", err)
 	}
-	if err := g.Check(c0, peer4); !errors.Is(err, ErrUnknownKey) {
-		t.Errorf("cookie two rotations old: %v, want ErrUnknownKey", err)
+	third := g.Parameters()
+	if bytes.Equal(third.Secret, second.Secret) || len(third.Secret) != 32 {
+		t.Errorf("second rotation: secret %x after %x", third.Secret, second.Secret)
 	}
-	if c := mint(g, peer4); c[0] != 2 {
-		t.Errorf("key id %d, want 2", c[0])
+	id3 := idAfter(third.Hash, third.Secret, c1[0])
+	// The random third secret's derived id may happen (chance 1/256) to be
+	// c0's: c0 then names the current key, whose tag it does not match.
+	wantErr := ErrUnknownKey
+	if id3 == c0[0] {
+		wantErr = ErrMismatch
+	}
+	if err := g.Check(c0, peer4); !errors.Is(err, wantErr) {
+		t.Errorf("cookie two rotations old: %v, want %v", err, wantErr)
+	}
+	if c := mint(g, peer4); c[0] != id3 {
+		t.Errorf("key id %d, want %d", c[0], id3)
 	}
 
 	// Turning rotation off stops it.
@@ -131,8 +286,11 @@ func TestAutomaticRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Advance(time.Hour)
-	if c := mint(g, peer4); c[0] != 2 {
-		t.Errorf("rotation off: key id %d, want 2", c[0])
+	if c := mint(g, peer4); c[0] != id3 {
+		t.Errorf("rotation off: key id %d, want %d", c[0], id3)
+	}
+	if p := g.Parameters(); !bytes.Equal(p.Secret, third.Secret) {
+		t.Error("rotation off: the secret changed")
 	}
 }
 
@@ -151,6 +309,8 @@ func TestConcurrentUse(t *testing.T) {
 			buf := make([]byte, MaxSize)
 			peer := netip.AddrPortFrom(peer4.Addr(), uint16(1000+i))
 			for !stop.Load() {
+				// The cookie's key is the one current now or a later one.
+				before := g.state.Load().cur
 				n := g.Mint(buf, peer)
 				// Between Mint and Check the secret may change twice, which
 				// retires the cookie's key. The clock moves 30s in all, less
@@ -158,7 +318,17 @@ func TestConcurrentUse(t *testing.T) {
 				switch err := g.Check(buf[:n], peer); {
 				case err == nil:
 					checked.Add(1)
-				case errors.Is(err, ErrUnknownKey):
+				case errors.Is(err, ErrUnknownKey), errors.Is(err, ErrMismatch), errors.Is(err, ErrMalformed):
+					// A retired key's id usually names no key held
+					// (ErrUnknownKey). Ids are derived from the secrets, so
+					// it may name a newer key (chance 1/256 per change):
+					// one with another secret (ErrMismatch) or another hash,
+					// hence another cookie length (ErrMalformed). Either
+					// way the key current before Mint must be retired too.
+					if s := g.state.Load(); s.cur == before || s.prev == before {
+						t.Errorf("fresh cookie refused: %v", err)
+						stop.Store(true)
+					}
 					retired.Add(1)
 				default:
 					t.Errorf("fresh cookie refused: %v", err)
