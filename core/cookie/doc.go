@@ -43,13 +43,10 @@
 // where hash number is the [Algorithm] value (Qt's numbering; 4 for
 // [Sha256]). Generators given equal parameters therefore accept each other's
 // cookies whatever secrets they had before, as Qt's verifiers sharing a
-// secret do, with one exception, which keeps the current and previous secrets
-// apart: if a new secret's key_id would be that of the secret it replaces, it
-// takes the next one (modulo 256) instead. A generator that hit this (1 change
-// in 256) refuses the cookies of one given the same parameters without it,
-// and the other way round. Key ids are not unique beyond that: a cookie from
-// a retired secret may carry the id of a newer one, and is then refused
-// because its tag (or its length) does not match that secret.
+// secret do. Key ids are not unique: once in 256 changes the current and
+// previous secrets share one, and a cookie with that id is then checked
+// against both; a cookie from a retired secret may carry the id of a newer
+// one, and is refused because its tag (or its length) does not match.
 //
 // In fleet mode ([Generator.SetFleet]) servers behind one load balancer share
 // a master key. The secret for time window w (Unix seconds divided by the

@@ -119,13 +119,12 @@ func (g *Generator) Fleet() (FleetConfig, bool) {
 }
 
 // LeaveFleet returns to a secret of the generator's own: a fresh random one,
-// with the same hash, as after an automatic rotation. Automatic rotation
-// restarts if it is on. Cookies minted in fleet mode are then refused.
+// with the same hash. Automatic rotation restarts if it is on. Cookies minted
+// in fleet mode, or before it, are then refused.
 func (g *Generator) LeaveFleet() {
 	g.modify(func(s *state) error {
 		if s.fleet != nil {
-			s.fleet = nil
-			s.rotate(localKey(s.cur.hash, randomSecret(), s.cur), s.now())
+			s.leaveFleet(localKey(s.cur.hash, randomSecret()), s.now())
 		}
 		return nil
 	})

@@ -157,6 +157,9 @@ func TestFleetModeChanges(t *testing.T) {
 	localID := derivedID(Blake2b_256, localSecret)
 	g, clk := newTestGenerator(t, Parameters{Hash: Blake2b_256, Secret: localSecret})
 	local := mint(g, peer4)
+	if local[0] != localID {
+		t.Fatalf("local key id %d, want %d", local[0], localID)
+	}
 	if err := g.SetRotationInterval(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -205,19 +208,18 @@ func TestFleetModeChanges(t *testing.T) {
 	if _, ok := g.Fleet(); ok {
 		t.Error("Fleet() reports fleet mode after LeaveFleet")
 	}
-	// LeaveFleet rotates to a fresh secret: the key current before it, the
-	// pre-fleet one, becomes the previous key, so its cookies verify again
-	// until they expire.
+	// LeaveFleet installs a fresh secret and keeps no previous one: the
+	// pre-fleet secret retired when fleet mode began.
 	left := g.Parameters()
-	leftID := idAfter(Blake2b_256, left.Secret, localID)
+	leftID := derivedID(Blake2b_256, left.Secret)
 	if c := mint(g, peer4); c[0] != leftID {
 		t.Errorf("after LeaveFleet: key id %d, want %d", c[0], leftID)
 	}
-	if err := g.Check(local, peer4); err != nil {
-		t.Errorf("after LeaveFleet, a cookie under the pre-fleet secret: %v", err)
+	if err := g.Check(local, peer4); !errors.Is(err, refusal(local[0], leftID)) {
+		t.Errorf("after LeaveFleet, a cookie under the pre-fleet secret: %v, want %v", err, refusal(local[0], leftID))
 	}
-	if err := g.Check(fc, peer4); !errors.Is(err, refusal(fc[0], leftID, localID)) {
-		t.Errorf("fleet cookie after LeaveFleet: %v, want %v", err, refusal(fc[0], leftID, localID))
+	if err := g.Check(fc, peer4); !errors.Is(err, refusal(fc[0], leftID)) {
+		t.Errorf("fleet cookie after LeaveFleet: %v, want %v", err, refusal(fc[0], leftID))
 	}
 
 	// Automatic rotation restarts with LeaveFleet.
@@ -228,7 +230,7 @@ func TestFleetModeChanges(t *testing.T) {
 	clk.Advance(time.Second)
 	c := mint(g, peer4)
 	rotated := g.Parameters()
-	rotatedID := idAfter(Blake2b_256, rotated.Secret, leftID)
+	rotatedID := derivedID(Blake2b_256, rotated.Secret)
 	if bytes.Equal(rotated.Secret, left.Secret) || c[0] != rotatedID {
 		t.Errorf("rotation 10s after LeaveFleet: key id %d, want %d; secret %x, was %x",
 			c[0], rotatedID, rotated.Secret, left.Secret)
@@ -246,7 +248,7 @@ func TestFleetModeChanges(t *testing.T) {
 	if _, ok := g.Fleet(); ok {
 		t.Error("still in fleet mode after SetParameters")
 	}
-	newID := idAfter(Sha256, newSecret, rotatedID)
+	newID := derivedID(Sha256, newSecret)
 	if c := mint(g, peer4); c[0] != newID {
 		t.Errorf("after SetParameters: key id %d, want %d", c[0], newID)
 	}
@@ -348,7 +350,7 @@ func TestLeaveFleet(t *testing.T) {
 		// the one of the previous LeaveFleet (round 1) as its current key.
 		beforeID := ownID
 		if round > 0 {
-			beforeID = idAfter(Sha384, secrets[round-1], ownID)
+			beforeID = derivedID(Sha384, secrets[round-1])
 		}
 		g.LeaveFleet()
 		p := g.Parameters()
@@ -364,7 +366,7 @@ func TestLeaveFleet(t *testing.T) {
 			}
 		}
 		secrets = append(secrets, p.Secret)
-		id := idAfter(Sha384, p.Secret, beforeID)
+		id := derivedID(Sha384, p.Secret)
 
 		// New cookies verify, under the new key.
 		c := mint(g, peer4)

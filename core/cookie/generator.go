@@ -72,20 +72,15 @@ type mac struct {
 }
 
 // localKey makes a key for a secret of this node's own (not a fleet window's).
-// Its id is derived from the hash and the secret, so that generators given
-// equal parameters agree on it whatever their history of changes, as Qt's
-// verifiers sharing a secret accept each other's cookies. If that id is the
-// one of the key being replaced, the next id is taken, so the current and
-// previous keys never share an id.
-func localKey(a Algorithm, secret []byte, replacing *key) *key {
+// Its id is derived from the hash and the secret alone, so that generators
+// given equal parameters agree on it whatever their history of changes, as
+// Qt's verifiers sharing a secret accept each other's cookies. Once in 256
+// changes the current and previous keys share an id; Check then tries both.
+func localKey(a Algorithm, secret []byte) *key {
 	d := sha256.New()
 	d.Write([]byte{byte(a)})
 	d.Write(secret)
-	id := d.Sum(nil)[0]
-	if replacing != nil && replacing.id == id {
-		id++
-	}
-	return newKey(id, a, secret)
+	return newKey(d.Sum(nil)[0], a, secret)
 }
 
 func newKey(id byte, a Algorithm, secret []byte) *key {
@@ -134,6 +129,14 @@ func (s *state) rotate(k *key, now time.Time) {
 	s.schedule(now)
 }
 
+// leaveFleet ends fleet mode with k as the current key and no previous one:
+// the local key from before fleet mode retired when fleet mode began, and its
+// cookies must not come back.
+func (s *state) leaveFleet(k *key, now time.Time) {
+	s.fleet, s.prev, s.cur = nil, nil, k
+	s.schedule(now)
+}
+
 // schedule sets when the next automatic rotation is due. Fleet mode has no
 // automatic rotation: its secrets change with every window.
 func (s *state) schedule(now time.Time) {
@@ -164,7 +167,7 @@ func NewGenerator(p Parameters) (*Generator, error) {
 	}
 	g := new(Generator)
 	g.state.Store(&state{
-		cur:      localKey(p.Hash, p.Secret, nil),
+		cur:      localKey(p.Hash, p.Secret),
 		lifetime: int64(DefaultLifetime / time.Second),
 		now:      time.Now,
 	})
@@ -216,15 +219,12 @@ func (g *Generator) SetParameters(p Parameters) error {
 		return err
 	}
 	return g.modify(func(s *state) error {
-		wasFleet := s.fleet != nil
-		s.fleet = nil
-		if s.cur.hash == p.Hash && hmac.Equal(s.cur.secret, p.Secret) {
-			if wasFleet {
-				s.schedule(s.now()) // fleet mode had stopped rotation
-			}
-			return nil
+		switch {
+		case s.fleet != nil:
+			s.leaveFleet(localKey(p.Hash, p.Secret), s.now())
+		case s.cur.hash != p.Hash || !hmac.Equal(s.cur.secret, p.Secret):
+			s.rotate(localKey(p.Hash, p.Secret), s.now())
 		}
-		s.rotate(localKey(p.Hash, p.Secret, s.cur), s.now())
 		return nil
 	})
 }
@@ -313,7 +313,7 @@ func (g *Generator) rotateDue(now time.Time, s *state) *state {
 		return cur // someone else rotated, or rotation was turned off
 	}
 	n := *cur
-	n.rotate(localKey(cur.cur.hash, randomSecret(), cur.cur), now)
+	n.rotate(localKey(cur.cur.hash, randomSecret()), now)
 	g.state.Store(&n)
 	return &n
 }
@@ -351,9 +351,9 @@ func (g *Generator) Mint(dst []byte, peer netip.AddrPort) int {
 // change) name a newer secret: it then gets ErrMismatch, or ErrMalformed if
 // that secret's hash makes cookies of another length.
 //
-// The checks run cheapest first, and the first failure is reported: the
-// length is within bounds, the age, the key id, the exact length for that
-// key's hash, the tag.
+// The checks run cheapest first: the length is within bounds, the age, the
+// key id, the exact length for that key's hash, the tag. When the current and
+// previous secrets share the cookie's id, both are tried.
 func (g *Generator) Check(cookie []byte, peer netip.AddrPort) error {
 	if len(cookie) < headerLen || len(cookie) > MaxSize {
 		return ErrMalformed
@@ -374,25 +374,30 @@ func (g *Generator) Check(cookie []byte, peer netip.AddrPort) error {
 		return ErrExpired
 	}
 
-	var k *key
-	switch id := cookie[0]; {
-	case s.fleet != nil:
+	id := cookie[0]
+	if s.fleet != nil {
 		w := floorDiv(sec-age, s.fleet.window)
 		if id != byte(w) {
 			return ErrUnknownKey
 		}
-		k = s.fleet.key(w)
-	case id == s.cur.id:
-		k = s.cur
-	case s.prev != nil && id == s.prev.id:
-		k = s.prev
-	default:
-		return ErrUnknownKey
+		return s.fleet.key(w).verify(cookie, issued, peer)
 	}
+	err := ErrUnknownKey
+	for _, k := range [...]*key{s.cur, s.prev} {
+		if k != nil && k.id == id {
+			if err = k.verify(cookie, issued, peer); err == nil {
+				return nil
+			}
+		}
+	}
+	return err
+}
+
+// verify checks a cookie's length and tag against this key.
+func (k *key) verify(cookie []byte, issued uint32, peer netip.AddrPort) error {
 	if len(cookie) != headerLen+k.tagLen {
 		return ErrMalformed
 	}
-
 	m := k.sum(issued, peer)
 	ok := subtle.ConstantTimeCompare(cookie[headerLen:], m.out[:k.tagLen]) == 1
 	k.macs.Put(m)

@@ -68,16 +68,6 @@ func derivedID(a Algorithm, secret []byte) byte {
 	return sum[0]
 }
 
-// idAfter is the key id of a secret of a generator's own that replaces a key
-// with id replaced: the derived id, or the next one if that is replaced.
-func idAfter(a Algorithm, secret []byte, replaced byte) byte {
-	id := derivedID(a, secret)
-	if id == replaced {
-		id++ // wraps from 255 to 0
-	}
-	return id
-}
-
 // secretWithID returns the first secret of the form prefix || n (n = 0, 1,
 // ... as a decimal number) other than avoid whose derived id under a is id.
 // The search is deterministic and takes about 256 tries.

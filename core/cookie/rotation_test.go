@@ -76,73 +76,48 @@ func TestSetParametersKeepsPrevious(t *testing.T) {
 	}
 }
 
-// TestKeyIDCollision checks the rule for a secret whose derived key id is
-// that of the secret it replaces: it takes the next id, modulo 256, so the
-// current and previous keys stay distinguishable.
+// TestKeyIDCollision checks a change to a secret whose derived key id is
+// that of the secret it replaces: both keep the id, and Check tries both, so
+// the cookies of both verify, while a generator holding only one of them
+// tells them apart by the tag.
 func TestKeyIDCollision(t *testing.T) {
-	// Two secrets with one derived id, found by a deterministic search, and
-	// two whose derived id is 255, so the next id wraps to 0.
+	// Two secrets with one derived id, found by a deterministic search.
 	s1 := secretWithID(t, Sha256, derivedID(Sha256, []byte("collision 0")), "collision ", nil)
 	s2 := secretWithID(t, Sha256, derivedID(Sha256, s1), "collision ", s1)
-	w1 := secretWithID(t, Sha256, 255, "wrap ", nil)
-	w2 := secretWithID(t, Sha256, 255, "wrap ", w1)
+	id := derivedID(Sha256, s1)
+	if derivedID(Sha256, s2) != id || bytes.Equal(s1, s2) {
+		t.Fatalf("fixture: %q and %q must be different secrets with one key id", s1, s2)
+	}
 
-	for _, tc := range []struct {
-		name         string
-		first, other []byte
-		want         byte
-	}{
-		{"collision", s1, s2, derivedID(Sha256, s1) + 1},
-		{"collision at 255", w1, w2, 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			id := derivedID(Sha256, tc.first)
-			if derivedID(Sha256, tc.other) != id || bytes.Equal(tc.first, tc.other) {
-				t.Fatalf("fixture: %q and %q must be different secrets with one key id", tc.first, tc.other)
-			}
-			g, clk := newTestGenerator(t, Parameters{Hash: Sha256, Secret: tc.first})
-			c1 := mint(g, peer4)
-			if c1[0] != id {
-				t.Fatalf("first secret: key id %d, want %d", c1[0], id)
-			}
+	g, clk := newTestGenerator(t, Parameters{Hash: Sha256, Secret: s1})
+	c1 := mint(g, peer4)
+	clk.Advance(10 * time.Second)
+	if err := g.SetParameters(Parameters{Hash: Sha256, Secret: s2}); err != nil {
+		t.Fatal(err)
+	}
+	c2 := mint(g, peer4)
+	if c1[0] != id || c2[0] != id {
+		t.Fatalf("key ids %d and %d, want %d for both", c1[0], c2[0], id)
+	}
+	for name, c := range map[string][]byte{"previous": c1, "current": c2} {
+		if err := g.Check(c, peer4); err != nil {
+			t.Errorf("cookie under the %s secret: %v", name, err)
+		}
+		forged := bytes.Clone(c)
+		forged[len(forged)-1] ^= 1
+		if err := g.Check(forged, peer4); !errors.Is(err, ErrMismatch) {
+			t.Errorf("forged cookie with the %s secret's id: %v, want ErrMismatch", name, err)
+		}
+	}
 
-			clk.Advance(10 * time.Second)
-			if err := g.SetParameters(Parameters{Hash: Sha256, Secret: tc.other}); err != nil {
-				t.Fatal(err)
-			}
-			c2 := mint(g, peer4)
-			if c2[0] != tc.want {
-				t.Errorf("second secret: key id %d, want %d (the derived id %d is taken)", c2[0], tc.want, id)
-			}
-			if c1[0] == c2[0] {
-				t.Error("current and previous keys share an id")
-			}
-			if err := g.Check(c1, peer4); err != nil {
-				t.Errorf("cookie under the previous secret: %v", err)
-			}
-			if err := g.Check(c2, peer4); err != nil {
-				t.Errorf("cookie under the current secret: %v", err)
-			}
-
-			// The rule looks at the replaced key only: setting the first
-			// secret again gives it its derived id, since the key it
-			// replaces has moved on.
-			if err := g.SetParameters(Parameters{Hash: Sha256, Secret: tc.first}); err != nil {
-				t.Fatal(err)
-			}
-			c3 := mint(g, peer4)
-			if c3[0] != id {
-				t.Errorf("first secret again: key id %d, want %d", c3[0], id)
-			}
-			if err := g.Check(c2, peer4); err != nil {
-				t.Errorf("cookie under the previous secret, after a second change: %v", err)
-			}
-			// c1 was minted under the same secret and key id as the current
-			// key, so it verifies again.
-			if err := g.Check(c1, peer4); err != nil {
-				t.Errorf("cookie under the first secret, now current again: %v", err)
-			}
-		})
+	// A generator given s2 from the start agrees on c2 and refuses c1.
+	fresh, _ := newTestGenerator(t, Parameters{Hash: Sha256, Secret: s2})
+	fresh.SetClock(clk.Now)
+	if err := fresh.Check(c2, peer4); err != nil {
+		t.Errorf("fresh generator with the same parameters: %v", err)
+	}
+	if err := fresh.Check(c1, peer4); !errors.Is(err, ErrMismatch) {
+		t.Errorf("fresh generator, cookie under the other secret: %v, want ErrMismatch", err)
 	}
 }
 
@@ -248,7 +223,7 @@ func TestAutomaticRotation(t *testing.T) {
 	}
 	c1 := mint(g, peer4)
 	second := g.Parameters()
-	if id := idAfter(second.Hash, second.Secret, c0[0]); c1[0] != id {
+	if id := derivedID(second.Hash, second.Secret); c1[0] != id {
 		t.Errorf("after the interval: key id %d, want %d", c1[0], id)
 	}
 	if second.Hash != first.Hash || len(second.Secret) != 32 || bytes.Equal(second.Secret, first.Secret) {
@@ -267,7 +242,7 @@ func TestAutomaticRotation(t *testing.T) {
 	if bytes.Equal(third.Secret, second.Secret) || len(third.Secret) != 32 {
 		t.Errorf("second rotation: secret %x after %x", third.Secret, second.Secret)
 	}
-	id3 := idAfter(third.Hash, third.Secret, c1[0])
+	id3 := derivedID(third.Hash, third.Secret)
 	// The random third secret's derived id may happen (chance 1/256) to be
 	// c0's: c0 then names the current key, whose tag it does not match.
 	wantErr := ErrUnknownKey
