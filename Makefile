@@ -79,9 +79,9 @@ $(BUILD)/test_api_static: tests/c/test_api.c tests/c/check.h $(HEADER) $(ARCHIVE
 $(BUILD)/test_api_valgrind: tests/c/test_api.c tests/c/check.h $(HEADER) $(BUILD)/valgrind/$(SONAME)
 	$(CC) $(TEST_CFLAGS) -o $@ $< -L$(BUILD)/valgrind -ldtlsgate -Wl,-rpath,$(CURDIR)/$(BUILD)/valgrind
 
-## test: every test: Go (-race), C (shared and static), header, symbols, valgrind, interop, Qt parity
+## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, Qt parity
 .PHONY: test
-test: test-go test-c test-header test-symbols test-valgrind test-install test-interop test-parity
+test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-parity
 
 ## test-go: Go unit tests with the race detector, then the allocation tests without it
 .PHONY: test-go
@@ -146,12 +146,16 @@ bench: $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt | deps-qt
 	$(GO) test -run='^$$' -bench=. -benchmem ./core/...
 	bench/run.sh $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt
 
-## fuzz: each fuzz target for FUZZTIME (default 30s)
-FUZZTIME ?= 30s
-.PHONY: fuzz
+## fuzz: each fuzz target for FUZZTIME (default 5m); `make test` runs them for 10s
+FUZZTIME ?= 5m
+FUZZ_TARGETS := FuzzParseClientHello FuzzPutHelloVerifyRequest
+.PHONY: fuzz test-fuzz
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzParseClientHello$$' -fuzztime=$(FUZZTIME) ./core/wire
-	$(GO) test -run='^$$' -fuzz='^FuzzPutHelloVerifyRequest$$' -fuzztime=$(FUZZTIME) ./core/wire
+	for target in $(FUZZ_TARGETS); do \
+		$(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) ./core/wire || exit 1; \
+	done
+test-fuzz: | deps
+	$(MAKE) fuzz FUZZTIME=10s
 
 include tests/parity/parity.mk
 
@@ -182,4 +186,4 @@ clean:
 ## help: this list
 .PHONY: help
 help:
-	@sed -n 's/^## //p' $(MAKEFILE_LIST) | column -t -s ':'
+	@sed -n 's/^## \([^:]*\): /  \1\t/p' $(MAKEFILE_LIST) | expand -t 18
