@@ -232,17 +232,19 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--once") == 0) {
             once = 1;
-        } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-            char *end;
-            timeout = strtod(argv[++i], &end);
-            if (*end != '\0' || !(timeout > 0)) {
+        } else if (strcmp(argv[i], "--timeout") == 0) {
+            char *end = NULL;
+            if (i + 1 < argc)
+                timeout = strtod(argv[++i], &end);
+            if (end == NULL || *end != '\0' || !(timeout > 0)) {
                 fprintf(stderr, "verify_server: --timeout wants a positive number of seconds\n");
                 return 2;
             }
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0' && positional == 0) {
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "verify_server: unknown option %s\n", argv[i]);
             usage(stderr);
             return 2;
         } else if (positional == 0) {
@@ -256,6 +258,18 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+
+    char *end;
+    long port_number = strtol(port, &end, 10);
+    if (*end != '\0' || end == port || port_number < 0 || port_number > 65535) {
+        fprintf(stderr, "verify_server: bad port %s (0 to 65535; 0 picks one)\n", port);
+        return 2;
+    }
+
+    /* The header this was compiled with should match the library loaded. */
+    if (strcmp(dtlsgate_version(), DTLSGATE_VERSION) != 0)
+        fprintf(stderr, "verify_server: warning: built with dtlsgate %s, running with %s\n",
+                DTLSGATE_VERSION, dtlsgate_version());
 
     /* Every line goes out as soon as it is complete, even into a pipe or a
      * file, so whoever watches the output sees events as they happen. */
@@ -285,7 +299,10 @@ int main(int argc, char **argv)
                 left = 3600; /* keeps the milliseconds in an int; the loop comes back */
             wait_ms = left > 0 ? (int)(left * 1000) + 1 : 0;
         }
-        struct pollfd fds[2] = {{.fd = fd, .events = POLLIN}, {.fd = wake_pipe[0], .events = POLLIN}};
+        struct pollfd fds[2] = {
+            {.fd = fd, .events = POLLIN},
+            {.fd = wake_pipe[0], .events = POLLIN},
+        };
         int ready = poll(fds, 2, wait_ms);
         if (stop_signal != 0) {
             reason = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
@@ -310,8 +327,8 @@ int main(int argc, char **argv)
         ssize_t n = recvfrom(fd, datagram, sizeof datagram, 0, (struct sockaddr *)&from,
                              &from_len);
         if (n < 0) {
-            /* A previous reply may have bounced (ICMP port unreachable); that
-             * is the client's problem, not the server's. */
+            /* Where the system reports a bounced reply (ICMP port
+             * unreachable) here, that is the client's problem, not ours. */
             if (errno == EINTR || errno == ECONNREFUSED || errno == EAGAIN)
                 continue;
             fprintf(stderr, "verify_server: recvfrom: %s\n", strerror(errno));
