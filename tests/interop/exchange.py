@@ -196,9 +196,10 @@ def show(datagrams: List[Datagram], events) -> None:
                 same_cookie = dtlswire.parse(d.data).cookie == cookie_sent
             except ParseError:
                 same_cookie = False
-            print("      verifier: true: %s, so %s really receives datagrams there"
-                  % ("it carries the cookie sent in the HelloVerifyRequest" if same_cookie
-                     else "its cookie is valid", fields.get("peer")))
+            print("      verifier: true. %s, so the peer %s"
+                  % ("It carries the cookie from the HelloVerifyRequest" if same_cookie
+                     else "Its cookie is valid", fields.get("peer")))
+            print("      really receives datagrams at that address")
             print("      verifiedHello(): %d bytes, %s, %s this datagram"
                   % (len(hello), dtlswire.spaced_hex(hello, 6),
                      "identical to" if hello == d.data else "NOT equal to"))
