@@ -13,7 +13,7 @@ INTEROP_RELAY_PORT=""
 
 # Seconds the server waits for a verified ClientHello before giving up;
 # the relay and the client get a little longer, as a backstop.
-INTEROP_TIMEOUT=${INTEROP_TIMEOUT:-10}
+INTEROP_TIMEOUT=${INTEROP_TIMEOUT:-8}
 
 # Stops every process run_exchange started and waits for them. Safe to call
 # twice; meant for an EXIT trap too.
