@@ -148,11 +148,11 @@ bench: $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt | deps-qt
 
 ## fuzz: each fuzz target for FUZZTIME (default 5m); `make test` runs them for 10s
 FUZZTIME ?= 5m
-FUZZ_TARGETS := FuzzParseClientHello FuzzPutHelloVerifyRequest
+FUZZ_TARGETS := wire:FuzzParseClientHello wire:FuzzPutHelloVerifyRequest verifier:FuzzCheck
 .PHONY: fuzz test-fuzz
 fuzz:
-	for target in $(FUZZ_TARGETS); do \
-		$(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) ./core/wire || exit 1; \
+	for t in $(FUZZ_TARGETS); do \
+		$(GO) test -run='^$$' -fuzz="^$${t#*:}\$$" -fuzztime=$(FUZZTIME) ./core/$${t%%:*} || exit 1; \
 	done
 test-fuzz: | deps
 	$(MAKE) fuzz FUZZTIME=10s
