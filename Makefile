@@ -18,7 +18,7 @@ GO_SOURCES := go.mod go.sum $(shell find core capi -name '*.go' ! -name '*_test.
 CAPI_DEPS  := $(GO_SOURCES) $(HEADER) capi/dtlsgate.map
 
 CFLAGS_STRICT := -Wall -Wextra -pedantic -Werror
-TEST_CFLAGS   := -std=c11 -g -O1 $(CFLAGS_STRICT) -Iinclude
+TEST_CFLAGS   := -std=c11 -g -O1 $(CFLAGS_STRICT) -Iinclude -Itests/common
 LDFLAGS_SHARED := -Llib -ldtlsgate -Wl,-rpath,$(CURDIR)/lib
 LDFLAGS_STATIC := $(ARCHIVE) -lpthread -lresolv
 
@@ -67,16 +67,17 @@ $(BUILD)/valgrind/$(SONAME): $(CAPI_DEPS) | deps
 # Tests
 
 C_TESTS := $(BUILD)/test_api_shared $(BUILD)/test_api_static
+C_TEST_DEPS := tests/c/test_api.c tests/c/check.h tests/common/dtls_bytes.h $(HEADER)
 
-$(BUILD)/test_api_shared: tests/c/test_api.c tests/c/check.h $(HEADER) $(SO)
+$(BUILD)/test_api_shared: $(C_TEST_DEPS) $(SO)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(LDFLAGS_SHARED)
 
-$(BUILD)/test_api_static: tests/c/test_api.c tests/c/check.h $(HEADER) $(ARCHIVE)
+$(BUILD)/test_api_static: $(C_TEST_DEPS) $(ARCHIVE)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(LDFLAGS_STATIC)
 
-$(BUILD)/test_api_valgrind: tests/c/test_api.c tests/c/check.h $(HEADER) $(BUILD)/valgrind/$(SONAME)
+$(BUILD)/test_api_valgrind: $(C_TEST_DEPS) $(BUILD)/valgrind/$(SONAME)
 	$(CC) $(TEST_CFLAGS) -o $@ $< -L$(BUILD)/valgrind -ldtlsgate -Wl,-rpath,$(CURDIR)/$(BUILD)/valgrind
 
 ## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, Qt parity

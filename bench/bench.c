@@ -13,6 +13,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "bench.h"
+#include "dtls_bytes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,52 +30,11 @@
 #define WARMUP_SECONDS 0.2
 #define MAX_DGRAM 2048
 
-/* Offsets in a datagram holding one DTLS ClientHello record. */
-enum {
-    REC_LEN = 11,
-    REC_HDR = 13,
-    HS_LEN = 14,
-    HS_FLEN = 22,
-    BODY = 25,
-    SID_LEN = BODY + 2 + 32
-};
-
 static double now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static void put16(uint8_t *p, size_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put24(uint8_t *p, size_t v)
-{
-    p[0] = (uint8_t)(v >> 16);
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)v;
-}
-
-/* Copies the ClientHello `in` to `out` with the given cookie, fixing the
- * record, message and fragment lengths. Returns the new length. */
-static size_t with_cookie(const uint8_t *in, size_t n, const uint8_t *cookie, size_t cookie_len,
-                          uint8_t *out)
-{
-    size_t off = SID_LEN + 1 + in[SID_LEN];     /* the cookie length byte */
-    size_t old_len = in[off];
-    memcpy(out, in, off);
-    out[off] = (uint8_t)cookie_len;
-    memcpy(out + off + 1, cookie, cookie_len);
-    memcpy(out + off + 1 + cookie_len, in + off + 1 + old_len, n - off - 1 - old_len);
-    n = n - old_len + cookie_len;
-    put16(out + REC_LEN, n - REC_HDR);
-    put24(out + HS_LEN, n - BODY);
-    put24(out + HS_FLEN, n - BODY);
-    return n;
 }
 
 /* Reads and discards whatever is queued on fd; returns how many datagrams. */
@@ -127,12 +87,13 @@ static int mint_second_flight(const struct bench_impl *impl, const uint8_t *firs
         return -1;
     }
     ssize_t n = recv(client_fd, reply, sizeof reply, 0);
-    if (n < BODY + 3 || (size_t)n < (size_t)BODY + 3 + reply[BODY + 2]) {
+    if (n < DTLS_BODY + 3 || (size_t)n < (size_t)DTLS_BODY + 3 + reply[DTLS_BODY + 2]) {
         fprintf(stderr, "%s: no HelloVerifyRequest (%s)\n", impl->name,
                 n < 0 ? strerror(errno) : "too short");
         return -1;
     }
-    *second_len = with_cookie(first, first_len, reply + BODY + 3, reply[BODY + 2], second);
+    *second_len = dtls_hello_with_cookie(first, first_len, reply + DTLS_BODY + 3,
+                                         reply[DTLS_BODY + 2], second);
     return 0;
 }
 
@@ -145,7 +106,7 @@ static int load(const char *path, uint8_t *buf, size_t cap, size_t *len)
     }
     *len = fread(buf, 1, cap, f);
     fclose(f);
-    if (*len < SID_LEN + 2 || *len > cap / 2) {
+    if (dtls_cookie_offset(buf, *len) == 0 || *len > cap / 2) {
         fprintf(stderr, "%s: not a usable ClientHello\n", path);
         return -1;
     }

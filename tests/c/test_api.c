@@ -32,6 +32,7 @@
 
 #include "dtlsgate.h"
 #include "check.h"
+#include "dtls_bytes.h"
 
 #define MSG_INPUT "A valid UDP socket, non-empty datagram, and valid address/port were expected"
 #define MSG_MCAST "Multicast and broadcast addresses are not supported"
@@ -91,70 +92,29 @@ static void load_corpus(void)
     CHECK(ncorpus >= 6);
 }
 
-static unsigned get16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
-static unsigned long get24(const uint8_t *p)
-{
-    return (unsigned long)p[0] << 16 | (unsigned long)p[1] << 8 | p[2];
-}
-static void put16(uint8_t *p, size_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-static void put24(uint8_t *p, size_t v)
-{
-    p[0] = (uint8_t)(v >> 16);
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)v;
-}
-
-/* Where the cookie length byte of an unfragmented, single-record ClientHello
- * is: after the 13-byte record header, the 12-byte handshake header, the
- * version (2), the random (32) and the session id. 0 if it is not there. */
-static size_t cookie_field(const uint8_t *h, size_t len)
-{
-    size_t off;
-    if (len < 61)
-        return 0;
-    off = 60 + (size_t)h[59];
-    if (off >= len || off + 1 + h[off] > len)
-        return 0;
-    return off;
-}
-
 /* A ClientHello that is a well-formed single record carrying the whole
  * message in one fragment, as every corpus file is. */
 static int plain_hello(const uint8_t *h, size_t len)
 {
-    return len > 25 && h[0] == 22 && get16(h + 11) == len - 13 && h[13] == 1 &&
-           get24(h + 14) == len - 25 && get24(h + 19) == 0 && get24(h + 22) == len - 25 &&
-           cookie_field(h, len) != 0;
+    return len > 25 && h[0] == 22 && dtls_get16(h + 11) == len - 13 && h[13] == 1 &&
+           dtls_get24(h + 14) == len - 25 && dtls_get24(h + 19) == 0 &&
+           dtls_get24(h + 22) == len - 25 && dtls_cookie_offset(h, len) != 0;
 }
 
 /* The ClientHello h rebuilt with the given cookie, as a client's second
- * flight: record, handshake and fragment lengths fixed up; when `next` is
- * set, the record sequence number goes up by one and message_seq is 1, as
- * real clients do. Returns the new length. */
+ * flight (dtls_hello_with_cookie: record, handshake and fragment lengths
+ * fixed up); when `next` is set, the record sequence number goes up by one
+ * and message_seq is 1, as real clients do. Returns the new length. */
 static size_t with_cookie(const uint8_t *h, size_t len, const uint8_t *cookie, size_t clen,
                           uint8_t *out, int next)
 {
-    size_t off = cookie_field(h, len);
-    size_t rest = off + 1 + h[off];
-    size_t n = off + 1 + clen + (len - rest);
+    size_t n = dtls_hello_with_cookie(h, len, cookie, clen, out);
     int i;
-    memcpy(out, h, off);
-    out[off] = (uint8_t)clen;
-    if (clen)
-        memcpy(out + off + 1, cookie, clen);
-    memcpy(out + off + 1 + clen, h + rest, len - rest);
-    put16(out + 11, n - 13);
-    put24(out + 14, n - 25);
-    put24(out + 22, n - 25);
-    if (next) {
+    if (n && next) {
         for (i = 10; i >= 5; i--)
             if (++out[i] != 0)
                 break;
-        put16(out + 17, 1);
+        dtls_put16(out + 17, 1);
     }
     return n;
 }
@@ -174,17 +134,17 @@ static const char *hvr_problem(const uint8_t *r, size_t n, const uint8_t *hello,
         return "record version is not FE FF";
     if (hlen < 11 || memcmp(r + 3, hello + 3, 8) != 0)
         return "epoch and sequence number are not the ClientHello's";
-    if (get16(r + 11) != n - 13)
+    if (dtls_get16(r + 11) != n - 13)
         return "record length does not match the datagram";
     if (r[13] != 3)
         return "handshake type is not hello_verify_request (3)";
-    if (get24(r + 14) != n - 25)
+    if (dtls_get24(r + 14) != n - 25)
         return "handshake length does not match";
-    if (get16(r + 17) != 0)
+    if (dtls_get16(r + 17) != 0)
         return "message_seq is not 0";
-    if (get24(r + 19) != 0)
+    if (dtls_get24(r + 19) != 0)
         return "fragment offset is not 0";
-    if (get24(r + 22) != n - 25)
+    if (dtls_get24(r + 22) != n - 25)
         return "fragment length does not match";
     if (r[25] != 0xFE || r[26] != 0xFF)
         return "server_version is not FE FF";
@@ -822,7 +782,7 @@ static void test_exchange(int family)
         /* Every cookie byte flipped in turn -> rejected with a new cookie. */
         CHECK_EQ(dtlsgate_verifier_verify_client(v, srv.fd, hello2, n2, ip, cli.port), 1);
         for (j = 0; j < clen; j++) {
-            size_t off = cookie_field(hello2, n2) + 1 + j;
+            size_t off = dtls_cookie_offset(hello2, n2) + 1 + j;
             memcpy(bad, hello2, n2);
             bad[off] ^= 0x01;
             if (!CHECK_EQ(dtlsgate_verifier_verify_client(v, srv.fd, bad, n2, ip, cli.port), 0))
@@ -1022,7 +982,7 @@ static void test_garbage(void)
     clen = take_cookie(got, cookie);
     n2 = with_cookie(h->data, h->len, cookie, clen, hello2, 1);
     L = h->len;
-    cf = cookie_field(h->data, L);
+    cf = dtls_cookie_offset(h->data, L);
 
 #define G(desc) (what[k] = (desc), glen[k] = L, memcpy(g[k], h->data, L), g[k++])
     G("one byte")[0] = 22, glen[k - 1] = 1;
@@ -1034,20 +994,20 @@ static void test_garbage(void)
     G("content type 20 (change cipher spec)")[0] = 20;
     G("record version 03 03")[1] = 3, g[k - 1][2] = 3;
     G("epoch 1")[4] = 1;
-    put16(G("record length one past the datagram") + 11, L - 13 + 1);
+    dtls_put16(G("record length one past the datagram") + 11, L - 13 + 1);
     G("handshake type 2 (server_hello)")[13] = 2;
     G("handshake type 3 (hello_verify_request)")[13] = 3;
     G("handshake type 11 (certificate)")[13] = 11;
-    put16(G("message_seq 2") + 17, 2);
-    put24(G("fragment offset 1 (not the first fragment)") + 19, 1);
-    put24(G("fragment length past the record") + 22, L - 25 + 1);
+    dtls_put16(G("message_seq 2") + 17, 2);
+    dtls_put24(G("fragment offset 1 (not the first fragment)") + 19, 1);
+    dtls_put24(G("fragment length past the record") + 22, L - 25 + 1);
     G("cookie length past the message")[cf] = 0xFF;
     /* A first fragment that ends before the cookie field. */
-    put16(G("first fragment without the cookie field") + 11, cf - 13);
-    put24(g[k - 1] + 22, cf - 25), glen[k - 1] = cf;
-    G("record and handshake header, truncated body"), put16(g[k - 1] + 11, 20),
+    dtls_put16(G("first fragment without the cookie field") + 11, cf - 13);
+    dtls_put24(g[k - 1] + 22, cf - 25), glen[k - 1] = cf;
+    G("record and handshake header, truncated body"), dtls_put16(g[k - 1] + 11, 20),
         glen[k - 1] = 33;
-    G("handshake header cut short"), put16(g[k - 1] + 11, 5), glen[k - 1] = 18;
+    G("handshake header cut short"), dtls_put16(g[k - 1] + 11, 5), glen[k - 1] = 18;
     memset(G("100 zero bytes"), 0, 100), glen[k - 1] = 100;
     {
         uint8_t *p = G("300 pseudo-random bytes");
@@ -1067,7 +1027,7 @@ static void test_garbage(void)
         p[1] = 0xFE;
         p[2] = 0xFD;
         memset(p + 3, 0, 8);
-        put16(p + 11, 4);
+        dtls_put16(p + 11, 4);
         memset(p + 13, 0xAB, 4);
         memcpy(p + 17, hello2, n2);
         glen[k - 1] = 17 + n2;
@@ -1107,7 +1067,7 @@ static void test_garbage(void)
     g[0][n2 + 1] = 0xFE;
     g[0][n2 + 2] = 0xFD;
     memset(g[0] + n2 + 3, 0, 8);
-    put16(g[0] + n2 + 11, 3);
+    dtls_put16(g[0] + n2 + 11, 3);
     memset(g[0] + n2 + 13, 0xCD, 3);
     CHECK_EQ(dtlsgate_verifier_verify_client(v, srv.fd, g[0], n2 + 16, "127.0.0.1", cli.port), 1);
     n = hello_of(v, got, sizeof got);
@@ -1153,7 +1113,7 @@ static void test_any_client_version(void)
     v = dtlsgate_verifier_new();
     for (i = 0; i < sizeof versions / sizeof versions[0]; i++) {
         memcpy(hello, corpus[0].data, len);
-        put16(hello + 25, versions[i]);
+        dtls_put16(hello + 25, versions[i]);
         CHECK_EQ(dtlsgate_verifier_verify_client(v, srv.fd, hello, len, "127.0.0.1", cli.port), 0);
         CHECK_EQ(dtlsgate_verifier_dtls_error(v), DTLSGATE_NO_ERROR);
         n = recv_wait(cli.fd, got, sizeof got, NULL, NULL);

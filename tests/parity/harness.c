@@ -24,6 +24,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "harness.h"
+#include "dtls_bytes.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -40,24 +41,6 @@
 #define MAX_DGRAM 2048
 #define MAX_FILES 64
 #define TIMEOUT_MS 2000
-
-/* Offsets in a datagram that starts with a DTLS handshake record. */
-enum {
-    REC_TYPE = 0,
-    REC_VERSION = 1,
-    REC_EPOCH = 3,
-    REC_SEQ = 5,
-    REC_LEN = 11,
-    REC_HDR = 13,
-    HS_TYPE = 13,
-    HS_LEN = 14,
-    HS_SEQ = 17,
-    HS_FOFF = 19,
-    HS_FLEN = 22,
-    HS_HDR = 12,
-    BODY = 25,                  /* client_version, then random[32] */
-    SID_LEN = BODY + 2 + 32     /* session_id length byte */
-};
 
 struct dgram {
     uint8_t b[MAX_DGRAM];
@@ -81,14 +64,7 @@ struct run {
 };
 
 /* ------------------------------------------------------------------------ */
-/* Byte helpers */
-
-static unsigned get16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
-
-static unsigned long get24(const uint8_t *p)
-{
-    return (unsigned long)p[0] << 16 | (unsigned long)p[1] << 8 | p[2];
-}
+/* The 48-bit record sequence number (16- and 24-bit fields: dtls_bytes.h) */
 
 static unsigned long long get48(const uint8_t *p)
 {
@@ -96,19 +72,6 @@ static unsigned long long get48(const uint8_t *p)
     for (int i = 0; i < 6; i++)
         v = v << 8 | p[i];
     return v;
-}
-
-static void put16(uint8_t *p, unsigned long v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put24(uint8_t *p, unsigned long v)
-{
-    p[0] = (uint8_t)(v >> 16);
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)v;
 }
 
 static void put48(uint8_t *p, unsigned long long v)
@@ -140,20 +103,6 @@ static void fail(struct run *run, const char *what, const char *detail)
 /* ClientHello editing. These assume the structure the corpus datagrams
  * have: one unfragmented ClientHello record, nothing after it. */
 
-static size_t cookie_len_offset(const struct dgram *d)
-{
-    return SID_LEN + 1 + d->b[SID_LEN];
-}
-
-/* Makes the record, message and fragment lengths describe the whole
- * datagram again after its body changed size. */
-static void fix_lengths(struct dgram *d)
-{
-    put16(d->b + REC_LEN, d->n - REC_HDR);
-    put24(d->b + HS_LEN, d->n - BODY);
-    put24(d->b + HS_FLEN, d->n - BODY);
-}
-
 /* Replaces the byte range [off, off+old_len) with new_len bytes from src. */
 static void splice(struct dgram *d, size_t off, size_t old_len, const uint8_t *src, size_t new_len)
 {
@@ -162,14 +111,13 @@ static void splice(struct dgram *d, size_t off, size_t old_len, const uint8_t *s
     d->n = d->n - old_len + new_len;
 }
 
+/* Gives d the cookie `cookie` (dtls_hello_with_cookie into a scratch copy).
+ * A datagram without a cookie field ends up empty. */
 static void set_cookie(struct dgram *d, const uint8_t *cookie, size_t len)
 {
-    size_t off = cookie_len_offset(d);
-    uint8_t field[256];
-    field[0] = (uint8_t)len;
-    memcpy(field + 1, cookie, len);
-    splice(d, off, 1 + d->b[off], field, 1 + len);
-    fix_lengths(d);
+    uint8_t out[MAX_DGRAM];
+    d->n = dtls_hello_with_cookie(d->b, d->n, cookie, len, out);
+    memcpy(d->b, out, d->n);
 }
 
 static void pattern(uint8_t *p, size_t len, unsigned seed)
@@ -200,8 +148,8 @@ static void m_truncate(struct dgram *d, long a, long b)
 }
 
 static void m_set8(struct dgram *d, long off, long v) { d->b[off] = (uint8_t)v; }
-static void m_set16(struct dgram *d, long off, long v) { put16(d->b + off, (unsigned long)v); }
-static void m_set24(struct dgram *d, long off, long v) { put24(d->b + off, (unsigned long)v); }
+static void m_set16(struct dgram *d, long off, long v) { dtls_put16(d->b + off, (unsigned long)v); }
+static void m_set24(struct dgram *d, long off, long v) { dtls_put24(d->b + off, (unsigned long)v); }
 
 static void m_set48(struct dgram *d, long off, long v)
 {
@@ -212,10 +160,10 @@ static void m_set48(struct dgram *d, long off, long v)
 /* Adds delta to the 16-bit (width 2) or 24-bit (width 3) field at off. */
 static void m_add(struct dgram *d, long off, long delta)
 {
-    if (off == REC_LEN)
-        put16(d->b + off, (unsigned long)((long)get16(d->b + off) + delta));
+    if (off == DTLS_REC_LEN)
+        dtls_put16(d->b + off, (unsigned long)((long)dtls_get16(d->b + off) + delta));
     else
-        put24(d->b + off, (unsigned long)((long)get24(d->b + off) + delta));
+        dtls_put24(d->b + off, (unsigned long)((long)dtls_get24(d->b + off) + delta));
 }
 
 static void m_cookie(struct dgram *d, long len, long b)
@@ -232,14 +180,14 @@ static void m_session_id(struct dgram *d, long len, long b)
     (void)b;
     field[0] = (uint8_t)len;
     pattern(field + 1, (size_t)len, 0x51);
-    splice(d, SID_LEN, 1 + d->b[SID_LEN], field, 1 + (size_t)len);
-    fix_lengths(d);
+    splice(d, DTLS_SID_LEN, 1 + d->b[DTLS_SID_LEN], field, 1 + (size_t)len);
+    dtls_fix_lengths(d->b, d->n);
 }
 
 static void m_cookie_length_byte(struct dgram *d, long v, long b)
 {
     (void)b;
-    d->b[cookie_len_offset(d)] = (uint8_t)v;
+    d->b[dtls_cookie_offset(d->b, d->n)] = (uint8_t)v;
 }
 
 /* Turns the ClientHello into its first fragment. First gives it a cookie
@@ -250,21 +198,21 @@ static void m_fragment(struct dgram *d, long cookie_len, long extra)
 {
     if (cookie_len > 0)
         m_cookie(d, cookie_len, 0);
-    size_t off = cookie_len_offset(d);
+    size_t off = dtls_cookie_offset(d->b, d->n);
     size_t end = off + 1 + d->b[off] + (size_t)extra;
-    size_t frag = end - BODY;
+    size_t frag = end - DTLS_BODY;
     d->n = end;
-    put24(d->b + HS_FLEN, frag);
-    put16(d->b + REC_LEN, frag + HS_HDR);
+    dtls_put24(d->b + DTLS_HS_FLEN, frag);
+    dtls_put16(d->b + DTLS_REC_LEN, frag + DTLS_HS_HDR);
 }
 
 /* A first fragment of just `len` body bytes. */
 static void m_fragment_len(struct dgram *d, long len, long b)
 {
     (void)b;
-    d->n = BODY + (size_t)len;
-    put24(d->b + HS_FLEN, (unsigned long)len);
-    put16(d->b + REC_LEN, (unsigned long)len + HS_HDR);
+    d->n = DTLS_BODY + (size_t)len;
+    dtls_put24(d->b + DTLS_HS_FLEN, (unsigned long)len);
+    dtls_put16(d->b + DTLS_REC_LEN, (unsigned long)len + DTLS_HS_HDR);
 }
 
 /* Appends to the datagram, after the record: mode 0 len pattern bytes,
@@ -299,64 +247,64 @@ static void m_second_hello_numbers(struct dgram *d, long a, long b)
 {
     (void)a;
     (void)b;
-    put48(d->b + REC_SEQ, 1);
-    put16(d->b + HS_SEQ, 1);
+    put48(d->b + DTLS_REC_SEQ, 1);
+    dtls_put16(d->b + DTLS_HS_SEQ, 1);
 }
 
 static const struct mutation mutations[] = {
-    {"trunc-hs-header", m_truncate, BODY, 0},
-    {"trunc-version-only", m_truncate, BODY + 2, 0},
+    {"trunc-hs-header", m_truncate, DTLS_BODY, 0},
+    {"trunc-version-only", m_truncate, DTLS_BODY + 2, 0},
     {"trunc-half", m_truncate, -2, 0},
     {"trunc-last-byte", m_truncate, -1, 0},
-    {"type-20", m_set8, REC_TYPE, 20},
-    {"type-21", m_set8, REC_TYPE, 21},
-    {"type-23", m_set8, REC_TYPE, 23},
-    {"record-major-fd", m_set8, REC_VERSION, 0xfd},
-    {"record-version-0303", m_set16, REC_VERSION, 0x0303},
-    {"record-version-fefd", m_set16, REC_VERSION, 0xfefd},
-    {"record-version-fe00", m_set16, REC_VERSION, 0xfe00},
-    {"epoch-1", m_set16, REC_EPOCH, 1},
-    {"epoch-ffff", m_set16, REC_EPOCH, 0xffff},
-    {"seq-1", m_set48, REC_SEQ, 1},
-    {"seq-0000ffffffff", m_set48, REC_SEQ, 0xffffffffL},
-    {"seq-all-ones", m_set48, REC_SEQ, -1},
-    {"record-length+1", m_add, REC_LEN, 1},
-    {"record-length-1", m_add, REC_LEN, -1},
-    {"record-length-0", m_set16, REC_LEN, 0},
-    {"record-length-ffff", m_set16, REC_LEN, 0xffff},
-    {"hs-type-0", m_set8, HS_TYPE, 0},
-    {"hs-type-2", m_set8, HS_TYPE, 2},
-    {"hs-type-3", m_set8, HS_TYPE, 3},
-    {"message-length+1", m_add, HS_LEN, 1},
-    {"message-length-1", m_add, HS_LEN, -1},
-    {"fragment-length+1", m_add, HS_FLEN, 1},
-    {"fragment-length-1", m_add, HS_FLEN, -1},
-    {"message-seq-1", m_set16, HS_SEQ, 1},
-    {"message-seq-2", m_set16, HS_SEQ, 2},
-    {"message-seq-3", m_set16, HS_SEQ, 3},
-    {"message-seq-ffff", m_set16, HS_SEQ, 0xffff},
+    {"type-20", m_set8, DTLS_REC_TYPE, 20},
+    {"type-21", m_set8, DTLS_REC_TYPE, 21},
+    {"type-23", m_set8, DTLS_REC_TYPE, 23},
+    {"record-major-fd", m_set8, DTLS_REC_VERSION, 0xfd},
+    {"record-version-0303", m_set16, DTLS_REC_VERSION, 0x0303},
+    {"record-version-fefd", m_set16, DTLS_REC_VERSION, 0xfefd},
+    {"record-version-fe00", m_set16, DTLS_REC_VERSION, 0xfe00},
+    {"epoch-1", m_set16, DTLS_REC_EPOCH, 1},
+    {"epoch-ffff", m_set16, DTLS_REC_EPOCH, 0xffff},
+    {"seq-1", m_set48, DTLS_REC_SEQ, 1},
+    {"seq-0000ffffffff", m_set48, DTLS_REC_SEQ, 0xffffffffL},
+    {"seq-all-ones", m_set48, DTLS_REC_SEQ, -1},
+    {"record-length+1", m_add, DTLS_REC_LEN, 1},
+    {"record-length-1", m_add, DTLS_REC_LEN, -1},
+    {"record-length-0", m_set16, DTLS_REC_LEN, 0},
+    {"record-length-ffff", m_set16, DTLS_REC_LEN, 0xffff},
+    {"hs-type-0", m_set8, DTLS_HS_TYPE, 0},
+    {"hs-type-2", m_set8, DTLS_HS_TYPE, 2},
+    {"hs-type-3", m_set8, DTLS_HS_TYPE, 3},
+    {"message-length+1", m_add, DTLS_HS_LEN, 1},
+    {"message-length-1", m_add, DTLS_HS_LEN, -1},
+    {"fragment-length+1", m_add, DTLS_HS_FLEN, 1},
+    {"fragment-length-1", m_add, DTLS_HS_FLEN, -1},
+    {"message-seq-1", m_set16, DTLS_HS_SEQ, 1},
+    {"message-seq-2", m_set16, DTLS_HS_SEQ, 2},
+    {"message-seq-3", m_set16, DTLS_HS_SEQ, 3},
+    {"message-seq-ffff", m_set16, DTLS_HS_SEQ, 0xffff},
     {"second-hello-numbers", m_second_hello_numbers, 0, 0},
-    {"fragment-offset-1", m_set24, HS_FOFF, 1},
+    {"fragment-offset-1", m_set24, DTLS_HS_FOFF, 1},
     {"frag-first-cookie-inside", m_fragment, 0, 4},
     {"frag-first-ends-at-cookie", m_fragment, 0, 0},
     {"frag-first-cuts-cookie-length", m_fragment, 0, -1},
     {"frag-first-cookie32-inside", m_fragment, 32, 0},
     {"frag-first-cuts-cookie32", m_fragment, 32, -16},
     {"frag-first-10-bytes", m_fragment_len, 10, 0},
-    {"client-version-feff", m_set16, BODY, 0xfeff},
-    {"client-version-fefd", m_set16, BODY, 0xfefd},
-    {"client-version-fefc", m_set16, BODY, 0xfefc},
-    {"client-version-fe00", m_set16, BODY, 0xfe00},
-    {"client-version-0303", m_set16, BODY, 0x0303},
-    {"client-version-0100", m_set16, BODY, 0x0100},
-    {"client-version-ffff", m_set16, BODY, 0xffff},
+    {"client-version-feff", m_set16, DTLS_BODY, 0xfeff},
+    {"client-version-fefd", m_set16, DTLS_BODY, 0xfefd},
+    {"client-version-fefc", m_set16, DTLS_BODY, 0xfefc},
+    {"client-version-fe00", m_set16, DTLS_BODY, 0xfe00},
+    {"client-version-0303", m_set16, DTLS_BODY, 0x0303},
+    {"client-version-0100", m_set16, DTLS_BODY, 0x0100},
+    {"client-version-ffff", m_set16, DTLS_BODY, 0xffff},
     {"cookie-1", m_cookie, 1, 0},
     {"cookie-bogus-32", m_cookie, 32, 0},
     {"cookie-33", m_cookie, 33, 0},
     {"cookie-255", m_cookie, 255, 0},
     {"cookie-length-overrun", m_cookie_length_byte, 255, 0},
     {"session-id-32", m_session_id, 32, 0},
-    {"session-id-overrun", m_set8, SID_LEN, 0xff},
+    {"session-id-overrun", m_set8, DTLS_SID_LEN, 0xff},
     {"trailing-garbage", m_append, 16, 0},
     {"trailing-zeros", m_append, 100, 1},
     {"two-records", m_append, 0, 2},
@@ -464,25 +412,26 @@ static void describe_reply(const struct parity_result *r, const struct dgram *in
         snprintf(out, cap, "-");
         return;
     }
-    if (n < BODY + 3) {
+    if (n < DTLS_BODY + 3) {
         snprintf(out, cap, "short(%zu)", n);
         return;
     }
-    size_t rec_len = get16(p + REC_LEN);
-    unsigned long msg_len = get24(p + HS_LEN);
-    unsigned long frag_len = get24(p + HS_FLEN);
-    int lengths_ok = rec_len == n - REC_HDR && frag_len == rec_len - HS_HDR &&
-                     p[BODY + 2] == frag_len - 3;
+    size_t rec_len = dtls_get16(p + DTLS_REC_LEN);
+    unsigned long msg_len = dtls_get24(p + DTLS_HS_LEN);
+    unsigned long frag_len = dtls_get24(p + DTLS_HS_FLEN);
+    int lengths_ok = rec_len == n - DTLS_REC_HDR && frag_len == rec_len - DTLS_HS_HDR &&
+                     p[DTLS_BODY + 2] == frag_len - 3;
     const char *echo = "n/a";
-    if (in && in->n >= REC_HDR)
-        echo = memcmp(p + REC_EPOCH, in->b + REC_EPOCH, 8) == 0 ? "yes" : "no";
+    if (in && in->n >= DTLS_REC_HDR)
+        echo = memcmp(p + DTLS_REC_EPOCH, in->b + DTLS_REC_EPOCH, 8) == 0 ? "yes" : "no";
 
     snprintf(out, cap,
              "[type=%u version=%04x epoch=%u seq=%012llx echo=%s hs=%u message_seq=%u "
              "fragment_offset=%lu unfragmented=%s body_version=%04x lengths=%s]",
-             p[REC_TYPE], get16(p + REC_VERSION), get16(p + REC_EPOCH), get48(p + REC_SEQ), echo,
-             p[HS_TYPE], get16(p + HS_SEQ), get24(p + HS_FOFF),
-             msg_len == frag_len ? "yes" : "no", get16(p + BODY), lengths_ok ? "ok" : "bad");
+             p[DTLS_REC_TYPE], dtls_get16(p + DTLS_REC_VERSION), dtls_get16(p + DTLS_REC_EPOCH),
+             get48(p + DTLS_REC_SEQ), echo, p[DTLS_HS_TYPE], dtls_get16(p + DTLS_HS_SEQ),
+             dtls_get24(p + DTLS_HS_FOFF), msg_len == frag_len ? "yes" : "no",
+             dtls_get16(p + DTLS_BODY), lengths_ok ? "ok" : "bad");
 }
 
 /* Escapes quotes, backslashes and control bytes of an error string. */
@@ -578,12 +527,12 @@ static void dgram_case(struct run *run, const char *name, const struct client *c
 /* The cookie of a HelloVerifyRequest, or 0 if r holds none. */
 static size_t reply_cookie(const struct parity_result *r, uint8_t *cookie)
 {
-    if (r->sent == 0 || r->reply_len < BODY + 3)
+    if (r->sent == 0 || r->reply_len < DTLS_BODY + 3)
         return 0;
-    size_t len = r->reply[BODY + 2];
-    if (BODY + 3 + len > r->reply_len)
+    size_t len = r->reply[DTLS_BODY + 2];
+    if (DTLS_BODY + 3 + len > r->reply_len)
         return 0;
-    memcpy(cookie, r->reply + BODY + 3, len);
+    memcpy(cookie, r->reply + DTLS_BODY + 3, len);
     return len;
 }
 
@@ -599,7 +548,7 @@ static void corpus_cases(struct run *run, const char *file, const struct dgram *
 
     dgram_case(run, file, &run->a, orig, &first);
 
-    for (long n = 0; n <= REC_HDR; n++) {
+    for (long n = 0; n <= DTLS_REC_HDR; n++) {
         d = *orig;
         m_truncate(&d, n, 0);
         snprintf(name, sizeof name, "%s/trunc-%ld", file, n);
@@ -642,7 +591,7 @@ static void corpus_cases(struct run *run, const char *file, const struct dgram *
     dgram_case(run, name, &run->b, &with, &r);
 
     d = with;
-    d.b[cookie_len_offset(&d) + cookie_len] ^= 1;
+    d.b[dtls_cookie_offset(d.b, d.n) + cookie_len] ^= 1;
     snprintf(name, sizeof name, "%s/cookie-last-bit-flipped", file);
     dgram_case(run, name, &run->a, &d, &r);
 
@@ -652,12 +601,12 @@ static void corpus_cases(struct run *run, const char *file, const struct dgram *
     dgram_case(run, name, &run->a, &d, &r);
 
     d = with;
-    m_set16(&d, BODY, get16(d.b + BODY) == 0xfefd ? 0xfeff : 0xfefd);
+    m_set16(&d, DTLS_BODY, dtls_get16(d.b + DTLS_BODY) == 0xfefd ? 0xfeff : 0xfefd);
     snprintf(name, sizeof name, "%s/cookie-other-client-version", file);
     dgram_case(run, name, &run->a, &d, &r);
 
     d = with;
-    m_set16(&d, BODY, 0xfefc);
+    m_set16(&d, DTLS_BODY, 0xfefc);
     snprintf(name, sizeof name, "%s/cookie-client-version-fefc", file);
     dgram_case(run, name, &run->a, &d, &r);
 }
@@ -675,7 +624,7 @@ static void ipv6_cases(struct run *run, const char *file, const struct dgram *or
     dgram_case(run, name, &run->a6, orig, &first);
 
     d = *orig;
-    m_set48(&d, REC_SEQ, 0x123456789abcL);
+    m_set48(&d, DTLS_REC_SEQ, 0x123456789abcL);
     snprintf(name, sizeof name, "ipv6/%s/seq-123456789abc", file);
     dgram_case(run, name, &run->a6, &d, &r);
 
@@ -691,7 +640,7 @@ static void ipv6_cases(struct run *run, const char *file, const struct dgram *or
     snprintf(name, sizeof name, "ipv6/%s/cookie-from-other-port", file);
     dgram_case(run, name, &run->b6, &with, &r);
     d = with;
-    d.b[cookie_len_offset(&d) + 1] ^= 0x80;
+    d.b[dtls_cookie_offset(d.b, d.n) + 1] ^= 0x80;
     snprintf(name, sizeof name, "ipv6/%s/cookie-first-bit-flipped", file);
     dgram_case(run, name, &run->a6, &d, &r);
 }
@@ -706,26 +655,26 @@ static void garbage_cases(struct run *run)
 
     for (int kind = 0; kind < 3; kind++) {
         for (int i = 0; i < 16; i++) {
-            d.n = kind == 0 ? 1 + next_random(run) % 400 : BODY + 40 + next_random(run) % 300;
+            d.n = kind == 0 ? 1 + next_random(run) % 400 : DTLS_BODY + 40 + next_random(run) % 300;
             for (size_t j = 0; j < d.n; j++)
                 d.b[j] = (uint8_t)next_random(run);
             if (kind >= 1) {
-                d.b[REC_TYPE] = 22;
-                put16(d.b + REC_VERSION, 0xfefd);
-                put16(d.b + REC_EPOCH, 0);
-                put16(d.b + REC_LEN, d.n - REC_HDR);
+                d.b[DTLS_REC_TYPE] = 22;
+                dtls_put16(d.b + DTLS_REC_VERSION, 0xfefd);
+                dtls_put16(d.b + DTLS_REC_EPOCH, 0);
+                dtls_put16(d.b + DTLS_REC_LEN, d.n - DTLS_REC_HDR);
             }
             if (kind == 2) {
-                d.b[HS_TYPE] = 1;
-                put24(d.b + HS_LEN, d.n - BODY);
-                put16(d.b + HS_SEQ, 0);
-                put24(d.b + HS_FOFF, 0);
-                put24(d.b + HS_FLEN, d.n - BODY);
-                put16(d.b + BODY, i % 2 ? 0xfeff : 0xfefd);
+                d.b[DTLS_HS_TYPE] = 1;
+                dtls_put24(d.b + DTLS_HS_LEN, d.n - DTLS_BODY);
+                dtls_put16(d.b + DTLS_HS_SEQ, 0);
+                dtls_put24(d.b + DTLS_HS_FOFF, 0);
+                dtls_put24(d.b + DTLS_HS_FLEN, d.n - DTLS_BODY);
+                dtls_put16(d.b + DTLS_BODY, i % 2 ? 0xfeff : 0xfefd);
                 /* Short session id and cookie lengths, so some parse. */
-                d.b[SID_LEN] = (uint8_t)(i % 4 == 0 ? 0 : d.b[SID_LEN] % 40);
+                d.b[DTLS_SID_LEN] = (uint8_t)(i % 4 == 0 ? 0 : d.b[DTLS_SID_LEN] % 40);
                 if (i % 4 == 0)
-                    d.b[SID_LEN + 1] = (uint8_t)(i % 8 == 0 ? 0 : 32);
+                    d.b[DTLS_SID_LEN + 1] = (uint8_t)(i % 8 == 0 ? 0 : 32);
             }
             static const char *const kinds[] = {"noise", "noise-in-record", "noise-in-hello"};
             snprintf(name, sizeof name, "garbage/%s-%02d", kinds[kind], i);
