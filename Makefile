@@ -6,7 +6,8 @@ CXX      ?= g++
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 
-VERSION   := 0.1.0
+# The header is the one place the version is written.
+VERSION   := $(shell sed -n 's/^\#define DTLSGATE_VERSION "\(.*\)"$$/\1/p' include/dtlsgate.h)
 SONAME    := libdtlsgate.so.0
 SO        := lib/libdtlsgate.so
 SO_REAL   := lib/$(SONAME)
