@@ -142,7 +142,7 @@ func (v *ClientVerifier) VerifyClient(w DatagramWriter, dgram []byte, addr netip
 
 	v.setError(dtlserror.NoError, "")
 	v.hello = v.hello[:0]
-	result, n, _ := v.Check(dgram, peer, v.reply)
+	result, n, _ := v.decide(dgram, peer, v.reply) // v.reply always has room
 	switch result {
 	case Verified:
 		v.hello = append(v.hello, dgram...)
@@ -199,6 +199,13 @@ func (v *ClientVerifier) Check(dgram []byte, peer netip.AddrPort, reply []byte) 
 	if len(dgram) == 0 {
 		return Drop, 0, ErrEmptyDatagram
 	}
+	return v.decide(dgram, peer, reply)
+}
+
+// decide is Check for input already known to be acceptable: a non-empty
+// datagram from a unicast peer with a port. VerifyClient validates with Qt's
+// messages first, so it calls this directly rather than validating twice.
+func (v *ClientVerifier) decide(dgram []byte, peer netip.AddrPort, reply []byte) (result Result, n int, err error) {
 	hello, err := wire.ParseClientHello(dgram)
 	if err != nil {
 		return Drop, 0, nil // not ours to answer; a stateless server stays silent
