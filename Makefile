@@ -109,7 +109,7 @@ test-header: $(HEADER) | deps
 ## test-symbols: the .so exports exactly the functions the header declares
 .PHONY: test-symbols
 test-symbols: $(SO)
-	scripts/check-symbols.sh $(HEADER) $(SO)
+	scripts/check-symbols.sh $(HEADER) $(SO) $(SONAME)
 
 ## test-valgrind: the C API tests under valgrind memcheck
 .PHONY: test-valgrind

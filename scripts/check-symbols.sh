@@ -1,17 +1,17 @@
 #!/bin/sh
 # Checks that a shared library exports exactly the dtlsgate_* functions its
 # public header declares: nothing missing, nothing extra (no Go runtime or
-# _cgo_ symbols), and that its soname is libdtlsgate.so.0.
-# Usage: scripts/check-symbols.sh HEADER SO
+# _cgo_ symbols), and that its soname is SONAME (default libdtlsgate.so.0).
+# Usage: scripts/check-symbols.sh HEADER SO [SONAME]
 set -eu
 
-if [ $# -ne 2 ]; then
-	echo "usage: $0 HEADER SO" >&2
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+	echo "usage: $0 HEADER SO [SONAME]" >&2
 	exit 2
 fi
 header=$1
 so=$2
-want_soname=libdtlsgate.so.0
+want_soname=${3:-libdtlsgate.so.0}
 for f in "$header" "$so"; do
 	[ -r "$f" ] || { echo "check-symbols: cannot read $f" >&2; exit 2; }
 done
