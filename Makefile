@@ -33,13 +33,15 @@ SO_LDFLAGS := -extldflags '-Wl,-soname,$(SONAME) -Wl,--version-script=$(CURDIR)/
 .PHONY: all
 all: $(SO) $(ARCHIVE)
 
-.PHONY: deps deps-test deps-qt
+.PHONY: deps deps-test deps-qt deps-pyside
 deps:
 	@scripts/ensure-deps.sh build
 deps-test:
 	@scripts/ensure-deps.sh build test
 deps-qt:
 	@scripts/ensure-deps.sh build test qt
+deps-pyside:
+	@scripts/ensure-deps.sh build test pyside
 
 # cgo writes its own export header next to the library; the public header
 # is include/dtlsgate.h, so the generated one is removed.
@@ -159,7 +161,11 @@ fuzz:
 test-fuzz: | deps
 	$(MAKE) fuzz FUZZTIME=10s
 
+# Each of these adds its own targets, and its tests to `test` and its figures
+# to `bench` (a rule with prerequisites only adds to the target's list).
 include tests/parity/parity.mk
+include bindings/python/python.mk
+include bindings/cpp/cpp.mk
 
 # ---------------------------------------------------------------------------
 # Install

@@ -1,0 +1,1 @@
+# Included by the top-level Makefile: the C++ binding (bindings/cpp/).
