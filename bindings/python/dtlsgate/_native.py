@@ -1,0 +1,279 @@
+"""The one place that touches the C library: finding and loading it,
+declaring every function of include/dtlsgate.h, and turning its negative
+status codes into Python exceptions.
+
+Everything else in the package calls ``lib.dtlsgate_*`` through the
+declarations made here, so a wrong argument type is caught by ctypes and a
+failing call can never be silently ignored: each int-returning function
+has an ``errcheck`` that raises for a negative result.
+"""
+
+import ctypes
+import ctypes.util
+import os
+from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint16, c_uint32, c_void_p
+from typing import Any, Callable, Iterator, List, Optional, Tuple
+
+SONAME = "libdtlsgate.so.0"
+# The C API this binding was written for (include/dtlsgate.h); a library
+# with another major version may have changed it.
+API_MAJOR = 0
+API_MINOR = 1
+
+# Status codes (negative return values) and limits, as in the header.
+OK = 0
+E_INVALID_ARGUMENT = -1
+E_BAD_HANDLE = -2
+E_BUFFER_TOO_SMALL = -3
+E_UNSUPPORTED = -4
+E_INTERNAL = -5
+MAX_INPUT = 65535
+HELLO_VERIFY_REQUEST_MAX = 60
+
+CHECK_DROP = 0
+CHECK_SEND_REPLY = 1
+CHECK_VERIFIED = 2
+
+
+class DtlsgateError(Exception):
+    """A dtlsgate C function returned a negative status code.
+
+    ``code`` is the DTLSGATE_E_* value, ``function`` the C function and
+    ``message`` the library's description of the code (dtlsgate_strerror).
+    """
+
+    def __init__(self, code: int, function: str, detail: str = "") -> None:
+        self.code = code
+        self.function = function
+        self.message = strerror(code)
+        text = "%s: %s" % (function, self.message)
+        if detail:
+            text += " (%s)" % detail
+        super().__init__(text)
+
+
+class InvalidArgumentError(DtlsgateError, ValueError):
+    """DTLSGATE_E_INVALID_ARGUMENT: a value the function does not accept."""
+
+
+class BadHandleError(DtlsgateError, ValueError):
+    """DTLSGATE_E_BAD_HANDLE: the object was closed."""
+
+
+class BufferTooSmallError(DtlsgateError):
+    """DTLSGATE_E_BUFFER_TOO_SMALL; the binding sizes its buffers itself,
+    so this reaches a caller only if a value keeps growing between calls."""
+
+
+class UnsupportedError(DtlsgateError, ValueError):
+    """DTLSGATE_E_UNSUPPORTED: not a QCryptographicHash::Algorithm value."""
+
+
+class InternalError(DtlsgateError, RuntimeError):
+    """DTLSGATE_E_INTERNAL: the library caught a fault of its own."""
+
+
+_ERRORS = {
+    E_INVALID_ARGUMENT: InvalidArgumentError,
+    E_BAD_HANDLE: BadHandleError,
+    E_BUFFER_TOO_SMALL: BufferTooSmallError,
+    E_UNSUPPORTED: UnsupportedError,
+    E_INTERNAL: InternalError,
+}
+
+
+def error(code: int, function: str, detail: str = "") -> DtlsgateError:
+    """The exception for status `code` returned by C function `function`."""
+    return _ERRORS.get(code, DtlsgateError)(code, function, detail)
+
+
+def _status(result: int, func: Any, _args: Tuple[Any, ...]) -> int:
+    if result < 0:
+        detail = "the object is closed" if result == E_BAD_HANDLE else ""
+        raise error(result, func.__name__, detail)
+    return result
+
+
+def _handle(result: Optional[int], func: Any, _args: Tuple[Any, ...]) -> int:
+    if not result:
+        raise error(E_INTERNAL, func.__name__, "no handle returned")
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Finding the library
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# bindings/python/dtlsgate -> the repository root, whose lib/ `make` fills.
+_REPOSITORY_LIB = os.path.join(_PACKAGE_DIR, os.pardir, os.pardir, os.pardir, "lib", SONAME)
+
+
+def _candidates() -> Iterator[Tuple[str, Optional[str]]]:
+    """(where, path) in the order they are tried; path None: nothing there."""
+    env = os.environ.get("DTLSGATE_LIBRARY")
+    if env:
+        yield ("DTLSGATE_LIBRARY", env)
+        return  # set on purpose: loading something else would hide the mistake
+    yield ("bundled with the package", os.path.join(_PACKAGE_DIR, SONAME))
+    yield ("repository build output", os.path.normpath(_REPOSITORY_LIB))
+    yield ("ctypes.util.find_library('dtlsgate')", ctypes.util.find_library("dtlsgate"))
+
+
+def _load() -> Tuple[ctypes.CDLL, str]:
+    tried: List[str] = []
+    for where, path in _candidates():
+        if path is None:
+            tried.append("%s: nothing found" % where)
+            continue
+        if os.sep in path and not os.path.exists(path):
+            tried.append("%s: %s does not exist" % (where, path))
+            continue
+        try:
+            # Never unloaded: a Go runtime cannot be (see README.md).
+            return ctypes.CDLL(path), path
+        except OSError as e:
+            tried.append("%s: %s: %s" % (where, path, e))
+    raise ImportError(
+        "dtlsgate: cannot load the C library %s. Tried, in order:\n  %s\n"
+        "Build it with `make` in the repository, install the Python package with "
+        "`python3 -m pip install ./bindings/python`, or set DTLSGATE_LIBRARY to its path."
+        % (SONAME, "\n  ".join(tried))
+    )
+
+
+lib, library_path = _load()
+
+# ---------------------------------------------------------------------------
+# Declarations: (name, restype, argtypes, errcheck) for every function of
+# include/dtlsgate.h. Byte inputs are c_char_p so that bytes pass without a
+# copy; output buffers are c_char_p too (ctypes string buffers).
+
+_V = c_void_p  # dtlsgate_verifier *
+_A = c_void_p  # dtlsgate_psk_authenticator *
+_LEN = POINTER(c_size_t)
+_U32 = POINTER(c_uint32)
+
+_Decl = Tuple[str, Any, List[Any], Optional[Callable[..., Any]]]
+DECLARATIONS: List[_Decl] = [
+    ("dtlsgate_version", c_char_p, [], None),
+    ("dtlsgate_version_number", c_int, [], None),
+    ("dtlsgate_strerror", c_char_p, [c_int], None),
+    ("dtlsgate_dtls_error_name", c_char_p, [c_int], None),
+    ("dtlsgate_hash_supported", c_int, [c_int], _status),
+    ("dtlsgate_default_cookie_generator_parameters", c_int,
+     [POINTER(c_int), c_char_p, _LEN], _status),
+    ("dtlsgate_verifier_new", _V, [], _handle),
+    ("dtlsgate_verifier_free", None, [_V], None),
+    ("dtlsgate_verifier_set_cookie_generator_parameters", c_int,
+     [_V, c_int, c_char_p, c_size_t], _status),
+    ("dtlsgate_verifier_cookie_generator_parameters", c_int,
+     [_V, POINTER(c_int), c_char_p, _LEN], _status),
+    ("dtlsgate_verifier_set_cookie_lifetime", c_int, [_V, c_uint32], _status),
+    ("dtlsgate_verifier_cookie_lifetime", c_int, [_V, _U32], _status),
+    ("dtlsgate_verifier_set_secret_rotation_interval", c_int, [_V, c_uint32], _status),
+    ("dtlsgate_verifier_secret_rotation_interval", c_int, [_V, _U32], _status),
+    ("dtlsgate_verifier_set_fleet_key", c_int,
+     [_V, c_char_p, c_size_t, c_uint32, c_uint32], _status),
+    ("dtlsgate_verifier_clear_fleet_key", c_int, [_V], _status),
+    ("dtlsgate_verifier_fleet_mode", c_int, [_V, _U32, _U32], _status),
+    ("dtlsgate_verifier_verify_client", c_int,
+     [_V, c_int, c_char_p, c_size_t, c_char_p, c_uint16], _status),
+    # struct sockaddr * and socklen_t (unsigned 32-bit on Linux); the
+    # binding itself passes addresses as strings.
+    ("dtlsgate_verifier_verify_client_sockaddr", c_int,
+     [_V, c_int, c_char_p, c_size_t, c_void_p, c_uint32], _status),
+    ("dtlsgate_verifier_check", c_int,
+     [_V, c_char_p, c_size_t, c_void_p, c_uint32, c_char_p, _LEN], _status),
+    ("dtlsgate_verifier_check_address", c_int,
+     [_V, c_char_p, c_size_t, c_char_p, c_uint16, c_char_p, _LEN], _status),
+    ("dtlsgate_verifier_verified_hello", c_int, [_V, c_char_p, _LEN], _status),
+    ("dtlsgate_verifier_dtls_error", c_int, [_V], _status),
+    ("dtlsgate_verifier_dtls_error_string", c_int, [_V, c_char_p, _LEN], _status),
+    ("dtlsgate_psk_authenticator_new", _A, [], _handle),
+    ("dtlsgate_psk_authenticator_copy", _A, [_A], _handle),
+    ("dtlsgate_psk_authenticator_free", None, [_A], None),
+    ("dtlsgate_psk_authenticator_swap", c_int, [_A, _A], _status),
+    ("dtlsgate_psk_authenticator_equal", c_int, [_A, _A], _status),
+    ("dtlsgate_psk_authenticator_identity_hint", c_int, [_A, c_char_p, _LEN], _status),
+    ("dtlsgate_psk_authenticator_identity", c_int, [_A, c_char_p, _LEN], _status),
+    ("dtlsgate_psk_authenticator_pre_shared_key", c_int, [_A, c_char_p, _LEN], _status),
+    ("dtlsgate_psk_authenticator_maximum_identity_length", c_int, [_A], _status),
+    ("dtlsgate_psk_authenticator_maximum_pre_shared_key_length", c_int, [_A], _status),
+    ("dtlsgate_psk_authenticator_set_identity", c_int, [_A, c_char_p, c_size_t], _status),
+    ("dtlsgate_psk_authenticator_set_pre_shared_key", c_int, [_A, c_char_p, c_size_t], _status),
+    ("dtlsgate_psk_authenticator_set_identity_hint", c_int, [_A, c_char_p, c_size_t], _status),
+    ("dtlsgate_psk_authenticator_set_maximum_identity_length", c_int, [_A, c_int], _status),
+    ("dtlsgate_psk_authenticator_set_maximum_pre_shared_key_length", c_int,
+     [_A, c_int], _status),
+]
+
+
+def _declare() -> None:
+    missing = []
+    for name, restype, argtypes, errcheck in DECLARATIONS:
+        try:
+            f = getattr(lib, name)
+        except AttributeError:
+            missing.append(name)
+            continue
+        f.restype = restype
+        f.argtypes = argtypes
+        if errcheck is not None:
+            f.errcheck = errcheck
+    if missing:
+        raise ImportError("dtlsgate: %s lacks %s; it is not the library this binding was "
+                          "written for" % (library_path, ", ".join(missing)))
+    major, minor = divmod(lib.dtlsgate_version_number() // 1000, 1000)
+    if major != API_MAJOR or (major, minor) < (API_MAJOR, API_MINOR):
+        raise ImportError("dtlsgate: %s is version %s; this binding needs %d.%d or a later "
+                          "%d.x" % (library_path, version(), API_MAJOR, API_MINOR, API_MAJOR))
+
+
+def strerror(code: int) -> str:
+    return lib.dtlsgate_strerror(code).decode()
+
+
+def version() -> str:
+    return lib.dtlsgate_version().decode()
+
+
+_declare()
+
+# ---------------------------------------------------------------------------
+# Output buffers (the in/out length convention)
+
+
+def read_buffer(function: Callable[..., int], *args: Any, size: int = 64) -> bytes:
+    """Calls function(*args, buf, &len) and returns the bytes it wrote,
+    growing the buffer to the size the library asks for. A value can grow
+    between two calls (another thread), hence the few retries."""
+    for _ in range(4):
+        buf = ctypes.create_string_buffer(size)
+        n = c_size_t(size)
+        try:
+            function(*args, buf, ctypes.byref(n))
+        except BufferTooSmallError:
+            size = n.value
+            continue
+        return buf.raw[: n.value]
+    raise error(E_BUFFER_TOO_SMALL, function.__name__, "the value kept growing")
+
+
+# ---------------------------------------------------------------------------
+# Integers into fixed-width C types: a value the C type cannot hold would be
+# wrapped around silently by ctypes, so it is refused here, as the library
+# refuses its own out-of-range values.
+
+
+def c_range(value: Any, low: int, high: int, function: str, what: str) -> int:
+    try:
+        n = value.__index__()
+    except AttributeError:
+        raise TypeError("%s must be an integer, not %s" % (what, type(value).__name__)) from None
+    if not low <= n <= high:
+        raise error(E_INVALID_ARGUMENT, function, "%s %d is outside %d..%d" % (what, n, low, high))
+    return n
+
+
+INT_MIN, INT_MAX = -(2 ** 31), 2 ** 31 - 1
+UINT32_MAX = 2 ** 32 - 1

@@ -1,0 +1,351 @@
+"""QDtlsClientVerifier and its GeneratorParameters."""
+
+import ctypes
+import enum
+import socket as _socket
+from typing import Any, Callable, NamedTuple, Optional, Tuple
+
+from . import _native
+from ._enums import QCryptographicHash, QDtlsError, with_snake_case_aliases
+from ._inputs import Address, BytesLike, multicast_or_broadcast, to_address, to_bytes, to_port
+
+lib = _native.lib
+
+# Qt's messages for refused input (the C library uses the same texts).
+MSG_INVALID_INPUT = "A valid UDP socket, non-empty datagram, and valid address/port were expected"
+MSG_MULTICAST = "Multicast and broadcast addresses are not supported"
+
+
+class CheckVerdict(enum.IntEnum):
+    """What check() decided about a datagram."""
+
+    Drop = _native.CHECK_DROP  # not a usable ClientHello: ignore it
+    SendReply = _native.CHECK_SEND_REPLY  # send `reply` (a HelloVerifyRequest) to the peer
+    Verified = _native.CHECK_VERIFIED  # valid cookie: go on with the handshake
+
+
+class CheckResult(NamedTuple):
+    verdict: CheckVerdict
+    reply: bytes  # the HelloVerifyRequest for SendReply, else empty
+
+
+class FleetMode(NamedTuple):
+    window_seconds: int
+    max_skew_seconds: int
+
+
+def _algorithm(value: Any) -> Any:
+    """An Algorithm member for a known value; other integers are kept as
+    they are, so that setCookieGeneratorParameters() refuses them the way
+    Qt refuses an out-of-range enum value."""
+    n = _native.c_range(value, _native.INT_MIN, _native.INT_MAX,
+                        "dtlsgate_verifier_set_cookie_generator_parameters", "hash")
+    try:
+        return QCryptographicHash.Algorithm(n)
+    except ValueError:
+        return n
+
+
+class GeneratorParameters:
+    """QDtlsClientVerifier::GeneratorParameters: a hash algorithm and a
+    secret. As in Qt, the default is Sha1 with an empty secret, which
+    setCookieGeneratorParameters() refuses: it is a placeholder."""
+
+    __slots__ = ("hash", "secret")
+
+    def __init__(self, algorithm: int = QCryptographicHash.Algorithm.Sha1,
+                 secret: BytesLike = b"") -> None:
+        self.hash = _algorithm(algorithm)
+        self.secret = to_bytes(secret, "secret")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GeneratorParameters):
+            return NotImplemented
+        return int(self.hash) == int(other.hash) and bytes(self.secret) == bytes(other.secret)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        # The secret itself stays out of logs.
+        name = getattr(self.hash, "name", self.hash)
+        return "GeneratorParameters(hash=%s, secret=<%d bytes>)" % (name, len(self.secret))
+
+
+@with_snake_case_aliases
+class QDtlsClientVerifier:
+    """QDtlsClientVerifier: answers a client's first ClientHello with a
+    HelloVerifyRequest cookie and lets it in once it comes back with it.
+
+    verifyClient() takes the server's socket as a socket.socket (the library
+    sends the HelloVerifyRequest itself), an asyncio DatagramTransport or any
+    object with ``sendto(data, (host, port))``, or a QUdpSocket (an object
+    with ``writeDatagram``); for the last two the reply is sent through that
+    object.
+
+    Threads: as in Qt, one object is meant for one thread at a time:
+    dtlsError(), dtlsErrorString() and verifiedHello() describe the last call,
+    whichever thread made it (the library serializes the calls themselves).
+    check() keeps no such state and may be called from any number of threads
+    at once; it releases the GIL while it runs.
+
+    The object owns a C handle: close() releases it (also done by ``with``
+    and, failing that, by the garbage collector). Any other call on a
+    closed verifier raises BadHandleError.
+    """
+
+    GeneratorParameters = GeneratorParameters
+
+    def __init__(self, parent: Any = None) -> None:
+        # parent: a QObject in Qt; accepted so that Qt code ports unchanged.
+        self._handle: Optional[int] = lib.dtlsgate_verifier_new()
+        # The socket-less path (sendto/writeDatagram objects) keeps the
+        # Qt-style state here, as the C library keeps it for the socket
+        # path; None means "ask the library".
+        self._error: Optional[Tuple[QDtlsError, str]] = None
+        self._hello: Optional[bytes] = None
+
+    # -- lifetime --------------------------------------------------------
+
+    def close(self) -> None:
+        """Releases the C verifier. Calling it again does nothing."""
+        handle, self._handle = self._handle, None
+        lib.dtlsgate_verifier_free(handle)
+
+    def __enter__(self) -> "QDtlsClientVerifier":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self, _free: Callable[[Any], None] = lib.dtlsgate_verifier_free) -> None:
+        # _free is bound now: at interpreter shutdown the module's globals
+        # may already be gone when this runs.
+        handle = getattr(self, "_handle", None)
+        if handle:
+            self._handle = None
+            _free(handle)
+
+    # -- generator parameters ------------------------------------------
+
+    def setCookieGeneratorParameters(self, params: GeneratorParameters) -> bool:
+        """Sets the hash and secret. False (dtlsError() InvalidInputParameters,
+        parameters unchanged) for an empty secret or an algorithm that is
+        not available. The old secret keeps verifying the cookies it made
+        for one lifetime. Leaves fleet mode."""
+        if not isinstance(params, GeneratorParameters):
+            raise TypeError("params must be a QDtlsClientVerifier.GeneratorParameters, not %s"
+                            % type(params).__name__)
+        name = "dtlsgate_verifier_set_cookie_generator_parameters"
+        hash_ = _native.c_range(params.hash, _native.INT_MIN, _native.INT_MAX, name, "hash")
+        secret = to_bytes(params.secret, "secret")
+        ok = lib.dtlsgate_verifier_set_cookie_generator_parameters(
+            self._handle, hash_, secret, len(secret))
+        self._error = None  # the library now holds the error
+        return ok == 1
+
+    def cookieGeneratorParameters(self) -> GeneratorParameters:
+        """The hash and secret in use (in fleet mode, the current window's)."""
+        return _read_parameters(lib.dtlsgate_verifier_cookie_generator_parameters, self._handle)
+
+    @staticmethod
+    def defaultCookieGeneratorParameters() -> GeneratorParameters:
+        """The process-wide defaults a new verifier uses: Sha256 and a random
+        32-byte secret shared by every verifier not given parameters."""
+        return _read_parameters(lib.dtlsgate_default_cookie_generator_parameters)
+
+    # -- extensions: lifetime, rotation, fleet ---------------------------
+
+    def setCookieLifetime(self, seconds: int) -> None:
+        """How long a cookie is honoured after it was made: 1..86400 s
+        (default 60). Out of range: InvalidArgumentError."""
+        name = "dtlsgate_verifier_set_cookie_lifetime"
+        lib.dtlsgate_verifier_set_cookie_lifetime(
+            self._handle, _native.c_range(seconds, 0, _native.UINT32_MAX, name, "seconds"))
+
+    def cookieLifetime(self) -> int:
+        return self._read_u32(lib.dtlsgate_verifier_cookie_lifetime)
+
+    def setSecretRotationInterval(self, seconds: int) -> None:
+        """Replace the secret with a random one every `seconds` (1..86400);
+        0 (the default) turns rotation off."""
+        name = "dtlsgate_verifier_set_secret_rotation_interval"
+        lib.dtlsgate_verifier_set_secret_rotation_interval(
+            self._handle, _native.c_range(seconds, 0, _native.UINT32_MAX, name, "seconds"))
+
+    def secretRotationInterval(self) -> int:
+        return self._read_u32(lib.dtlsgate_verifier_secret_rotation_interval)
+
+    def setFleetKey(self, masterKey: BytesLike, windowSeconds: int,
+                    maxSkewSeconds: int) -> None:
+        """Fleet mode: servers given the same master key (16 bytes or more)
+        and window accept each other's cookies, with clocks up to
+        maxSkewSeconds apart. Bad values: InvalidArgumentError, mode kept."""
+        name = "dtlsgate_verifier_set_fleet_key"
+        key = to_bytes(masterKey, "masterKey")
+        lib.dtlsgate_verifier_set_fleet_key(
+            self._handle, key, len(key),
+            _native.c_range(windowSeconds, 0, _native.UINT32_MAX, name, "windowSeconds"),
+            _native.c_range(maxSkewSeconds, 0, _native.UINT32_MAX, name, "maxSkewSeconds"))
+
+    def clearFleetKey(self) -> None:
+        """Leaves fleet mode with a fresh random secret; fleet cookies are no
+        longer honoured. Does nothing outside fleet mode."""
+        lib.dtlsgate_verifier_clear_fleet_key(self._handle)
+
+    def fleetMode(self) -> Optional[FleetMode]:
+        """(window_seconds, max_skew_seconds) in fleet mode, else None."""
+        window, skew = ctypes.c_uint32(), ctypes.c_uint32()
+        if lib.dtlsgate_verifier_fleet_mode(self._handle, ctypes.byref(window),
+                                            ctypes.byref(skew)):
+            return FleetMode(window.value, skew.value)
+        return None
+
+    def _read_u32(self, function: Callable[..., int]) -> int:
+        out = ctypes.c_uint32()
+        function(self._handle, ctypes.byref(out))
+        return out.value
+
+    # -- verification ----------------------------------------------------
+
+    def verifyClient(self, socket: Any, dgram: BytesLike, address: Address, port: int) -> bool:
+        """True when `dgram` is a ClientHello carrying a valid cookie for
+        (address, port): verifiedHello() is then the datagram. Otherwise
+        False, having sent a HelloVerifyRequest to the peer through `socket`
+        or ignored a datagram that is no usable ClientHello; dtlsError()
+        says whether something went wrong (InvalidInputParameters for a
+        missing socket, datagram or address, port 0, a multicast or
+        broadcast address; UnderlyingSocketError when sending failed)."""
+        data = to_bytes(dgram, "dgram")
+        addr = to_address(address)
+        name = "dtlsgate_verifier_verify_client"
+        port = to_port(port, name)
+        if socket is None or isinstance(socket, _socket.socket):
+            # A closed socket.socket has fileno -1, refused like None.
+            fd = -1 if socket is None else socket.fileno()
+            return self._verify_fd(fd, data, addr, port)
+        if callable(getattr(socket, "writeDatagram", None)):
+            send = _write_datagram(socket, address, port)
+        elif callable(getattr(socket, "sendto", None)):
+            send = _sendto(socket, addr, port)
+        else:
+            raise TypeError("socket must be a socket.socket, an object with sendto() (an "
+                            "asyncio DatagramTransport) or one with writeDatagram() (a "
+                            "QUdpSocket), not %s" % type(socket).__name__)
+        return self._verify_with(send, data, addr, port)
+
+    def _verify_fd(self, fd: int, data: bytes, addr: Optional[bytes], port: int) -> bool:
+        verified = lib.dtlsgate_verifier_verify_client(self._handle, fd, data, len(data),
+                                                       addr, port)
+        self._error = None
+        # The library empties verifiedHello except when it refuses the
+        # input; then the hello kept here (if any) is still the latest.
+        if verified or lib.dtlsgate_verifier_dtls_error(self._handle) != \
+                QDtlsError.InvalidInputParameters:
+            self._hello = None
+        return verified == 1
+
+    def _verify_with(self, send: Callable[[bytes], Optional[str]], data: bytes,
+                     addr: Optional[bytes], port: int) -> bool:
+        """verifyClient() for socket-less objects: check(), then send the
+        reply through the object, with the state verifyClient() leaves."""
+        if not data or not addr:
+            return self._refuse(MSG_INVALID_INPUT)
+        try:
+            verdict, reply = self._check(data, addr, port)
+        except _native.InvalidArgumentError:
+            if len(data) > _native.MAX_INPUT:
+                raise  # as the socket path does: an argument error
+            return self._refuse(MSG_MULTICAST if multicast_or_broadcast(addr)
+                                else MSG_INVALID_INPUT)
+        if verdict == CheckVerdict.Verified:
+            self._error, self._hello = (QDtlsError.NoError, ""), data
+            return True
+        failure = send(reply) if verdict == CheckVerdict.SendReply else None
+        if failure is None:
+            self._error = (QDtlsError.NoError, "")
+        else:
+            self._error = (QDtlsError.UnderlyingSocketError, failure)
+        self._hello = b""
+        return False
+
+    def _refuse(self, message: str) -> bool:
+        self._error = (QDtlsError.InvalidInputParameters, message)
+        return False
+
+    def check(self, dgram: BytesLike, address: Address, port: int) -> CheckResult:
+        """The verification step alone (dtlsgate_verifier_check): no socket,
+        no dtlsError()/verifiedHello() state, safe from many threads at once.
+        Send ``reply`` to the peer when the verdict is SendReply. An empty
+        datagram, a missing, malformed, multicast or broadcast address or
+        port 0 raise InvalidArgumentError."""
+        data = to_bytes(dgram, "dgram")
+        addr = to_address(address)
+        verdict, reply = self._check(data, addr,
+                                     to_port(port, "dtlsgate_verifier_check_address"))
+        return CheckResult(CheckVerdict(verdict), reply)
+
+    def _check(self, data: bytes, addr: Optional[bytes], port: int) -> Tuple[int, bytes]:
+        reply = ctypes.create_string_buffer(_native.HELLO_VERIFY_REQUEST_MAX)
+        n = ctypes.c_size_t(_native.HELLO_VERIFY_REQUEST_MAX)
+        verdict = lib.dtlsgate_verifier_check_address(self._handle, data, len(data), addr, port,
+                                                      reply, ctypes.byref(n))
+        return verdict, reply.raw[: n.value]
+
+    def verifiedHello(self) -> bytes:
+        """The datagram of the last verifyClient() that returned True, or
+        b"" if a later call emptied it."""
+        if self._hello is not None:
+            lib.dtlsgate_verifier_dtls_error(self._handle)  # raises if closed
+            return self._hello
+        return _native.read_buffer(lib.dtlsgate_verifier_verified_hello, self._handle,
+                                   size=2048)
+
+    def dtlsError(self) -> QDtlsError:
+        code = lib.dtlsgate_verifier_dtls_error(self._handle)
+        return self._error[0] if self._error is not None else QDtlsError(code)
+
+    def dtlsErrorString(self) -> str:
+        """The message that goes with dtlsError(); empty for NoError."""
+        text = _native.read_buffer(lib.dtlsgate_verifier_dtls_error_string, self._handle)
+        return self._error[1] if self._error is not None else text.decode("utf-8", "replace")
+
+    def __repr__(self) -> str:
+        return "<QDtlsClientVerifier%s>" % (" closed" if self._handle is None else "")
+
+
+def _read_parameters(function: Callable[..., int], *handle: Any) -> GeneratorParameters:
+    algorithm = ctypes.c_int()
+    secret = _native.read_buffer(function, *handle, ctypes.byref(algorithm))
+    return GeneratorParameters(algorithm.value, secret)
+
+
+def _sendto(sock: Any, addr: Optional[bytes], port: int) -> Callable[[bytes], Optional[str]]:
+    """A sender for an object with sendto(data, (host, port)): returns None
+    when sent, else the error text."""
+
+    def send(reply: bytes) -> Optional[str]:
+        closing = getattr(sock, "is_closing", None)
+        if callable(closing) and closing():
+            # asyncio drops datagrams for a closing transport without a word.
+            return "the transport is closing"
+        try:
+            sock.sendto(reply, ((addr or b"").decode("ascii"), port))
+        except (OSError, ValueError) as e:
+            return getattr(e, "strerror", None) or str(e)
+        return None
+
+    return send
+
+
+def _write_datagram(sock: Any, address: Any, port: int) -> Callable[[bytes], Optional[str]]:
+    """A sender for a QUdpSocket: writeDatagram(data, address, port)
+    returns -1 on failure and says why in errorString(). The address goes
+    through as given (a QHostAddress, as Qt's readDatagram() gives it)."""
+
+    def send(reply: bytes) -> Optional[str]:
+        if sock.writeDatagram(reply, address, port) == len(reply):
+            return None
+        why = getattr(sock, "errorString", None)
+        return (why() if callable(why) else "") or "writeDatagram() failed"
+
+    return send
