@@ -1,0 +1,233 @@
+package session
+
+import (
+	"encoding/binary"
+	"io"
+
+	"github.com/dtlsgate/dtlsgate/core/psk"
+)
+
+// clientStart sends the first ClientHello.
+func (s *Session) clientStart() bool {
+	hs := s.hs
+	hs.clientRandom = make([]byte, 32)
+	if _, err := io.ReadFull(s.cfg.Rand, hs.clientRandom); err != nil {
+		s.fail(0, "No randomness: "+err.Error())
+		return false
+	}
+	hs.clientHello = s.clientHelloBody()
+	s.sendClientHello(nil)
+	return true
+}
+
+// clientHelloBody is our ClientHello without the cookie: what goes before
+// it and what goes after it, which stay the same when the cookie is added.
+func (s *Session) clientHelloBody() []byte {
+	hs := s.hs
+	b := binary.BigEndian.AppendUint16(nil, versionDTLS12)
+	b = append(b, hs.clientRandom...)
+	b = append(b, 0) // no session id
+	// The cookie goes here; see sendClientHello.
+	var list []byte
+	ecdhe := false
+	for _, id := range s.cfg.Suites {
+		list = binary.BigEndian.AppendUint16(list, id)
+		suite, _ := LookupSuite(id)
+		ecdhe = ecdhe || suite.ecdhe
+	}
+	b = appendVec16(b, list)
+	b = append(b, 1, 0) // null compression only
+	ext := appendExtension(nil, extRenegotiationInfo, []byte{0})
+	ext = appendExtension(ext, extExtendedMasterSecret, nil)
+	if ecdhe {
+		var ids []byte
+		for _, g := range groups {
+			ids = binary.BigEndian.AppendUint16(ids, g.id)
+		}
+		ext = appendExtension(ext, extSupportedGroups, appendVec16(nil, ids))
+		ext = appendExtension(ext, extECPointFormats, []byte{1, 0})
+	}
+	return appendVec16(b, ext)
+}
+
+// sendClientHello sends our ClientHello with cookie as a new flight; the
+// transcript starts again with it (RFC 6347 section 4.2.6).
+func (s *Session) sendClientHello(cookie []byte) {
+	hs := s.hs
+	const cookieAt = 2 + 32 + 1
+	body := append([]byte(nil), hs.clientHello[:cookieAt]...)
+	body = appendVec8(body, cookie)
+	body = append(body, hs.clientHello[cookieAt:]...)
+	hs.transcript = hs.transcript[:0]
+	hs.step = stepWaitServerHello
+	s.sendFlight([]flightItem{s.addMessage(0, msgClientHello, body)}, true)
+}
+
+// clientMessage handles a message from the server.
+func (s *Session) clientMessage(m message) {
+	hs := s.hs
+	switch {
+	case m.typ() == msgHelloVerifyRequest && hs.step == stepWaitServerHello:
+		r := reader{b: m.body()}
+		r.u16() // server_version: RFC 6347 section 4.2.1 says not to rely on it
+		cookie := r.vec8()
+		if !r.done() || len(cookie) > 255 {
+			s.failAlert(alertDecodeError, "Malformed HelloVerifyRequest")
+			return
+		}
+		s.sendClientHello(cookie)
+	case m.typ() == msgServerHello && hs.step == stepWaitServerHello:
+		if s.clientServerHello(m) {
+			hs.transcript = append(hs.transcript, m...)
+			hs.step = stepWaitServerHelloDone
+		}
+	case m.typ() == msgServerKeyExchange && hs.step == stepWaitServerHelloDone && hs.hint == nil:
+		if s.clientServerKeyExchange(m) {
+			hs.transcript = append(hs.transcript, m...)
+		}
+	case m.typ() == msgServerHelloDone && hs.step == stepWaitServerHelloDone:
+		if len(m.body()) != 0 {
+			s.failAlert(alertDecodeError, "Malformed ServerHelloDone")
+			return
+		}
+		if s.suite.ecdhe && hs.ecdhKey == nil {
+			s.failAlert(alertUnexpectedMessage, "The server sent no ECDH key")
+			return
+		}
+		hs.transcript = append(hs.transcript, m...)
+		s.clientKeyExchange()
+	case m.typ() == msgFinished && hs.step == stepWaitFinished:
+		if s.checkPeerFinished(m) {
+			s.complete()
+		}
+	default:
+		s.failAlert(alertUnexpectedMessage, "Unexpected handshake message from the server")
+	}
+}
+
+func (s *Session) clientServerHello(m message) bool {
+	hs := s.hs
+	r := reader{b: m.body()}
+	version := uint16(r.u16())
+	random := r.bytes(32)
+	r.vec8() // session id: resumption is not offered, so it is not kept
+	id := uint16(r.u16())
+	compression := r.u8()
+	var exts []byte
+	if len(r.b) > 0 {
+		exts = r.vec16()
+	}
+	if !r.done() {
+		s.failAlert(alertDecodeError, "Malformed ServerHello")
+		return false
+	}
+	if version != versionDTLS12 {
+		s.failAlert(alertProtocolVersion, "The server did not choose DTLS 1.2")
+		return false
+	}
+	suite, ok := LookupSuite(id)
+	if !ok || !containsSuite(s.cfg.Suites, id) || compression != 0 {
+		s.failAlert(alertIllegalParameter, "The server chose a cipher suite or compression we did not offer")
+		return false
+	}
+	s.suite = suite
+	hs.serverRandom = append([]byte(nil), random...)
+	for e := (reader{b: exts}); len(e.b) > 0; {
+		typ := uint16(e.u16())
+		body := e.vec16()
+		switch {
+		case e.bad:
+			s.failAlert(alertDecodeError, "Malformed ServerHello extensions")
+			return false
+		case typ == extExtendedMasterSecret && len(body) == 0:
+			hs.ems = true
+		case typ == extRenegotiationInfo && len(body) == 1 && body[0] == 0:
+		case typ == extECPointFormats && suite.ecdhe:
+		default:
+			s.failAlert(alertUnsupportedExtension, "The server sent an extension we did not offer")
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Session) clientServerKeyExchange(m message) bool {
+	hs := s.hs
+	r := reader{b: m.body()}
+	hint := r.vec16()
+	var group uint16
+	var point []byte
+	if s.suite.ecdhe {
+		curveType := r.u8()
+		group = uint16(r.u16())
+		point = r.vec8()
+		if curveType != 3 && !r.bad {
+			s.failAlert(alertIllegalParameter, "The server's ECDH parameters do not name a curve")
+			return false
+		}
+	}
+	if !r.done() {
+		s.failAlert(alertDecodeError, "Malformed ServerKeyExchange")
+		return false
+	}
+	hs.hint = append([]byte{}, hint...)
+	if !s.suite.ecdhe {
+		return true
+	}
+	curve := curveOf(group)
+	if curve == nil {
+		s.failAlert(alertIllegalParameter, "The server chose a group we did not offer")
+		return false
+	}
+	key, err := curve.GenerateKey(s.cfg.Rand)
+	if err != nil {
+		s.failAlert(alertInternalError, "Cannot make an ECDH key: "+err.Error())
+		return false
+	}
+	hs.ecdhKey, hs.group = key, group
+	hs.peerPoint = append([]byte(nil), point...)
+	return true
+}
+
+// clientKeyExchange asks the application for identity and key, then sends
+// ClientKeyExchange, ChangeCipherSpec and Finished.
+func (s *Session) clientKeyExchange() {
+	hs := s.hs
+	auth := new(psk.Authenticator)
+	auth.SetIdentityHint(hs.hint)
+	auth.SetMaximumIdentityLength(MaxIdentityLength)
+	auth.SetMaximumPreSharedKeyLength(MaxPreSharedKeyLength)
+	s.askPSK(auth)
+	identity := auth.Identity()
+	key := s.pskFrom(auth)
+	if key == nil {
+		s.failAlert(alertHandshakeFailure, "No pre-shared key was provided")
+		return
+	}
+	identity = identity[:min(len(identity), MaxIdentityLength)]
+	preMaster, ok := s.preMaster(key, hs.peerPoint)
+	clear(key)
+	if !ok {
+		return
+	}
+	body := appendVec16(nil, identity)
+	if s.suite.ecdhe {
+		body = appendVec8(body, hs.ecdhKey.PublicKey().Bytes())
+	}
+	flight := []flightItem{s.addMessage(0, msgClientKeyExchange, body)}
+	if !s.keysReady(preMaster) {
+		return
+	}
+	flight = append(flight, flightItem{epoch: 0}, s.addMessage(1, msgFinished, s.finishedData(true)))
+	hs.step = stepWaitFinished
+	s.sendFlight(flight, true)
+}
+
+func containsSuite(list []uint16, id uint16) bool {
+	for _, x := range list {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,284 @@
+package session
+
+import (
+	"crypto/ecdh"
+	"encoding/binary"
+	"io"
+
+	"github.com/dtlsgate/dtlsgate/core/dtlserror"
+	"github.com/dtlsgate/dtlsgate/core/psk"
+	"github.com/dtlsgate/dtlsgate/core/wire"
+	"github.com/pion/dtls/v2/pkg/crypto/prf"
+)
+
+// Extension numbers the engine understands.
+const (
+	extSupportedGroups      = 10
+	extECPointFormats       = 11
+	extExtendedMasterSecret = 23
+	extRenegotiationInfo    = 0xFF01
+)
+
+// Named groups for ECDHE_PSK, in our order of preference.
+var groups = []struct {
+	id    uint16
+	curve func() ecdh.Curve
+}{
+	{29, ecdh.X25519}, // x25519
+	{23, ecdh.P256},   // secp256r1
+	{24, ecdh.P384},   // secp384r1
+}
+
+func curveOf(id uint16) ecdh.Curve {
+	for _, g := range groups {
+		if g.id == id {
+			return g.curve()
+		}
+	}
+	return nil
+}
+
+// serverStart begins a server handshake from the ClientHello the verifier
+// accepted. The cookie is checked again, statelessly, as Qt does: the
+// session must not start from a hello that never proved its address.
+func (s *Session) serverStart(dgram []byte) bool {
+	hs := s.hs
+	ch, err := wire.ParseClientHello(dgram)
+	if err != nil || !ch.Complete || s.cfg.Cookies.Check(ch.Cookie, s.peer) != nil {
+		s.resetConnection()
+		return s.setError(dtlserror.TlsFatalError, "Cannot start the handshake, verified client hello expected")
+	}
+	// The ServerHello takes the ClientHello's record sequence number, and
+	// message_seq 1 because the HelloVerifyRequest had 0 (RFC 6347 4.2.1).
+	s.writeSeq[0] = ch.Record.SequenceNumber
+	s.replay[0].accept(ch.Record.SequenceNumber)
+	hs.writeSeq = 1
+	hs.reasm.next = ch.Handshake.MessageSeq + 1
+	hs.peerVersion = ch.Version
+	msgLen := handshakeHeaderLen + int(ch.Handshake.Length)
+	hs.transcript = append(hs.transcript, dgram[recordHeaderLen:recordHeaderLen+msgLen]...)
+	hs.clientRandom = append([]byte(nil), ch.Random...)
+
+	// A lower DTLS version has a higher number: 0xFEFF is DTLS 1.0.
+	if ch.Version > versionDTLS12 {
+		s.failAlert(alertProtocolVersion, "The client does not support DTLS 1.2")
+		return false
+	}
+	if !containsByte(ch.CompressionMethods, 0) {
+		s.failAlert(alertIllegalParameter, "The client does not offer the null compression method")
+		return false
+	}
+	suite, group, ok := s.chooseSuite(ch)
+	if !ok {
+		s.failAlert(alertHandshakeFailure, "No cipher suite in common with the client")
+		return false
+	}
+	s.suite = suite
+	_, hs.ems = wire.FindExtension(ch.Extensions, extExtendedMasterSecret)
+	if ri, ok := wire.FindExtension(ch.Extensions, extRenegotiationInfo); ok {
+		if len(ri) != 1 || ri[0] != 0 {
+			s.failAlert(alertHandshakeFailure, "The client sent renegotiation data in an initial handshake")
+			return false
+		}
+		hs.secureReneg = true
+	}
+	for i := 0; i < len(ch.CipherSuites)/2; i++ {
+		if wire.CipherSuite(ch.CipherSuites, i) == tlsEmptyRenegotiationInfoSCSV {
+			hs.secureReneg = true
+		}
+	}
+	hs.serverRandom = make([]byte, 32)
+	if _, err := io.ReadFull(s.cfg.Rand, hs.serverRandom); err != nil {
+		s.failAlert(alertInternalError, "No randomness: "+err.Error())
+		return false
+	}
+
+	flight := []flightItem{s.addMessage(0, msgServerHello, s.serverHelloBody(ch))}
+	if suite.ecdhe {
+		key, err := curveOf(group).GenerateKey(s.cfg.Rand)
+		if err != nil {
+			s.failAlert(alertInternalError, "Cannot make an ECDH key: "+err.Error())
+			return false
+		}
+		hs.ecdhKey, hs.group = key, group
+		body := appendVec16(nil, s.cfg.IdentityHint)
+		body = append(body, 3) // named_curve
+		body = binary.BigEndian.AppendUint16(body, group)
+		body = appendVec8(body, key.PublicKey().Bytes())
+		flight = append(flight, s.addMessage(0, msgServerKeyExchange, body))
+	} else if len(s.cfg.IdentityHint) > 0 {
+		flight = append(flight, s.addMessage(0, msgServerKeyExchange, appendVec16(nil, s.cfg.IdentityHint)))
+	}
+	flight = append(flight, s.addMessage(0, msgServerHelloDone, nil))
+	hs.step = stepWaitClientKeyExchange
+	s.sendFlight(flight, true)
+	return true
+}
+
+// chooseSuite picks our most preferred suite the client offers; an ECDHE
+// suite also needs a group both sides support.
+func (s *Session) chooseSuite(ch wire.ClientHello) (Suite, uint16, bool) {
+	offered := func(id uint16) bool {
+		for i := 0; i < len(ch.CipherSuites)/2; i++ {
+			if wire.CipherSuite(ch.CipherSuites, i) == id {
+				return true
+			}
+		}
+		return false
+	}
+	for _, id := range s.cfg.Suites {
+		suite, _ := LookupSuite(id)
+		if !offered(id) {
+			continue
+		}
+		if !suite.ecdhe {
+			return suite, 0, true
+		}
+		if g, ok := commonGroup(ch.Extensions); ok {
+			return suite, g, true
+		}
+	}
+	return Suite{}, 0, false
+}
+
+// commonGroup returns our preferred group among the client's. A client that
+// sends no list is taken to support secp256r1 (RFC 8422 section 4).
+func commonGroup(exts []byte) (uint16, bool) {
+	list, ok := wire.FindExtension(exts, extSupportedGroups)
+	if !ok {
+		return 23, true
+	}
+	r := reader{b: list}
+	ids := r.vec16()
+	if !r.done() || len(ids)%2 != 0 {
+		return 0, false
+	}
+	for _, g := range groups {
+		for i := 0; i+1 < len(ids); i += 2 {
+			if binary.BigEndian.Uint16(ids[i:]) == g.id {
+				return g.id, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func (s *Session) serverHelloBody(ch wire.ClientHello) []byte {
+	hs := s.hs
+	b := binary.BigEndian.AppendUint16(nil, versionDTLS12)
+	b = append(b, hs.serverRandom...)
+	b = append(b, 0) // no session id: sessions are not resumed
+	b = binary.BigEndian.AppendUint16(b, s.suite.ID)
+	b = append(b, 0) // null compression
+	var ext []byte
+	if hs.secureReneg {
+		ext = appendExtension(ext, extRenegotiationInfo, []byte{0})
+	}
+	if hs.ems {
+		ext = appendExtension(ext, extExtendedMasterSecret, nil)
+	}
+	if _, ok := wire.FindExtension(ch.Extensions, extECPointFormats); ok && s.suite.ecdhe {
+		ext = appendExtension(ext, extECPointFormats, []byte{1, 0}) // uncompressed only
+	}
+	if len(ext) > 0 {
+		b = appendVec16(b, ext)
+	}
+	return b
+}
+
+// serverMessage handles a message from the client.
+func (s *Session) serverMessage(m message) {
+	hs := s.hs
+	switch {
+	case m.typ() == msgClientKeyExchange && hs.step == stepWaitClientKeyExchange:
+		s.serverKeyExchange(m)
+	case m.typ() == msgFinished && hs.step == stepWaitFinished:
+		if !s.checkPeerFinished(m) {
+			return
+		}
+		flight := []flightItem{{epoch: 0}, s.addMessage(1, msgFinished, s.finishedData(false))}
+		s.sendFlight(flight, false)
+		s.lastFlight = flight
+		s.complete()
+	default:
+		s.failAlert(alertUnexpectedMessage, "Unexpected handshake message from the client")
+	}
+}
+
+// serverKeyExchange takes the client's identity (and ECDH share), asks the
+// application for the key and derives the session keys.
+func (s *Session) serverKeyExchange(m message) {
+	hs := s.hs
+	r := reader{b: m.body()}
+	identity := r.vec16()
+	var peerPoint []byte
+	if s.suite.ecdhe {
+		peerPoint = r.vec8()
+	}
+	if !r.done() {
+		s.failAlert(alertDecodeError, "Malformed ClientKeyExchange")
+		return
+	}
+	hs.transcript = append(hs.transcript, m...)
+
+	auth := new(psk.Authenticator)
+	auth.SetIdentity(identity)
+	auth.SetIdentityHint(s.cfg.IdentityHint)
+	auth.SetMaximumIdentityLength(0) // a server cannot choose the identity
+	auth.SetMaximumPreSharedKeyLength(MaxPreSharedKeyLength)
+	s.askPSK(auth)
+	key := s.pskFrom(auth)
+	if key == nil {
+		s.failAlert(alertUnknownPSKIdentity, "No pre-shared key for the client's identity")
+		return
+	}
+	preMaster, ok := s.preMaster(key, peerPoint)
+	clear(key)
+	if !ok {
+		return
+	}
+	if s.keysReady(preMaster) {
+		hs.step = stepWaitFinished
+	}
+}
+
+// pskFrom returns the key the application set, cut to the maximum, or nil
+// when it set none. The authenticator is wiped.
+func (s *Session) pskFrom(auth *psk.Authenticator) []byte {
+	key := auth.PreSharedKey()
+	auth.Wipe()
+	if len(key) == 0 {
+		return nil
+	}
+	return key[:min(len(key), MaxPreSharedKeyLength)]
+}
+
+// preMaster builds the premaster secret: RFC 4279 section 2 for plain PSK,
+// RFC 5489 section 2 for ECDHE_PSK.
+func (s *Session) preMaster(key, peerPoint []byte) ([]byte, bool) {
+	if !s.suite.ecdhe {
+		return prf.PSKPreMasterSecret(key), true
+	}
+	pub, err := curveOf(s.hs.group).NewPublicKey(peerPoint)
+	if err != nil {
+		s.failAlert(alertIllegalParameter, "Invalid ECDH public key from the peer")
+		return nil, false
+	}
+	shared, err := s.hs.ecdhKey.ECDH(pub)
+	if err != nil {
+		s.failAlert(alertIllegalParameter, "ECDH with the peer's key failed")
+		return nil, false
+	}
+	out := appendVec16(nil, shared)
+	clear(shared)
+	return appendVec16(out, key), true
+}
+
+func containsByte(b []byte, v byte) bool {
+	for _, x := range b {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,538 @@
+package session
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/dtlsgate/dtlsgate/core/cookie"
+	"github.com/dtlsgate/dtlsgate/core/dtlserror"
+	"github.com/dtlsgate/dtlsgate/core/psk"
+)
+
+// Mode says which side of the handshake a Session plays.
+type Mode int
+
+// The values are Qt's QSslSocket::SslMode numbers.
+const (
+	Client Mode = 1
+	Server Mode = 2
+)
+
+// State is Qt's QDtls::HandshakeState.
+type State int
+
+const (
+	HandshakeNotStarted State = iota
+	HandshakeInProgress
+	PeerVerificationFailed // never entered: a PSK handshake has no certificate to verify
+	HandshakeComplete
+)
+
+func (s State) String() string {
+	switch s {
+	case HandshakeNotStarted:
+		return "HandshakeNotStarted"
+	case HandshakeInProgress:
+		return "HandshakeInProgress"
+	case PeerVerificationFailed:
+		return "PeerVerificationFailed"
+	case HandshakeComplete:
+		return "HandshakeComplete"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// Retransmission timer bounds (RFC 6347 section 4.2.4.1).
+const (
+	InitialTimeout = time.Second
+	MaxTimeout     = 60 * time.Second
+)
+
+const (
+	DefaultMTU            = 1400 // UDP payload bytes per datagram
+	MinMTU                = 256
+	DefaultMaxRetransmits = 12 // as OpenSSL, before it gives up
+	// The longest identity and key the engine sends or uses.
+	MaxIdentityLength     = 256
+	MaxPreSharedKeyLength = 512
+)
+
+// Config holds what a Session needs besides its peer. The zero value is a
+// usable configuration (default suites, MTU and retransmission limit, the
+// process-wide default cookie parameters, no identity hint).
+type Config struct {
+	// Suites lists the cipher suites to offer (client) or accept (server), in
+	// order of preference; nil means DefaultSuites. A server picks its own
+	// most preferred suite among those the client offers.
+	Suites []uint16
+	// IdentityHint is what a server sends to help the client choose an
+	// identity (RFC 4279). With a plain PSK suite an empty hint means no
+	// ServerKeyExchange at all.
+	IdentityHint []byte
+	// MTU is the largest datagram the engine builds during the handshake;
+	// 0 means DefaultMTU.
+	MTU int
+	// Cookies re-checks the cookie of the ClientHello a server starts from.
+	// Use the verifier's generator; nil means the process-wide default
+	// parameters, which default verifiers use too.
+	Cookies *cookie.Generator
+	// PSK is called when the handshake needs the key (and, on a client, the
+	// identity), like Qt's pskRequired signal. Leaving the key empty fails
+	// the handshake.
+	PSK func(*psk.Authenticator)
+	// MaxRetransmits is how many times a flight is sent again before the
+	// handshake fails; 0 means DefaultMaxRetransmits.
+	MaxRetransmits int
+	// Now and Rand replace the clock and the randomness source, for tests.
+	Now  func() time.Time
+	Rand io.Reader
+}
+
+// Session is one DTLS 1.2 connection with a PSK, in the shape of Qt's QDtls,
+// without any I/O: the application feeds in the datagrams it receives from
+// the peer and sends what Outgoing returns. It is not safe for concurrent use.
+type Session struct {
+	mode Mode
+	cfg  Config
+	peer netip.AddrPort
+
+	state     State
+	encrypted bool
+	code      dtlserror.Code
+	message   string
+	out       [][]byte
+
+	hs    *handshake // nil outside a handshake
+	suite Suite
+
+	// Records. Epoch 1 starts when each side sends its ChangeCipherSpec.
+	readEpoch  uint16
+	writeEpoch uint16
+	writeSeq   [2]uint64
+	replay     [2]replayWindow
+	readProt   protection
+	writeProt  protection
+	// lastFlight is the server's final flight, kept until the client shows
+	// it arrived by sending data, in case the client's Finished is repeated.
+	lastFlight []flightItem
+	peerSeq    uint16 // message_seq the peer's next handshake message would have
+}
+
+// New returns a Session for mode (Client or Server) with a copy of cfg.
+func New(mode Mode, cfg Config) (*Session, error) {
+	if mode != Client && mode != Server {
+		return nil, fmt.Errorf("session: unknown mode %d", mode)
+	}
+	s := &Session{mode: mode}
+	if err := s.setConfig(cfg); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Session) setConfig(cfg Config) error {
+	if cfg.Suites == nil {
+		cfg.Suites = DefaultSuites()
+	} else {
+		if len(cfg.Suites) == 0 {
+			return errors.New("session: empty cipher suite list")
+		}
+		for _, id := range cfg.Suites {
+			if _, ok := LookupSuite(id); !ok {
+				return fmt.Errorf("session: cipher suite 0x%04X is not supported", id)
+			}
+		}
+		cfg.Suites = append([]uint16(nil), cfg.Suites...)
+	}
+	if cfg.MTU == 0 {
+		cfg.MTU = DefaultMTU
+	}
+	if cfg.MTU < MinMTU || cfg.MTU > 65507 {
+		return fmt.Errorf("session: MTU %d is outside %d..65507", cfg.MTU, MinMTU)
+	}
+	if len(cfg.IdentityHint) > 65535 {
+		return errors.New("session: identity hint longer than 65535 bytes")
+	}
+	cfg.IdentityHint = append([]byte(nil), cfg.IdentityHint...)
+	if cfg.Cookies == nil {
+		cfg.Cookies = cookie.NewDefaultGenerator()
+	}
+	if cfg.MaxRetransmits <= 0 {
+		cfg.MaxRetransmits = DefaultMaxRetransmits
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	s.cfg = cfg
+	return nil
+}
+
+// SetConfig replaces the configuration; only before the handshake starts.
+func (s *Session) SetConfig(cfg Config) bool {
+	s.clearError()
+	if s.state != HandshakeNotStarted {
+		return s.setError(dtlserror.InvalidOperation, "Cannot set configuration after handshake started")
+	}
+	if err := s.setConfig(cfg); err != nil {
+		return s.setError(dtlserror.InvalidInputParameters, err.Error())
+	}
+	return true
+}
+
+// Config returns the configuration in effect, defaults filled in.
+func (s *Session) Config() Config { return s.cfg }
+
+// Mode returns Client or Server.
+func (s *Session) Mode() Mode { return s.mode }
+
+// SetPeer sets the address the session talks to; only before the handshake.
+// The server uses it to re-check the cookie.
+func (s *Session) SetPeer(peer netip.AddrPort) bool {
+	s.clearError()
+	a := peer.Addr()
+	switch {
+	case s.state != HandshakeNotStarted:
+		return s.setError(dtlserror.InvalidOperation, "Cannot set peer after handshake started")
+	case !a.IsValid() || a.IsUnspecified() || peer.Port() == 0:
+		return s.setError(dtlserror.InvalidInputParameters, "Invalid address")
+	case a.IsMulticast() || a.Unmap() == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return s.setError(dtlserror.InvalidInputParameters, "Multicast and broadcast addresses are not supported")
+	}
+	s.peer = peer
+	return true
+}
+
+// Peer returns the peer's address, invalid until SetPeer.
+func (s *Session) Peer() netip.AddrPort { return s.peer }
+
+// HandshakeState returns the state of the handshake.
+func (s *Session) HandshakeState() State { return s.state }
+
+// IsConnectionEncrypted reports whether the handshake completed and the
+// connection is open: application data can flow.
+func (s *Session) IsConnectionEncrypted() bool { return s.encrypted }
+
+// SessionCipher returns the negotiated suite; ok is false before the
+// handshake completes.
+func (s *Session) SessionCipher() (Suite, bool) { return s.suite, s.encrypted }
+
+// SessionProtocol returns "DTLSv1.2" once encrypted, "" before.
+func (s *Session) SessionProtocol() string {
+	if s.encrypted {
+		return "DTLSv1.2"
+	}
+	return ""
+}
+
+// DtlsError returns the error left by the last call, or NoError.
+func (s *Session) DtlsError() dtlserror.Code { return s.code }
+
+// DtlsErrorString describes DtlsError; empty for NoError.
+func (s *Session) DtlsErrorString() string { return s.message }
+
+// Outgoing returns the datagrams to send to the peer, in order, and forgets
+// them. Call it after every other call.
+func (s *Session) Outgoing() [][]byte {
+	out := s.out
+	s.out = nil
+	return out
+}
+
+// Timeout returns how long until HandleTimeout should be called, and false
+// when no retransmission timer is running.
+func (s *Session) Timeout() (time.Duration, bool) {
+	if s.hs == nil || s.hs.deadline.IsZero() {
+		return 0, false
+	}
+	return max(s.hs.deadline.Sub(s.cfg.Now()), 0), true
+}
+
+func (s *Session) clearError() { s.code, s.message = dtlserror.NoError, "" }
+
+// setError records an error and returns false, so callers can return it.
+func (s *Session) setError(code dtlserror.Code, msg string) bool {
+	s.code, s.message = code, msg
+	return false
+}
+
+// DoHandshake starts or continues the handshake, as Qt's doHandshake. A
+// client starts with an empty datagram; a server starts with the
+// ClientHello its verifier accepted. Later calls pass each datagram the
+// peer sends. It returns false when the handshake failed or the call was
+// wrong; DtlsError says why.
+func (s *Session) DoHandshake(dgram []byte) bool {
+	s.clearError()
+	switch s.state {
+	case HandshakeNotStarted:
+		return s.startHandshake(dgram)
+	case HandshakeInProgress:
+		if len(dgram) == 0 {
+			return s.setError(dtlserror.InvalidInputParameters, "A non-empty datagram is needed to continue the handshake")
+		}
+		s.input(dgram)
+		return s.code == dtlserror.NoError
+	}
+	return s.setError(dtlserror.InvalidOperation, "Cannot start/continue handshake, invalid handshake state")
+}
+
+func (s *Session) startHandshake(dgram []byte) bool {
+	if !s.peer.IsValid() {
+		return s.setError(dtlserror.InvalidOperation, "To start a handshake you must set peer's address and port first")
+	}
+	if s.mode == Server && len(dgram) == 0 {
+		return s.setError(dtlserror.InvalidInputParameters, "To start a handshake, DTLS server requires non-empty datagram (client hello)")
+	}
+	s.resetConnection()
+	s.hs = &handshake{timeout: InitialTimeout}
+	s.state = HandshakeInProgress
+	if s.mode == Client {
+		return s.clientStart()
+	}
+	return s.serverStart(dgram)
+}
+
+// resetConnection forgets every record and handshake state.
+func (s *Session) resetConnection() {
+	if s.hs != nil {
+		s.hs.wipe()
+	}
+	*s = Session{mode: s.mode, cfg: s.cfg, peer: s.peer, code: s.code, message: s.message, out: s.out}
+}
+
+// HandleTimeout retransmits the last flight if its timer has expired, as
+// Qt's handleTimeout; called early it does nothing. After MaxRetransmits
+// retransmissions the handshake fails.
+func (s *Session) HandleTimeout() bool {
+	s.clearError()
+	if s.state != HandshakeInProgress {
+		return s.setError(dtlserror.InvalidOperation, "Cannot handle timeout, no handshake in progress")
+	}
+	hs := s.hs
+	if hs.deadline.IsZero() || s.cfg.Now().Before(hs.deadline) {
+		return true
+	}
+	if hs.retransmits >= s.cfg.MaxRetransmits {
+		s.fail(0, fmt.Sprintf("The handshake timed out: no answer after %d retransmissions", hs.retransmits))
+		return false
+	}
+	hs.retransmits++
+	hs.timeout = min(2*hs.timeout, MaxTimeout)
+	s.transmit(hs.flight)
+	hs.deadline = s.cfg.Now().Add(hs.timeout)
+	return true
+}
+
+// AbortHandshake drops a handshake in progress without telling the peer.
+func (s *Session) AbortHandshake() bool {
+	s.clearError()
+	if s.state != HandshakeInProgress && s.state != PeerVerificationFailed {
+		return s.setError(dtlserror.InvalidOperation, "No handshake in progress, nothing to abort")
+	}
+	s.resetConnection()
+	return true
+}
+
+// Shutdown sends close_notify and closes the connection.
+func (s *Session) Shutdown() bool {
+	s.clearError()
+	if !s.encrypted {
+		return s.setError(dtlserror.InvalidOperation, "Cannot send shutdown alert, not encrypted")
+	}
+	s.sendAlert(alertWarning, alertCloseNotify)
+	s.resetConnection()
+	return true
+}
+
+// WriteDatagramEncrypted encrypts data as one record and queues it; it
+// returns len(data), or -1 with DtlsError set.
+func (s *Session) WriteDatagramEncrypted(data []byte) int {
+	s.clearError()
+	switch {
+	case !s.encrypted:
+		s.setError(dtlserror.InvalidOperation, "Cannot write a datagram, not in encrypted state")
+		return -1
+	case len(data) == 0:
+		s.setError(dtlserror.InvalidInputParameters, "Cannot write an empty datagram")
+		return -1
+	case len(data) > maxPlaintext:
+		s.setError(dtlserror.InvalidInputParameters, fmt.Sprintf("Cannot write %d bytes: a record holds at most %d", len(data), maxPlaintext))
+		return -1
+	}
+	rec, err := s.sealRecord(nil, contentApplicationData, 1, data)
+	if err != nil {
+		s.setError(dtlserror.TlsFatalError, "Error while writing: "+err.Error())
+		return -1
+	}
+	s.out = append(s.out, rec)
+	return len(data)
+}
+
+// DecryptDatagram returns the application data in dgram, handling any
+// alert or repeated handshake message it carries. Records that fail
+// authentication or are replayed are dropped silently.
+func (s *Session) DecryptDatagram(dgram []byte) []byte {
+	s.clearError()
+	switch {
+	case !s.encrypted:
+		s.setError(dtlserror.InvalidOperation, "Cannot read a datagram, not in encrypted state")
+		return nil
+	case len(dgram) == 0:
+		s.setError(dtlserror.InvalidInputParameters, "Cannot decrypt an empty datagram")
+		return nil
+	}
+	return s.input(dgram)
+}
+
+// fail ends the handshake or connection after a fatal problem: it sends
+// the alert (unless desc is 0, meaning none) and resets.
+func (s *Session) fail(desc uint8, msg string) {
+	if desc != 0 {
+		s.sendAlert(alertFatal, desc)
+	}
+	s.resetConnection()
+	s.setError(dtlserror.TlsFatalError, msg)
+}
+
+// failAlert is fail with a message naming the alert.
+func (s *Session) failAlert(desc uint8, why string) {
+	s.fail(desc, fmt.Sprintf("%s (sent alert %s)", why, AlertName(desc)))
+}
+
+func (s *Session) sendAlert(level, desc uint8) {
+	rec, err := s.sealRecord(nil, contentAlert, s.writeEpoch, []byte{level, desc})
+	if err == nil {
+		s.out = append(s.out, rec)
+	}
+}
+
+// sealRecord appends one record of the given epoch to b.
+func (s *Session) sealRecord(b []byte, typ uint8, epoch uint16, payload []byte) ([]byte, error) {
+	seq := s.writeSeq[epoch]
+	if seq > maxSequence {
+		return nil, errors.New("record sequence numbers exhausted")
+	}
+	s.writeSeq[epoch]++
+	if epoch == 0 {
+		b = appendRecordHeader(b, typ, s.recordVersion(), 0, seq, len(payload))
+		return append(b, payload...), nil
+	}
+	return s.writeProt.seal(b, typ, epoch, seq, payload)
+}
+
+// recordVersion is the version written in plaintext records: DTLS 1.2,
+// except towards a client that only speaks DTLS 1.0, which would not read
+// the protocol_version alert otherwise.
+func (s *Session) recordVersion() uint16 {
+	if s.hs != nil && s.hs.peerVersion == versionDTLS10 {
+		return versionDTLS10
+	}
+	return versionDTLS12
+}
+
+// input processes every record of a datagram and returns the application
+// data it carried.
+func (s *Session) input(dgram []byte) []byte {
+	var data []byte
+	retransmit := false
+	splitRecords(dgram, func(r record) bool {
+		plain, ok := s.openRecord(r)
+		if !ok {
+			return s.code == dtlserror.NoError
+		}
+		switch r.typ {
+		case contentHandshake:
+			if s.handleHandshakeRecord(r.epoch, plain) {
+				retransmit = true
+			}
+		case contentChangeCipherSpec:
+			if s.hs != nil && len(plain) == 1 && plain[0] == 1 && r.epoch == 0 {
+				s.handleChangeCipherSpec()
+			}
+		case contentAlert:
+			s.handleAlert(r.epoch, plain)
+		case contentApplicationData:
+			if r.epoch == 1 && s.encrypted {
+				data = append(data, plain...)
+				s.lastFlight = nil // the client has our Finished
+			}
+		}
+		// Stop at an error that ended the connection.
+		return s.code == dtlserror.NoError
+	})
+	if retransmit && s.code == dtlserror.NoError {
+		switch {
+		case s.hs != nil && s.hs.flight != nil:
+			s.transmit(s.hs.flight)
+		case s.lastFlight != nil:
+			s.transmit(s.lastFlight)
+		}
+	}
+	return data
+}
+
+// openRecord authenticates and decrypts one record, enforcing epochs and the
+// replay window. It reports false for a record to drop.
+func (s *Session) openRecord(r record) ([]byte, bool) {
+	if r.version>>8 != 0xFE {
+		return nil, false
+	}
+	w := &s.replay[min(r.epoch, 1)]
+	switch {
+	case r.epoch == 0:
+		if !w.fresh(r.seq) {
+			return nil, false
+		}
+		w.accept(r.seq)
+		return r.payload, true
+	case r.epoch != 1:
+		return nil, false
+	case s.readEpoch == 0:
+		// An epoch-1 record that overtook the ChangeCipherSpec: keep a few.
+		if s.hs != nil && len(s.hs.early) < 4 {
+			s.hs.early = append(s.hs.early, append([]byte(nil), r.raw...))
+		}
+		return nil, false
+	case !w.fresh(r.seq):
+		return nil, false
+	}
+	plain, err := s.readProt.open(r)
+	if err != nil {
+		if s.hs != nil && s.hs.step == stepWaitFinished {
+			// Most likely the peer derived other keys: a different PSK.
+			// A fatal alert ends it at once instead of after every
+			// retransmission (RFC 6347 section 4.1.2.7 allows either).
+			s.failAlert(alertBadRecordMAC, "The peer's Finished could not be decrypted: the pre-shared keys differ")
+		}
+		return nil, false
+	}
+	if len(plain) > maxPlaintext {
+		return nil, false
+	}
+	w.accept(r.seq)
+	return plain, true
+}
+
+func (s *Session) handleAlert(epoch uint16, b []byte) {
+	if len(b) != 2 || (s.encrypted && epoch == 0) {
+		// After the handshake only authenticated alerts count.
+		return
+	}
+	level, desc := b[0], b[1]
+	switch {
+	case desc == alertCloseNotify:
+		s.resetConnection()
+		s.setError(dtlserror.RemoteClosedConnectionError, "The DTLS connection has been shutdown")
+	case level == alertFatal:
+		s.resetConnection()
+		s.setError(dtlserror.TlsFatalError, "The peer sent a fatal alert: "+AlertName(desc))
+	default:
+		// Warnings, such as no_renegotiation, change nothing here.
+	}
+}
