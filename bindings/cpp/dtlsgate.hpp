@@ -1,0 +1,601 @@
+// dtlsgate.hpp - header-only C++17 binding of dtlsgate (include/dtlsgate.h).
+//
+// The classes have the names and methods of Qt's QDtlsClientVerifier,
+// QDtlsClientVerifier::GeneratorParameters, QDtlsError,
+// QCryptographicHash::Algorithm and QSslPreSharedKeyAuthenticator, inside
+// namespace dtlsgate, with standard types: bytes go in as std::string_view
+// (or pointer + size) and come out as std::string. For Qt types (QUdpSocket,
+// QByteArray, QHostAddress, QString) include dtlsgate_qt.hpp instead.
+//
+// Every object owns one C handle and frees it in its noexcept destructor.
+// Nothing here decides anything: each call is one C call, and the library
+// keeps all state (last error, verifiedHello, secrets).
+//
+// Errors. Outcomes that Qt reports through a return value and dtlsError()
+// are reported the same way: verifyClient() and setCookieGeneratorParameters()
+// return false and set dtlsError()/dtlsErrorString(); a missing socket or
+// address is such an outcome, not an exception. dtlsgate::error is thrown
+// only where the C function returns a negative status, which a correct
+// program never causes: a value out of range, check() with an empty datagram
+// or an unusable peer, an input over DTLSGATE_MAX_INPUT bytes, or using an
+// object after it was moved from.
+//
+// Thread safety is the C library's: any call from any thread; calls on one
+// object are serialized by the library, and check() runs in parallel with
+// everything.
+//
+// Link with -ldtlsgate (pkg-config dtlsgate, or CMake's dtlsgate::dtlsgate).
+#ifndef DTLSGATE_HPP
+#define DTLSGATE_HPP
+
+#include "dtlsgate.h"
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace dtlsgate {
+
+// ---------------------------------------------------------------------------
+// Errors
+
+// A misuse of the API: code() is the C status (DTLSGATE_E_*), what() names
+// the call and describes the status.
+class error : public std::runtime_error {
+public:
+    error(int code, const std::string &call)
+        : std::runtime_error(call + ": " + dtlsgate_strerror(code)), code_(code)
+    {
+    }
+    int code() const noexcept { return code_; }
+
+private:
+    int code_;
+};
+
+namespace detail {
+
+// Passes a non-negative C result through; throws for a negative one.
+inline int check_status(int rc, const char *call)
+{
+    if (rc < 0)
+        throw error(rc, call);
+    return rc;
+}
+
+// Reads an output with the length in/out convention: ask for the size,
+// then read into a buffer of that size. Repeats if the value grew in
+// between (another thread changed it). Strings come back without the NUL.
+template <class Read>
+std::string read_output(Read read, const char *call)
+{
+    std::string out;
+    for (;;) {
+        std::size_t len = out.size();
+        int rc = read(len ? &out[0] : nullptr, &len);
+        if (rc == DTLSGATE_OK) {
+            out.resize(len);
+            return out;
+        }
+        if (rc != DTLSGATE_E_BUFFER_TOO_SMALL)
+            throw error(rc, call);
+        out.resize(len);
+    }
+}
+
+inline const std::uint8_t *bytes(std::string_view s)
+{
+    return reinterpret_cast<const std::uint8_t *>(s.data());
+}
+
+inline std::uint8_t *bytes(char *s) { return reinterpret_cast<std::uint8_t *>(s); }
+
+// A duration for a uint32_t seconds argument. Values that do not fit are
+// passed as UINT32_MAX, which the library refuses like any other value out
+// of its range, so the range lives in one place.
+inline std::uint32_t seconds_arg(std::chrono::seconds s)
+{
+    const auto n = s.count();
+    if (n < 0 || n > std::numeric_limits<std::uint32_t>::max())
+        return std::numeric_limits<std::uint32_t>::max();
+    return static_cast<std::uint32_t>(n);
+}
+
+// The C API takes NUL-terminated addresses; an address with a NUL inside
+// is unparsable, so it is passed as "" (InvalidInputParameters) rather than
+// cut short at the NUL.
+inline std::string address_arg(std::string_view address)
+{
+    if (address.find('\0') != std::string_view::npos)
+        return std::string();
+    return std::string(address);
+}
+
+} // namespace detail
+
+// ---------------------------------------------------------------------------
+// Versions
+
+// The version of the library loaded at run time, e.g. "0.1.0"; compare it
+// with DTLSGATE_VERSION to detect a header/library mismatch.
+inline std::string_view version() noexcept { return dtlsgate_version(); }
+
+// ---------------------------------------------------------------------------
+// QDtlsError and QCryptographicHash::Algorithm: Qt's names and numbers.
+
+enum class QDtlsError : int {
+    NoError = DTLSGATE_NO_ERROR,
+    InvalidInputParameters = DTLSGATE_INVALID_INPUT_PARAMETERS,
+    InvalidOperation = DTLSGATE_INVALID_OPERATION,
+    UnderlyingSocketError = DTLSGATE_UNDERLYING_SOCKET_ERROR,
+    RemoteClosedConnectionError = DTLSGATE_REMOTE_CLOSED_CONNECTION_ERROR,
+    PeerVerificationError = DTLSGATE_PEER_VERIFICATION_ERROR,
+    TlsInitializationError = DTLSGATE_TLS_INITIALIZATION_ERROR,
+    TlsFatalError = DTLSGATE_TLS_FATAL_ERROR,
+    TlsNonFatalError = DTLSGATE_TLS_NON_FATAL_ERROR,
+};
+
+// Qt's enumerator name ("NoError", ...), or "" for a value Qt does not have.
+inline std::string_view dtlsErrorName(QDtlsError e) noexcept
+{
+    const char *name = dtlsgate_dtls_error_name(static_cast<int>(e));
+    return name ? name : "";
+}
+
+// A namespace for the Algorithm enum, as Qt's class is to its users:
+// QCryptographicHash::Sha256.
+class QCryptographicHash {
+public:
+    enum Algorithm {
+        Md4 = DTLSGATE_HASH_MD4,
+        Md5 = DTLSGATE_HASH_MD5,
+        Sha1 = DTLSGATE_HASH_SHA1,
+        Sha224 = DTLSGATE_HASH_SHA224,
+        Sha256 = DTLSGATE_HASH_SHA256,
+        Sha384 = DTLSGATE_HASH_SHA384,
+        Sha512 = DTLSGATE_HASH_SHA512,
+        Keccak_224 = DTLSGATE_HASH_KECCAK_224,
+        Keccak_256 = DTLSGATE_HASH_KECCAK_256,
+        Keccak_384 = DTLSGATE_HASH_KECCAK_384,
+        Keccak_512 = DTLSGATE_HASH_KECCAK_512,
+        RealSha3_224 = DTLSGATE_HASH_REAL_SHA3_224,
+        RealSha3_256 = DTLSGATE_HASH_REAL_SHA3_256,
+        RealSha3_384 = DTLSGATE_HASH_REAL_SHA3_384,
+        RealSha3_512 = DTLSGATE_HASH_REAL_SHA3_512,
+        // Qt's Sha3_* names mean the standard SHA-3 unless Qt was built for
+        // Keccak compatibility; here they always do.
+        Sha3_224 = RealSha3_224,
+        Sha3_256 = RealSha3_256,
+        Sha3_384 = RealSha3_384,
+        Sha3_512 = RealSha3_512,
+        Blake2b_160 = DTLSGATE_HASH_BLAKE2B_160,
+        Blake2b_256 = DTLSGATE_HASH_BLAKE2B_256,
+        Blake2b_384 = DTLSGATE_HASH_BLAKE2B_384,
+        Blake2b_512 = DTLSGATE_HASH_BLAKE2B_512,
+        Blake2s_128 = DTLSGATE_HASH_BLAKE2S_128,
+        Blake2s_160 = DTLSGATE_HASH_BLAKE2S_160,
+        Blake2s_224 = DTLSGATE_HASH_BLAKE2S_224,
+        Blake2s_256 = DTLSGATE_HASH_BLAKE2S_256,
+    };
+
+    // Whether the library can make cookies with this algorithm (Qt 6.5's
+    // name). False for values that are no Algorithm at all.
+    static bool supportsAlgorithm(Algorithm a) noexcept { return dtlsgate_hash_supported(a) == 1; }
+
+    QCryptographicHash() = delete;
+};
+
+// ---------------------------------------------------------------------------
+// QDtlsClientVerifier
+
+class QDtlsClientVerifier {
+public:
+    // Qt's GeneratorParameters: an algorithm and a secret. The default is
+    // Qt's placeholder (SHA-1, empty secret), which setCookieGeneratorParameters
+    // refuses; a verifier starts with defaultParameters() instead.
+    struct GeneratorParameters {
+        GeneratorParameters() = default;
+        GeneratorParameters(QCryptographicHash::Algorithm a, std::string_view s)
+            : hash(a), secret(s)
+        {
+        }
+
+        QCryptographicHash::Algorithm hash = QCryptographicHash::Sha1;
+        std::string secret;
+    };
+
+    // What check() decided, with the HelloVerifyRequest to send when
+    // decision is SendReply. Held inline: check() does not allocate.
+    class CheckResult {
+    public:
+        enum Decision {
+            Drop = DTLSGATE_CHECK_DROP,           // not a usable ClientHello: ignore it
+            SendReply = DTLSGATE_CHECK_SEND_REPLY, // send reply() to the peer
+            Verified = DTLSGATE_CHECK_VERIFIED,   // valid cookie: go on with the handshake
+        };
+        Decision decision() const noexcept { return decision_; }
+        std::string_view reply() const noexcept
+        {
+            return {reinterpret_cast<const char *>(reply_.data()), reply_len_};
+        }
+
+    private:
+        friend class QDtlsClientVerifier;
+        // The C function documents reply_len only for SendReply and
+        // Verified; for Drop it is cleared here so reply() is empty.
+        CheckResult &set(int rc) noexcept
+        {
+            decision_ = static_cast<Decision>(rc);
+            if (decision_ != SendReply)
+                reply_len_ = 0;
+            return *this;
+        }
+        Decision decision_ = Drop;
+        std::array<std::uint8_t, DTLSGATE_HELLO_VERIFY_REQUEST_MAX> reply_{};
+        std::size_t reply_len_ = 0;
+    };
+
+    // Fleet mode as it stands: enabled, and the window and skew if so.
+    struct FleetMode {
+        bool enabled = false;
+        std::chrono::seconds window{0};
+        std::chrono::seconds maxSkew{0};
+    };
+
+    // A verifier with the process-wide default parameters, a 60-second
+    // cookie lifetime, no rotation and no fleet key.
+    QDtlsClientVerifier() : v_(dtlsgate_verifier_new())
+    {
+        if (!v_)
+            throw error(DTLSGATE_E_INTERNAL, "dtlsgate_verifier_new");
+    }
+    ~QDtlsClientVerifier() { dtlsgate_verifier_free(v_); }
+
+    // One owner per handle, as Qt's class is not copyable either. A
+    // moved-from verifier may only be destroyed or assigned to; other calls
+    // throw error(DTLSGATE_E_BAD_HANDLE).
+    QDtlsClientVerifier(const QDtlsClientVerifier &) = delete;
+    QDtlsClientVerifier &operator=(const QDtlsClientVerifier &) = delete;
+    QDtlsClientVerifier(QDtlsClientVerifier &&other) noexcept : v_(std::exchange(other.v_, nullptr))
+    {
+    }
+    QDtlsClientVerifier &operator=(QDtlsClientVerifier &&other) noexcept
+    {
+        if (this != &other) {
+            dtlsgate_verifier_free(v_);
+            v_ = std::exchange(other.v_, nullptr);
+        }
+        return *this;
+    }
+
+    // The process-wide defaults every new verifier starts with (SHA-256 and
+    // a random 32-byte secret).
+    static GeneratorParameters defaultParameters()
+    {
+        int hash = 0;
+        std::string secret = detail::read_output(
+            [&](char *buf, std::size_t *len) {
+                return dtlsgate_default_cookie_generator_parameters(&hash, detail::bytes(buf),
+                                                                    len);
+            },
+            "dtlsgate_default_cookie_generator_parameters");
+        return {static_cast<QCryptographicHash::Algorithm>(hash), secret};
+    }
+
+    // Qt's setCookieGeneratorParameters(): false, with InvalidInputParameters
+    // and the parameters unchanged, for an empty secret or an algorithm the
+    // library does not have. The previous secret stays valid for the cookies
+    // it minted until they expire. Leaves fleet mode.
+    bool setCookieGeneratorParameters(const GeneratorParameters &params)
+    {
+        return detail::check_status(dtlsgate_verifier_set_cookie_generator_parameters(
+                                        v_, params.hash, detail::bytes(params.secret),
+                                        params.secret.size()),
+                                    "dtlsgate_verifier_set_cookie_generator_parameters") == 1;
+    }
+
+    GeneratorParameters cookieGeneratorParameters() const
+    {
+        int hash = 0;
+        std::string secret = detail::read_output(
+            [&](char *buf, std::size_t *len) {
+                return dtlsgate_verifier_cookie_generator_parameters(v_, &hash,
+                                                                     detail::bytes(buf), len);
+            },
+            "dtlsgate_verifier_cookie_generator_parameters");
+        return {static_cast<QCryptographicHash::Algorithm>(hash), secret};
+    }
+
+    // Qt's verifyClient() on the UDP socket `socket_fd` for a datagram from
+    // (address, port), address being numeric ("192.0.2.1", "::1"). True: the
+    // datagram is a ClientHello with a valid cookie (see verifiedHello()).
+    // False with NoError: a HelloVerifyRequest went back to the peer, or the
+    // datagram was ignored. False with an error: see dtlsError().
+    bool verifyClient(int socket_fd, std::string_view dgram, std::string_view address,
+                      std::uint16_t port)
+    {
+        return verifyClient(socket_fd, dgram.data(), dgram.size(), address, port);
+    }
+    bool verifyClient(int socket_fd, const void *dgram, std::size_t size, std::string_view address,
+                      std::uint16_t port)
+    {
+        const std::string addr = detail::address_arg(address);
+        return detail::check_status(
+                   dtlsgate_verifier_verify_client(v_, socket_fd,
+                                                   static_cast<const std::uint8_t *>(dgram), size,
+                                                   addr.c_str(), port),
+                   "dtlsgate_verifier_verify_client") == 1;
+    }
+    // The same with the peer as recvfrom(2) gave it.
+    bool verifyClient(int socket_fd, std::string_view dgram, const sockaddr *peer,
+                      socklen_t peer_len)
+    {
+        return detail::check_status(dtlsgate_verifier_verify_client_sockaddr(
+                                        v_, socket_fd, detail::bytes(dgram), dgram.size(), peer,
+                                        peer_len),
+                                    "dtlsgate_verifier_verify_client_sockaddr") == 1;
+    }
+
+    // The verification step alone, for servers that send the reply
+    // themselves: no socket, and no effect on dtlsError() or
+    // verifiedHello(). Safe to call from many threads at once. Throws for an
+    // empty datagram or a peer that verifyClient() would refuse.
+    CheckResult check(std::string_view dgram, const sockaddr *peer, socklen_t peer_len) const
+    {
+        CheckResult r;
+        r.reply_len_ = r.reply_.size();
+        const int rc = detail::check_status(
+            dtlsgate_verifier_check(v_, detail::bytes(dgram), dgram.size(), peer, peer_len,
+                                    r.reply_.data(), &r.reply_len_),
+            "dtlsgate_verifier_check");
+        return r.set(rc);
+    }
+    CheckResult check(std::string_view dgram, std::string_view address, std::uint16_t port) const
+    {
+        const std::string addr = detail::address_arg(address);
+        CheckResult r;
+        r.reply_len_ = r.reply_.size();
+        const int rc = detail::check_status(
+            dtlsgate_verifier_check_address(v_, detail::bytes(dgram), dgram.size(), addr.c_str(),
+                                            port, r.reply_.data(), &r.reply_len_),
+            "dtlsgate_verifier_check_address");
+        return r.set(rc);
+    }
+
+    // The last datagram verifyClient() accepted, or empty.
+    std::string verifiedHello() const
+    {
+        return detail::read_output(
+            [&](char *buf, std::size_t *len) {
+                return dtlsgate_verifier_verified_hello(v_, detail::bytes(buf), len);
+            },
+            "dtlsgate_verifier_verified_hello");
+    }
+
+    QDtlsError dtlsError() const
+    {
+        return static_cast<QDtlsError>(
+            detail::check_status(dtlsgate_verifier_dtls_error(v_), "dtlsgate_verifier_dtls_error"));
+    }
+
+    std::string dtlsErrorString() const
+    {
+        return detail::read_output(
+            [&](char *buf, std::size_t *len) {
+                return dtlsgate_verifier_dtls_error_string(v_, buf, len);
+            },
+            "dtlsgate_verifier_dtls_error_string");
+    }
+
+    // Extensions beyond Qt (see dtlsgate.h for the ranges; a value outside
+    // them throws error(DTLSGATE_E_INVALID_ARGUMENT)).
+
+    // How long a cookie stays valid (1 s to 1 day; default 60 s).
+    void setCookieLifetime(std::chrono::seconds lifetime)
+    {
+        detail::check_status(dtlsgate_verifier_set_cookie_lifetime(v_, detail::seconds_arg(lifetime)),
+                             "dtlsgate_verifier_set_cookie_lifetime");
+    }
+    std::chrono::seconds cookieLifetime() const
+    {
+        std::uint32_t s = 0;
+        detail::check_status(dtlsgate_verifier_cookie_lifetime(v_, &s),
+                             "dtlsgate_verifier_cookie_lifetime");
+        return std::chrono::seconds(s);
+    }
+
+    // A fresh random secret every `interval` (1 s to 1 day); 0 turns it off.
+    void setSecretRotationInterval(std::chrono::seconds interval)
+    {
+        detail::check_status(
+            dtlsgate_verifier_set_secret_rotation_interval(v_, detail::seconds_arg(interval)),
+            "dtlsgate_verifier_set_secret_rotation_interval");
+    }
+    std::chrono::seconds secretRotationInterval() const
+    {
+        std::uint32_t s = 0;
+        detail::check_status(dtlsgate_verifier_secret_rotation_interval(v_, &s),
+                             "dtlsgate_verifier_secret_rotation_interval");
+        return std::chrono::seconds(s);
+    }
+
+    // Fleet mode: every server given the same master key (16 bytes or more)
+    // and window accepts the others' cookies, clocks apart by up to maxSkew.
+    void setFleetKey(std::string_view masterKey, std::chrono::seconds window,
+                     std::chrono::seconds maxSkew)
+    {
+        detail::check_status(dtlsgate_verifier_set_fleet_key(v_, detail::bytes(masterKey),
+                                                             masterKey.size(),
+                                                             detail::seconds_arg(window),
+                                                             detail::seconds_arg(maxSkew)),
+                             "dtlsgate_verifier_set_fleet_key");
+    }
+    // Leaves fleet mode: a fresh random secret takes over.
+    void clearFleetKey()
+    {
+        detail::check_status(dtlsgate_verifier_clear_fleet_key(v_),
+                             "dtlsgate_verifier_clear_fleet_key");
+    }
+    FleetMode fleetMode() const
+    {
+        std::uint32_t window = 0, skew = 0;
+        FleetMode m;
+        m.enabled = detail::check_status(dtlsgate_verifier_fleet_mode(v_, &window, &skew),
+                                         "dtlsgate_verifier_fleet_mode") == 1;
+        if (m.enabled) {
+            m.window = std::chrono::seconds(window);
+            m.maxSkew = std::chrono::seconds(skew);
+        }
+        return m;
+    }
+
+    // The C handle, for calls this class does not wrap. Still owned here.
+    dtlsgate_verifier *handle() const noexcept { return v_; }
+
+private:
+    dtlsgate_verifier *v_;
+};
+
+// ---------------------------------------------------------------------------
+// QSslPreSharedKeyAuthenticator: a value type (copies are independent).
+
+class QSslPreSharedKeyAuthenticator {
+public:
+    QSslPreSharedKeyAuthenticator() : a_(dtlsgate_psk_authenticator_new())
+    {
+        if (!a_)
+            throw error(DTLSGATE_E_INTERNAL, "dtlsgate_psk_authenticator_new");
+    }
+    ~QSslPreSharedKeyAuthenticator() { dtlsgate_psk_authenticator_free(a_); }
+
+    QSslPreSharedKeyAuthenticator(const QSslPreSharedKeyAuthenticator &other)
+        : a_(dtlsgate_psk_authenticator_copy(other.a_))
+    {
+        if (!a_)
+            throw error(DTLSGATE_E_BAD_HANDLE, "dtlsgate_psk_authenticator_copy");
+    }
+    // As with Qt's class, a moved-from object may only be destroyed or
+    // assigned to; other calls throw error(DTLSGATE_E_BAD_HANDLE).
+    QSslPreSharedKeyAuthenticator(QSslPreSharedKeyAuthenticator &&other) noexcept
+        : a_(std::exchange(other.a_, nullptr))
+    {
+    }
+    QSslPreSharedKeyAuthenticator &operator=(const QSslPreSharedKeyAuthenticator &other)
+    {
+        QSslPreSharedKeyAuthenticator copy(other);
+        swap(copy);
+        return *this;
+    }
+    QSslPreSharedKeyAuthenticator &operator=(QSslPreSharedKeyAuthenticator &&other) noexcept
+    {
+        QSslPreSharedKeyAuthenticator moved(std::move(other));
+        swap(moved);
+        return *this;
+    }
+
+    // Exchanges the handles: cheaper than exchanging contents, and cannot fail.
+    void swap(QSslPreSharedKeyAuthenticator &other) noexcept { std::swap(a_, other.a_); }
+    friend void swap(QSslPreSharedKeyAuthenticator &a, QSslPreSharedKeyAuthenticator &b) noexcept
+    {
+        a.swap(b);
+    }
+
+    // All five fields equal.
+    friend bool operator==(const QSslPreSharedKeyAuthenticator &a,
+                           const QSslPreSharedKeyAuthenticator &b)
+    {
+        return detail::check_status(dtlsgate_psk_authenticator_equal(a.a_, b.a_),
+                                    "dtlsgate_psk_authenticator_equal") == 1;
+    }
+    friend bool operator!=(const QSslPreSharedKeyAuthenticator &a,
+                           const QSslPreSharedKeyAuthenticator &b)
+    {
+        return !(a == b);
+    }
+
+    std::string identityHint() const
+    {
+        return read(dtlsgate_psk_authenticator_identity_hint,
+                    "dtlsgate_psk_authenticator_identity_hint");
+    }
+    std::string identity() const
+    {
+        return read(dtlsgate_psk_authenticator_identity, "dtlsgate_psk_authenticator_identity");
+    }
+    std::string preSharedKey() const
+    {
+        return read(dtlsgate_psk_authenticator_pre_shared_key,
+                    "dtlsgate_psk_authenticator_pre_shared_key");
+    }
+    int maximumIdentityLength() const
+    {
+        return detail::check_status(dtlsgate_psk_authenticator_maximum_identity_length(a_),
+                                    "dtlsgate_psk_authenticator_maximum_identity_length");
+    }
+    int maximumPreSharedKeyLength() const
+    {
+        return detail::check_status(dtlsgate_psk_authenticator_maximum_pre_shared_key_length(a_),
+                                    "dtlsgate_psk_authenticator_maximum_pre_shared_key_length");
+    }
+
+    // Set by the application. Stored in full: the handshake sends at most
+    // the maximum lengths.
+    void setIdentity(std::string_view identity)
+    {
+        write(dtlsgate_psk_authenticator_set_identity, identity,
+              "dtlsgate_psk_authenticator_set_identity");
+    }
+    void setPreSharedKey(std::string_view key)
+    {
+        write(dtlsgate_psk_authenticator_set_pre_shared_key, key,
+              "dtlsgate_psk_authenticator_set_pre_shared_key");
+    }
+
+    // Set by a handshake engine before the application sees the object
+    // (Qt keeps these private); here for engines built on dtlsgate, and tests.
+    void setIdentityHint(std::string_view hint)
+    {
+        write(dtlsgate_psk_authenticator_set_identity_hint, hint,
+              "dtlsgate_psk_authenticator_set_identity_hint");
+    }
+    void setMaximumIdentityLength(int length)
+    {
+        detail::check_status(dtlsgate_psk_authenticator_set_maximum_identity_length(a_, length),
+                             "dtlsgate_psk_authenticator_set_maximum_identity_length");
+    }
+    void setMaximumPreSharedKeyLength(int length)
+    {
+        detail::check_status(
+            dtlsgate_psk_authenticator_set_maximum_pre_shared_key_length(a_, length),
+            "dtlsgate_psk_authenticator_set_maximum_pre_shared_key_length");
+    }
+
+    // The C handle, for calls this class does not wrap. Still owned here.
+    dtlsgate_psk_authenticator *handle() const noexcept { return a_; }
+
+private:
+    using getter = int (*)(const dtlsgate_psk_authenticator *, std::uint8_t *, std::size_t *);
+    using setter = int (*)(dtlsgate_psk_authenticator *, const std::uint8_t *, std::size_t);
+
+    std::string read(getter get, const char *call) const
+    {
+        return detail::read_output(
+            [&](char *buf, std::size_t *len) { return get(a_, detail::bytes(buf), len); }, call);
+    }
+    void write(setter set, std::string_view value, const char *call)
+    {
+        detail::check_status(set(a_, detail::bytes(value), value.size()), call);
+    }
+
+    dtlsgate_psk_authenticator *a_;
+};
+
+} // namespace dtlsgate
+
+#endif // DTLSGATE_HPP

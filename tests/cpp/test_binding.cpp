@@ -1,0 +1,523 @@
+// Tests of bindings/cpp/dtlsgate.hpp: the C++ classes over the C API, on
+// real loopback sockets with the corpus ClientHellos.
+//
+// Usage: test_binding CORPUS_DIR
+#include "dtlsgate.hpp"
+
+#include "check.hpp"
+#include "dtls_bytes.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
+#include <type_traits>
+
+using dtlsgate::QCryptographicHash;
+using dtlsgate::QDtlsClientVerifier;
+using dtlsgate::QDtlsError;
+using dtlsgate::QSslPreSharedKeyAuthenticator;
+using Params = QDtlsClientVerifier::GeneratorParameters;
+using Decision = QDtlsClientVerifier::CheckResult::Decision;
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------------------
+// Compile-time promises: who may be copied, moved, swapped, and how.
+
+static_assert(!std::is_copy_constructible_v<QDtlsClientVerifier>);
+static_assert(!std::is_copy_assignable_v<QDtlsClientVerifier>);
+static_assert(std::is_nothrow_move_constructible_v<QDtlsClientVerifier>);
+static_assert(std::is_nothrow_move_assignable_v<QDtlsClientVerifier>);
+static_assert(std::is_nothrow_destructible_v<QDtlsClientVerifier>);
+
+static_assert(std::is_copy_constructible_v<QSslPreSharedKeyAuthenticator>);
+static_assert(std::is_copy_assignable_v<QSslPreSharedKeyAuthenticator>);
+static_assert(std::is_nothrow_move_constructible_v<QSslPreSharedKeyAuthenticator>);
+static_assert(std::is_nothrow_move_assignable_v<QSslPreSharedKeyAuthenticator>);
+static_assert(std::is_nothrow_swappable_v<QSslPreSharedKeyAuthenticator>);
+static_assert(std::is_nothrow_destructible_v<QSslPreSharedKeyAuthenticator>);
+
+static_assert(std::is_copy_constructible_v<Params>);
+static_assert(std::is_copy_constructible_v<QDtlsClientVerifier::CheckResult>);
+static_assert(std::is_base_of_v<std::runtime_error, dtlsgate::error>);
+
+// Qt's numbers.
+static_assert(static_cast<int>(QDtlsError::NoError) == 0);
+static_assert(static_cast<int>(QDtlsError::InvalidInputParameters) == 1);
+static_assert(static_cast<int>(QDtlsError::UnderlyingSocketError) == 3);
+static_assert(static_cast<int>(QDtlsError::TlsNonFatalError) == 8);
+static_assert(QCryptographicHash::Md4 == 0 && QCryptographicHash::Sha256 == 4);
+static_assert(QCryptographicHash::RealSha3_224 == 11 && QCryptographicHash::Sha3_512 == 14);
+static_assert(QCryptographicHash::Blake2b_160 == 15 && QCryptographicHash::Blake2s_256 == 22);
+static_assert(Decision::Drop == 0 && Decision::SendReply == 1 && Decision::Verified == 2);
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+const std::string kMismatch = "A valid UDP socket, non-empty datagram, and valid address/port "
+                              "were expected";
+
+// A UDP socket bound to 127.0.0.1 or ::1 on a port the system picks.
+struct Udp {
+    int fd = -1;
+    std::uint16_t port = 0;
+    bool v6 = false;
+
+    explicit Udp(bool ipv6 = false) : v6(ipv6)
+    {
+        sockaddr_storage ss{};
+        socklen_t len = loopback(0, &ss);
+        fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+        if (fd < 0 || bind(fd, reinterpret_cast<sockaddr *>(&ss), len) != 0 ||
+            getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &len) != 0)
+            throw std::runtime_error("cannot open a loopback UDP socket");
+        port = ntohs(v6 ? reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port
+                        : reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
+    }
+    ~Udp() { close(fd); }
+    Udp(const Udp &) = delete;
+    Udp &operator=(const Udp &) = delete;
+
+    socklen_t loopback(std::uint16_t p, sockaddr_storage *ss) const
+    {
+        *ss = sockaddr_storage{};
+        if (v6) {
+            auto *sa = reinterpret_cast<sockaddr_in6 *>(ss);
+            sa->sin6_family = AF_INET6;
+            sa->sin6_addr = in6addr_loopback;
+            sa->sin6_port = htons(p);
+            return sizeof *sa;
+        }
+        auto *sa = reinterpret_cast<sockaddr_in *>(ss);
+        sa->sin_family = AF_INET;
+        sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sa->sin_port = htons(p);
+        return sizeof *sa;
+    }
+
+    // This socket's own address, as a peer would see it.
+    socklen_t address(sockaddr_storage *ss) const { return loopback(port, ss); }
+
+    void send_to(const Udp &to, std::string_view data) const
+    {
+        sockaddr_storage ss;
+        socklen_t len = to.address(&ss);
+        if (sendto(fd, data.data(), data.size(), 0, reinterpret_cast<sockaddr *>(&ss), len) !=
+            static_cast<ssize_t>(data.size()))
+            throw std::runtime_error("sendto failed");
+    }
+
+    // The next datagram, or "" if none arrives within 2 s (or 0 ms).
+    std::string receive(int timeout_ms = 2000) const
+    {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) != 1)
+            return "";
+        char buf[2048];
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+    }
+};
+
+std::string corpus_dir;
+
+std::string load(const char *name)
+{
+    std::ifstream f(corpus_dir + "/" + name, std::ios::binary);
+    std::string data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    if (data.empty())
+        throw std::runtime_error(std::string("cannot read corpus file ") + name);
+    return data;
+}
+
+const std::uint8_t *u8(std::string_view s) { return reinterpret_cast<const std::uint8_t *>(s.data()); }
+
+// The cookie of a HelloVerifyRequest (after server_version), or "".
+std::string cookie_of(std::string_view hvr)
+{
+    if (hvr.size() < DTLS_BODY + 3 || hvr[0] != 22 || hvr[DTLS_HS_TYPE] != 3)
+        return "";
+    const std::size_t len = static_cast<unsigned char>(hvr[DTLS_BODY + 2]);
+    return std::string(hvr.substr(DTLS_BODY + 3, len));
+}
+
+// The ClientHello with its cookie field set to `cookie`.
+std::string with_cookie(std::string_view hello, std::string_view cookie)
+{
+    std::string out(hello.size() + cookie.size(), '\0');
+    out.resize(dtls_hello_with_cookie(u8(hello), hello.size(), u8(cookie), cookie.size(),
+                                      reinterpret_cast<std::uint8_t *>(&out[0])));
+    return out;
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+
+void test_errors_and_versions()
+{
+    CHECK_EQ(dtlsgate::version(), std::string_view(DTLSGATE_VERSION));
+    CHECK_EQ(dtlsgate::dtlsErrorName(QDtlsError::UnderlyingSocketError),
+             std::string_view("UnderlyingSocketError"));
+    CHECK_EQ(dtlsgate::dtlsErrorName(static_cast<QDtlsError>(42)), std::string_view(""));
+
+    const dtlsgate::error e(DTLSGATE_E_BAD_HANDLE, "some_call");
+    CHECK_EQ(e.code(), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(std::string(e.what()),
+             std::string("some_call: ") + dtlsgate_strerror(DTLSGATE_E_BAD_HANDLE));
+
+    CHECK(QCryptographicHash::supportsAlgorithm(QCryptographicHash::Sha256));
+    CHECK(QCryptographicHash::supportsAlgorithm(QCryptographicHash::Blake2b_512));
+    CHECK(!QCryptographicHash::supportsAlgorithm(QCryptographicHash::Keccak_224));
+    CHECK(!QCryptographicHash::supportsAlgorithm(static_cast<QCryptographicHash::Algorithm>(99)));
+}
+
+void test_fresh_verifier_and_parameters()
+{
+    QDtlsClientVerifier v;
+    CHECK_EQ(v.dtlsError(), QDtlsError::NoError);
+    CHECK_EQ(v.dtlsErrorString(), "");
+    CHECK_EQ(v.verifiedHello(), "");
+
+    // Qt's placeholder, not what a verifier uses.
+    const Params placeholder;
+    CHECK_EQ(placeholder.hash, QCryptographicHash::Sha1);
+    CHECK(placeholder.secret.empty());
+
+    const Params defaults = QDtlsClientVerifier::defaultParameters();
+    CHECK_EQ(defaults.hash, QCryptographicHash::Sha256);
+    CHECK_EQ(defaults.secret.size(), 32u);
+    const Params current = v.cookieGeneratorParameters();
+    CHECK_EQ(current.hash, defaults.hash);
+    CHECK_EQ(current.secret, defaults.secret);
+
+    // A binary secret (NUL inside) goes through whole.
+    const std::string secret("s\0cret-with-a-nul", 17);
+    CHECK(v.setCookieGeneratorParameters({QCryptographicHash::Sha512, secret}));
+    CHECK_EQ(v.dtlsError(), QDtlsError::NoError);
+    CHECK_EQ(v.cookieGeneratorParameters().hash, QCryptographicHash::Sha512);
+    CHECK_EQ(v.cookieGeneratorParameters().secret, secret);
+
+    // Refusals are Qt's: false and InvalidInputParameters, nothing changed.
+    CHECK(!v.setCookieGeneratorParameters(placeholder));
+    CHECK_EQ(v.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK_EQ(v.dtlsErrorString(), "Invalid (empty) secret");
+    CHECK(!v.setCookieGeneratorParameters({QCryptographicHash::Keccak_224, "x"}));
+    CHECK_EQ(v.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK(v.dtlsErrorString().find("Keccak") != std::string::npos);
+    CHECK_EQ(v.cookieGeneratorParameters().secret, secret);
+
+    // Over DTLSGATE_MAX_INPUT is a misuse: thrown.
+    CHECK_THROWS(v.setCookieGeneratorParameters(
+                     {QCryptographicHash::Sha256, std::string(DTLSGATE_MAX_INPUT + 1, 'k')}),
+                 DTLSGATE_E_INVALID_ARGUMENT);
+}
+
+void test_lifetime_rotation_fleet()
+{
+    QDtlsClientVerifier v;
+    CHECK_EQ(v.cookieLifetime(), 60s);
+    v.setCookieLifetime(5min);
+    CHECK_EQ(v.cookieLifetime(), 300s);
+    CHECK_THROWS(v.setCookieLifetime(0s), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_THROWS(v.setCookieLifetime(86401s), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_THROWS(v.setCookieLifetime(-1s), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_THROWS(v.setCookieLifetime(std::chrono::seconds(1LL << 33)), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(v.cookieLifetime(), 300s);
+
+    CHECK_EQ(v.secretRotationInterval(), 0s);
+    v.setSecretRotationInterval(1h);
+    CHECK_EQ(v.secretRotationInterval(), 3600s);
+    v.setSecretRotationInterval(0s);
+    CHECK_EQ(v.secretRotationInterval(), 0s);
+    CHECK_THROWS(v.setSecretRotationInterval(24h + 1s), DTLSGATE_E_INVALID_ARGUMENT);
+
+    CHECK(!v.fleetMode().enabled);
+    CHECK_THROWS(v.setFleetKey("too short", 30s, 5s), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_THROWS(v.setFleetKey("a master key of 32 bytes........", 0s, 5s),
+                 DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK(!v.fleetMode().enabled);
+
+    // Two nodes of a fleet accept each other's cookies; a stranger does not.
+    const std::string key = "a master key of 32 bytes........";
+    QDtlsClientVerifier other, stranger;
+    v.setFleetKey(key, 30s, 5s);
+    other.setFleetKey(key, 30s, 5s);
+    const auto mode = v.fleetMode();
+    CHECK(mode.enabled);
+    CHECK_EQ(mode.window, 30s);
+    CHECK_EQ(mode.maxSkew, 5s);
+
+    const std::string hello = load("openssl_dtls12.bin");
+    const auto first = v.check(hello, "127.0.0.1", 4444);
+    CHECK_EQ(first.decision(), Decision::SendReply);
+    const std::string second = with_cookie(hello, cookie_of(first.reply()));
+    CHECK_EQ(other.check(second, "127.0.0.1", 4444).decision(), Decision::Verified);
+    CHECK_EQ(stranger.check(second, "127.0.0.1", 4444).decision(), Decision::SendReply);
+
+    // Leaving the fleet drops the fleet's cookies.
+    other.clearFleetKey();
+    CHECK(!other.fleetMode().enabled);
+    CHECK_EQ(other.check(second, "127.0.0.1", 4444).decision(), Decision::SendReply);
+}
+
+// The whole exchange through verifyClient(), each overload once, on real
+// sockets: the HelloVerifyRequest must reach the client.
+void test_verify_client_exchange(bool v6)
+{
+    const char *loop = v6 ? "::1" : "127.0.0.1";
+    Udp server(v6), client(v6);
+    QDtlsClientVerifier v;
+    const std::string hello = load(v6 ? "openssl_dtls12_v6.bin" : "gnutls_udp.bin");
+
+    client.send_to(server, hello);
+    const std::string got = server.receive();
+    CHECK_EQ(got, hello);
+    CHECK(!v.verifyClient(server.fd, got, loop, client.port));
+    CHECK_EQ(v.dtlsError(), QDtlsError::NoError);
+    const std::string hvr = client.receive();
+    const std::string cookie = cookie_of(hvr);
+    CHECK(!cookie.empty());
+    CHECK_EQ(hvr.size(), 28 + cookie.size());
+
+    const std::string second = with_cookie(hello, cookie);
+    CHECK(v.verifyClient(server.fd, second, loop, client.port));
+    CHECK_EQ(v.dtlsError(), QDtlsError::NoError);
+    CHECK_EQ(v.verifiedHello(), second);
+
+    // The sockaddr overload, with the peer recvfrom(2) reports.
+    client.send_to(server, second);
+    sockaddr_storage from;
+    socklen_t from_len = sizeof from;
+    char buf[2048];
+    const ssize_t n = recvfrom(server.fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr *>(&from),
+                               &from_len);
+    CHECK_EQ(std::string(buf, static_cast<std::size_t>(n > 0 ? n : 0)), second);
+    CHECK(v.verifyClient(server.fd, std::string_view(buf, static_cast<std::size_t>(n)),
+                         reinterpret_cast<sockaddr *>(&from), from_len));
+
+    // Pointer and size; a ClientHello without the cookie is answered again.
+    CHECK(!v.verifyClient(server.fd, hello.data(), hello.size(), loop, client.port));
+    CHECK_EQ(v.verifiedHello(), "");
+    CHECK(!cookie_of(client.receive()).empty());
+    CHECK(v.verifyClient(server.fd, second.data(), second.size(), loop, client.port));
+
+    // Not a ClientHello: ignored, nothing sent, no error.
+    CHECK(!v.verifyClient(server.fd, "not a datagram", loop, client.port));
+    CHECK_EQ(v.dtlsError(), QDtlsError::NoError);
+    CHECK_EQ(client.receive(100), "");
+}
+
+void test_verify_client_bad_input()
+{
+    Udp server, client;
+    QDtlsClientVerifier v;
+    const std::string hello = load("openssl_dtls10.bin");
+    CHECK(!v.verifyClient(server.fd, hello, "127.0.0.1", client.port));
+    const std::string second = with_cookie(hello, cookie_of(client.receive()));
+    CHECK(v.verifyClient(server.fd, second, "127.0.0.1", client.port));
+
+    struct Case {
+        const char *what;
+        int fd;
+        std::string dgram;
+        std::string address;
+        std::uint16_t port;
+        const char *message;
+    };
+    const Case cases[] = {
+        {"no socket", -1, hello, "127.0.0.1", client.port, kMismatch.c_str()},
+        {"empty datagram", server.fd, "", "127.0.0.1", client.port, kMismatch.c_str()},
+        {"empty address", server.fd, hello, "", client.port, kMismatch.c_str()},
+        {"unparsable address", server.fd, hello, "localhost", client.port, kMismatch.c_str()},
+        {"NUL inside the address", server.fd, hello, std::string("127.0.0.1\0x", 11), client.port,
+         kMismatch.c_str()},
+        {"port 0", server.fd, hello, "127.0.0.1", 0, kMismatch.c_str()},
+        {"broadcast", server.fd, hello, "255.255.255.255", client.port,
+         "Multicast and broadcast addresses are not supported"},
+        {"multicast", server.fd, hello, "ff02::1", client.port,
+         "Multicast and broadcast addresses are not supported"},
+    };
+    for (const Case &c : cases) {
+        const bool ok = v.verifyClient(c.fd, c.dgram, c.address, c.port);
+        if (!CHECK(!ok) || !CHECK_EQ(v.dtlsError(), QDtlsError::InvalidInputParameters) ||
+            !CHECK_EQ(v.dtlsErrorString(), std::string(c.message)))
+            std::cerr << "    case: " << c.what << "\n";
+        // Invalid input leaves verifiedHello as it was, as Qt does.
+        CHECK_EQ(v.verifiedHello(), second);
+    }
+    CHECK_EQ(client.receive(100), "");
+
+    // A send that fails is UnderlyingSocketError with the system's text.
+    CHECK(!v.verifyClient(server.fd, hello, "::1", client.port));
+    CHECK_EQ(v.dtlsError(), QDtlsError::UnderlyingSocketError);
+    CHECK(!v.dtlsErrorString().empty());
+    CHECK_EQ(v.verifiedHello(), "");
+
+    // A datagram longer than DTLSGATE_MAX_INPUT is a misuse.
+    const std::string huge(DTLSGATE_MAX_INPUT + 1, '\x16');
+    CHECK_THROWS(v.verifyClient(server.fd, huge, "127.0.0.1", client.port),
+                 DTLSGATE_E_INVALID_ARGUMENT);
+    // A null peer is a network outcome (there is no one to answer).
+    CHECK(!v.verifyClient(server.fd, hello, nullptr, 0));
+    CHECK_EQ(v.dtlsError(), QDtlsError::InvalidInputParameters);
+}
+
+void test_check()
+{
+    const QDtlsClientVerifier v;
+    const std::string hello = load("openssl_psk.bin");
+
+    const auto first = v.check(hello, "192.0.2.7", 5684);
+    CHECK_EQ(first.decision(), Decision::SendReply);
+    const std::string cookie = cookie_of(first.reply());
+    CHECK(!cookie.empty());
+    CHECK_EQ(first.reply().size(), 28 + cookie.size());
+    CHECK(first.reply().size() <= hello.size());
+
+    const std::string second = with_cookie(hello, cookie);
+    const auto ok = v.check(second, "192.0.2.7", 5684);
+    CHECK_EQ(ok.decision(), Decision::Verified);
+    CHECK_EQ(ok.reply(), "");
+    // The cookie is bound to the peer: another port gets a new one.
+    CHECK_EQ(v.check(second, "192.0.2.7", 5685).decision(), Decision::SendReply);
+
+    // The sockaddr overload agrees with the string one.
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(5684);
+    inet_pton(AF_INET, "192.0.2.7", &sa.sin_addr);
+    CHECK_EQ(v.check(second, reinterpret_cast<sockaddr *>(&sa), sizeof sa).decision(),
+             Decision::Verified);
+
+    const auto dropped = v.check("garbage", "192.0.2.7", 5684);
+    CHECK_EQ(dropped.decision(), Decision::Drop);
+    CHECK_EQ(dropped.reply(), "");
+
+    // check() keeps no error state, so what verifyClient() reports as
+    // invalid input is a misuse here.
+    CHECK_THROWS(v.check("", "192.0.2.7", 5684), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_THROWS(v.check(hello, "not an address", 5684), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_THROWS(v.check(hello, std::string("192.0.2.7\0", 10), 5684), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_THROWS(v.check(hello, "192.0.2.7", 0), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_THROWS(v.check(hello, "224.0.0.1", 5684), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_THROWS(v.check(hello, nullptr, 0), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(v.dtlsError(), QDtlsError::NoError);
+}
+
+void test_verifier_moves()
+{
+    QDtlsClientVerifier a;
+    a.setCookieLifetime(7s);
+    QDtlsClientVerifier b(std::move(a));
+    CHECK_EQ(b.cookieLifetime(), 7s);
+    CHECK(b.handle() != nullptr);
+    CHECK(a.handle() == nullptr); // NOLINT(bugprone-use-after-move): the documented state
+    CHECK_THROWS(a.cookieLifetime(), DTLSGATE_E_BAD_HANDLE);
+    CHECK_THROWS(a.dtlsError(), DTLSGATE_E_BAD_HANDLE);
+    CHECK_THROWS(a.verifiedHello(), DTLSGATE_E_BAD_HANDLE);
+    CHECK_THROWS(a.verifyClient(0, "x", "127.0.0.1", 1), DTLSGATE_E_BAD_HANDLE);
+
+    // Assigning to a moved-from verifier makes it usable again.
+    a = QDtlsClientVerifier();
+    CHECK_EQ(a.cookieLifetime(), 60s);
+    a = std::move(b);
+    CHECK_EQ(a.cookieLifetime(), 7s);
+    QDtlsClientVerifier &same = a;
+    a = std::move(same);
+    CHECK_EQ(a.cookieLifetime(), 7s);
+}
+
+void test_psk()
+{
+    QSslPreSharedKeyAuthenticator a;
+    CHECK_EQ(a.identityHint(), "");
+    CHECK_EQ(a.identity(), "");
+    CHECK_EQ(a.preSharedKey(), "");
+    CHECK_EQ(a.maximumIdentityLength(), 0);
+    CHECK_EQ(a.maximumPreSharedKeyLength(), 0);
+    CHECK(a == QSslPreSharedKeyAuthenticator());
+
+    const std::string key("\x00\x01\x02\xff key", 8);
+    a.setIdentity("client-1");
+    a.setPreSharedKey(key);
+    a.setIdentityHint("hint");
+    a.setMaximumIdentityLength(128);
+    a.setMaximumPreSharedKeyLength(64);
+    CHECK_EQ(a.identity(), "client-1");
+    CHECK_EQ(a.preSharedKey(), key);
+    CHECK_EQ(a.identityHint(), "hint");
+    CHECK_EQ(a.maximumIdentityLength(), 128);
+    CHECK_EQ(a.maximumPreSharedKeyLength(), 64);
+    CHECK_THROWS(a.setMaximumIdentityLength(-1), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_THROWS(a.setPreSharedKey(std::string(DTLSGATE_MAX_INPUT + 1, 'k')),
+                 DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(a.preSharedKey(), key);
+
+    // Copies are independent and equal until one changes; each field counts.
+    QSslPreSharedKeyAuthenticator b(a);
+    CHECK(a == b);
+    CHECK(!(a != b));
+    CHECK(a.handle() != b.handle());
+    b.setIdentity("client-2");
+    CHECK(a != b);
+    CHECK_EQ(a.identity(), "client-1");
+    b = a;
+    CHECK(a == b);
+    b.setMaximumPreSharedKeyLength(65);
+    CHECK(a != b);
+    b = a;
+    b.setIdentityHint("other hint");
+    CHECK(a != b);
+    b = b; // self-assignment keeps the value
+    CHECK_EQ(b.identityHint(), "other hint");
+
+    // Swap, member and through ADL as std algorithms do.
+    QSslPreSharedKeyAuthenticator c;
+    c.setIdentity("c");
+    c.swap(b);
+    CHECK_EQ(c.identityHint(), "other hint");
+    CHECK_EQ(b.identity(), "c");
+    using std::swap;
+    swap(b, c);
+    CHECK_EQ(b.identityHint(), "other hint");
+    CHECK_EQ(c.identity(), "c");
+
+    // Moves hand the handle over; the moved-from object can be reassigned.
+    QSslPreSharedKeyAuthenticator d(std::move(c));
+    CHECK_EQ(d.identity(), "c");
+    CHECK_THROWS(c.identity(), DTLSGATE_E_BAD_HANDLE); // NOLINT(bugprone-use-after-move)
+    CHECK_THROWS(static_cast<void>(c == d), DTLSGATE_E_BAD_HANDLE);
+    CHECK_THROWS(QSslPreSharedKeyAuthenticator{c}, DTLSGATE_E_BAD_HANDLE);
+    c = a;
+    CHECK(c == a);
+    d = std::move(c);
+    CHECK(d == a);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        std::cerr << "usage: test_binding CORPUS_DIR\n";
+        return 2;
+    }
+    corpus_dir = argv[1];
+    try {
+        test_errors_and_versions();
+        test_fresh_verifier_and_parameters();
+        test_lifetime_rotation_fleet();
+        test_verify_client_exchange(false);
+        test_verify_client_exchange(true);
+        test_verify_client_bad_input();
+        test_check();
+        test_verifier_moves();
+        test_psk();
+    } catch (const std::exception &e) {
+        std::cerr << "test_binding: unexpected exception: " << e.what() << "\n";
+        return 1;
+    }
+    return check::report();
+}
