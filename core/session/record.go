@@ -153,9 +153,15 @@ func aeadNonce(iv []byte, epochSeq uint64, explicit []byte) []byte {
 	return nonce[:]
 }
 
+// additionalData is what an AEAD record authenticates besides its content:
+// epoch and sequence number, type, version and plaintext length.
 func additionalData(typ uint8, version, epoch uint16, seq uint64, n int) []byte {
-	ad := make([]byte, 0, 13)
-	return appendRecordHeader(ad, typ, version, epoch, seq, n)
+	ad := make([]byte, 13)
+	binary.BigEndian.PutUint64(ad, uint64(epoch)<<48|seq)
+	ad[8] = typ
+	binary.BigEndian.PutUint16(ad[9:], version)
+	binary.BigEndian.PutUint16(ad[11:], uint16(n))
+	return ad
 }
 
 func (p *aeadProtection) seal(b []byte, typ uint8, epoch uint16, seq uint64, plaintext []byte) ([]byte, error) {
