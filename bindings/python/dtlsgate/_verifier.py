@@ -248,6 +248,9 @@ class QDtlsClientVerifier:
                      addr: Optional[bytes], port: int) -> bool:
         """verifyClient() for socket-less objects: check(), then send the
         reply through the object, with the state verifyClient() leaves."""
+        if self._handle is None:
+            raise _native.error(_native.E_BAD_HANDLE, "dtlsgate_verifier_check_address",
+                                "the object is closed")
         if not data or not addr:
             return self._refuse(MSG_INVALID_INPUT)
         try:
