@@ -9,7 +9,12 @@
 //     #include <QDtlsClientVerifier>
 // with
 //     #include <dtlsgate_qt.hpp>
-//     using namespace dtlsgate::qt;   // or dtlsgate::qt::QDtlsClientVerifier
+//     using dtlsgate::qt::QDtlsClientVerifier;
+//     using dtlsgate::qt::QDtlsError;
+//
+// (using-declarations, not `using namespace dtlsgate::qt`: QSslSocket's
+// header declares Qt's own QSslPreSharedKeyAuthenticator, and the two names
+// would clash.)
 //
 // Each class derives from its counterpart in dtlsgate.hpp, so the
 // extensions (check(), cookie lifetime, rotation, fleet mode) and the
