@@ -1,1 +1,84 @@
-# Included by the top-level Makefile: the C++ binding (bindings/cpp/).
+# Included by the top-level Makefile: the C++ binding (bindings/cpp/), its
+# tests (tests/cpp/), examples (examples/cpp/) and installed files.
+
+CPP_HEADERS := bindings/cpp/dtlsgate.hpp
+CPP_QT_HEADERS := $(CPP_HEADERS) bindings/cpp/dtlsgate_qt.hpp
+CPP_CXXFLAGS := -std=c++17 -g -O1 $(CFLAGS_STRICT) -Iinclude -Ibindings/cpp -Itests/common
+# Qt 6 wants position-independent code in programs that link it.
+CPP_QT_CXXFLAGS := $(CPP_CXXFLAGS) -fPIC
+CPP_CORPUS := tests/corpus
+
+$(BUILD)/cpp/test_binding: tests/cpp/test_binding.cpp tests/cpp/check.hpp \
+		tests/common/dtls_bytes.h $(CPP_HEADERS) $(HEADER) $(SO)
+	@mkdir -p $(@D)
+	$(CXX) $(CPP_CXXFLAGS) -o $@ $< $(LDFLAGS_SHARED)
+
+$(BUILD)/cpp/verify_server: examples/cpp/verify_server.cpp $(CPP_HEADERS) $(HEADER) $(SO)
+	@mkdir -p $(@D)
+	$(CXX) $(CPP_CXXFLAGS) -o $@ $< $(LDFLAGS_SHARED)
+
+$(BUILD)/cpp/test_qt_adapter: tests/cpp/test_qt_adapter.cpp tests/cpp/check.hpp \
+		tests/common/dtls_bytes.h $(CPP_QT_HEADERS) $(HEADER) $(SO) | deps-qt
+	@mkdir -p $(@D)
+	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(QT_FLAGS) $(LDFLAGS_SHARED)
+
+$(BUILD)/cpp/qt_verify_server: examples/cpp/qt_verify_server.cpp $(CPP_QT_HEADERS) $(HEADER) \
+		$(SO) | deps-qt
+	@mkdir -p $(@D)
+	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(QT_FLAGS) $(LDFLAGS_SHARED)
+
+# The same source on Qt's own QDtlsClientVerifier, for comparison.
+$(BUILD)/cpp/qt_verify_server_qtverifier: examples/cpp/qt_verify_server.cpp | deps-qt
+	@mkdir -p $(@D)
+	$(CXX) $(CPP_QT_CXXFLAGS) -DUSE_QT_VERIFIER -o $@ $< $(QT_FLAGS)
+
+# tests/parity/parity_qt.cpp, unchanged, with tests/cpp/qt_include/ first on
+# the include path: Qt's program, ported to dtlsgate by its include alone.
+$(BUILD)/cpp/parity_qt_adapter: tests/parity/parity_qt.cpp tests/parity/harness.h \
+		tests/cpp/qt_include/QDtlsClientVerifier $(BUILD)/parity/harness.o \
+		$(CPP_QT_HEADERS) $(HEADER) $(SO) | deps-qt
+	@mkdir -p $(@D)
+	$(CXX) $(CPP_QT_CXXFLAGS) -Itests/cpp/qt_include -o $@ $< $(BUILD)/parity/harness.o \
+		$(QT_FLAGS) $(LDFLAGS_SHARED)
+
+## test-cpp: C++ binding: each header alone, unit tests, the C++ example server against openssl and gnutls
+.PHONY: test-cpp
+test-cpp: $(BUILD)/cpp/test_binding $(BUILD)/cpp/verify_server | deps-test
+	printf '#include "dtlsgate.hpp"\nint main() { return dtlsgate::version().empty(); }\n' | \
+		$(CXX) $(CPP_CXXFLAGS) -x c++ -fsyntax-only -
+	$(BUILD)/cpp/test_binding $(CPP_CORPUS)
+	tests/interop/run.sh $(BUILD)/cpp/verify_server
+
+## test-cpp-qt: Qt adapter: unit tests, the Qt example server (ours and Qt's verifier) against real clients, parity with Qt 6
+.PHONY: test-cpp-qt
+test-cpp-qt: $(BUILD)/cpp/test_qt_adapter $(BUILD)/cpp/qt_verify_server \
+		$(BUILD)/cpp/qt_verify_server_qtverifier $(BUILD)/cpp/parity_qt_adapter \
+		$(BUILD)/parity_qt $(BUILD)/parity_dtlsgate | deps-qt deps-test
+	printf '#include "dtlsgate_qt.hpp"\nint main() { return 0; }\n' | \
+		$(CXX) $(CPP_QT_CXXFLAGS) $(QT_FLAGS) -x c++ -fsyntax-only -
+	$(BUILD)/cpp/test_qt_adapter $(CPP_CORPUS)
+	@echo "qt_verify_server on dtlsgate's verifier (the adapter):"
+	tests/interop/run.sh $(BUILD)/cpp/qt_verify_server
+	@echo "the same program on Qt's own QDtlsClientVerifier:"
+	tests/interop/run.sh $(BUILD)/cpp/qt_verify_server_qtverifier
+	tests/cpp/parity.sh $(BUILD)/parity_qt $(BUILD)/cpp/parity_qt_adapter \
+		$(BUILD)/parity_dtlsgate $(CPP_CORPUS)
+
+test: test-cpp test-cpp-qt
+
+# ---------------------------------------------------------------------------
+# Install: the C++ headers next to dtlsgate.h, and a CMake package
+# (find_package(dtlsgate) -> dtlsgate::dtlsgate) next to dtlsgate.pc.
+
+CMAKE_DIR = $(DESTDIR)$(PREFIX)/lib/cmake/dtlsgate
+
+## install-cpp: dtlsgate.hpp, dtlsgate_qt.hpp and the CMake package files (part of install)
+.PHONY: install-cpp
+install-cpp: $(CPP_QT_HEADERS) cmake/dtlsgateConfig.cmake cmake/dtlsgateConfigVersion.cmake.in
+	install -d $(DESTDIR)$(PREFIX)/include $(CMAKE_DIR)
+	install -m 644 $(CPP_QT_HEADERS) $(DESTDIR)$(PREFIX)/include/
+	install -m 644 cmake/dtlsgateConfig.cmake $(CMAKE_DIR)/
+	sed -e 's|@VERSION@|$(VERSION)|g' cmake/dtlsgateConfigVersion.cmake.in \
+		> $(CMAKE_DIR)/dtlsgateConfigVersion.cmake
+
+install: install-cpp
