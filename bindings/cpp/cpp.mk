@@ -41,7 +41,7 @@ $(BUILD)/cpp/parity_qt_adapter: tests/parity/parity_qt.cpp tests/parity/harness.
 	$(CXX) $(CPP_QT_CXXFLAGS) -Itests/cpp/qt_include -o $@ $< $(BUILD)/parity/harness.o \
 		$(QT_FLAGS) $(LDFLAGS_SHARED)
 
-## test-cpp: C++ binding: each header alone, unit tests, the C++ example server against openssl and gnutls
+## test-cpp: C++ binding: the header alone, unit tests, the C++ example server against openssl and gnutls
 .PHONY: test-cpp
 test-cpp: $(BUILD)/cpp/test_binding $(BUILD)/cpp/verify_server | deps-test
 	printf '#include "dtlsgate.hpp"\nint main() { return dtlsgate::version().empty(); }\n' | \
@@ -49,7 +49,7 @@ test-cpp: $(BUILD)/cpp/test_binding $(BUILD)/cpp/verify_server | deps-test
 	$(BUILD)/cpp/test_binding $(CPP_CORPUS)
 	tests/interop/run.sh $(BUILD)/cpp/verify_server
 
-## test-cpp-qt: Qt adapter: unit tests, the Qt example server (ours and Qt's verifier) against real clients, parity with Qt 6
+## test-cpp-qt: Qt adapter: the header alone, unit tests, the Qt example server (ours and Qt's verifier) against real clients, parity with Qt 6
 .PHONY: test-cpp-qt
 test-cpp-qt: $(BUILD)/cpp/test_qt_adapter $(BUILD)/cpp/qt_verify_server \
 		$(BUILD)/cpp/qt_verify_server_qtverifier $(BUILD)/cpp/parity_qt_adapter \
