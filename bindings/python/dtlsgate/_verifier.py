@@ -24,6 +24,9 @@ class CheckVerdict(enum.IntEnum):
     Verified = _native.CHECK_VERIFIED  # valid cookie: go on with the handshake
 
 
+_VERDICTS = tuple(CheckVerdict)  # by value; cheaper than CheckVerdict(n) per call
+
+
 class CheckResult(NamedTuple):
     verdict: CheckVerdict
     reply: bytes  # the HelloVerifyRequest for SendReply, else empty
@@ -285,7 +288,7 @@ class QDtlsClientVerifier:
         addr = to_address(address)
         verdict, reply = self._check(data, addr,
                                      to_port(port, "dtlsgate_verifier_check_address"))
-        return CheckResult(CheckVerdict(verdict), reply)
+        return CheckResult(_VERDICTS[verdict], reply)
 
     def _check(self, data: bytes, addr: Optional[bytes], port: int) -> Tuple[int, bytes]:
         reply = ctypes.create_string_buffer(_native.HELLO_VERIFY_REQUEST_MAX)
