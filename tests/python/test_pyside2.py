@@ -19,13 +19,13 @@ import sys
 import unittest
 
 import support
-from support import nothing_sent, port_of, recv, udp
+from support import port_of, recv, udp
 
 import dtlsgate
 
 try:
     from PySide2.QtCore import QByteArray
-    from PySide2.QtNetwork import QHostAddress, QNetworkDatagram, QUdpSocket  # noqa: F401
+    from PySide2.QtNetwork import QHostAddress, QUdpSocket
     from PySide2.QtNetwork import QSslPreSharedKeyAuthenticator as QtAuthenticator
 except ImportError:
     QtAuthenticator = None

@@ -5,7 +5,6 @@ tests/corpus, for each kind of socket verifyClient() accepts."""
 import errno
 import ipaddress
 import os
-import socket
 import threading
 import time
 import unittest

@@ -12,7 +12,7 @@ import ctypes
 import ctypes.util
 import os
 from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint16, c_uint32, c_void_p
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
 
 SONAME = "libdtlsgate.so.0"
 # The C API this binding was written for (include/dtlsgate.h); a library
@@ -277,3 +277,38 @@ def c_range(value: Any, low: int, high: int, function: str, what: str) -> int:
 
 INT_MIN, INT_MAX = -(2 ** 31), 2 ** 31 - 1
 UINT32_MAX = 2 ** 32 - 1
+
+
+# ---------------------------------------------------------------------------
+# Python objects that own a C handle
+
+
+_O = TypeVar("_O", bound="Owner")
+
+
+class Owner:
+    """Owns one C handle, released by close(), by ``with`` or, failing
+    both, by the garbage collector. Subclasses set _free to the C function
+    that releases their kind of handle."""
+
+    _free: Callable[[Any], None]
+    _handle: Optional[int] = None
+
+    def close(self) -> None:
+        """Releases the C object. Calling it again does nothing."""
+        handle, self._handle = self._handle, None
+        self._free(handle)
+
+    def __enter__(self: "_O") -> "_O":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # Only attributes of the object and its class are used: at
+        # interpreter shutdown the module's globals may already be gone.
+        handle = self._handle
+        if handle:
+            self._handle = None
+            self._free(handle)

@@ -1,6 +1,6 @@
 """QSslPreSharedKeyAuthenticator."""
 
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from . import _native
 from ._enums import with_snake_case_aliases
@@ -10,7 +10,7 @@ lib = _native.lib
 
 
 @with_snake_case_aliases
-class QSslPreSharedKeyAuthenticator:
+class QSslPreSharedKeyAuthenticator(_native.Owner):
     """QSslPreSharedKeyAuthenticator: the PSK credentials of a handshake.
 
     Five fields, empty or 0 when new: identityHint, identity, preSharedKey,
@@ -27,6 +27,8 @@ class QSslPreSharedKeyAuthenticator:
     collector); any other call on a closed object raises BadHandleError.
     """
 
+    _free = lib.dtlsgate_psk_authenticator_free
+
     def __init__(self, other: Optional["QSslPreSharedKeyAuthenticator"] = None) -> None:
         if other is None:
             self._handle: Optional[int] = lib.dtlsgate_psk_authenticator_new()
@@ -39,24 +41,6 @@ class QSslPreSharedKeyAuthenticator:
             raise TypeError("QSslPreSharedKeyAuthenticator() takes another "
                             "QSslPreSharedKeyAuthenticator to copy, not %s"
                             % type(other).__name__)
-
-    def close(self) -> None:
-        """Releases the C object and wipes its key. Calling it again does nothing."""
-        handle, self._handle = self._handle, None
-        lib.dtlsgate_psk_authenticator_free(handle)
-
-    def __enter__(self) -> "QSslPreSharedKeyAuthenticator":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self, _free: Callable[[Any], None] = lib.dtlsgate_psk_authenticator_free) -> None:
-        # _free is bound at definition time: see QDtlsClientVerifier.__del__.
-        handle = getattr(self, "_handle", None)
-        if handle:
-            self._handle = None
-            _free(handle)
 
     def __copy__(self) -> "QSslPreSharedKeyAuthenticator":
         return QSslPreSharedKeyAuthenticator(self)

@@ -75,7 +75,7 @@ class GeneratorParameters:
 
 
 @with_snake_case_aliases
-class QDtlsClientVerifier:
+class QDtlsClientVerifier(_native.Owner):
     """QDtlsClientVerifier: answers a client's first ClientHello with a
     HelloVerifyRequest cookie and lets it in once it comes back with it.
 
@@ -97,6 +97,7 @@ class QDtlsClientVerifier:
     """
 
     GeneratorParameters = GeneratorParameters
+    _free = lib.dtlsgate_verifier_free
 
     def __init__(self, parent: Any = None) -> None:
         # parent: a QObject in Qt; accepted so that Qt code ports unchanged.
@@ -106,27 +107,6 @@ class QDtlsClientVerifier:
         # path; None means "ask the library".
         self._error: Optional[Tuple[QDtlsError, str]] = None
         self._hello: Optional[bytes] = None
-
-    # -- lifetime --------------------------------------------------------
-
-    def close(self) -> None:
-        """Releases the C verifier. Calling it again does nothing."""
-        handle, self._handle = self._handle, None
-        lib.dtlsgate_verifier_free(handle)
-
-    def __enter__(self) -> "QDtlsClientVerifier":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self, _free: Callable[[Any], None] = lib.dtlsgate_verifier_free) -> None:
-        # _free is bound now: at interpreter shutdown the module's globals
-        # may already be gone when this runs.
-        handle = getattr(self, "_handle", None)
-        if handle:
-            self._handle = None
-            _free(handle)
 
     # -- generator parameters ------------------------------------------
 
