@@ -144,15 +144,16 @@ $(BUILD)/server_c: examples/c/verify_server.c $(HEADER) $(SO)
 demo: $(BUILD)/server_c | deps-test
 	scripts/demo.sh $(BUILD)/server_c
 
-## bench: Go benchmarks, then the C ABI next to Qt 6's QDtlsClientVerifier with ratios
+## bench: Go benchmarks, the C ABI next to Qt 6's QDtlsClientVerifier, handshakes next to pion, with ratios
 .PHONY: bench
 bench: $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt | deps-qt
-	$(GO) test -run='^$$' -bench=. -benchmem ./core/...
+	$(GO) test -run='^$$' -bench=. -benchmem ./core/wire ./core/cookie ./core/verifier ./core/psk
 	bench/run.sh $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt
+	bench/session.sh $(GO)
 
 ## fuzz: each fuzz target for FUZZTIME (default 5m); `make test` runs them for 10s
 FUZZTIME ?= 5m
-FUZZ_TARGETS := wire:FuzzParseClientHello wire:FuzzPutHelloVerifyRequest verifier:FuzzCheck
+FUZZ_TARGETS := wire:FuzzParseClientHello wire:FuzzPutHelloVerifyRequest verifier:FuzzCheck session:FuzzInput
 .PHONY: fuzz test-fuzz
 fuzz:
 	for t in $(FUZZ_TARGETS); do \

@@ -25,6 +25,9 @@ const (
 	maxMessageLen = 1<<16 + 512
 	// maxAhead is how many messages past the next expected one are buffered.
 	maxAhead = 8
+	// maxPending bounds the bytes buffered for messages not yet complete:
+	// enough for the largest flight a PSK handshake has.
+	maxPending = 2 * maxMessageLen
 	// maxRanges bounds the bookkeeping of one message's fragments; real
 	// peers cut a message into a few pieces, not hundreds.
 	maxRanges = 64
@@ -118,6 +121,7 @@ func (p *partial) complete() bool {
 type reassembler struct {
 	next    uint16 // message_seq of the next message to deliver
 	pending map[uint16]*partial
+	bytes   int // total length of the pending messages
 }
 
 // fragmentResult says what a fragment was.
@@ -138,6 +142,10 @@ func (r *reassembler) add(h handshakeHeader, frag []byte, epoch uint16) fragment
 	}
 	p := r.pending[h.seq]
 	if p == nil {
+		if r.bytes+h.length > maxPending {
+			return fragmentBad
+		}
+		r.bytes += h.length
 		if r.pending == nil {
 			r.pending = make(map[uint16]*partial)
 		}
@@ -157,6 +165,7 @@ func (r *reassembler) pop() (message, uint16, bool) {
 		return nil, 0, false
 	}
 	delete(r.pending, r.next)
+	r.bytes -= len(p.data)
 	m := newMessage(p.typ, r.next, p.data)
 	r.next++
 	return m, p.epoch, true
