@@ -258,3 +258,50 @@ func TestWriteLimits(t *testing.T) {
 		t.Fatal(l.client.SessionProtocol())
 	}
 }
+
+// The server's first records continue from the ClientHello's record
+// sequence number, and its ServerHello has message_seq 1 (RFC 6347 4.2.1:
+// the HelloVerifyRequest was message 0).
+func TestServerEchoesRecordSequence(t *testing.T) {
+	l := newLink(t, Config{PSK: keyFor("id", "k", nil)}, Config{PSK: keyFor("", "k", nil)})
+	var helloSeq, firstServerSeq uint64
+	var serverHelloMsgSeq uint16
+	l.filter = func(toServer bool, d []byte) []byte {
+		if toServer && l.server == nil {
+			splitRecords(d, func(r record) bool { helloSeq = r.seq; return false })
+		}
+		if !toServer && l.server != nil && firstServerSeq == 0 {
+			splitRecords(d, func(r record) bool {
+				firstServerSeq = r.seq
+				h, _ := parseHandshakeHeader(r.payload)
+				serverHelloMsgSeq = h.seq
+				return false
+			})
+		}
+		return d
+	}
+	l.run()
+	expectEstablished(t, l, TLS_PSK_WITH_AES_128_GCM_SHA256)
+	if helloSeq == 0 || firstServerSeq != helloSeq || serverHelloMsgSeq != 1 {
+		t.Fatalf("ClientHello record %d, ServerHello record %d message_seq %d", helloSeq, firstServerSeq, serverHelloMsgSeq)
+	}
+}
+
+// The server picks its own most preferred suite among the client's.
+func TestServerPreference(t *testing.T) {
+	l := newLink(t,
+		Config{Suites: []uint16{TLS_PSK_WITH_AES_128_GCM_SHA256, TLS_PSK_WITH_AES_128_CCM_8, TLS_PSK_WITH_CHACHA20_POLY1305_SHA256}, PSK: keyFor("id", "k", nil)},
+		Config{Suites: []uint16{TLS_PSK_WITH_AES_128_CBC_SHA256, TLS_PSK_WITH_AES_128_CCM_8, TLS_PSK_WITH_AES_128_GCM_SHA256}, PSK: keyFor("", "k", nil)})
+	l.run()
+	expectEstablished(t, l, TLS_PSK_WITH_AES_128_CCM_8)
+
+	var alerts [][2]byte
+	l = newLink(t, Config{Suites: []uint16{TLS_PSK_WITH_AES_128_GCM_SHA256}, PSK: keyFor("id", "k", nil)},
+		Config{Suites: []uint16{TLS_PSK_WITH_AES_128_CCM}, PSK: keyFor("", "k", nil)})
+	alertsTo(l, false, &alerts)
+	l.run()
+	expectError(t, l.server, false, dtlserror.TlsFatalError, "No cipher suite in common with the client (sent alert handshake_failure)")
+	if len(alerts) != 1 || alerts[0] != [2]byte{alertFatal, alertHandshakeFailure} {
+		t.Fatalf("alerts: %v", alerts)
+	}
+}

@@ -1,0 +1,40 @@
+// Package session is a DTLS 1.2 engine for pre-shared keys, client and
+// server, in the shape of Qt's QDtls and without any I/O of its own.
+//
+// The application owns the UDP socket. It passes each datagram from the
+// peer to DoHandshake (during the handshake) or DecryptDatagram (after it),
+// sends every datagram Outgoing returns, and calls HandleTimeout when
+// Timeout says the retransmission timer is due. Nothing blocks, nothing
+// runs in the background, and a Session is not safe for concurrent use.
+//
+// A server session starts from the ClientHello a verifier
+// (core/verifier) accepted: DoHandshake checks that hello's cookie again
+// with Config.Cookies, statelessly, and goes on from message_seq 1. The
+// key is asked for through Config.PSK with a psk.Authenticator, as Qt
+// emits pskRequired: the server gets the client's identity, the client
+// gets the server's identity hint and sets identity and key.
+//
+// What the engine implements, with the RFCs it follows:
+//   - the handshake of RFC 6347 with the PSK key exchanges of RFC 4279 and
+//     RFC 5489 (ECDHE_PSK, groups x25519, secp256r1, secp384r1);
+//   - the suites in Suites, AEAD (RFC 5288, 6655, 7905) and CBC with HMAC;
+//   - the extended master secret (RFC 7627) whenever the peer offers it;
+//   - renegotiation_info (RFC 5746) for the initial handshake, and no
+//     renegotiation: a ClientHello or HelloRequest after the handshake gets
+//     a no_renegotiation warning;
+//   - retransmission with a timer from 1 s doubling to 60 s, reassembly of
+//     fragmented and reordered messages, fragmentation to Config.MTU;
+//   - a 64-record anti-replay window per epoch.
+//
+// It does not do session resumption, certificates, compression,
+// encrypt_then_mac, connection IDs or DTLS 1.0 (a DTLS 1.0 client gets a
+// protocol_version alert).
+//
+// Errors are reported as Qt does: calls return false (or -1, or nil) and
+// DtlsError and DtlsErrorString say why, with QDtlsError's codes. A failed
+// handshake sends the peer the matching fatal alert and returns the
+// session to HandshakeNotStarted. Records that fail authentication are
+// dropped silently, except the peer's Finished, which fails the handshake
+// at once with bad_record_mac: the usual cause is a different key, and
+// saying so beats retransmitting until the timer gives up.
+package session
