@@ -153,8 +153,7 @@ func TestWrongKey(t *testing.T) {
 	expectError(t, l.client, false, dtlserror.TlsFatalError, "The peer sent a fatal alert: bad_record_mac")
 }
 
-// A client that offers only DTLS 1.0 gets protocol_version, in a record it
-// can read.
+// A client that offers only DTLS 1.0 gets protocol_version.
 func TestDTLS10ClientRefused(t *testing.T) {
 	var alerts [][2]byte
 	l := newLink(t, Config{PSK: keyFor("id", "k", nil)}, Config{PSK: keyFor("", "k", nil)})

@@ -31,7 +31,6 @@ type handshake struct {
 	deadline    time.Time // zero: no timer running
 	retransmits int
 
-	peerVersion  uint16
 	clientRandom []byte
 	serverRandom []byte
 	clientHello  []byte // client: the body of our ClientHello, to send again with a cookie

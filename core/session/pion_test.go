@@ -38,16 +38,21 @@ type pionCase struct {
 	retransmits int
 	wantErr     string // what our error must contain; "" for success
 	pionErr     string // what pion's error must contain on failure
+	// ems is pion's extended master secret policy (RFC 7627); the zero
+	// value, Request, negotiates it since we always support it.
+	ems dtls.ExtendedMasterSecretType
 }
 
 // pionConfig pins pion to one suite, with a handshake time limit. As a
 // client pion sends PSKIdentityHint as its identity; its PSK callback gets
 // the hint (server) or the identity (client) the peer sent, recorded in
 // *got.
-func pionConfig(suite uint16, key, identityOrHint []byte, got *[]byte) *dtls.Config {
+func pionConfig(tc pionCase, identityOrHint []byte, got *[]byte) *dtls.Config {
+	key := tc.pionKey
 	return &dtls.Config{
-		CipherSuites:    []dtls.CipherSuiteID{dtls.CipherSuiteID(suite)},
-		PSKIdentityHint: identityOrHint,
+		ExtendedMasterSecret: tc.ems,
+		CipherSuites:         []dtls.CipherSuiteID{dtls.CipherSuiteID(tc.suite)},
+		PSKIdentityHint:      identityOrHint,
 		PSK: func(b []byte) ([]byte, error) {
 			*got = bytes.Clone(b)
 			return key, nil
@@ -66,6 +71,11 @@ func pionCases(retransmits int, wantErr, pionErr string) []pionCase {
 		s, _ := session.LookupSuite(id)
 		cases = append(cases, pionCase{name: s.Name, suite: id, pionKey: peerKey})
 	}
+	// Without the extended master secret the classic derivation is used;
+	// when pion requires it, it must see us negotiate it.
+	cases = append(cases,
+		pionCase{name: "no-extended-master-secret", suite: session.TLS_PSK_WITH_AES_128_GCM_SHA256, pionKey: peerKey, ems: dtls.DisableExtendedMasterSecret},
+		pionCase{name: "extended-master-secret-required", suite: session.TLS_PSK_WITH_AES_128_GCM_SHA256, pionKey: peerKey, ems: dtls.RequireExtendedMasterSecret})
 	return append(cases, pionCase{
 		name: "wrong-key", suite: session.TLS_PSK_WITH_AES_128_GCM_SHA256, pionKey: peerWrongKey,
 		retransmits: retransmits, wantErr: wantErr, pionErr: pionErr,
@@ -128,7 +138,7 @@ func TestPionServer(t *testing.T) {
 					done <- pionResult{nil, err}
 					return
 				}
-				pc, err := dtls.Client(raw, pionConfig(tc.suite, tc.pionKey, []byte(peerIdentity), &hintSeen))
+				pc, err := dtls.Client(raw, pionConfig(tc, []byte(peerIdentity), &hintSeen))
 				if err != nil {
 					raw.Close()
 				}
@@ -183,7 +193,7 @@ func TestPionClient(t *testing.T) {
 			var identitySeen []byte
 			done := make(chan pionResult, 1)
 			go func() {
-				pc, err := dtls.Server(raw, pionConfig(tc.suite, tc.pionKey, []byte(peerHint), &identitySeen))
+				pc, err := dtls.Server(raw, pionConfig(tc, []byte(peerHint), &identitySeen))
 				done <- pionResult{pc, err}
 			}()
 

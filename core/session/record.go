@@ -23,7 +23,6 @@ const (
 const (
 	recordHeaderLen = 13
 	versionDTLS12   = 0xFEFD
-	versionDTLS10   = 0xFEFF
 	maxPlaintext    = 1 << 14 // RFC 6347 section 4.1: a record carries at most 2^14 bytes
 	maxSequence     = 1<<48 - 1
 )

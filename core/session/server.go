@@ -54,7 +54,6 @@ func (s *Session) serverStart(dgram []byte) bool {
 	s.replay[0].accept(ch.Record.SequenceNumber)
 	hs.writeSeq = 1
 	hs.reasm.next = ch.Handshake.MessageSeq + 1
-	hs.peerVersion = ch.Version
 	msgLen := handshakeHeaderLen + int(ch.Handshake.Length)
 	hs.transcript = append(hs.transcript, dgram[recordHeaderLen:recordHeaderLen+msgLen]...)
 	hs.clientRandom = append([]byte(nil), ch.Random...)

@@ -420,20 +420,10 @@ func (s *Session) sealRecord(b []byte, typ uint8, epoch uint16, payload []byte) 
 	}
 	s.writeSeq[epoch]++
 	if epoch == 0 {
-		b = appendRecordHeader(b, typ, s.recordVersion(), 0, seq, len(payload))
+		b = appendRecordHeader(b, typ, versionDTLS12, 0, seq, len(payload))
 		return append(b, payload...), nil
 	}
 	return s.writeProt.seal(b, typ, epoch, seq, payload)
-}
-
-// recordVersion is the version written in plaintext records: DTLS 1.2,
-// except towards a client that only speaks DTLS 1.0, which would not read
-// the protocol_version alert otherwise.
-func (s *Session) recordVersion() uint16 {
-	if s.hs != nil && s.hs.peerVersion == versionDTLS10 {
-		return versionDTLS10
-	}
-	return versionDTLS12
 }
 
 // input processes every record of a datagram and returns the application
