@@ -298,13 +298,14 @@ int dtlsgate_verifier_verify_client_sockaddr(dtlsgate_verifier *v, int socket_fd
  * no allocation. Safe to call on one verifier from any number of threads at
  * once, and concurrently with the setters above.
  *
- * Returns DTLSGATE_CHECK_DROP, DTLSGATE_CHECK_VERIFIED (*reply_len set to
- * 0), or DTLSGATE_CHECK_SEND_REPLY with the HelloVerifyRequest in
+ * Returns DTLSGATE_CHECK_DROP or DTLSGATE_CHECK_VERIFIED (*reply_len set to
+ * 0 for both), or DTLSGATE_CHECK_SEND_REPLY with the HelloVerifyRequest in
  * (reply, *reply_len); a buffer of DTLSGATE_HELLO_VERIFY_REQUEST_MAX bytes
  * always suffices. Negative: DTLSGATE_E_BAD_HANDLE;
  * DTLSGATE_E_INVALID_ARGUMENT for an empty or NULL datagram, a NULL
  * reply_len, or a peer that verify_client() would refuse (NULL, bad family,
- * port 0, broadcast, multicast); DTLSGATE_E_BUFFER_TOO_SMALL. */
+ * port 0, broadcast, multicast); DTLSGATE_E_BUFFER_TOO_SMALL, with nothing
+ * written and *reply_len set to the size needed. */
 int dtlsgate_verifier_check(const dtlsgate_verifier *v, const uint8_t *dgram, size_t dgram_len,
                             const struct sockaddr *peer, socklen_t peer_len, uint8_t *reply,
                             size_t *reply_len);

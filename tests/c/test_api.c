@@ -1243,8 +1243,10 @@ static void test_check(void)
     }
     CHECK_EQ(check_addr(v, h->data, h->len, "fe80::1%lo", 40001, reply2, &rlen),
              DTLSGATE_CHECK_SEND_REPLY);
-    /* Garbage: DROP. */
+    /* Garbage: DROP, and nothing to send. */
+    rlen = sizeof reply2;
     CHECK_EQ(check_addr(v, h->data, 20, "127.0.0.1", 40001, reply2, &rlen), DTLSGATE_CHECK_DROP);
+    CHECK_EQ(rlen, 0);
 
     /* Invalid arguments. */
     rlen = sizeof reply2;
