@@ -110,14 +110,14 @@ func (s *Session) clientServerHello(m message) bool {
 	r := reader{b: m.body()}
 	version := uint16(r.u16())
 	random := r.bytes(32)
-	r.vec8() // session id: resumption is not offered, so it is not kept
+	sessionID := r.vec8() // resumption is not offered, so it is not kept
 	id := uint16(r.u16())
 	compression := r.u8()
 	var exts []byte
 	if len(r.b) > 0 {
 		exts = r.vec16()
 	}
-	if !r.done() {
+	if !r.done() || len(sessionID) > 32 {
 		s.failAlert(alertDecodeError, "Malformed ServerHello")
 		return false
 	}
@@ -132,21 +132,28 @@ func (s *Session) clientServerHello(m message) bool {
 	}
 	s.suite = suite
 	hs.serverRandom = append([]byte(nil), random...)
+	seen := map[uint16]bool{}
 	for e := (reader{b: exts}); len(e.b) > 0; {
 		typ := uint16(e.u16())
 		body := e.vec16()
 		switch {
-		case e.bad:
+		case e.bad || seen[typ]:
 			s.failAlert(alertDecodeError, "Malformed ServerHello extensions")
 			return false
 		case typ == extExtendedMasterSecret && len(body) == 0:
 			hs.ems = true
-		case typ == extRenegotiationInfo && len(body) == 1 && body[0] == 0:
+		case typ == extRenegotiationInfo && !(len(body) == 1 && body[0] == 0):
+			// RFC 5746 section 3.4: an initial handshake carries no
+			// renegotiation data.
+			s.failAlert(alertHandshakeFailure, "The server sent renegotiation data in an initial handshake")
+			return false
+		case typ == extRenegotiationInfo:
 		case typ == extECPointFormats && suite.ecdhe:
 		default:
 			s.failAlert(alertUnsupportedExtension, "The server sent an extension we did not offer")
 			return false
 		}
+		seen[typ] = true
 	}
 	return true
 }

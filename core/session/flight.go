@@ -194,13 +194,19 @@ func (s *Session) handleMessage(m message, epoch uint16) {
 	}
 }
 
+// handleChangeCipherSpec takes the peer's ChangeCipherSpec where one can
+// come: after our flight that asks for it (the client's Finished flight, or
+// the server's hello flight, which a reordered ChangeCipherSpec may follow
+// before the ClientKeyExchange). Anywhere else it is dropped.
 func (s *Session) handleChangeCipherSpec() {
 	hs := s.hs
-	if hs.pendRead == nil {
+	switch {
+	case s.readEpoch == 1:
+	case hs.step == stepWaitFinished:
+		s.switchReadEpoch()
+	case hs.step == stepWaitClientKeyExchange:
 		hs.peerCCS = true
-		return
 	}
-	s.switchReadEpoch()
 }
 
 // switchReadEpoch installs the peer's epoch-1 keys and replays the records
@@ -220,7 +226,7 @@ func (s *Session) switchReadEpoch() {
 
 // keysReady installs the keys derived from the master secret: ours for
 // writing at once (they are used after our ChangeCipherSpec), the peer's
-// at its ChangeCipherSpec.
+// at its ChangeCipherSpec (handleChangeCipherSpec).
 func (s *Session) keysReady(preMaster []byte) bool {
 	hs := s.hs
 	var err error
@@ -246,9 +252,6 @@ func (s *Session) keysReady(preMaster []byte) bool {
 	if err != nil {
 		s.failAlert(alertInternalError, "Cannot set up the record keys: "+err.Error())
 		return false
-	}
-	if hs.peerCCS {
-		s.switchReadEpoch()
 	}
 	return true
 }

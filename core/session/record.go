@@ -216,6 +216,10 @@ func (p *cbcProtection) seal(b []byte, typ uint8, epoch uint16, seq uint64, plai
 }
 
 func (p *cbcProtection) open(r record) ([]byte, error) {
+	if r.typ == contentChangeCipherSpec {
+		// pion returns these as they are, unauthenticated.
+		return nil, errRecordAuth
+	}
 	// pion decrypts in place; the datagram belongs to the caller.
 	in := append([]byte(nil), r.raw...)
 	out, err := p.c.Decrypt(in)

@@ -5,12 +5,11 @@ import (
 	"encoding/binary"
 	"testing"
 
-	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/pion/dtls/v2/pkg/crypto/prf"
 )
 
-// Independent review: each test here shows one engine bug. Tests that fail
-// against the current engine start with t.Skip("engine bug: ...").
+// Regression tests from an independent review of the engine: each pins a
+// bug that review found, now fixed.
 
 // recordsOf returns the raw records of a datagram.
 func recordsOf(d []byte) []record {
@@ -21,13 +20,10 @@ func recordsOf(d []byte) []record {
 
 // The client's final flight (ClientKeyExchange, ChangeCipherSpec, Finished)
 // may reach the server out of order when its records travel in separate
-// datagrams (RFC 6347 section 4.1.2.6: DTLS must tolerate reordering). If
-// ChangeCipherSpec and Finished arrive before ClientKeyExchange, the server
-// buffers the Finished and replays it from keysReady, but keysReady runs
-// before serverKeyExchange moves the step to stepWaitFinished, so the
-// replayed Finished is "unexpected" and the handshake fails.
+// datagrams (RFC 6347 section 4.1.2.6: DTLS must tolerate reordering). A
+// ChangeCipherSpec and Finished that arrive before the ClientKeyExchange
+// are kept and take effect once the keys exist.
 func TestReviewServerFinishedOvertakesKeyExchange(t *testing.T) {
-	t.Skip("engine bug: an early Finished replayed from keysReady is seen before hs.step becomes stepWaitFinished (server.go serverKeyExchange)")
 	l := newLink(t, Config{PSK: keyFor("id", "k", nil)}, Config{PSK: keyFor("", "k", nil)})
 	done := false
 	l.filter = func(toServer bool, d []byte) []byte {
@@ -60,16 +56,12 @@ func TestReviewServerFinishedOvertakesKeyExchange(t *testing.T) {
 	expectEstablished(t, l, TLS_PSK_WITH_AES_128_GCM_SHA256)
 }
 
-// With a CBC suite, records are opened by pion's CBC.Decrypt, which returns
-// any record whose content type is ChangeCipherSpec as it is, without
-// checking a MAC. openRecord then accepts that unauthenticated record into
-// the epoch-1 replay window, so one forged 14-byte datagram with sequence
-// number 2^48-1 makes every later genuine record "too old": an off-path
-// attacker who can spoof the peer's address kills the connection
-// (RFC 6347 section 4.1.2.6: the window is updated only after the MAC
-// check).
+// pion's CBC.Decrypt returns a ChangeCipherSpec record as it is, without
+// checking a MAC. An epoch-1 ChangeCipherSpec (which never exists) must not
+// count as authenticated: one forged datagram with sequence number 2^48-1
+// would otherwise move the replay window past every genuine record
+// (RFC 6347 section 4.1.2.6: the window moves only after the MAC check).
 func TestReviewCBCForgedChangeCipherSpecPoisonsReplayWindow(t *testing.T) {
-	t.Skip("engine bug: CBC epoch-1 ChangeCipherSpec records are not authenticated yet advance the replay window (record.go cbcProtection.open)")
 	for _, suite := range []uint16{TLS_PSK_WITH_AES_128_CBC_SHA256, TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256} {
 		l := newLink(t, Config{Suites: []uint16{suite}, PSK: keyFor("id", "k", nil)}, Config{Suites: []uint16{suite}, PSK: keyFor("", "k", nil)})
 		l.run()
@@ -91,16 +83,14 @@ func TestReviewCBCForgedChangeCipherSpecPoisonsReplayWindow(t *testing.T) {
 	}
 }
 
-// A client whose peer sends ChangeCipherSpec and an epoch-1 handshake
-// message before ServerHelloDone (a buggy or hostile server that knows the
-// PSK: with plain PSK and no extended master secret it can derive the keys
-// before the client's ClientKeyExchange) panics. keysReady replays the
-// early record, the replay fails the handshake and resets the session
-// (s.hs = nil), keysReady still returns true, and clientKeyExchange then
-// calls s.addMessage with s.hs == nil: a nil pointer dereference, which
-// through the C API aborts the whole process.
+// A server that sends ChangeCipherSpec and an epoch-1 handshake message
+// before ServerHelloDone (buggy, or hostile and knowing the PSK: with plain
+// PSK and no extended master secret it can derive the keys early) once made
+// the client replay the early record in the middle of building its own
+// flight and dereference a reset handshake. The premature ChangeCipherSpec
+// is now dropped; the buffered record is replayed only after a
+// ChangeCipherSpec the client can expect.
 func TestReviewClientEarlyEpoch1RecordPanics(t *testing.T) {
-	t.Skip("engine bug: clientKeyExchange dereferences s.hs after keysReady's replay of early records reset the session (client.go clientKeyExchange)")
 	suite, _ := LookupSuite(TLS_PSK_WITH_AES_128_GCM_SHA256)
 	c, _ := New(Client, Config{Suites: []uint16{suite.ID}, PSK: keyFor("id", "k", nil)})
 	c.SetPeer(serverAddr)
@@ -147,18 +137,27 @@ func TestReviewClientEarlyEpoch1RecordPanics(t *testing.T) {
 			t.Fatalf("DoHandshake panicked: %v", r)
 		}
 	}()
+	// The ChangeCipherSpec came before the client could expect one: it is
+	// dropped, the client sends its own Finished flight and keeps waiting.
 	ok := c.DoHandshake(d)
-	if ok || c.HandshakeState() != HandshakeNotStarted || c.DtlsError() != dtlserror.TlsFatalError {
+	if !ok || c.HandshakeState() != HandshakeInProgress || c.hs.step != stepWaitFinished || c.readEpoch != 0 {
+		t.Fatalf("ok=%v state %v error %v %q", ok, c.HandshakeState(), c.DtlsError(), c.DtlsErrorString())
+	}
+	// A ChangeCipherSpec now is taken; the Finished buffered earlier is
+	// replayed and, not matching the transcript, ends the handshake.
+	var ccs []byte
+	ccs = appendRecordHeader(ccs, contentChangeCipherSpec, versionDTLS12, 0, 3, 1)
+	ccs = append(ccs, 1)
+	ok = c.DoHandshake(ccs)
+	if ok || c.HandshakeState() != HandshakeNotStarted || c.DtlsErrorString() != "The peer's Finished message does not match the handshake (sent alert decrypt_error)" {
 		t.Fatalf("ok=%v state %v error %v %q", ok, c.HandshakeState(), c.DtlsError(), c.DtlsErrorString())
 	}
 }
 
 // RFC 5746 section 3.4: a ServerHello whose renegotiation_info carries a
 // non-empty renegotiated_connection in an initial handshake MUST abort the
-// handshake with a fatal handshake_failure alert. The client answers
-// unsupported_extension instead, as if it had never offered the extension.
+// handshake with a fatal handshake_failure alert.
 func TestReviewClientRenegotiationInfoAlert(t *testing.T) {
-	t.Skip("engine bug: a non-empty renegotiation_info in the ServerHello gets unsupported_extension, not handshake_failure (client.go clientServerHello)")
 	c, _ := New(Client, Config{Suites: []uint16{TLS_PSK_WITH_AES_128_GCM_SHA256}, PSK: keyFor("id", "k", nil)})
 	c.SetPeer(serverAddr)
 	c.DoHandshake(nil)

@@ -58,8 +58,10 @@ func (s *Session) serverStart(dgram []byte) bool {
 	hs.transcript = append(hs.transcript, dgram[recordHeaderLen:recordHeaderLen+msgLen]...)
 	hs.clientRandom = append([]byte(nil), ch.Random...)
 
-	// A lower DTLS version has a higher number: 0xFEFF is DTLS 1.0.
-	if ch.Version > versionDTLS12 {
+	// A lower DTLS version has a higher number: 0xFEFF is DTLS 1.0. A
+	// version that is not DTLS at all (major byte other than 0xFE) is
+	// refused the same way.
+	if ch.Version > versionDTLS12 || ch.Version>>8 != 0xFE {
 		s.failAlert(alertProtocolVersion, "The client does not support DTLS 1.2")
 		return false
 	}
@@ -236,8 +238,15 @@ func (s *Session) serverKeyExchange(m message) {
 	if !ok {
 		return
 	}
-	if s.keysReady(preMaster) {
-		hs.step = stepWaitFinished
+	if !s.keysReady(preMaster) {
+		return
+	}
+	hs.step = stepWaitFinished
+	// A ChangeCipherSpec that overtook this message takes effect now; the
+	// Finished it may have brought along is replayed, and can complete or
+	// end the handshake.
+	if hs.peerCCS {
+		s.switchReadEpoch()
 	}
 }
 

@@ -481,7 +481,8 @@ func (s *Session) openRecord(r record) ([]byte, bool) {
 		}
 		w.accept(r.seq)
 		return r.payload, true
-	case r.epoch != 1:
+	case r.epoch != 1 || r.typ == contentChangeCipherSpec:
+		// ChangeCipherSpec is only ever sent in epoch 0.
 		return nil, false
 	case s.readEpoch == 0:
 		// An epoch-1 record that overtook the ChangeCipherSpec: keep a few.
