@@ -134,8 +134,8 @@ func seqOf(m message) uint16 { return uint16(m[4])<<8 | uint16(m[5]) }
 
 // handleHandshakeRecord feeds the fragments of a handshake record to the
 // reassembler and processes every message that becomes complete. It
-// reports whether the record repeated messages already processed, which
-// means the peer did not get our last flight.
+// reports whether the record repeated the last message of the peer's
+// previous flight, which means the peer did not get our last flight.
 func (s *Session) handleHandshakeRecord(epoch uint16, b []byte) (repeated bool) {
 	for len(b) > 0 && s.code == 0 {
 		h, ok := parseHandshakeHeader(b)
@@ -150,7 +150,10 @@ func (s *Session) handleHandshakeRecord(epoch uint16, b []byte) (repeated bool) 
 		}
 		switch s.hs.reasm.add(h, frag, epoch) {
 		case fragmentOld:
-			repeated = true
+			// Only the last message of the peer's previous flight counts
+			// (RFC 6347 section 4.2.4), so stale fragments of earlier
+			// messages cannot make us send whole flights again.
+			repeated = repeated || h.seq == s.hs.reasm.next-1
 		case fragmentNew:
 			for s.hs != nil {
 				m, epoch, ok := s.hs.reasm.pop()
@@ -172,7 +175,7 @@ func (s *Session) afterHandshake(epoch uint16, h handshakeHeader) (repeated bool
 		return false
 	}
 	if h.seq < s.peerSeq {
-		return s.lastFlight != nil
+		return s.lastFlight != nil && h.seq == s.peerSeq-1 // the client's Finished again
 	}
 	if epoch == 1 && h.fragOff == 0 &&
 		(s.mode == Server && h.typ == msgClientHello || s.mode == Client && h.typ == msgHelloRequest) {
