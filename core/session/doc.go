@@ -26,6 +26,10 @@
 //     fragmented and reordered messages, fragmentation to Config.MTU;
 //   - a 64-record anti-replay window per epoch.
 //
+// The CBC suites come last in the default order: their records are
+// checked by pion's MAC-then-encrypt code, whose timing depends on the
+// padding (the Lucky Thirteen family of attacks). Prefer the AEAD suites.
+//
 // It does not do session resumption, certificates, compression,
 // encrypt_then_mac, connection IDs or DTLS 1.0 (a DTLS 1.0 client gets a
 // protocol_version alert).
