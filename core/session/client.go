@@ -82,6 +82,7 @@ func (s *Session) clientMessage(m message) {
 			hs.step = stepWaitServerHelloDone
 		}
 	case m.typ() == msgServerKeyExchange && hs.step == stepWaitServerHelloDone && hs.hint == nil:
+		// hs.hint becomes non-nil here, so a second one is unexpected.
 		if s.clientServerKeyExchange(m) {
 			hs.transcript = append(hs.transcript, m...)
 		}

@@ -114,13 +114,13 @@ func (s *Session) transmit(items []flightItem) {
 		if it.epoch == 1 {
 			room -= s.writeProt.overhead()
 		}
+		// Every message has at least one fragment, even an empty one.
 		body := it.msg.body()
-		for off := 0; off == 0 || off < len(body); {
+		for off := 0; ; {
 			n := min(room, len(body)-off)
-			frag := appendHandshakeHeader(make([]byte, 0, handshakeHeaderLen+n), it.msg.typ(), len(body), seqOf(it.msg), off, n)
+			frag := appendHandshakeHeader(make([]byte, 0, handshakeHeaderLen+n), it.msg.typ(), len(body), it.msg.seq(), off, n)
 			emit(contentHandshake, it.epoch, append(frag, body[off:off+n]...))
-			off += n
-			if len(body) == 0 {
+			if off += n; off >= len(body) {
 				break
 			}
 		}
@@ -129,8 +129,6 @@ func (s *Session) transmit(items []flightItem) {
 		s.out = append(s.out, dgram)
 	}
 }
-
-func seqOf(m message) uint16 { return uint16(m[4])<<8 | uint16(m[5]) }
 
 // handleHandshakeRecord feeds the fragments of a handshake record to the
 // reassembler and processes every message that becomes complete. It
@@ -245,12 +243,12 @@ func (s *Session) keysReady(preMaster []byte) bool {
 		s.failAlert(alertInternalError, "Cannot derive the master secret: "+err.Error())
 		return false
 	}
+	// One protection holds both directions: it writes from now on and reads
+	// once the peer's ChangeCipherSpec arrives.
 	keys, err := deriveKeys(s.suite, hs.master, hs.clientRandom, hs.serverRandom)
 	if err == nil {
 		s.writeProt, err = newProtection(s.suite, keys, s.mode == Client)
-	}
-	if err == nil {
-		hs.pendRead, err = newProtection(s.suite, keys, s.mode == Client)
+		hs.pendRead = s.writeProt
 	}
 	if err != nil {
 		s.failAlert(alertInternalError, "Cannot set up the record keys: "+err.Error())

@@ -82,6 +82,7 @@ func newMessage(typ uint8, seq uint16, body []byte) message {
 }
 
 func (m message) typ() uint8   { return m[0] }
+func (m message) seq() uint16  { return binary.BigEndian.Uint16(m[4:6]) }
 func (m message) body() []byte { return m[handshakeHeaderLen:] }
 
 // partial is a message being reassembled from fragments.
