@@ -100,6 +100,14 @@ func TestServerRechecksCookie(t *testing.T) {
 	}
 }
 
+// expectFatalAlert checks that exactly one alert went out, the fatal desc.
+func expectFatalAlert(t *testing.T, alerts [][2]byte, desc uint8) {
+	t.Helper()
+	if len(alerts) != 1 || alerts[0] != [2]byte{alertFatal, desc} {
+		t.Fatalf("alerts: %v, want one fatal %s", alerts, AlertName(desc))
+	}
+}
+
 // alertsTo records the alerts sent towards one side.
 func alertsTo(l *link, toServer bool, into *[][2]byte) {
 	l.filter = func(ts bool, d []byte) []byte {
@@ -122,9 +130,7 @@ func TestNoKeyFailsWithAlert(t *testing.T) {
 		alertsTo(l, false, &alerts)
 		l.run()
 		expectError(t, l.server, false, dtlserror.TlsFatalError, "No pre-shared key for the client's identity (sent alert unknown_psk_identity)")
-		if len(alerts) != 1 || alerts[0] != [2]byte{alertFatal, alertUnknownPSKIdentity} {
-			t.Fatalf("alerts to the client: %v", alerts)
-		}
+		expectFatalAlert(t, alerts, alertUnknownPSKIdentity)
 		expectError(t, l.client, false, dtlserror.TlsFatalError, "The peer sent a fatal alert: unknown_psk_identity")
 	})
 	t.Run("client without callback", func(t *testing.T) {
@@ -133,9 +139,7 @@ func TestNoKeyFailsWithAlert(t *testing.T) {
 		alertsTo(l, true, &alerts)
 		l.run()
 		expectError(t, l.client, false, dtlserror.TlsFatalError, "No pre-shared key was provided (sent alert handshake_failure)")
-		if len(alerts) != 1 || alerts[0] != [2]byte{alertFatal, alertHandshakeFailure} {
-			t.Fatalf("alerts to the server: %v", alerts)
-		}
+		expectFatalAlert(t, alerts, alertHandshakeFailure)
 		expectError(t, l.server, false, dtlserror.TlsFatalError, "The peer sent a fatal alert: handshake_failure")
 	})
 	t.Run("callback panics", func(t *testing.T) {
@@ -169,9 +173,7 @@ func TestDTLS10ClientRefused(t *testing.T) {
 	}
 	l.run()
 	expectError(t, l.server, false, dtlserror.TlsFatalError, "The client does not support DTLS 1.2 (sent alert protocol_version)")
-	if len(alerts) != 1 || alerts[0] != [2]byte{alertFatal, alertProtocolVersion} {
-		t.Fatalf("alerts: %v", alerts)
-	}
+	expectFatalAlert(t, alerts, alertProtocolVersion)
 }
 
 func established(t *testing.T) *link {
@@ -300,7 +302,5 @@ func TestServerPreference(t *testing.T) {
 	alertsTo(l, false, &alerts)
 	l.run()
 	expectError(t, l.server, false, dtlserror.TlsFatalError, "No cipher suite in common with the client (sent alert handshake_failure)")
-	if len(alerts) != 1 || alerts[0] != [2]byte{alertFatal, alertHandshakeFailure} {
-		t.Fatalf("alerts: %v", alerts)
-	}
+	expectFatalAlert(t, alerts, alertHandshakeFailure)
 }

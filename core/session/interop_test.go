@@ -230,6 +230,24 @@ func checkFailure(t *testing.T, c *dtlsnet.Conn, err error, want string, took ti
 	}
 }
 
+// handshakeDone checks how a handshake ended against what the case wants.
+// For a failure it checks the error and our state, and reports false:
+// there is nothing more to test. For a success it checks the suite.
+func handshakeDone(t *testing.T, c *dtlsnet.Conn, err error, wantErr string, start time.Time, suite uint16) bool {
+	t.Helper()
+	if wantErr != "" {
+		checkFailure(t, c, err, wantErr, time.Since(start))
+		return false
+	}
+	if err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	if got, _ := c.Session.SessionCipher(); got.ID != suite {
+		t.Errorf("negotiated %s, want 0x%04X", got.Name, suite)
+	}
+	return true
+}
+
 // echoWithPeer sends a line each way between us and a peer that sends its
 // stdin and prints what it receives. The lines start with "h" because
 // s_client and s_server take lines starting with some letters (Q, R, k...)
@@ -351,18 +369,11 @@ func TestInteropServer(t *testing.T) {
 			}
 			start := time.Now()
 			c, err := dtlsnet.Accept(conn, verifier.New(), cfg, start.Add(handshakeLimit))
-			if tc.wantErr != "" {
-				checkFailure(t, c, err, tc.wantErr, time.Since(start))
+			if !handshakeDone(t, c, err, tc.wantErr, start, tc.suite) {
 				for _, s := range tc.peerSays {
 					p.waitFor(t, s)
 				}
 				return
-			}
-			if err != nil {
-				t.Fatalf("handshake: %v", err)
-			}
-			if got, _ := c.Session.SessionCipher(); got.ID != tc.suite {
-				t.Errorf("negotiated %s, want 0x%04X", got.Name, tc.suite)
 			}
 			if string(seen.Identity()) != peerIdentity || string(seen.IdentityHint()) != peerHint {
 				t.Errorf("our PSK callback got identity %q and hint %q", seen.Identity(), seen.IdentityHint())
@@ -479,20 +490,13 @@ func TestInteropClient(t *testing.T) {
 			}
 			start := time.Now()
 			c, err := dtlsnet.Dial(listenUDP(t, tc.addr), netip.AddrPortFrom(tc.addr, port), cfg, start.Add(handshakeLimit))
-			if tc.wantErr != "" {
-				checkFailure(t, c, err, tc.wantErr, time.Since(start))
+			// Both servers are pinned to the suite: that the handshake
+			// completed shows they agree on it.
+			if !handshakeDone(t, c, err, tc.wantErr, start, tc.suite) {
 				for _, s := range tc.peerSays {
 					p.waitFor(t, s)
 				}
 				return
-			}
-			if err != nil {
-				t.Fatalf("handshake: %v", err)
-			}
-			// Both servers are pinned to the suite: that the handshake
-			// completed shows they agree on it.
-			if got, _ := c.Session.SessionCipher(); got.ID != tc.suite {
-				t.Errorf("negotiated %s, want 0x%04X", got.Name, tc.suite)
 			}
 			if string(seen.IdentityHint()) != peerHint {
 				t.Errorf("our PSK callback got hint %q, want %q", seen.IdentityHint(), peerHint)
