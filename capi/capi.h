@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ typedef const char capi_static_string;
 typedef const struct sockaddr capi_in_sockaddr;
 typedef const dtlsgate_verifier capi_const_verifier;
 typedef const dtlsgate_psk_authenticator capi_const_authenticator;
+typedef const dtlsgate_session capi_const_session;
 
 /* Handles are numbers dressed as pointers; C never dereferences them. */
 static inline dtlsgate_verifier *capi_verifier_handle(uintptr_t id) {
@@ -36,6 +38,18 @@ static inline dtlsgate_verifier *capi_verifier_handle(uintptr_t id) {
 static inline dtlsgate_psk_authenticator *capi_authenticator_handle(uintptr_t id) {
     return (dtlsgate_psk_authenticator *)id;
 }
+static inline dtlsgate_session *capi_session_handle(uintptr_t id) {
+    return (dtlsgate_session *)id;
+}
+
+/* Go cannot call a C function pointer itself. */
+static inline void capi_call_psk(dtlsgate_psk_callback cb, void *user_data,
+                                 dtlsgate_psk_authenticator *a) {
+    cb(user_data, a);
+}
+
+/* Identifies the calling thread, to refuse re-entry from a callback. */
+static inline uintptr_t capi_thread_self(void) { return (uintptr_t)pthread_self(); }
 
 static inline const char *capi_version_string(void) { return DTLSGATE_VERSION; }
 

@@ -27,6 +27,7 @@ var (
 		C.DTLSGATE_E_BUFFER_TOO_SMALL: C.CString("output buffer too small"),
 		C.DTLSGATE_E_UNSUPPORTED:      C.CString("unknown or unsupported hash algorithm"),
 		C.DTLSGATE_E_INTERNAL:         C.CString("internal error in dtlsgate"),
+		C.DTLSGATE_E_BUSY:             C.CString("session called from inside its own PSK callback"),
 	}
 	unknownCode    = C.CString("unknown error code")
 	dtlsErrorText  [len(dtlsErrorNames)]*C.capi_static_string

@@ -32,9 +32,10 @@
  *    their *len on success excludes the NUL, their needed capacity includes it.
  *  - No function lets a fault inside the library escape: an internal failure
  *    is reported as DTLSGATE_E_INTERNAL and the process carries on.
- *  - Every function may be called from any thread. Calls on one verifier or
- *    one authenticator are serialized by the library, except
- *    dtlsgate_verifier_check(), which runs in parallel with everything.
+ *  - Every function may be called from any thread. Calls on one verifier,
+ *    one authenticator or one session are serialized by the library,
+ *    except dtlsgate_verifier_check(), which runs in parallel with
+ *    everything.
  *
  * The library embeds a Go runtime; see README.md for what that implies (one
  * runtime per process, no fork() without exec() after first use, no dlclose(),
@@ -85,6 +86,9 @@ int dtlsgate_version_number(void);
 #define DTLSGATE_E_UNSUPPORTED (-4)
 /* A fault inside the library was caught; please report it. */
 #define DTLSGATE_E_INTERNAL (-5)
+/* A session function was called from inside that session's own PSK
+ * callback, on the callback's thread; it would deadlock, so it is refused. */
+#define DTLSGATE_E_BUSY (-6)
 
 /* Largest byte input (datagram, secret, identity, key) any function accepts. */
 #define DTLSGATE_MAX_INPUT 65535
@@ -396,6 +400,238 @@ int dtlsgate_psk_authenticator_set_maximum_identity_length(dtlsgate_psk_authenti
                                                            int length);
 int dtlsgate_psk_authenticator_set_maximum_pre_shared_key_length(dtlsgate_psk_authenticator *a,
                                                                  int length);
+
+/* ---------------------------------------------------------------------------
+ * DTLS session (QDtls)
+ *
+ * One DTLS 1.2 connection authenticated with a pre-shared key, server or
+ * client, shaped like Qt's QDtls. The application owns the UDP socket and
+ * reads from it; the session only writes. A server session starts from the
+ * ClientHello a verifier accepted (dtlsgate_verifier_verified_hello(), or a
+ * datagram dtlsgate_verifier_check() returned DTLSGATE_CHECK_VERIFIED for)
+ * and checks its cookie again, so it must use the verifier's cookie
+ * parameters: dtlsgate_session_set_cookie_verifier() shares them.
+ *
+ * Functions that send take a socket_fd. With a UDP socket there, what the
+ * session has to send goes out at once with sendto(2) to the peer; with
+ * DTLSGATE_NO_SOCKET it is queued in the session and the caller collects
+ * it with dtlsgate_session_next_outgoing() and sends it itself (for event
+ * loops that own their sockets, DTLS over something other than a socket,
+ * and tests).
+ *
+ * Functions that mirror a bool of Qt's return 1 for true and 0 for false;
+ * on 0, dtlsgate_session_dtls_error() and _dtls_error_string() say why, in
+ * Qt's words where Qt has them. Each such call clears the error first.
+ * ------------------------------------------------------------------------- */
+
+typedef struct dtlsgate_session dtlsgate_session;
+
+/* Modes: the values of Qt's QSslSocket::SslMode. */
+#define DTLSGATE_SSL_CLIENT_MODE 1
+#define DTLSGATE_SSL_SERVER_MODE 2
+
+/* Handshake states: the values of Qt's QDtls::HandshakeState. A PSK
+ * handshake never enters PeerVerificationFailed (no certificate). */
+typedef enum dtlsgate_handshake_state {
+    DTLSGATE_HANDSHAKE_NOT_STARTED = 0,
+    DTLSGATE_HANDSHAKE_IN_PROGRESS = 1,
+    DTLSGATE_PEER_VERIFICATION_FAILED = 2,
+    DTLSGATE_HANDSHAKE_COMPLETE = 3
+} dtlsgate_handshake_state;
+
+/* socket_fd value meaning "no socket: queue what is to be sent". */
+#define DTLSGATE_NO_SOCKET (-1)
+
+/* No datagram a session builds is larger; a buffer this size always holds
+ * one for dtlsgate_session_next_outgoing(). */
+#define DTLSGATE_MAX_DATAGRAM 65535
+
+/* Called during dtlsgate_session_do_handshake() when the handshake needs
+ * the pre-shared key, as Qt's QDtls::pskRequired. A client gets the
+ * server's identity hint and sets the identity and the key; a server gets
+ * the client's identity and sets the key. The authenticator handle is
+ * valid only during the call: do not free or keep it. Leaving the key
+ * empty fails the handshake. The callback runs on the thread that called
+ * do_handshake(); it may use any function of this header except those of
+ * its own session, which return DTLSGATE_E_BUSY from inside it. */
+typedef void (*dtlsgate_psk_callback)(void *user_data, dtlsgate_psk_authenticator *authenticator);
+
+/* A new session in mode DTLSGATE_SSL_CLIENT_MODE or DTLSGATE_SSL_SERVER_MODE,
+ * with no peer, the default cipher suites, no identity hint, an MTU hint of
+ * 1400, the default cookie parameters and no PSK callback. NULL for any
+ * other mode or on an internal failure. Release it with
+ * dtlsgate_session_free(). */
+dtlsgate_session *dtlsgate_session_new(int mode);
+
+/* Releases a session without telling the peer (call
+ * dtlsgate_session_shutdown() first for that). NULL, an already freed
+ * handle or a handle of another kind is a no-op. */
+void dtlsgate_session_free(dtlsgate_session *s);
+
+/* The session's mode (1 or 2), or DTLSGATE_E_BAD_HANDLE. */
+int dtlsgate_session_ssl_mode(const dtlsgate_session *s);
+
+/* Sets the peer, as QDtls::setPeer(): only before the handshake starts.
+ * address is a numeric IPv4 or IPv6 string. Returns 1, or 0 with
+ * InvalidInputParameters (NULL, empty, unparsable or unspecified address,
+ * port 0: "Invalid address"; broadcast or multicast) or InvalidOperation
+ * (handshake started). Negative: DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY. */
+int dtlsgate_session_set_peer(dtlsgate_session *s, const char *address, uint16_t port);
+
+/* As dtlsgate_session_set_peer(), with the peer as recvfrom(2) filled it in. */
+int dtlsgate_session_set_peer_sockaddr(dtlsgate_session *s, const struct sockaddr *peer,
+                                       socklen_t peer_len);
+
+/* The peer's address as a string into (address, *address_len), by the
+ * string conventions, and its port into *port (may be NULL). Before
+ * set_peer() the address is "" and the port 0. Returns DTLSGATE_OK,
+ * DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY, DTLSGATE_E_INVALID_ARGUMENT
+ * (address_len NULL) or DTLSGATE_E_BUFFER_TOO_SMALL; 64 bytes always do. */
+int dtlsgate_session_peer(const dtlsgate_session *s, char *address, size_t *address_len,
+                          uint16_t *port);
+
+/* The PSK identity hint a server sends (QSslConfiguration's
+ * preSharedKeyIdentityHint); ignored by a client. Only before the
+ * handshake. Returns 1, or 0 with InvalidOperation; negative:
+ * DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY, DTLSGATE_E_INVALID_ARGUMENT (NULL
+ * with a non-zero length, or longer than DTLSGATE_MAX_INPUT). */
+int dtlsgate_session_set_identity_hint(dtlsgate_session *s, const uint8_t *hint, size_t len);
+/* The hint into (buf, *len) as in the conventions. */
+int dtlsgate_session_identity_hint(const dtlsgate_session *s, uint8_t *buf, size_t *len);
+
+/* The cipher suites to offer (client) or accept (server), most preferred
+ * first, as a colon-separated list of OpenSSL or IANA names, e.g.
+ * "PSK-AES128-GCM-SHA256:PSK-CHACHA20-POLY1305". NULL or "" restores
+ * the default list. A server picks its own most preferred suite among the
+ * client's. Only before the handshake. Returns 1, or 0 with
+ * InvalidInputParameters (a name not supported: the message names it) or
+ * InvalidOperation; negative: DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY. */
+int dtlsgate_session_set_ciphers(dtlsgate_session *s, const char *names);
+/* The suites in effect as a colon-separated list of OpenSSL names. */
+int dtlsgate_session_ciphers(const dtlsgate_session *s, char *buf, size_t *len);
+
+/* The largest datagram the handshake builds (UDP payload bytes), as
+ * QDtls::setMtuHint(): 256 to 65507, or 0 for the default 1400. Only
+ * before the handshake. Returns 1, or 0 with InvalidInputParameters or
+ * InvalidOperation; negative: DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY. */
+int dtlsgate_session_set_mtu_hint(dtlsgate_session *s, uint16_t mtu);
+/* The MTU hint in effect (> 0), or a negative status. */
+int dtlsgate_session_mtu_hint(const dtlsgate_session *s);
+
+/* The parameters a server re-checks the ClientHello's cookie with, as
+ * QDtls::setCookieGeneratorParameters(); they must be the verifier's.
+ * Only before the handshake. Returns 1, or 0 with InvalidInputParameters
+ * (empty secret, algorithm not available) or InvalidOperation; negative:
+ * DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY, DTLSGATE_E_INVALID_ARGUMENT. */
+int dtlsgate_session_set_cookie_generator_parameters(dtlsgate_session *s, int hash,
+                                                     const uint8_t *secret, size_t secret_len);
+/* The parameters in use, as dtlsgate_verifier_cookie_generator_parameters(). */
+int dtlsgate_session_cookie_generator_parameters(const dtlsgate_session *s, int *hash,
+                                                 uint8_t *secret, size_t *secret_len);
+
+/* Re-checks cookies with the verifier's own generator: its parameters,
+ * lifetime, rotation and fleet mode, including later changes to them. The
+ * session keeps what it needs, so the verifier may be freed first. Only
+ * before the handshake. Returns 1, or 0 with InvalidOperation; negative:
+ * DTLSGATE_E_BAD_HANDLE (either handle), DTLSGATE_E_BUSY. */
+int dtlsgate_session_set_cookie_verifier(dtlsgate_session *s, const dtlsgate_verifier *v);
+
+/* Sets (or, with NULL, removes) the PSK callback and the user_data it is
+ * given. Returns DTLSGATE_OK, DTLSGATE_E_BAD_HANDLE or DTLSGATE_E_BUSY. */
+int dtlsgate_session_set_psk_callback(dtlsgate_session *s, dtlsgate_psk_callback callback,
+                                      void *user_data);
+
+/* Starts or continues the handshake, as QDtls::doHandshake(). A client
+ * starts with no datagram (NULL, 0); a server starts with the verified
+ * ClientHello. Later calls pass each datagram that arrived from the peer
+ * while the state is DTLSGATE_HANDSHAKE_IN_PROGRESS. Returns 1 while all
+ * is well (check dtlsgate_session_handshake_state() for completion), or 0:
+ * InvalidOperation (no peer, wrong state), InvalidInputParameters (no
+ * datagram), TlsFatalError (the handshake failed: the message says why,
+ * the peer got an alert when one was due, the state is back to
+ * NotStarted), UnderlyingSocketError (sendto failed: the OS's message).
+ * Negative: DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY,
+ * DTLSGATE_E_INVALID_ARGUMENT (NULL with a non-zero length, or longer than
+ * DTLSGATE_MAX_INPUT). */
+int dtlsgate_session_do_handshake(dtlsgate_session *s, int socket_fd, const uint8_t *dgram,
+                                  size_t dgram_len);
+
+/* Milliseconds until dtlsgate_session_handle_timeout() is due, into *ms
+ * (rounded up). Returns 1 while a retransmission timer runs, 0 when none
+ * does (*ms set to 0), or a negative status (DTLSGATE_E_INVALID_ARGUMENT
+ * for a NULL ms). This is what Qt's handshakeTimeout signal is timed by. */
+int dtlsgate_session_remaining_timeout(const dtlsgate_session *s, uint32_t *ms);
+
+/* Retransmits the last flight once its timer is due, as
+ * QDtls::handleTimeout(); earlier it does nothing and returns 1. After 12
+ * retransmissions without an answer the handshake fails (0,
+ * TlsFatalError). 0 with InvalidOperation when no handshake is in
+ * progress. */
+int dtlsgate_session_handle_timeout(dtlsgate_session *s, int socket_fd);
+
+/* Drops a handshake in progress without telling the peer, as
+ * QDtls::abortHandshake(). Returns 1, or 0 with InvalidOperation. */
+int dtlsgate_session_abort_handshake(dtlsgate_session *s);
+
+/* Sends close_notify and closes the connection, as QDtls::shutdown().
+ * Returns 1, or 0 with InvalidOperation (not encrypted) or
+ * UnderlyingSocketError (the connection is closed all the same). */
+int dtlsgate_session_shutdown(dtlsgate_session *s, int socket_fd);
+
+/* Encrypts data as one record and sends it, as
+ * QDtls::writeDatagramEncrypted(). Returns the number of bytes written
+ * (data_len), or 0: InvalidOperation (not encrypted),
+ * InvalidInputParameters (empty, or more than 16384 bytes, the most a
+ * record holds), UnderlyingSocketError. Negative: DTLSGATE_E_BAD_HANDLE,
+ * DTLSGATE_E_BUSY, DTLSGATE_E_INVALID_ARGUMENT (NULL with a non-zero
+ * length). */
+int dtlsgate_session_write_datagram_encrypted(dtlsgate_session *s, int socket_fd,
+                                              const uint8_t *data, size_t data_len);
+
+/* Decrypts a datagram from the peer into (out, *out_len), as
+ * QDtls::decryptDatagram(). Returns 1 with *out_len the number of bytes of
+ * application data, which is 0 when the datagram carried none (a replayed
+ * or forged record is dropped silently; a repeated Finished from the peer
+ * is answered through socket_fd). Returns 0 with *out_len = 0 on an error:
+ * InvalidOperation (not encrypted), InvalidInputParameters (empty
+ * datagram), RemoteClosedConnectionError (close_notify: the connection is
+ * closed), TlsFatalError (a fatal alert). The plaintext is never longer
+ * than the datagram: if *out_len is smaller than dgram_len, nothing is
+ * decrypted, *out_len is set to dgram_len and DTLSGATE_E_BUFFER_TOO_SMALL
+ * returned, so the datagram can be passed again. Other negatives:
+ * DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY, DTLSGATE_E_INVALID_ARGUMENT
+ * (NULL out_len, NULL dgram with a non-zero length, too long). */
+int dtlsgate_session_decrypt_datagram(dtlsgate_session *s, int socket_fd, const uint8_t *dgram,
+                                      size_t dgram_len, uint8_t *out, size_t *out_len);
+
+/* Takes the next datagram queued by a call made with DTLSGATE_NO_SOCKET,
+ * to be sent to the peer, oldest first. Returns 1 with it in (buf, *len),
+ * 0 when the queue is empty (*len set to 0), or DTLSGATE_E_BUFFER_TOO_SMALL
+ * with *len the size needed and the datagram left queued. Other
+ * negatives: DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY,
+ * DTLSGATE_E_INVALID_ARGUMENT (len NULL). */
+int dtlsgate_session_next_outgoing(dtlsgate_session *s, uint8_t *buf, size_t *len);
+
+/* The dtlsgate_handshake_state, or a negative status. */
+int dtlsgate_session_handshake_state(const dtlsgate_session *s);
+
+/* 1 once the handshake completed and until the connection closes, else 0;
+ * or a negative status. */
+int dtlsgate_session_is_connection_encrypted(const dtlsgate_session *s);
+
+/* The negotiated cipher suite's OpenSSL name (QDtls::sessionCipher()), ""
+ * while not encrypted. String conventions; 64 bytes always do. */
+int dtlsgate_session_session_cipher(const dtlsgate_session *s, char *buf, size_t *len);
+
+/* "DTLSv1.2" while encrypted, "" otherwise (QDtls::sessionProtocol()). */
+int dtlsgate_session_session_protocol(const dtlsgate_session *s, char *buf, size_t *len);
+
+/* The dtlsgate_dtls_error left by the session's last call (0..8), or a
+ * negative status. */
+int dtlsgate_session_dtls_error(const dtlsgate_session *s);
+
+/* The message that goes with it; empty for NoError. String conventions. */
+int dtlsgate_session_dtls_error_string(const dtlsgate_session *s, char *buf, size_t *len);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -245,6 +245,12 @@ func (s *Session) Outgoing() [][]byte {
 	return out
 }
 
+// SetSocketError records that sending what Outgoing returned failed, for
+// drivers that want the session's error to say so, as Qt's QDtls does.
+func (s *Session) SetSocketError(err error) {
+	s.setError(dtlserror.UnderlyingSocketError, err.Error())
+}
+
 // Timeout returns how long until HandleTimeout should be called, and false
 // when no retransmission timer is running.
 func (s *Session) Timeout() (time.Duration, bool) {

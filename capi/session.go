@@ -1,0 +1,424 @@
+package main
+
+// #include "capi.h"
+import "C"
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/dtlsgate/dtlsgate/core/cookie"
+	"github.com/dtlsgate/dtlsgate/core/psk"
+	"github.com/dtlsgate/dtlsgate/core/session"
+)
+
+// dtlsSession is a session.Session behind a C handle: calls are serialized,
+// datagrams queued by DTLSGATE_NO_SOCKET calls wait in queue, and the PSK
+// callback is a C function pointer.
+type dtlsSession struct {
+	mu       sync.Mutex
+	s        *session.Session
+	queue    [][]byte
+	callback C.dtlsgate_psk_callback
+	userData unsafe.Pointer // C memory, or anything: only handed back to C
+	// inCallback is the thread running the PSK callback (0 when none): a
+	// call from it on this session would wait for itself.
+	inCallback atomic.Uintptr
+}
+
+var sessions table[dtlsSession]
+
+// withSession runs f on the session behind h, locked; DTLSGATE_E_BUSY when
+// called from inside the session's own PSK callback.
+func withSession(h *C.capi_const_session, f func(x *dtlsSession) C.int) C.int {
+	x, ok := sessions.get(uintptr(unsafe.Pointer(h)))
+	if !ok {
+		return C.DTLSGATE_E_BAD_HANDLE
+	}
+	if t := x.inCallback.Load(); t != 0 && t == uintptr(C.capi_thread_self()) {
+		return C.DTLSGATE_E_BUSY
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return f(x)
+}
+
+//export dtlsgate_session_new
+func dtlsgate_session_new(mode C.int) (h *C.dtlsgate_session) {
+	defer func() {
+		if r := recover(); r != nil {
+			reportPanic(r)
+			h = nil
+		}
+	}()
+	x := &dtlsSession{}
+	s, err := session.New(session.Mode(mode), session.Config{PSK: x.askPSK})
+	if err != nil {
+		return nil
+	}
+	x.s = s
+	return C.capi_session_handle(C.uintptr_t(sessions.add(x)))
+}
+
+//export dtlsgate_session_free
+func dtlsgate_session_free(h *C.dtlsgate_session) {
+	defer func() {
+		if r := recover(); r != nil {
+			reportPanic(r)
+		}
+	}()
+	// A call still running on another thread (or the callback's own
+	// do_handshake) keeps its reference and finishes; the handle is gone.
+	sessions.remove(uintptr(unsafe.Pointer(h)))
+}
+
+// askPSK hands the session's authenticator to the C callback through a
+// handle that lives for the call only, then takes back what the
+// application set. It runs inside do_handshake, with x.mu held.
+func (x *dtlsSession) askPSK(a *psk.Authenticator) {
+	if x.callback == nil {
+		return
+	}
+	tmp := &authenticator{a: *a.Clone()}
+	id := authenticators.add(tmp)
+	defer func() {
+		authenticators.remove(id)
+		tmp.mu.Lock()
+		tmp.a.Wipe()
+		tmp.mu.Unlock()
+	}()
+	x.inCallback.Store(uintptr(C.capi_thread_self()))
+	defer x.inCallback.Store(0)
+	C.capi_call_psk(x.callback, x.userData, C.capi_authenticator_handle(C.uintptr_t(id)))
+	tmp.mu.Lock()
+	a.SetIdentity(tmp.a.Identity())
+	a.SetPreSharedKey(tmp.a.PreSharedKey())
+	tmp.mu.Unlock()
+}
+
+// send delivers what the session has to send: through socket_fd, or into
+// the queue for next_outgoing. A send failure is the session's error
+// (UnderlyingSocketError); the rest of that batch is dropped, which the
+// handshake's retransmission makes good.
+func (x *dtlsSession) send(fd C.int) bool {
+	x.queue = append(x.queue, x.s.Outgoing()...)
+	if fd == C.DTLSGATE_NO_SOCKET {
+		return true
+	}
+	queue := x.queue
+	x.queue = nil
+	for _, d := range queue {
+		if err := fdWriter(fd).WriteDatagram(d, x.s.Peer()); err != nil {
+			x.s.SetSocketError(err)
+			return false
+		}
+	}
+	return true
+}
+
+// validFD accepts a socket or DTLSGATE_NO_SOCKET.
+func validFD(fd C.int) bool { return fd >= 0 || fd == C.DTLSGATE_NO_SOCKET }
+
+//export dtlsgate_session_ssl_mode
+func dtlsgate_session_ssl_mode(h *C.capi_const_session) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int { return C.int(x.s.Mode()) })
+}
+
+//export dtlsgate_session_set_peer
+func dtlsgate_session_set_peer(h *C.dtlsgate_session, address *C.capi_in_char, port C.uint16_t) (ret C.int) {
+	defer guard(&ret)
+	peer := parseAddress(address)
+	return withSession(h, func(x *dtlsSession) C.int {
+		return boolInt(x.s.SetPeer(netip.AddrPortFrom(peer, uint16(port))))
+	})
+}
+
+//export dtlsgate_session_set_peer_sockaddr
+func dtlsgate_session_set_peer_sockaddr(h *C.dtlsgate_session, sa *C.capi_in_sockaddr, n C.socklen_t) (ret C.int) {
+	defer guard(&ret)
+	peer := parseSockaddr(sa, n)
+	return withSession(h, func(x *dtlsSession) C.int { return boolInt(x.s.SetPeer(peer)) })
+}
+
+//export dtlsgate_session_peer
+func dtlsgate_session_peer(h *C.capi_const_session, buf *C.char, n *C.size_t, port *C.uint16_t) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int {
+		peer := x.s.Peer()
+		addr := ""
+		if peer.IsValid() {
+			addr = peer.Addr().String()
+		}
+		if status := putString(addr, buf, n); status != C.DTLSGATE_OK {
+			return status
+		}
+		if port != nil {
+			*port = C.uint16_t(peer.Port())
+		}
+		return C.DTLSGATE_OK
+	})
+}
+
+// configure applies a change to the session's configuration; SetConfig
+// refuses it once the handshake started, and records why.
+func (x *dtlsSession) configure(change func(cfg *session.Config)) C.int {
+	cfg := x.s.Config()
+	change(&cfg)
+	return boolInt(x.s.SetConfig(cfg))
+}
+
+//export dtlsgate_session_set_identity_hint
+func dtlsgate_session_set_identity_hint(h *C.dtlsgate_session, hint *C.capi_in_bytes, n C.size_t) (ret C.int) {
+	defer guard(&ret)
+	b, ok := inBytes(hint, n)
+	return withSession(h, func(x *dtlsSession) C.int {
+		if !ok {
+			return C.DTLSGATE_E_INVALID_ARGUMENT
+		}
+		// SetConfig copies the hint, so b does not outlive the call.
+		return x.configure(func(cfg *session.Config) { cfg.IdentityHint = b })
+	})
+}
+
+//export dtlsgate_session_identity_hint
+func dtlsgate_session_identity_hint(h *C.capi_const_session, buf *C.uint8_t, n *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int { return putBytes(x.s.Config().IdentityHint, buf, n) })
+}
+
+//export dtlsgate_session_set_ciphers
+func dtlsgate_session_set_ciphers(h *C.dtlsgate_session, names *C.capi_in_char) (ret C.int) {
+	defer guard(&ret)
+	list := ""
+	if names != nil {
+		list = C.GoString(names)
+	}
+	return withSession(h, func(x *dtlsSession) C.int { return boolInt(x.s.SetCiphers(list)) })
+}
+
+//export dtlsgate_session_ciphers
+func dtlsgate_session_ciphers(h *C.capi_const_session, buf *C.char, n *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int { return putString(x.s.Ciphers(), buf, n) })
+}
+
+//export dtlsgate_session_set_mtu_hint
+func dtlsgate_session_set_mtu_hint(h *C.dtlsgate_session, mtu C.uint16_t) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int {
+		return x.configure(func(cfg *session.Config) { cfg.MTU = int(mtu) })
+	})
+}
+
+//export dtlsgate_session_mtu_hint
+func dtlsgate_session_mtu_hint(h *C.capi_const_session) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int { return C.int(x.s.Config().MTU) })
+}
+
+//export dtlsgate_session_set_cookie_generator_parameters
+func dtlsgate_session_set_cookie_generator_parameters(h *C.dtlsgate_session, hash C.int, secret *C.capi_in_bytes, n C.size_t) (ret C.int) {
+	defer guard(&ret)
+	b, ok := inBytes(secret, n)
+	return withSession(h, func(x *dtlsSession) C.int {
+		if !ok {
+			return C.DTLSGATE_E_INVALID_ARGUMENT
+		}
+		// The generator copies the secret.
+		return boolInt(x.s.SetCookieGeneratorParameters(cookie.Parameters{Hash: cookie.Algorithm(hash), Secret: b}))
+	})
+}
+
+//export dtlsgate_session_cookie_generator_parameters
+func dtlsgate_session_cookie_generator_parameters(h *C.capi_const_session, hash *C.int, secret *C.uint8_t, n *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int {
+		return putParameters(x.s.CookieGeneratorParameters(), hash, secret, n)
+	})
+}
+
+//export dtlsgate_session_set_cookie_verifier
+func dtlsgate_session_set_cookie_verifier(h *C.dtlsgate_session, vh *C.capi_const_verifier) (ret C.int) {
+	defer guard(&ret)
+	v, ok := lookupVerifier(vh)
+	if !ok {
+		return C.DTLSGATE_E_BAD_HANDLE
+	}
+	return withSession(h, func(x *dtlsSession) C.int {
+		return x.configure(func(cfg *session.Config) { cfg.Cookies = v.Generator() })
+	})
+}
+
+//export dtlsgate_session_set_psk_callback
+func dtlsgate_session_set_psk_callback(h *C.dtlsgate_session, cb C.dtlsgate_psk_callback, userData unsafe.Pointer) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int {
+		x.callback, x.userData = cb, userData
+		return C.DTLSGATE_OK
+	})
+}
+
+//export dtlsgate_session_do_handshake
+func dtlsgate_session_do_handshake(h *C.dtlsgate_session, fd C.int, dgram *C.capi_in_bytes, n C.size_t) (ret C.int) {
+	defer guard(&ret)
+	b, ok := inBytes(dgram, n)
+	return withSession(h, func(x *dtlsSession) C.int {
+		if !ok || !validFD(fd) {
+			return C.DTLSGATE_E_INVALID_ARGUMENT
+		}
+		done := x.s.DoHandshake(b)
+		return boolInt(x.send(fd) && done)
+	})
+}
+
+//export dtlsgate_session_remaining_timeout
+func dtlsgate_session_remaining_timeout(h *C.capi_const_session, ms *C.uint32_t) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int {
+		if ms == nil {
+			return C.DTLSGATE_E_INVALID_ARGUMENT
+		}
+		d, running := x.s.Timeout()
+		*ms = C.uint32_t((d + time.Millisecond - 1) / time.Millisecond)
+		return boolInt(running)
+	})
+}
+
+//export dtlsgate_session_handle_timeout
+func dtlsgate_session_handle_timeout(h *C.dtlsgate_session, fd C.int) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int {
+		if !validFD(fd) {
+			return C.DTLSGATE_E_INVALID_ARGUMENT
+		}
+		ok := x.s.HandleTimeout()
+		return boolInt(x.send(fd) && ok)
+	})
+}
+
+//export dtlsgate_session_abort_handshake
+func dtlsgate_session_abort_handshake(h *C.dtlsgate_session) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int { return boolInt(x.s.AbortHandshake()) })
+}
+
+//export dtlsgate_session_shutdown
+func dtlsgate_session_shutdown(h *C.dtlsgate_session, fd C.int) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int {
+		if !validFD(fd) {
+			return C.DTLSGATE_E_INVALID_ARGUMENT
+		}
+		ok := x.s.Shutdown()
+		return boolInt(x.send(fd) && ok)
+	})
+}
+
+//export dtlsgate_session_write_datagram_encrypted
+func dtlsgate_session_write_datagram_encrypted(h *C.dtlsgate_session, fd C.int, data *C.capi_in_bytes, n C.size_t) (ret C.int) {
+	defer guard(&ret)
+	b, ok := inBytes(data, n)
+	return withSession(h, func(x *dtlsSession) C.int {
+		if !ok || !validFD(fd) {
+			return C.DTLSGATE_E_INVALID_ARGUMENT
+		}
+		written := x.s.WriteDatagramEncrypted(b)
+		if !x.send(fd) || written < 0 {
+			return 0
+		}
+		return C.int(written)
+	})
+}
+
+//export dtlsgate_session_decrypt_datagram
+func dtlsgate_session_decrypt_datagram(h *C.dtlsgate_session, fd C.int, dgram *C.capi_in_bytes, n C.size_t, out *C.uint8_t, outLen *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	b, ok := inBytes(dgram, n)
+	return withSession(h, func(x *dtlsSession) C.int {
+		switch {
+		case !ok || !validFD(fd) || outLen == nil:
+			return C.DTLSGATE_E_INVALID_ARGUMENT
+		case uint64(*outLen) < uint64(n):
+			// Checked before decrypting, so the record is not consumed.
+			*outLen = n
+			return C.DTLSGATE_E_BUFFER_TOO_SMALL
+		case out == nil && n > 0:
+			return C.DTLSGATE_E_INVALID_ARGUMENT
+		}
+		plain := x.s.DecryptDatagram(b)
+		sent := x.send(fd)
+		// Fits: a record's plaintext is shorter than the record.
+		if status := putBytes(plain, out, outLen); status != C.DTLSGATE_OK {
+			return status
+		}
+		return boolInt(sent && x.s.DtlsError() == 0)
+	})
+}
+
+//export dtlsgate_session_next_outgoing
+func dtlsgate_session_next_outgoing(h *C.dtlsgate_session, buf *C.uint8_t, n *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int {
+		if n == nil {
+			return C.DTLSGATE_E_INVALID_ARGUMENT
+		}
+		x.queue = append(x.queue, x.s.Outgoing()...)
+		if len(x.queue) == 0 {
+			*n = 0
+			return 0
+		}
+		if status := putBytes(x.queue[0], buf, n); status != C.DTLSGATE_OK {
+			return status
+		}
+		x.queue[0] = nil
+		x.queue = x.queue[1:]
+		return 1
+	})
+}
+
+//export dtlsgate_session_handshake_state
+func dtlsgate_session_handshake_state(h *C.capi_const_session) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int { return C.int(x.s.HandshakeState()) })
+}
+
+//export dtlsgate_session_is_connection_encrypted
+func dtlsgate_session_is_connection_encrypted(h *C.capi_const_session) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int { return boolInt(x.s.IsConnectionEncrypted()) })
+}
+
+//export dtlsgate_session_session_cipher
+func dtlsgate_session_session_cipher(h *C.capi_const_session, buf *C.char, n *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int {
+		suite, ok := x.s.SessionCipher()
+		name := ""
+		if ok {
+			name = suite.Name
+		}
+		return putString(name, buf, n)
+	})
+}
+
+//export dtlsgate_session_session_protocol
+func dtlsgate_session_session_protocol(h *C.capi_const_session, buf *C.char, n *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int { return putString(x.s.SessionProtocol(), buf, n) })
+}
+
+//export dtlsgate_session_dtls_error
+func dtlsgate_session_dtls_error(h *C.capi_const_session) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int { return C.int(x.s.DtlsError()) })
+}
+
+//export dtlsgate_session_dtls_error_string
+func dtlsgate_session_dtls_error_string(h *C.capi_const_session, buf *C.char, n *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int { return putString(x.s.DtlsErrorString(), buf, n) })
+}
