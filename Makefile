@@ -69,18 +69,19 @@ $(BUILD)/valgrind/$(SONAME): $(CAPI_DEPS) | deps
 # ---------------------------------------------------------------------------
 # Tests
 
-C_TESTS := $(BUILD)/test_api_shared $(BUILD)/test_api_static
-C_TEST_DEPS := tests/c/test_api.c tests/c/check.h tests/common/dtls_bytes.h $(HEADER)
+C_PROGRAMS := test_api test_session
+C_TESTS := $(foreach t,$(C_PROGRAMS),$(BUILD)/$(t)_shared $(BUILD)/$(t)_static)
+C_TEST_DEPS := tests/c/check.h tests/common/dtls_bytes.h $(HEADER)
 
-$(BUILD)/test_api_shared: $(C_TEST_DEPS) $(SO)
+$(BUILD)/test_%_shared: tests/c/test_%.c $(C_TEST_DEPS) $(SO)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(LDFLAGS_SHARED)
 
-$(BUILD)/test_api_static: $(C_TEST_DEPS) $(ARCHIVE)
+$(BUILD)/test_%_static: tests/c/test_%.c $(C_TEST_DEPS) $(ARCHIVE)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(LDFLAGS_STATIC)
 
-$(BUILD)/test_api_valgrind: $(C_TEST_DEPS) $(BUILD)/valgrind/$(SONAME)
+$(BUILD)/test_%_valgrind: tests/c/test_%.c $(C_TEST_DEPS) $(BUILD)/valgrind/$(SONAME)
 	$(CC) $(TEST_CFLAGS) -o $@ $< -L$(BUILD)/valgrind -ldtlsgate -Wl,-rpath,$(CURDIR)/$(BUILD)/valgrind
 
 ## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, Qt parity
@@ -94,11 +95,10 @@ test-go: | deps
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'Alloc' ./...
 
-## test-c: the C API tests, linked against the .so and against the .a
+## test-c: the C API tests (verifier, authenticator, session), linked against the .so and the .a
 .PHONY: test-c
 test-c: $(C_TESTS)
-	$(BUILD)/test_api_shared
-	$(BUILD)/test_api_static
+	$(foreach t,$(C_TESTS),$(t) &&) true
 
 ## test-header: the header alone compiles as C99 and as C++17, warnings as errors
 .PHONY: test-header
@@ -117,10 +117,10 @@ test-symbols: $(SO)
 .PHONY: test-valgrind
 # The suppressions cover only Go-runtime memory (see the file); leaks of C
 # allocations are still errors.
-test-valgrind: $(BUILD)/test_api_valgrind tests/c/go-runtime.supp | deps-test
-	valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-		--show-leak-kinds=definite --suppressions=tests/c/go-runtime.supp -q \
-		$(BUILD)/test_api_valgrind
+test-valgrind: $(foreach t,$(C_PROGRAMS),$(BUILD)/$(t)_valgrind) tests/c/go-runtime.supp | deps-test
+	$(foreach t,$(C_PROGRAMS),valgrind --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite --show-leak-kinds=definite \
+		--suppressions=tests/c/go-runtime.supp -q $(BUILD)/$(t)_valgrind &&) true
 
 ## test-interop: real openssl and gnutls clients against the example C server on loopback
 .PHONY: test-interop

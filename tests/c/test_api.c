@@ -408,23 +408,23 @@ static void test_strings(void)
                                    "TlsInitializationError",
                                    "TlsFatalError",
                                    "TlsNonFatalError"};
-    static const int unknown[] = {-6, -100, 9, 1000, INT_MIN, INT_MAX};
-    const char *text[14];
+    static const int unknown[] = {-7, -100, 9, 1000, INT_MIN, INT_MAX};
+    const char *text[15];
     int i, j;
     check_context = "strings";
-    /* -5..-1 and 0..8: 14 codes, each with its own non-empty text. */
-    for (i = 0; i < 14; i++) {
-        text[i] = dtlsgate_strerror(i - 5);
+    /* -6..-1 and 0..8: 15 codes, each with its own non-empty text. */
+    for (i = 0; i < 15; i++) {
+        text[i] = dtlsgate_strerror(i - 6);
         if (CHECK(text[i] != NULL))
             CHECK(text[i][0] != '\0');
     }
-    for (i = 0; i < 14; i++)
-        for (j = i + 1; j < 14; j++)
+    for (i = 0; i < 15; i++)
+        for (j = i + 1; j < 15; j++)
             if (text[i] && text[j] && strcmp(text[i], text[j]) == 0) {
                 CHECK(!"strerror texts are distinct");
-                fprintf(stderr, "    codes %d and %d: \"%s\"\n", i - 5, j - 5, text[i]);
+                fprintf(stderr, "    codes %d and %d: \"%s\"\n", i - 6, j - 6, text[i]);
             }
-    for (i = 0; i < 14; i++)
+    for (i = 0; i < 15; i++)
         if (text[i])
             CHECK(strcmp(text[i], "unknown error code") != 0);
     for (i = 0; i < (int)(sizeof unknown / sizeof unknown[0]); i++)

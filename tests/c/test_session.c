@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -87,12 +89,15 @@ typedef struct {
     size_t len;
 } dgram_t;
 
+/* The session a test frees from inside its own callback. */
+static dtlsgate_session *freed_by_callback;
+
 /* Takes the next datagram s queued; 0 when there is none. */
 static int take(dtlsgate_session *s, dgram_t *d)
 {
     d->len = sizeof d->data;
     int r = dtlsgate_session_next_outgoing(s, d->data, &d->len);
-    CHECK(r == 0 || r == 1);
+    CHECK(r == 0 || r == 1 || (r == DTLSGATE_E_BAD_HANDLE && s == freed_by_callback));
     return r == 1;
 }
 
@@ -232,8 +237,15 @@ static void test_in_memory(const char *ciphers, const char *expect_cipher)
     CHECK_EQ(dtlsgate_session_is_connection_encrypted(client), 0);
     dgram_t d;
     if (CHECK(take(client, &d))) {
-        uint8_t out[64];
-        size_t n = sizeof out;
+        uint8_t out[256];
+        /* Too small a buffer: nothing is consumed, the size needed is told. */
+        size_t n = d.len - 1;
+        CHECK_EQ(dtlsgate_session_decrypt_datagram(server, DTLSGATE_NO_SOCKET, d.data, d.len, out,
+                                                   &n),
+                 DTLSGATE_E_BUFFER_TOO_SMALL);
+        CHECK_EQ(n, d.len);
+        CHECK_EQ(dtlsgate_session_is_connection_encrypted(server), 1);
+        n = sizeof out;
         CHECK_EQ(dtlsgate_session_decrypt_datagram(server, DTLSGATE_NO_SOCKET, d.data, d.len, out,
                                                    &n),
                  0);
@@ -278,6 +290,468 @@ static void test_wrong_key(void)
     dtlsgate_verifier_free(v);
 }
 
+
+/* ---------------------------------------------------------------------------
+ * Over real loopback sockets: the session sends with sendto(2) itself.
+ */
+
+typedef struct {
+    int fd;
+    struct sockaddr_storage addr;
+    socklen_t len;
+} udp_t;
+
+static int udp_open(int family, udp_t *u)
+{
+    memset(u, 0, sizeof *u);
+    u->fd = socket(family, SOCK_DGRAM, 0);
+    if (u->fd < 0)
+        return -1;
+    if (family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&u->addr;
+        a->sin_family = AF_INET;
+        inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
+        u->len = sizeof *a;
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&u->addr;
+        a->sin6_family = AF_INET6;
+        inet_pton(AF_INET6, "::1", &a->sin6_addr);
+        u->len = sizeof *a;
+    }
+    if (bind(u->fd, (struct sockaddr *)&u->addr, u->len) != 0 ||
+        getsockname(u->fd, (struct sockaddr *)&u->addr, &u->len) != 0) {
+        close(u->fd);
+        return -1;
+    }
+    return 0;
+}
+
+static uint16_t port_of(const udp_t *u)
+{
+    return ntohs(u->addr.ss_family == AF_INET ? ((const struct sockaddr_in *)&u->addr)->sin_port
+                                              : ((const struct sockaddr_in6 *)&u->addr)->sin6_port);
+}
+
+/* One datagram within ms milliseconds, or -1. */
+static long recv_within(int fd, uint8_t *buf, size_t cap, int ms, struct sockaddr_storage *from,
+                        socklen_t *fromlen)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, ms) != 1)
+        return -1;
+    return (long)recvfrom(fd, buf, cap, MSG_DONTWAIT, (struct sockaddr *)from, fromlen);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static void test_sockets(int family)
+{
+    udp_t srv, cli;
+    static uint8_t buf[DTLSGATE_MAX_DATAGRAM];
+    char ip[64];
+    check_context = family == AF_INET ? "sockets, IPv4" : "sockets, IPv6";
+    if (!CHECK(udp_open(family, &srv) == 0) || !CHECK(udp_open(family, &cli) == 0))
+        return;
+    inet_ntop(family,
+              family == AF_INET ? (void *)&((struct sockaddr_in *)&srv.addr)->sin_addr
+                                : (void *)&((struct sockaddr_in6 *)&srv.addr)->sin6_addr,
+              ip, sizeof ip);
+
+    dtlsgate_verifier *v = dtlsgate_verifier_new();
+    dtlsgate_session *client = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    dtlsgate_session *server = NULL;
+    psk_seen cs = {.key = KEY, .key_len = sizeof KEY}, ss = {.key = KEY, .key_len = sizeof KEY};
+    dtlsgate_session_set_psk_callback(client, on_psk, &cs);
+    CHECK_EQ(dtlsgate_session_set_peer(client, ip, port_of(&srv)), 1);
+    CHECK_EQ(dtlsgate_session_do_handshake(client, cli.fd, NULL, 0), 1);
+
+    /* One thread plays both sides: whoever has a datagram gets it. */
+    int hvr_sent = 0;
+    for (int i = 0; i < 40; i++) {
+        struct sockaddr_storage from;
+        socklen_t flen = sizeof from;
+        long n = recv_within(srv.fd, buf, sizeof buf, 50, &from, &flen);
+        if (n > 0 && server == NULL) {
+            if (dtlsgate_verifier_verify_client_sockaddr(v, srv.fd, buf, (size_t)n,
+                                                         (struct sockaddr *)&from, flen) == 1) {
+                server = dtlsgate_session_new(DTLSGATE_SSL_SERVER_MODE);
+                CHECK_EQ(dtlsgate_session_set_peer_sockaddr(server, (struct sockaddr *)&from, flen),
+                         1);
+                CHECK_EQ(dtlsgate_session_set_cookie_verifier(server, v), 1);
+                dtlsgate_session_set_identity_hint(server, (const uint8_t *)HINT, strlen(HINT));
+                dtlsgate_session_set_psk_callback(server, on_psk, &ss);
+                CHECK_EQ(dtlsgate_session_do_handshake(server, srv.fd, buf, (size_t)n), 1);
+            } else {
+                hvr_sent++;
+            }
+        } else if (n > 0) {
+            CHECK_EQ(dtlsgate_session_do_handshake(server, srv.fd, buf, (size_t)n), 1);
+        }
+        flen = sizeof from;
+        n = recv_within(cli.fd, buf, sizeof buf, 50, &from, &flen);
+        if (n > 0 && dtlsgate_session_handshake_state(client) == DTLSGATE_HANDSHAKE_IN_PROGRESS)
+            CHECK_EQ(dtlsgate_session_do_handshake(client, cli.fd, buf, (size_t)n), 1);
+        if (server && dtlsgate_session_is_connection_encrypted(server) &&
+            dtlsgate_session_is_connection_encrypted(client))
+            break;
+    }
+    CHECK_EQ(hvr_sent, 1);
+    if (!CHECK(server != NULL) || !CHECK_EQ(dtlsgate_session_is_connection_encrypted(client), 1) ||
+        !CHECK_EQ(dtlsgate_session_is_connection_encrypted(server), 1))
+        goto out;
+    CHECK_STR(cs.hint, HINT);
+    CHECK_STR(ss.identity, IDENTITY);
+
+    char addr[64];
+    size_t alen = sizeof addr;
+    uint16_t port = 0;
+    CHECK_EQ(dtlsgate_session_peer(client, addr, &alen, &port), DTLSGATE_OK);
+    CHECK_STR(addr, ip);
+    CHECK_EQ(port, port_of(&srv));
+
+    /* Data both ways, through the sockets. */
+    static const char ping[] = "ping over loopback";
+    CHECK_EQ(dtlsgate_session_write_datagram_encrypted(client, cli.fd, (const uint8_t *)ping,
+                                                       strlen(ping)),
+             (long long)strlen(ping));
+    long n = recv_within(srv.fd, buf, sizeof buf, 3000, NULL, NULL);
+    uint8_t plain[DTLSGATE_MAX_DATAGRAM];
+    size_t pn = sizeof plain;
+    if (CHECK(n > 0)) {
+        CHECK_EQ(dtlsgate_session_decrypt_datagram(server, srv.fd, buf, (size_t)n, plain, &pn), 1);
+        CHECK_MEM(plain, pn, ping, strlen(ping));
+        CHECK_EQ(dtlsgate_session_write_datagram_encrypted(server, srv.fd, plain, pn), (long long)pn);
+    }
+    n = recv_within(cli.fd, buf, sizeof buf, 3000, NULL, NULL);
+    pn = sizeof plain;
+    if (CHECK(n > 0)) {
+        CHECK_EQ(dtlsgate_session_decrypt_datagram(client, cli.fd, buf, (size_t)n, plain, &pn), 1);
+        CHECK_MEM(plain, pn, ping, strlen(ping));
+    }
+
+    /* The server shuts down; the client hears close_notify. */
+    CHECK_EQ(dtlsgate_session_shutdown(server, srv.fd), 1);
+    n = recv_within(cli.fd, buf, sizeof buf, 3000, NULL, NULL);
+    pn = sizeof plain;
+    if (CHECK(n > 0)) {
+        CHECK_EQ(dtlsgate_session_decrypt_datagram(client, cli.fd, buf, (size_t)n, plain, &pn), 0);
+        CHECK_EQ(dtlsgate_session_dtls_error(client), DTLSGATE_REMOTE_CLOSED_CONNECTION_ERROR);
+    }
+out:
+    dtlsgate_session_free(server);
+    dtlsgate_session_free(client);
+    dtlsgate_verifier_free(v);
+    close(srv.fd);
+    close(cli.fd);
+    check_context = "";
+}
+
+/* A silent server: the client's timer runs, fires once due and resends. */
+static void test_retransmission(void)
+{
+    udp_t silent, cli;
+    static uint8_t first[2048], again[2048];
+    if (!CHECK(udp_open(AF_INET, &silent) == 0) || !CHECK(udp_open(AF_INET, &cli) == 0))
+        return;
+    dtlsgate_session *client = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    uint32_t ms = 12345;
+    CHECK_EQ(dtlsgate_session_remaining_timeout(client, &ms), 0);
+    CHECK_EQ(ms, 0);
+    dtlsgate_session_set_peer(client, "127.0.0.1", port_of(&silent));
+    CHECK_EQ(dtlsgate_session_do_handshake(client, cli.fd, NULL, 0), 1);
+    long n1 = recv_within(silent.fd, first, sizeof first, 3000, NULL, NULL);
+    CHECK(n1 > 0);
+    CHECK_EQ(dtlsgate_session_remaining_timeout(client, &ms), 1);
+    CHECK(ms > 500 && ms <= 1000);
+
+    /* Too early: nothing happens. */
+    CHECK_EQ(dtlsgate_session_handle_timeout(client, cli.fd), 1);
+    CHECK_EQ(recv_within(silent.fd, again, sizeof again, 100, NULL, NULL), -1);
+
+    sleep_ms(ms + 20);
+    CHECK_EQ(dtlsgate_session_remaining_timeout(client, &ms), 1);
+    CHECK_EQ(ms, 0);
+    CHECK_EQ(dtlsgate_session_handle_timeout(client, cli.fd), 1);
+    long n2 = recv_within(silent.fd, again, sizeof again, 3000, NULL, NULL);
+    /* The same ClientHello under the next record sequence number. */
+    if (CHECK_EQ(n2, n1)) {
+        CHECK_MEM(again, 3, first, 3);
+        CHECK_MEM(again + 13, (size_t)n2 - 13, first + 13, (size_t)n1 - 13);
+        CHECK(memcmp(again + 5, first + 5, 8) != 0);
+    }
+    CHECK_EQ(dtlsgate_session_remaining_timeout(client, &ms), 1);
+    CHECK(ms > 1500 && ms <= 2000); /* doubled */
+
+    CHECK_EQ(dtlsgate_session_abort_handshake(client), 1);
+    CHECK_EQ(dtlsgate_session_handshake_state(client), DTLSGATE_HANDSHAKE_NOT_STARTED);
+    CHECK_EQ(dtlsgate_session_remaining_timeout(client, &ms), 0);
+    dtlsgate_session_free(client);
+    close(silent.fd);
+    close(cli.fd);
+}
+
+/* ---------------------------------------------------------------------------
+ * Bad input: every refusal has its code and message, nothing crashes.
+ */
+
+static int error_is(const dtlsgate_session *s, int code, const char *part)
+{
+    int ok = dtlsgate_session_dtls_error(s) == code && strstr(err_of(s), part) != NULL;
+    if (!ok)
+        fprintf(stderr, "    error %d \"%s\", expected %d with \"%s\"\n",
+                dtlsgate_session_dtls_error(s), err_of(s), code, part);
+    return ok;
+}
+
+static void expect_bad_session(dtlsgate_session *s, const char *what)
+{
+    uint8_t buf[64];
+    char str[64];
+    size_t len = sizeof buf;
+    uint32_t ms;
+    int hash;
+    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(9)};
+    check_context = what;
+    CHECK_EQ(dtlsgate_session_ssl_mode(s), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_set_peer(s, "127.0.0.1", 9), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_set_peer_sockaddr(s, (struct sockaddr *)&a4, sizeof a4),
+             DTLSGATE_E_BAD_HANDLE);
+    len = sizeof str;
+    CHECK_EQ(dtlsgate_session_peer(s, str, &len, NULL), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_set_identity_hint(s, buf, 1), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_identity_hint(s, buf, &len), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_set_ciphers(s, NULL), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_ciphers(s, str, &len), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_set_mtu_hint(s, 1000), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_mtu_hint(s), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_set_cookie_generator_parameters(s, 4, buf, 8), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_cookie_generator_parameters(s, &hash, buf, &len),
+             DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_set_psk_callback(s, on_psk, NULL), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_do_handshake(s, DTLSGATE_NO_SOCKET, NULL, 0), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_remaining_timeout(s, &ms), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_handle_timeout(s, DTLSGATE_NO_SOCKET), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_abort_handshake(s), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_shutdown(s, DTLSGATE_NO_SOCKET), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_write_datagram_encrypted(s, DTLSGATE_NO_SOCKET, buf, 1),
+             DTLSGATE_E_BAD_HANDLE);
+    len = sizeof buf;
+    CHECK_EQ(dtlsgate_session_decrypt_datagram(s, DTLSGATE_NO_SOCKET, buf, 1, buf, &len),
+             DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_next_outgoing(s, buf, &len), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_handshake_state(s), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_is_connection_encrypted(s), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_session_cipher(s, str, &len), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_session_protocol(s, str, &len), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_dtls_error_string(s, str, &len), DTLSGATE_E_BAD_HANDLE);
+    dtlsgate_session_free(s); /* a no-op */
+    check_context = "";
+}
+
+static void test_bad_handles(void)
+{
+    CHECK(dtlsgate_session_new(0) == NULL);
+    CHECK(dtlsgate_session_new(3) == NULL);
+    CHECK(dtlsgate_session_new(-1) == NULL);
+    expect_bad_session(NULL, "NULL session");
+    dtlsgate_session *s = dtlsgate_session_new(DTLSGATE_SSL_SERVER_MODE);
+    dtlsgate_session_free(s);
+    expect_bad_session(s, "freed session");
+    dtlsgate_verifier *v = dtlsgate_verifier_new();
+    expect_bad_session((dtlsgate_session *)v, "a verifier as a session");
+    s = dtlsgate_session_new(DTLSGATE_SSL_SERVER_MODE);
+    CHECK_EQ(dtlsgate_session_set_cookie_verifier(s, (dtlsgate_verifier *)s), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_set_cookie_verifier(s, NULL), DTLSGATE_E_BAD_HANDLE);
+    /* The session keeps the verifier's generator after the verifier is gone. */
+    CHECK_EQ(dtlsgate_session_set_cookie_verifier(s, v), 1);
+    dtlsgate_verifier_free(v);
+    int hash = -1;
+    size_t len = 0;
+    CHECK_EQ(dtlsgate_session_cookie_generator_parameters(s, &hash, NULL, &len),
+             DTLSGATE_E_BUFFER_TOO_SMALL);
+    CHECK_EQ(len, 32);
+    dtlsgate_session_free(s);
+    CHECK_STR(dtlsgate_strerror(DTLSGATE_E_BUSY), "session called from inside its own PSK callback");
+}
+
+static void test_bad_arguments(void)
+{
+    static uint8_t big[DTLSGATE_MAX_INPUT + 1];
+    uint8_t buf[256];
+    char str[256];
+    size_t len;
+    uint32_t ms;
+    dtlsgate_session *s = dtlsgate_session_new(DTLSGATE_SSL_SERVER_MODE);
+
+    CHECK_EQ(dtlsgate_session_ssl_mode(s), DTLSGATE_SSL_SERVER_MODE);
+    /* Peers Qt refuses. */
+    static const char *const bad_peers[] = {NULL, "", "999.1.1.1", "::g", "localhost", "0.0.0.0",
+                                            "::", "255.255.255.255", "224.0.0.1", "ff02::1"};
+    for (size_t i = 0; i < sizeof bad_peers / sizeof bad_peers[0]; i++) {
+        check_context = bad_peers[i] ? bad_peers[i] : "NULL";
+        CHECK_EQ(dtlsgate_session_set_peer(s, bad_peers[i], 5684), 0);
+        CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_INVALID_INPUT_PARAMETERS);
+    }
+    check_context = "";
+    CHECK_EQ(dtlsgate_session_set_peer(s, "127.0.0.1", 0), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "Invalid address"));
+    CHECK_EQ(dtlsgate_session_set_peer(s, "224.0.0.1", 5684), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "Multicast and broadcast"));
+    CHECK_EQ(dtlsgate_session_set_peer_sockaddr(s, NULL, 0), 0);
+    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(5684)};
+    CHECK_EQ(dtlsgate_session_set_peer_sockaddr(s, (struct sockaddr *)&a4, sizeof a4 - 1), 0);
+    len = sizeof str;
+    uint16_t port = 1;
+    CHECK_EQ(dtlsgate_session_peer(s, str, &len, &port), DTLSGATE_OK);
+    CHECK_STR(str, "");
+    CHECK_EQ(port, 0);
+    CHECK_EQ(dtlsgate_session_peer(s, str, NULL, &port), DTLSGATE_E_INVALID_ARGUMENT);
+
+    /* Operations out of order. */
+    CHECK_EQ(dtlsgate_session_do_handshake(s, DTLSGATE_NO_SOCKET, buf, 10), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_OPERATION, "set peer's address and port first"));
+    CHECK_EQ(dtlsgate_session_set_peer(s, "127.0.0.1", 5684), 1);
+    CHECK_EQ(dtlsgate_session_do_handshake(s, DTLSGATE_NO_SOCKET, NULL, 0), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "requires non-empty datagram"));
+    memset(buf, 0x16, sizeof buf);
+    CHECK_EQ(dtlsgate_session_do_handshake(s, DTLSGATE_NO_SOCKET, buf, sizeof buf), 0);
+    CHECK(error_is(s, DTLSGATE_TLS_FATAL_ERROR, "verified client hello expected"));
+    CHECK_EQ(dtlsgate_session_handshake_state(s), DTLSGATE_HANDSHAKE_NOT_STARTED);
+    len = sizeof buf;
+    CHECK_EQ(dtlsgate_session_next_outgoing(s, buf, &len), 0); /* nothing was sent */
+    CHECK_EQ(dtlsgate_session_write_datagram_encrypted(s, DTLSGATE_NO_SOCKET, buf, 4), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_OPERATION, "not in encrypted state"));
+    len = sizeof buf;
+    CHECK_EQ(dtlsgate_session_decrypt_datagram(s, DTLSGATE_NO_SOCKET, buf, 4, buf, &len), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_OPERATION, "not in encrypted state"));
+    CHECK_EQ(len, 0);
+    CHECK_EQ(dtlsgate_session_shutdown(s, DTLSGATE_NO_SOCKET), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_OPERATION, "not encrypted"));
+    CHECK_EQ(dtlsgate_session_abort_handshake(s), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_OPERATION, "nothing to abort"));
+    CHECK_EQ(dtlsgate_session_handle_timeout(s, DTLSGATE_NO_SOCKET), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_OPERATION, "no handshake in progress"));
+
+    /* Settings out of range. */
+    CHECK_EQ(dtlsgate_session_set_mtu_hint(s, 100), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "MTU 100"));
+    CHECK_EQ(dtlsgate_session_mtu_hint(s), 1400);
+    CHECK_EQ(dtlsgate_session_set_mtu_hint(s, 0), 1);
+    CHECK_EQ(dtlsgate_session_set_mtu_hint(s, 576), 1);
+    CHECK_EQ(dtlsgate_session_mtu_hint(s), 576);
+    CHECK_EQ(dtlsgate_session_set_ciphers(s, "PSK-AES128-CCM:RC4-MD5"), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "\"RC4-MD5\""));
+    CHECK_EQ(dtlsgate_session_set_ciphers(s, "TLS_PSK_WITH_AES_128_CCM"), 1);
+    len = sizeof str;
+    CHECK_EQ(dtlsgate_session_ciphers(s, str, &len), DTLSGATE_OK);
+    CHECK_STR(str, "PSK-AES128-CCM");
+    CHECK_EQ(dtlsgate_session_set_ciphers(s, ""), 1);
+    len = sizeof str;
+    CHECK_EQ(dtlsgate_session_ciphers(s, str, &len), DTLSGATE_OK);
+    CHECK(strncmp(str, "PSK-AES128-GCM-SHA256:", 22) == 0);
+    CHECK_EQ(dtlsgate_session_set_cookie_generator_parameters(s, 4, NULL, 0), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "Invalid (empty) secret"));
+    CHECK_EQ(dtlsgate_session_set_cookie_generator_parameters(s, 7, (const uint8_t *)"k", 1), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_INVALID_INPUT_PARAMETERS);
+    CHECK_EQ(dtlsgate_session_set_cookie_generator_parameters(s, 5, (const uint8_t *)"k", 1), 1);
+    int hash = 0;
+    len = sizeof buf;
+    CHECK_EQ(dtlsgate_session_cookie_generator_parameters(s, &hash, buf, &len), DTLSGATE_OK);
+    CHECK_EQ(hash, 5);
+    CHECK_MEM(buf, len, "k", 1);
+
+    /* Pointers and lengths the conventions refuse. */
+    CHECK_EQ(dtlsgate_session_set_identity_hint(s, NULL, 3), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_set_identity_hint(s, big, sizeof big), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_set_cookie_generator_parameters(s, 4, NULL, 3),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_do_handshake(s, DTLSGATE_NO_SOCKET, NULL, 3),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_do_handshake(s, DTLSGATE_NO_SOCKET, big, sizeof big),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_do_handshake(s, -7, buf, 10), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_handle_timeout(s, -7), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_shutdown(s, -7), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_write_datagram_encrypted(s, DTLSGATE_NO_SOCKET, NULL, 3),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_remaining_timeout(s, NULL), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_next_outgoing(s, buf, NULL), DTLSGATE_E_INVALID_ARGUMENT);
+    len = sizeof buf;
+    CHECK_EQ(dtlsgate_session_decrypt_datagram(s, DTLSGATE_NO_SOCKET, NULL, 3, buf, &len),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_decrypt_datagram(s, DTLSGATE_NO_SOCKET, buf, 3, buf, NULL),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    len = 3;
+    CHECK_EQ(dtlsgate_session_decrypt_datagram(s, DTLSGATE_NO_SOCKET, buf, 3, NULL, &len),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_session_cipher(s, str, NULL), DTLSGATE_E_INVALID_ARGUMENT);
+    len = 0;
+    CHECK_EQ(dtlsgate_session_session_cipher(s, NULL, &len), DTLSGATE_E_BUFFER_TOO_SMALL);
+    CHECK_EQ(len, 1); /* "" and its NUL */
+    CHECK_EQ(dtlsgate_session_remaining_timeout(s, &ms), 0);
+    dtlsgate_session_free(s);
+
+    /* A client: starting twice, settings once started, a queue too big
+     * for the buffer, and a socket that is not one. */
+    s = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    CHECK_EQ(dtlsgate_session_set_peer(s, "::1", 5684), 1);
+    CHECK_EQ(dtlsgate_session_do_handshake(s, DTLSGATE_NO_SOCKET, NULL, 0), 1);
+    CHECK_EQ(dtlsgate_session_do_handshake(s, DTLSGATE_NO_SOCKET, NULL, 0), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "non-empty datagram"));
+    CHECK_EQ(dtlsgate_session_set_peer(s, "::1", 5685), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_OPERATION, "after handshake started"));
+    CHECK_EQ(dtlsgate_session_set_mtu_hint(s, 600), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_INVALID_OPERATION);
+    CHECK_EQ(dtlsgate_session_set_ciphers(s, "PSK-AES128-CCM"), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_INVALID_OPERATION);
+    len = 10;
+    CHECK_EQ(dtlsgate_session_next_outgoing(s, buf, &len), DTLSGATE_E_BUFFER_TOO_SMALL);
+    CHECK(len > 10);
+    size_t need = len;
+    len = sizeof buf;
+    CHECK_EQ(dtlsgate_session_next_outgoing(s, buf, &len), 1); /* still queued */
+    CHECK_EQ(len, need);
+    CHECK_EQ(buf[0], 22); /* a handshake record */
+    len = sizeof buf;
+    CHECK_EQ(dtlsgate_session_next_outgoing(s, buf, &len), 0);
+    CHECK_EQ(len, 0);
+    int notsock = open("/dev/null", 0);
+    sleep_ms(1010);
+    CHECK_EQ(dtlsgate_session_handle_timeout(s, notsock), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_UNDERLYING_SOCKET_ERROR);
+    CHECK_STR(err_of(s), strerror(ENOTSOCK));
+    close(notsock);
+    CHECK_EQ(dtlsgate_session_handshake_state(s), DTLSGATE_HANDSHAKE_IN_PROGRESS);
+    dtlsgate_session_free(s);
+}
+
+/* A callback that frees its own session: the running call finishes, the
+ * handle is gone afterwards. */
+static void free_self(void *user, dtlsgate_psk_authenticator *a)
+{
+    dtlsgate_session_free(user);
+    dtlsgate_psk_authenticator_set_pre_shared_key(a, KEY, sizeof KEY);
+}
+
+static void test_free_inside_callback(void)
+{
+    dtlsgate_verifier *v = dtlsgate_verifier_new();
+    dtlsgate_session *client = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    psk_seen ss = {.key = KEY, .key_len = sizeof KEY};
+    CHECK_EQ(dtlsgate_session_set_psk_callback(client, free_self, client), DTLSGATE_OK);
+    freed_by_callback = client;
+    dtlsgate_session *server = handshake_in_memory(v, client, &ss, NULL);
+    CHECK_EQ(dtlsgate_session_handshake_state(client), DTLSGATE_E_BAD_HANDLE);
+    dtlsgate_session_free(server);
+    dtlsgate_verifier_free(v);
+}
+
 int main(void)
 {
     test_in_memory(NULL, "PSK-AES128-GCM-SHA256");
@@ -285,5 +759,11 @@ int main(void)
     test_in_memory("ECDHE-PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256",
                    "ECDHE-PSK-AES128-CBC-SHA256");
     test_wrong_key();
+    test_sockets(AF_INET);
+    test_sockets(AF_INET6);
+    test_retransmission();
+    test_bad_handles();
+    test_bad_arguments();
+    test_free_inside_callback();
     return check_report();
 }
