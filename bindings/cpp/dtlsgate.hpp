@@ -2,14 +2,18 @@
 //
 // The classes have the names and methods of Qt's QDtlsClientVerifier,
 // QDtlsClientVerifier::GeneratorParameters, QDtlsError,
-// QCryptographicHash::Algorithm and QSslPreSharedKeyAuthenticator, inside
+// QCryptographicHash::Algorithm, QSslPreSharedKeyAuthenticator and QDtls
+// (with the little of QSslSocket, QSslCipher and QSslConfiguration it needs),
+// inside
 // namespace dtlsgate, with standard types: bytes go in as std::string_view
 // (or pointer + size) and come out as std::string. For Qt types (QUdpSocket,
 // QByteArray, QHostAddress, QString) include dtlsgate_qt.hpp instead.
 //
 // Every object owns one C handle and frees it in its noexcept destructor.
 // Nothing here decides anything: each call is one C call, and the library
-// keeps all state (last error, verifiedHello, secrets).
+// keeps all state (last error, verifiedHello, secrets, the session). QDtls
+// adds only what the C API leaves to its caller: the callbacks as
+// std::functions, Qt's peerVerificationName and peerVerifyMode.
 //
 // Errors. Outcomes that Qt reports through a return value and dtlsError()
 // are reported the same way: verifyClient() and setCookieGeneratorParameters()
@@ -34,11 +38,16 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace dtlsgate {
 
@@ -580,6 +589,12 @@ public:
     dtlsgate_psk_authenticator *handle() const noexcept { return a_; }
 
 private:
+    friend class QDtls;
+    // Takes over a handle the caller owns (a dtlsgate_psk_authenticator_copy()).
+    explicit QSslPreSharedKeyAuthenticator(dtlsgate_psk_authenticator *owned) noexcept : a_(owned)
+    {
+    }
+
     using getter = int (*)(const dtlsgate_psk_authenticator *, std::uint8_t *, std::size_t *);
     using setter = int (*)(dtlsgate_psk_authenticator *, const std::uint8_t *, std::size_t);
 
@@ -595,6 +610,566 @@ private:
 
     dtlsgate_psk_authenticator *a_;
 };
+
+// ---------------------------------------------------------------------------
+// QSslSocket::SslMode, QSslCipher, QSslConfiguration: the little of Qt's
+// TLS vocabulary a PSK session needs.
+
+// A namespace for Qt's enums, as Qt's class is to its users.
+class QSslSocket {
+public:
+    enum SslMode {
+        SslClientMode = DTLSGATE_SSL_CLIENT_MODE,
+        SslServerMode = DTLSGATE_SSL_SERVER_MODE,
+    };
+    // Qt's values. Kept in QSslConfiguration for programs that set it; a
+    // PSK handshake has no certificate to verify, so nothing reads it.
+    enum PeerVerifyMode { VerifyNone = 0, QueryPeer = 1, VerifyPeer = 2, AutoVerifyPeer = 3 };
+
+    QSslSocket() = delete;
+};
+
+// A cipher suite, known by its OpenSSL name ("PSK-AES128-GCM-SHA256").
+// Null when it has no name (sessionCipher() before the handshake). The name
+// is checked only when a session is given it.
+class QSslCipher {
+public:
+    QSslCipher() = default;
+    explicit QSslCipher(std::string_view name) : name_(name) {}
+
+    bool isNull() const noexcept { return name_.empty(); }
+    const std::string &name() const noexcept { return name_; }
+
+    friend bool operator==(const QSslCipher &a, const QSslCipher &b) noexcept
+    {
+        return a.name_ == b.name_;
+    }
+    friend bool operator!=(const QSslCipher &a, const QSslCipher &b) noexcept { return !(a == b); }
+
+private:
+    std::string name_;
+};
+
+// The settings of a QDtls that Qt keeps in a QSslConfiguration: the PSK
+// identity hint a server sends and the cipher suites, most preferred first.
+// A plain value: copies are independent. An empty cipher list means the
+// library's default list.
+class QSslConfiguration {
+public:
+    QSslConfiguration() = default;
+
+    // The configuration a new session has: no hint, every suite the library
+    // offers by default, AutoVerifyPeer (Qt's default; see PeerVerifyMode).
+    static QSslConfiguration defaultDtlsConfiguration();
+
+    const std::string &preSharedKeyIdentityHint() const noexcept { return hint_; }
+    void setPreSharedKeyIdentityHint(std::string_view hint) { hint_ = std::string(hint); }
+
+    const std::vector<QSslCipher> &ciphers() const noexcept { return ciphers_; }
+    void setCiphers(std::vector<QSslCipher> ciphers) { ciphers_ = std::move(ciphers); }
+    // A colon-separated list of names, as Qt's QString overload takes.
+    void setCiphers(std::string_view names)
+    {
+        ciphers_.clear();
+        while (!names.empty()) {
+            const std::size_t colon = names.find(':');
+            const std::string_view name = names.substr(0, colon);
+            if (!name.empty())
+                ciphers_.emplace_back(name);
+            names = colon == std::string_view::npos ? std::string_view() : names.substr(colon + 1);
+        }
+    }
+
+    QSslSocket::PeerVerifyMode peerVerifyMode() const noexcept { return verify_; }
+    void setPeerVerifyMode(QSslSocket::PeerVerifyMode mode) noexcept { verify_ = mode; }
+
+private:
+    std::string hint_;
+    std::vector<QSslCipher> ciphers_;
+    QSslSocket::PeerVerifyMode verify_ = QSslSocket::AutoVerifyPeer;
+};
+
+// ---------------------------------------------------------------------------
+// QDtls: one DTLS 1.2 PSK connection, client or server.
+
+namespace detail {
+
+// What a QDtls keeps besides its C handle. It lives on the heap and moves
+// with the handle, so the pointer the C side holds as the PSK callback's
+// user_data stays valid when the QDtls is moved.
+struct session_state {
+    std::function<void(QSslPreSharedKeyAuthenticator *)> psk;
+    std::function<void()> timeout;
+    // An exception the PSK function threw, rethrown by the call it
+    // interrupted once the C call has returned.
+    std::exception_ptr psk_exception;
+    std::string verification_name;
+    QSslSocket::PeerVerifyMode verify_mode = QSslSocket::AutoVerifyPeer;
+    // An outcome decided on this side of the C API, where the library never
+    // saw the call (the Qt adapter's nullptr socket, a failed
+    // QUdpSocket::writeDatagram()). It replaces the library's error until
+    // the next call that clears errors.
+    bool local_error = false;
+    QDtlsError local_code = QDtlsError::NoError;
+    std::string local_message;
+};
+
+} // namespace detail
+
+// Qt's QDtls with file descriptors for QUdpSocket pointers. Functions that
+// send take the UDP socket `socket_fd` the datagrams go out through
+// (sendto(2) to the peer), or DTLSGATE_NO_SOCKET to queue them instead:
+// nextOutgoing()/takeOutgoing() then give them to the caller to send. The
+// application reads the socket and hands every datagram from the peer to
+// doHandshake() during the handshake and to decryptDatagram() after it.
+//
+// A server session starts with the ClientHello its verifier accepted and
+// must check cookies as the verifier does: setCookieVerifier(verifier).
+//
+// Errors are as elsewhere in this header: Qt's bool and qint64 results, with
+// dtlsError()/dtlsErrorString() saying why; dtlsgate::error for misuse (a
+// moved-from object, a socket_fd below -1, an input over DTLSGATE_MAX_INPUT).
+//
+// Callbacks (Qt's signals) are std::functions. The PSK function runs inside
+// doHandshake(), on its thread; it gets a copy of the request, and the
+// identity and key it sets there are what the handshake uses. Calling this
+// QDtls from inside it throws error(DTLSGATE_E_BUSY). If it throws, the key
+// stays empty, the handshake fails cleanly (TlsFatalError, an alert to the
+// peer, state back to HandshakeNotStarted), and the exception leaves the
+// doHandshake() call that ran it, after the C call has returned.
+//
+// Use one QDtls from one thread at a time (as Qt's QObject); the C library
+// serializes calls, but the callbacks and the few values kept here are
+// plain members.
+class QDtls {
+public:
+    enum HandshakeState {
+        HandshakeNotStarted = DTLSGATE_HANDSHAKE_NOT_STARTED,
+        HandshakeInProgress = DTLSGATE_HANDSHAKE_IN_PROGRESS,
+        PeerVerificationFailed = DTLSGATE_PEER_VERIFICATION_FAILED, // never, with PSK
+        HandshakeComplete = DTLSGATE_HANDSHAKE_COMPLETE,
+    };
+
+    using GeneratorParameters = QDtlsClientVerifier::GeneratorParameters;
+
+    // A session with no peer, the default configuration, MTU hint 1400 and
+    // the default cookie parameters. Any other mode throws
+    // error(DTLSGATE_E_INVALID_ARGUMENT).
+    explicit QDtls(QSslSocket::SslMode mode)
+        : s_(dtlsgate_session_new(mode)), state_(std::make_unique<detail::session_state>())
+    {
+        if (!s_)
+            throw error(mode == QSslSocket::SslClientMode || mode == QSslSocket::SslServerMode
+                            ? DTLSGATE_E_INTERNAL
+                            : DTLSGATE_E_INVALID_ARGUMENT,
+                        "dtlsgate_session_new");
+    }
+    // Releases the session without telling the peer: shutdown() first for that.
+    ~QDtls() { dtlsgate_session_free(s_); }
+
+    // Move-only, as Qt's class. Callbacks move along and keep working; a
+    // moved-from QDtls may only be destroyed or assigned to: other calls
+    // throw error(DTLSGATE_E_BAD_HANDLE).
+    QDtls(const QDtls &) = delete;
+    QDtls &operator=(const QDtls &) = delete;
+    QDtls(QDtls &&other) noexcept
+        : s_(std::exchange(other.s_, nullptr)), state_(std::move(other.state_))
+    {
+    }
+    QDtls &operator=(QDtls &&other) noexcept
+    {
+        if (this != &other) {
+            dtlsgate_session_free(s_);
+            s_ = std::exchange(other.s_, nullptr);
+            state_ = std::move(other.state_);
+        }
+        return *this;
+    }
+
+    QSslSocket::SslMode sslMode() const
+    {
+        return static_cast<QSslSocket::SslMode>(
+            detail::check_status(dtlsgate_session_ssl_mode(s_), "dtlsgate_session_ssl_mode"));
+    }
+
+    // Qt's setPeer(): only before the handshake. address is numeric
+    // ("192.0.2.1", "::1"). The verification name is kept for Qt's getter;
+    // a PSK handshake has no certificate to check it against.
+    bool setPeer(std::string_view address, std::uint16_t port,
+                 std::string_view verificationName = {})
+    {
+        const std::string addr = detail::address_arg(address);
+        const bool ok = result(dtlsgate_session_set_peer(s_, addr.c_str(), port),
+                               "dtlsgate_session_set_peer");
+        if (ok)
+            st().verification_name = std::string(verificationName);
+        return ok;
+    }
+    // The same with the peer as recvfrom(2) gave it.
+    bool setPeer(const sockaddr *peer, socklen_t peer_len, std::string_view verificationName = {})
+    {
+        const bool ok = result(dtlsgate_session_set_peer_sockaddr(s_, peer, peer_len),
+                               "dtlsgate_session_set_peer_sockaddr");
+        if (ok)
+            st().verification_name = std::string(verificationName);
+        return ok;
+    }
+    std::string peerAddress() const { return peer(nullptr); }
+    std::uint16_t peerPort() const
+    {
+        std::uint16_t port = 0;
+        peer(&port);
+        return port;
+    }
+    const std::string &peerVerificationName() const { return st().verification_name; }
+    void setPeerVerificationName(std::string_view name) { st().verification_name = std::string(name); }
+
+    // The largest datagram the handshake builds: 256 to 65507, 0 for 1400.
+    bool setMtuHint(std::uint16_t mtu)
+    {
+        return result(dtlsgate_session_set_mtu_hint(s_, mtu), "dtlsgate_session_set_mtu_hint");
+    }
+    std::uint16_t mtuHint() const
+    {
+        return static_cast<std::uint16_t>(
+            detail::check_status(dtlsgate_session_mtu_hint(s_), "dtlsgate_session_mtu_hint"));
+    }
+
+    // Qt's way for a server to check cookies: the verifier's parameters.
+    bool setCookieGeneratorParameters(const GeneratorParameters &params)
+    {
+        return result(dtlsgate_session_set_cookie_generator_parameters(
+                          s_, params.hash, detail::bytes(params.secret), params.secret.size()),
+                      "dtlsgate_session_set_cookie_generator_parameters");
+    }
+    GeneratorParameters cookieGeneratorParameters() const
+    {
+        int hash = 0;
+        std::string secret = detail::read_output(
+            [&](char *buf, std::size_t *len) {
+                return dtlsgate_session_cookie_generator_parameters(s_, &hash, detail::bytes(buf),
+                                                                    len);
+            },
+            "dtlsgate_session_cookie_generator_parameters");
+        return {static_cast<QCryptographicHash::Algorithm>(hash), secret};
+    }
+    // Extension, and the recommended way: cookies are checked with the
+    // verifier's own generator, following its later changes (rotation,
+    // lifetime, fleet mode). The verifier may be destroyed first.
+    bool setCookieVerifier(const QDtlsClientVerifier &verifier)
+    {
+        return result(dtlsgate_session_set_cookie_verifier(s_, verifier.handle()),
+                      "dtlsgate_session_set_cookie_verifier");
+    }
+
+    // Qt's setDtlsConfiguration(): the identity hint and the ciphers, only
+    // before the handshake. False, with nothing changed, for a cipher name
+    // the library does not have (InvalidInputParameters) or too late
+    // (InvalidOperation).
+    bool setDtlsConfiguration(const QSslConfiguration &config)
+    {
+        std::string names;
+        for (const QSslCipher &c : config.ciphers())
+            names += (names.empty() ? "" : ":") + c.name();
+        if (names.find('\0') != std::string::npos)
+            names = "\x01"; // not a name: refused as such rather than cut short
+        // Ciphers first: they are what can be refused for their content.
+        if (!result(dtlsgate_session_set_ciphers(s_, names.c_str()), "dtlsgate_session_set_ciphers"))
+            return false;
+        const std::string &hint = config.preSharedKeyIdentityHint();
+        if (!result(dtlsgate_session_set_identity_hint(s_, detail::bytes(hint), hint.size()),
+                    "dtlsgate_session_set_identity_hint"))
+            return false;
+        st().verify_mode = config.peerVerifyMode();
+        return true;
+    }
+    QSslConfiguration dtlsConfiguration() const
+    {
+        QSslConfiguration c;
+        c.setPreSharedKeyIdentityHint(detail::read_output(
+            [&](char *buf, std::size_t *len) {
+                return dtlsgate_session_identity_hint(s_, detail::bytes(buf), len);
+            },
+            "dtlsgate_session_identity_hint"));
+        c.setCiphers(detail::read_output(
+            [&](char *buf, std::size_t *len) { return dtlsgate_session_ciphers(s_, buf, len); },
+            "dtlsgate_session_ciphers"));
+        c.setPeerVerifyMode(st().verify_mode);
+        return c;
+    }
+
+    // Qt's pskRequired signal: called during doHandshake() when the
+    // handshake needs the key (see the class comment). An empty function
+    // removes it; without one the handshake fails for want of a key.
+    void onPskRequired(std::function<void(QSslPreSharedKeyAuthenticator *)> f)
+    {
+        detail::session_state &state = st();
+        const bool set = static_cast<bool>(f);
+        detail::check_status(dtlsgate_session_set_psk_callback(s_, set ? &psk_trampoline : nullptr,
+                                                               set ? &state : nullptr),
+                             "dtlsgate_session_set_psk_callback");
+        state.psk = std::move(f);
+    }
+
+    // Qt's handshakeTimeout signal. Nothing here has a timer: the Qt
+    // adapter calls it from a QTimer; a poll loop uses remainingTimeout()
+    // and handshakeTimeoutDue(), and emitHandshakeTimeout() to call it.
+    void onHandshakeTimeout(std::function<void()> f) { st().timeout = std::move(f); }
+    // Calls the onHandshakeTimeout function; false if there is none.
+    bool emitHandshakeTimeout()
+    {
+        const auto f = st().timeout; // a copy: the function may replace itself
+        if (!f)
+            return false;
+        f();
+        return true;
+    }
+
+    // Time left until handleTimeout() is due (0 once it is), or nothing
+    // while no retransmission timer runs.
+    std::optional<std::chrono::milliseconds> remainingTimeout() const
+    {
+        std::uint32_t ms = 0;
+        if (detail::check_status(dtlsgate_session_remaining_timeout(s_, &ms),
+                                 "dtlsgate_session_remaining_timeout") == 0)
+            return std::nullopt;
+        return std::chrono::milliseconds(ms);
+    }
+    bool handshakeTimeoutDue() const
+    {
+        const auto left = remainingTimeout();
+        return left && left->count() == 0;
+    }
+
+    // Qt's doHandshake(): a client starts with no datagram, a server with
+    // the verified ClientHello; later calls pass each datagram from the
+    // peer while the state is HandshakeInProgress. Rethrows what the PSK
+    // function threw.
+    bool doHandshake(int socket_fd, std::string_view dgram = {})
+    {
+        return doHandshake(socket_fd, dgram.data(), dgram.size());
+    }
+    bool doHandshake(int socket_fd, const void *dgram, std::size_t size)
+    {
+        clear_local_error();
+        const int rc = dtlsgate_session_do_handshake(
+            s_, socket_fd, static_cast<const std::uint8_t *>(dgram), size);
+        rethrow_psk_exception();
+        return result(rc, "dtlsgate_session_do_handshake");
+    }
+    // Retransmits the last flight once its timer is due (earlier: true,
+    // nothing sent).
+    bool handleTimeout(int socket_fd)
+    {
+        clear_local_error();
+        const int rc = dtlsgate_session_handle_timeout(s_, socket_fd);
+        rethrow_psk_exception();
+        return result(rc, "dtlsgate_session_handle_timeout");
+    }
+    bool abortHandshake()
+    {
+        return result(dtlsgate_session_abort_handshake(s_), "dtlsgate_session_abort_handshake");
+    }
+    // Sends close_notify and closes the connection.
+    bool shutdown(int socket_fd)
+    {
+        return result(dtlsgate_session_shutdown(s_, socket_fd), "dtlsgate_session_shutdown");
+    }
+
+    // Encrypts data as one record (1 to 16384 bytes) and sends it. The
+    // number of bytes written, or -1 (see dtlsError()), as Qt.
+    std::int64_t writeDatagramEncrypted(int socket_fd, std::string_view data)
+    {
+        return writeDatagramEncrypted(socket_fd, data.data(), data.size());
+    }
+    std::int64_t writeDatagramEncrypted(int socket_fd, const void *data, std::size_t size)
+    {
+        clear_local_error();
+        const int n = detail::check_status(
+            dtlsgate_session_write_datagram_encrypted(
+                s_, socket_fd, static_cast<const std::uint8_t *>(data), size),
+            "dtlsgate_session_write_datagram_encrypted");
+        return n > 0 ? n : -1;
+    }
+    // The application data of a datagram from the peer; empty when it had
+    // none (a replay, a retransmitted Finished: answered through socket_fd)
+    // or on an error (dtlsError(): RemoteClosedConnectionError for
+    // close_notify, TlsFatalError for an alert, ...).
+    std::string decryptDatagram(int socket_fd, std::string_view dgram)
+    {
+        return decryptDatagram(socket_fd, dgram.data(), dgram.size());
+    }
+    std::string decryptDatagram(int socket_fd, const void *dgram, std::size_t size)
+    {
+        clear_local_error();
+        // The plaintext is never longer than the datagram.
+        std::string out(size, '\0');
+        std::size_t len = out.size();
+        const int rc = detail::check_status(
+            dtlsgate_session_decrypt_datagram(s_, socket_fd,
+                                              static_cast<const std::uint8_t *>(dgram), size,
+                                              size ? detail::bytes(&out[0]) : nullptr, &len),
+            "dtlsgate_session_decrypt_datagram");
+        out.resize(rc == 1 ? len : 0);
+        return out;
+    }
+
+    // With DTLSGATE_NO_SOCKET: the next datagram to send to the peer,
+    // oldest first, or nothing; takeOutgoing() takes them all.
+    std::optional<std::string> nextOutgoing()
+    {
+        std::string d;
+        for (;;) {
+            std::size_t len = d.size();
+            const int rc = dtlsgate_session_next_outgoing(s_, len ? detail::bytes(&d[0]) : nullptr,
+                                                          &len);
+            if (rc == 1) {
+                d.resize(len);
+                return d;
+            }
+            if (rc == 0)
+                return std::nullopt;
+            if (rc != DTLSGATE_E_BUFFER_TOO_SMALL)
+                throw error(rc, "dtlsgate_session_next_outgoing");
+            d.resize(len);
+        }
+    }
+    std::vector<std::string> takeOutgoing()
+    {
+        std::vector<std::string> all;
+        while (auto d = nextOutgoing())
+            all.push_back(std::move(*d));
+        return all;
+    }
+
+    HandshakeState handshakeState() const
+    {
+        return static_cast<HandshakeState>(detail::check_status(
+            dtlsgate_session_handshake_state(s_), "dtlsgate_session_handshake_state"));
+    }
+    bool isConnectionEncrypted() const
+    {
+        return detail::check_status(dtlsgate_session_is_connection_encrypted(s_),
+                                    "dtlsgate_session_is_connection_encrypted") == 1;
+    }
+    // The negotiated suite; null while not encrypted.
+    QSslCipher sessionCipher() const
+    {
+        return QSslCipher(detail::read_output(
+            [&](char *buf, std::size_t *len) {
+                return dtlsgate_session_session_cipher(s_, buf, len);
+            },
+            "dtlsgate_session_session_cipher"));
+    }
+    // "DTLSv1.2" while encrypted, "" otherwise.
+    std::string sessionProtocol() const
+    {
+        return detail::read_output(
+            [&](char *buf, std::size_t *len) {
+                return dtlsgate_session_session_protocol(s_, buf, len);
+            },
+            "dtlsgate_session_session_protocol");
+    }
+
+    QDtlsError dtlsError() const
+    {
+        const detail::session_state &state = st();
+        const int e = detail::check_status(dtlsgate_session_dtls_error(s_),
+                                           "dtlsgate_session_dtls_error");
+        return state.local_error ? state.local_code : static_cast<QDtlsError>(e);
+    }
+    std::string dtlsErrorString() const
+    {
+        const detail::session_state &state = st();
+        std::string text = detail::read_output(
+            [&](char *buf, std::size_t *len) {
+                return dtlsgate_session_dtls_error_string(s_, buf, len);
+            },
+            "dtlsgate_session_dtls_error_string");
+        return state.local_error ? state.local_message : text;
+    }
+
+    // The C handle, for calls this class does not wrap. Still owned here;
+    // do not change its PSK callback behind this object's back.
+    dtlsgate_session *handle() const noexcept { return s_; }
+
+protected:
+    // For adapters (dtlsgate_qt.hpp): the state that moves with the
+    // handle, and errors decided before the library is called.
+    detail::session_state &st() const
+    {
+        if (!state_)
+            throw error(DTLSGATE_E_BAD_HANDLE, "dtlsgate::QDtls (moved from)");
+        return *state_;
+    }
+    void setLocalError(QDtlsError code, std::string message)
+    {
+        detail::session_state &state = st();
+        state.local_error = true;
+        state.local_code = code;
+        state.local_message = std::move(message);
+    }
+    void clear_local_error() noexcept
+    {
+        if (state_)
+            state_->local_error = false;
+    }
+
+private:
+    // A C bool result: negative throws; every such call clears the error.
+    bool result(int rc, const char *call)
+    {
+        clear_local_error();
+        return detail::check_status(rc, call) == 1;
+    }
+
+    std::string peer(std::uint16_t *port) const
+    {
+        return detail::read_output(
+            [&](char *buf, std::size_t *len) { return dtlsgate_session_peer(s_, buf, len, port); },
+            "dtlsgate_session_peer");
+    }
+
+    void rethrow_psk_exception()
+    {
+        if (state_ && state_->psk_exception)
+            std::rethrow_exception(std::exchange(state_->psk_exception, nullptr));
+    }
+
+    // The C callback: nothing may leave it but the identity and the key.
+    static void psk_trampoline(void *user_data, dtlsgate_psk_authenticator *borrowed) noexcept
+    {
+        auto *state = static_cast<detail::session_state *>(user_data);
+        try {
+            dtlsgate_psk_authenticator *copy = dtlsgate_psk_authenticator_copy(borrowed);
+            if (!copy)
+                throw error(DTLSGATE_E_INTERNAL, "dtlsgate_psk_authenticator_copy");
+            QSslPreSharedKeyAuthenticator request(copy);
+            state->psk(&request);
+            const std::string identity = request.identity();
+            const std::string key = request.preSharedKey();
+            detail::check_status(dtlsgate_psk_authenticator_set_identity(
+                                     borrowed, detail::bytes(identity), identity.size()),
+                                 "dtlsgate_psk_authenticator_set_identity");
+            detail::check_status(
+                dtlsgate_psk_authenticator_set_pre_shared_key(borrowed, detail::bytes(key),
+                                                              key.size()),
+                "dtlsgate_psk_authenticator_set_pre_shared_key");
+        } catch (...) {
+            state->psk_exception = std::current_exception();
+            dtlsgate_psk_authenticator_set_pre_shared_key(borrowed, nullptr, 0);
+        }
+    }
+
+    dtlsgate_session *s_;
+    std::unique_ptr<detail::session_state> state_;
+};
+
+inline QSslConfiguration QSslConfiguration::defaultDtlsConfiguration()
+{
+    const QDtls fresh(QSslSocket::SslClientMode);
+    return fresh.dtlsConfiguration();
+}
 
 } // namespace dtlsgate
 

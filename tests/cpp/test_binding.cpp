@@ -15,6 +15,8 @@
 
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <vector>
 #include <type_traits>
 
 using dtlsgate::QCryptographicHash;
@@ -498,6 +500,435 @@ void test_psk()
     CHECK(d == a);
 }
 
+// ---------------------------------------------------------------------------
+// QDtls: handshakes between two sessions with a verifier in front, in memory
+// (DTLSGATE_NO_SOCKET, the test carries the datagrams) and over loopback
+// UDP sockets.
+
+using dtlsgate::QDtls;
+using dtlsgate::QSslCipher;
+using dtlsgate::QSslConfiguration;
+using dtlsgate::QSslSocket;
+
+static_assert(!std::is_copy_constructible_v<QDtls> && !std::is_copy_assignable_v<QDtls>);
+static_assert(std::is_nothrow_move_constructible_v<QDtls>);
+static_assert(std::is_nothrow_move_assignable_v<QDtls>);
+static_assert(std::is_nothrow_destructible_v<QDtls>);
+static_assert(std::is_copy_constructible_v<QSslConfiguration>);
+static_assert(QDtls::HandshakeNotStarted == 0 && QDtls::HandshakeInProgress == 1 &&
+              QDtls::PeerVerificationFailed == 2 && QDtls::HandshakeComplete == 3);
+static_assert(QSslSocket::SslClientMode == 1 && QSslSocket::SslServerMode == 2);
+static_assert(std::is_same_v<QDtls::GeneratorParameters, Params>);
+
+const std::string kKey("\x1a\x2b\x3c\x4d\x5e\x6f", 6);
+const std::string kIdentity = "test client";
+const std::string kHint = "test server";
+const char kClientIp[] = "192.0.2.7";
+const std::uint16_t kClientPort = 40001;
+
+// What one side's PSK function saw.
+struct PskSeen {
+    int calls = 0;
+    std::string hint, identity;
+    int maxIdentity = -1, maxKey = -1;
+};
+
+// A PSK function that records the request and answers with `key` (a
+// client, which is offered a maximum identity length, names itself too).
+void answer_psk(QDtls &d, PskSeen &seen, const std::string &key = kKey)
+{
+    d.onPskRequired([&seen, key](QSslPreSharedKeyAuthenticator *a) {
+        seen.calls++;
+        seen.hint = a->identityHint();
+        seen.identity = a->identity();
+        seen.maxIdentity = a->maximumIdentityLength();
+        seen.maxKey = a->maximumPreSharedKeyLength();
+        if (seen.maxIdentity > 0)
+            a->setIdentity(kIdentity);
+        a->setPreSharedKey(key);
+    });
+}
+
+// A server session set up as a server should be: the peer, the verifier's
+// cookies, the hint, the PSK function.
+QDtls make_server(const QDtlsClientVerifier &v, const char *ip, std::uint16_t port, PskSeen &seen)
+{
+    QDtls server(QSslSocket::SslServerMode);
+    CHECK(server.setPeer(ip, port));
+    CHECK(server.setCookieVerifier(v));
+    QSslConfiguration conf = QSslConfiguration::defaultDtlsConfiguration();
+    conf.setPreSharedKeyIdentityHint(kHint);
+    CHECK(server.setDtlsConfiguration(conf));
+    answer_psk(server, seen);
+    return server;
+}
+
+// One datagram from the peer, to doHandshake() while the handshake runs and
+// to decryptDatagram() after; returns the application data.
+std::string deliver(QDtls &to, int fd, const std::string &d)
+{
+    if (to.handshakeState() == QDtls::HandshakeInProgress) {
+        to.doHandshake(fd, d);
+        return "";
+    }
+    return to.decryptDatagram(fd, d);
+}
+
+// Carries queued datagrams both ways until neither side has any.
+void pump(QDtls &client, QDtls &server)
+{
+    for (int round = 0; round < 20; round++) {
+        const std::vector<std::string> toClient = server.takeOutgoing();
+        for (const std::string &d : toClient)
+            deliver(client, DTLSGATE_NO_SOCKET, d);
+        const std::vector<std::string> toServer = client.takeOutgoing();
+        for (const std::string &d : toServer)
+            deliver(server, DTLSGATE_NO_SOCKET, d);
+        if (toClient.empty() && toServer.empty())
+            return;
+    }
+}
+
+// The client's first two ClientHellos through the verifier; returns the
+// verified one (empty if it was not).
+std::string cookie_exchange(const QDtlsClientVerifier &v, QDtls &client)
+{
+    CHECK(client.doHandshake(DTLSGATE_NO_SOCKET));
+    CHECK_EQ(client.handshakeState(), QDtls::HandshakeInProgress);
+    std::vector<std::string> out = client.takeOutgoing();
+    if (!CHECK_EQ(out.size(), 1u))
+        return "";
+    const auto first = v.check(out[0], kClientIp, kClientPort);
+    CHECK_EQ(first.decision(), Decision::SendReply);
+    CHECK(client.doHandshake(DTLSGATE_NO_SOCKET, first.reply()));
+    out = client.takeOutgoing();
+    if (!CHECK_EQ(out.size(), 1u) ||
+        !CHECK_EQ(v.check(out[0], kClientIp, kClientPort).decision(), Decision::Verified))
+        return "";
+    return out[0];
+}
+
+// Encrypted text from one session to the other, in memory.
+std::string carry(QDtls &from, QDtls &to, const std::string &text)
+{
+    CHECK_EQ(from.writeDatagramEncrypted(DTLSGATE_NO_SOCKET, text), std::int64_t(text.size()));
+    std::vector<std::string> out = from.takeOutgoing();
+    if (!CHECK_EQ(out.size(), 1u))
+        return "";
+    CHECK(out[0].find(text) == std::string::npos); // encrypted
+    const std::string got = to.decryptDatagram(DTLSGATE_NO_SOCKET, out[0]);
+    // The same record again is a replay: no data, and no error.
+    CHECK_EQ(to.decryptDatagram(DTLSGATE_NO_SOCKET, out[0]), "");
+    CHECK_EQ(to.dtlsError(), QDtlsError::NoError);
+    return got;
+}
+
+// The whole exchange in memory. Both sessions are moved half-way, before
+// the messages that make them call their PSK functions: the moved-to
+// objects finish the handshake and the functions still run.
+void test_session_in_memory()
+{
+    QDtlsClientVerifier v;
+    QDtls client(QSslSocket::SslClientMode);
+    PskSeen cs, ss;
+    answer_psk(client, cs);
+    CHECK_EQ(client.sslMode(), QSslSocket::SslClientMode);
+    CHECK(client.setPeer("192.0.2.1", 5684, "server.example"));
+    const std::string hello = cookie_exchange(v, client);
+
+    QDtls server = make_server(v, kClientIp, kClientPort, ss);
+    CHECK_EQ(server.sslMode(), QSslSocket::SslServerMode);
+    CHECK(server.doHandshake(DTLSGATE_NO_SOCKET, hello));
+    CHECK_EQ(server.handshakeState(), QDtls::HandshakeInProgress);
+
+    QDtls movedClient(std::move(client));
+    QDtls movedServer(QSslSocket::SslClientMode);
+    movedServer = std::move(server);
+    CHECK_THROWS(client.handshakeState(), DTLSGATE_E_BAD_HANDLE); // NOLINT: the documented state
+    CHECK_THROWS(client.peerVerificationName(), DTLSGATE_E_BAD_HANDLE);
+    CHECK_THROWS(client.onPskRequired(nullptr), DTLSGATE_E_BAD_HANDLE);
+    CHECK_THROWS(server.dtlsError(), DTLSGATE_E_BAD_HANDLE); // NOLINT
+    CHECK_EQ(cs.calls, 0);
+    CHECK_EQ(ss.calls, 0);
+
+    pump(movedClient, movedServer);
+    QDtls &c = movedClient, &s = movedServer;
+    if (!CHECK_EQ(c.handshakeState(), QDtls::HandshakeComplete))
+        std::cerr << "    client: " << c.dtlsErrorString() << "\n";
+    if (!CHECK_EQ(s.handshakeState(), QDtls::HandshakeComplete))
+        std::cerr << "    server: " << s.dtlsErrorString() << "\n";
+    CHECK(c.isConnectionEncrypted() && s.isConnectionEncrypted());
+    CHECK_EQ(c.sessionCipher().name(), "PSK-AES128-GCM-SHA256");
+    CHECK(c.sessionCipher() == s.sessionCipher());
+    CHECK_EQ(s.sessionProtocol(), "DTLSv1.2");
+    CHECK_EQ(c.peerAddress(), "192.0.2.1");
+    CHECK_EQ(c.peerPort(), 5684);
+    CHECK_EQ(c.peerVerificationName(), "server.example");
+    CHECK_EQ(s.peerAddress(), kClientIp);
+    CHECK_EQ(s.peerPort(), kClientPort);
+    CHECK_EQ(s.dtlsConfiguration().preSharedKeyIdentityHint(), kHint);
+    CHECK(!c.remainingTimeout()); // no timer runs after the handshake
+
+    // The PSK functions saw what Qt's pskRequired shows.
+    CHECK_EQ(cs.calls, 1);
+    CHECK_EQ(cs.hint, kHint);
+    CHECK_EQ(cs.maxIdentity, 256);
+    CHECK_EQ(cs.maxKey, 512);
+    CHECK_EQ(ss.calls, 1);
+    CHECK_EQ(ss.identity, kIdentity);
+
+    CHECK_EQ(carry(c, s, "ping from the client"), "ping from the client");
+    CHECK_EQ(carry(s, c, "echo from the server"), "echo from the server");
+
+    // Too late to reconfigure: false with InvalidOperation, not an exception.
+    CHECK(!c.setPeer("192.0.2.2", 1));
+    CHECK_EQ(c.dtlsError(), QDtlsError::InvalidOperation);
+    CHECK(!s.setDtlsConfiguration(QSslConfiguration()));
+    CHECK_EQ(s.dtlsError(), QDtlsError::InvalidOperation);
+
+    // close_notify: the peer reports RemoteClosedConnectionError.
+    CHECK(c.shutdown(DTLSGATE_NO_SOCKET));
+    CHECK(!c.isConnectionEncrypted());
+    const std::vector<std::string> bye = c.takeOutgoing();
+    if (CHECK_EQ(bye.size(), 1u)) {
+        CHECK_EQ(s.decryptDatagram(DTLSGATE_NO_SOCKET, bye[0]), "");
+        CHECK_EQ(s.dtlsError(), QDtlsError::RemoteClosedConnectionError);
+        CHECK(!s.isConnectionEncrypted());
+    }
+    CHECK_EQ(c.writeDatagramEncrypted(DTLSGATE_NO_SOCKET, "late"), -1);
+    CHECK_EQ(c.dtlsError(), QDtlsError::InvalidOperation);
+}
+
+// The same over real loopback UDP sockets: the sessions send with sendto,
+// the verifier answers through the server's socket.
+void test_session_udp(bool v6)
+{
+    const char *ip = v6 ? "::1" : "127.0.0.1";
+    Udp cu(v6), su(v6);
+    QDtlsClientVerifier v;
+    PskSeen cs, ss;
+    QDtls client(QSslSocket::SslClientMode);
+    answer_psk(client, cs);
+    CHECK(client.setPeer(ip, su.port));
+    CHECK(client.doHandshake(cu.fd));
+    CHECK(!v.verifyClient(su.fd, su.receive(), ip, cu.port));
+    CHECK_EQ(v.dtlsError(), QDtlsError::NoError);
+    CHECK(client.doHandshake(cu.fd, cu.receive()));
+    if (!CHECK(v.verifyClient(su.fd, su.receive(), ip, cu.port)))
+        return;
+    QDtls server = make_server(v, ip, cu.port, ss);
+    CHECK(server.doHandshake(su.fd, v.verifiedHello()));
+    CHECK(client.takeOutgoing().empty()); // a socket: nothing is queued
+
+    for (int i = 0; i < 20 && !(client.isConnectionEncrypted() && server.isConnectionEncrypted());
+         i++) {
+        if (std::string d = cu.receive(100); !d.empty())
+            deliver(client, cu.fd, d);
+        if (std::string d = su.receive(100); !d.empty())
+            deliver(server, su.fd, d);
+    }
+    if (!CHECK(client.isConnectionEncrypted() && server.isConnectionEncrypted())) {
+        std::cerr << "    client: " << client.dtlsErrorString()
+                  << "\n    server: " << server.dtlsErrorString() << "\n";
+        return;
+    }
+    CHECK_EQ(cs.hint, kHint);
+    CHECK_EQ(ss.identity, kIdentity);
+
+    CHECK_EQ(client.writeDatagramEncrypted(cu.fd, "ping over udp"), 13);
+    CHECK_EQ(server.decryptDatagram(su.fd, su.receive()), "ping over udp");
+    CHECK_EQ(server.writeDatagramEncrypted(su.fd, "echo over udp"), 13);
+    CHECK_EQ(client.decryptDatagram(cu.fd, cu.receive()), "echo over udp");
+
+    CHECK(server.shutdown(su.fd));
+    CHECK_EQ(client.decryptDatagram(cu.fd, cu.receive()), "");
+    CHECK_EQ(client.dtlsError(), QDtlsError::RemoteClosedConnectionError);
+}
+
+// A PSK function that throws: the handshake fails cleanly inside the
+// library, and the exception leaves the doHandshake() call that ran it.
+void test_psk_exception()
+{
+    QDtlsClientVerifier v;
+    PskSeen ss;
+    QDtls client(QSslSocket::SslClientMode);
+    int calls = 0;
+    client.onPskRequired([&calls](QSslPreSharedKeyAuthenticator *a) {
+        calls++;
+        a->setPreSharedKey(kKey); // set, then thrown away with the exception
+        throw std::runtime_error("no key for this server");
+    });
+    CHECK(client.setPeer("192.0.2.1", 5684));
+    QDtls server = make_server(v, kClientIp, kClientPort, ss);
+    CHECK(server.doHandshake(DTLSGATE_NO_SOCKET, cookie_exchange(v, client)));
+
+    std::string caught;
+    for (const std::string &d : server.takeOutgoing()) {
+        try {
+            deliver(client, DTLSGATE_NO_SOCKET, d);
+        } catch (const std::runtime_error &e) {
+            caught += e.what();
+        }
+    }
+    CHECK_EQ(caught, "no key for this server");
+    CHECK_EQ(calls, 1);
+    CHECK_EQ(client.handshakeState(), QDtls::HandshakeNotStarted);
+    CHECK_EQ(client.dtlsError(), QDtlsError::TlsFatalError);
+    CHECK(!client.isConnectionEncrypted());
+    // The alert went into the queue; the server's handshake ends with it.
+    const std::vector<std::string> alert = client.takeOutgoing();
+    CHECK_EQ(alert.size(), 1u);
+    for (const std::string &d : alert)
+        CHECK(!server.doHandshake(DTLSGATE_NO_SOCKET, d));
+    CHECK(server.handshakeState() != QDtls::HandshakeComplete);
+    CHECK_EQ(ss.calls, 0);
+
+    // A server whose PSK function calls its own session: error(BUSY) comes
+    // out of doHandshake(), and the handshake failed.
+    QDtls client2(QSslSocket::SslClientMode);
+    PskSeen cs;
+    answer_psk(client2, cs);
+    CHECK(client2.setPeer("192.0.2.1", 5684));
+    QDtls server2 = make_server(v, kClientIp, kClientPort, ss);
+    QDtls *self = &server2;
+    server2.onPskRequired([&self](QSslPreSharedKeyAuthenticator *) { (void)self->handshakeState(); });
+    CHECK(server2.doHandshake(DTLSGATE_NO_SOCKET, cookie_exchange(v, client2)));
+    int busy = 0;
+    for (int round = 0; round < 5; round++) {
+        for (const std::string &d : server2.takeOutgoing())
+            deliver(client2, DTLSGATE_NO_SOCKET, d);
+        for (const std::string &d : client2.takeOutgoing()) {
+            try {
+                deliver(server2, DTLSGATE_NO_SOCKET, d);
+            } catch (const dtlsgate::error &e) {
+                busy = e.code();
+            }
+        }
+    }
+    CHECK_EQ(busy, DTLSGATE_E_BUSY);
+    CHECK_EQ(server2.dtlsError(), QDtlsError::TlsFatalError);
+    CHECK(!server2.isConnectionEncrypted());
+}
+
+// Outcomes Qt reports through results, and misuse that throws.
+void test_session_errors()
+{
+    CHECK_THROWS(QDtls(static_cast<QSslSocket::SslMode>(0)), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_THROWS(QDtls(static_cast<QSslSocket::SslMode>(3)), DTLSGATE_E_INVALID_ARGUMENT);
+
+    QDtls d(QSslSocket::SslClientMode);
+    CHECK_EQ(d.handshakeState(), QDtls::HandshakeNotStarted);
+    CHECK_EQ(d.peerAddress(), "");
+    CHECK_EQ(d.peerPort(), 0);
+    CHECK_EQ(d.mtuHint(), 1400);
+    CHECK(!d.remainingTimeout());
+    CHECK(!d.handshakeTimeoutDue());
+    CHECK_EQ(d.sessionCipher().isNull(), true);
+    CHECK_EQ(d.sessionProtocol(), "");
+
+    CHECK(!d.doHandshake(DTLSGATE_NO_SOCKET)); // no peer yet
+    CHECK_EQ(d.dtlsError(), QDtlsError::InvalidOperation);
+    CHECK(!d.dtlsErrorString().empty());
+    CHECK(!d.setPeer("not an address", 5684));
+    CHECK_EQ(d.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK(!d.setPeer("224.0.0.1", 5684));
+    CHECK(!d.setPeer(std::string_view("127.0.0.1\0x", 11), 5684));
+    CHECK(!d.setPeer("127.0.0.1", 0));
+    CHECK_EQ(d.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK(!d.setMtuHint(100));
+    CHECK_EQ(d.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK(d.setMtuHint(1200));
+    CHECK_EQ(d.mtuHint(), 1200);
+    CHECK_EQ(d.dtlsError(), QDtlsError::NoError);
+
+    CHECK_EQ(d.writeDatagramEncrypted(DTLSGATE_NO_SOCKET, "x"), -1);
+    CHECK_EQ(d.dtlsError(), QDtlsError::InvalidOperation);
+    CHECK_EQ(d.decryptDatagram(DTLSGATE_NO_SOCKET, "x"), "");
+    CHECK_EQ(d.dtlsError(), QDtlsError::InvalidOperation);
+    CHECK(!d.abortHandshake());
+    CHECK(!d.shutdown(DTLSGATE_NO_SOCKET));
+    CHECK(!d.handleTimeout(DTLSGATE_NO_SOCKET));
+    CHECK_EQ(d.dtlsError(), QDtlsError::InvalidOperation);
+
+    // Cookie parameters: a round trip, and Qt's placeholder refused.
+    CHECK(d.setCookieGeneratorParameters({QCryptographicHash::Sha384, "session secret"}));
+    CHECK_EQ(d.cookieGeneratorParameters().hash, QCryptographicHash::Sha384);
+    CHECK_EQ(d.cookieGeneratorParameters().secret, "session secret");
+    CHECK(!d.setCookieGeneratorParameters(Params()));
+    CHECK_EQ(d.dtlsError(), QDtlsError::InvalidInputParameters);
+
+    // Ciphers: a name the library lacks is refused, naming it; nothing changes.
+    QSslConfiguration conf;
+    conf.setCiphers("PSK-AES128-CCM8:NO-SUCH-SUITE");
+    conf.setPreSharedKeyIdentityHint("not applied");
+    CHECK(!d.setDtlsConfiguration(conf));
+    CHECK_EQ(d.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK(d.dtlsErrorString().find("NO-SUCH-SUITE") != std::string::npos);
+    CHECK_EQ(d.dtlsConfiguration().preSharedKeyIdentityHint(), "");
+    conf.setCiphers(std::vector<QSslCipher>{QSslCipher("PSK-AES128-CCM8")});
+    conf.setPeerVerifyMode(QSslSocket::VerifyNone);
+    CHECK(d.setDtlsConfiguration(conf));
+    const QSslConfiguration got = d.dtlsConfiguration();
+    CHECK_EQ(got.ciphers().size(), 1u);
+    CHECK_EQ(got.ciphers().at(0).name(), "PSK-AES128-CCM8");
+    CHECK_EQ(got.preSharedKeyIdentityHint(), "not applied"); // kept; a client does not send it
+    CHECK_EQ(got.peerVerifyMode(), QSslSocket::VerifyNone);
+
+    // The retransmission timer: running, not due, and the timeout function.
+    CHECK(d.setPeer("192.0.2.1", 5684));
+    CHECK(d.doHandshake(DTLSGATE_NO_SOCKET));
+    const auto left = d.remainingTimeout();
+    CHECK(left && left->count() > 0 && left->count() <= 60000);
+    CHECK(!d.handshakeTimeoutDue());
+    CHECK(d.handleTimeout(DTLSGATE_NO_SOCKET)); // not due: nothing resent
+    CHECK_EQ(d.takeOutgoing().size(), 1u);      // the first ClientHello only
+    CHECK(!d.emitHandshakeTimeout());
+    int timeouts = 0;
+    d.onHandshakeTimeout([&timeouts] { timeouts++; });
+    CHECK(d.emitHandshakeTimeout());
+    CHECK_EQ(timeouts, 1);
+    CHECK(d.abortHandshake());
+    CHECK_EQ(d.handshakeState(), QDtls::HandshakeNotStarted);
+    CHECK(!d.remainingTimeout());
+
+    // Misuse throws.
+    CHECK_THROWS(d.doHandshake(-5), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_THROWS(d.doHandshake(DTLSGATE_NO_SOCKET, nullptr, 3), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_THROWS(d.doHandshake(DTLSGATE_NO_SOCKET, std::string(DTLSGATE_MAX_INPUT + 1, 'x')),
+                 DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_THROWS(d.writeDatagramEncrypted(-7, "x"), DTLSGATE_E_INVALID_ARGUMENT);
+    QDtls gone(std::move(d));
+    CHECK_THROWS(d.sslMode(), DTLSGATE_E_BAD_HANDLE); // NOLINT: the documented state
+    CHECK_THROWS(d.takeOutgoing(), DTLSGATE_E_BAD_HANDLE);
+    CHECK_THROWS(d.dtlsErrorString(), DTLSGATE_E_BAD_HANDLE);
+    CHECK_THROWS(d.setPeerVerificationName("x"), DTLSGATE_E_BAD_HANDLE);
+    d = QDtls(QSslSocket::SslServerMode); // usable again
+    CHECK_EQ(d.sslMode(), QSslSocket::SslServerMode);
+}
+
+void test_configuration_value()
+{
+    const QSslConfiguration defaults = QSslConfiguration::defaultDtlsConfiguration();
+    CHECK(defaults.ciphers().size() > 1);
+    CHECK(defaults.ciphers().at(0) == QSslCipher("PSK-AES128-GCM-SHA256"));
+    CHECK_EQ(defaults.preSharedKeyIdentityHint(), "");
+    CHECK_EQ(defaults.peerVerifyMode(), QSslSocket::AutoVerifyPeer);
+
+    QSslConfiguration a = defaults;
+    a.setPreSharedKeyIdentityHint("copy");
+    a.setCiphers(":PSK-AES128-CCM8::PSK-CHACHA20-POLY1305:");
+    CHECK_EQ(a.ciphers().size(), 2u);
+    CHECK_EQ(a.ciphers().at(1).name(), "PSK-CHACHA20-POLY1305");
+    QSslConfiguration b = a;
+    b.setPreSharedKeyIdentityHint("other");
+    b.setCiphers(std::vector<QSslCipher>());
+    CHECK_EQ(a.preSharedKeyIdentityHint(), "copy");
+    CHECK_EQ(a.ciphers().size(), 2u);
+    CHECK_EQ(defaults.preSharedKeyIdentityHint(), "");
+    CHECK(QSslCipher().isNull());
+    CHECK(QSslCipher("A") != QSslCipher("B"));
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -515,6 +946,12 @@ int main(int argc, char **argv)
         test_check();
         test_verifier_moves();
         test_psk();
+        test_session_in_memory();
+        test_session_udp(false);
+        test_session_udp(true);
+        test_psk_exception();
+        test_session_errors();
+        test_configuration_value();
     } catch (const std::exception &e) {
         std::cerr << "test_binding: unexpected exception: " << e.what() << "\n";
         return 1;
