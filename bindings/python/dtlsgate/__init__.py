@@ -1,10 +1,18 @@
-"""dtlsgate: Qt's QDtlsClientVerifier and QSslPreSharedKeyAuthenticator
-for Python, with PySide6's names, over the dtlsgate C library (ctypes,
-standard library only).
+"""dtlsgate: Qt's QDtlsClientVerifier, QDtls (DTLS 1.2 with pre-shared
+keys) and QSslPreSharedKeyAuthenticator for Python, with PySide6's names,
+over the dtlsgate C library (ctypes, standard library only).
 
 A PySide program ports by changing its import::
 
-    from dtlsgate import QDtlsClientVerifier, QDtlsError, QSslPreSharedKeyAuthenticator
+    from dtlsgate import (QDtls, QDtlsClientVerifier, QDtlsError, QSsl,
+                          QSslConfiguration, QSslPreSharedKeyAuthenticator, QSslSocket)
+
+Alongside: QSslCipher and QSslConfiguration as far as a PSK session uses
+them, QSslSocket's SslMode and PeerVerifyMode, QSsl.SslProtocol, and a
+small Signal class with PySide's connect/disconnect/emit. QDtls takes a
+socket.socket, an asyncio DatagramTransport or a QUdpSocket-like object;
+its handshakeTimeout is emitted by itself under asyncio, and by
+checkTimeout() in other loops (remainingTimeout() sizes the wait).
 
 The C library is looked for, in this order: the path in $DTLSGATE_LIBRARY,
 the copy bundled with the installed package, the repository's lib/ (after
@@ -12,20 +20,25 @@ the copy bundled with the installed package, the repository's lib/ (after
 """
 
 from . import _native
-from ._enums import QCryptographicHash, QDtlsError
+from ._enums import QCryptographicHash, QDtlsError, QSsl, QSslSocket
 from ._native import (
     BadHandleError,
     BufferTooSmallError,
+    BusyError,
     DtlsgateError,
     InternalError,
     InvalidArgumentError,
     UnsupportedError,
 )
 from ._psk import QSslPreSharedKeyAuthenticator
+from ._session import QDtls
+from ._signal import BoundSignal, Signal
+from ._ssl import QSslCipher, QSslConfiguration
 from ._verifier import CheckResult, CheckVerdict, FleetMode, GeneratorParameters, QDtlsClientVerifier
 from ._version import __version__
 
 MAX_INPUT = _native.MAX_INPUT
+MAX_DATAGRAM = _native.MAX_DATAGRAM
 
 
 def library_version() -> str:
@@ -40,7 +53,9 @@ def library_path() -> str:
 
 __all__ = [
     "BadHandleError",
+    "BoundSignal",
     "BufferTooSmallError",
+    "BusyError",
     "CheckResult",
     "CheckVerdict",
     "DtlsgateError",
@@ -48,11 +63,18 @@ __all__ = [
     "GeneratorParameters",
     "InternalError",
     "InvalidArgumentError",
+    "MAX_DATAGRAM",
     "MAX_INPUT",
     "QCryptographicHash",
+    "QDtls",
     "QDtlsClientVerifier",
     "QDtlsError",
+    "QSsl",
+    "QSslCipher",
+    "QSslConfiguration",
     "QSslPreSharedKeyAuthenticator",
+    "QSslSocket",
+    "Signal",
     "UnsupportedError",
     "__version__",
     "library_path",

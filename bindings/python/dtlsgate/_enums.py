@@ -9,8 +9,8 @@ from . import _native
 
 
 class QDtlsError(enum.IntEnum):
-    """QDtlsError: what went wrong in the last verifyClient() or
-    setCookieGeneratorParameters() call."""
+    """QDtlsError: what went wrong in the last call of a QDtlsClientVerifier
+    (verifyClient(), setCookieGeneratorParameters()) or of a QDtls."""
 
     NoError = 0
     InvalidInputParameters = 1
@@ -70,9 +70,56 @@ class QCryptographicHash:
             return False
 
 
-# PySide also offers the enumerators on the class itself.
-for _name, _member in QCryptographicHash.Algorithm.__members__.items():
-    setattr(QCryptographicHash, _name, _member)
+
+
+class QSsl:
+    """Only the SslProtocol enumeration of the QSsl namespace, with Qt 6's
+    values (qssl.h). The session speaks DTLS 1.2 alone: sessionProtocol()
+    is DtlsV1_2 while encrypted and UnknownProtocol otherwise."""
+
+    class SslProtocol(enum.IntEnum):
+        TlsV1_0 = 0  # this and the other 1.0/1.1 values: deprecated in Qt 6.3
+        TlsV1_1 = 1
+        TlsV1_2 = 2
+        AnyProtocol = 3
+        SecureProtocols = 4
+        TlsV1_0OrLater = 5
+        TlsV1_1OrLater = 6
+        TlsV1_2OrLater = 7
+        DtlsV1_0 = 8
+        DtlsV1_0OrLater = 9
+        DtlsV1_2 = 10
+        DtlsV1_2OrLater = 11
+        TlsV1_3 = 12
+        TlsV1_3OrLater = 13
+        UnknownProtocol = -1
+
+
+class QSslSocket:
+    """Only the two enumerations of QSslSocket a DTLS program needs; there
+    is no QSslSocket class (no TLS over TCP here)."""
+
+    class SslMode(enum.IntEnum):
+        UnencryptedMode = 0
+        SslClientMode = 1
+        SslServerMode = 2
+
+    class PeerVerifyMode(enum.IntEnum):
+        VerifyNone = 0
+        QueryPeer = 1
+        VerifyPeer = 2
+        AutoVerifyPeer = 3
+
+
+def _enumerators_on_class(cls: type, *enums: Type[enum.IntEnum]) -> None:
+    """PySide also offers the enumerators on the class itself."""
+    for e in enums:
+        for name, member in e.__members__.items():
+            setattr(cls, name, member)
+
+
+_enumerators_on_class(QSsl, QSsl.SslProtocol)
+_enumerators_on_class(QSslSocket, QSslSocket.SslMode, QSslSocket.PeerVerifyMode)
 
 T = TypeVar("T")
 
@@ -92,4 +139,5 @@ def with_snake_case_aliases(cls: Type[T]) -> Type[T]:
     return cls
 
 
+_enumerators_on_class(QCryptographicHash, QCryptographicHash.Algorithm)
 with_snake_case_aliases(QCryptographicHash)

@@ -27,7 +27,10 @@ E_BAD_HANDLE = -2
 E_BUFFER_TOO_SMALL = -3
 E_UNSUPPORTED = -4
 E_INTERNAL = -5
+E_BUSY = -6
 MAX_INPUT = 65535
+NO_SOCKET = -1  # socket_fd meaning "queue what is to be sent"
+MAX_DATAGRAM = 65535  # no datagram a session builds is larger
 HELLO_VERIFY_REQUEST_MAX = 60
 
 CHECK_DROP = 0
@@ -73,12 +76,18 @@ class InternalError(DtlsgateError, RuntimeError):
     """DTLSGATE_E_INTERNAL: the library caught a fault of its own."""
 
 
+class BusyError(DtlsgateError, RuntimeError):
+    """DTLSGATE_E_BUSY: a QDtls was called from inside its own pskRequired
+    slot, which the library refuses (the call would wait for itself)."""
+
+
 _ERRORS = {
     E_INVALID_ARGUMENT: InvalidArgumentError,
     E_BAD_HANDLE: BadHandleError,
     E_BUFFER_TOO_SMALL: BufferTooSmallError,
     E_UNSUPPORTED: UnsupportedError,
     E_INTERNAL: InternalError,
+    E_BUSY: BusyError,
 }
 
 
@@ -87,9 +96,15 @@ def error(code: int, function: str, detail: str = "") -> DtlsgateError:
     return _ERRORS.get(code, DtlsgateError)(code, function, detail)
 
 
+_DETAILS = {
+    E_BAD_HANDLE: "the object is closed",
+    E_BUSY: "called from inside this session's own pskRequired slot",
+}
+
+
 def _status(result: int, func: Any, _args: Tuple[Any, ...]) -> int:
     if result < 0:
-        detail = "the object is closed" if result == E_BAD_HANDLE else ""
+        detail = _DETAILS.get(result, "")
         raise error(result, func.__name__, detail)
     return result
 
@@ -150,6 +165,9 @@ lib, library_path = _load()
 
 _V = c_void_p  # dtlsgate_verifier *
 _A = c_void_p  # dtlsgate_psk_authenticator *
+_S = c_void_p  # dtlsgate_session *
+# void (*dtlsgate_psk_callback)(void *user_data, dtlsgate_psk_authenticator *)
+PSK_CALLBACK = ctypes.CFUNCTYPE(None, c_void_p, _A)
 _LEN = POINTER(c_size_t)
 _U32 = POINTER(c_uint32)
 
@@ -205,6 +223,40 @@ DECLARATIONS: List[_Decl] = [
     ("dtlsgate_psk_authenticator_set_maximum_identity_length", c_int, [_A, c_int], _status),
     ("dtlsgate_psk_authenticator_set_maximum_pre_shared_key_length", c_int,
      [_A, c_int], _status),
+    ("dtlsgate_session_new", _S, [c_int], _handle),
+    ("dtlsgate_session_free", None, [_S], None),
+    ("dtlsgate_session_ssl_mode", c_int, [_S], _status),
+    ("dtlsgate_session_set_peer", c_int, [_S, c_char_p, c_uint16], _status),
+    ("dtlsgate_session_set_peer_sockaddr", c_int, [_S, c_void_p, c_uint32], _status),
+    ("dtlsgate_session_peer", c_int, [_S, c_char_p, _LEN, POINTER(c_uint16)], _status),
+    ("dtlsgate_session_set_identity_hint", c_int, [_S, c_char_p, c_size_t], _status),
+    ("dtlsgate_session_identity_hint", c_int, [_S, c_char_p, _LEN], _status),
+    ("dtlsgate_session_set_ciphers", c_int, [_S, c_char_p], _status),
+    ("dtlsgate_session_ciphers", c_int, [_S, c_char_p, _LEN], _status),
+    ("dtlsgate_session_set_mtu_hint", c_int, [_S, c_uint16], _status),
+    ("dtlsgate_session_mtu_hint", c_int, [_S], _status),
+    ("dtlsgate_session_set_cookie_generator_parameters", c_int,
+     [_S, c_int, c_char_p, c_size_t], _status),
+    ("dtlsgate_session_cookie_generator_parameters", c_int,
+     [_S, POINTER(c_int), c_char_p, _LEN], _status),
+    ("dtlsgate_session_set_cookie_verifier", c_int, [_S, _V], _status),
+    ("dtlsgate_session_set_psk_callback", c_int, [_S, PSK_CALLBACK, c_void_p], _status),
+    ("dtlsgate_session_do_handshake", c_int, [_S, c_int, c_char_p, c_size_t], _status),
+    ("dtlsgate_session_remaining_timeout", c_int, [_S, _U32], _status),
+    ("dtlsgate_session_handle_timeout", c_int, [_S, c_int], _status),
+    ("dtlsgate_session_abort_handshake", c_int, [_S], _status),
+    ("dtlsgate_session_shutdown", c_int, [_S, c_int], _status),
+    ("dtlsgate_session_write_datagram_encrypted", c_int,
+     [_S, c_int, c_char_p, c_size_t], _status),
+    ("dtlsgate_session_decrypt_datagram", c_int,
+     [_S, c_int, c_char_p, c_size_t, c_char_p, _LEN], _status),
+    ("dtlsgate_session_next_outgoing", c_int, [_S, c_char_p, _LEN], _status),
+    ("dtlsgate_session_handshake_state", c_int, [_S], _status),
+    ("dtlsgate_session_is_connection_encrypted", c_int, [_S], _status),
+    ("dtlsgate_session_session_cipher", c_int, [_S, c_char_p, _LEN], _status),
+    ("dtlsgate_session_session_protocol", c_int, [_S, c_char_p, _LEN], _status),
+    ("dtlsgate_session_dtls_error", c_int, [_S], _status),
+    ("dtlsgate_session_dtls_error_string", c_int, [_S, c_char_p, _LEN], _status),
 ]
 
 

@@ -42,6 +42,13 @@ class QSslPreSharedKeyAuthenticator(_native.Owner):
                             "QSslPreSharedKeyAuthenticator to copy, not %s"
                             % type(other).__name__)
 
+    @classmethod
+    def _adopt(cls, handle: int) -> "QSslPreSharedKeyAuthenticator":
+        """An object owning `handle`, a C authenticator made for it."""
+        obj = cls.__new__(cls)
+        obj._handle = handle
+        return obj
+
     def __copy__(self) -> "QSslPreSharedKeyAuthenticator":
         return QSslPreSharedKeyAuthenticator(self)
 
