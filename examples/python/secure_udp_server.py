@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""A DTLS 1.2 echo server with pre-shared keys: a Python port of Qt's
+secureudpserver example, behaving as examples/CONTRACT.md says.
+
+One UDP socket serves every client. A datagram from an address with no
+session goes to the cookie verifier; once a client comes back with a valid
+cookie it gets its own QDtls, which finishes the handshake (asking for the
+key through pskRequired) and then decrypts what the client sends, answered
+with "echo: ...". The loop is a plain selectors loop: its wait is bounded
+by the nearest retransmission timer (remainingTimeout) and checkTimeout()
+emits handshakeTimeout when one is due.
+
+Usage: secure_udp_server.py ADDRESS PORT [--psk HEX] [--hint TEXT]
+SIGINT or SIGTERM: close_notify to every client, then exit 0.
+"""
+
+import argparse
+import ipaddress
+import os
+import selectors
+import signal
+import socket
+import sys
+
+try:
+    import dtlsgate
+except ModuleNotFoundError:  # run from the repository without installing
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                    os.pardir, os.pardir, "bindings", "python"))
+    import dtlsgate
+
+from dtlsgate import (CheckVerdict, QDtls, QDtlsClientVerifier, QDtlsError, QSslConfiguration,
+                      QSslSocket)
+
+
+def say(line):
+    print(line, flush=True)
+
+
+def peer_name(peer):
+    host, port = peer[0], peer[1]
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+
+def summary(dtls):
+    cipher = dtls.sessionCipher()
+    return "%s, %s" % (cipher.name(), cipher.protocolString())
+
+
+class Server:
+    def __init__(self, sock, key, hint):
+        self.sock = sock
+        self.key = key
+        self.config = QSslConfiguration.defaultDtlsConfiguration()
+        self.config.setPreSharedKeyIdentityHint(hint)
+        self.config.setPeerVerifyMode(QSslSocket.VerifyNone)  # PSK: no certificates
+        self.verifier = QDtlsClientVerifier()
+        self.sessions = {}  # (host, port) -> QDtls
+
+    # -- a datagram arrives --------------------------------------------
+
+    def datagram(self, data, peer):
+        peer = peer[:2]
+        dtls = self.sessions.get(peer)
+        if dtls is None:
+            self.knock(data, peer)
+        elif dtls.handshakeState() == QDtls.HandshakeInProgress:
+            self.handshake(dtls, data, peer)
+        else:
+            self.message(dtls, data, peer)
+
+    def knock(self, data, peer):
+        """No session yet: only a ClientHello with a valid cookie gets one."""
+        try:
+            verdict, reply = self.verifier.check(data, peer[0], peer[1])
+        except dtlsgate.InvalidArgumentError:
+            return  # an empty datagram or an address no client can have
+        if verdict == CheckVerdict.SendReply:
+            self.sock.sendto(reply, peer)
+            say("server: %s no cookie yet, sent HelloVerifyRequest" % peer_name(peer))
+        elif verdict == CheckVerdict.Verified:
+            self.start(data, peer)
+
+    def start(self, hello, peer):
+        name = peer_name(peer)
+        dtls = QDtls(QSslSocket.SslServerMode)
+        dtls.setPeer(peer[0], peer[1])
+        dtls.setDtlsConfiguration(self.config)
+        dtls.setCookieVerifier(self.verifier)  # the same cookies the verifier made
+
+        def psk_required(authenticator):
+            say('server: %s PSK identity "%s"'
+                % (name, authenticator.identity().decode("utf-8", "replace")))
+            authenticator.setPreSharedKey(self.key)
+
+        def handshake_timeout():
+            if not dtls.handleTimeout(self.sock):
+                self.drop(peer, "handshake failed: " + dtls.dtlsErrorString())
+
+        dtls.pskRequired.connect(psk_required)
+        dtls.handshakeTimeout.connect(handshake_timeout)
+        self.sessions[peer] = dtls
+        say("server: %s cookie verified, starting handshake" % name)
+        self.handshake(dtls, hello, peer)
+
+    def handshake(self, dtls, data, peer):
+        if not dtls.doHandshake(self.sock, data):
+            self.drop(peer, "handshake failed: " + dtls.dtlsErrorString())
+        elif dtls.isConnectionEncrypted():
+            say("server: %s handshake complete (%s)" % (peer_name(peer), summary(dtls)))
+
+    def message(self, dtls, data, peer):
+        text = dtls.decryptDatagram(self.sock, data)
+        if text:
+            say('server: %s says "%s"' % (peer_name(peer), text.decode("utf-8", "replace")))
+            if dtls.writeDatagramEncrypted(self.sock, b"echo: " + text) < 0:
+                say("server: %s cannot reply: %s" % (peer_name(peer), dtls.dtlsErrorString()))
+        elif dtls.dtlsError() == QDtlsError.RemoteClosedConnectionError:
+            self.drop(peer, "closed the connection")
+        elif dtls.dtlsError() != QDtlsError.NoError:
+            self.drop(peer, "connection failed: " + dtls.dtlsErrorString())
+        # else: a replayed record or a repeated handshake message
+
+    def drop(self, peer, why):
+        say("server: %s %s" % (peer_name(peer), why))
+        self.sessions.pop(peer).close()
+
+    # -- retransmission timers -------------------------------------------
+
+    def next_timeout(self):
+        """Seconds until the nearest retransmission is due, or None."""
+        due = [ms for ms in (d.remainingTimeout() for d in self.sessions.values()) if ms >= 0]
+        return min(due) / 1000.0 if due else None
+
+    def serve_timers(self):
+        for dtls in list(self.sessions.values()):
+            dtls.checkTimeout()  # handshake_timeout() above does the rest
+
+    def shut_down(self):
+        closed = 0
+        for peer, dtls in list(self.sessions.items()):
+            if dtls.isConnectionEncrypted() and dtls.shutdown(self.sock):
+                closed += 1
+            dtls.close()
+        self.sessions.clear()
+        self.verifier.close()
+        say("server: shutting down, closed %d connection(s)" % closed)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="DTLS-PSK echo server (Qt's secureudpserver)")
+    ap.add_argument("address", help="numeric IPv4 or IPv6 address to bind")
+    ap.add_argument("port", type=int, help="UDP port, 0 for any free one")
+    ap.add_argument("--psk", default="1a2b3c4d5e6f", help="pre-shared key in hex")
+    ap.add_argument("--hint", default="dtlsgate example server", help="PSK identity hint")
+    args = ap.parse_args()
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(args.address).version == 6 \
+            else socket.AF_INET
+        key = bytes.fromhex(args.psk)
+    except ValueError as e:
+        ap.error(str(e))
+    if not key:
+        ap.error("--psk must not be empty")
+
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.bind((args.address, args.port))
+    except OSError as e:
+        print("secure_udp_server.py: cannot bind %s %d: %s" % (args.address, args.port, e),
+              file=sys.stderr)
+        return 1
+    sock.setblocking(False)
+
+    # A signal may arrive on one of the Go runtime's threads, where it
+    # cannot interrupt select(); Python still writes to the wakeup fd.
+    wake_r, wake_w = socket.socketpair()
+    for s in (wake_r, wake_w):
+        s.setblocking(False)
+    signal.set_wakeup_fd(wake_w.fileno())
+    stop = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: stop.append(signum))
+
+    sel = selectors.DefaultSelector()
+    sel.register(sock, selectors.EVENT_READ)
+    sel.register(wake_r, selectors.EVENT_READ)
+    server = Server(sock, key, args.hint.encode())
+    say("server: listening on %s" % peer_name(sock.getsockname()))
+    while not stop:
+        for key_, _ in sel.select(server.next_timeout()):
+            if key_.fileobj is wake_r:
+                wake_r.recv(64)
+                continue
+            while not stop:  # everything that is waiting, then the timers
+                try:
+                    data, peer = sock.recvfrom(65536)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except ConnectionRefusedError:
+                    continue  # an ICMP error for an earlier send
+                server.datagram(data, peer)
+        server.serve_timers()
+    server.shut_down()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
