@@ -84,9 +84,9 @@ $(BUILD)/test_%_static: tests/c/test_%.c $(C_TEST_DEPS) $(ARCHIVE)
 $(BUILD)/test_%_valgrind: tests/c/test_%.c $(C_TEST_DEPS) $(BUILD)/valgrind/$(SONAME)
 	$(CC) $(TEST_CFLAGS) -o $@ $< -L$(BUILD)/valgrind -ldtlsgate -Wl,-rpath,$(CURDIR)/$(BUILD)/valgrind
 
-## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, Qt parity
+## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, Qt parity
 .PHONY: test
-test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-parity
+test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-parity
 
 ## test-go: Go unit tests with the race detector, then the allocation tests without it
 .PHONY: test-go
@@ -139,10 +139,22 @@ $(BUILD)/server_c: examples/c/verify_server.c $(HEADER) $(SO)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 $(CFLAGS_STRICT) -Iinclude -o $@ $< $(LDFLAGS_SHARED)
 
-## demo: the example C server on loopback, a real openssl client, the cookie exchange step by step
+# The secure UDP examples (examples/CONTRACT.md) in C.
+EXAMPLES_C := $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c
+
+$(BUILD)/examples/%_c: examples/c/%.c examples/c/example.h $(HEADER) $(SO)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 $(CFLAGS_STRICT) -Iinclude -o $@ $< $(LDFLAGS_SHARED)
+
+## test-examples: the C secure UDP server and client with each other and with openssl and gnutls
+.PHONY: test-examples
+test-examples: $(EXAMPLES_C) | deps-test
+	tests/interop/secure_udp.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c
+
+## demo: the C echo server on loopback; the Python client, the C client and openssl s_client each get in and get an echo
 .PHONY: demo
-demo: $(BUILD)/server_c | deps-test
-	scripts/demo.sh $(BUILD)/server_c
+demo: $(EXAMPLES_C) $(SO) | deps-test
+	scripts/demo.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c
 
 ## bench: Go benchmarks, the C ABI next to Qt 6's QDtlsClientVerifier, handshakes next to pion, with ratios
 .PHONY: bench

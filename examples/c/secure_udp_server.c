@@ -1,0 +1,286 @@
+/*
+ * secure_udp_server.c - a DTLS echo server with pre-shared keys: dtlsgate's
+ * port of Qt's secure UDP server example to C.
+ *
+ * One UDP socket serves every client. A datagram from an address without a
+ * connection goes to the verifier, which answers a ClientHello without a
+ * valid cookie by a HelloVerifyRequest and lets one with a cookie through;
+ * only then does the server keep state for that client: a session that
+ * continues the handshake from the verified ClientHello. After the
+ * handshake each message is echoed back as "echo: MESSAGE".
+ *
+ * Usage: secure_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT]
+ * The lines it prints are listed in examples/CONTRACT.md. SIGINT or
+ * SIGTERM closes every connection with close_notify and exits 0.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <poll.h>
+
+#include "example.h"
+
+#define MAX_CONNECTIONS 256
+
+typedef struct {
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    char name[PEER_NAME_MAX]; /* "127.0.0.1:5555" */
+    dtlsgate_session *session;
+} connection;
+
+static connection *connections[MAX_CONNECTIONS];
+static int server_fd;
+static dtlsgate_verifier *verifier;
+static uint8_t psk[EXAMPLE_MAX_KEY];
+static int psk_len;
+static const char *identity_hint = "dtlsgate example server";
+static uint8_t datagram[65536];
+
+/* The PSK callback: any identity is welcome, the key is the server's. */
+static void on_psk_required(void *user_data, dtlsgate_psk_authenticator *auth)
+{
+    connection *c = user_data;
+    say("server: %s PSK identity \"%s\"", c->name,
+        authenticator_text(dtlsgate_psk_authenticator_identity, auth));
+    dtlsgate_psk_authenticator_set_pre_shared_key(auth, psk, (size_t)psk_len);
+}
+
+static connection *find(const struct sockaddr_storage *addr, socklen_t len)
+{
+    for (int i = 0; i < MAX_CONNECTIONS; i++)
+        if (connections[i] && connections[i]->addr_len == len &&
+            memcmp(&connections[i]->addr, addr, len) == 0)
+            return connections[i];
+    return NULL;
+}
+
+static void drop(connection *c)
+{
+    for (int i = 0; i < MAX_CONNECTIONS; i++)
+        if (connections[i] == c)
+            connections[i] = NULL;
+    dtlsgate_session_free(c->session);
+    free(c);
+}
+
+/* A verified ClientHello: make the session and start the handshake. */
+static void accept_client(const struct sockaddr_storage *addr, socklen_t len, const char *name,
+                          size_t hello_len)
+{
+    int slot = 0;
+    while (slot < MAX_CONNECTIONS && connections[slot])
+        slot++;
+    if (slot == MAX_CONNECTIONS) {
+        say("server: %s refused: %d connections already", name, MAX_CONNECTIONS);
+        return;
+    }
+    connection *c = calloc(1, sizeof *c);
+    if (!c) {
+        perror("calloc");
+        exit(1);
+    }
+    memcpy(&c->addr, addr, len);
+    c->addr_len = len;
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->session = dtlsgate_session_new(DTLSGATE_SSL_SERVER_MODE);
+    if (!c->session)
+        die("dtlsgate_session_new", DTLSGATE_E_INTERNAL);
+    connections[slot] = c;
+
+    /* The session checks the cookie again with the verifier's secret. */
+    if (dtlsgate_session_set_peer_sockaddr(c->session, (const struct sockaddr *)addr, len) != 1 ||
+        dtlsgate_session_set_cookie_verifier(c->session, verifier) != 1 ||
+        dtlsgate_session_set_identity_hint(c->session, (const uint8_t *)identity_hint,
+                                           strlen(identity_hint)) != 1 ||
+        dtlsgate_session_set_psk_callback(c->session, on_psk_required, c) != DTLSGATE_OK) {
+        say("server: %s cannot set up a session: %s", name, session_error(c->session));
+        drop(c);
+        return;
+    }
+    say("server: %s cookie verified, starting handshake", name);
+    if (dtlsgate_session_do_handshake(c->session, server_fd, datagram, hello_len) != 1) {
+        say("server: %s handshake failed: %s", name, session_error(c->session));
+        drop(c);
+    }
+}
+
+/* A datagram from a client with a session. */
+static void serve(connection *c, size_t len)
+{
+    dtlsgate_session *s = c->session;
+    if (dtlsgate_session_handshake_state(s) == DTLSGATE_HANDSHAKE_IN_PROGRESS) {
+        if (dtlsgate_session_do_handshake(s, server_fd, datagram, len) != 1) {
+            say("server: %s handshake failed: %s", c->name, session_error(s));
+            drop(c);
+        } else if (dtlsgate_session_is_connection_encrypted(s) == 1) {
+            say("server: %s handshake complete (%s)", c->name, session_summary(s));
+        }
+        return;
+    }
+
+    static uint8_t message[sizeof datagram];
+    size_t n = sizeof message;
+    int rc = dtlsgate_session_decrypt_datagram(s, server_fd, datagram, len, message, &n);
+    if (rc < 0)
+        die("dtlsgate_session_decrypt_datagram", rc);
+    if (rc == 0) {
+        if (dtlsgate_session_dtls_error(s) == DTLSGATE_REMOTE_CLOSED_CONNECTION_ERROR)
+            say("server: %s closed the connection", c->name);
+        else
+            say("server: %s connection failed: %s", c->name, session_error(s));
+        drop(c);
+        return;
+    }
+    if (n == 0)
+        return; /* a replay, a repeated handshake message: nothing to say */
+
+    /* Line-oriented peers such as openssl s_client end with a newline:
+     * it is echoed, not printed. */
+    int shown = (int)n;
+    while (shown > 0 && (message[shown - 1] == '\n' || message[shown - 1] == '\r'))
+        shown--;
+    say("server: %s says \"%.*s\"", c->name, shown, (const char *)message);
+    static uint8_t reply[sizeof message + 6];
+    memcpy(reply, "echo: ", 6);
+    memcpy(reply + 6, message, n);
+    size_t reply_len = n + 6 > 16384 ? 16384 : n + 6;
+    if (dtlsgate_session_write_datagram_encrypted(s, server_fd, reply, reply_len) <= 0)
+        say("server: %s cannot reply: %s", c->name, session_error(s));
+}
+
+/* A datagram from anyone else: only the verifier talks to strangers. */
+static void screen(const struct sockaddr_storage *from, socklen_t from_len, size_t len)
+{
+    char name[PEER_NAME_MAX];
+    uint8_t reply[DTLSGATE_HELLO_VERIFY_REQUEST_MAX];
+    size_t reply_len = sizeof reply;
+    format_peer((const struct sockaddr *)from, from_len, name, sizeof name);
+    int verdict = dtlsgate_verifier_check(verifier, datagram, len, (const struct sockaddr *)from,
+                                          from_len, reply, &reply_len);
+    switch (verdict) {
+    case DTLSGATE_CHECK_SEND_REPLY:
+        if (sendto(server_fd, reply, reply_len, 0, (const struct sockaddr *)from, from_len) < 0)
+            say("server: %s cannot send HelloVerifyRequest: %s", name, strerror(errno));
+        else
+            say("server: %s no cookie yet, sent HelloVerifyRequest", name);
+        break;
+    case DTLSGATE_CHECK_VERIFIED:
+        accept_client(from, from_len, name, len);
+        break;
+    case DTLSGATE_CHECK_DROP:
+    case DTLSGATE_E_INVALID_ARGUMENT: /* a broadcast or odd source address */
+        break;
+    default:
+        die("dtlsgate_verifier_check", verdict);
+    }
+}
+
+/* Serves due retransmission timers; returns the poll timeout until the next. */
+static int run_timers(void)
+{
+    int next = -1;
+    for (int i = 0; i < MAX_CONNECTIONS; i++) {
+        connection *c = connections[i];
+        uint32_t ms;
+        if (!c || dtlsgate_session_remaining_timeout(c->session, &ms) != 1)
+            continue;
+        if (ms == 0) {
+            if (dtlsgate_session_handle_timeout(c->session, server_fd) != 1) {
+                say("server: %s handshake failed: %s", c->name, session_error(c->session));
+                drop(c);
+                continue;
+            }
+            if (dtlsgate_session_remaining_timeout(c->session, &ms) != 1)
+                continue;
+        }
+        if (next < 0 || (int)ms < next)
+            next = (int)ms;
+    }
+    return next;
+}
+
+static void shut_down(void)
+{
+    int closed = 0;
+    for (int i = 0; i < MAX_CONNECTIONS; i++) {
+        connection *c = connections[i];
+        if (!c)
+            continue;
+        if (dtlsgate_session_is_connection_encrypted(c->session) == 1 &&
+            dtlsgate_session_shutdown(c->session, server_fd) == 1)
+            closed++;
+        drop(c);
+    }
+    say("server: shutting down, closed %d connection(s)", closed);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: secure_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *key_hex = EXAMPLE_DEFAULT_KEY;
+    if (argc < 3)
+        usage();
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--psk") == 0 && i + 1 < argc)
+            key_hex = argv[++i];
+        else if (strcmp(argv[i], "--hint") == 0 && i + 1 < argc)
+            identity_hint = argv[++i];
+        else
+            usage();
+    }
+    if ((psk_len = parse_hex_key(key_hex, psk)) < 0) {
+        fprintf(stderr, "secure_udp_server: --psk wants 1 to %d bytes in hex\n", EXAMPLE_MAX_KEY);
+        return 2;
+    }
+
+    struct addrinfo *ai = numeric_address(argv[1], argv[2], 1);
+    server_fd = socket(ai->ai_family, SOCK_DGRAM, 0);
+    if (server_fd < 0 || bind(server_fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        fprintf(stderr, "secure_udp_server: cannot bind %s %s: %s\n", argv[1], argv[2],
+                strerror(errno));
+        return 1;
+    }
+    freeaddrinfo(ai);
+    struct sockaddr_storage bound;
+    socklen_t bound_len = sizeof bound;
+    char name[PEER_NAME_MAX];
+    getsockname(server_fd, (struct sockaddr *)&bound, &bound_len);
+    format_peer((struct sockaddr *)&bound, bound_len, name, sizeof name);
+
+    verifier = dtlsgate_verifier_new();
+    if (!verifier)
+        die("dtlsgate_verifier_new", DTLSGATE_E_INTERNAL);
+    struct pollfd fds[2] = {{.fd = server_fd, .events = POLLIN},
+                            {.fd = catch_stop_signals(), .events = POLLIN}};
+    say("server: listening on %s", name);
+
+    while (!stop_requested) {
+        int timeout = run_timers();
+        if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
+            perror("poll");
+            return 1;
+        }
+        if (!(fds[0].revents & POLLIN))
+            continue;
+        struct sockaddr_storage from;
+        socklen_t from_len = sizeof from;
+        ssize_t n = recvfrom(server_fd, datagram, sizeof datagram, 0, (struct sockaddr *)&from,
+                             &from_len);
+        if (n <= 0)
+            continue; /* an ICMP error surfacing, or an empty datagram */
+        connection *c = find(&from, from_len);
+        if (c)
+            serve(c, (size_t)n);
+        else
+            screen(&from, from_len, (size_t)n);
+    }
+    shut_down();
+    dtlsgate_verifier_free(verifier);
+    close(server_fd);
+    return 0;
+}

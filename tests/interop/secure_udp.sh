@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# Interop test for a port of the secure UDP examples (examples/CONTRACT.md):
+# the example server against the example client and against real openssl and
+# gnutls clients; the example client against real openssl and gnutls
+# servers. Loopback only (127.0.0.1 and ::1), every port picked by the system.
+#
+#   tests/interop/secure_udp.sh 'SERVER COMMAND' 'CLIENT COMMAND'
+#   e.g. tests/interop/secure_udp.sh build/examples/secure_udp_server_c \
+#                                    build/examples/secure_udp_client_c
+#
+# Prints one PASS/FAIL line per case and "N passed, M failed"; exits 1 if
+# any failed, keeping the logs.
+set -u
+
+server_cmd=${1:?usage: secure_udp.sh 'SERVER COMMAND' 'CLIENT COMMAND'}
+client_cmd=${2:?usage: secure_udp.sh 'SERVER COMMAND' 'CLIENT COMMAND'}
+read -r -a server_argv <<<"$server_cmd"
+read -r -a client_argv <<<"$client_cmd"
+
+KEY=1a2b3c4d5e6f
+WAIT=15 # seconds any one step may take at most
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/dtlsgate-secure-udp.XXXXXX")
+pids=""
+passed=0
+failed=0
+
+stop_all() {
+	local pid
+	for pid in $pids; do kill "$pid" 2>/dev/null || true; done
+	for pid in $pids; do wait "$pid" 2>/dev/null || true; done
+	pids=""
+}
+finish() {
+	stop_all
+	if [ "$failed" -eq 0 ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL $1: $2"
+	local f
+	for f in "${@:3}"; do
+		[ -s "$f" ] && { echo "  --- $f"; tail -n 12 "$f" | cut -c 1-200 | sed 's/^/    /'; }
+	done
+}
+
+# wait_for FILE PATTERN [SECONDS]: until a line of FILE matches (grep -E).
+wait_for() {
+	local i
+	for i in $(seq $((${3:-$WAIT} * 20))); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# count FILE PATTERN: how many lines match.
+count() { grep -cE -- "$2" "$1" 2>/dev/null || true; }
+
+# start_server HOST: the example server on HOST port 0; sets server_pid,
+# server_port and server_out.
+start_server() {
+	server_out=$work/server-$1-$RANDOM.out
+	"${server_argv[@]}" "$1" 0 >"$server_out" 2>&1 &
+	server_pid=$!
+	pids="$pids $server_pid"
+	server_port=""
+	if wait_for "$server_out" '^server: listening on ' 10; then
+		server_port=$(sed -n 's/^server: listening on .*:\([0-9][0-9]*\)$/\1/p' "$server_out" | head -n 1)
+	fi
+	[ -n "$server_port" ]
+}
+
+# stop_server: SIGTERM; the server must say how many it closed and exit 0.
+stop_server() {
+	kill -TERM "$server_pid"
+	local status=0
+	wait "$server_pid" || status=$?
+	pids=${pids// $server_pid/}
+	[ "$status" -eq 0 ] && grep -qE '^server: shutting down, closed [0-9]+ connection\(s\)$' "$server_out"
+}
+
+# --- the example client against the example server, several at once -------
+for host in 127.0.0.1 ::1; do
+	name="example client x3 -> example server on $host"
+	if ! start_server "$host"; then
+		fail "$name" "the server did not start" "$server_out"
+		continue
+	fi
+	out=$work/client-$host.out
+	timeout $WAIT "${client_argv[@]}" "$host" "$server_port" --clients 3 --count 2 --name ex >"$out" 2>&1
+	status=$?
+	wait_for "$server_out" 'closed the connection' 3
+	sleep 0.2
+	if [ "$status" -ne 0 ]; then
+		fail "$name" "client exit status $status" "$out" "$server_out"
+	elif [ "$(count "$out" '^client ex-[123]: got "echo: ping [12] from ex-[123]"$')" -ne 6 ] ||
+		[ "$(count "$out" '^client ex-[123]: shut down$')" -ne 3 ] ||
+		[ "$(count "$out" '^client ex-[123]: server.s identity hint "dtlsgate example server"$')" -ne 3 ]; then
+		fail "$name" "the client's lines are not all there" "$out"
+	elif [ "$(count "$server_out" 'no cookie yet, sent HelloVerifyRequest$')" -ne 3 ] ||
+		[ "$(count "$server_out" 'cookie verified, starting handshake$')" -ne 3 ] ||
+		[ "$(count "$server_out" 'PSK identity "dtlsgate example client"$')" -ne 3 ] ||
+		[ "$(count "$server_out" 'handshake complete \(PSK-AES128-GCM-SHA256, DTLSv1.2\)$')" -ne 3 ] ||
+		[ "$(count "$server_out" 'says "ping [12] from ex-[123]"$')" -ne 6 ] ||
+		[ "$(count "$server_out" 'closed the connection$')" -ne 3 ]; then
+		fail "$name" "the server's lines are not all there" "$server_out"
+	elif ! stop_server; then
+		fail "$name" "SIGTERM did not end the server cleanly" "$server_out"
+	else
+		pass "$name"
+	fi
+	stop_all
+done
+
+# --- a client with another key is refused -----------------------------------
+name="example client with a wrong key -> example server"
+if start_server 127.0.0.1; then
+	out=$work/client-wrong-key.out
+	timeout $WAIT "${client_argv[@]}" 127.0.0.1 "$server_port" --psk 0badc0de >"$out" 2>&1
+	status=$?
+	if [ "$status" -ne 1 ] || ! grep -q '^client client: failed: ' "$out"; then
+		fail "$name" "client exit status $status, want 1 and a failed line" "$out"
+	elif ! wait_for "$server_out" 'handshake failed: ' 3; then
+		fail "$name" "the server did not report the failure" "$server_out"
+	else
+		pass "$name"
+	fi
+else
+	fail "$name" "the server did not start" "$server_out"
+fi
+stop_all
+
+# --- real clients against the example server --------------------------------
+# Each keeps its stdin open until the echo has come back, then the server
+# is stopped while the connection is still up: it must close it.
+real_client() {
+	local name=$1 text=$2
+	shift 2
+	if ! start_server 127.0.0.1; then
+		fail "$name" "the server did not start" "$server_out"
+		return
+	fi
+	local out=$work/real-client-$RANDOM.out fifo=$work/fifo-$RANDOM
+	mkfifo "$fifo"
+	local args=() arg
+	for arg in "$@"; do args+=("${arg//\{port\}/$server_port}"); done
+	timeout $WAIT "${args[@]}" <"$fifo" >"$out" 2>&1 &
+	pids="$pids $!"
+	exec 3>"$fifo"
+	if ! wait_for "$server_out" 'handshake complete' 10; then
+		fail "$name" "no handshake" "$server_out" "$out"
+	else
+		echo "$text" >&3
+		if ! wait_for "$out" "echo: $text" 5; then
+			fail "$name" "no echo" "$out" "$server_out"
+		elif ! grep -q "says \"$text\"" "$server_out"; then
+			fail "$name" "the server did not print the message" "$server_out"
+		elif ! stop_server || ! grep -q 'closed 1 connection(s)' "$server_out"; then
+			fail "$name" "the server did not close the open connection on SIGTERM" "$server_out"
+		else
+			pass "$name"
+		fi
+	fi
+	exec 3>&-
+	stop_all
+}
+real_client "openssl s_client -> example server" "hello from openssl" \
+	openssl s_client -dtls1_2 -psk "$KEY" -psk_identity "openssl client" -quiet \
+	-connect '127.0.0.1:{port}'
+real_client "gnutls-cli -> example server" "hello from gnutls" \
+	gnutls-cli --udp --pskusername "gnutls client" --pskkey "$KEY" -p '{port}' 127.0.0.1 \
+	--priority 'NORMAL:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:+PSK'
+
+# --- the example client against real servers --------------------------------
+free_port() { python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# openssl s_server prints what it gets and sends its stdin: the test types
+# the echo in for it.
+name="example client -> openssl s_server"
+port=$(free_port)
+sout=$work/s_server.out
+fifo=$work/s_server.in
+mkfifo "$fifo"
+timeout $WAIT openssl s_server -dtls1_2 -nocert -psk "$KEY" -psk_hint "openssl server" \
+	-naccept 1 -accept "127.0.0.1:$port" <"$fifo" >"$sout" 2>&1 &
+pids="$pids $!"
+exec 3>"$fifo"
+if wait_for "$sout" '^ACCEPT' 10; then
+	out=$work/client-s_server.out
+	timeout $WAIT "${client_argv[@]}" 127.0.0.1 "$port" --count 1 --name ossl >"$out" 2>&1 &
+	cpid=$!
+	if wait_for "$sout" 'ping 1 from ossl' 10; then
+		echo "echo: ping 1 from ossl" >&3
+	fi
+	wait "$cpid"
+	status=$?
+	if [ "$status" -ne 0 ] || ! grep -q '^client ossl: server.s identity hint "openssl server"$' "$out" ||
+		! grep -q '^client ossl: got "echo: ping 1 from ossl' "$out" || ! grep -q '^client ossl: shut down$' "$out"; then
+		fail "$name" "client exit status $status or lines missing" "$out" "$sout"
+	else
+		pass "$name"
+	fi
+else
+	fail "$name" "s_server did not start" "$sout"
+fi
+exec 3>&-
+stop_all
+
+# gnutls-serv --echo sends every record back as it came.
+name="example client -> gnutls-serv --echo"
+port=$(free_port)
+sout=$work/gnutls-serv.out
+echo "dtlsgate example client:$KEY" >"$work/psk.txt"
+timeout $WAIT gnutls-serv --udp --echo -p "$port" --pskpasswd "$work/psk.txt" --pskhint "gnutls server" \
+	--priority 'NORMAL:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:+PSK' >"$sout" 2>&1 &
+pids="$pids $!"
+if wait_for "$sout" 'done' 10; then
+	out=$work/client-gnutls-serv.out
+	timeout $WAIT "${client_argv[@]}" 127.0.0.1 "$port" --count 2 --name gnu >"$out" 2>&1
+	status=$?
+	if [ "$status" -ne 0 ] || ! grep -q '^client gnu: server.s identity hint "gnutls server"$' "$out" ||
+		[ "$(count "$out" '^client gnu: got "ping [12] from gnu"$')" -ne 2 ]; then
+		fail "$name" "client exit status $status or lines missing" "$out" "$sout"
+	else
+		pass "$name"
+	fi
+else
+	fail "$name" "gnutls-serv did not start" "$sout"
+fi
+stop_all
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
