@@ -84,9 +84,9 @@ $(BUILD)/test_%_static: tests/c/test_%.c $(C_TEST_DEPS) $(ARCHIVE)
 $(BUILD)/test_%_valgrind: tests/c/test_%.c $(C_TEST_DEPS) $(BUILD)/valgrind/$(SONAME)
 	$(CC) $(TEST_CFLAGS) -o $@ $< -L$(BUILD)/valgrind -ldtlsgate -Wl,-rpath,$(CURDIR)/$(BUILD)/valgrind
 
-## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, Qt parity
+## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity
 .PHONY: test
-test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-parity
+test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-readme test-parity
 
 ## test-go: Go unit tests with the race detector, then the allocation tests without it
 .PHONY: test-go
@@ -150,6 +150,16 @@ $(BUILD)/examples/%_c: examples/c/%.c examples/c/example.h $(HEADER) $(SO)
 .PHONY: test-examples
 test-examples: $(EXAMPLES_C) | deps-test
 	tests/interop/secure_udp.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c
+
+# The README's quick starts are excerpts of these programs.
+$(BUILD)/readme/quickstart_c: tests/readme/quickstart.c $(HEADER) $(SO)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(CFLAGS_STRICT) -Wno-unused-parameter -Iinclude -o $@ $< $(LDFLAGS_SHARED)
+
+## test-readme: the README's code blocks are the code of files that build
+.PHONY: test-readme
+test-readme: $(BUILD)/readme/quickstart_c
+	python3 scripts/check-readme.py README.md
 
 ## demo: the C echo server on loopback; the Python client, the C client and openssl s_client each get in and get an echo
 .PHONY: demo
