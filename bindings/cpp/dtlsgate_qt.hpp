@@ -1,6 +1,6 @@
 // dtlsgate_qt.hpp - dtlsgate for Qt 6 programs.
 //
-// Namespace dtlsgate::qt has QDtlsClientVerifier and
+// Namespace dtlsgate::qt has QDtlsClientVerifier, QDtls and
 // QSslPreSharedKeyAuthenticator with Qt's exact signatures: QUdpSocket*,
 // QByteArray and QHostAddress in, QByteArray and QString out,
 // GeneratorParameters holding Qt's own QCryptographicHash::Algorithm and a
@@ -11,6 +11,9 @@
 //     #include <dtlsgate_qt.hpp>
 //     using dtlsgate::qt::QDtlsClientVerifier;
 //     using dtlsgate::qt::QDtlsError;
+//
+// and, for the session, `using dtlsgate::qt::QDtls;` with Qt's signals
+// as std::function callbacks (onPskRequired, onHandshakeTimeout).
 //
 // (using-declarations, not `using namespace dtlsgate::qt`: QSslSocket's
 // header declares Qt's own QSslPreSharedKeyAuthenticator, and the two names
@@ -32,7 +35,14 @@
 #include <QCryptographicHash>
 #include <QHostAddress>
 #include <QString>
+#include <QTimer>
 #include <QUdpSocket>
+#include <QtNetwork/qssl.h>
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <type_traits>
 
 namespace dtlsgate {
 namespace qt {
@@ -136,6 +146,249 @@ public:
     void setIdentity(const QByteArray &identity) { base::setIdentity(detail::view(identity)); }
     void setPreSharedKey(const QByteArray &key) { base::setPreSharedKey(detail::view(key)); }
     void setIdentityHint(const QByteArray &hint) { base::setIdentityHint(detail::view(hint)); }
+};
+
+// Qt's QDtls on QUdpSocket, QByteArray and QHostAddress. The sending calls
+// take the QUdpSocket the application reads the peer's datagrams from.
+// When it has a descriptor (it is bound), the library sends through it
+// directly; otherwise what is to be sent is queued and goes out here with
+// QUdpSocket::writeDatagram() to the peer (which binds the socket, as Qt
+// does). A null socket gives false (-1, empty) with InvalidInputParameters,
+// as in Qt; a failed writeDatagram() is UnderlyingSocketError with the
+// socket's errorString().
+//
+// handshakeTimeout works as Qt's signal does: doHandshake() and
+// handleTimeout() on a QUdpSocket arm a single-shot QTimer (created on first
+// use, owned by this object, on the calling thread) for the library's
+// retransmission timer, and when it fires the event loop calls the
+// onHandshakeTimeout function, which is expected to call
+// handleTimeout(socket). The timer stops when no retransmission is pending,
+// and on abortHandshake() and shutdown(). The function must not throw (Qt's
+// event loop cannot carry exceptions); to drop the session from inside it,
+// destroy it later (e.g. QTimer::singleShot(0, ...)).
+//
+// The file-descriptor calls of dtlsgate::QDtls stay available; they do not
+// touch the timer. sessionCipher() and the configuration keep dtlsgate's
+// own small QSslCipher and QSslConfiguration (std::string names), since
+// Qt's classes need a TLS backend.
+class QDtls : public dtlsgate::QDtls {
+    using base = dtlsgate::QDtls;
+
+public:
+    using GeneratorParameters = QDtlsClientVerifier::GeneratorParameters;
+
+    explicit QDtls(dtlsgate::QSslSocket::SslMode mode) : base(mode) {}
+    // Qt's own QSslSocket::SslMode (same numbers), so ported code compiles as is.
+    template <class Mode, std::enable_if_t<std::is_enum_v<Mode> &&
+                                               !std::is_same_v<Mode, dtlsgate::QSslSocket::SslMode>,
+                                           int> = 0>
+    explicit QDtls(Mode mode) : base(static_cast<dtlsgate::QSslSocket::SslMode>(mode))
+    {
+    }
+
+    using base::setPeer;
+    bool setPeer(const QHostAddress &address, quint16 port, const QString &verificationName = {})
+    {
+        return base::setPeer(detail::address(address), port, verificationName.toStdString());
+    }
+    // Null before setPeer().
+    QHostAddress peerAddress() const
+    {
+        const std::string a = base::peerAddress();
+        return a.empty() ? QHostAddress() : QHostAddress(QString::fromStdString(a));
+    }
+    QString peerVerificationName() const
+    {
+        return QString::fromStdString(base::peerVerificationName());
+    }
+    void setPeerVerificationName(const QString &name)
+    {
+        base::setPeerVerificationName(name.toStdString());
+    }
+
+    using base::setCookieGeneratorParameters;
+    bool setCookieGeneratorParameters(const GeneratorParameters &params)
+    {
+        return base::setCookieGeneratorParameters(
+            {static_cast<dtlsgate::QCryptographicHash::Algorithm>(params.hash),
+             detail::view(params.secret)});
+    }
+    GeneratorParameters cookieGeneratorParameters() const
+    {
+        const base::GeneratorParameters p = base::cookieGeneratorParameters();
+        return {static_cast<::QCryptographicHash::Algorithm>(p.hash), detail::bytes(p.secret)};
+    }
+
+    // Qt's pskRequired, with the Qt-typed authenticator.
+    void onPskRequired(std::function<void(QSslPreSharedKeyAuthenticator *)> f)
+    {
+        if (!f) {
+            base::onPskRequired(nullptr);
+            return;
+        }
+        base::onPskRequired([f = std::move(f)](dtlsgate::QSslPreSharedKeyAuthenticator *request) {
+            QSslPreSharedKeyAuthenticator q(*request);
+            f(&q);
+            *request = q; // the identity and key go back to the handshake
+        });
+    }
+
+    using base::doHandshake;
+    bool doHandshake(QUdpSocket *socket, const QByteArray &dgram = {})
+    {
+        if (!socket)
+            return nullSocket();
+        const int fd = descriptor(socket);
+        bool ok = false;
+        try {
+            ok = base::doHandshake(fd, detail::view(dgram));
+        } catch (...) {
+            // The PSK function threw: the failed handshake's alert still
+            // goes out. (After misuse there is nothing queued.)
+            try {
+                flush(socket, fd);
+                armTimer();
+            } catch (...) {
+            }
+            throw;
+        }
+        ok = flush(socket, fd) && ok;
+        armTimer();
+        return ok;
+    }
+
+    using base::handleTimeout;
+    bool handleTimeout(QUdpSocket *socket)
+    {
+        if (!socket)
+            return nullSocket();
+        const int fd = descriptor(socket);
+        bool ok = base::handleTimeout(fd);
+        ok = flush(socket, fd) && ok;
+        armTimer();
+        return ok;
+    }
+
+    using base::abortHandshake;
+    // Qt's signature; the socket is not needed to abort.
+    bool abortHandshake(QUdpSocket *socket)
+    {
+        if (!socket)
+            return nullSocket();
+        const bool ok = base::abortHandshake();
+        stopTimer();
+        return ok;
+    }
+
+    using base::shutdown;
+    bool shutdown(QUdpSocket *socket)
+    {
+        if (!socket)
+            return nullSocket();
+        const int fd = descriptor(socket);
+        bool ok = base::shutdown(fd);
+        ok = flush(socket, fd) && ok;
+        stopTimer();
+        return ok;
+    }
+
+    using base::writeDatagramEncrypted;
+    qint64 writeDatagramEncrypted(QUdpSocket *socket, const QByteArray &dgram)
+    {
+        if (!socket) {
+            nullSocket();
+            return -1;
+        }
+        const int fd = descriptor(socket);
+        const qint64 n = base::writeDatagramEncrypted(fd, detail::view(dgram));
+        return flush(socket, fd) ? n : -1;
+    }
+
+    using base::decryptDatagram;
+    QByteArray decryptDatagram(QUdpSocket *socket, const QByteArray &dgram)
+    {
+        if (!socket) {
+            nullSocket();
+            return QByteArray();
+        }
+        const int fd = descriptor(socket);
+        const QByteArray plain = detail::bytes(base::decryptDatagram(fd, detail::view(dgram)));
+        flush(socket, fd); // an answer to a repeated Finished
+        return plain;
+    }
+
+    // Qt's type: QSsl::DtlsV1_2 while encrypted, QSsl::UnknownProtocol otherwise.
+    QSsl::SslProtocol sessionProtocol() const
+    {
+        return base::sessionProtocol() == "DTLSv1.2" ? QSsl::DtlsV1_2 : QSsl::UnknownProtocol;
+    }
+    QString dtlsErrorString() const { return QString::fromStdString(base::dtlsErrorString()); }
+
+private:
+    static int descriptor(QUdpSocket *socket)
+    {
+        const qintptr fd = socket->socketDescriptor();
+        return fd >= 0 && fd <= std::numeric_limits<int>::max() ? int(fd) : DTLSGATE_NO_SOCKET;
+    }
+
+    bool nullSocket()
+    {
+        setLocalError(QDtlsError::InvalidInputParameters, "Invalid (nullptr) socket");
+        return false;
+    }
+
+    // Sends what a DTLSGATE_NO_SOCKET call queued; nothing to do with a
+    // descriptor (the library sent it).
+    bool flush(QUdpSocket *socket, int fd)
+    {
+        if (fd != DTLSGATE_NO_SOCKET)
+            return true;
+        const std::vector<std::string> queued = takeOutgoing();
+        if (queued.empty())
+            return true;
+        const QHostAddress to = peerAddress();
+        const quint16 port = peerPort();
+        for (const std::string &d : queued) {
+            if (socket->writeDatagram(d.data(), qint64(d.size()), to, port) < 0) {
+                setLocalError(QDtlsError::UnderlyingSocketError,
+                              socket->errorString().toStdString());
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void armTimer()
+    {
+        const auto left = remainingTimeout();
+        if (!left) {
+            stopTimer();
+            return;
+        }
+        if (!timer_) {
+            timer_ = std::make_unique<QTimer>();
+            timer_->setSingleShot(true);
+            timer_->setTimerType(Qt::PreciseTimer); // never early: the library rounds up
+            // The state block moves with the session, so the pointer stays good.
+            dtlsgate::detail::session_state *state = &st();
+            QObject::connect(timer_.get(), &QTimer::timeout, [state] {
+                const auto f = state->timeout;
+                if (f)
+                    f();
+            });
+        }
+        const auto ms = std::min<std::chrono::milliseconds::rep>(
+            left->count(), std::numeric_limits<int>::max());
+        timer_->start(int(ms));
+    }
+
+    void stopTimer()
+    {
+        if (timer_)
+            timer_->stop();
+    }
+
+    std::unique_ptr<QTimer> timer_;
 };
 
 } // namespace qt

@@ -1,6 +1,7 @@
 // Tests of bindings/cpp/dtlsgate_qt.hpp beyond what the parity run covers
 // (verifyClient on every case): the Qt-typed parameters and getters,
-// check() with Qt types, the PSK authenticator's Qt face, and the traits.
+// check() with Qt types, the PSK authenticator's Qt face, the traits, and
+// QDtls: a handshake in the event loop with a lost flight, data, shutdown.
 //
 // Usage: test_qt_adapter CORPUS_DIR
 #include "dtlsgate_qt.hpp"
@@ -9,9 +10,11 @@
 #include "dtls_bytes.h"
 
 #include <QCoreApplication>
+#include <QEventLoop>
 #include <QFile>
 #include <QNetworkDatagram>
 
+#include <memory>
 #include <type_traits>
 
 using dtlsgate::qt::QDtlsClientVerifier;
@@ -156,6 +159,187 @@ void test_psk()
     CHECK_EQ(fromPlain.maximumIdentityLength(), 12);
 }
 
+// ---------------------------------------------------------------------------
+// QDtls on QUdpSockets in the event loop.
+
+using dtlsgate::qt::QDtls;
+using SslMode = dtlsgate::QSslSocket::SslMode;
+
+static_assert(!std::is_copy_constructible_v<QDtls>);
+static_assert(std::is_nothrow_move_constructible_v<QDtls>);
+static_assert(std::is_nothrow_destructible_v<QDtls>);
+static_assert(std::is_same_v<decltype(std::declval<QDtls>().decryptDatagram(nullptr, QByteArray())),
+                             QByteArray>);
+static_assert(std::is_same_v<decltype(std::declval<QDtls>().writeDatagramEncrypted(nullptr,
+                                                                                     QByteArray())),
+                             qint64>);
+static_assert(std::is_same_v<decltype(std::declval<QDtls>().peerAddress()), QHostAddress>);
+static_assert(std::is_same_v<QDtls::GeneratorParameters, Params>);
+
+const QByteArray kKey = QByteArray::fromHex("1a2b3c4d5e6f");
+
+// A datagram that starts with a ServerHello record.
+bool is_server_hello(const QByteArray &d)
+{
+    return d.size() > DTLS_HS_TYPE && d.at(0) == 22 && d.at(DTLS_HS_TYPE) == 2;
+}
+
+// Client and server sessions, each on its own QUdpSocket, with the verifier
+// in front of the server. The client drops the server's first flight once,
+// so only its QTimer-driven handshakeTimeout -> handleTimeout() recovers
+// the handshake. Then a message goes out and its echo comes back, and the
+// client shuts down. The client socket starts unbound: its first flight
+// goes out through QUdpSocket::writeDatagram() (which binds it), the rest
+// through its descriptor.
+void test_session_event_loop()
+{
+    QUdpSocket serverSocket, clientSocket;
+    CHECK(serverSocket.bind(QHostAddress::LocalHost, 0));
+    QDtlsClientVerifier verifier;
+    std::unique_ptr<QDtls> server;
+    QDtls client(SslMode::SslClientMode);
+    QEventLoop loop;
+    bool timedOut = false, dropped = false, serverSawClose = false;
+    int clientTimeouts = 0, timeoutsAtCompletion = -1;
+    QByteArray clientHint, serverIdentity, echo;
+    QString cipher;
+    QSsl::SslProtocol protocol = QSsl::UnknownProtocol;
+
+    // A null socket: false with InvalidInputParameters, as in Qt.
+    CHECK(!client.doHandshake(nullptr));
+    CHECK_EQ(client.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK_EQ(str(client.dtlsErrorString()), "Invalid (nullptr) socket");
+    CHECK_EQ(client.writeDatagramEncrypted(nullptr, "x"), -1);
+    CHECK(client.decryptDatagram(nullptr, "x").isEmpty());
+    CHECK(!client.shutdown(nullptr));
+    CHECK(!client.handleTimeout(nullptr));
+    CHECK(!client.abortHandshake(nullptr));
+
+    CHECK(client.peerAddress().isNull());
+    CHECK(client.setPeer(QHostAddress::LocalHost, serverSocket.localPort(), "localhost"));
+    CHECK_EQ(client.dtlsError(), QDtlsError::NoError); // the next call cleared it
+    CHECK(client.peerAddress() == QHostAddress(QHostAddress::LocalHost));
+    CHECK_EQ(str(client.peerVerificationName()), "localhost");
+    client.onPskRequired([&](Psk *a) {
+        clientHint = a->identityHint();
+        a->setIdentity("qt client");
+        a->setPreSharedKey(kKey);
+    });
+    client.onHandshakeTimeout([&] {
+        clientTimeouts++;
+        CHECK(client.handleTimeout(&clientSocket));
+    });
+
+    QObject::connect(&serverSocket, &QUdpSocket::readyRead, [&] {
+        while (serverSocket.hasPendingDatagrams()) {
+            const QNetworkDatagram dg = serverSocket.receiveDatagram();
+            const QByteArray data = dg.data();
+            const quint16 port = quint16(dg.senderPort());
+            if (!server) {
+                if (!verifier.verifyClient(&serverSocket, data, dg.senderAddress(), port))
+                    continue;
+                server = std::make_unique<QDtls>(SslMode::SslServerMode);
+                CHECK(server->setPeer(dg.senderAddress(), port));
+                CHECK(server->setCookieVerifier(verifier));
+                dtlsgate::QSslConfiguration conf;
+                conf.setPreSharedKeyIdentityHint("qt server");
+                CHECK(server->setDtlsConfiguration(conf));
+                server->onPskRequired([&](Psk *a) {
+                    serverIdentity = a->identity();
+                    a->setPreSharedKey(kKey);
+                });
+                server->onHandshakeTimeout([&] { server->handleTimeout(&serverSocket); });
+                CHECK(server->doHandshake(&serverSocket, verifier.verifiedHello()));
+            } else if (server->handshakeState() == QDtls::HandshakeInProgress) {
+                server->doHandshake(&serverSocket, data);
+            } else if (server->isConnectionEncrypted()) {
+                const QByteArray plain = server->decryptDatagram(&serverSocket, data);
+                if (!plain.isEmpty()) {
+                    CHECK(server->writeDatagramEncrypted(&serverSocket, "echo: " + plain) > 0);
+                } else if (server->dtlsError() == QDtlsError::RemoteClosedConnectionError) {
+                    serverSawClose = true;
+                    loop.quit();
+                }
+            }
+        }
+    });
+
+    QObject::connect(&clientSocket, &QUdpSocket::readyRead, [&] {
+        while (clientSocket.hasPendingDatagrams()) {
+            const QByteArray data = clientSocket.receiveDatagram().data();
+            if (client.handshakeState() == QDtls::HandshakeInProgress) {
+                if (!dropped && is_server_hello(data)) {
+                    dropped = true; // lost on the way
+                    continue;
+                }
+                if (!client.doHandshake(&clientSocket, data))
+                    std::cerr << "    client: " << str(client.dtlsErrorString()) << "\n";
+                if (client.isConnectionEncrypted()) {
+                    timeoutsAtCompletion = clientTimeouts;
+                    cipher = QString::fromStdString(client.sessionCipher().name());
+                    protocol = client.sessionProtocol();
+                    CHECK_EQ(client.writeDatagramEncrypted(&clientSocket, "hello over Qt"), 13);
+                }
+            } else if (client.isConnectionEncrypted()) {
+                echo = client.decryptDatagram(&clientSocket, data);
+                if (!echo.isEmpty())
+                    CHECK(client.shutdown(&clientSocket));
+            }
+        }
+    });
+
+    QTimer::singleShot(10000, &loop, [&] {
+        timedOut = true;
+        loop.quit();
+    });
+    CHECK(client.doHandshake(&clientSocket));
+    CHECK(clientSocket.state() == QAbstractSocket::BoundState); // writeDatagram() bound it
+    CHECK(client.remainingTimeout().has_value());
+    loop.exec();
+
+    CHECK(!timedOut);
+    CHECK(dropped);
+    CHECK(clientTimeouts >= 1);
+    CHECK_EQ(timeoutsAtCompletion, clientTimeouts); // the timer stopped with the handshake
+    CHECK_EQ(str(clientHint), "qt server");
+    CHECK_EQ(str(serverIdentity), "qt client");
+    CHECK_EQ(str(cipher), "PSK-AES128-GCM-SHA256");
+    CHECK(protocol == QSsl::DtlsV1_2);
+    CHECK_EQ(str(echo), "echo: hello over Qt");
+    CHECK(serverSawClose);
+    CHECK(client.sessionProtocol() == QSsl::UnknownProtocol);
+    if (server)
+        CHECK(server->peerAddress().isEqual(QHostAddress::LocalHost,
+                                            QHostAddress::ConvertV4MappedToIPv4));
+}
+
+// The handshake timer belongs to the session and moves with it: a session
+// moved after its timer was armed still gets its timeout call.
+void test_session_timer_moves()
+{
+    QUdpSocket sink, socket;
+    CHECK(sink.bind(QHostAddress::LocalHost, 0));
+    CHECK(socket.bind(QHostAddress::LocalHost, 0));
+    QEventLoop loop;
+    int fired = 0;
+    QDtls first(SslMode::SslClientMode);
+    CHECK(first.setPeer(QHostAddress::LocalHost, sink.localPort()));
+    first.onPskRequired([](Psk *) {});
+    first.onHandshakeTimeout([&] {
+        fired++;
+        loop.quit();
+    });
+    CHECK(first.doHandshake(&socket));
+    QDtls moved(std::move(first));
+    QTimer::singleShot(5000, &loop, [&] { loop.quit(); });
+    loop.exec();
+    CHECK_EQ(fired, 1);
+    CHECK(moved.handleTimeout(&socket)); // due now: the ClientHello again
+    CHECK(sink.waitForReadyRead(2000));
+    CHECK(moved.abortHandshake(&socket));
+    CHECK_EQ(moved.handshakeState(), QDtls::HandshakeNotStarted);
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -170,6 +354,8 @@ int main(int argc, char **argv)
         test_parameters();
         test_check_and_verify();
         test_psk();
+        test_session_event_loop();
+        test_session_timer_moves();
     } catch (const std::exception &e) {
         std::cerr << "test_qt_adapter: unexpected exception: " << e.what() << "\n";
         return 1;
