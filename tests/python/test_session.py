@@ -1,0 +1,863 @@
+"""QDtls, the DTLS 1.2 PSK session, on loopback (127.0.0.1 and ::1):
+
+- Python client <-> Python server with a QDtlsClientVerifier in front, for
+  every kind of socket the binding takes (socket.socket, an object with
+  sendto, an object with writeDatagram) and for IPv6: cookie exchange,
+  pskRequired on both sides, data both ways, replay, shutdown;
+- the pskRequired slot: an exception in it, calls back into the same
+  QDtls (BusyError), close() from inside it;
+- handshakeTimeout: checkTimeout() in a plain loop, and by itself under
+  asyncio; handleTimeout() retransmits;
+- bad input and use after close;
+- QSslCipher, QSslConfiguration, the enums, Signal, the aliases.
+
+The openssl interop and the example programs are in test_session_interop.py.
+"""
+
+import asyncio
+import os
+import re
+import selectors
+import socket
+import sys
+import time
+import unittest
+
+import support
+
+import dtlsgate
+import dtlswire
+from dtlsgate import (BadHandleError, BusyError, InvalidArgumentError, QDtls,
+                      QDtlsClientVerifier, QDtlsError, QSsl, QSslCipher, QSslConfiguration,
+                      QSslPreSharedKeyAuthenticator, QSslSocket, Signal)
+
+KEY = bytes.fromhex("1a2b3c4d5e6f")
+IDENTITY = b"python test client"
+HINT = b"python test server"
+DEADLINE = 10.0  # seconds for one whole handshake; an upper bound only
+
+
+# ---------------------------------------------------------------------------
+# The kinds of socket QDtls takes, each around a real bound UDP socket.
+
+class SendtoObject:
+    """What an asyncio DatagramTransport offers: sendto(data, addr)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.sent = 0
+
+    def sendto(self, data, addr):
+        self.sent += 1
+        self.sock.sendto(data, addr)
+
+
+class WriteDatagramObject:
+    """What a QUdpSocket offers: writeDatagram(data, host, port) -> int."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.sent = 0
+
+    def writeDatagram(self, data, host, port):
+        self.sent += 1
+        return self.sock.sendto(data, (str(host), port))
+
+    def errorString(self):
+        return ""
+
+
+class BrokenSender:
+    """sendto() always fails, as a closed transport's would."""
+
+    def sendto(self, data, addr):
+        raise OSError(101, "Network is unreachable")
+
+
+KINDS = {
+    "socket": lambda s: s,
+    "sendto": SendtoObject,
+    "writeDatagram": WriteDatagramObject,
+}
+
+
+def client_session(recorded=None):
+    """A client QDtls whose pskRequired slot records what it saw and gives
+    IDENTITY and KEY."""
+    client = QDtls(QSslSocket.SslClientMode)
+
+    def psk(authenticator):
+        if recorded is not None:
+            recorded.append((authenticator.identityHint(), authenticator.maximumIdentityLength(),
+                             authenticator.maximumPreSharedKeyLength()))
+        authenticator.setIdentity(IDENTITY)
+        authenticator.setPreSharedKey(KEY)
+
+    client.pskRequired.connect(psk)
+    return client
+
+
+class Link:
+    """A client QDtls and a server behind a QDtlsClientVerifier, each with
+    its own loopback socket, wrapped as `kind`. run() moves datagrams until
+    both handshakes are complete (or one fails)."""
+
+    def __init__(self, host="127.0.0.1", kind="socket", server_slot=None, client=None):
+        self.csock_raw, self.ssock_raw = support.udp(host), support.udp(host)
+        self.csock, self.ssock = KINDS[kind](self.csock_raw), KINDS[kind](self.ssock_raw)
+        self.verifier = QDtlsClientVerifier()
+        self.client_psk = []
+        self.server_psk = []
+        self.client = client or client_session(self.client_psk)
+        self.server = None
+        self.server_slot = server_slot or self.default_server_slot
+        self.verify_results = []  # (verifyClient's result, dtlsError)
+        self.client_results = []  # doHandshake's results on the client
+        self.server_results = []
+        self.client_peer = None
+
+    def default_server_slot(self, authenticator):
+        self.server_psk.append((authenticator.identity(), authenticator.identityHint()))
+        authenticator.setPreSharedKey(KEY)
+
+    def close(self):
+        for obj in (self.client, self.server, self.verifier, self.csock_raw, self.ssock_raw):
+            if obj is not None:
+                obj.close()
+
+    def start(self):
+        host, port = self.ssock_raw.getsockname()[:2]
+        assert self.client.setPeer(host, port)
+        self.client_results.append(self.client.doHandshake(self.csock))
+
+    def new_server(self, peer):
+        server = QDtls(QSslSocket.SslServerMode)
+        config = QSslConfiguration.defaultDtlsConfiguration()
+        config.setPreSharedKeyIdentityHint(HINT)
+        config.setPeerVerifyMode(QSslSocket.VerifyNone)
+        assert server.setDtlsConfiguration(config)
+        assert server.setPeer(peer[0], peer[1])
+        assert server.setCookieVerifier(self.verifier)
+        server.pskRequired.connect(self.server_slot)
+        return server
+
+    def on_server(self, data, peer):
+        if self.server is None:
+            ok = self.verifier.verifyClient(self.ssock, data, peer[0], peer[1])
+            self.verify_results.append((ok, self.verifier.dtlsError()))
+            if ok:
+                self.client_peer = peer
+                self.server = self.new_server(peer)
+                self.server_results.append(
+                    self.server.doHandshake(self.ssock, self.verifier.verifiedHello()))
+        elif self.server.handshakeState() == QDtls.HandshakeInProgress:
+            self.server_results.append(self.server.doHandshake(self.ssock, data))
+        else:
+            self.server.decryptDatagram(self.ssock, data)
+
+    def on_client(self, data):
+        if self.client.handshakeState() == QDtls.HandshakeInProgress:
+            self.client_results.append(self.client.doHandshake(self.csock, data))
+        else:
+            self.client.decryptDatagram(self.csock, data)
+
+    def done(self):
+        states = (self.client.handshakeState(),
+                  self.server.handshakeState() if self.server else None)
+        if states == (QDtls.HandshakeComplete, QDtls.HandshakeComplete):
+            return True
+        return False in self.client_results or False in self.server_results
+
+    def run(self):
+        self.start()
+        self.pump(self.done)
+
+    def pump(self, until, deadline=DEADLINE):
+        sel = selectors.DefaultSelector()
+        sel.register(self.csock_raw, selectors.EVENT_READ)
+        sel.register(self.ssock_raw, selectors.EVENT_READ)
+        end = time.monotonic() + deadline
+        try:
+            while not until():
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("no progress within %.0f s" % deadline)
+                for key, _ in sel.select(min(left, 0.2)):
+                    data, peer = key.fileobj.recvfrom(65536)
+                    if key.fileobj is self.ssock_raw:
+                        self.on_server(data, peer)
+                    else:
+                        self.on_client(data)
+                for dtls, sock in ((self.client, self.csock), (self.server, self.ssock)):
+                    if dtls is not None and dtls.handshakeState() == QDtls.HandshakeInProgress:
+                        dtls.checkTimeout()  # loopback rarely needs it; slow machines may
+        finally:
+            sel.close()
+
+    def send(self, sender, sock, receiver, rsock, receiver_raw, payload):
+        """sender writes payload; returns (the record as it arrived, what the
+        receiver decrypted)."""
+        assert sender.writeDatagramEncrypted(sock, payload) == len(payload), \
+            sender.dtlsErrorString()
+        record, _ = support.recv(receiver_raw)
+        return record, receiver.decryptDatagram(rsock, record)
+
+
+def connect_handshake_timeouts(link):
+    """Wire handshakeTimeout -> handleTimeout on both sides, as Qt programs
+    do (the server side once it exists)."""
+    link.client.handshakeTimeout.connect(lambda: link.client.handleTimeout(link.csock))
+
+
+class Handshake(unittest.TestCase):
+    """The whole conversation, per socket kind and address family."""
+
+    def conversation(self, host, kind):
+        link = Link(host, kind)
+        connect_handshake_timeouts(link)
+        try:
+            link.run()
+            client, server = link.client, link.server
+            self.assertIsNotNone(server, "the verifier never let the client in")
+            # Cookie exchange: the first ClientHello got a HelloVerifyRequest
+            # (no error), the second came back with the cookie.
+            self.assertEqual(link.verify_results[0], (False, QDtlsError.NoError))
+            self.assertEqual(link.verify_results[-1], (True, QDtlsError.NoError))
+            self.assertEqual(len(link.verify_results), 2)
+            self.assertNotIn(False, link.client_results, client.dtlsErrorString())
+            self.assertNotIn(False, link.server_results, server.dtlsErrorString())
+            for dtls in (client, server):
+                self.assertEqual(dtls.handshakeState(), QDtls.HandshakeComplete)
+                self.assertTrue(dtls.isConnectionEncrypted())
+                self.assertEqual(dtls.sessionProtocol(), QSsl.DtlsV1_2)
+                self.assertEqual(dtls.dtlsError(), QDtlsError.NoError)
+                self.assertEqual(dtls.remainingTimeout(), -1)
+            self.assertEqual(client.sessionCipher(), server.sessionCipher())
+            self.assertEqual(client.sessionCipher().name(), "PSK-AES128-GCM-SHA256")
+            self.assertEqual(client.sessionCipher().protocolString(), "DTLSv1.2")
+            # pskRequired: the client saw the hint and Qt's maximum lengths,
+            # the server saw the client's identity.
+            self.assertEqual(link.client_psk, [(HINT, 256, 512)])
+            self.assertEqual(link.server_psk, [(IDENTITY, HINT)])  # its own hint
+            self.assertEqual(server.peerAddress(), link.client_peer[0])
+            self.assertEqual(server.peerPort(), link.client_peer[1])
+
+            # Data both ways; the same record again is a replay, dropped.
+            record, got = link.send(client, link.csock, server, link.ssock, link.ssock_raw,
+                                    b"ping from the client")
+            self.assertEqual(got, b"ping from the client")
+            self.assertNotIn(b"ping from the client", record)
+            self.assertEqual(server.decryptDatagram(link.ssock, record), b"")
+            self.assertEqual(server.dtlsError(), QDtlsError.NoError)
+            _, got = link.send(server, link.ssock, client, link.csock, link.csock_raw,
+                               b"echo from the server")
+            self.assertEqual(got, b"echo from the server")
+
+            # shutdown: close_notify, which the peer reports.
+            self.assertTrue(client.shutdown(link.csock))
+            self.assertFalse(client.isConnectionEncrypted())
+            self.assertEqual(client.sessionProtocol(), QSsl.UnknownProtocol)
+            self.assertTrue(client.sessionCipher().isNull())
+            record, _ = support.recv(link.ssock_raw)
+            self.assertEqual(server.decryptDatagram(link.ssock, record), b"")
+            self.assertEqual(server.dtlsError(), QDtlsError.RemoteClosedConnectionError)
+            self.assertFalse(server.isConnectionEncrypted())
+            if kind != "socket":  # everything went out through the objects
+                self.assertGreaterEqual(link.csock.sent, 3)
+                self.assertGreaterEqual(link.ssock.sent, 2)
+        finally:
+            link.close()
+
+    def test_every_socket_kind(self):
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                self.conversation("127.0.0.1", kind)
+
+    @unittest.skipUnless(support.has_ipv6(), "no IPv6 loopback (::1) on this machine")
+    def test_ipv6(self):
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                self.conversation("::1", kind)
+
+    def test_generator_parameters_instead_of_verifier(self):
+        """A server given the verifier's parameters accepts its cookies; one
+        with other parameters refuses the ClientHello."""
+        params = QDtlsClientVerifier.GeneratorParameters(dtlsgate.QCryptographicHash.Sha256,
+                                                         b"a secret of our own")
+        for same in (True, False):
+            with self.subTest(same=same):
+                link = Link()
+                try:
+                    self.assertTrue(link.verifier.setCookieGeneratorParameters(params))
+                    made = link.new_server
+
+                    def new_server(peer, made=made):
+                        server = made(peer)
+                        server_params = params if same else \
+                            QDtlsClientVerifier.GeneratorParameters(params.hash, b"other")
+                        # setCookieVerifier() was called; these take over.
+                        self.assertTrue(server.setCookieGeneratorParameters(server_params))
+                        self.assertEqual(server.cookieGeneratorParameters(), server_params)
+                        return server
+
+                    link.new_server = new_server
+                    link.run()
+                    if same:
+                        self.assertEqual(link.server.handshakeState(), QDtls.HandshakeComplete)
+                    else:
+                        self.assertEqual(link.server_results, [False])
+                        self.assertNotEqual(link.server.dtlsError(), QDtlsError.NoError)
+                finally:
+                    link.close()
+
+    def test_socket_less_send_failure(self):
+        """A sendto object that fails: doHandshake() False with
+        UnderlyingSocketError and the object's message."""
+        with QDtls(QSslSocket.SslClientMode) as client:
+            self.assertTrue(client.setPeer("127.0.0.1", 9))
+            self.assertFalse(client.doHandshake(BrokenSender()))
+            self.assertEqual(client.dtlsError(), QDtlsError.UnderlyingSocketError)
+            self.assertEqual(client.dtlsErrorString(), "Network is unreachable")
+
+
+class PskSlot(unittest.TestCase):
+    def setUp(self):
+        self.reported = []
+        hook = sys.excepthook
+        sys.excepthook = lambda t, v, tb: self.reported.append(v)
+        self.addCleanup(setattr, sys, "excepthook", hook)
+
+    def test_exception_in_client_slot(self):
+        client = QDtls(QSslSocket.SslClientMode)
+
+        def slot(authenticator):
+            authenticator.setPreSharedKey(KEY)  # set, then raise: not used
+            raise ValueError("boom")
+
+        client.pskRequired.connect(slot)
+        link = Link(client=client)
+        try:
+            link.run()
+            self.assertEqual(link.client_results[-1], False)
+            self.assertEqual(client.dtlsError(), QDtlsError.TlsFatalError)
+            self.assertEqual(client.dtlsErrorString(), "pskRequired slot raised ValueError: boom")
+            self.assertEqual(client.handshakeState(), QDtls.HandshakeNotStarted)
+            self.assertEqual([type(e) for e in self.reported], [ValueError])
+            # The server got the client's alert and failed its handshake.
+            link.pump(lambda: False in link.server_results)
+            self.assertEqual(link.server.dtlsError(), QDtlsError.TlsFatalError)
+            self.assertFalse(link.server.isConnectionEncrypted())
+            # The interpreter and the object are fine: a new handshake works.
+            client.pskRequired.disconnect(slot)
+            client.pskRequired.connect(lambda a: (a.setIdentity(IDENTITY),
+                                                  a.setPreSharedKey(KEY)))
+        finally:
+            link.close()
+        link = Link()
+        try:
+            link.run()
+            self.assertEqual(link.client.handshakeState(), QDtls.HandshakeComplete)
+        finally:
+            link.close()
+
+    def test_exception_in_server_slot(self):
+        def slot(authenticator):
+            raise RuntimeError("no key for %r" % authenticator.identity())
+
+        link = Link(server_slot=slot)
+        try:
+            link.run()
+            self.assertEqual(link.server_results[-1], False)
+            self.assertEqual(link.server.dtlsError(), QDtlsError.TlsFatalError)
+            self.assertEqual(link.server.dtlsErrorString(),
+                             "pskRequired slot raised RuntimeError: no key for %r" % IDENTITY)
+            self.assertEqual(len(self.reported), 1)
+            link.pump(lambda: False in link.client_results)
+            self.assertEqual(link.client.dtlsError(), QDtlsError.TlsFatalError)
+            self.assertEqual(link.client.handshakeState(), QDtls.HandshakeNotStarted)
+        finally:
+            link.close()
+
+    def test_calls_from_inside_the_slot(self):
+        """Inside pskRequired the session answers its cached getters; other
+        calls raise BusyError; a slot that catches it carries on."""
+        seen = {}
+        link = None
+
+        def slot(authenticator):
+            server = link.server_in_slot
+            seen["state"] = server.handshakeState()
+            seen["peer"] = (server.peerAddress(), server.peerPort())
+            seen["mode"] = server.sslMode()
+            seen["encrypted"] = server.isConnectionEncrypted()
+            for name, call in (("doHandshake", lambda: server.doHandshake(link.ssock, b"x")),
+                               ("write", lambda: server.writeDatagramEncrypted(link.ssock, b"x")),
+                               ("error", server.dtlsErrorString),
+                               ("timeout", server.remainingTimeout),
+                               ("none-socket", lambda: server.doHandshake(None))):
+                try:
+                    call()
+                    seen[name] = "no exception"
+                except BusyError as e:
+                    seen[name] = str(e)
+            authenticator.setPreSharedKey(KEY)
+
+        link = Link(server_slot=slot)
+        made = link.new_server
+
+        def new_server(peer):
+            link.server_in_slot = made(peer)
+            return link.server_in_slot
+
+        link.new_server = new_server
+        try:
+            link.run()
+            self.assertEqual(link.server.handshakeState(), QDtls.HandshakeComplete)
+            self.assertEqual(seen["state"], QDtls.HandshakeInProgress)
+            self.assertEqual(seen["peer"], link.client_peer[:2])
+            self.assertEqual(seen["mode"], QSslSocket.SslServerMode)
+            self.assertFalse(seen["encrypted"])
+            for name in ("doHandshake", "write", "error", "timeout", "none-socket"):
+                self.assertIn("pskRequired slot", seen[name], name)
+            self.assertEqual(self.reported, [])
+        finally:
+            link.close()
+
+    def test_busy_error_not_caught_fails_the_handshake(self):
+        link = None
+
+        def slot(authenticator):
+            link.client.writeDatagramEncrypted(link.csock, b"too early")
+
+        link = Link(client=QDtls(QSslSocket.SslClientMode))
+        link.client.pskRequired.connect(slot)
+        try:
+            link.run()
+            self.assertEqual(link.client.dtlsError(), QDtlsError.TlsFatalError)
+            self.assertTrue(link.client.dtlsErrorString().startswith(
+                "pskRequired slot raised BusyError: dtlsgate_session_write_datagram_encrypted"),
+                link.client.dtlsErrorString())
+            self.assertIsInstance(self.reported[0], BusyError)
+        finally:
+            link.close()
+
+    def test_close_inside_the_slot(self):
+        """close() from the slot takes effect once doHandshake() returns."""
+        client = QDtls(QSslSocket.SslClientMode)
+        client.pskRequired.connect(lambda a: (a.setIdentity(IDENTITY), a.setPreSharedKey(KEY),
+                                              client.close()))
+        link = Link(client=client)
+        results = []
+        try:
+            link.start()
+            sel = selectors.DefaultSelector()
+            sel.register(link.csock_raw, selectors.EVENT_READ)
+            sel.register(link.ssock_raw, selectors.EVENT_READ)
+            end = time.monotonic() + DEADLINE
+            while client._handle is not None and time.monotonic() < end:
+                for key, _ in sel.select(0.2):
+                    data, peer = key.fileobj.recvfrom(65536)
+                    if key.fileobj is link.ssock_raw:
+                        link.on_server(data, peer)
+                    elif client._handle is not None:
+                        results.append(client.doHandshake(link.csock, data))
+            sel.close()
+            self.assertIsNone(client._handle)
+            self.assertTrue(all(results), results)  # the call itself went well
+            with self.assertRaises(BadHandleError):
+                client.handshakeState()
+            client.close()  # again: nothing
+        finally:
+            link.client = None
+            link.close()
+
+
+class Timeouts(unittest.TestCase):
+    """The retransmission timer against a peer that never answers. The
+    first timer is 1 s; waits below are bounded generously."""
+
+    def test_check_timeout_and_retransmission(self):
+        silent = support.udp()
+        client_sock = support.udp()
+        fired = []
+        with QDtls(QSslSocket.SslClientMode) as client:
+            client.handshakeTimeout.connect(
+                lambda: fired.append(client.handleTimeout(client_sock)))
+            self.assertEqual(client.remainingTimeout(), -1)
+            self.assertFalse(client.checkTimeout())
+            self.assertTrue(client.setPeer("127.0.0.1", support.port_of(silent)))
+            self.assertTrue(client.doHandshake(client_sock))
+            first, _ = support.recv(silent)
+            self.assertEqual(dtlswire.parse(first).msg_type, dtlswire.CLIENT_HELLO)
+            ms = client.remainingTimeout()
+            self.assertTrue(0 < ms <= 1000, ms)
+            self.assertFalse(client.checkTimeout())  # not due yet
+            self.assertEqual(fired, [])
+            end = time.monotonic() + 5
+            while client.remainingTimeout() > 0 and time.monotonic() < end:
+                time.sleep(max(client.remainingTimeout(), 1) / 1000.0)
+            self.assertTrue(client.checkTimeout())
+            self.assertEqual(fired, [True])
+            again, _ = support.recv(silent)
+            self.assertEqual(dtlswire.parse(again).msg_type, dtlswire.CLIENT_HELLO)
+            self.assertEqual(dtlswire.parse(again).body, dtlswire.parse(first).body)
+            self.assertGreater(client.remainingTimeout(), 1000)  # doubled
+            self.assertTrue(client.abortHandshake(client_sock))
+            self.assertEqual(client.remainingTimeout(), -1)
+        silent.close()
+        client_sock.close()
+
+    def test_asyncio_emits_by_itself(self):
+        silent = support.udp()
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            transport, _ = await loop.create_datagram_endpoint(
+                asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
+            fired = loop.create_future()
+            client = QDtls(QSslSocket.SslClientMode)
+
+            def on_timeout():
+                ok = client.handleTimeout(transport)
+                if not fired.done():
+                    fired.set_result(ok)
+
+            client.handshakeTimeout.connect(on_timeout)
+            try:
+                self.assertTrue(client.setPeer("127.0.0.1", support.port_of(silent)))
+                self.assertTrue(client.doHandshake(transport))
+                self.assertIsNotNone(client._timer)
+                started = time.monotonic()
+                self.assertTrue(await asyncio.wait_for(fired, 5))
+                self.assertGreaterEqual(time.monotonic() - started, 0.5)
+                self.assertIsNotNone(client._timer)  # re-armed by handleTimeout
+                client.close()
+                self.assertIsNone(client._timer)  # cancelled with the session
+            finally:
+                client.close()
+                transport.close()
+
+        asyncio.run(main())
+        hellos = [support.recv(silent)[0] for _ in range(2)]
+        self.assertEqual([dtlswire.parse(h).msg_type for h in hellos],
+                         [dtlswire.CLIENT_HELLO] * 2)
+        silent.close()
+
+    def test_asyncio_timer_cancelled_on_completion(self):
+        async def main():
+            link = Link(kind="socket")
+            try:
+                link.start()
+                self.assertIsNotNone(link.client._timer)
+                link.pump(link.done)
+                self.assertEqual(link.client.handshakeState(), QDtls.HandshakeComplete)
+                self.assertIsNone(link.client._timer)
+            finally:
+                link.close()
+
+        asyncio.run(main())
+
+
+class BadInput(unittest.TestCase):
+    def setUp(self):
+        self.sock = support.udp()
+        self.addCleanup(self.sock.close)
+
+    def failed(self, dtls, error, result=False):
+        return (result, dtls.dtlsError()) == (False, error) or \
+            (result in (-1, b""), dtls.dtlsError()) == (True, error)
+
+    def test_wrong_mode(self):
+        for mode in (QSslSocket.UnencryptedMode, 3, -1, 2 ** 40):
+            with self.subTest(mode=mode):
+                with self.assertRaises(InvalidArgumentError):
+                    QDtls(mode)
+        with self.assertRaises(TypeError):
+            QDtls("client")
+        self.assertEqual(QDtls(QSslSocket.SslServerMode).sslMode(), QSslSocket.SslServerMode)
+
+    def test_bad_addresses(self):
+        with QDtls(QSslSocket.SslClientMode) as dtls:
+            for address, port in (("not an address", 1), ("", 1), (None, 1), ("0.0.0.0", 1),
+                                  ("224.0.0.1", 1), ("255.255.255.255", 1), ("ff02::1", 1),
+                                  ("127.0.0.1", 0), ("127.0.0.1\0junk", 1)):
+                with self.subTest(address=address, port=port):
+                    self.assertFalse(dtls.setPeer(address, port))
+                    self.assertEqual(dtls.dtlsError(), QDtlsError.InvalidInputParameters)
+                    self.assertTrue(dtls.dtlsErrorString())
+            self.assertEqual((dtls.peerAddress(), dtls.peerPort()), ("", 0))
+            with self.assertRaises(InvalidArgumentError):
+                dtls.setPeer("127.0.0.1", 70000)
+            with self.assertRaises(TypeError):
+                dtls.setPeer(12345, 1)
+            self.assertTrue(dtls.setPeer("::1", 5684, "name.example"))
+            self.assertEqual((dtls.peerAddress(), dtls.peerPort(), dtls.peerVerificationName()),
+                             ("::1", 5684, "name.example"))
+            self.assertEqual(dtls.dtlsError(), QDtlsError.NoError)
+
+    def test_no_socket(self):
+        closed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        closed.close()
+        with QDtls(QSslSocket.SslClientMode) as dtls:
+            self.assertTrue(dtls.setPeer("127.0.0.1", support.port_of(self.sock)))
+            for sock in (None, closed):
+                calls = {
+                    "doHandshake": (lambda: dtls.doHandshake(sock), False),
+                    "handleTimeout": (lambda: dtls.handleTimeout(sock), False),
+                    "resumeHandshake": (lambda: dtls.resumeHandshake(sock), False),
+                    "abortHandshake": (lambda: dtls.abortHandshake(sock), False),
+                    "shutdown": (lambda: dtls.shutdown(sock), False),
+                    "writeDatagramEncrypted": (lambda: dtls.writeDatagramEncrypted(sock, b"x"),
+                                               -1),
+                    "decryptDatagram": (lambda: dtls.decryptDatagram(sock, b"x"), b""),
+                }
+                for name, (call, expected) in calls.items():
+                    with self.subTest(socket=sock, call=name):
+                        self.assertEqual(call(), expected)
+                        self.assertEqual(dtls.dtlsError(), QDtlsError.InvalidInputParameters)
+                        self.assertIn("socket", dtls.dtlsErrorString())
+            self.assertEqual(dtls.handshakeState(), QDtls.HandshakeNotStarted)
+            with self.assertRaises(TypeError):
+                dtls.doHandshake(42)
+
+    def test_wrong_state_and_input(self):
+        with QDtls(QSslSocket.SslClientMode) as client:
+            self.assertFalse(client.doHandshake(self.sock))  # no peer
+            self.assertEqual(client.dtlsError(), QDtlsError.InvalidOperation)
+            self.assertFalse(client.handleTimeout(self.sock))
+            self.assertEqual(client.dtlsError(), QDtlsError.InvalidOperation)
+            self.assertFalse(client.shutdown(self.sock))
+            self.assertEqual(client.dtlsError(), QDtlsError.InvalidOperation)
+            self.assertFalse(client.abortHandshake(self.sock))
+            self.assertEqual(client.dtlsError(), QDtlsError.InvalidOperation)
+            self.assertEqual(client.writeDatagramEncrypted(self.sock, b"early"), -1)
+            self.assertEqual(client.dtlsError(), QDtlsError.InvalidOperation)
+            self.assertEqual(client.decryptDatagram(self.sock, b"\x17\xfe\xfd" + b"\0" * 20), b"")
+            self.assertEqual(client.dtlsError(), QDtlsError.InvalidOperation)
+            self.assertFalse(client.resumeHandshake(self.sock))
+            self.assertEqual(client.dtlsError(), QDtlsError.InvalidOperation)
+            with self.assertRaises(InvalidArgumentError):
+                client.decryptDatagram(self.sock, b"x" * 70000)
+            self.assertFalse(client.setMtuHint(100))
+            self.assertEqual(client.dtlsError(), QDtlsError.InvalidInputParameters)
+            self.assertTrue(client.setMtuHint(1200))
+            self.assertEqual(client.mtuHint(), 1200)
+            with self.assertRaises(InvalidArgumentError):
+                client.setMtuHint(70000)
+            # Once the handshake runs, the setters refuse.
+            self.assertTrue(client.setPeer("127.0.0.1", support.port_of(self.sock)))
+            self.assertTrue(client.doHandshake(self.sock))
+            self.assertFalse(client.doHandshake(self.sock))  # no datagram now
+            self.assertEqual(client.dtlsError(), QDtlsError.InvalidInputParameters)
+            self.assertFalse(client.setPeer("127.0.0.1", 1))
+            self.assertEqual(client.dtlsError(), QDtlsError.InvalidOperation)
+            self.assertFalse(client.setPeerVerificationName("late"))
+            self.assertEqual(client.dtlsError(), QDtlsError.InvalidOperation)
+            self.assertFalse(client.setMtuHint(1300))
+            self.assertFalse(client.setDtlsConfiguration(QSslConfiguration()))
+            self.assertEqual(client.dtlsError(), QDtlsError.InvalidOperation)
+        with QDtls(QSslSocket.SslServerMode) as server:
+            self.assertTrue(server.setPeer("127.0.0.1", 5684))
+            self.assertFalse(server.doHandshake(self.sock, b""))
+            self.assertEqual(server.dtlsError(), QDtlsError.InvalidInputParameters)
+            self.assertFalse(server.doHandshake(self.sock, b"not a ClientHello"))
+            self.assertNotEqual(server.dtlsError(), QDtlsError.NoError)
+
+    def test_sizes_once_encrypted(self):
+        link = Link()
+        try:
+            link.run()
+            client = link.client
+            for data, expected in ((b"", -1), (b"x" * 16385, -1), (b"x" * 70000, -1),
+                                   (b"x" * 16384, 16384)):
+                with self.subTest(size=len(data)):
+                    self.assertEqual(client.writeDatagramEncrypted(link.csock, data), expected)
+                    self.assertEqual(client.dtlsError(),
+                                     QDtlsError.NoError if expected > 0
+                                     else QDtlsError.InvalidInputParameters)
+            record, _ = support.recv(link.ssock_raw)
+            self.assertEqual(link.server.decryptDatagram(link.ssock, record), b"x" * 16384)
+            self.assertEqual(link.server.decryptDatagram(link.ssock, b""), b"")
+            self.assertEqual(link.server.dtlsError(), QDtlsError.InvalidInputParameters)
+            # Junk is dropped, not fatal; the connection carries on.
+            self.assertEqual(link.server.decryptDatagram(link.ssock, b"junk"), b"")
+            self.assertTrue(link.server.isConnectionEncrypted())
+            self.assertEqual(bytearray(link.send(client, link.csock, link.server, link.ssock,
+                                                 link.ssock_raw, bytearray(b"ba"))[1]), b"ba")
+        finally:
+            link.close()
+
+    def test_use_after_close(self):
+        dtls = QDtls(QSslSocket.SslClientMode)
+        dtls.close()
+        dtls.close()
+        calls = [
+            lambda: dtls.setPeer("127.0.0.1", 1), dtls.peerAddress, dtls.peerPort,
+            dtls.peerVerificationName, lambda: dtls.setMtuHint(1300), dtls.mtuHint,
+            dtls.sslMode, dtls.handshakeState, dtls.isConnectionEncrypted, dtls.sessionCipher,
+            dtls.sessionProtocol, dtls.dtlsError, dtls.dtlsErrorString, dtls.remainingTimeout,
+            dtls.checkTimeout, dtls.dtlsConfiguration, dtls.cookieGeneratorParameters,
+            lambda: dtls.setDtlsConfiguration(QSslConfiguration()),
+            lambda: dtls.doHandshake(self.sock), lambda: dtls.doHandshake(None),
+            lambda: dtls.handleTimeout(self.sock), lambda: dtls.shutdown(self.sock),
+            lambda: dtls.abortHandshake(self.sock), lambda: dtls.resumeHandshake(self.sock),
+            lambda: dtls.writeDatagramEncrypted(self.sock, b"x"),
+            lambda: dtls.decryptDatagram(self.sock, b"x"),
+            lambda: dtls.setCookieVerifier(QDtlsClientVerifier()),
+        ]
+        for i, call in enumerate(calls):
+            with self.subTest(call=i):
+                with self.assertRaises(BadHandleError):
+                    call()
+        self.assertIn("closed", repr(dtls))
+        with QDtls(QSslSocket.SslClientMode) as other:
+            self.assertIn("HandshakeNotStarted", repr(other))
+        with self.assertRaises(BadHandleError):
+            other.handshakeState()
+        verifier = QDtlsClientVerifier()
+        verifier.close()
+        with QDtls(QSslSocket.SslServerMode) as server, self.assertRaises(BadHandleError):
+            server.setCookieVerifier(verifier)
+
+
+class Values(unittest.TestCase):
+    def test_snake_case_aliases(self):
+        for cls in (QDtls, QSslConfiguration, QSslCipher):
+            camel = [n for n, f in vars(cls).items()
+                     if not n.startswith("_") and callable(getattr(cls, n))
+                     and any(c.isupper() for c in n) and not isinstance(f, type)]
+            self.assertTrue(camel)
+            for name in camel:
+                snake = "".join("_" + c.lower() if c.isupper() else c for c in name)
+                self.assertIs(vars(cls)[snake], vars(cls)[name], "%s.%s" % (cls.__name__, snake))
+        with QDtls(QSslSocket.SslClientMode) as dtls:
+            self.assertEqual(dtls.handshake_state(), QDtls.HandshakeNotStarted)
+
+    def test_enum_values(self):
+        self.assertEqual([int(m) for m in QSslSocket.SslMode], [0, 1, 2])
+        self.assertEqual([int(m) for m in QSslSocket.PeerVerifyMode], [0, 1, 2, 3])
+        self.assertEqual(QSslSocket.VerifyNone, QSslSocket.PeerVerifyMode.VerifyNone)
+        self.assertEqual([(m.name, int(m)) for m in QDtls.HandshakeState],
+                         [("HandshakeNotStarted", 0), ("HandshakeInProgress", 1),
+                          ("PeerVerificationFailed", 2), ("HandshakeComplete", 3)])
+        self.assertIs(QDtls.HandshakeComplete, QDtls.HandshakeState.HandshakeComplete)
+        self.assertEqual((QSsl.DtlsV1_2, QSsl.UnknownProtocol), (10, -1))
+
+    QSSL_H = "/usr/include/x86_64-linux-gnu/qt6/QtNetwork/qssl.h"
+
+    @unittest.skipUnless(os.path.exists(QSSL_H), "Qt 6 headers not installed (qt6-base-dev)")
+    def test_ssl_protocol_matches_qt6_header(self):
+        with open(self.QSSL_H) as f:
+            text = f.read()
+        body = re.search(r"enum SslProtocol \{(.*?)\};", text, re.S).group(1)
+        expected, value = {}, 0
+        for item in body.split(","):
+            m = re.match(r"\s*(\w+)(?:\s+QT_DEPRECATED\w*\([^)]*\))?(?:\s*=\s*(-?\d+))?\s*$",
+                         item)
+            if not m:
+                continue
+            if m.group(2) is not None:
+                value = int(m.group(2))
+            expected[m.group(1)] = value
+            value += 1
+        self.assertIn("DtlsV1_2", expected)
+        self.assertEqual({m.name: int(m) for m in QSsl.SslProtocol}, expected)
+
+    def test_cipher(self):
+        null = QSslCipher()
+        self.assertTrue(null.isNull())
+        self.assertEqual((null.name(), null.protocol(), null.protocolString()),
+                         ("", QSsl.UnknownProtocol, ""))
+        c = QSslCipher("PSK-AES128-GCM-SHA256")
+        self.assertFalse(c.isNull())
+        self.assertEqual((c.protocol(), c.protocolString()), (QSsl.DtlsV1_2, "DTLSv1.2"))
+        self.assertEqual(c, QSslCipher("PSK-AES128-GCM-SHA256", QSsl.DtlsV1_2))
+        self.assertNotEqual(c, QSslCipher("PSK-AES256-GCM-SHA384"))
+        self.assertNotEqual(c, null)
+        self.assertEqual(len({c, QSslCipher("PSK-AES128-GCM-SHA256")}), 1)
+
+    def test_configuration(self):
+        default = QSslConfiguration.defaultDtlsConfiguration()
+        names = [c.name() for c in default.ciphers()]
+        self.assertEqual(names[0], "PSK-AES128-GCM-SHA256")
+        self.assertEqual(default.peerVerifyMode(), QSslSocket.AutoVerifyPeer)
+        self.assertEqual(default.preSharedKeyIdentityHint(), b"")
+        copy = QSslConfiguration(default)
+        copy.setPreSharedKeyIdentityHint(b"hint")
+        copy.setCiphers("PSK-CHACHA20-POLY1305:PSK-AES256-GCM-SHA384")
+        copy.setPeerVerifyMode(QSslSocket.VerifyNone)
+        self.assertEqual(default.preSharedKeyIdentityHint(), b"")  # a value: not shared
+        self.assertNotEqual(copy, default)
+        self.assertEqual([c.name() for c in copy.ciphers()],
+                         ["PSK-CHACHA20-POLY1305", "PSK-AES256-GCM-SHA384"])
+        same = QSslConfiguration(copy)
+        self.assertEqual(same, copy)
+        same.setCiphers([QSslCipher("PSK-CHACHA20-POLY1305"), "PSK-AES256-GCM-SHA384"])
+        self.assertEqual(same, copy)
+        with self.assertRaises(TypeError):
+            same.setCiphers([42])
+
+        with QDtls(QSslSocket.SslServerMode) as dtls:
+            self.assertEqual(dtls.dtlsConfiguration(), default)
+            self.assertTrue(dtls.setDtlsConfiguration(copy))
+            copy.setPreSharedKeyIdentityHint(b"changed later")  # the session kept a copy
+            got = dtls.dtlsConfiguration()
+            self.assertEqual(got.preSharedKeyIdentityHint(), b"hint")
+            self.assertEqual(got.ciphers(), same.ciphers())
+            self.assertEqual(got.peerVerifyMode(), QSslSocket.VerifyNone)
+            # An unsupported suite: False, the message names it, nothing changed.
+            bad = QSslConfiguration(same)
+            bad.setCiphers("PSK-AES128-GCM-SHA256:NO-SUCH-SUITE")
+            bad.setPreSharedKeyIdentityHint(b"other")
+            self.assertFalse(dtls.setDtlsConfiguration(bad))
+            self.assertEqual(dtls.dtlsError(), QDtlsError.InvalidInputParameters)
+            self.assertIn("NO-SUCH-SUITE", dtls.dtlsErrorString())
+            self.assertEqual(dtls.dtlsConfiguration(), got)
+            # IANA names are taken; the session reports OpenSSL names.
+            iana = QSslConfiguration()
+            iana.setCiphers(["TLS_PSK_WITH_AES_256_GCM_SHA384"])
+            self.assertTrue(dtls.setDtlsConfiguration(iana))
+            self.assertEqual([c.name() for c in dtls.dtlsConfiguration().ciphers()],
+                             ["PSK-AES256-GCM-SHA384"])
+            # An empty list is the default list.
+            self.assertTrue(dtls.setDtlsConfiguration(QSslConfiguration()))
+            self.assertEqual(dtls.dtlsConfiguration().ciphers(), default.ciphers())
+
+    def test_signal(self):
+        class Thing:
+            fired = Signal(int)
+
+        a, b = Thing(), Thing()
+        got = []
+        a.fired.connect(got.append)
+        a.fired.emit(1)
+        b.fired.emit(2)  # another object's signal: not connected
+        self.assertEqual(got, [1])
+        self.assertEqual(a.fired.receivers(), 1)
+        self.assertTrue(a.fired.disconnect(got.append))
+        self.assertFalse(a.fired.disconnect(got.append))
+        a.fired.emit(3)
+        self.assertEqual(got, [1])
+        a.fired.connect(got.append)
+        a.fired.connect(lambda n: got.append(-n))
+        a.fired.emit(4)
+        self.assertEqual(got, [1, 4, -4])
+        self.assertTrue(a.fired.disconnect())
+        self.assertEqual(a.fired.receivers(), 0)
+        with self.assertRaises(TypeError):
+            a.fired.connect("not callable")
+        self.assertIsInstance(Thing.fired, Signal)
+
+    def test_psk_required_signal_type(self):
+        self.assertEqual(QDtls.pskRequired.types, (QSslPreSharedKeyAuthenticator,))
+        self.assertEqual(QDtls.handshakeTimeout.types, ())
+
+    def test_exports(self):
+        for name in ("QDtls", "QSsl", "QSslCipher", "QSslConfiguration", "QSslSocket", "Signal",
+                     "BusyError", "MAX_DATAGRAM"):
+            self.assertIn(name, dtlsgate.__all__)
+        self.assertTrue(issubclass(BusyError, dtlsgate.DtlsgateError))
+
+
+if __name__ == "__main__":
+    unittest.main()
