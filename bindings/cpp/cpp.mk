@@ -27,6 +27,20 @@ $(BUILD)/cpp/qt_verify_server: examples/cpp/qt_verify_server.cpp $(CPP_QT_HEADER
 	@mkdir -p $(@D)
 	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(QT_FLAGS) $(LDFLAGS_SHARED)
 
+# The Qt ports of the secure UDP examples (examples/CONTRACT.md).
+CPP_QT_EXAMPLES := $(BUILD)/cpp/qt_secure_udp_server $(BUILD)/cpp/qt_secure_udp_client
+
+$(BUILD)/cpp/qt_secure_udp_%: examples/cpp/qt_secure_udp_%.cpp examples/cpp/qt_example.hpp \
+		$(CPP_QT_HEADERS) $(HEADER) $(SO) | deps-qt
+	@mkdir -p $(@D)
+	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(QT_FLAGS) $(LDFLAGS_SHARED)
+
+# README.md's C++ quick start: built (not run) by test-cpp-qt.
+$(BUILD)/cpp/readme_quickstart_qt: tests/cpp/readme_quickstart_qt.cpp $(CPP_QT_HEADERS) $(HEADER) \
+		$(SO) | deps-qt
+	@mkdir -p $(@D)
+	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(QT_FLAGS) $(LDFLAGS_SHARED)
+
 # The same source on Qt's own QDtlsClientVerifier, for comparison.
 $(BUILD)/cpp/qt_verify_server_qtverifier: examples/cpp/qt_verify_server.cpp | deps-qt
 	@mkdir -p $(@D)
@@ -49,11 +63,12 @@ test-cpp: $(BUILD)/cpp/test_binding $(BUILD)/cpp/verify_server | deps-test
 	$(BUILD)/cpp/test_binding $(CPP_CORPUS)
 	tests/interop/run.sh $(BUILD)/cpp/verify_server
 
-## test-cpp-qt: Qt adapter: the header alone, unit tests, the Qt example server (ours and Qt's verifier) against real clients, parity with Qt 6
+## test-cpp-qt: Qt adapter: the header alone, unit tests, the Qt example servers against real clients, the secure UDP examples against each other, the C ports, openssl and gnutls, parity with Qt 6
 .PHONY: test-cpp-qt
 test-cpp-qt: $(BUILD)/cpp/test_qt_adapter $(BUILD)/cpp/qt_verify_server \
 		$(BUILD)/cpp/qt_verify_server_qtverifier $(BUILD)/cpp/parity_qt_adapter \
-		$(BUILD)/parity_qt $(BUILD)/parity_dtlsgate | deps-qt deps-test
+		$(BUILD)/parity_qt $(BUILD)/parity_dtlsgate $(CPP_QT_EXAMPLES) $(EXAMPLES_C) \
+		$(BUILD)/cpp/readme_quickstart_qt | deps-qt deps-test
 	printf '#include "dtlsgate_qt.hpp"\nint main() { return 0; }\n' | \
 		$(CXX) $(CPP_QT_CXXFLAGS) $(QT_FLAGS) -x c++ -fsyntax-only -
 	$(BUILD)/cpp/test_qt_adapter $(CPP_CORPUS)
@@ -63,6 +78,11 @@ test-cpp-qt: $(BUILD)/cpp/test_qt_adapter $(BUILD)/cpp/qt_verify_server \
 	tests/interop/run.sh $(BUILD)/cpp/qt_verify_server_qtverifier
 	tests/cpp/parity.sh $(BUILD)/parity_qt $(BUILD)/cpp/parity_qt_adapter \
 		$(BUILD)/parity_dtlsgate $(CPP_CORPUS)
+	@echo "the Qt secure UDP examples with each other, openssl and gnutls:"
+	tests/interop/secure_udp.sh $(BUILD)/cpp/qt_secure_udp_server $(BUILD)/cpp/qt_secure_udp_client
+	@echo "the Qt server with the C client, the C server with the Qt client:"
+	tests/interop/secure_udp.sh $(BUILD)/cpp/qt_secure_udp_server $(BUILD)/examples/secure_udp_client_c
+	tests/interop/secure_udp.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/cpp/qt_secure_udp_client
 
 test: test-cpp test-cpp-qt
 

@@ -1,0 +1,256 @@
+// qt_secure_udp_server.cpp - a DTLS echo server with pre-shared keys on
+// Qt's event loop: dtlsgate's port of Qt's secure UDP server example.
+//
+// One QUdpSocket takes every datagram. A peer without a session meets the
+// verifier first (cookie exchange, RFC 6347 4.2.1); once its ClientHello
+// carries a valid cookie the peer gets a dtlsgate::qt::QDtls of its own,
+// which checks the cookie again with the verifier's generator and runs the
+// PSK handshake. After the handshake every message is answered with
+// "echo: " and the message. SIGINT or SIGTERM sends close_notify to every
+// peer with an open connection and ends the program with status 0.
+//
+// Usage: qt_secure_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT]
+// The lines it prints are listed in examples/CONTRACT.md.
+#include "qt_example.hpp"
+
+#include <QCoreApplication>
+#include <QNetworkDatagram>
+#include <QStringList>
+#include <QUdpSocket>
+
+#include <map>
+
+using dtlsgate::qt::QDtls;
+using dtlsgate::qt::QDtlsClientVerifier;
+using dtlsgate::qt::QDtlsError;
+using example::say;
+
+namespace {
+
+class Server {
+public:
+    Server(const QByteArray &key, const QByteArray &hint) : key(key), hint(hint)
+    {
+        QObject::connect(&socket, &QUdpSocket::readyRead, [this] { readPending(); });
+    }
+
+    bool listen(const QHostAddress &address, quint16 port)
+    {
+        if (!socket.bind(address, port))
+            return false;
+        say(QStringLiteral("server: listening on ") +
+            example::peerName(socket.localAddress(), socket.localPort()));
+        return true;
+    }
+
+    // close_notify to every open connection.
+    void shutDown()
+    {
+        int closed = 0;
+        for (auto &entry : connections) {
+            QDtls &dtls = entry.second->dtls;
+            if (dtls.isConnectionEncrypted() && dtls.shutdown(&socket))
+                closed++;
+        }
+        connections.clear();
+        say(QStringLiteral("server: shutting down, closed %1 connection(s)").arg(closed));
+    }
+
+private:
+    struct Connection {
+        explicit Connection(const QString &name)
+            : name(name), dtls(dtlsgate::QSslSocket::SslServerMode)
+        {
+        }
+        QString name; // "127.0.0.1:5555", also its key in `connections`
+        QDtls dtls;
+        bool dropped = false;
+    };
+
+    void readPending()
+    {
+        while (socket.hasPendingDatagrams()) {
+            const QNetworkDatagram dgram = socket.receiveDatagram();
+            if (dgram.data().isEmpty() || dgram.senderPort() <= 0)
+                continue;
+            const QHostAddress from = dgram.senderAddress();
+            const quint16 port = quint16(dgram.senderPort());
+            const QString name = example::peerName(from, port);
+            const auto found = connections.find(name);
+            if (found == connections.end())
+                screen(dgram.data(), from, port, name);
+            else if (!found->second->dropped)
+                serve(*found->second, dgram.data());
+        }
+    }
+
+    // A datagram from a peer without a session: only the verifier answers.
+    void screen(const QByteArray &dgram, const QHostAddress &from, quint16 port, const QString &name)
+    {
+        QDtlsClientVerifier::CheckResult verdict;
+        try {
+            verdict = verifier.check(dgram, from, port);
+        } catch (const dtlsgate::error &) {
+            return; // a source address no reply may go to (broadcast, ...)
+        }
+        switch (verdict.decision()) {
+        case QDtlsClientVerifier::CheckResult::SendReply: {
+            const QByteArray reply(verdict.reply().data(), qsizetype(verdict.reply().size()));
+            if (socket.writeDatagram(reply, from, port) < 0)
+                say(QStringLiteral("server: %1 cannot send HelloVerifyRequest: %2")
+                        .arg(name, socket.errorString()));
+            else
+                say(QStringLiteral("server: %1 no cookie yet, sent HelloVerifyRequest").arg(name));
+            break;
+        }
+        case QDtlsClientVerifier::CheckResult::Verified:
+            accept(dgram, from, port, name);
+            break;
+        case QDtlsClientVerifier::CheckResult::Drop:
+            break;
+        }
+    }
+
+    void accept(const QByteArray &hello, const QHostAddress &from, quint16 port, const QString &name)
+    {
+        auto owned = std::make_unique<Connection>(name);
+        Connection *c = owned.get();
+        QDtls &dtls = c->dtls;
+        dtlsgate::QSslConfiguration conf;
+        conf.setPreSharedKeyIdentityHint(std::string_view(hint.constData(), size_t(hint.size())));
+        if (!dtls.setPeer(from, port) || !dtls.setCookieVerifier(verifier) ||
+            !dtls.setDtlsConfiguration(conf)) {
+            say(QStringLiteral("server: %1 cannot set up a session: %2")
+                    .arg(name, dtls.dtlsErrorString()));
+            return;
+        }
+        dtls.onPskRequired([this, c](dtlsgate::qt::QSslPreSharedKeyAuthenticator *auth) {
+            say(QStringLiteral("server: %1 PSK identity \"%2\"")
+                    .arg(c->name, QString::fromUtf8(auth->identity())));
+            auth->setPreSharedKey(key);
+        });
+        dtls.onHandshakeTimeout([this, c] {
+            if (!c->dtls.handleTimeout(&socket)) {
+                say(QStringLiteral("server: %1 handshake failed: %2")
+                        .arg(c->name, c->dtls.dtlsErrorString()));
+                drop(c);
+            }
+        });
+        connections[name] = std::move(owned);
+        say(QStringLiteral("server: %1 cookie verified, starting handshake").arg(name));
+        if (!dtls.doHandshake(&socket, hello)) {
+            say(QStringLiteral("server: %1 handshake failed: %2").arg(name, dtls.dtlsErrorString()));
+            drop(c);
+        }
+    }
+
+    // A datagram from a peer with a session.
+    void serve(Connection &c, const QByteArray &dgram)
+    {
+        QDtls &dtls = c.dtls;
+        if (dtls.handshakeState() == QDtls::HandshakeInProgress) {
+            if (!dtls.doHandshake(&socket, dgram)) {
+                say(QStringLiteral("server: %1 handshake failed: %2")
+                        .arg(c.name, dtls.dtlsErrorString()));
+                drop(&c);
+            } else if (dtls.isConnectionEncrypted()) {
+                say(QStringLiteral("server: %1 handshake complete (%2)")
+                        .arg(c.name, example::summary(dtls)));
+            }
+            return;
+        }
+        const QByteArray message = dtls.decryptDatagram(&socket, dgram);
+        if (message.isEmpty()) {
+            if (dtls.dtlsError() == QDtlsError::RemoteClosedConnectionError) {
+                say(QStringLiteral("server: %1 closed the connection").arg(c.name));
+                drop(&c);
+            } else if (dtls.dtlsError() != QDtlsError::NoError) {
+                say(QStringLiteral("server: %1 connection failed: %2")
+                        .arg(c.name, dtls.dtlsErrorString()));
+                drop(&c);
+            }
+            return; // else a replay or a repeated handshake message
+        }
+        // Line-oriented peers (openssl s_client) end with a newline: it is
+        // echoed, not printed.
+        QByteArray shown = message;
+        while (shown.endsWith('\n') || shown.endsWith('\r'))
+            shown.chop(1);
+        say(QStringLiteral("server: %1 says \"%2\"").arg(c.name, QString::fromUtf8(shown)));
+        const QByteArray reply = ("echo: " + message).left(16384); // the most a record holds
+        if (dtls.writeDatagramEncrypted(&socket, reply) < 0)
+            say(QStringLiteral("server: %1 cannot reply: %2").arg(c.name, dtls.dtlsErrorString()));
+    }
+
+    // Forgets a connection once control is back in the event loop: this may
+    // run inside the session's own timer callback.
+    void drop(Connection *c)
+    {
+        c->dropped = true;
+        QMetaObject::invokeMethod(
+            &socket,
+            [this, c] {
+                const auto it = connections.find(c->name);
+                if (it != connections.end() && it->second.get() == c)
+                    connections.erase(it);
+            },
+            Qt::QueuedConnection);
+    }
+
+    QUdpSocket socket;
+    QDtlsClientVerifier verifier;
+    std::map<QString, std::unique_ptr<Connection>> connections;
+    const QByteArray key;
+    const QByteArray hint;
+};
+
+[[noreturn]] void usage()
+{
+    std::fprintf(stderr, "usage: qt_secure_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT]\n");
+    std::exit(2);
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QStringList args = app.arguments().mid(1);
+    if (args.size() < 2)
+        usage();
+    const QHostAddress address(args.takeFirst());
+    quint16 port = 0;
+    if (address.isNull() || !example::parsePort(args.takeFirst(), &port))
+        usage();
+    QString keyHex = QString::fromLatin1(example::kDefaultKey);
+    QString hint = QStringLiteral("dtlsgate example server");
+    while (!args.isEmpty()) {
+        const QString option = args.takeFirst();
+        if (args.isEmpty())
+            usage();
+        if (option == QLatin1String("--psk"))
+            keyHex = args.takeFirst();
+        else if (option == QLatin1String("--hint"))
+            hint = args.takeFirst();
+        else
+            usage();
+    }
+    const QByteArray key = example::hexKey(keyHex);
+    if (key.isEmpty()) {
+        std::fprintf(stderr, "qt_secure_udp_server: --psk wants 1 to %d bytes in hex\n",
+                     example::kMaxKey);
+        return 2;
+    }
+
+    Server server(key, hint.toUtf8());
+    example::StopSignals stop([&] {
+        server.shutDown();
+        QCoreApplication::exit(0);
+    });
+    if (!server.listen(address, port)) {
+        std::fprintf(stderr, "qt_secure_udp_server: cannot bind %s %u\n",
+                     qPrintable(address.toString()), unsigned(port));
+        return 1;
+    }
+    return app.exec();
+}
