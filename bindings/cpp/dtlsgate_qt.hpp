@@ -84,21 +84,29 @@ public:
 
         ::QCryptographicHash::Algorithm hash = ::QCryptographicHash::Sha1;
         QByteArray secret;
+
+        // The same parameters in dtlsgate.hpp's types, and back (the two
+        // enums have the same numbers: QCryptographicHash::Algorithm's).
+        dtlsgate::QDtlsClientVerifier::GeneratorParameters toStd() const
+        {
+            return {static_cast<dtlsgate::QCryptographicHash::Algorithm>(hash),
+                    detail::view(secret)};
+        }
+        static GeneratorParameters fromStd(const dtlsgate::QDtlsClientVerifier::GeneratorParameters &p)
+        {
+            return {static_cast<::QCryptographicHash::Algorithm>(p.hash), detail::bytes(p.secret)};
+        }
     };
 
     QDtlsClientVerifier() = default;
 
-    // The two enums have the same numbers (QCryptographicHash::Algorithm's).
     bool setCookieGeneratorParameters(const GeneratorParameters &params)
     {
-        return base::setCookieGeneratorParameters(
-            {static_cast<dtlsgate::QCryptographicHash::Algorithm>(params.hash),
-             detail::view(params.secret)});
+        return base::setCookieGeneratorParameters(params.toStd());
     }
     GeneratorParameters cookieGeneratorParameters() const
     {
-        const base::GeneratorParameters p = base::cookieGeneratorParameters();
-        return {static_cast<::QCryptographicHash::Algorithm>(p.hash), detail::bytes(p.secret)};
+        return GeneratorParameters::fromStd(base::cookieGeneratorParameters());
     }
 
     using base::verifyClient;
@@ -209,14 +217,11 @@ public:
     using base::setCookieGeneratorParameters;
     bool setCookieGeneratorParameters(const GeneratorParameters &params)
     {
-        return base::setCookieGeneratorParameters(
-            {static_cast<dtlsgate::QCryptographicHash::Algorithm>(params.hash),
-             detail::view(params.secret)});
+        return base::setCookieGeneratorParameters(params.toStd());
     }
     GeneratorParameters cookieGeneratorParameters() const
     {
-        const base::GeneratorParameters p = base::cookieGeneratorParameters();
-        return {static_cast<::QCryptographicHash::Algorithm>(p.hash), detail::bytes(p.secret)};
+        return GeneratorParameters::fromStd(base::cookieGeneratorParameters());
     }
 
     // Qt's pskRequired, with the Qt-typed authenticator.
@@ -236,84 +241,50 @@ public:
     using base::doHandshake;
     bool doHandshake(QUdpSocket *socket, const QByteArray &dgram = {})
     {
-        if (!socket)
-            return nullSocket();
-        const int fd = descriptor(socket);
-        bool ok = false;
-        try {
-            ok = base::doHandshake(fd, detail::view(dgram));
-        } catch (...) {
-            // The PSK function threw: the failed handshake's alert still
-            // goes out. (After misuse there is nothing queued.)
-            try {
-                flush(socket, fd);
-                armTimer();
-            } catch (...) {
-            }
-            throw;
-        }
-        ok = flush(socket, fd) && ok;
-        armTimer();
-        return ok;
+        return sending(socket, Timer::Arm,
+                       [&](int fd) { return base::doHandshake(fd, detail::view(dgram)); });
     }
 
     using base::handleTimeout;
     bool handleTimeout(QUdpSocket *socket)
     {
-        if (!socket)
-            return nullSocket();
-        const int fd = descriptor(socket);
-        bool ok = base::handleTimeout(fd);
-        ok = flush(socket, fd) && ok;
-        armTimer();
-        return ok;
+        return sending(socket, Timer::Arm, [&](int fd) { return base::handleTimeout(fd); });
     }
 
     using base::abortHandshake;
     // Qt's signature; the socket is not needed to abort.
     bool abortHandshake(QUdpSocket *socket)
     {
-        if (!socket)
-            return nullSocket();
-        const bool ok = base::abortHandshake();
-        stopTimer();
-        return ok;
+        return sending(socket, Timer::Stop, [&](int) { return base::abortHandshake(); });
     }
 
     using base::shutdown;
     bool shutdown(QUdpSocket *socket)
     {
-        if (!socket)
-            return nullSocket();
-        const int fd = descriptor(socket);
-        bool ok = base::shutdown(fd);
-        ok = flush(socket, fd) && ok;
-        stopTimer();
-        return ok;
+        return sending(socket, Timer::Stop, [&](int fd) { return base::shutdown(fd); });
     }
 
     using base::writeDatagramEncrypted;
     qint64 writeDatagramEncrypted(QUdpSocket *socket, const QByteArray &dgram)
     {
-        if (!socket) {
-            nullSocket();
-            return -1;
-        }
-        const int fd = descriptor(socket);
-        const qint64 n = base::writeDatagramEncrypted(fd, detail::view(dgram));
-        return flush(socket, fd) ? n : -1;
+        qint64 written = -1;
+        const bool ok = sending(socket, Timer::Keep, [&](int fd) {
+            written = base::writeDatagramEncrypted(fd, detail::view(dgram));
+            return written >= 0;
+        });
+        return ok ? written : -1;
     }
 
     using base::decryptDatagram;
+    // Empty for no data or an error, as Qt; what the session answers (a
+    // repeated Finished) goes out through the socket.
     QByteArray decryptDatagram(QUdpSocket *socket, const QByteArray &dgram)
     {
-        if (!socket) {
-            nullSocket();
-            return QByteArray();
-        }
-        const int fd = descriptor(socket);
-        const QByteArray plain = detail::bytes(base::decryptDatagram(fd, detail::view(dgram)));
-        flush(socket, fd); // an answer to a repeated Finished
+        QByteArray plain;
+        sending(socket, Timer::Keep, [&](int fd) {
+            plain = detail::bytes(base::decryptDatagram(fd, detail::view(dgram)));
+            return true;
+        });
         return plain;
     }
 
@@ -331,10 +302,43 @@ private:
         return fd >= 0 && fd <= std::numeric_limits<int>::max() ? int(fd) : DTLSGATE_NO_SOCKET;
     }
 
-    bool nullSocket()
+    enum class Timer { Arm, Stop, Keep };
+
+    // One sending call of the base class on the socket's descriptor (or
+    // DTLSGATE_NO_SOCKET), then what it queued goes out through the socket
+    // and the handshake timer is armed, stopped or left alone. A null
+    // socket is Qt's InvalidInputParameters. When the call throws (an
+    // exception from the PSK function), what it queued, such as the alert
+    // of the failed handshake, still goes out first.
+    template <class Call>
+    bool sending(QUdpSocket *socket, Timer timer, Call call)
     {
-        setLocalError(QDtlsError::InvalidInputParameters, "Invalid (nullptr) socket");
-        return false;
+        if (!socket) {
+            setLocalError(QDtlsError::InvalidInputParameters, "Invalid (nullptr) socket");
+            return false;
+        }
+        const int fd = descriptor(socket);
+        bool ok = false;
+        try {
+            ok = call(fd);
+        } catch (...) {
+            try {
+                finishSending(socket, fd, timer);
+            } catch (...) {
+            }
+            throw;
+        }
+        return finishSending(socket, fd, timer) && ok;
+    }
+
+    bool finishSending(QUdpSocket *socket, int fd, Timer timer)
+    {
+        const bool sent = flush(socket, fd);
+        if (timer == Timer::Arm)
+            armTimer();
+        else if (timer == Timer::Stop)
+            stopTimer();
+        return sent;
     }
 
     // Sends what a DTLSGATE_NO_SOCKET call queued; nothing to do with a

@@ -6,10 +6,12 @@
 
 #include <dtlsgate_qt.hpp>
 
+#include <QCoreApplication>
 #include <QHostAddress>
 #include <QObject>
 #include <QSocketNotifier>
 #include <QString>
+#include <QStringList>
 
 #include <cctype>
 #include <cerrno>
@@ -55,6 +57,26 @@ inline bool parsePort(const QString &text, quint16 *port)
         return false;
     *port = quint16(value);
     return true;
+}
+
+// Prints the usage line to standard error and exits with status 2.
+[[noreturn]] inline void usage(const char *line)
+{
+    std::fprintf(stderr, "usage: %s\n", line);
+    std::exit(2);
+}
+
+// The arguments after the program name, which start with a numeric
+// ADDRESS and a PORT; anything else is a usage error.
+inline QStringList addressAndPort(const char *usageLine, QHostAddress *address, quint16 *port)
+{
+    QStringList args = QCoreApplication::arguments().mid(1);
+    if (args.size() < 2)
+        usage(usageLine);
+    *address = QHostAddress(args.takeFirst());
+    if (address->isNull() || !parsePort(args.takeFirst(), port))
+        usage(usageLine);
+    return args;
 }
 
 // "127.0.0.1:5555" or "[::1]:5555".

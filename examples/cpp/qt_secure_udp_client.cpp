@@ -154,25 +154,16 @@ private:
     int sent = 0, echoed = 0;
 };
 
-[[noreturn]] void usage()
-{
-    std::fprintf(stderr, "usage: qt_secure_udp_client ADDRESS PORT [--name NAME] [--clients N] "
-                         "[--count K] [--psk HEX] [--identity TEXT]\n");
-    std::exit(2);
-}
+const char kUsage[] = "qt_secure_udp_client ADDRESS PORT [--name NAME] [--clients N] "
+                      "[--count K] [--psk HEX] [--identity TEXT]";
 
 } // namespace
 
 int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
-    QStringList args = app.arguments().mid(1);
-    if (args.size() < 2)
-        usage();
     Settings settings;
-    settings.server = QHostAddress(args.takeFirst());
-    if (settings.server.isNull() || !example::parsePort(args.takeFirst(), &settings.port))
-        usage();
+    QStringList args = example::addressAndPort(kUsage, &settings.server, &settings.port);
     QString name = QStringLiteral("client");
     QString keyHex = QString::fromLatin1(example::kDefaultKey);
     int clients = 1;
@@ -180,7 +171,7 @@ int main(int argc, char **argv)
     while (!args.isEmpty()) {
         const QString option = args.takeFirst();
         if (args.isEmpty())
-            usage();
+            example::usage(kUsage);
         const QString value = args.takeFirst();
         bool ok = true;
         if (option == QLatin1String("--name"))
@@ -194,7 +185,7 @@ int main(int argc, char **argv)
         else if (option == QLatin1String("--identity"))
             settings.identity = value.toUtf8();
         else
-            usage();
+            example::usage(kUsage);
         numbersOk = numbersOk && ok;
     }
     settings.key = example::hexKey(keyHex);

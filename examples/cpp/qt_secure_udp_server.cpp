@@ -204,36 +204,28 @@ private:
     const QByteArray hint;
 };
 
-[[noreturn]] void usage()
-{
-    std::fprintf(stderr, "usage: qt_secure_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT]\n");
-    std::exit(2);
-}
+const char kUsage[] = "qt_secure_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT]";
 
 } // namespace
 
 int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
-    QStringList args = app.arguments().mid(1);
-    if (args.size() < 2)
-        usage();
-    const QHostAddress address(args.takeFirst());
+    QHostAddress address;
     quint16 port = 0;
-    if (address.isNull() || !example::parsePort(args.takeFirst(), &port))
-        usage();
+    QStringList args = example::addressAndPort(kUsage, &address, &port);
     QString keyHex = QString::fromLatin1(example::kDefaultKey);
     QString hint = QStringLiteral("dtlsgate example server");
     while (!args.isEmpty()) {
         const QString option = args.takeFirst();
         if (args.isEmpty())
-            usage();
+            example::usage(kUsage);
         if (option == QLatin1String("--psk"))
             keyHex = args.takeFirst();
         else if (option == QLatin1String("--hint"))
             hint = args.takeFirst();
         else
-            usage();
+            example::usage(kUsage);
     }
     const QByteArray key = example::hexKey(keyHex);
     if (key.isEmpty()) {

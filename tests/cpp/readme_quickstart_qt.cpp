@@ -32,7 +32,9 @@ int main(int argc, char **argv)
                 auto dtls = std::make_unique<QDtls>(dtlsgate::QSslSocket::SslServerMode);
                 dtls->setPeer(from, port);
                 dtls->setCookieVerifier(verifier);
-                dtls->onPskRequired([](auto *auth) { auth->setPreSharedKey("\x1a\x2b\x3c\x4d\x5e\x6f"); });
+                dtls->onPskRequired([](auto *auth) {
+                    auth->setPreSharedKey(QByteArray::fromHex("1a2b3c4d5e6f"));
+                });
                 dtls->onHandshakeTimeout([s = dtls.get(), &socket] { s->handleTimeout(&socket); });
                 it = peers.emplace(key, std::move(dtls)).first;
             }
@@ -40,11 +42,13 @@ int main(int argc, char **argv)
             if (dtls.handshakeState() != QDtls::HandshakeComplete) {
                 if (!dtls.doHandshake(&socket, d.data()))
                     peers.erase(it); // failed: the client may start over
-            } else if (const QByteArray msg = dtls.decryptDatagram(&socket, d.data()); !msg.isEmpty()) {
-                dtls.writeDatagramEncrypted(&socket, "echo: " + msg);
-            } else if (!dtls.isConnectionEncrypted()) {
-                peers.erase(it); // close_notify or a fatal alert
+                continue;
             }
+            const QByteArray msg = dtls.decryptDatagram(&socket, d.data());
+            if (!msg.isEmpty())
+                dtls.writeDatagramEncrypted(&socket, "echo: " + msg);
+            else if (!dtls.isConnectionEncrypted())
+                peers.erase(it); // close_notify or a fatal alert
         }
     });
     return app.exec();
