@@ -4,6 +4,7 @@ package main
 import "C"
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/dtlsgate/dtlsgate/core/cookie"
+	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/dtlsgate/dtlsgate/core/psk"
 	"github.com/dtlsgate/dtlsgate/core/session"
 )
@@ -112,15 +114,23 @@ func (x *dtlsSession) send(fd C.int) bool {
 	x.queue = nil
 	for _, d := range queue {
 		if err := fdWriter(fd).WriteDatagram(d, x.s.Peer()); err != nil {
-			x.s.SetSocketError(err)
+			x.s.SetDriverError(dtlserror.UnderlyingSocketError, err.Error())
 			return false
 		}
 	}
 	return true
 }
 
-// validFD accepts a socket or DTLSGATE_NO_SOCKET.
-func validFD(fd C.int) bool { return fd >= 0 || fd == C.DTLSGATE_NO_SOCKET }
+// badSocket refuses a descriptor that is neither a socket nor
+// DTLSGATE_NO_SOCKET the way Qt's QDtls refuses a null socket: false, with
+// InvalidInputParameters.
+func (x *dtlsSession) badSocket(fd C.int) bool {
+	if fd >= 0 || fd == C.DTLSGATE_NO_SOCKET {
+		return false
+	}
+	x.s.SetDriverError(dtlserror.InvalidInputParameters, fmt.Sprintf("Invalid socket descriptor %d", int(fd)))
+	return true
+}
 
 //export dtlsgate_session_ssl_mode
 func dtlsgate_session_ssl_mode(h *C.capi_const_session) (ret C.int) {
@@ -267,8 +277,11 @@ func dtlsgate_session_do_handshake(h *C.dtlsgate_session, fd C.int, dgram *C.cap
 	defer guard(&ret)
 	b, ok := inBytes(dgram, n)
 	return withSession(h, func(x *dtlsSession) C.int {
-		if !ok || !validFD(fd) {
+		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
+		}
+		if x.badSocket(fd) {
+			return 0
 		}
 		done := x.s.DoHandshake(b)
 		return boolInt(x.send(fd) && done)
@@ -292,8 +305,8 @@ func dtlsgate_session_remaining_timeout(h *C.capi_const_session, ms *C.uint32_t)
 func dtlsgate_session_handle_timeout(h *C.dtlsgate_session, fd C.int) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
-		if !validFD(fd) {
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+		if x.badSocket(fd) {
+			return 0
 		}
 		ok := x.s.HandleTimeout()
 		return boolInt(x.send(fd) && ok)
@@ -310,8 +323,8 @@ func dtlsgate_session_abort_handshake(h *C.dtlsgate_session) (ret C.int) {
 func dtlsgate_session_shutdown(h *C.dtlsgate_session, fd C.int) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
-		if !validFD(fd) {
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+		if x.badSocket(fd) {
+			return 0
 		}
 		ok := x.s.Shutdown()
 		return boolInt(x.send(fd) && ok)
@@ -323,8 +336,11 @@ func dtlsgate_session_write_datagram_encrypted(h *C.dtlsgate_session, fd C.int, 
 	defer guard(&ret)
 	b, ok := inBytes(data, n)
 	return withSession(h, func(x *dtlsSession) C.int {
-		if !ok || !validFD(fd) {
+		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
+		}
+		if x.badSocket(fd) {
+			return 0
 		}
 		written := x.s.WriteDatagramEncrypted(b)
 		if !x.send(fd) || written < 0 {
@@ -340,8 +356,11 @@ func dtlsgate_session_decrypt_datagram(h *C.dtlsgate_session, fd C.int, dgram *C
 	b, ok := inBytes(dgram, n)
 	return withSession(h, func(x *dtlsSession) C.int {
 		switch {
-		case !ok || !validFD(fd) || outLen == nil:
+		case !ok || outLen == nil:
 			return C.DTLSGATE_E_INVALID_ARGUMENT
+		case x.badSocket(fd):
+			*outLen = 0
+			return 0
 		case uint64(*outLen) < uint64(n):
 			// Checked before decrypting, so the record is not consumed.
 			*outLen = n

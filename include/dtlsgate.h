@@ -417,7 +417,9 @@ int dtlsgate_psk_authenticator_set_maximum_pre_shared_key_length(dtlsgate_psk_au
  * DTLSGATE_NO_SOCKET it is queued in the session and the caller collects
  * it with dtlsgate_session_next_outgoing() and sends it itself (for event
  * loops that own their sockets, DTLS over something other than a socket,
- * and tests).
+ * and tests). Any other negative socket_fd is refused as Qt refuses a null
+ * socket: the function returns 0 with InvalidInputParameters ("Invalid
+ * socket descriptor").
  *
  * Functions that mirror a bool of Qt's return 1 for true and 0 for false;
  * on 0, dtlsgate_session_dtls_error() and _dtls_error_string() say why, in

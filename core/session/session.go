@@ -245,10 +245,13 @@ func (s *Session) Outgoing() [][]byte {
 	return out
 }
 
-// SetSocketError records that sending what Outgoing returned failed, for
-// drivers that want the session's error to say so, as Qt's QDtls does.
-func (s *Session) SetSocketError(err error) {
-	s.setError(dtlserror.UnderlyingSocketError, err.Error())
+// SetDriverError records an error found by the code that drives the
+// session rather than by the engine: a send of what Outgoing returned that
+// failed (UnderlyingSocketError), an unusable socket handed to the driver
+// (InvalidInputParameters). DtlsError then reports it, as Qt's QDtls
+// reports its own socket's failures; the next call clears it.
+func (s *Session) SetDriverError(code dtlserror.Code, msg string) {
+	s.setError(code, msg)
 }
 
 // Timeout returns how long until HandleTimeout should be called, and false

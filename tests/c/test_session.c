@@ -675,9 +675,19 @@ static void test_bad_arguments(void)
              DTLSGATE_E_INVALID_ARGUMENT);
     CHECK_EQ(dtlsgate_session_do_handshake(s, DTLSGATE_NO_SOCKET, big, sizeof big),
              DTLSGATE_E_INVALID_ARGUMENT);
-    CHECK_EQ(dtlsgate_session_do_handshake(s, -7, buf, 10), DTLSGATE_E_INVALID_ARGUMENT);
-    CHECK_EQ(dtlsgate_session_handle_timeout(s, -7), DTLSGATE_E_INVALID_ARGUMENT);
-    CHECK_EQ(dtlsgate_session_shutdown(s, -7), DTLSGATE_E_INVALID_ARGUMENT);
+    /* A socket that is not one, as Qt's null socket: false, not a status. */
+    CHECK_EQ(dtlsgate_session_do_handshake(s, -7, buf, 10), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "Invalid socket descriptor -7"));
+    CHECK_EQ(dtlsgate_session_handle_timeout(s, -7), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "Invalid socket descriptor"));
+    CHECK_EQ(dtlsgate_session_shutdown(s, -7), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "Invalid socket descriptor"));
+    CHECK_EQ(dtlsgate_session_write_datagram_encrypted(s, -2, buf, 3), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "Invalid socket descriptor"));
+    len = sizeof buf;
+    CHECK_EQ(dtlsgate_session_decrypt_datagram(s, INT32_MIN, buf, 3, buf, &len), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "Invalid socket descriptor"));
+    CHECK_EQ(len, 0);
     CHECK_EQ(dtlsgate_session_write_datagram_encrypted(s, DTLSGATE_NO_SOCKET, NULL, 3),
              DTLSGATE_E_INVALID_ARGUMENT);
     CHECK_EQ(dtlsgate_session_remaining_timeout(s, NULL), DTLSGATE_E_INVALID_ARGUMENT);
