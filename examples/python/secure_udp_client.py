@@ -14,33 +14,16 @@ Usage: secure_udp_client.py ADDRESS PORT [--name NAME] [--clients N]
 Exit status: 0 when every association got all its echoes, else 1.
 """
 
-import argparse
-import ipaddress
-import os
 import selectors
 import socket
 import sys
 import time
 
-try:
-    import dtlsgate
-except ModuleNotFoundError:  # run from the repository without installing
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                    os.pardir, os.pardir, "bindings", "python"))
-    import dtlsgate
+from dtls_example import endpoint, parse, parser, say, summary
 
 from dtlsgate import QDtls, QDtlsError, QSslConfiguration, QSslSocket
 
 RUN_LIMIT = 15.0  # seconds for the whole run
-
-
-def say(line):
-    print(line, flush=True)
-
-
-def summary(dtls):
-    cipher = dtls.sessionCipher()
-    return "%s, %s" % (cipher.name(), cipher.protocolString())
 
 
 class Association:
@@ -126,26 +109,15 @@ class Association:
 
 
 def main():
-    ap = argparse.ArgumentParser(description="DTLS-PSK echo clients (Qt's secureudpclient)")
-    ap.add_argument("address", help="the server's numeric IPv4 or IPv6 address")
-    ap.add_argument("port", type=int, help="the server's UDP port")
+    ap = parser("DTLS-PSK echo clients (Qt's secureudpclient)")
     ap.add_argument("--name", default="client")
     ap.add_argument("--clients", type=int, default=1, help="connections at once")
     ap.add_argument("--count", type=int, default=3, help="messages per connection")
-    ap.add_argument("--psk", default="1a2b3c4d5e6f", help="pre-shared key in hex")
     ap.add_argument("--identity", default="dtlsgate example client", help="PSK identity")
-    args = ap.parse_args()
-    try:
-        family = socket.AF_INET6 if ipaddress.ip_address(args.address).version == 6 \
-            else socket.AF_INET
-        key = bytes.fromhex(args.psk)
-    except ValueError as e:
-        ap.error(str(e))
-    if not key or args.clients < 1 or args.count < 1 or not 0 < args.port < 65536:
-        ap.error("--psk must not be empty, --clients and --count at least 1, PORT 1..65535")
-
-    where = "[%s]:%d" % (args.address, args.port) if family == socket.AF_INET6 \
-        else "%s:%d" % (args.address, args.port)
+    args, family, key = parse(ap, lambda a: None if a.clients >= 1 and a.count >= 1 and
+                              0 < a.port < 65536 else
+                              "--clients and --count must be at least 1, PORT 1..65535")
+    where = endpoint(args.address, args.port)
     names = [args.name] if args.clients == 1 else \
         ["%s-%d" % (args.name, i + 1) for i in range(args.clients)]
     sel = selectors.DefaultSelector()

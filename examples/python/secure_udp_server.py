@@ -14,37 +14,20 @@ Usage: secure_udp_server.py ADDRESS PORT [--psk HEX] [--hint TEXT]
 SIGINT or SIGTERM: close_notify to every client, then exit 0.
 """
 
-import argparse
-import ipaddress
-import os
 import selectors
 import signal
 import socket
 import sys
 
-try:
-    import dtlsgate
-except ModuleNotFoundError:  # run from the repository without installing
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                    os.pardir, os.pardir, "bindings", "python"))
-    import dtlsgate
+from dtls_example import endpoint, parse, parser, say, summary
 
+import dtlsgate
 from dtlsgate import (CheckVerdict, QDtls, QDtlsClientVerifier, QDtlsError, QSslConfiguration,
                       QSslSocket)
 
 
-def say(line):
-    print(line, flush=True)
-
-
 def peer_name(peer):
-    host, port = peer[0], peer[1]
-    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
-
-
-def summary(dtls):
-    cipher = dtls.sessionCipher()
-    return "%s, %s" % (cipher.name(), cipher.protocolString())
+    return endpoint(peer[0], peer[1])
 
 
 class Server:
@@ -148,20 +131,9 @@ class Server:
 
 
 def main():
-    ap = argparse.ArgumentParser(description="DTLS-PSK echo server (Qt's secureudpserver)")
-    ap.add_argument("address", help="numeric IPv4 or IPv6 address to bind")
-    ap.add_argument("port", type=int, help="UDP port, 0 for any free one")
-    ap.add_argument("--psk", default="1a2b3c4d5e6f", help="pre-shared key in hex")
+    ap = parser("DTLS-PSK echo server (Qt's secureudpserver); PORT 0 picks a free one")
     ap.add_argument("--hint", default="dtlsgate example server", help="PSK identity hint")
-    args = ap.parse_args()
-    try:
-        family = socket.AF_INET6 if ipaddress.ip_address(args.address).version == 6 \
-            else socket.AF_INET
-        key = bytes.fromhex(args.psk)
-    except ValueError as e:
-        ap.error(str(e))
-    if not key:
-        ap.error("--psk must not be empty")
+    args, family, key = parse(ap)
 
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:

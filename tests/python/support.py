@@ -1,5 +1,6 @@
 """Shared by the Python binding's tests: paths, the corpus, loopback
-sockets with timeouts, and the DTLS byte helpers of tests/interop.
+sockets with timeouts, stand-ins for an asyncio transport, a QUdpSocket
+and a QHostAddress, and the DTLS byte helpers of tests/interop.
 
 Importing it puts bindings/python (the package under test) and
 tests/interop (dtlswire, the second-flight builder) on sys.path, so the
@@ -123,3 +124,47 @@ def cookie_of(hvr: bytes) -> bytes:
     cookie = dtlswire.parse(hvr).cookie
     assert cookie
     return cookie
+
+
+# Objects that stand in for the sockets of other frameworks.
+
+class SendtoOnly:
+    """Something with sendto() and nothing else, like an asyncio transport."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.sent = 0
+
+    def sendto(self, data, addr):
+        self.sent += 1
+        return self.sock.sendto(data, addr)
+
+
+class HostAddress:
+    """QHostAddress-like: toString() only."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def toString(self):
+        return self.text
+
+
+class UdpSocketLike:
+    """QUdpSocket-like: writeDatagram(data, QHostAddress, port) returns the
+    bytes written or -1, and errorString() says why."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.error = ""
+
+    def writeDatagram(self, data, host, port):
+        assert isinstance(host, HostAddress), "the QHostAddress is passed through"
+        try:
+            return self.sock.sendto(bytes(data), (host.toString(), port))
+        except OSError as e:
+            self.error = e.strerror
+            return -1
+
+    def errorString(self):
+        return self.error

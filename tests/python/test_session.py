@@ -40,33 +40,6 @@ DEADLINE = 10.0  # seconds for one whole handshake; an upper bound only
 # ---------------------------------------------------------------------------
 # The kinds of socket QDtls takes, each around a real bound UDP socket.
 
-class SendtoObject:
-    """What an asyncio DatagramTransport offers: sendto(data, addr)."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.sent = 0
-
-    def sendto(self, data, addr):
-        self.sent += 1
-        self.sock.sendto(data, addr)
-
-
-class WriteDatagramObject:
-    """What a QUdpSocket offers: writeDatagram(data, host, port) -> int."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.sent = 0
-
-    def writeDatagram(self, data, host, port):
-        self.sent += 1
-        return self.sock.sendto(data, (str(host), port))
-
-    def errorString(self):
-        return ""
-
-
 class BrokenSender:
     """sendto() always fails, as a closed transport's would."""
 
@@ -74,10 +47,10 @@ class BrokenSender:
         raise OSError(101, "Network is unreachable")
 
 
-KINDS = {
-    "socket": lambda s: s,
-    "sendto": SendtoObject,
-    "writeDatagram": WriteDatagramObject,
+KINDS = {  # kind -> (socket argument for a socket.socket, address for setPeer)
+    "socket": (lambda s: s, str),
+    "sendto": (support.SendtoOnly, str),
+    "writeDatagram": (support.UdpSocketLike, support.HostAddress),  # a QUdpSocket
 }
 
 
@@ -104,7 +77,8 @@ class Link:
 
     def __init__(self, host="127.0.0.1", kind="socket", server_slot=None, client=None):
         self.csock_raw, self.ssock_raw = support.udp(host), support.udp(host)
-        self.csock, self.ssock = KINDS[kind](self.csock_raw), KINDS[kind](self.ssock_raw)
+        wrap, self.address = KINDS[kind]
+        self.csock, self.ssock = wrap(self.csock_raw), wrap(self.ssock_raw)
         self.verifier = QDtlsClientVerifier()
         self.client_psk = []
         self.server_psk = []
@@ -127,7 +101,7 @@ class Link:
 
     def start(self):
         host, port = self.ssock_raw.getsockname()[:2]
-        assert self.client.setPeer(host, port)
+        assert self.client.setPeer(self.address(host), port)
         self.client_results.append(self.client.doHandshake(self.csock))
 
     def new_server(self, peer):
@@ -136,14 +110,14 @@ class Link:
         config.setPreSharedKeyIdentityHint(HINT)
         config.setPeerVerifyMode(QSslSocket.VerifyNone)
         assert server.setDtlsConfiguration(config)
-        assert server.setPeer(peer[0], peer[1])
+        assert server.setPeer(self.address(peer[0]), peer[1])
         assert server.setCookieVerifier(self.verifier)
         server.pskRequired.connect(self.server_slot)
         return server
 
     def on_server(self, data, peer):
         if self.server is None:
-            ok = self.verifier.verifyClient(self.ssock, data, peer[0], peer[1])
+            ok = self.verifier.verifyClient(self.ssock, data, self.address(peer[0]), peer[1])
             self.verify_results.append((ok, self.verifier.dtlsError()))
             if ok:
                 self.client_peer = peer
@@ -262,7 +236,7 @@ class Handshake(unittest.TestCase):
             self.assertEqual(server.decryptDatagram(link.ssock, record), b"")
             self.assertEqual(server.dtlsError(), QDtlsError.RemoteClosedConnectionError)
             self.assertFalse(server.isConnectionEncrypted())
-            if kind != "socket":  # everything went out through the objects
+            if kind == "sendto":  # everything went out through the objects
                 self.assertGreaterEqual(link.csock.sent, 3)
                 self.assertGreaterEqual(link.ssock.sent, 2)
         finally:

@@ -10,35 +10,14 @@ import time
 import unittest
 
 import support
-from support import MSG_EMPTY_SECRET, MSG_INPUT, MSG_MCAST, nothing_sent, port_of, recv, udp
+from support import (MSG_EMPTY_SECRET, MSG_INPUT, MSG_MCAST, HostAddress, SendtoOnly, UdpSocketLike,
+                     nothing_sent, port_of, recv, udp)
 
 import dtlsgate
 from dtlsgate import QCryptographicHash, QDtlsClientVerifier, QDtlsError
 
 Algorithm = QCryptographicHash.Algorithm
 GeneratorParameters = QDtlsClientVerifier.GeneratorParameters
-
-
-class SendtoOnly:
-    """Something with sendto() and nothing else, like an asyncio transport."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.sent = 0
-
-    def sendto(self, data, addr):
-        self.sent += 1
-        return self.sock.sendto(data, addr)
-
-
-class HostAddress:
-    """QHostAddress-like: toString() only."""
-
-    def __init__(self, text):
-        self.text = text
-
-    def toString(self):
-        return self.text
 
 
 class ByteArray:
@@ -49,26 +28,6 @@ class ByteArray:
 
     def data(self):
         return self.raw
-
-
-class UdpSocketLike:
-    """QUdpSocket-like: writeDatagram(data, QHostAddress, port) returns the
-    bytes written or -1, and errorString() says why."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.error = ""
-
-    def writeDatagram(self, data, host, port):
-        assert isinstance(host, HostAddress), "the QHostAddress is passed through"
-        try:
-            return self.sock.sendto(bytes(data), (host.toString(), port))
-        except OSError as e:
-            self.error = e.strerror
-            return -1
-
-    def errorString(self):
-        return self.error
 
 
 def kinds(sock):

@@ -3,7 +3,7 @@
 import enum
 import inspect
 import re
-from typing import Type, TypeVar
+from typing import Any, Callable, Optional, Tuple, Type, TypeVar
 
 from . import _native
 
@@ -141,3 +141,27 @@ def with_snake_case_aliases(cls: Type[T]) -> Type[T]:
 
 _enumerators_on_class(QCryptographicHash, QCryptographicHash.Algorithm)
 with_snake_case_aliases(QCryptographicHash)
+
+
+@with_snake_case_aliases
+class DtlsErrorState:
+    """dtlsError() and dtlsErrorString() for the classes that keep Qt's
+    last-error state: the binding's own verdict when it made one (in
+    _error, for what it decides before or instead of the library), else
+    the library's. Subclasses set _error_code and _error_text to their C
+    functions and hold _handle."""
+
+    _handle: Optional[int]
+    _error: Optional[Tuple[QDtlsError, str]] = None
+    _error_code: Callable[[Any], int]
+    _error_text: Callable[..., int]
+
+    def dtlsError(self) -> QDtlsError:
+        """What went wrong in the last call that can fail."""
+        code = self._error_code(self._handle)  # raises when closed
+        return self._error[0] if self._error is not None else QDtlsError(code)
+
+    def dtlsErrorString(self) -> str:
+        """The message that goes with dtlsError(); empty for NoError."""
+        text = _native.read_buffer(self._error_text, self._handle)
+        return self._error[1] if self._error is not None else text.decode("utf-8", "replace")

@@ -8,7 +8,8 @@ import weakref
 from typing import Any, Callable, Optional, Tuple
 
 from . import _native
-from ._enums import QDtlsError, QSsl, QSslSocket, _enumerators_on_class, with_snake_case_aliases
+from ._enums import (DtlsErrorState, QDtlsError, QSsl, QSslSocket, _enumerators_on_class,
+                     with_snake_case_aliases)
 from ._inputs import Address, BytesLike, to_address, to_bytes, to_port
 from ._psk import QSslPreSharedKeyAuthenticator
 from ._signal import Signal
@@ -49,7 +50,7 @@ def _report_slot_exception(exc: BaseException) -> None:
 
 
 @with_snake_case_aliases
-class QDtls(_native.Owner):
+class QDtls(DtlsErrorState, _native.Owner):
     """QDtls: a DTLS 1.2 client or server connection over a UDP socket the
     application owns and reads, authenticated with a pre-shared key.
 
@@ -103,6 +104,8 @@ class QDtls(_native.Owner):
     pskRequired = Signal(QSslPreSharedKeyAuthenticator)
     handshakeTimeout = Signal()
     _free = lib.dtlsgate_session_free
+    _error_code = lib.dtlsgate_session_dtls_error
+    _error_text = lib.dtlsgate_session_dtls_error_string
 
     def __init__(self, mode: int, parent: Any = None) -> None:
         # parent: a QObject in Qt; accepted so that Qt code ports unchanged.
@@ -308,16 +311,6 @@ class QDtls(_native.Owner):
         text = _native.read_buffer(lib.dtlsgate_session_session_protocol, self._handle)
         return QSsl.SslProtocol.DtlsV1_2 if text == b"DTLSv1.2" else \
             QSsl.SslProtocol.UnknownProtocol
-
-    def dtlsError(self) -> QDtlsError:
-        """What went wrong in the last call that can fail."""
-        code = lib.dtlsgate_session_dtls_error(self._handle)
-        return self._error[0] if self._error is not None else QDtlsError(code)
-
-    def dtlsErrorString(self) -> str:
-        """The message that goes with dtlsError(); "" for NoError."""
-        text = _native.read_buffer(lib.dtlsgate_session_dtls_error_string, self._handle)
-        return self._error[1] if self._error is not None else text.decode("utf-8", "replace")
 
     # -- the handshake ----------------------------------------------------
 

@@ -6,7 +6,7 @@ import socket as _socket
 from typing import Any, Callable, NamedTuple, Optional, Tuple
 
 from . import _native
-from ._enums import QCryptographicHash, QDtlsError, with_snake_case_aliases
+from ._enums import DtlsErrorState, QCryptographicHash, QDtlsError, with_snake_case_aliases
 from ._inputs import Address, BytesLike, multicast_or_broadcast, to_address, to_bytes, to_port
 
 lib = _native.lib
@@ -75,7 +75,7 @@ class GeneratorParameters:
 
 
 @with_snake_case_aliases
-class QDtlsClientVerifier(_native.Owner):
+class QDtlsClientVerifier(DtlsErrorState, _native.Owner):
     """QDtlsClientVerifier: answers a client's first ClientHello with a
     HelloVerifyRequest cookie and lets it in once it comes back with it.
 
@@ -98,6 +98,8 @@ class QDtlsClientVerifier(_native.Owner):
 
     GeneratorParameters = GeneratorParameters
     _free = lib.dtlsgate_verifier_free
+    _error_code = lib.dtlsgate_verifier_dtls_error
+    _error_text = lib.dtlsgate_verifier_dtls_error_string
 
     def __init__(self, parent: Any = None) -> None:
         # parent: a QObject in Qt; accepted so that Qt code ports unchanged.
@@ -285,15 +287,6 @@ class QDtlsClientVerifier(_native.Owner):
             return self._hello
         return _native.read_buffer(lib.dtlsgate_verifier_verified_hello, self._handle,
                                    size=2048)
-
-    def dtlsError(self) -> QDtlsError:
-        code = lib.dtlsgate_verifier_dtls_error(self._handle)
-        return self._error[0] if self._error is not None else QDtlsError(code)
-
-    def dtlsErrorString(self) -> str:
-        """The message that goes with dtlsError(); empty for NoError."""
-        text = _native.read_buffer(lib.dtlsgate_verifier_dtls_error_string, self._handle)
-        return self._error[1] if self._error is not None else text.decode("utf-8", "replace")
 
     def __repr__(self) -> str:
         return "<QDtlsClientVerifier%s>" % (" closed" if self._handle is None else "")
