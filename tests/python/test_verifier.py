@@ -79,7 +79,8 @@ class Fresh(unittest.TestCase):
 
     def test_snake_case_aliases(self):
         for cls in (QDtlsClientVerifier, dtlsgate.QSslPreSharedKeyAuthenticator,
-                    QCryptographicHash):
+                    QCryptographicHash, dtlsgate.QDtls, dtlsgate.QSslConfiguration,
+                    dtlsgate.QSslCipher, dtlsgate._enums.DtlsErrorState):
             camel = [n for n, f in vars(cls).items()
                      if not n.startswith("_") and callable(getattr(cls, n))
                      and any(c.isupper() for c in n) and not isinstance(f, type)]

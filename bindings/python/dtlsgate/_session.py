@@ -14,8 +14,8 @@ from ._inputs import Address, BytesLike, to_address, to_bytes, to_port
 from ._psk import QSslPreSharedKeyAuthenticator
 from ._signal import Signal
 from ._ssl import QSslCipher, QSslConfiguration, split_names
-from ._verifier import GeneratorParameters, QDtlsClientVerifier, _read_parameters, _sendto, \
-    _write_datagram
+from ._verifier import (GeneratorParameters, QDtlsClientVerifier, _read_parameters, _sendto,
+                        _write_datagram, set_parameters)
 
 lib = _native.lib
 
@@ -226,15 +226,9 @@ class QDtls(DtlsErrorState, _native.Owner):
         """The cookie parameters a server re-checks the ClientHello with;
         they must be its verifier's. setCookieVerifier() is simpler and
         follows the verifier's later changes (rotation, fleet mode)."""
-        if not isinstance(params, GeneratorParameters):
-            raise TypeError("params must be a QDtlsClientVerifier.GeneratorParameters, not %s"
-                            % type(params).__name__)
-        name = "dtlsgate_session_set_cookie_generator_parameters"
-        hash_ = _native.c_range(params.hash, _native.INT_MIN, _native.INT_MAX, name, "hash")
-        secret = to_bytes(params.secret, "secret")
         self._error = None
-        return lib.dtlsgate_session_set_cookie_generator_parameters(
-            self._handle, hash_, secret, len(secret)) == 1
+        return set_parameters(lib.dtlsgate_session_set_cookie_generator_parameters,
+                              self._handle, params) == 1
 
     def cookieGeneratorParameters(self) -> GeneratorParameters:
         return _read_parameters(lib.dtlsgate_session_cookie_generator_parameters, self._handle)

@@ -117,14 +117,8 @@ class QDtlsClientVerifier(DtlsErrorState, _native.Owner):
         parameters unchanged) for an empty secret or an algorithm that is
         not available. The old secret keeps verifying the cookies it made
         for one lifetime. Leaves fleet mode."""
-        if not isinstance(params, GeneratorParameters):
-            raise TypeError("params must be a QDtlsClientVerifier.GeneratorParameters, not %s"
-                            % type(params).__name__)
-        name = "dtlsgate_verifier_set_cookie_generator_parameters"
-        hash_ = _native.c_range(params.hash, _native.INT_MIN, _native.INT_MAX, name, "hash")
-        secret = to_bytes(params.secret, "secret")
-        ok = lib.dtlsgate_verifier_set_cookie_generator_parameters(
-            self._handle, hash_, secret, len(secret))
+        ok = set_parameters(lib.dtlsgate_verifier_set_cookie_generator_parameters,
+                            self._handle, params)
         self._error = None  # the library now holds the error
         return ok == 1
 
@@ -290,6 +284,18 @@ class QDtlsClientVerifier(DtlsErrorState, _native.Owner):
 
     def __repr__(self) -> str:
         return "<QDtlsClientVerifier%s>" % (" closed" if self._handle is None else "")
+
+
+def set_parameters(function: Callable[..., int], handle: Optional[int],
+                   params: GeneratorParameters) -> int:
+    """function(handle, hash, secret, len) with params checked and converted."""
+    if not isinstance(params, GeneratorParameters):
+        raise TypeError("params must be a QDtlsClientVerifier.GeneratorParameters, not %s"
+                        % type(params).__name__)
+    hash_ = _native.c_range(params.hash, _native.INT_MIN, _native.INT_MAX, function.__name__,
+                            "hash")
+    secret = to_bytes(params.secret, "secret")
+    return function(handle, hash_, secret, len(secret))
 
 
 def _read_parameters(function: Callable[..., int], *handle: Any) -> GeneratorParameters:
