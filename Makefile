@@ -160,6 +160,7 @@ $(BUILD)/readme/quickstart_c: tests/readme/quickstart.c $(HEADER) $(SO)
 .PHONY: test-readme
 test-readme: $(BUILD)/readme/quickstart_c
 	python3 scripts/check-readme.py README.md
+	PYTHONDONTWRITEBYTECODE=1 python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' tests/readme/quickstart.py
 
 ## demo: the C echo server on loopback; the Python client, the C client and openssl s_client each get in and get an echo
 .PHONY: demo
