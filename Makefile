@@ -156,11 +156,13 @@ $(BUILD)/readme/quickstart_c: tests/readme/quickstart.c $(HEADER) $(SO)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 $(CFLAGS_STRICT) -Wno-unused-parameter -Iinclude -o $@ $< $(LDFLAGS_SHARED)
 
-## test-readme: the README's code blocks are the code of files that build
+## test-readme: the README's quick starts are the code of servers that build, run and echo
 .PHONY: test-readme
-test-readme: $(BUILD)/readme/quickstart_c
+test-readme: $(BUILD)/readme/quickstart_c $(BUILD)/cpp/readme_quickstart_qt \
+		$(BUILD)/examples/secure_udp_client_c | deps-qt
 	python3 scripts/check-readme.py README.md
-	PYTHONDONTWRITEBYTECODE=1 python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' tests/readme/quickstart.py
+	tests/readme/run.sh $(BUILD)/examples/secure_udp_client_c $(BUILD)/readme/quickstart_c \
+		'python3 tests/readme/quickstart.py' $(BUILD)/cpp/readme_quickstart_qt
 
 ## demo: the C echo server on loopback; the Python client, the C client and openssl s_client each get in and get an echo
 .PHONY: demo
