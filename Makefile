@@ -71,7 +71,7 @@ $(BUILD)/valgrind/$(SONAME): $(CAPI_DEPS) | deps
 
 C_PROGRAMS := test_api test_session
 C_TESTS := $(foreach t,$(C_PROGRAMS),$(BUILD)/$(t)_shared $(BUILD)/$(t)_static)
-C_TEST_DEPS := tests/c/check.h tests/common/dtls_bytes.h $(HEADER)
+C_TEST_DEPS := tests/c/check.h tests/c/udp.h tests/common/dtls_bytes.h $(HEADER)
 
 $(BUILD)/test_%_shared: tests/c/test_%.c $(C_TEST_DEPS) $(SO)
 	@mkdir -p $(@D)
@@ -135,7 +135,7 @@ test-parity: $(BUILD)/parity_qt $(BUILD)/parity_dtlsgate | deps-qt
 # ---------------------------------------------------------------------------
 # Examples, demo, benchmarks
 
-$(BUILD)/server_c: examples/c/verify_server.c $(HEADER) $(SO)
+$(BUILD)/server_c: examples/c/verify_server.c examples/c/example.h $(HEADER) $(SO)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 $(CFLAGS_STRICT) -Iinclude -o $@ $< $(LDFLAGS_SHARED)
 

@@ -55,41 +55,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dtlsgate.h"
+#include "example.h" /* signals and peer names, shared with the other examples */
 
 /* Large enough for any UDP datagram. */
 static uint8_t datagram[65536];
-
-/* SIGINT and SIGTERM set stop_signal and write a byte into a pipe that the
- * main loop polls next to the socket (the "self-pipe"), so the loop wakes
- * up whichever thread the signal lands on: the Go runtime inside the
- * library has threads of its own. */
-static volatile sig_atomic_t stop_signal = 0;
-static int wake_pipe[2] = {-1, -1};
-
-static void on_signal(int sig)
-{
-    int saved_errno = errno;
-    stop_signal = sig;
-    if (write(wake_pipe[1], "", 1) < 0) {
-        /* The pipe is full: the loop will wake up anyway. */
-    }
-    errno = saved_errno;
-}
-
-static void catch_stop_signals(void)
-{
-    if (pipe(wake_pipe) != 0 || fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK) != 0) {
-        fprintf(stderr, "verify_server: pipe: %s\n", strerror(errno));
-        exit(1);
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
 
 static void usage(FILE *out)
 {
@@ -115,20 +84,6 @@ static double now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* "127.0.0.1:5555" or "[::1]:5555". */
-static void format_peer(const struct sockaddr *sa, socklen_t len, char *out, size_t out_len)
-{
-    char host[128], serv[16];
-    int rc = getnameinfo(sa, len, host, sizeof host, serv, sizeof serv,
-                         NI_NUMERICHOST | NI_NUMERICSERV);
-    if (rc != 0)
-        snprintf(out, out_len, "unknown");
-    else if (sa->sa_family == AF_INET6)
-        snprintf(out, out_len, "[%s]:%s", host, serv);
-    else
-        snprintf(out, out_len, "%s:%s", host, serv);
 }
 
 /* Binds a UDP socket to address:port and prints the readiness line. */
@@ -275,7 +230,7 @@ int main(int argc, char **argv)
      * file, so whoever watches the output sees events as they happen. */
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    catch_stop_signals();
+    const int stop_fd = catch_stop_signals();
 
     int fd = open_socket(address, port);
 
@@ -301,11 +256,11 @@ int main(int argc, char **argv)
         }
         struct pollfd fds[2] = {
             {.fd = fd, .events = POLLIN},
-            {.fd = wake_pipe[0], .events = POLLIN},
+            {.fd = stop_fd, .events = POLLIN},
         };
         int ready = poll(fds, 2, wait_ms);
-        if (stop_signal != 0) {
-            reason = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+        if (stop_requested != 0) {
+            reason = stop_requested == SIGINT ? "SIGINT" : "SIGTERM";
             break;
         }
         if (ready < 0) {

@@ -32,6 +32,7 @@
 
 #include "dtlsgate.h"
 #include "check.h"
+#include "udp.h"
 #include "dtls_bytes.h"
 
 #define MSG_INPUT "A valid UDP socket, non-empty datagram, and valid address/port were expected"
@@ -203,55 +204,6 @@ static size_t expected_cookie_len(int alg)
  * Sockets
  * ---------------------------------------------------------------------- */
 
-typedef struct {
-    int fd;
-    struct sockaddr_storage addr;
-    socklen_t len;
-    uint16_t port;
-} udp_t;
-
-/* A UDP socket of `family` bound to ip, port chosen by the kernel. */
-static int udp_open(int family, const char *ip, udp_t *u)
-{
-    memset(u, 0, sizeof *u);
-    u->fd = socket(family, SOCK_DGRAM, 0);
-    if (u->fd < 0)
-        return -1;
-    if (family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&u->addr;
-        a->sin_family = AF_INET;
-        if (inet_pton(AF_INET, ip, &a->sin_addr) != 1)
-            goto fail;
-        u->len = sizeof *a;
-    } else {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&u->addr;
-        int off = 0;
-        setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
-        a->sin6_family = AF_INET6;
-        if (inet_pton(AF_INET6, ip, &a->sin6_addr) != 1)
-            goto fail;
-        u->len = sizeof *a;
-    }
-    if (bind(u->fd, (struct sockaddr *)&u->addr, u->len) != 0)
-        goto fail;
-    if (getsockname(u->fd, (struct sockaddr *)&u->addr, &u->len) != 0)
-        goto fail;
-    u->port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&u->addr)->sin_port
-                                      : ((struct sockaddr_in6 *)&u->addr)->sin6_port);
-    return 0;
-fail:
-    close(u->fd);
-    u->fd = -1;
-    return -1;
-}
-
-static void udp_close(udp_t *u)
-{
-    if (u->fd >= 0)
-        close(u->fd);
-    u->fd = -1;
-}
-
 /* One datagram from fd within 3 s, or -1. */
 static long recv_wait(int fd, uint8_t *buf, size_t cap, struct sockaddr_storage *from,
                       socklen_t *fromlen)
@@ -299,15 +251,6 @@ static int nothing_sent(const udp_t *srv, const udp_t *cli)
         first = 0;
     }
     return 0;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 static void sin4(struct sockaddr_in *a, const char *ip, uint16_t port)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "udp.h"
 #include "dtlsgate.h"
 
 static const uint8_t KEY[] = {0x1a, 0x2b, 0x3c, 0x4d, 0x5e, 0x6f};
@@ -295,43 +296,6 @@ static void test_wrong_key(void)
  * Over real loopback sockets: the session sends with sendto(2) itself.
  */
 
-typedef struct {
-    int fd;
-    struct sockaddr_storage addr;
-    socklen_t len;
-} udp_t;
-
-static int udp_open(int family, udp_t *u)
-{
-    memset(u, 0, sizeof *u);
-    u->fd = socket(family, SOCK_DGRAM, 0);
-    if (u->fd < 0)
-        return -1;
-    if (family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&u->addr;
-        a->sin_family = AF_INET;
-        inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
-        u->len = sizeof *a;
-    } else {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&u->addr;
-        a->sin6_family = AF_INET6;
-        inet_pton(AF_INET6, "::1", &a->sin6_addr);
-        u->len = sizeof *a;
-    }
-    if (bind(u->fd, (struct sockaddr *)&u->addr, u->len) != 0 ||
-        getsockname(u->fd, (struct sockaddr *)&u->addr, &u->len) != 0) {
-        close(u->fd);
-        return -1;
-    }
-    return 0;
-}
-
-static uint16_t port_of(const udp_t *u)
-{
-    return ntohs(u->addr.ss_family == AF_INET ? ((const struct sockaddr_in *)&u->addr)->sin_port
-                                              : ((const struct sockaddr_in6 *)&u->addr)->sin6_port);
-}
-
 /* One datagram within ms milliseconds, or -1. */
 static long recv_within(int fd, uint8_t *buf, size_t cap, int ms, struct sockaddr_storage *from,
                         socklen_t *fromlen)
@@ -342,20 +306,13 @@ static long recv_within(int fd, uint8_t *buf, size_t cap, int ms, struct sockadd
     return (long)recvfrom(fd, buf, cap, MSG_DONTWAIT, (struct sockaddr *)from, fromlen);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 static void test_sockets(int family)
 {
     udp_t srv, cli;
     static uint8_t buf[DTLSGATE_MAX_DATAGRAM];
     char ip[64];
     check_context = family == AF_INET ? "sockets, IPv4" : "sockets, IPv6";
-    if (!CHECK(udp_open(family, &srv) == 0) || !CHECK(udp_open(family, &cli) == 0))
+    if (!CHECK(udp_open(family, family == AF_INET ? "127.0.0.1" : "::1", &srv) == 0) || !CHECK(udp_open(family, family == AF_INET ? "127.0.0.1" : "::1", &cli) == 0))
         return;
     inet_ntop(family,
               family == AF_INET ? (void *)&((struct sockaddr_in *)&srv.addr)->sin_addr
@@ -367,7 +324,7 @@ static void test_sockets(int family)
     dtlsgate_session *server = NULL;
     psk_seen cs = {.key = KEY, .key_len = sizeof KEY}, ss = {.key = KEY, .key_len = sizeof KEY};
     dtlsgate_session_set_psk_callback(client, on_psk, &cs);
-    CHECK_EQ(dtlsgate_session_set_peer(client, ip, port_of(&srv)), 1);
+    CHECK_EQ(dtlsgate_session_set_peer(client, ip, srv.port), 1);
     CHECK_EQ(dtlsgate_session_do_handshake(client, cli.fd, NULL, 0), 1);
 
     /* One thread plays both sides: whoever has a datagram gets it. */
@@ -412,7 +369,7 @@ static void test_sockets(int family)
     uint16_t port = 0;
     CHECK_EQ(dtlsgate_session_peer(client, addr, &alen, &port), DTLSGATE_OK);
     CHECK_STR(addr, ip);
-    CHECK_EQ(port, port_of(&srv));
+    CHECK_EQ(port, srv.port);
 
     /* Data both ways, through the sockets. */
     static const char ping[] = "ping over loopback";
@@ -456,13 +413,13 @@ static void test_retransmission(void)
 {
     udp_t silent, cli;
     static uint8_t first[2048], again[2048];
-    if (!CHECK(udp_open(AF_INET, &silent) == 0) || !CHECK(udp_open(AF_INET, &cli) == 0))
+    if (!CHECK(udp_open(AF_INET, "127.0.0.1", &silent) == 0) || !CHECK(udp_open(AF_INET, "127.0.0.1", &cli) == 0))
         return;
     dtlsgate_session *client = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
     uint32_t ms = 12345;
     CHECK_EQ(dtlsgate_session_remaining_timeout(client, &ms), 0);
     CHECK_EQ(ms, 0);
-    dtlsgate_session_set_peer(client, "127.0.0.1", port_of(&silent));
+    dtlsgate_session_set_peer(client, "127.0.0.1", silent.port);
     CHECK_EQ(dtlsgate_session_do_handshake(client, cli.fd, NULL, 0), 1);
     long n1 = recv_within(silent.fd, first, sizeof first, 3000, NULL, NULL);
     CHECK(n1 > 0);
