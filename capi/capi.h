@@ -42,10 +42,11 @@ static inline dtlsgate_session *capi_session_handle(uintptr_t id) {
     return (dtlsgate_session *)id;
 }
 
-/* Go cannot call a C function pointer itself. */
-static inline void capi_call_psk(dtlsgate_psk_callback cb, void *user_data,
+/* Go cannot call a C function pointer itself. user_data travels as an
+ * integer: it is the caller's, and need not be a valid pointer at all. */
+static inline void capi_call_psk(dtlsgate_psk_callback cb, uintptr_t user_data,
                                  dtlsgate_psk_authenticator *a) {
-    cb(user_data, a);
+    cb((void *)user_data, a);
 }
 
 /* Identifies the calling thread, to refuse re-entry from a callback. */

@@ -81,6 +81,11 @@ func putString(s string, buf *C.char, n *C.size_t) C.int {
 	return C.DTLSGATE_OK
 }
 
+// maxZone is the longest IPv6 zone accepted: an interface name (IFNAMSIZ
+// less the NUL) or a scope number. It keeps every address string within
+// the 64 bytes the header promises.
+const maxZone = C.IFNAMSIZ - 1
+
 // maxAddressString bounds the scan for the NUL of an address string: an
 // IPv6 address with a zone fits many times over.
 const maxAddressString = 256
@@ -103,7 +108,7 @@ func parseAddress(s *C.capi_in_char) netip.Addr {
 	// The string is only read during the call; ParseAddr keeps no
 	// reference to it (a zone is copied into Go memory).
 	addr, err := netip.ParseAddr(unsafe.String((*byte)(p), n))
-	if err != nil {
+	if err != nil || len(addr.Zone()) > maxZone {
 		return netip.Addr{}
 	}
 	return addr

@@ -25,7 +25,7 @@ type dtlsSession struct {
 	s        *session.Session
 	queue    [][]byte
 	callback C.dtlsgate_psk_callback
-	userData unsafe.Pointer // C memory, or anything: only handed back to C
+	userData uintptr // the caller's, only handed back: not necessarily a pointer
 	// inCallback is the thread running the PSK callback (0 when none): a
 	// call from it on this session would wait for itself.
 	inCallback atomic.Uintptr
@@ -94,7 +94,7 @@ func (x *dtlsSession) askPSK(a *psk.Authenticator) {
 	}()
 	x.inCallback.Store(uintptr(C.capi_thread_self()))
 	defer x.inCallback.Store(0)
-	C.capi_call_psk(x.callback, x.userData, C.capi_authenticator_handle(C.uintptr_t(id)))
+	C.capi_call_psk(x.callback, C.uintptr_t(x.userData), C.capi_authenticator_handle(C.uintptr_t(id)))
 	tmp.mu.Lock()
 	a.SetIdentity(tmp.a.Identity())
 	a.SetPreSharedKey(tmp.a.PreSharedKey())
@@ -102,9 +102,10 @@ func (x *dtlsSession) askPSK(a *psk.Authenticator) {
 }
 
 // send delivers what the session has to send: through socket_fd, or into
-// the queue for next_outgoing. A send failure is the session's error
-// (UnderlyingSocketError); the rest of that batch is dropped, which the
-// handshake's retransmission makes good.
+// the queue for next_outgoing. A send failure becomes the session's error
+// (UnderlyingSocketError) unless the call already failed for a reason of
+// its own, such as the fatal alert being sent; the rest of that batch is
+// dropped, which the handshake's retransmission makes good.
 func (x *dtlsSession) send(fd C.int) bool {
 	x.queue = append(x.queue, x.s.Outgoing()...)
 	if fd == C.DTLSGATE_NO_SOCKET {
@@ -114,7 +115,9 @@ func (x *dtlsSession) send(fd C.int) bool {
 	x.queue = nil
 	for _, d := range queue {
 		if err := fdWriter(fd).WriteDatagram(d, x.s.Peer()); err != nil {
-			x.s.SetDriverError(dtlserror.UnderlyingSocketError, err.Error())
+			if x.s.DtlsError() == dtlserror.NoError {
+				x.s.SetDriverError(dtlserror.UnderlyingSocketError, err.Error())
+			}
 			return false
 		}
 	}
@@ -267,7 +270,7 @@ func dtlsgate_session_set_cookie_verifier(h *C.dtlsgate_session, vh *C.capi_cons
 func dtlsgate_session_set_psk_callback(h *C.dtlsgate_session, cb C.dtlsgate_psk_callback, userData unsafe.Pointer) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
-		x.callback, x.userData = cb, userData
+		x.callback, x.userData = cb, uintptr(userData)
 		return C.DTLSGATE_OK
 	})
 }
@@ -374,7 +377,9 @@ func dtlsgate_session_decrypt_datagram(h *C.dtlsgate_session, fd C.int, dgram *C
 		if status := putBytes(plain, out, outLen); status != C.DTLSGATE_OK {
 			return status
 		}
-		return boolInt(sent && x.s.DtlsError() == 0)
+		// Data that arrived before an error in the same datagram is
+		// delivered: the replay window has moved past it.
+		return boolInt(len(plain) > 0 || (sent && x.s.DtlsError() == 0))
 	})
 }
 

@@ -454,8 +454,11 @@ typedef enum dtlsgate_handshake_state {
  * the client's identity and sets the key. The authenticator handle is
  * valid only during the call: do not free or keep it. Leaving the key
  * empty fails the handshake. The callback runs on the thread that called
- * do_handshake(); it may use any function of this header except those of
- * its own session, which return DTLSGATE_E_BUSY from inside it. */
+ * do_handshake(), with the session locked; it may use any function of this
+ * header except those of its own session, which return DTLSGATE_E_BUSY
+ * from inside it (and would wait for it from other threads: do not make
+ * the callback wait for a thread that uses the session). It may free its
+ * own session: the running call then finishes and the handle is gone. */
 typedef void (*dtlsgate_psk_callback)(void *user_data, dtlsgate_psk_authenticator *authenticator);
 
 /* A new session in mode DTLSGATE_SSL_CLIENT_MODE or DTLSGATE_SSL_SERVER_MODE,
@@ -488,7 +491,8 @@ int dtlsgate_session_set_peer_sockaddr(dtlsgate_session *s, const struct sockadd
  * string conventions, and its port into *port (may be NULL). Before
  * set_peer() the address is "" and the port 0. Returns DTLSGATE_OK,
  * DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY, DTLSGATE_E_INVALID_ARGUMENT
- * (address_len NULL) or DTLSGATE_E_BUFFER_TOO_SMALL; 64 bytes always do. */
+ * (address_len NULL) or DTLSGATE_E_BUFFER_TOO_SMALL; 64 bytes always do,
+ * as set_peer() refuses zones longer than an interface name. */
 int dtlsgate_session_peer(const dtlsgate_session *s, char *address, size_t *address_len,
                           uint16_t *port);
 
@@ -597,7 +601,10 @@ int dtlsgate_session_write_datagram_encrypted(dtlsgate_session *s, int socket_fd
  * is answered through socket_fd). Returns 0 with *out_len = 0 on an error:
  * InvalidOperation (not encrypted), InvalidInputParameters (empty
  * datagram), RemoteClosedConnectionError (close_notify: the connection is
- * closed), TlsFatalError (a fatal alert). The plaintext is never longer
+ * closed), TlsFatalError (a fatal alert), UnderlyingSocketError. When one
+ * datagram carries data and then an error (data, then close_notify), the
+ * data is not lost: the call returns 1 with it, and the error is what
+ * dtlsgate_session_dtls_error() and _is_connection_encrypted() say. The plaintext is never longer
  * than the datagram: if *out_len is smaller than dgram_len, nothing is
  * decrypted, *out_len is set to dgram_len and DTLSGATE_E_BUFFER_TOO_SMALL
  * returned, so the datagram can be passed again. Other negatives:

@@ -233,11 +233,18 @@ static void test_in_memory(const char *ciphers, const char *expect_cipher)
     CHECK_STR(carry(client, server, "ping from the client"), "ping from the client");
     CHECK_STR(carry(server, client, "echo from the server"), "echo from the server");
 
-    /* Shutdown: close_notify reaches the peer, which reports it. */
+    /* Last words and close_notify in one datagram: the data is delivered
+     * (1) and the close is what the error and the state say. */
+    static const char last[] = "last words";
+    CHECK_EQ(dtlsgate_session_write_datagram_encrypted(client, DTLSGATE_NO_SOCKET,
+                                                       (const uint8_t *)last, strlen(last)),
+             (long long)strlen(last));
     CHECK_EQ(dtlsgate_session_shutdown(client, DTLSGATE_NO_SOCKET), 1);
     CHECK_EQ(dtlsgate_session_is_connection_encrypted(client), 0);
-    dgram_t d;
-    if (CHECK(take(client, &d))) {
+    dgram_t d, alert;
+    if (CHECK(take(client, &d)) && CHECK(take(client, &alert))) {
+        memcpy(d.data + d.len, alert.data, alert.len);
+        d.len += alert.len;
         uint8_t out[256];
         /* Too small a buffer: nothing is consumed, the size needed is told. */
         size_t n = d.len - 1;
@@ -249,8 +256,8 @@ static void test_in_memory(const char *ciphers, const char *expect_cipher)
         n = sizeof out;
         CHECK_EQ(dtlsgate_session_decrypt_datagram(server, DTLSGATE_NO_SOCKET, d.data, d.len, out,
                                                    &n),
-                 0);
-        CHECK_EQ(n, 0);
+                 1);
+        CHECK_MEM(out, n, last, strlen(last));
         CHECK_EQ(dtlsgate_session_dtls_error(server), DTLSGATE_REMOTE_CLOSED_CONNECTION_ERROR);
         CHECK_EQ(dtlsgate_session_is_connection_encrypted(server), 0);
     }
@@ -570,6 +577,20 @@ static void test_bad_arguments(void)
     CHECK_EQ(port, 0);
     CHECK_EQ(dtlsgate_session_peer(s, str, NULL, &port), DTLSGATE_E_INVALID_ARGUMENT);
 
+    {
+        dtlsgate_session *z = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+        /* A zone is an interface name or a number: longer ones are refused, so
+         * 64 bytes always hold the address. */
+        CHECK_EQ(dtlsgate_session_set_peer(z, "fe80::1%a-zone-name-longer-than-any-interface", 9), 0);
+        CHECK_EQ(dtlsgate_session_set_peer(z, "fe80:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295",
+                                           65535),
+                 1);
+        len = 64;
+        CHECK_EQ(dtlsgate_session_peer(z, str, &len, &port), DTLSGATE_OK);
+        CHECK_STR(str, "fe80:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295");
+        CHECK_EQ(port, 65535);
+        dtlsgate_session_free(z);
+    }
     /* Operations out of order. */
     CHECK_EQ(dtlsgate_session_do_handshake(s, DTLSGATE_NO_SOCKET, buf, 10), 0);
     CHECK(error_is(s, DTLSGATE_INVALID_OPERATION, "set peer's address and port first"));
