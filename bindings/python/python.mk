@@ -7,10 +7,12 @@ PYTHON ?= python3
 PY_SOURCES := $(wildcard bindings/python/dtlsgate/*.py) bindings/python/pyproject.toml \
 	bindings/python/build_backend/dtlsgate_build.py
 
-## test-python: the Python binding: Qt parity on loopback, openssl clients, asyncio, PySide2 side by side, pip install
+## test-python: the Python binding: Qt parity on loopback, QDtls, openssl and gnutls peers, asyncio, PySide2 side by side, pip install, the example ports
 .PHONY: test-python
 test-python: $(SO) $(PY_SOURCES) | deps-pyside
 	PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest discover -s tests/python
+	tests/interop/secure_udp.sh '$(PYTHON) examples/python/secure_udp_server.py' \
+		'$(PYTHON) examples/python/secure_udp_client.py'
 
 ## bench-python: the Python binding's valid-cookie verifyClient next to the C ABI's
 .PHONY: bench-python

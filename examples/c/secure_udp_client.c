@@ -89,6 +89,10 @@ static void receive(association *a, size_t len)
     if (n == 0)
         return;
     say("client %s: got \"%.*s\"", a->name, (int)n, (const char *)reply);
+    if (dtlsgate_session_is_connection_encrypted(s) != 1) { /* the data came with an alert */
+        give_up(a, session_error(s));
+        return;
+    }
     if (++a->echoed < count) {
         send_ping(a);
         return;
@@ -178,14 +182,25 @@ int main(int argc, char **argv)
             uint32_t ms;
             if (a->finished)
                 continue;
-            busy = 1;
-            if (dtlsgate_session_remaining_timeout(a->session, &ms) == 1) {
-                if (ms == 0 && dtlsgate_session_handle_timeout(a->session, a->fd) != 1)
+            if (dtlsgate_session_remaining_timeout(a->session, &ms) != 1)
+                continue;
+            if (ms == 0) { /* handshakeTimeout: send the last flight again */
+                /* A send that failed (ECONNREFUSED while nothing listens)
+                 * leaves the handshake running for the next try; a
+                 * handshake that failed does not. */
+                if (dtlsgate_session_handle_timeout(a->session, a->fd) != 1 &&
+                    dtlsgate_session_handshake_state(a->session) != DTLSGATE_HANDSHAKE_IN_PROGRESS) {
                     give_up(a, session_error(a->session));
-                else if ((int)ms < timeout)
-                    timeout = (int)ms;
+                    continue;
+                }
+                if (dtlsgate_session_remaining_timeout(a->session, &ms) != 1)
+                    continue;
             }
+            if ((int)ms < timeout)
+                timeout = (int)ms;
         }
+        for (int i = 0; i < nclients; i++)
+            busy |= !clients[i].finished;
         if (!busy || stop_requested || timeout <= 0)
             break;
         if (poll(fds, (nfds_t)nclients + 1, timeout) < 0 && errno != EINTR) {
@@ -198,7 +213,9 @@ int main(int argc, char **argv)
             ssize_t n = recv(fds[i].fd, datagram, sizeof datagram, 0);
             if (n > 0 && !clients[i].finished)
                 receive(&clients[i], (size_t)n);
-            else if (n < 0 && !clients[i].finished) /* e.g. ICMP port unreachable */
+            /* ECONNREFUSED: nothing listens there yet; the retransmission
+             * timer tries again. Other errors end the connection. */
+            else if (n < 0 && errno != ECONNREFUSED && !clients[i].finished)
                 give_up(&clients[i], strerror(errno));
         }
     }

@@ -160,26 +160,54 @@ private:
             return;
         }
         const QByteArray message = dtls.decryptDatagram(&socket, dgram);
-        if (message.isEmpty()) {
-            if (dtls.dtlsError() == QDtlsError::RemoteClosedConnectionError) {
-                say(QStringLiteral("server: %1 closed the connection").arg(c.name));
-                drop(&c);
-            } else if (dtls.dtlsError() != QDtlsError::NoError) {
-                say(QStringLiteral("server: %1 connection failed: %2")
-                        .arg(c.name, dtls.dtlsErrorString()));
-                drop(&c);
-            }
-            return; // else a replay or a repeated handshake message
+        if (!message.isEmpty()) {
+            // Line-oriented peers (openssl s_client) end with a newline: it
+            // is echoed, not printed.
+            QByteArray shown = message;
+            while (shown.endsWith('\n') || shown.endsWith('\r'))
+                shown.chop(1);
+            say(QStringLiteral("server: %1 says \"%2\"").arg(c.name, QString::fromUtf8(shown)));
         }
-        // Line-oriented peers (openssl s_client) end with a newline: it is
-        // echoed, not printed.
-        QByteArray shown = message;
-        while (shown.endsWith('\n') || shown.endsWith('\r'))
-            shown.chop(1);
-        say(QStringLiteral("server: %1 says \"%2\"").arg(c.name, QString::fromUtf8(shown)));
+        if (dtls.dtlsError() == QDtlsError::RemoteClosedConnectionError) {
+            say(QStringLiteral("server: %1 closed the connection").arg(c.name));
+            drop(&c); // possibly right after its last message
+            return;
+        }
+        if (dtls.dtlsError() != QDtlsError::NoError) {
+            say(QStringLiteral("server: %1 connection failed: %2").arg(c.name, dtls.dtlsErrorString()));
+            drop(&c);
+            return;
+        }
+        if (message.isEmpty()) {
+            restart(c, dgram);
+            return;
+        }
         const QByteArray reply = ("echo: " + message).left(16384); // the most a record holds
         if (dtls.writeDatagramEncrypted(&socket, reply) < 0)
             say(QStringLiteral("server: %1 cannot reply: %2").arg(c.name, dtls.dtlsErrorString()));
+    }
+
+    // A datagram that gave no data: a replay, a repeated handshake message,
+    // or the client starting over from the same port. A ClientHello with a
+    // valid cookie replaces the session (RFC 6347, 4.2.8).
+    void restart(Connection &c, const QByteArray &dgram)
+    {
+        const QHostAddress from = c.dtls.peerAddress();
+        const quint16 port = c.dtls.peerPort();
+        QDtlsClientVerifier::CheckResult verdict;
+        try {
+            verdict = verifier.check(dgram, from, port);
+        } catch (const dtlsgate::error &) {
+            return;
+        }
+        if (verdict.decision() == QDtlsClientVerifier::CheckResult::SendReply) {
+            socket.writeDatagram(
+                QByteArray(verdict.reply().data(), qsizetype(verdict.reply().size())), from, port);
+        } else if (verdict.decision() == QDtlsClientVerifier::CheckResult::Verified) {
+            const QString name = c.name;
+            say(QStringLiteral("server: %1 started over").arg(name));
+            accept(dgram, from, port, name); // replaces (and destroys) c
+        }
     }
 
     // Forgets a connection once control is back in the event loop: this may

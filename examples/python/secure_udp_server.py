@@ -95,14 +95,33 @@ class Server:
     def message(self, dtls, data, peer):
         text = dtls.decryptDatagram(self.sock, data)
         if text:
-            say('server: %s says "%s"' % (peer_name(peer), text.decode("utf-8", "replace")))
-            if dtls.writeDatagramEncrypted(self.sock, b"echo: " + text) < 0:
-                say("server: %s cannot reply: %s" % (peer_name(peer), dtls.dtlsErrorString()))
-        elif dtls.dtlsError() == QDtlsError.RemoteClosedConnectionError:
-            self.drop(peer, "closed the connection")
+            # Line-oriented peers (openssl s_client) end with a newline:
+            # it is echoed, not printed.
+            shown = text.rstrip(b"\r\n").decode("utf-8", "replace")
+            say('server: %s says "%s"' % (peer_name(peer), shown))
+        if dtls.dtlsError() == QDtlsError.RemoteClosedConnectionError:
+            self.drop(peer, "closed the connection")  # possibly right after its last message
         elif dtls.dtlsError() != QDtlsError.NoError:
             self.drop(peer, "connection failed: " + dtls.dtlsErrorString())
-        # else: a replayed record or a repeated handshake message
+        elif text:
+            if dtls.writeDatagramEncrypted(self.sock, b"echo: " + text) < 0:
+                say("server: %s cannot reply: %s" % (peer_name(peer), dtls.dtlsErrorString()))
+        else:
+            # A replay, a repeated handshake message, or the client starting
+            # over from the same port: a ClientHello with a valid cookie
+            # replaces the session (RFC 6347, 4.2.8).
+            self.restart(data, peer)
+
+    def restart(self, data, peer):
+        try:
+            verdict, reply = self.verifier.check(data, peer[0], peer[1])
+        except dtlsgate.InvalidArgumentError:
+            return
+        if verdict == CheckVerdict.SendReply:
+            self.sock.sendto(reply, peer)
+        elif verdict == CheckVerdict.Verified:
+            self.drop(peer, "started over")
+            self.start(data, peer)
 
     def drop(self, peer, why):
         say("server: %s %s" % (peer_name(peer), why))

@@ -135,6 +135,56 @@ else
 fi
 stop_all
 
+# --- a client that starts before the server: its timer must carry it --------
+free_port() { python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+name="example client started 1.5 s before the example server"
+port=$(free_port)
+out=$work/client-early.out
+timeout $WAIT "${client_argv[@]}" 127.0.0.1 "$port" --count 1 --name early >"$out" 2>&1 &
+cpid=$!
+sleep 1.5
+server_out=$work/server-late.out
+"${server_argv[@]}" 127.0.0.1 "$port" >"$server_out" 2>&1 &
+server_pid=$!
+pids="$pids $server_pid"
+wait "$cpid"
+status=$?
+if [ "$status" -ne 0 ] || ! grep -q '^client early: got "echo: ping 1 from early"$' "$out"; then
+	fail "$name" "client exit status $status" "$out" "$server_out"
+else
+	pass "$name"
+fi
+stop_all
+
+# --- a client that restarts on the same port without closing ----------------
+# The server must not keep the dead session in the way (RFC 6347, 4.2.8).
+name="openssl s_client restarted on the same port -> example server"
+if start_server 127.0.0.1; then
+	cport=$(free_port)
+	for round in 1 2; do
+		fifo=$work/restart-$round.in
+		mkfifo "$fifo"
+		timeout $WAIT openssl s_client -dtls1_2 -psk "$KEY" -psk_identity "restarted $round" -quiet \
+			-bind "127.0.0.1:$cport" -connect "127.0.0.1:$server_port" <"$fifo" >"$work/restart-$round.out" 2>&1 &
+		rpid=$!
+		pids="$pids $rpid"
+		exec 3>"$fifo"
+		wait_for "$server_out" "PSK identity \"restarted $round\"" 10 && wait_for "$server_out" 'handshake complete' 5 &&
+			echo "round $round" >&3 && wait_for "$work/restart-$round.out" "echo: round $round" 5
+		kill -9 "$rpid" 2>/dev/null # no close_notify: the server still has the session
+		wait "$rpid" 2>/dev/null
+		exec 3>&-
+	done
+	if grep -q "echo: round 2" "$work/restart-2.out" && grep -q 'started over$' "$server_out"; then
+		pass "$name"
+	else
+		fail "$name" "the restarted client did not get in" "$server_out" "$work/restart-2.out"
+	fi
+else
+	fail "$name" "the server did not start" "$server_out"
+fi
+stop_all
+
 # --- real clients against the example server --------------------------------
 # Each keeps its stdin open until the echo has come back, then the server
 # is stopped while the connection is still up: it must close it.
@@ -177,7 +227,6 @@ real_client "gnutls-cli -> example server" "hello from gnutls" \
 	--priority 'NORMAL:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:+PSK'
 
 # --- the example client against real servers --------------------------------
-free_port() { python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # openssl s_server prints what it gets and sends its stdin: the test types
 # the echo in for it.

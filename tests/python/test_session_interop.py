@@ -114,7 +114,7 @@ class OpensslClient(unittest.TestCase):
         client.stdin.flush()
         Lines(client).until(r"echo: hello from openssl")
         peer = r"(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:]+\]):\d+"
-        server.out.until(r'^server: %s says "hello from openssl$' % peer)
+        server.out.until(r'^server: %s says "hello from openssl"$' % peer)
         stop(client)
         status, printed = server.terminate()
         self.assertEqual(status, 0, printed)
