@@ -756,8 +756,9 @@ public:
     // the default cookie parameters. Any other mode throws
     // error(DTLSGATE_E_INVALID_ARGUMENT).
     explicit QDtls(QSslSocket::SslMode mode)
-        : s_(dtlsgate_session_new(mode)), state_(std::make_unique<detail::session_state>())
+        : s_(nullptr), state_(std::make_unique<detail::session_state>())
     {
+        s_ = dtlsgate_session_new(mode); // after the state, which may throw
         if (!s_)
             throw error(mode == QSslSocket::SslClientMode || mode == QSslSocket::SslServerMode
                             ? DTLSGATE_E_INTERNAL
@@ -900,7 +901,10 @@ public:
 
     // Qt's pskRequired signal: called during doHandshake() when the
     // handshake needs the key (see the class comment). An empty function
-    // removes it; without one the handshake fails for want of a key.
+    // removes it; without one the handshake fails for want of a key. The
+    // function must not destroy or assign to this QDtls (the call that runs
+    // it is still using it): defer that until doHandshake() has returned,
+    // as a Qt program would with deleteLater().
     void onPskRequired(std::function<void(QSslPreSharedKeyAuthenticator *)> f)
     {
         detail::session_state &state = st();
