@@ -415,7 +415,9 @@ class QDtls(DtlsErrorState, _native.Owner):
         an error: InvalidOperation (not encrypted), InvalidInputParameters
         (no socket, empty datagram), RemoteClosedConnectionError (the peer
         sent close_notify: the connection is closed), TlsFatalError (a
-        fatal alert). The socket answers a peer that repeats its Finished."""
+        fatal alert). The socket answers a peer that repeats its Finished.
+        Data that shares a datagram with a later close_notify or alert is
+        returned, and dtlsError() then tells of the close."""
         data = to_bytes(dgram, "dgram")
         out = ctypes.create_string_buffer(max(len(data), 1))
         n = ctypes.c_size_t(len(out))
