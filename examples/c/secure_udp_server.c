@@ -109,6 +109,9 @@ static void accept_client(const struct sockaddr_storage *addr, socklen_t len, co
     }
 }
 
+static void screen(const struct sockaddr_storage *from, socklen_t from_len, size_t len,
+                   connection *existing);
+
 /* A datagram from a client with a session. */
 static void serve(connection *c, size_t len)
 {
@@ -138,24 +141,11 @@ static void serve(connection *c, size_t len)
     }
     if (n == 0) {
         /* A replay, a repeated handshake message, or the same client
-         * starting over (it restarted on the same port): a ClientHello
-         * with a valid cookie replaces the session (RFC 6347, 4.2.8). */
-        uint8_t reply[DTLSGATE_HELLO_VERIFY_REQUEST_MAX];
-        size_t reply_len = sizeof reply;
-        int verdict = dtlsgate_verifier_check(verifier, datagram, len,
-                                              (const struct sockaddr *)&c->addr, c->addr_len, reply,
-                                              &reply_len);
-        if (verdict == DTLSGATE_CHECK_SEND_REPLY)
-            sendto(server_fd, reply, reply_len, 0, (const struct sockaddr *)&c->addr, c->addr_len);
-        if (verdict == DTLSGATE_CHECK_VERIFIED) {
-            struct sockaddr_storage addr = c->addr;
-            socklen_t addr_len = c->addr_len;
-            char name[PEER_NAME_MAX];
-            snprintf(name, sizeof name, "%s", c->name);
-            say("server: %s started over", name);
-            drop(c);
-            accept_client(&addr, addr_len, name, len);
-        }
+         * starting over (it restarted on the same port): the verifier
+         * decides, and a ClientHello with a valid cookie replaces the
+         * session (RFC 6347, 4.2.8). */
+        struct sockaddr_storage addr = c->addr; /* c may be dropped */
+        screen(&addr, c->addr_len, len, c);
         return;
     }
 
@@ -178,8 +168,11 @@ static void serve(connection *c, size_t len)
         say("server: %s cannot reply: %s", c->name, session_error(s));
 }
 
-/* A datagram from anyone else: only the verifier talks to strangers. */
-static void screen(const struct sockaddr_storage *from, socklen_t from_len, size_t len)
+/* A datagram from anyone else: only the verifier talks to strangers. A
+ * datagram from a peer with a session comes here too when it carried no
+ * data (existing is that session): it may be the peer starting over. */
+static void screen(const struct sockaddr_storage *from, socklen_t from_len, size_t len,
+                   connection *existing)
 {
     char name[PEER_NAME_MAX];
     uint8_t reply[DTLSGATE_HELLO_VERIFY_REQUEST_MAX];
@@ -195,6 +188,10 @@ static void screen(const struct sockaddr_storage *from, socklen_t from_len, size
             say("server: %s no cookie yet, sent HelloVerifyRequest", name);
         break;
     case DTLSGATE_CHECK_VERIFIED:
+        if (existing) {
+            say("server: %s started over", name);
+            drop(existing);
+        }
         accept_client(from, from_len, name, len);
         break;
     case DTLSGATE_CHECK_DROP:
@@ -307,7 +304,7 @@ int main(int argc, char **argv)
         if (c)
             serve(c, (size_t)n);
         else
-            screen(&from, from_len, (size_t)n);
+            screen(&from, from_len, (size_t)n, NULL);
     }
     shut_down();
     dtlsgate_verifier_free(verifier);

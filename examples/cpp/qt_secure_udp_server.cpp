@@ -84,7 +84,8 @@ private:
         }
     }
 
-    // A datagram from a peer without a session: only the verifier answers.
+    // A datagram from a peer without a session, or one that gave its session
+    // no data: only the verifier answers.
     void screen(const QByteArray &dgram, const QHostAddress &from, quint16 port, const QString &name)
     {
         QDtlsClientVerifier::CheckResult verdict;
@@ -104,7 +105,9 @@ private:
             break;
         }
         case QDtlsClientVerifier::CheckResult::Verified:
-            accept(dgram, from, port, name);
+            if (connections.count(name))
+                say(QStringLiteral("server: %1 started over").arg(name));
+            accept(dgram, from, port, name); // replaces (and destroys) a connection it had
             break;
         case QDtlsClientVerifier::CheckResult::Drop:
             break;
@@ -179,35 +182,16 @@ private:
             return;
         }
         if (message.isEmpty()) {
-            restart(c, dgram);
+            // A replay, a repeated handshake message, or the client starting
+            // over from the same port: the verifier decides, and a
+            // ClientHello with a valid cookie replaces c (RFC 6347, 4.2.8).
+            const QString name = c.name; // copied: c may be destroyed in there
+            screen(dgram, c.dtls.peerAddress(), c.dtls.peerPort(), name);
             return;
         }
         const QByteArray reply = ("echo: " + message).left(16384); // the most a record holds
         if (dtls.writeDatagramEncrypted(&socket, reply) < 0)
             say(QStringLiteral("server: %1 cannot reply: %2").arg(c.name, dtls.dtlsErrorString()));
-    }
-
-    // A datagram that gave no data: a replay, a repeated handshake message,
-    // or the client starting over from the same port. A ClientHello with a
-    // valid cookie replaces the session (RFC 6347, 4.2.8).
-    void restart(Connection &c, const QByteArray &dgram)
-    {
-        const QHostAddress from = c.dtls.peerAddress();
-        const quint16 port = c.dtls.peerPort();
-        QDtlsClientVerifier::CheckResult verdict;
-        try {
-            verdict = verifier.check(dgram, from, port);
-        } catch (const dtlsgate::error &) {
-            return;
-        }
-        if (verdict.decision() == QDtlsClientVerifier::CheckResult::SendReply) {
-            socket.writeDatagram(
-                QByteArray(verdict.reply().data(), qsizetype(verdict.reply().size())), from, port);
-        } else if (verdict.decision() == QDtlsClientVerifier::CheckResult::Verified) {
-            const QString name = c.name;
-            say(QStringLiteral("server: %1 started over").arg(name));
-            accept(dgram, from, port, name); // replaces (and destroys) c
-        }
     }
 
     // Forgets a connection once control is back in the event loop: this may

@@ -53,7 +53,8 @@ class Server:
             self.message(dtls, data, peer)
 
     def knock(self, data, peer):
-        """No session yet: only a ClientHello with a valid cookie gets one."""
+        """Only a ClientHello with a valid cookie gets a session (and replaces
+        one the peer already had)."""
         try:
             verdict, reply = self.verifier.check(data, peer[0], peer[1])
         except dtlsgate.InvalidArgumentError:
@@ -62,6 +63,8 @@ class Server:
             self.sock.sendto(reply, peer)
             say("server: %s no cookie yet, sent HelloVerifyRequest" % peer_name(peer))
         elif verdict == CheckVerdict.Verified:
+            if peer in self.sessions:
+                self.drop(peer, "started over")
             self.start(data, peer)
 
     def start(self, hello, peer):
@@ -108,20 +111,9 @@ class Server:
                 say("server: %s cannot reply: %s" % (peer_name(peer), dtls.dtlsErrorString()))
         else:
             # A replay, a repeated handshake message, or the client starting
-            # over from the same port: a ClientHello with a valid cookie
-            # replaces the session (RFC 6347, 4.2.8).
-            self.restart(data, peer)
-
-    def restart(self, data, peer):
-        try:
-            verdict, reply = self.verifier.check(data, peer[0], peer[1])
-        except dtlsgate.InvalidArgumentError:
-            return
-        if verdict == CheckVerdict.SendReply:
-            self.sock.sendto(reply, peer)
-        elif verdict == CheckVerdict.Verified:
-            self.drop(peer, "started over")
-            self.start(data, peer)
+            # over from the same port: the verifier decides, and a ClientHello
+            # with a valid cookie replaces the session (RFC 6347, 4.2.8).
+            self.knock(data, peer)
 
     def drop(self, peer, why):
         say("server: %s %s" % (peer_name(peer), why))
