@@ -12,6 +12,7 @@ set -u
 server=${1:?usage: scripts/demo.sh SERVER CLIENT}
 client=${2:?usage: scripts/demo.sh SERVER CLIENT}
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/tests/interop/common.sh" # wait_for
 export PYTHONDONTWRITEBYTECODE=1
 KEY=1a2b3c4d5e6f
 
@@ -25,16 +26,6 @@ finish() {
 }
 trap finish EXIT
 trap 'echo "demo: interrupted" >&2; exit 130' INT TERM
-
-# wait_for FILE PATTERN SECONDS
-wait_for() {
-	local i
-	for i in $(seq $(($3 * 20))); do
-		grep -qE -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # The server's lines since the last call, indented.
 server_seen=0

@@ -28,6 +28,17 @@ interop_stop() {
 	INTEROP_PIDS=""
 }
 
+# wait_for FILE PATTERN [SECONDS]: waits until a line of FILE matches the
+# extended regular expression PATTERN, at most SECONDS (default 15).
+wait_for() {
+	local i
+	for i in $(seq $((${3:-15} * 20))); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # ready_port FILE WORD PID: waits up to 5 s for a line "WORD ... port=N" in
 # FILE and prints N; gives up at once if process PID has exited.
 ready_port() {

@@ -18,7 +18,8 @@ read -r -a server_argv <<<"$server_cmd"
 read -r -a client_argv <<<"$client_cmd"
 
 KEY=1a2b3c4d5e6f
-WAIT=15 # seconds any one step may take at most
+WAIT=15 # seconds any one step may take at most (wait_for's default too)
+. "$(dirname "$0")/common.sh" # wait_for
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/dtlsgate-secure-udp.XXXXXX")
 pids=""
@@ -46,16 +47,6 @@ fail() {
 	for f in "${@:3}"; do
 		[ -s "$f" ] && { echo "  --- $f"; tail -n 12 "$f" | cut -c 1-200 | sed 's/^/    /'; }
 	done
-}
-
-# wait_for FILE PATTERN [SECONDS]: until a line of FILE matches (grep -E).
-wait_for() {
-	local i
-	for i in $(seq $((${3:-$WAIT} * 20))); do
-		grep -qE -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
 }
 
 # count FILE PATTERN: how many lines match.
