@@ -56,6 +56,9 @@ const (
 	DefaultMTU            = 1400 // UDP payload bytes per datagram
 	MinMTU                = 256
 	DefaultMaxRetransmits = 12 // as OpenSSL, before it gives up
+	// DefaultHandshakeDeadline bounds a whole handshake, as libcoap does, so
+	// a vanished peer or a wrong key frees the session in bounded time.
+	DefaultHandshakeDeadline = 30 * time.Second
 	// The longest identity and key the engine sends or uses.
 	MaxIdentityLength     = 256
 	MaxPreSharedKeyLength = 512
@@ -87,6 +90,10 @@ type Config struct {
 	// MaxRetransmits is how many times a flight is sent again before the
 	// handshake fails; 0 means DefaultMaxRetransmits.
 	MaxRetransmits int
+	// HandshakeDeadline is the longest a handshake may take from its start,
+	// however many retransmissions that allows; 0 means
+	// DefaultHandshakeDeadline.
+	HandshakeDeadline time.Duration
 	// Now and Rand replace the clock and the randomness source, for tests.
 	Now  func() time.Time
 	Rand io.Reader
@@ -163,6 +170,12 @@ func (s *Session) setConfig(cfg Config) error {
 	}
 	if cfg.MaxRetransmits <= 0 {
 		cfg.MaxRetransmits = DefaultMaxRetransmits
+	}
+	if cfg.HandshakeDeadline < 0 {
+		return fmt.Errorf("session: negative handshake deadline %v", cfg.HandshakeDeadline)
+	}
+	if cfg.HandshakeDeadline == 0 {
+		cfg.HandshakeDeadline = DefaultHandshakeDeadline
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
