@@ -249,6 +249,7 @@ func (s *Session) keysReady(preMaster []byte) bool {
 	if err == nil {
 		s.writeProt, err = newProtection(s.suite, keys, s.mode == Client)
 		hs.pendRead = s.writeProt
+		keys.wipe()
 	}
 	if err != nil {
 		s.failAlert(alertInternalError, "Cannot set up the record keys: "+err.Error())

@@ -1,15 +1,17 @@
 package session
 
 import (
+	"bytes"
+	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
+	"hash"
 
-	"github.com/pion/dtls/v2/pkg/crypto/ciphersuite"
 	"github.com/pion/dtls/v2/pkg/crypto/prf"
-	"github.com/pion/dtls/v2/pkg/protocol"
-	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
 )
 
 // Record content types (RFC 6347 section 4.1).
@@ -80,11 +82,20 @@ type protection interface {
 	open(r record) ([]byte, error)
 	// overhead is the most a record grows when sealed.
 	overhead() int
+	// wipe clears the key material the protection holds itself. (Keys
+	// expanded inside the standard library's ciphers are out of reach.)
+	wipe()
 }
 
 // keyBlock holds the keys of both directions, derived from the master secret.
 type keyBlock struct {
 	clientMAC, serverMAC, clientKey, serverKey, clientIV, serverIV []byte
+}
+
+func (k keyBlock) wipe() {
+	for _, b := range [][]byte{k.clientMAC, k.serverMAC, k.clientKey, k.serverKey, k.clientIV, k.serverIV} {
+		clear(b)
+	}
 }
 
 func deriveKeys(s Suite, master, clientRandom, serverRandom []byte) (keyBlock, error) {
@@ -103,11 +114,7 @@ func newProtection(s Suite, k keyBlock, client bool) (protection, error) {
 		wKey, wIV, wMAC, rKey, rIV, rMAC = rKey, rIV, rMAC, wKey, wIV, wMAC
 	}
 	if s.seal == nil {
-		c, err := ciphersuite.NewCBC(wKey, wIV, wMAC, rKey, rIV, rMAC, s.prf)
-		if err != nil {
-			return nil, err
-		}
-		return &cbcProtection{c: c, macLen: s.macLen}, nil
+		return newCBCProtection(s, wKey, wMAC, rKey, rMAC)
 	}
 	w, err := s.seal(wKey)
 	if err != nil {
@@ -117,7 +124,7 @@ func newProtection(s Suite, k keyBlock, client bool) (protection, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &aeadProtection{write: w, read: r, writeIV: wIV, readIV: rIV}, nil
+	return &aeadProtection{write: w, read: r, writeIV: bytes.Clone(wIV), readIV: bytes.Clone(rIV)}, nil
 }
 
 // aeadProtection follows RFC 5288 and RFC 6655 when the implicit IV is 4 bytes
@@ -137,6 +144,11 @@ func (p *aeadProtection) explicit() int {
 }
 
 func (p *aeadProtection) overhead() int { return p.explicit() + p.write.Overhead() }
+
+func (p *aeadProtection) wipe() {
+	clear(p.writeIV)
+	clear(p.readIV)
+}
 
 func aeadNonce(iv []byte, epochSeq uint64, explicit []byte) []byte {
 	var nonce [12]byte
@@ -190,41 +202,126 @@ func (p *aeadProtection) open(r record) ([]byte, error) {
 }
 
 // cbcProtection is MAC-then-encrypt with an explicit IV (RFC 5246 section
-// 6.2.3.2), done by pion's implementation, which checks the padding and the
-// MAC in constant time.
+// 6.2.3.2). Opening a record takes the same time whatever its padding says:
+// no early return between decryption and the verdict, padding and MAC judged
+// together, and the MAC fed the same number of bytes for every record of a
+// given length, so neither a crash nor a timing difference tells an attacker
+// whether the padding was good (the Lucky Thirteen and POODLE family).
 type cbcProtection struct {
-	c      *ciphersuite.CBC
-	macLen int
+	write, read       cipher.Block
+	writeMAC, readMAC hash.Hash // HMAC, reset before each use
+	// keys holds our copies of the MAC keys, wiped with the protection.
+	keys [][]byte
 }
 
-func (p *cbcProtection) overhead() int { return 16 + p.macLen + 16 }
-
-func (p *cbcProtection) seal(b []byte, typ uint8, epoch uint16, seq uint64, plaintext []byte) ([]byte, error) {
-	raw := appendRecordHeader(make([]byte, 0, recordHeaderLen+len(plaintext)+p.overhead()), typ, versionDTLS12, epoch, seq, len(plaintext))
-	raw = append(raw, plaintext...)
-	pkt := &recordlayer.RecordLayer{Header: recordlayer.Header{
-		ContentType:    protocol.ContentType(typ),
-		Version:        protocol.Version1_2,
-		Epoch:          epoch,
-		SequenceNumber: seq,
-	}}
-	out, err := p.c.Encrypt(pkt, raw)
+func newCBCProtection(s Suite, wKey, wMAC, rKey, rMAC []byte) (*cbcProtection, error) {
+	w, err := aes.NewCipher(wKey)
 	if err != nil {
 		return nil, err
 	}
-	return append(b, out...), nil
+	r, err := aes.NewCipher(rKey)
+	if err != nil {
+		return nil, err
+	}
+	wm, rm := bytes.Clone(wMAC), bytes.Clone(rMAC)
+	return &cbcProtection{write: w, read: r, writeMAC: hmac.New(s.prf, wm), readMAC: hmac.New(s.prf, rm), keys: [][]byte{wm, rm}}, nil
+}
+
+func (p *cbcProtection) overhead() int {
+	bs := p.write.BlockSize()
+	return bs + p.writeMAC.Size() + bs // explicit IV, MAC, at most a block of padding
+}
+
+func (p *cbcProtection) wipe() {
+	for _, k := range p.keys {
+		clear(k)
+	}
+}
+
+// macHeader writes the MAC's pseudo-header: epoch and sequence number, type,
+// version and content length (RFC 6347 section 4.1.2.1).
+func macHeader(h hash.Hash, typ uint8, version, epoch uint16, seq uint64, n int) {
+	var hdr [13]byte
+	binary.BigEndian.PutUint64(hdr[:8], uint64(epoch)<<48|seq)
+	hdr[8] = typ
+	binary.BigEndian.PutUint16(hdr[9:11], version)
+	binary.BigEndian.PutUint16(hdr[11:13], uint16(n))
+	h.Write(hdr[:])
+}
+
+func (p *cbcProtection) seal(b []byte, typ uint8, epoch uint16, seq uint64, plaintext []byte) ([]byte, error) {
+	bs := p.write.BlockSize()
+	macLen := p.writeMAC.Size()
+	padLen := bs - (len(plaintext)+macLen)%bs // 1..bs bytes, the length byte included
+	n := bs + len(plaintext) + macLen + padLen
+	b = appendRecordHeader(b, typ, versionDTLS12, epoch, seq, n)
+	start := len(b)
+	b = append(b, make([]byte, bs)...)
+	if _, err := rand.Read(b[start:]); err != nil {
+		return nil, err
+	}
+	b = append(b, plaintext...)
+	p.writeMAC.Reset()
+	macHeader(p.writeMAC, typ, versionDTLS12, epoch, seq, len(plaintext))
+	p.writeMAC.Write(plaintext)
+	b = p.writeMAC.Sum(b)
+	for range padLen {
+		b = append(b, byte(padLen-1))
+	}
+	body := b[start+bs:]
+	cipher.NewCBCEncrypter(p.write, b[start:start+bs]).CryptBlocks(body, body)
+	return b, nil
 }
 
 func (p *cbcProtection) open(r record) ([]byte, error) {
-	// pion would return a ChangeCipherSpec record as it is, unauthenticated;
-	// openRecord drops epoch-1 ones before they get here.
-	// pion decrypts in place; the datagram belongs to the caller.
-	in := append([]byte(nil), r.raw...)
-	out, err := p.c.Decrypt(in)
-	if err != nil {
+	bs := p.read.BlockSize()
+	macLen := p.readMAC.Size()
+	// The length is public: these checks may return early.
+	body := r.payload
+	if len(body) < bs || (len(body)-bs)%bs != 0 || len(body)-bs < macLen+1 {
 		return nil, errRecordAuth
 	}
-	return out[recordHeaderLen:], nil
+	iv, ct := body[:bs], body[bs:]
+	plain := make([]byte, len(ct)) // the datagram belongs to the caller
+	cipher.NewCBCDecrypter(p.read, iv).CryptBlocks(plain, ct)
+
+	padLen, padOK := checkPadding(plain, macLen)
+	// From here on, nothing branches on padLen or padOK.
+	n := len(plain) - macLen - padLen
+	h := p.readMAC
+	h.Reset()
+	macHeader(h, r.typ, r.version, r.epoch, r.seq, n)
+	h.Write(plain[:n])
+	var sum [64]byte
+	want := h.Sum(sum[:0])
+	// Feed the bytes the padding covered too, so the MAC hashes as many
+	// bytes for this record as for any other record of its length.
+	h.Write(plain[n+macLen:])
+	got := plain[n : n+macLen]
+	if subtle.ConstantTimeCompare(want, got)&padOK != 1 {
+		return nil, errRecordAuth
+	}
+	return plain[:n], nil
+}
+
+// checkPadding reads the CBC padding at the end of plain in constant time.
+// It returns how many bytes the padding takes (its length byte included) and
+// 1 when every padding byte holds the padding length and the padding leaves
+// room for a MAC of macLen bytes, 0 otherwise. On bad padding the length is
+// taken as 1, so the MAC check runs over nearly the whole record and fails.
+func checkPadding(plain []byte, macLen int) (padLen, ok int) {
+	last := int(plain[len(plain)-1])
+	// Room for the padding, its length byte and the MAC.
+	ok = subtle.ConstantTimeLessOrEq(last+1+macLen, len(plain))
+	// Every one of the last 256 bytes (or all of plain, if shorter) is looked
+	// at; those inside the claimed padding must equal its length.
+	for i := 1; i <= min(256, len(plain)); i++ {
+		inPadding := subtle.ConstantTimeLessOrEq(i, last+1)
+		same := subtle.ConstantTimeByteEq(plain[len(plain)-i], uint8(last))
+		ok &= same | (inPadding ^ 1)
+	}
+	padLen = subtle.ConstantTimeSelect(ok, last+1, 1)
+	return padLen, ok
 }
 
 // replayWindow remembers which of the last 64 sequence numbers of an epoch

@@ -320,10 +320,16 @@ func (s *Session) startHandshake(dgram []byte) bool {
 	return s.serverStart(dgram)
 }
 
-// resetConnection forgets every record and handshake state.
+// resetConnection forgets every record and handshake state, wiping the
+// secrets it can reach.
 func (s *Session) resetConnection() {
 	if s.hs != nil {
 		s.hs.wipe()
+	}
+	for _, p := range []protection{s.readProt, s.writeProt} {
+		if p != nil {
+			p.wipe()
+		}
 	}
 	*s = Session{mode: s.mode, cfg: s.cfg, peer: s.peer, code: s.code, message: s.message, out: s.out}
 }
