@@ -205,7 +205,10 @@ func (s *Session) clientKeyExchange() {
 	auth.SetIdentityHint(hs.hint)
 	auth.SetMaximumIdentityLength(MaxIdentityLength)
 	auth.SetMaximumPreSharedKeyLength(MaxPreSharedKeyLength)
-	s.askPSK(auth)
+	if !s.askPSK(auth) {
+		auth.Wipe()
+		return
+	}
 	identity := auth.Identity()
 	key := s.pskFrom(auth)
 	if key == nil {

@@ -1,10 +1,12 @@
 package session
 
 import (
+	"bytes"
 	"crypto/ecdh"
 	"crypto/subtle"
 	"time"
 
+	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/dtlsgate/dtlsgate/core/psk"
 	"github.com/pion/dtls/v2/pkg/crypto/prf"
 )
@@ -26,10 +28,11 @@ type handshake struct {
 	reasm      reassembler
 	writeSeq   uint16 // message_seq of our next handshake message
 
-	flight      []flightItem // our last flight, for retransmission
-	timeout     time.Duration
-	deadline    time.Time // zero: no timer running
-	retransmits int
+	flight       []flightItem // our last flight, for retransmission
+	timeout      time.Duration
+	retransmitAt time.Time // zero: no retransmission timer running
+	giveUpAt     time.Time // the handshake deadline
+	retransmits  int
 
 	clientRandom []byte
 	serverRandom []byte
@@ -45,6 +48,9 @@ type handshake struct {
 	pendRead protection // epoch-1 keys for reading, installed at the peer's ChangeCipherSpec
 	peerCCS  bool       // the peer's ChangeCipherSpec arrived before its keys were ready
 	early    [][]byte   // epoch-1 records that arrived before the ChangeCipherSpec
+	// unauthenticated counts epoch-1 records that failed authentication:
+	// during a handshake, most likely a Finished under another key.
+	unauthenticated int
 }
 
 func (hs *handshake) wipe() {
@@ -73,11 +79,12 @@ func (s *Session) addMessage(epoch uint16, typ uint8, body []byte) flightItem {
 // is expected, starts the retransmission timer at its initial value.
 func (s *Session) sendFlight(items []flightItem, expectAnswer bool) {
 	s.hs.flight = items
+	s.resentAt = time.Time{}
 	s.hs.retransmits = 0
 	s.hs.timeout = InitialTimeout
-	s.hs.deadline = time.Time{}
+	s.hs.retransmitAt = time.Time{}
 	if expectAnswer {
-		s.hs.deadline = s.cfg.Now().Add(s.hs.timeout)
+		s.hs.retransmitAt = s.cfg.Now().Add(s.hs.timeout)
 	}
 	s.transmit(items)
 }
@@ -132,54 +139,80 @@ func (s *Session) transmit(items []flightItem) {
 
 // handleHandshakeRecord feeds the fragments of a handshake record to the
 // reassembler and processes every message that becomes complete. It
-// reports whether the record repeated the last message of the peer's
+// reports whether the record was of any use (a new fragment, a repeat, a
+// renegotiation refused), which is what lets an epoch-0 record move the
+// replay window, and whether it repeated the last message of the peer's
 // previous flight, which means the peer did not get our last flight.
-func (s *Session) handleHandshakeRecord(epoch uint16, b []byte) (repeated bool) {
+func (s *Session) handleHandshakeRecord(epoch uint16, b []byte) (used, repeated bool) {
 	for len(b) > 0 && s.code == 0 {
 		h, ok := parseHandshakeHeader(b)
 		if !ok {
-			return repeated
+			return used, repeated
 		}
 		frag := b[handshakeHeaderLen : handshakeHeaderLen+h.fragLen]
 		b = b[handshakeHeaderLen+h.fragLen:]
-		if s.hs == nil {
-			repeated = s.afterHandshake(epoch, h) || repeated
-			continue
-		}
-		switch s.hs.reasm.add(h, frag, epoch) {
-		case fragmentOld:
-			// Only the last message of the peer's previous flight counts
-			// (RFC 6347 section 4.2.4), so stale fragments of earlier
-			// messages cannot make us send whole flights again.
-			repeated = repeated || h.seq == s.hs.reasm.next-1
-		case fragmentNew:
+		switch {
+		case s.repeatsPeerLast(h, frag, epoch):
+			used, repeated = true, true
+		case s.hs == nil:
+			used = s.refuseRenegotiation(epoch, h) || used
+		case s.hs.reasm.add(h, frag, epoch) == fragmentNew:
+			used = true
 			for s.hs != nil {
 				m, epoch, ok := s.hs.reasm.pop()
 				if !ok {
 					break
 				}
+				s.peerLast, s.peerLastEpoch = m, epoch
 				s.handleMessage(m, epoch)
 			}
 		}
 	}
-	return repeated
+	return used, repeated
 }
 
-// afterHandshake deals with a handshake fragment that arrives once the
-// connection is up: a repeat of the client's last flight, or an attempt to
-// renegotiate, which is refused (RFC 5746 does not require supporting it).
-func (s *Session) afterHandshake(epoch uint16, h handshakeHeader) (repeated bool) {
-	if !s.encrypted {
+// repeatsPeerLast reports whether a fragment is a true copy of part of the
+// last message the peer sent, in the epoch it came in. Only that asks for
+// our last flight again (RFC 6347 section 4.2.4): a stray fragment with the
+// right message_seq but another type, length or content, such as an empty
+// one anybody can spoof, does not.
+func (s *Session) repeatsPeerLast(h handshakeHeader, frag []byte, epoch uint16) bool {
+	m := s.peerLast
+	if m == nil || h.seq != m.seq() || h.typ != m.typ() || epoch != s.peerLastEpoch || h.length != len(m.body()) {
 		return false
 	}
-	if h.seq < s.peerSeq {
-		return s.lastFlight != nil && h.seq == s.peerSeq-1 // the client's Finished again
+	if h.fragLen == 0 && h.length > 0 {
+		return false
 	}
-	if epoch == 1 && h.fragOff == 0 &&
-		(s.mode == Server && h.typ == msgClientHello || s.mode == Client && h.typ == msgHelloRequest) {
-		s.sendAlert(alertWarning, alertNoRenegotiation)
+	return bytes.Equal(frag[:h.fragLen], m.body()[h.fragOff:h.fragOff+h.fragLen])
+}
+
+// resendOnRequest sends our last flight again because the peer repeated
+// its own, at most once per retransmission period however many repeats
+// arrive, so a stream of copies cannot turn us into an amplifier.
+func (s *Session) resendOnRequest() {
+	flight, period := s.lastFlight, InitialTimeout
+	if s.hs != nil {
+		flight, period = s.hs.flight, s.hs.timeout
 	}
-	return false
+	now := s.cfg.Now()
+	if flight == nil || !s.resentAt.IsZero() && now.Before(s.resentAt.Add(period)) {
+		return
+	}
+	s.resentAt = now
+	s.transmit(flight)
+}
+
+// refuseRenegotiation answers a handshake message that starts a new
+// handshake on an established connection with a no_renegotiation warning
+// (RFC 5746 does not require supporting renegotiation).
+func (s *Session) refuseRenegotiation(epoch uint16, h handshakeHeader) bool {
+	if !s.encrypted || h.seq < s.peerSeq || epoch != 1 || h.fragOff != 0 ||
+		!(s.mode == Server && h.typ == msgClientHello || s.mode == Client && h.typ == msgHelloRequest) {
+		return false
+	}
+	s.sendAlert(alertWarning, alertNoRenegotiation)
+	return true
 }
 
 // handleMessage dispatches one whole handshake message.
@@ -287,6 +320,9 @@ func (s *Session) checkPeerFinished(m message) bool {
 // complete ends a successful handshake.
 func (s *Session) complete() {
 	s.peerSeq = s.hs.reasm.next
+	if s.lastFlight == nil {
+		s.peerLast = nil // nothing to send again, so no repeat to watch for
+	}
 	s.hs.wipe()
 	s.hs = nil
 	s.state = HandshakeComplete
@@ -294,11 +330,27 @@ func (s *Session) complete() {
 }
 
 // askPSK asks the application for the key (and identity), as Qt's
-// pskRequired signal. A panic in the callback counts as no answer.
-func (s *Session) askPSK(a *psk.Authenticator) {
+// pskRequired signal. A panic in the callback counts as no answer. The
+// callback may look at the session but not change it (inCallback); what it
+// does to the error state is undone. It reports false when the callback
+// closed the session, which has then ended.
+func (s *Session) askPSK(a *psk.Authenticator) bool {
 	if s.cfg.PSK == nil {
-		return
+		return true
 	}
-	defer func() { _ = recover() }()
-	s.cfg.PSK(a)
+	code, msg := s.code, s.message
+	s.inPSK = true
+	func() {
+		defer func() { _ = recover() }()
+		s.cfg.PSK(a)
+	}()
+	s.inPSK = false
+	s.code, s.message = code, msg
+	if s.closeLater {
+		s.closeLater = false
+		s.Close()
+		s.setError(dtlserror.InvalidOperation, "The session was closed from inside the PSK callback")
+		return false
+	}
+	return true
 }

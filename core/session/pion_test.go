@@ -8,7 +8,6 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
@@ -34,10 +33,9 @@ type pionCase struct {
 	suite uint16
 	// pionKey is the key pion uses; ours is always peerKey.
 	pionKey []byte
-	// retransmits bounds our retransmissions (0: the default).
-	retransmits int
-	wantErr     string // what our error must contain; "" for success
-	pionErr     string // what pion's error must contain on failure
+	// deadline is our handshake deadline (0: the default).
+	deadline time.Duration
+	wantErr  string // what our error must contain; "" for success
 	// ems is pion's extended master secret policy (RFC 7627); the zero
 	// value, Request, negotiates it since we always support it.
 	ems dtls.ExtendedMasterSecretType
@@ -64,8 +62,9 @@ func pionConfig(tc pionCase, identityOrHint []byte, got *[]byte) *dtls.Config {
 }
 
 // pionCases is one case per suite, then pion with another key, which must
-// fail as wantErr and pionErr say, with retransmits as our limit.
-func pionCases(retransmits int, wantErr, pionErr string) []pionCase {
+// fail as wantErr says when our handshake deadline passes: pion and we
+// both drop a Finished that does not authenticate, so nobody says a word.
+func pionCases(wantErr string) []pionCase {
 	var cases []pionCase
 	for _, id := range pionSuites {
 		s, _ := session.LookupSuite(id)
@@ -78,7 +77,7 @@ func pionCases(retransmits int, wantErr, pionErr string) []pionCase {
 		pionCase{name: "extended-master-secret-required", suite: session.TLS_PSK_WITH_AES_128_GCM_SHA256, pionKey: peerKey, ems: dtls.RequireExtendedMasterSecret})
 	return append(cases, pionCase{
 		name: "wrong-key", suite: session.TLS_PSK_WITH_AES_128_GCM_SHA256, pionKey: peerWrongKey,
-		retransmits: retransmits, wantErr: wantErr, pionErr: pionErr,
+		deadline: wrongKeyDeadline, wantErr: wantErr,
 	})
 }
 
@@ -125,41 +124,35 @@ func echoWithPion(t *testing.T, c *dtlsnet.Conn, pc *dtls.Conn) {
 // exchange of the verifier in front.
 func TestPionServer(t *testing.T) {
 	t.Parallel()
-	// We detect the wrong key on pion's Finished and send bad_record_mac.
-	for _, tc := range pionCases(0, "pre-shared keys differ", "BadRecordMac") {
+	for _, tc := range pionCases("the peer's Finished never authenticated (most likely the pre-shared keys differ)") {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			conn := listenUDP(t, loopback4)
+			raw, err := net.DialUDP("udp", nil, conn.LocalAddr().(*net.UDPAddr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { raw.Close() })
 			var hintSeen []byte
 			done := make(chan pionResult, 1)
 			go func() {
-				raw, err := net.DialUDP("udp", nil, conn.LocalAddr().(*net.UDPAddr))
-				if err != nil {
-					done <- pionResult{nil, err}
-					return
-				}
 				pc, err := dtls.Client(raw, pionConfig(tc, []byte(peerIdentity), &hintSeen))
-				if err != nil {
-					raw.Close()
-				}
 				done <- pionResult{pc, err}
 			}()
 
 			var seen psk.Authenticator
-			cfg := session.Config{IdentityHint: []byte(peerHint), PSK: pskCallback("", peerKey, &seen)}
+			cfg := session.Config{IdentityHint: []byte(peerHint), HandshakeDeadline: tc.deadline, PSK: pskCallback("", peerKey, &seen)}
 			start := time.Now()
 			c, err := dtlsnet.Accept(conn, verifier.New(), cfg, start.Add(handshakeLimit))
 			took := time.Since(start)
+			if tc.wantErr != "" {
+				checkFailure(t, c, err, tc.wantErr, took)
+				endPionWait(t, done, raw)
+				return
+			}
 			r := <-done
 			if r.conn != nil {
 				t.Cleanup(func() { r.conn.Close() })
-			}
-			if tc.wantErr != "" {
-				checkFailure(t, c, err, tc.wantErr, took)
-				if r.err == nil || !strings.Contains(r.err.Error(), tc.pionErr) {
-					t.Errorf("pion: %v, want an error containing %q", r.err, tc.pionErr)
-				}
-				return
 			}
 			if err != nil || r.err != nil {
 				t.Fatalf("handshake: ours %v, pion's %v", err, r.err)
@@ -175,13 +168,28 @@ func TestPionServer(t *testing.T) {
 	}
 }
 
+// endPionWait checks that pion is still in its handshake after ours gave up
+// with a different key: our giving up sends nothing, so pion waits for a
+// Finished it can read until its own time limit. Closing its socket ends
+// the wait.
+func endPionWait(t *testing.T, done <-chan pionResult, raw *net.UDPConn) {
+	t.Helper()
+	select {
+	case r := <-done:
+		t.Fatalf("pion's handshake ended before its time limit: %v", r.err)
+	default:
+	}
+	raw.Close()
+	if r := <-done; r.err == nil {
+		t.Error("pion's handshake succeeded with a different key")
+	}
+}
+
 // TestPionClient runs our client against pion's server, which sends a
 // HelloVerifyRequest first.
 func TestPionClient(t *testing.T) {
 	t.Parallel()
-	// pion drops our Finished when the keys differ, so we only notice by
-	// retransmitting in vain.
-	for _, tc := range pionCases(wrongKeyRetransmits, "timed out", "") {
+	for _, tc := range pionCases("the server never sent its Finished (most likely the pre-shared keys differ)") {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			conn := listenUDP(t, loopback4)
@@ -198,25 +206,14 @@ func TestPionClient(t *testing.T) {
 			}()
 
 			var seen psk.Authenticator
-			cfg := session.Config{Suites: []uint16{tc.suite}, MaxRetransmits: tc.retransmits, PSK: pskCallback(peerIdentity, peerKey, &seen)}
+			cfg := session.Config{Suites: []uint16{tc.suite}, HandshakeDeadline: tc.deadline, PSK: pskCallback(peerIdentity, peerKey, &seen)}
 			start := time.Now()
 			server := raw.LocalAddr().(*net.UDPAddr).AddrPort()
 			c, err := dtlsnet.Dial(conn, netip.AddrPortFrom(server.Addr().Unmap(), server.Port()), cfg, start.Add(handshakeLimit))
 			took := time.Since(start)
 			if tc.wantErr != "" {
 				checkFailure(t, c, err, tc.wantErr, took)
-				// Our giving up sends nothing: pion is still waiting for a
-				// Finished it can read, until its own time limit. Closing
-				// its socket ends the wait.
-				select {
-				case r := <-done:
-					t.Fatalf("pion's handshake ended before its time limit: %v", r.err)
-				default:
-				}
-				raw.Close()
-				if r := <-done; r.err == nil {
-					t.Error("pion's handshake succeeded with a different key")
-				}
+				endPionWait(t, done, raw)
 				return
 			}
 			r := <-done

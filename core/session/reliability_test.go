@@ -14,8 +14,10 @@ func TestHandshakeOverBadNetwork(t *testing.T) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			suite := suites[int(seed)%len(suites)].ID
 			l := newLink(t,
-				Config{Suites: []uint16{suite}, PSK: keyFor("id", "k3y", nil), MaxRetransmits: 30},
-				Config{Suites: []uint16{suite}, IdentityHint: []byte("h"), PSK: keyFor("", "k3y", nil)})
+				// A third of the datagrams lost takes some handshakes past
+				// the default deadline on the fake clock.
+				Config{Suites: []uint16{suite}, PSK: keyFor("id", "k3y", nil), MaxRetransmits: 30, HandshakeDeadline: time.Hour},
+				Config{Suites: []uint16{suite}, IdentityHint: []byte("h"), PSK: keyFor("", "k3y", nil), HandshakeDeadline: time.Hour})
 			l.rng = rand.New(rand.NewPCG(seed, seed*7+1))
 			l.loss, l.dup, l.reorder = 0.3, 0.3, true
 			l.run()
@@ -96,7 +98,7 @@ func TestTamperedFinished(t *testing.T) {
 // after MaxRetransmits retransmissions (RFC 6347 section 4.2.4.1).
 func TestRetransmissionTimer(t *testing.T) {
 	c := &clock{t: time.Unix(0, 0)}
-	s, _ := New(Client, Config{Now: c.now, MaxRetransmits: 9})
+	s, _ := New(Client, Config{Now: c.now, MaxRetransmits: 9, HandshakeDeadline: time.Hour})
 	s.SetPeer(serverAddr)
 	s.DoHandshake(nil)
 	first := s.Outgoing()

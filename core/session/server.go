@@ -227,7 +227,10 @@ func (s *Session) serverKeyExchange(m message) {
 	auth.SetIdentityHint(s.cfg.IdentityHint)
 	auth.SetMaximumIdentityLength(0) // a server cannot choose the identity
 	auth.SetMaximumPreSharedKeyLength(MaxPreSharedKeyLength)
-	s.askPSK(auth)
+	if !s.askPSK(auth) {
+		auth.Wipe()
+		return
+	}
 	key := s.pskFrom(auth)
 	if key == nil {
 		s.failAlert(alertUnknownPSKIdentity, "No pre-shared key for the client's identity")

@@ -127,6 +127,14 @@ type Session struct {
 	// it arrived by sending data, in case the client's Finished is repeated.
 	lastFlight []flightItem
 	peerSeq    uint16 // message_seq the peer's next handshake message would have
+	// peerLast is the last handshake message the peer sent, and its epoch:
+	// a true copy of it asks for our last flight again.
+	peerLast      message
+	peerLastEpoch uint16
+	resentAt      time.Time // when a repeat last made us send a flight again
+
+	inPSK      bool // the PSK callback is running
+	closeLater bool // Close was called from inside the PSK callback
 }
 
 // New returns a Session for mode (Client or Server) with a copy of cfg.
@@ -190,6 +198,9 @@ func (s *Session) setConfig(cfg Config) error {
 // SetConfig replaces the configuration; only before the handshake starts.
 func (s *Session) SetConfig(cfg Config) bool {
 	s.clearError()
+	if s.inCallback() {
+		return false
+	}
 	if s.state != HandshakeNotStarted {
 		return s.setError(dtlserror.InvalidOperation, "Cannot set configuration after handshake started")
 	}
@@ -209,6 +220,9 @@ func (s *Session) Mode() Mode { return s.mode }
 // The server uses it to re-check the cookie.
 func (s *Session) SetPeer(peer netip.AddrPort) bool {
 	s.clearError()
+	if s.inCallback() {
+		return false
+	}
 	a := peer.Addr()
 	switch {
 	case s.state != HandshakeNotStarted:
@@ -253,6 +267,9 @@ func (s *Session) DtlsErrorString() string { return s.message }
 // Outgoing returns the datagrams to send to the peer, in order, and forgets
 // them. Call it after every other call.
 func (s *Session) Outgoing() [][]byte {
+	if s.inPSK {
+		return nil // the flight being built is not complete
+	}
 	out := s.out
 	s.out = nil
 	return out
@@ -267,13 +284,40 @@ func (s *Session) SetDriverError(code dtlserror.Code, msg string) {
 	s.setError(code, msg)
 }
 
-// Timeout returns how long until HandleTimeout should be called, and false
-// when no retransmission timer is running.
+// Timeout returns how long until HandleTimeout should be called, for a
+// retransmission or the handshake deadline, and false when no handshake is
+// in progress.
 func (s *Session) Timeout() (time.Duration, bool) {
-	if s.hs == nil || s.hs.deadline.IsZero() {
+	if s.hs == nil {
 		return 0, false
 	}
-	return max(s.hs.deadline.Sub(s.cfg.Now()), 0), true
+	at := s.hs.giveUpAt
+	if !s.hs.retransmitAt.IsZero() && s.hs.retransmitAt.Before(at) {
+		at = s.hs.retransmitAt
+	}
+	return max(at.Sub(s.cfg.Now()), 0), true
+}
+
+// inCallback refuses a call made from inside the PSK callback, which runs
+// in the middle of building a flight: a change of state there would pull
+// the handshake from under the engine.
+func (s *Session) inCallback() bool {
+	if s.inPSK {
+		s.setError(dtlserror.InvalidOperation, "Not allowed from inside the PSK callback (leave the key empty to refuse the handshake)")
+	}
+	return s.inPSK
+}
+
+// Close forgets the connection without telling the peer and wipes the
+// secrets the session holds. Called from inside the PSK callback, it takes
+// effect when the callback returns, ending the handshake.
+func (s *Session) Close() {
+	if s.inPSK {
+		s.closeLater = true
+		return
+	}
+	s.resetConnection()
+	s.out = nil
 }
 
 func (s *Session) clearError() { s.code, s.message = dtlserror.NoError, "" }
@@ -291,6 +335,9 @@ func (s *Session) setError(code dtlserror.Code, msg string) bool {
 // wrong; DtlsError says why.
 func (s *Session) DoHandshake(dgram []byte) bool {
 	s.clearError()
+	if s.inCallback() {
+		return false
+	}
 	switch s.state {
 	case HandshakeNotStarted:
 		return s.startHandshake(dgram)
@@ -312,7 +359,7 @@ func (s *Session) startHandshake(dgram []byte) bool {
 		return s.setError(dtlserror.InvalidInputParameters, "To start a handshake, DTLS server requires non-empty datagram (client hello)")
 	}
 	s.resetConnection()
-	s.hs = &handshake{timeout: InitialTimeout}
+	s.hs = &handshake{timeout: InitialTimeout, giveUpAt: s.cfg.Now().Add(s.cfg.HandshakeDeadline)}
 	s.state = HandshakeInProgress
 	if s.mode == Client {
 		return s.clientStart()
@@ -335,31 +382,61 @@ func (s *Session) resetConnection() {
 }
 
 // HandleTimeout retransmits the last flight if its timer has expired, as
-// Qt's handleTimeout; called early it does nothing. After MaxRetransmits
-// retransmissions the handshake fails.
+// Qt's handleTimeout; called early it does nothing. The handshake fails
+// after MaxRetransmits retransmissions or once HandshakeDeadline has passed
+// since it started, whichever comes first.
 func (s *Session) HandleTimeout() bool {
 	s.clearError()
+	if s.inCallback() {
+		return false
+	}
 	if s.state != HandshakeInProgress {
 		return s.setError(dtlserror.InvalidOperation, "Cannot handle timeout, no handshake in progress")
 	}
-	hs := s.hs
-	if hs.deadline.IsZero() || s.cfg.Now().Before(hs.deadline) {
+	hs, now := s.hs, s.cfg.Now()
+	if !now.Before(hs.giveUpAt) {
+		s.fail(0, s.giveUpMessage(fmt.Sprintf("The handshake did not complete within %v", s.cfg.HandshakeDeadline)))
+		return false
+	}
+	if hs.retransmitAt.IsZero() || now.Before(hs.retransmitAt) {
 		return true
 	}
 	if hs.retransmits >= s.cfg.MaxRetransmits {
-		s.fail(0, fmt.Sprintf("The handshake timed out: no answer after %d retransmissions", hs.retransmits))
+		s.fail(0, s.giveUpMessage(fmt.Sprintf("The handshake timed out: no answer after %d retransmissions", hs.retransmits)))
 		return false
 	}
 	hs.retransmits++
 	hs.timeout = min(2*hs.timeout, MaxTimeout)
 	s.transmit(hs.flight)
-	hs.deadline = s.cfg.Now().Add(hs.timeout)
+	hs.retransmitAt = now.Add(hs.timeout)
 	return true
+}
+
+// giveUpMessage adds to why a handshake is abandoned what the engine saw
+// that points at a cause. With different pre-shared keys each side derives
+// other record keys, so the peer's Finished never authenticates (and is
+// dropped like any record that fails, RFC 6347 section 4.1.2.7); a peer
+// that checked ours and found it wrong stays silent the same way.
+func (s *Session) giveUpMessage(why string) string {
+	switch {
+	case s.hs.step != stepWaitFinished:
+		return why
+	case s.hs.unauthenticated > 0:
+		return why + ": the peer's Finished never authenticated (most likely the pre-shared keys differ)"
+	case s.mode == Client:
+		// A server that cannot authenticate our Finished says nothing.
+		return why + ": the server never sent its Finished (most likely the pre-shared keys differ)"
+	default:
+		return why + ": the client's Finished never arrived"
+	}
 }
 
 // AbortHandshake drops a handshake in progress without telling the peer.
 func (s *Session) AbortHandshake() bool {
 	s.clearError()
+	if s.inCallback() {
+		return false
+	}
 	if s.state != HandshakeInProgress && s.state != PeerVerificationFailed {
 		return s.setError(dtlserror.InvalidOperation, "No handshake in progress, nothing to abort")
 	}
@@ -370,6 +447,9 @@ func (s *Session) AbortHandshake() bool {
 // Shutdown sends close_notify and closes the connection.
 func (s *Session) Shutdown() bool {
 	s.clearError()
+	if s.inCallback() {
+		return false
+	}
 	if !s.encrypted {
 		return s.setError(dtlserror.InvalidOperation, "Cannot send shutdown alert, not encrypted")
 	}
@@ -382,6 +462,9 @@ func (s *Session) Shutdown() bool {
 // returns len(data), or -1 with DtlsError set.
 func (s *Session) WriteDatagramEncrypted(data []byte) int {
 	s.clearError()
+	if s.inCallback() {
+		return -1
+	}
 	switch {
 	case !s.encrypted:
 		s.setError(dtlserror.InvalidOperation, "Cannot write a datagram, not in encrypted state")
@@ -407,6 +490,9 @@ func (s *Session) WriteDatagramEncrypted(data []byte) int {
 // authentication or are replayed are dropped silently.
 func (s *Session) DecryptDatagram(dgram []byte) []byte {
 	s.clearError()
+	if s.inCallback() {
+		return nil
+	}
 	switch {
 	case !s.encrypted:
 		s.setError(dtlserror.InvalidOperation, "Cannot read a datagram, not in encrypted state")
@@ -464,39 +550,47 @@ func (s *Session) input(dgram []byte) []byte {
 		if !ok {
 			return s.code == dtlserror.NoError
 		}
+		used := false
 		switch r.typ {
 		case contentHandshake:
-			if s.handleHandshakeRecord(r.epoch, plain) {
-				retransmit = true
-			}
+			var repeated bool
+			used, repeated = s.handleHandshakeRecord(r.epoch, plain)
+			retransmit = retransmit || repeated
 		case contentChangeCipherSpec:
 			if s.hs != nil && len(plain) == 1 && plain[0] == 1 && r.epoch == 0 {
+				used = true
 				s.handleChangeCipherSpec()
 			}
 		case contentAlert:
-			s.handleAlert(r.epoch, plain)
+			used = s.handleAlert(r.epoch, plain)
 		case contentApplicationData:
 			if r.epoch == 1 && s.encrypted {
+				used = true
 				data = append(data, plain...)
-				s.lastFlight = nil // the client has our Finished
+				// The client has our Finished: nothing to send again.
+				s.lastFlight, s.peerLast = nil, nil
 			}
+		}
+		// An epoch-0 record is not authenticated: it moves the replay
+		// window only once it proved of use, so that one forged record
+		// with a huge sequence number cannot make every genuine one look
+		// old (epoch-1 records moved it when they authenticated).
+		if used && r.epoch == 0 && s.state == HandshakeInProgress {
+			s.replay[0].accept(r.seq)
 		}
 		// Stop at an error that ended the connection.
 		return s.code == dtlserror.NoError
 	})
 	if retransmit && s.code == dtlserror.NoError {
-		switch {
-		case s.hs != nil && s.hs.flight != nil:
-			s.transmit(s.hs.flight)
-		case s.lastFlight != nil:
-			s.transmit(s.lastFlight)
-		}
+		s.resendOnRequest()
 	}
 	return data
 }
 
 // openRecord authenticates and decrypts one record, enforcing epochs and the
-// replay window. It reports false for a record to drop.
+// replay window. It reports false for a record to drop: a record that fails
+// authentication is dropped silently whatever the step (RFC 6347 section
+// 4.1.2.7), so that garbage cannot end a handshake or a connection.
 func (s *Session) openRecord(r record) ([]byte, bool) {
 	if r.version>>8 != 0xFE {
 		return nil, false
@@ -504,11 +598,7 @@ func (s *Session) openRecord(r record) ([]byte, bool) {
 	w := &s.replay[min(r.epoch, 1)]
 	switch {
 	case r.epoch == 0:
-		if !w.fresh(r.seq) {
-			return nil, false
-		}
-		w.accept(r.seq)
-		return r.payload, true
+		return r.payload, w.fresh(r.seq)
 	case r.epoch != 1 || r.typ == contentChangeCipherSpec:
 		// ChangeCipherSpec is only ever sent in epoch 0.
 		return nil, false
@@ -522,26 +612,21 @@ func (s *Session) openRecord(r record) ([]byte, bool) {
 		return nil, false
 	}
 	plain, err := s.readProt.open(r)
-	if err != nil {
-		if s.hs != nil && s.hs.step == stepWaitFinished {
-			// Most likely the peer derived other keys: a different PSK.
-			// A fatal alert ends it at once instead of after every
-			// retransmission (RFC 6347 section 4.1.2.7 allows either).
-			s.failAlert(alertBadRecordMAC, "The peer's Finished could not be decrypted: the pre-shared keys differ")
+	if err != nil || len(plain) > maxPlaintext {
+		if s.hs != nil {
+			s.hs.unauthenticated++ // a hint for the error should the handshake time out
 		}
-		return nil, false
-	}
-	if len(plain) > maxPlaintext {
 		return nil, false
 	}
 	w.accept(r.seq)
 	return plain, true
 }
 
-func (s *Session) handleAlert(epoch uint16, b []byte) {
+// handleAlert acts on an alert and reports whether it counted.
+func (s *Session) handleAlert(epoch uint16, b []byte) bool {
 	if len(b) != 2 || (s.encrypted && epoch == 0) {
 		// After the handshake only authenticated alerts count.
-		return
+		return false
 	}
 	level, desc := b[0], b[1]
 	switch {
@@ -554,4 +639,5 @@ func (s *Session) handleAlert(epoch uint16, b []byte) {
 	default:
 		// Warnings, such as no_renegotiation, change nothing here.
 	}
+	return true
 }
