@@ -139,10 +139,10 @@ func (s *Session) transmit(items []flightItem) {
 
 // handleHandshakeRecord feeds the fragments of a handshake record to the
 // reassembler and processes every message that becomes complete. It
-// reports whether the record was of any use (a new fragment, a repeat, a
-// renegotiation refused), which is what lets an epoch-0 record move the
-// replay window, and whether it repeated the last message of the peer's
-// previous flight, which means the peer did not get our last flight.
+// reports whether the record brought something new (a fragment not seen
+// before, a renegotiation refused), which is what lets an epoch-0 record
+// move the replay window, and whether it repeated the last message of the
+// peer's previous flight, which means the peer did not get our last flight.
 func (s *Session) handleHandshakeRecord(epoch uint16, b []byte) (used, repeated bool) {
 	for len(b) > 0 && s.code == 0 {
 		h, ok := parseHandshakeHeader(b)
@@ -153,7 +153,10 @@ func (s *Session) handleHandshakeRecord(epoch uint16, b []byte) (used, repeated 
 		b = b[handshakeHeaderLen+h.fragLen:]
 		switch {
 		case s.repeatsPeerLast(h, frag, epoch):
-			used, repeated = true, true
+			// Not "used": anyone on the path can replay a copy, under a
+			// sequence number that would push the window past every
+			// genuine record.
+			repeated = true
 		case s.hs == nil:
 			used = s.refuseRenegotiation(epoch, h) || used
 		case s.hs.reasm.add(h, frag, epoch) == fragmentNew:

@@ -154,6 +154,12 @@ func (l *link) run() {
 		l.t.Fatalf("client start: %s", l.client.DtlsErrorString())
 	}
 	l.send(true, l.client.Outgoing())
+	l.pump()
+}
+
+// pump moves datagrams and fires timers until both ends finished or failed.
+func (l *link) pump() {
+	l.t.Helper()
 	for round := 0; round < 10000; round++ {
 		if len(l.toServer) == 0 && len(l.toClient) == 0 {
 			if l.done() {

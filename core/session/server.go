@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"crypto/ecdh"
 	"encoding/binary"
 	"io"
@@ -56,6 +57,8 @@ func (s *Session) serverStart(dgram []byte) bool {
 	hs.reasm.next = ch.Handshake.MessageSeq + 1
 	msgLen := handshakeHeaderLen + int(ch.Handshake.Length)
 	hs.transcript = append(hs.transcript, dgram[recordHeaderLen:recordHeaderLen+msgLen]...)
+	// A true copy of this hello means our hello flight was lost.
+	s.peerLast = message(bytes.Clone(dgram[recordHeaderLen : recordHeaderLen+msgLen]))
 	hs.clientRandom = append([]byte(nil), ch.Random...)
 
 	// A lower DTLS version has a higher number: 0xFEFF is DTLS 1.0. A

@@ -267,9 +267,6 @@ func (s *Session) DtlsErrorString() string { return s.message }
 // Outgoing returns the datagrams to send to the peer, in order, and forgets
 // them. Call it after every other call.
 func (s *Session) Outgoing() [][]byte {
-	if s.inPSK {
-		return nil // the flight being built is not complete
-	}
 	out := s.out
 	s.out = nil
 	return out
