@@ -146,10 +146,11 @@ $(BUILD)/examples/%_c: examples/c/%.c examples/c/example.h $(HEADER) $(SO)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 $(CFLAGS_STRICT) -Iinclude -o $@ $< $(LDFLAGS_SHARED)
 
-## test-examples: the C secure UDP server and client with each other and with openssl and gnutls
+## test-examples: the C secure UDP server and client with each other and with openssl and gnutls; a CBC forgery search against the server
 .PHONY: test-examples
 test-examples: $(EXAMPLES_C) | deps-test
 	tests/interop/secure_udp.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c
+	tests/interop/cbc_forgery.py $(BUILD)/examples/secure_udp_server_c
 
 # The README's quick starts are excerpts of these programs.
 $(BUILD)/readme/quickstart_c: tests/readme/quickstart.c $(HEADER) $(SO)
