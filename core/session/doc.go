@@ -4,7 +4,7 @@
 // The application owns the UDP socket. It passes each datagram from the
 // peer to DoHandshake (during the handshake) or DecryptDatagram (after it),
 // sends every datagram Outgoing returns, and calls HandleTimeout when
-// Timeout says the retransmission timer is due. Nothing blocks, nothing
+// Timeout says a timer is due: a retransmission, or the handshake deadline. Nothing blocks, nothing
 // runs in the background, and a Session is not safe for concurrent use.
 //
 // A server session starts from the ClientHello a verifier
@@ -22,13 +22,20 @@
 //   - renegotiation_info (RFC 5746) for the initial handshake, and no
 //     renegotiation: a ClientHello or HelloRequest after the handshake gets
 //     a no_renegotiation warning;
-//   - retransmission with a timer from 1 s doubling to 60 s, reassembly of
-//     fragmented and reordered messages, fragmentation to Config.MTU;
-//   - a 64-record anti-replay window per epoch.
+//   - retransmission with a timer from 1 s doubling to 60 s, resent early
+//     only for a true copy of the peer's last message and then at most once
+//     per period, reassembly of fragmented and reordered messages,
+//     fragmentation to Config.MTU;
+//   - a handshake deadline (Config.HandshakeDeadline, 30 s by default)
+//     after which a handshake fails however many retransmissions are left;
+//   - a 64-record anti-replay window per epoch, moved only by records that
+//     authenticated (epoch 1) or brought something new (epoch 0).
 //
-// The CBC suites come last in the default order: their records are
-// checked by pion's MAC-then-encrypt code, whose timing depends on the
-// padding (the Lucky Thirteen family of attacks). Prefer the AEAD suites.
+// The CBC suites come last in the default order. Their records are opened
+// by this package's own code, which judges padding and MAC together and
+// hashes as many bytes whatever the padding says (against the Lucky
+// Thirteen family of attacks); as in crypto/tls, the final hash block can
+// still differ by one with the length. Prefer the AEAD suites.
 //
 // It does not do session resumption, certificates, compression,
 // encrypt_then_mac, connection IDs or DTLS 1.0 (a DTLS 1.0 client gets a
@@ -38,7 +45,14 @@
 // DtlsError and DtlsErrorString say why, with QDtlsError's codes. A failed
 // handshake sends the peer the matching fatal alert and returns the
 // session to HandshakeNotStarted. Records that fail authentication are
-// dropped silently, except the peer's Finished, which fails the handshake
-// at once with bad_record_mac: the usual cause is a different key, and
-// saying so beats retransmitting until the timer gives up.
+// dropped silently, during the handshake too (RFC 6347 section 4.1.2.7),
+// so that garbage from a stranger cannot end it. The price: with
+// different keys neither side can read the other's Finished, and both give
+// up only at the handshake deadline, with an error that names the likely
+// cause. A Finished that decrypts but does not match fails at once with
+// decrypt_error.
+//
+// The PSK callback may read the session but not change it: such calls
+// return InvalidOperation there, and Close takes effect once the callback
+// returns. Close wipes the key material the session holds.
 package session
