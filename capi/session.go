@@ -233,6 +233,57 @@ func dtlsgate_session_mtu_hint(h *C.capi_const_session) (ret C.int) {
 	return withSession(h, func(x *dtlsSession) C.int { return C.int(x.s.Config().MTU) })
 }
 
+// refuse turns down a value the C ABI bounds more tightly than the engine
+// does, in the engine's manner: once the handshake started SetConfig's
+// InvalidOperation comes first, as for any other setting; before that the
+// value is InvalidInputParameters, with msg.
+func (x *dtlsSession) refuse(msg string) C.int {
+	if x.s.HandshakeState() != session.HandshakeNotStarted {
+		return x.configure(func(*session.Config) {})
+	}
+	x.s.SetDriverError(dtlserror.InvalidInputParameters, msg)
+	return 0
+}
+
+//export dtlsgate_session_set_handshake_deadline
+func dtlsgate_session_set_handshake_deadline(h *C.dtlsgate_session, ms C.uint32_t) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int {
+		// The engine takes any duration; the getter's int does not.
+		if ms > C.DTLSGATE_HANDSHAKE_DEADLINE_MAX {
+			return x.refuse(fmt.Sprintf("Handshake deadline %d ms is longer than %d ms (24 hours)", ms, C.DTLSGATE_HANDSHAKE_DEADLINE_MAX))
+		}
+		return x.configure(func(cfg *session.Config) { cfg.HandshakeDeadline = time.Duration(ms) * time.Millisecond })
+	})
+}
+
+//export dtlsgate_session_handshake_deadline
+func dtlsgate_session_handshake_deadline(h *C.capi_const_session) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int {
+		return C.int(x.s.Config().HandshakeDeadline / time.Millisecond)
+	})
+}
+
+//export dtlsgate_session_set_max_retransmits
+func dtlsgate_session_set_max_retransmits(h *C.dtlsgate_session, n C.int) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int {
+		// The engine reads a negative count as "the default"; from C it is
+		// more likely a mistake, so it is refused.
+		if n < 0 {
+			return x.refuse(fmt.Sprintf("Invalid maximum number of retransmissions %d", n))
+		}
+		return x.configure(func(cfg *session.Config) { cfg.MaxRetransmits = int(n) })
+	})
+}
+
+//export dtlsgate_session_max_retransmits
+func dtlsgate_session_max_retransmits(h *C.capi_const_session) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int { return C.int(x.s.Config().MaxRetransmits) })
+}
+
 //export dtlsgate_session_set_cookie_generator_parameters
 func dtlsgate_session_set_cookie_generator_parameters(h *C.dtlsgate_session, hash C.int, secret *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)

@@ -463,7 +463,8 @@ typedef void (*dtlsgate_psk_callback)(void *user_data, dtlsgate_psk_authenticato
 
 /* A new session in mode DTLSGATE_SSL_CLIENT_MODE or DTLSGATE_SSL_SERVER_MODE,
  * with no peer, the default cipher suites, no identity hint, an MTU hint of
- * 1400, the default cookie parameters and no PSK callback. NULL for any
+ * 1400, a 30-second handshake deadline, at most 12 retransmissions, the
+ * default cookie parameters and no PSK callback. NULL for any
  * other mode or on an internal failure. Release it with
  * dtlsgate_session_free(). */
 dtlsgate_session *dtlsgate_session_new(int mode);
@@ -524,6 +525,32 @@ int dtlsgate_session_set_mtu_hint(dtlsgate_session *s, uint16_t mtu);
 /* The MTU hint in effect (> 0), or a negative status. */
 int dtlsgate_session_mtu_hint(const dtlsgate_session *s);
 
+/* The longest a handshake may take, in milliseconds from its start: 1 to
+ * DTLSGATE_HANDSHAKE_DEADLINE_MAX (24 hours, so that the getter's int
+ * always holds it), or 0 for the default 30000. Once it has passed the
+ * handshake fails however many retransmissions are left, so a peer that
+ * vanished, or that has another pre-shared key, frees the session on both
+ * sides in bounded time: dtlsgate_session_remaining_timeout() counts down
+ * to it too, and the dtlsgate_session_handle_timeout() it times ends the
+ * handshake. Only before the handshake. Returns 1, or 0 with
+ * InvalidInputParameters (over the maximum) or InvalidOperation;
+ * negative: DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY. */
+#define DTLSGATE_HANDSHAKE_DEADLINE_MAX 86400000
+int dtlsgate_session_set_handshake_deadline(dtlsgate_session *s, uint32_t ms);
+/* The deadline in effect in milliseconds (> 0), or a negative status. */
+int dtlsgate_session_handshake_deadline(const dtlsgate_session *s);
+
+/* How many times a flight is sent again, for want of an answer, before
+ * the handshake fails: any n > 0, or 0 for the default 12. The timer
+ * starts at 1 s and doubles up to 60 s, so 12 take about 8 minutes and
+ * the handshake deadline usually comes first; a smaller n gives up
+ * sooner on a peer that never answers. Only before the handshake.
+ * Returns 1, or 0 with InvalidInputParameters (n < 0) or
+ * InvalidOperation; negative: DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY. */
+int dtlsgate_session_set_max_retransmits(dtlsgate_session *s, int n);
+/* The limit in effect (> 0), or a negative status. */
+int dtlsgate_session_max_retransmits(const dtlsgate_session *s);
+
 /* The parameters a server re-checks the ClientHello's cookie with, as
  * QDtls::setCookieGeneratorParameters(); they must be the verifier's.
  * Only before the handshake. Returns 1, or 0 with InvalidInputParameters
@@ -563,16 +590,19 @@ int dtlsgate_session_do_handshake(dtlsgate_session *s, int socket_fd, const uint
                                   size_t dgram_len);
 
 /* Milliseconds until dtlsgate_session_handle_timeout() is due, into *ms
- * (rounded up). Returns 1 while a retransmission timer runs, 0 when none
- * does (*ms set to 0), or a negative status (DTLSGATE_E_INVALID_ARGUMENT
- * for a NULL ms). This is what Qt's handshakeTimeout signal is timed by. */
+ * (rounded up): the next retransmission or the handshake deadline,
+ * whichever comes first. Returns 1 while a handshake timer runs, 0 when
+ * none does (*ms set to 0), or a negative status
+ * (DTLSGATE_E_INVALID_ARGUMENT for a NULL ms). This is what Qt's
+ * handshakeTimeout signal is timed by. */
 int dtlsgate_session_remaining_timeout(const dtlsgate_session *s, uint32_t *ms);
 
 /* Retransmits the last flight once its timer is due, as
- * QDtls::handleTimeout(); earlier it does nothing and returns 1. After 12
- * retransmissions without an answer the handshake fails (0,
- * TlsFatalError). 0 with InvalidOperation when no handshake is in
- * progress. */
+ * QDtls::handleTimeout(); earlier it does nothing and returns 1. After
+ * dtlsgate_session_max_retransmits() retransmissions without an answer,
+ * or once the handshake deadline has passed, the handshake fails (0,
+ * TlsFatalError, the state back to NotStarted). 0 with InvalidOperation
+ * when no handshake is in progress. */
 int dtlsgate_session_handle_timeout(dtlsgate_session *s, int socket_fd);
 
 /* Drops a handshake in progress without telling the peer, as

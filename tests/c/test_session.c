@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -72,6 +73,16 @@ static const char *err_of(const dtlsgate_session *s)
     return buf;
 }
 
+/* Whether the session's error is code, with part in its message. */
+static int error_is(const dtlsgate_session *s, int code, const char *part)
+{
+    int ok = dtlsgate_session_dtls_error(s) == code && strstr(err_of(s), part) != NULL;
+    if (!ok)
+        fprintf(stderr, "    error %d \"%s\", expected %d with \"%s\"\n",
+                dtlsgate_session_dtls_error(s), err_of(s), code, part);
+    return ok;
+}
+
 static const char *cipher_of(const dtlsgate_session *s)
 {
     static char buf[64];
@@ -106,15 +117,19 @@ static const char CLIENT_IP[] = "192.0.2.7";
 static const uint16_t CLIENT_PORT = 40001;
 
 /* Runs the verifier and a server session against a client session until
- * both complete or one fails; returns the server session (NULL on
- * failure to start). */
+ * both complete or one fails, or until neither has anything more to send;
+ * returns the server session (NULL on failure to start). A non-zero
+ * deadline_ms becomes both sides' handshake deadline. */
 static dtlsgate_session *handshake_in_memory(dtlsgate_verifier *v, dtlsgate_session *client,
-                                             psk_seen *server_seen, const char *server_ciphers)
+                                             psk_seen *server_seen, const char *server_ciphers,
+                                             uint32_t deadline_ms)
 {
     dgram_t d;
     uint8_t reply[DTLSGATE_HELLO_VERIFY_REQUEST_MAX];
     dtlsgate_session *server = NULL;
 
+    if (deadline_ms)
+        CHECK_EQ(dtlsgate_session_set_handshake_deadline(client, deadline_ms), 1);
     CHECK_EQ(dtlsgate_session_set_peer(client, "192.0.2.1", 5684), 1);
     CHECK_EQ(dtlsgate_session_do_handshake(client, DTLSGATE_NO_SOCKET, NULL, 0), 1);
     CHECK_EQ(dtlsgate_session_handshake_state(client), DTLSGATE_HANDSHAKE_IN_PROGRESS);
@@ -140,6 +155,8 @@ static dtlsgate_session *handshake_in_memory(dtlsgate_verifier *v, dtlsgate_sess
         CHECK_EQ(dtlsgate_session_set_identity_hint(server, (const uint8_t *)HINT, strlen(HINT)), 1);
         if (server_ciphers)
             CHECK_EQ(dtlsgate_session_set_ciphers(server, server_ciphers), 1);
+        if (deadline_ms)
+            CHECK_EQ(dtlsgate_session_set_handshake_deadline(server, deadline_ms), 1);
         server_seen->self = server;
         CHECK_EQ(dtlsgate_session_set_psk_callback(server, on_psk, server_seen), DTLSGATE_OK);
         if (!dtlsgate_session_do_handshake(server, DTLSGATE_NO_SOCKET, d.data, d.len)) {
@@ -201,7 +218,7 @@ static void test_in_memory(const char *ciphers, const char *expect_cipher)
     check_context = expect_cipher;
     CHECK_EQ(dtlsgate_session_set_psk_callback(client, on_psk, &cs), DTLSGATE_OK);
 
-    dtlsgate_session *server = handshake_in_memory(v, client, &ss, ciphers);
+    dtlsgate_session *server = handshake_in_memory(v, client, &ss, ciphers, 0);
     if (!CHECK(server != NULL))
         goto out;
     if (!CHECK_EQ(dtlsgate_session_handshake_state(server), DTLSGATE_HANDSHAKE_COMPLETE))
@@ -268,6 +285,39 @@ out:
     check_context = "";
 }
 
+/* Plays the event loop for two sessions in memory: sleeps until the
+ * sooner of their timers, calls handle_timeout() on each, and carries what
+ * they send to each other. Stops when neither handshake is in progress (or
+ * one is, with no timer to end it), or after limit_ms; returns the
+ * milliseconds it ran. */
+static long run_timers(dtlsgate_session *a, dtlsgate_session *b, long limit_ms)
+{
+    dtlsgate_session *side[2] = {a, b};
+    dgram_t d;
+    long start = monotonic_ms();
+    while (monotonic_ms() - start < limit_ms) {
+        uint32_t wait = UINT32_MAX, ms;
+        for (int i = 0; i < 2; i++)
+            if (dtlsgate_session_handshake_state(side[i]) == DTLSGATE_HANDSHAKE_IN_PROGRESS &&
+                dtlsgate_session_remaining_timeout(side[i], &ms) == 1 && ms < wait)
+                wait = ms;
+        if (wait == UINT32_MAX)
+            break;
+        sleep_ms(wait);
+        for (int i = 0; i < 2; i++)
+            if (dtlsgate_session_handshake_state(side[i]) == DTLSGATE_HANDSHAKE_IN_PROGRESS)
+                dtlsgate_session_handle_timeout(side[i], DTLSGATE_NO_SOCKET);
+        for (int i = 0; i < 2; i++)
+            while (take(side[i], &d))
+                if (dtlsgate_session_handshake_state(side[!i]) == DTLSGATE_HANDSHAKE_IN_PROGRESS)
+                    dtlsgate_session_do_handshake(side[!i], DTLSGATE_NO_SOCKET, d.data, d.len);
+    }
+    return monotonic_ms() - start;
+}
+
+/* Different keys: records that fail authentication are dropped silently
+ * (RFC 6347 4.1.2.7), so neither side hears anything it can trust, and
+ * both give up at the handshake deadline, naming the likely cause. */
 static void test_wrong_key(void)
 {
     static const uint8_t other[] = {9, 9, 9, 9};
@@ -275,11 +325,23 @@ static void test_wrong_key(void)
     dtlsgate_session *client = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
     psk_seen cs = {.key = other, .key_len = sizeof other}, ss = {.key = KEY, .key_len = sizeof KEY};
     dtlsgate_session_set_psk_callback(client, on_psk, &cs);
-    dtlsgate_session *server = handshake_in_memory(v, client, &ss, NULL);
+    dtlsgate_session *server = handshake_in_memory(v, client, &ss, NULL, 1000);
     if (CHECK(server != NULL)) {
-        CHECK_EQ(dtlsgate_session_handshake_state(server), DTLSGATE_HANDSHAKE_NOT_STARTED);
-        CHECK_EQ(dtlsgate_session_dtls_error(server), DTLSGATE_TLS_FATAL_ERROR);
-        CHECK(strstr(err_of(server), "keys differ") != NULL);
+        CHECK_EQ(cs.calls, 1);
+        CHECK_EQ(ss.calls, 1);
+        /* Neither side ended it at once: the Finished was dropped. */
+        CHECK_EQ(dtlsgate_session_handshake_state(server), DTLSGATE_HANDSHAKE_IN_PROGRESS);
+        CHECK_EQ(dtlsgate_session_handshake_state(client), DTLSGATE_HANDSHAKE_IN_PROGRESS);
+        /* 5 s is a bound on a slow machine, not a measurement: the
+         * retransmission limit alone would take minutes. */
+        run_timers(client, server, 5000);
+        dtlsgate_session *side[2] = {client, server};
+        for (int i = 0; i < 2; i++) {
+            check_context = i ? "server" : "client";
+            CHECK_EQ(dtlsgate_session_handshake_state(side[i]), DTLSGATE_HANDSHAKE_NOT_STARTED);
+            CHECK(error_is(side[i], DTLSGATE_TLS_FATAL_ERROR, "pre-shared keys differ"));
+        }
+        check_context = "";
     }
     dtlsgate_session_free(server);
     dtlsgate_session_free(client);
@@ -289,7 +351,7 @@ static void test_wrong_key(void)
     psk_seen none = {.key = NULL, .key_len = 0};
     ss.calls = 0;
     dtlsgate_session_set_psk_callback(client, on_psk, &none);
-    server = handshake_in_memory(v, client, &ss, NULL);
+    server = handshake_in_memory(v, client, &ss, NULL, 0);
     CHECK_EQ(none.calls, 1);
     CHECK_EQ(dtlsgate_session_handshake_state(client), DTLSGATE_HANDSHAKE_NOT_STARTED);
     CHECK_EQ(dtlsgate_session_dtls_error(client), DTLSGATE_TLS_FATAL_ERROR);
@@ -459,18 +521,93 @@ static void test_retransmission(void)
     close(cli.fd);
 }
 
+/* The handshake deadline and the retransmission limit: defaults, range,
+ * and only before the handshake. */
+static void test_handshake_limits(void)
+{
+    dtlsgate_session *s = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    CHECK_EQ(dtlsgate_session_handshake_deadline(s), 30000);
+    CHECK_EQ(dtlsgate_session_max_retransmits(s), 12);
+
+    CHECK_EQ(dtlsgate_session_set_handshake_deadline(s, 1), 1);
+    CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_NO_ERROR);
+    CHECK_EQ(dtlsgate_session_handshake_deadline(s), 1);
+    CHECK_EQ(dtlsgate_session_set_handshake_deadline(s, DTLSGATE_HANDSHAKE_DEADLINE_MAX), 1);
+    CHECK_EQ(dtlsgate_session_handshake_deadline(s), 86400000);
+    CHECK_EQ(dtlsgate_session_set_handshake_deadline(s, DTLSGATE_HANDSHAKE_DEADLINE_MAX + 1), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "86400001 ms"));
+    CHECK_EQ(dtlsgate_session_set_handshake_deadline(s, UINT32_MAX), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_INVALID_INPUT_PARAMETERS);
+    CHECK_EQ(dtlsgate_session_handshake_deadline(s), 86400000); /* unchanged */
+    CHECK_EQ(dtlsgate_session_set_handshake_deadline(s, 0), 1);
+    CHECK_EQ(dtlsgate_session_handshake_deadline(s), 30000);
+
+    CHECK_EQ(dtlsgate_session_set_max_retransmits(s, -1), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "retransmissions -1"));
+    CHECK_EQ(dtlsgate_session_set_max_retransmits(s, INT_MIN), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_INVALID_INPUT_PARAMETERS);
+    CHECK_EQ(dtlsgate_session_max_retransmits(s), 12);
+    CHECK_EQ(dtlsgate_session_set_max_retransmits(s, INT_MAX), 1);
+    CHECK_EQ(dtlsgate_session_max_retransmits(s), INT_MAX);
+    CHECK_EQ(dtlsgate_session_set_max_retransmits(s, 0), 1);
+    CHECK_EQ(dtlsgate_session_max_retransmits(s), 12);
+    CHECK_EQ(dtlsgate_session_set_max_retransmits(s, 3), 1);
+    CHECK_EQ(dtlsgate_session_set_handshake_deadline(s, 2000), 1);
+
+    /* Once the handshake runs, any value is refused as too late. */
+    CHECK_EQ(dtlsgate_session_set_peer(s, "192.0.2.1", 5684), 1);
+    CHECK_EQ(dtlsgate_session_do_handshake(s, DTLSGATE_NO_SOCKET, NULL, 0), 1);
+    CHECK_EQ(dtlsgate_session_set_handshake_deadline(s, 1000), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_OPERATION, "after handshake started"));
+    CHECK_EQ(dtlsgate_session_set_handshake_deadline(s, UINT32_MAX), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_INVALID_OPERATION);
+    CHECK_EQ(dtlsgate_session_set_max_retransmits(s, 5), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_OPERATION, "after handshake started"));
+    CHECK_EQ(dtlsgate_session_set_max_retransmits(s, -1), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_INVALID_OPERATION);
+    CHECK_EQ(dtlsgate_session_handshake_deadline(s), 2000);
+    CHECK_EQ(dtlsgate_session_max_retransmits(s), 3);
+    dtlsgate_session_free(s);
+}
+
+/* A server that never answers: with a 500 ms deadline the client gives up
+ * at the deadline, before even its first retransmission (due after 1 s),
+ * far from the 12 retransmissions it was allowed. */
+static void test_handshake_deadline(void)
+{
+    dtlsgate_session *client = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    dgram_t d;
+    uint32_t ms = 0;
+    int hellos = 0, ok = 1;
+    CHECK_EQ(dtlsgate_session_set_handshake_deadline(client, 500), 1);
+    CHECK_EQ(dtlsgate_session_set_max_retransmits(client, 12), 1);
+    CHECK_EQ(dtlsgate_session_set_peer(client, "192.0.2.1", 5684), 1);
+    long start = monotonic_ms();
+    CHECK_EQ(dtlsgate_session_do_handshake(client, DTLSGATE_NO_SOCKET, NULL, 0), 1);
+    CHECK_EQ(dtlsgate_session_remaining_timeout(client, &ms), 1);
+    CHECK(ms > 0 && ms <= 500); /* the deadline comes before the retransmission */
+    /* 5 s bounds the loop on a slow machine; it is not what is measured. */
+    while (ok && monotonic_ms() - start < 5000) {
+        while (take(client, &d))
+            hellos++;
+        if (dtlsgate_session_remaining_timeout(client, &ms) != 1)
+            break;
+        sleep_ms(ms);
+        ok = dtlsgate_session_handle_timeout(client, DTLSGATE_NO_SOCKET);
+    }
+    long took = monotonic_ms() - start;
+    CHECK_EQ(ok, 0);
+    CHECK_EQ(dtlsgate_session_handshake_state(client), DTLSGATE_HANDSHAKE_NOT_STARTED);
+    CHECK_EQ(dtlsgate_session_dtls_error(client), DTLSGATE_TLS_FATAL_ERROR);
+    CHECK(took >= 500 - 1); /* whole milliseconds on both ends */
+    CHECK_EQ(hellos, 1); /* never retransmitted */
+    CHECK_EQ(dtlsgate_session_remaining_timeout(client, &ms), 0);
+    dtlsgate_session_free(client);
+}
+
 /* ---------------------------------------------------------------------------
  * Bad input: every refusal has its code and message, nothing crashes.
  */
-
-static int error_is(const dtlsgate_session *s, int code, const char *part)
-{
-    int ok = dtlsgate_session_dtls_error(s) == code && strstr(err_of(s), part) != NULL;
-    if (!ok)
-        fprintf(stderr, "    error %d \"%s\", expected %d with \"%s\"\n",
-                dtlsgate_session_dtls_error(s), err_of(s), code, part);
-    return ok;
-}
 
 static void expect_bad_session(dtlsgate_session *s, const char *what)
 {
@@ -493,6 +630,10 @@ static void expect_bad_session(dtlsgate_session *s, const char *what)
     CHECK_EQ(dtlsgate_session_ciphers(s, str, &len), DTLSGATE_E_BAD_HANDLE);
     CHECK_EQ(dtlsgate_session_set_mtu_hint(s, 1000), DTLSGATE_E_BAD_HANDLE);
     CHECK_EQ(dtlsgate_session_mtu_hint(s), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_set_handshake_deadline(s, 1000), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_handshake_deadline(s), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_set_max_retransmits(s, 3), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_max_retransmits(s), DTLSGATE_E_BAD_HANDLE);
     CHECK_EQ(dtlsgate_session_set_cookie_generator_parameters(s, 4, buf, 8), DTLSGATE_E_BAD_HANDLE);
     CHECK_EQ(dtlsgate_session_cookie_generator_parameters(s, &hash, buf, &len),
              DTLSGATE_E_BAD_HANDLE);
@@ -734,7 +875,7 @@ static void test_free_inside_callback(void)
     psk_seen ss = {.key = KEY, .key_len = sizeof KEY};
     CHECK_EQ(dtlsgate_session_set_psk_callback(client, free_self, client), DTLSGATE_OK);
     freed_by_callback = client;
-    dtlsgate_session *server = handshake_in_memory(v, client, &ss, NULL);
+    dtlsgate_session *server = handshake_in_memory(v, client, &ss, NULL, 0);
     CHECK_EQ(dtlsgate_session_handshake_state(client), DTLSGATE_E_BAD_HANDLE);
     dtlsgate_session_free(server);
     dtlsgate_verifier_free(v);
@@ -750,6 +891,8 @@ int main(void)
     test_sockets(AF_INET);
     test_sockets(AF_INET6);
     test_retransmission();
+    test_handshake_limits();
+    test_handshake_deadline();
     test_bad_handles();
     test_bad_arguments();
     test_free_inside_callback();

@@ -61,6 +61,14 @@ static inline void udp_close(udp_t *u)
     u->fd = -1;
 }
 
+/* Milliseconds on a monotonic clock. */
+static inline long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static inline void sleep_ms(long ms)
 {
     struct timespec ts;
