@@ -123,9 +123,13 @@ func withOne(h *C.capi_const_authenticator, f func(a *psk.Authenticator) C.int) 
 	return f(&a.a)
 }
 
-// getBytes writes one byte field to the caller's buffer.
+// getBytes writes one byte field to the caller's buffer. The field comes
+// as a copy, wiped once it is in the buffer, since it may be the key.
 func getBytes(h *C.capi_const_authenticator, field func(*psk.Authenticator) []byte, buf *C.uint8_t, n *C.size_t) C.int {
-	return withOne(h, func(a *psk.Authenticator) C.int { return putBytes(field(a), buf, n) })
+	return withOne(h, func(a *psk.Authenticator) (status C.int) {
+		useOnce(field(a), func(b []byte) { status = putBytes(b, buf, n) })
+		return status
+	})
 }
 
 // setBytes stores the caller's bytes in one field.

@@ -33,6 +33,13 @@ type dtlsSession struct {
 
 var sessions table[dtlsSession]
 
+// callingBack reports whether the calling thread is inside x's PSK
+// callback, and so already holds x.mu further up its stack.
+func (x *dtlsSession) callingBack() bool {
+	t := x.inCallback.Load()
+	return t != 0 && t == uintptr(C.capi_thread_self())
+}
+
 // withSession runs f on the session behind h, locked; DTLSGATE_E_BUSY when
 // called from inside the session's own PSK callback.
 func withSession(h *C.capi_const_session, f func(x *dtlsSession) C.int) C.int {
@@ -40,7 +47,7 @@ func withSession(h *C.capi_const_session, f func(x *dtlsSession) C.int) C.int {
 	if !ok {
 		return C.DTLSGATE_E_BAD_HANDLE
 	}
-	if t := x.inCallback.Load(); t != 0 && t == uintptr(C.capi_thread_self()) {
+	if x.callingBack() {
 		return C.DTLSGATE_E_BUSY
 	}
 	x.mu.Lock()
@@ -72,9 +79,22 @@ func dtlsgate_session_free(h *C.dtlsgate_session) {
 			reportPanic(r)
 		}
 	}()
-	// A call still running on another thread (or the callback's own
-	// do_handshake) keeps its reference and finishes; the handle is gone.
-	sessions.remove(uintptr(unsafe.Pointer(h)))
+	x, ok := sessions.remove(uintptr(unsafe.Pointer(h)))
+	if !ok {
+		return
+	}
+	// The handle is gone for new calls; the secrets go once no call uses
+	// them. From inside the PSK callback this thread already holds the lock
+	// (the callback's own do_handshake), and the engine puts the wipe off
+	// until the callback returns; any other thread waits for the call that
+	// runs.
+	if x.callingBack() {
+		x.s.Close()
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.s.Close()
 }
 
 // askPSK hands the session's authenticator to the C callback through a
@@ -96,8 +116,7 @@ func (x *dtlsSession) askPSK(a *psk.Authenticator) {
 	defer x.inCallback.Store(0)
 	C.capi_call_psk(x.callback, C.uintptr_t(x.userData), C.capi_authenticator_handle(C.uintptr_t(id)))
 	tmp.mu.Lock()
-	a.SetIdentity(tmp.a.Identity())
-	a.SetPreSharedKey(tmp.a.PreSharedKey())
+	takeCredentials(a, &tmp.a)
 	tmp.mu.Unlock()
 }
 

@@ -458,7 +458,8 @@ typedef enum dtlsgate_handshake_state {
  * header except those of its own session, which return DTLSGATE_E_BUSY
  * from inside it (and would wait for it from other threads: do not make
  * the callback wait for a thread that uses the session). It may free its
- * own session: the running call then finishes and the handle is gone. */
+ * own session: the handshake then ends, the running call finishes and the
+ * handle is gone. */
 typedef void (*dtlsgate_psk_callback)(void *user_data, dtlsgate_psk_authenticator *authenticator);
 
 /* A new session in mode DTLSGATE_SSL_CLIENT_MODE or DTLSGATE_SSL_SERVER_MODE,
@@ -470,8 +471,11 @@ typedef void (*dtlsgate_psk_callback)(void *user_data, dtlsgate_psk_authenticato
 dtlsgate_session *dtlsgate_session_new(int mode);
 
 /* Releases a session without telling the peer (call
- * dtlsgate_session_shutdown() first for that). NULL, an already freed
- * handle or a handle of another kind is a no-op. */
+ * dtlsgate_session_shutdown() first for that), and overwrites the keys and
+ * secrets it holds. A call on the session running on another thread is
+ * waited for. From inside the session's own PSK callback the handle is
+ * gone at once and the handshake ends when the callback returns. NULL, an
+ * already freed handle or a handle of another kind is a no-op. */
 void dtlsgate_session_free(dtlsgate_session *s);
 
 /* The session's mode (1 or 2), or DTLSGATE_E_BAD_HANDLE. */

@@ -36,6 +36,7 @@ typedef struct {
     int max_identity, max_key;
     const uint8_t *key;
     size_t key_len;
+    uint8_t key_mask; /* key holds the key XORed with this (a test that looks for it) */
     dtlsgate_session *self;
     int reentry_status; /* what a call on self returned from inside */
 } psk_seen;
@@ -61,7 +62,11 @@ static void on_psk(void *user, dtlsgate_psk_authenticator *a)
         seen->reentry_status = dtlsgate_session_handshake_state(seen->self);
     if (seen->max_identity > 0) /* a client: name itself */
         dtlsgate_psk_authenticator_set_identity(a, (const uint8_t *)IDENTITY, strlen(IDENTITY));
-    dtlsgate_psk_authenticator_set_pre_shared_key(a, seen->key, seen->key_len);
+    uint8_t key[64];
+    for (size_t i = 0; i < seen->key_len && i < sizeof key; i++)
+        key[i] = seen->key[i] ^ seen->key_mask;
+    dtlsgate_psk_authenticator_set_pre_shared_key(a, key, seen->key_len);
+    explicit_bzero(key, sizeof key);
 }
 
 static const char *err_of(const dtlsgate_session *s)
@@ -360,6 +365,88 @@ static void test_wrong_key(void)
     dtlsgate_verifier_free(v);
 }
 
+
+/* ---------------------------------------------------------------------------
+ * Secrets (issue 11, item 9): once a handshake is over, no copy of the
+ * pre-shared key is left in the process for a memory dump or a core file
+ * to show, whatever the library made of it on the way. The test keeps the
+ * key masked, unmasks it only in the callback's own buffer (wiped), and
+ * looks through every writable mapping of the process for it.
+ */
+
+/* How many times the key (mask[i] ^ mask_byte) appears in the process's
+ * writable memory, read through /proc/self/mem so that no page can fault. */
+static long key_copies(const uint8_t *masked, size_t len, uint8_t mask_byte)
+{
+    static uint8_t buf[1 << 20];
+    char line[512];
+    long found = 0;
+    FILE *maps = fopen("/proc/self/maps", "r");
+    int mem = open("/proc/self/mem", O_RDONLY);
+    if (!CHECK(maps != NULL) || !CHECK(mem >= 0))
+        return -1;
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long lo, hi;
+        char perm[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) != 3 || perm[1] != 'w')
+            continue;
+        /* Chunks overlap by len - 1 bytes, so a copy across two is seen;
+         * buf itself holds what it just read, and is left out. */
+        for (unsigned long at = lo; at < hi; at += sizeof buf - (len - 1)) {
+            size_t want = hi - at < sizeof buf ? hi - at : sizeof buf;
+            ssize_t n = pread(mem, buf, want, (off_t)at);
+            for (ssize_t i = 0; n > 0 && i + (ssize_t)len <= n; i++) {
+                size_t j = 0;
+                while (j < len && buf[i + j] == (masked[j] ^ mask_byte))
+                    j++;
+                uintptr_t where = at + (uintptr_t)i;
+                found += j == len && (where < (uintptr_t)buf || where >= (uintptr_t)buf + sizeof buf);
+            }
+            if (n < (ssize_t)want)
+                break;
+        }
+    }
+    memset(buf, 0, sizeof buf);
+    close(mem);
+    fclose(maps);
+    return found;
+}
+
+static void test_key_not_left_in_memory(const char *suite)
+{
+    enum { MASK = 0xA5 };
+    uint8_t masked[32];
+    int fd = open("/dev/urandom", O_RDONLY);
+    if (!CHECK(fd >= 0) || !CHECK_EQ(read(fd, masked, sizeof masked), (long long)sizeof masked))
+        return;
+    close(fd);
+    check_context = suite;
+    /* The search finds a copy when there is one. */
+    uint8_t *plain = malloc(sizeof masked);
+    for (size_t i = 0; i < sizeof masked; i++)
+        plain[i] = masked[i] ^ MASK;
+    CHECK_EQ(key_copies(masked, sizeof masked, MASK), 1);
+    explicit_bzero(plain, sizeof masked);
+    free(plain);
+    CHECK_EQ(key_copies(masked, sizeof masked, MASK), 0);
+
+    dtlsgate_verifier *v = dtlsgate_verifier_new();
+    dtlsgate_session *client = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    psk_seen cs = {.key = masked, .key_len = sizeof masked, .key_mask = MASK};
+    psk_seen ss = cs;
+    dtlsgate_session_set_psk_callback(client, on_psk, &cs);
+    dtlsgate_session *server = handshake_in_memory(v, client, &ss, suite, 0);
+    if (CHECK(server != NULL) &&
+        CHECK_EQ(dtlsgate_session_handshake_state(server), DTLSGATE_HANDSHAKE_COMPLETE)) {
+        CHECK_EQ(key_copies(masked, sizeof masked, MASK), 0);
+        CHECK_STR(carry(client, server, "ping"), "ping");
+    }
+    dtlsgate_session_free(server);
+    dtlsgate_session_free(client);
+    dtlsgate_verifier_free(v);
+    CHECK_EQ(key_copies(masked, sizeof masked, MASK), 0);
+    check_context = "";
+}
 
 /* ---------------------------------------------------------------------------
  * Over real loopback sockets: the session sends with sendto(2) itself.
@@ -888,6 +975,8 @@ int main(void)
     test_in_memory("ECDHE-PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256",
                    "ECDHE-PSK-AES128-CBC-SHA256");
     test_wrong_key();
+    test_key_not_left_in_memory("PSK-AES128-GCM-SHA256");
+    test_key_not_left_in_memory("ECDHE-PSK-AES128-CBC-SHA256");
     test_sockets(AF_INET);
     test_sockets(AF_INET6);
     test_retransmission();
