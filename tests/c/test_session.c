@@ -367,6 +367,104 @@ static void test_wrong_key(void)
 
 
 /* ---------------------------------------------------------------------------
+ * Forged CBC records (issue 11, item 1). An on-path attacker who saw one
+ * record whose last block is all padding controls, without any key, what
+ * each block decrypts to through the block before it. Every forgery below
+ * must be a dropped record, never a fault: before the fix, one of the
+ * kind-2 forgeries (at most 256 tries) made pion's CBC.Decrypt slice
+ * before the start of the record and panic.
+ */
+
+enum { HDR = 13, BLOCK = 16 };
+
+/* Forgery number v (0..255) of `kind` from rec, whose body is an IV and
+ * four blocks C1..C4, C4 all padding (sixteen bytes of 15):
+ *  0: the whole record, its padding length byte turned into v through C3;
+ *  1: the same on a 48-byte body: C2 as the IV, C3, C4;
+ *  2: a 64-byte body: C1 as the IV, C2 with its last byte flipped by v, and
+ *     C3 turning the padding block into sixteen bytes of 16. For one v the
+ *     byte before them is 16 as well: 17 bytes of padding, more than the
+ *     48 bytes after the IV leave beside a 32-byte MAC. */
+static void forge(const dgram_t *rec, int kind, int v, dgram_t *f)
+{
+    const size_t keep = kind == 0 ? rec->len - HDR : kind == 1 ? 3 * BLOCK : 4 * BLOCK;
+    memcpy(f->data, rec->data, HDR);
+    memcpy(f->data + HDR, rec->data + rec->len - keep, keep);
+    f->data[HDR - 2] = (uint8_t)(keep >> 8); /* the record's length field */
+    f->data[HDR - 1] = (uint8_t)keep;
+    f->len = HDR + keep;
+    uint8_t *prev = f->data + f->len - 2 * BLOCK; /* the block before the padding */
+    if (kind < 2) {
+        prev[BLOCK - 1] ^= (uint8_t)(v ^ 15);
+        return;
+    }
+    for (int i = 0; i < BLOCK; i++)
+        prev[i] ^= 15 ^ 16;
+    prev[-1] ^= (uint8_t)v;
+}
+
+/* Feeds from's next record, forged every way, to `to`; then the record
+ * itself, which must still be accepted. */
+static void forgeries_are_dropped(dtlsgate_session *from, dtlsgate_session *to)
+{
+    /* 16 bytes of data and a 32-byte HMAC-SHA256 fill whole blocks, so
+     * the padding is a block of its own. */
+    static const char data[] = "sixteen bytes!!!";
+    static dgram_t rec, forged;
+    uint8_t out[256];
+    int internal = 0, bad = 0;
+
+    CHECK_EQ(dtlsgate_session_write_datagram_encrypted(from, DTLSGATE_NO_SOCKET,
+                                                       (const uint8_t *)data, 16),
+             16);
+    if (!CHECK(take(from, &rec)) || !CHECK_EQ(rec.len, HDR + BLOCK + 16 + 32 + BLOCK))
+        return;
+    for (int kind = 0; kind < 3; kind++) {
+        for (int v = 0; v < 256; v++) {
+            if (kind == 0 && v == 15)
+                continue; /* that is the record itself */
+            forge(&rec, kind, v, &forged);
+            size_t n = sizeof out;
+            int r = dtlsgate_session_decrypt_datagram(to, DTLSGATE_NO_SOCKET, forged.data,
+                                                      forged.len, out, &n);
+            internal += r == DTLSGATE_E_INTERNAL;
+            if ((r != 1 || n != 0) && !bad++)
+                fprintf(stderr, "    forgery %d of kind %d: returned %d with %zu bytes\n", v,
+                        kind, r, n);
+        }
+    }
+    CHECK_EQ(internal, 0);
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(dtlsgate_session_is_connection_encrypted(to), 1);
+    /* The forgeries took no sequence number: the real record still counts. */
+    size_t n = sizeof out;
+    CHECK_EQ(dtlsgate_session_decrypt_datagram(to, DTLSGATE_NO_SOCKET, rec.data, rec.len, out, &n),
+             1);
+    CHECK_MEM(out, n, data, 16);
+}
+
+static void test_cbc_forgeries(const char *suite)
+{
+    dtlsgate_verifier *v = dtlsgate_verifier_new();
+    dtlsgate_session *client = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    psk_seen cs = {.key = KEY, .key_len = sizeof KEY}, ss = {.key = KEY, .key_len = sizeof KEY};
+    check_context = suite;
+    dtlsgate_session_set_psk_callback(client, on_psk, &cs);
+    dtlsgate_session *server = handshake_in_memory(v, client, &ss, suite, 0);
+    if (CHECK(server != NULL) && CHECK_STR(cipher_of(server), suite) &&
+        CHECK_STR(cipher_of(client), suite)) {
+        forgeries_are_dropped(client, server);
+        forgeries_are_dropped(server, client);
+        CHECK_STR(carry(client, server, "still carrying data"), "still carrying data");
+        CHECK_STR(carry(server, client, "both ways"), "both ways");
+    }
+    dtlsgate_session_free(server);
+    dtlsgate_session_free(client);
+    dtlsgate_verifier_free(v);
+    check_context = "";
+}
+
+/* ---------------------------------------------------------------------------
  * Secrets (issue 11, item 9): once a handshake is over, no copy of the
  * pre-shared key is left in the process for a memory dump or a core file
  * to show, whatever the library made of it on the way. The test keeps the
@@ -975,6 +1073,8 @@ int main(void)
     test_in_memory("ECDHE-PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256",
                    "ECDHE-PSK-AES128-CBC-SHA256");
     test_wrong_key();
+    test_cbc_forgeries("PSK-AES128-CBC-SHA256");
+    test_cbc_forgeries("ECDHE-PSK-AES128-CBC-SHA256");
     test_key_not_left_in_memory("PSK-AES128-GCM-SHA256");
     test_key_not_left_in_memory("ECDHE-PSK-AES128-CBC-SHA256");
     test_sockets(AF_INET);
