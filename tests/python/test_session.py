@@ -7,7 +7,8 @@
 - the pskRequired slot: an exception in it, calls back into the same
   QDtls (BusyError), close() from inside it;
 - handshakeTimeout: checkTimeout() in a plain loop, and by itself under
-  asyncio; handleTimeout() retransmits;
+  asyncio; handleTimeout() retransmits; the handshake deadline ends a
+  handshake with a silent peer, and one with a peer whose key differs;
 - bad input and use after close;
 - QSslCipher, QSslConfiguration, the enums, Signal, the aliases.
 
@@ -75,7 +76,9 @@ class Link:
     its own loopback socket, wrapped as `kind`. run() moves datagrams until
     both handshakes are complete (or one fails)."""
 
-    def __init__(self, host="127.0.0.1", kind="socket", server_slot=None, client=None):
+    def __init__(self, host="127.0.0.1", kind="socket", server_slot=None, client=None,
+                 deadline=None):
+        self.deadline = deadline  # both sides' handshake deadline (ms), if set
         self.csock_raw, self.ssock_raw = support.udp(host), support.udp(host)
         wrap, self.address = KINDS[kind]
         self.csock, self.ssock = wrap(self.csock_raw), wrap(self.ssock_raw)
@@ -102,6 +105,8 @@ class Link:
     def start(self):
         host, port = self.ssock_raw.getsockname()[:2]
         assert self.client.setPeer(self.address(host), port)
+        if self.deadline is not None:
+            assert self.client.setHandshakeDeadline(self.deadline)
         self.client_results.append(self.client.doHandshake(self.csock))
 
     def new_server(self, peer):
@@ -112,7 +117,10 @@ class Link:
         assert server.setDtlsConfiguration(config)
         assert server.setPeer(self.address(peer[0]), peer[1])
         assert server.setCookieVerifier(self.verifier)
+        if self.deadline is not None:
+            assert server.setHandshakeDeadline(self.deadline)
         server.pskRequired.connect(self.server_slot)
+        server.handshakeTimeout.connect(lambda: server.handleTimeout(self.ssock))
         return server
 
     def on_server(self, data, peer):
@@ -126,13 +134,15 @@ class Link:
                     self.server.doHandshake(self.ssock, self.verifier.verifiedHello()))
         elif self.server.handshakeState() == QDtls.HandshakeInProgress:
             self.server_results.append(self.server.doHandshake(self.ssock, data))
-        else:
+        elif self.server.isConnectionEncrypted():
             self.server.decryptDatagram(self.ssock, data)
+        # else: the handshake failed; what comes late is dropped, so that the
+        # failure stays what dtlsError() says
 
     def on_client(self, data):
         if self.client.handshakeState() == QDtls.HandshakeInProgress:
             self.client_results.append(self.client.doHandshake(self.csock, data))
-        else:
+        elif self.client.isConnectionEncrypted():
             self.client.decryptDatagram(self.csock, data)
 
     def done(self):
@@ -178,8 +188,8 @@ class Link:
 
 
 def connect_handshake_timeouts(link):
-    """Wire handshakeTimeout -> handleTimeout on both sides, as Qt programs
-    do (the server side once it exists)."""
+    """Wire the client's handshakeTimeout -> handleTimeout, as Qt programs
+    do (Link.new_server does the same for the server)."""
     link.client.handshakeTimeout.connect(lambda: link.client.handleTimeout(link.csock))
 
 
@@ -292,6 +302,28 @@ class Handshake(unittest.TestCase):
             self.assertFalse(client.doHandshake(BrokenSender()))
             self.assertEqual(client.dtlsError(), QDtlsError.UnderlyingSocketError)
             self.assertEqual(client.dtlsErrorString(), "Network is unreachable")
+
+
+    def test_wrong_key_fails_on_both_sides_at_the_deadline(self):
+        """Different keys: records that fail authentication are dropped
+        silently (RFC 6347 4.1.2.7), so nothing ends the handshake at once;
+        both sides give up at the handshake deadline, naming the likely
+        cause."""
+        link = Link(server_slot=lambda a: a.setPreSharedKey(b"another key"), deadline=1000)
+        connect_handshake_timeouts(link)
+        try:
+            link.start()
+            link.pump(lambda: link.server is not None and all(
+                d.handshakeState() == QDtls.HandshakeNotStarted for d in (link.client, link.server)))
+            self.assertNotIn(False, link.client_results)  # nothing failed on arrival
+            self.assertNotIn(False, link.server_results)
+            for side, dtls in (("client", link.client), ("server", link.server)):
+                with self.subTest(side=side):
+                    self.assertEqual(dtls.dtlsError(), QDtlsError.TlsFatalError)
+                    self.assertIn("pre-shared keys differ", dtls.dtlsErrorString())
+                    self.assertEqual(dtls.remainingTimeout(), -1)
+        finally:
+            link.close()
 
 
 class PskSlot(unittest.TestCase):
@@ -481,6 +513,38 @@ class Timeouts(unittest.TestCase):
         silent.close()
         client_sock.close()
 
+    def test_deadline_comes_before_the_retransmission_limit(self):
+        """With a 500 ms deadline the client gives up on a server that never
+        answers at the deadline: before its first retransmission (due after
+        1 s), far from the 12 it was allowed."""
+        silent = support.udp()
+        client_sock = support.udp()
+        results = []
+        with QDtls(QSslSocket.SslClientMode) as client:
+            client.handshakeTimeout.connect(
+                lambda: results.append(client.handleTimeout(client_sock)))
+            self.assertTrue(client.setHandshakeDeadline(500))
+            self.assertTrue(client.setMaximumRetransmissions(12))
+            self.assertTrue(client.setPeer("127.0.0.1", support.port_of(silent)))
+            started = time.monotonic()
+            self.assertTrue(client.doHandshake(client_sock))
+            self.assertTrue(0 < client.remainingTimeout() <= 500, client.remainingTimeout())
+            end = started + 5  # bounds the loop on a slow machine; not what is measured
+            while client.handshakeState() == QDtls.HandshakeInProgress and time.monotonic() < end:
+                time.sleep(max(client.remainingTimeout(), 0) / 1000.0)
+                client.checkTimeout()
+            took = time.monotonic() - started
+            self.assertEqual(results, [False])
+            self.assertEqual(client.handshakeState(), QDtls.HandshakeNotStarted)
+            self.assertEqual(client.dtlsError(), QDtlsError.TlsFatalError)
+            self.assertGreaterEqual(took, 0.5)
+            self.assertEqual(client.remainingTimeout(), -1)
+        first, _ = support.recv(silent)
+        self.assertEqual(dtlswire.parse(first).msg_type, dtlswire.CLIENT_HELLO)
+        self.assertTrue(support.nothing_sent(client_sock, silent))  # never retransmitted
+        silent.close()
+        client_sock.close()
+
     def test_asyncio_emits_by_itself(self):
         silent = support.udp()
 
@@ -637,6 +701,46 @@ class BadInput(unittest.TestCase):
             self.assertFalse(server.doHandshake(self.sock, b"not a ClientHello"))
             self.assertNotEqual(server.dtlsError(), QDtlsError.NoError)
 
+    def test_handshake_deadline_and_retransmissions(self):
+        with QDtls(QSslSocket.SslClientMode) as dtls:
+            self.assertEqual(dtls.handshakeDeadline(), 30000)
+            self.assertEqual(dtls.maximumRetransmissions(), 12)
+            self.assertTrue(dtls.setHandshakeDeadline(1))
+            self.assertEqual(dtls.handshakeDeadline(), 1)
+            self.assertTrue(dtls.setHandshakeDeadline(24 * 3600 * 1000))
+            self.assertFalse(dtls.setHandshakeDeadline(24 * 3600 * 1000 + 1))
+            self.assertEqual(dtls.dtlsError(), QDtlsError.InvalidInputParameters)
+            self.assertIn("24 hours", dtls.dtlsErrorString())
+            self.assertEqual(dtls.handshakeDeadline(), 24 * 3600 * 1000)  # unchanged
+            for msecs in (-1, 2 ** 32):  # not a uint32_t
+                with self.subTest(msecs=msecs), self.assertRaises(InvalidArgumentError):
+                    dtls.setHandshakeDeadline(msecs)
+            with self.assertRaises(TypeError):
+                dtls.setHandshakeDeadline(1.5)
+            self.assertTrue(dtls.setHandshakeDeadline(0))
+            self.assertEqual(dtls.handshakeDeadline(), 30000)
+
+            self.assertFalse(dtls.setMaximumRetransmissions(-1))
+            self.assertEqual(dtls.dtlsError(), QDtlsError.InvalidInputParameters)
+            with self.assertRaises(InvalidArgumentError):
+                dtls.setMaximumRetransmissions(2 ** 31)
+            self.assertTrue(dtls.setMaximumRetransmissions(2 ** 31 - 1))
+            self.assertEqual(dtls.maximumRetransmissions(), 2 ** 31 - 1)
+            self.assertTrue(dtls.setMaximumRetransmissions(0))
+            self.assertEqual(dtls.maximumRetransmissions(), 12)
+            self.assertTrue(dtls.setMaximumRetransmissions(3))
+            self.assertTrue(dtls.setHandshakeDeadline(2000))
+            self.assertEqual(dtls.dtlsError(), QDtlsError.NoError)
+
+            # Once the handshake runs, too late for either.
+            self.assertTrue(dtls.setPeer("127.0.0.1", support.port_of(self.sock)))
+            self.assertTrue(dtls.doHandshake(self.sock))
+            self.assertFalse(dtls.setHandshakeDeadline(1000))
+            self.assertEqual(dtls.dtlsError(), QDtlsError.InvalidOperation)
+            self.assertFalse(dtls.set_maximum_retransmissions(5))
+            self.assertEqual(dtls.dtlsError(), QDtlsError.InvalidOperation)
+            self.assertEqual((dtls.handshake_deadline(), dtls.maximum_retransmissions()), (2000, 3))
+
     def test_sizes_once_encrypted(self):
         link = Link()
         try:
@@ -668,6 +772,8 @@ class BadInput(unittest.TestCase):
         calls = [
             lambda: dtls.setPeer("127.0.0.1", 1), dtls.peerAddress, dtls.peerPort,
             dtls.peerVerificationName, lambda: dtls.setMtuHint(1300), dtls.mtuHint,
+            lambda: dtls.setHandshakeDeadline(1000), dtls.handshakeDeadline,
+            lambda: dtls.setMaximumRetransmissions(3), dtls.maximumRetransmissions,
             dtls.sslMode, dtls.handshakeState, dtls.isConnectionEncrypted, dtls.sessionCipher,
             dtls.sessionProtocol, dtls.dtlsError, dtls.dtlsErrorString, dtls.remainingTimeout,
             dtls.checkTimeout, dtls.dtlsConfiguration, dtls.cookieGeneratorParameters,

@@ -222,6 +222,36 @@ class QDtls(DtlsErrorState, _native.Owner):
         """The hint in effect: 1400 unless set (Qt says 0 then)."""
         return lib.dtlsgate_session_mtu_hint(self._handle)
 
+    def setHandshakeDeadline(self, msecs: int) -> bool:
+        """Extension: the longest a handshake may take from its start, in
+        milliseconds: 1..86400000 (24 hours), or 0 for the default (30000).
+        When it has passed the handshake fails (TlsFatalError, from the
+        handleTimeout() that remainingTimeout() times to it) however many
+        retransmissions are left. Only before the handshake. False:
+        InvalidInputParameters (over 24 hours), InvalidOperation."""
+        name = "dtlsgate_session_set_handshake_deadline"
+        ms = _native.c_range(msecs, 0, _native.UINT32_MAX, name, "msecs")
+        self._error = None
+        return lib.dtlsgate_session_set_handshake_deadline(self._handle, ms) == 1
+
+    def handshakeDeadline(self) -> int:
+        """The deadline in effect, in milliseconds: 30000 unless set."""
+        return lib.dtlsgate_session_handshake_deadline(self._handle)
+
+    def setMaximumRetransmissions(self, count: int) -> bool:
+        """Extension: how many times a flight is sent again for want of an
+        answer before the handshake fails: any count > 0, or 0 for the
+        default (12). Only before the handshake. False:
+        InvalidInputParameters (negative), InvalidOperation."""
+        name = "dtlsgate_session_set_max_retransmits"
+        n = _native.c_range(count, _native.INT_MIN, _native.INT_MAX, name, "count")
+        self._error = None
+        return lib.dtlsgate_session_set_max_retransmits(self._handle, n) == 1
+
+    def maximumRetransmissions(self) -> int:
+        """The limit in effect: 12 unless set."""
+        return lib.dtlsgate_session_max_retransmits(self._handle)
+
     def setCookieGeneratorParameters(self, params: GeneratorParameters) -> bool:
         """The cookie parameters a server re-checks the ClientHello with;
         they must be its verifier's. setCookieVerifier() is simpler and
@@ -354,9 +384,10 @@ class QDtls(DtlsErrorState, _native.Owner):
 
     def handleTimeout(self, socket: Any) -> bool:
         """Retransmits the last flight when its timer is due (before that it
-        does nothing and returns True). False with TlsFatalError after 12
-        retransmissions without an answer, InvalidOperation when no
-        handshake is in progress."""
+        does nothing and returns True). False with TlsFatalError after
+        maximumRetransmissions() retransmissions without an answer or once
+        handshakeDeadline() has passed, InvalidOperation when no handshake
+        is in progress."""
         ok, _ = self._send_through(socket, "dtlsgate_session_handle_timeout",
                                    lib.dtlsgate_session_handle_timeout)
         self._arm_timer()
