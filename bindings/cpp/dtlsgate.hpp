@@ -105,13 +105,15 @@ inline const std::uint8_t *bytes(std::string_view s)
 
 inline std::uint8_t *bytes(char *s) { return reinterpret_cast<std::uint8_t *>(s); }
 
-// A duration for a uint32_t seconds argument. Values that do not fit are
-// passed as UINT32_MAX, which the library refuses like any other value out
-// of its range, so the range lives in one place.
-inline std::uint32_t seconds_arg(std::chrono::seconds s)
+// A duration for a uint32_t argument counted in the duration's own unit
+// (seconds, milliseconds). Values that do not fit are passed as
+// UINT32_MAX, which the library refuses like any other value out of its
+// range, so the range lives in one place.
+template <class Rep, class Period>
+std::uint32_t count_arg(std::chrono::duration<Rep, Period> d)
 {
-    const auto n = s.count();
-    if (n < 0 || n > std::numeric_limits<std::uint32_t>::max())
+    const auto n = d.count();
+    if (n < 0 || static_cast<std::uintmax_t>(n) > std::numeric_limits<std::uint32_t>::max())
         return std::numeric_limits<std::uint32_t>::max();
     return static_cast<std::uint32_t>(n);
 }
@@ -408,7 +410,7 @@ public:
     // How long a cookie stays valid (1 s to 1 day; default 60 s).
     void setCookieLifetime(std::chrono::seconds lifetime)
     {
-        detail::check_status(dtlsgate_verifier_set_cookie_lifetime(v_, detail::seconds_arg(lifetime)),
+        detail::check_status(dtlsgate_verifier_set_cookie_lifetime(v_, detail::count_arg(lifetime)),
                              "dtlsgate_verifier_set_cookie_lifetime");
     }
     std::chrono::seconds cookieLifetime() const
@@ -423,7 +425,7 @@ public:
     void setSecretRotationInterval(std::chrono::seconds interval)
     {
         detail::check_status(
-            dtlsgate_verifier_set_secret_rotation_interval(v_, detail::seconds_arg(interval)),
+            dtlsgate_verifier_set_secret_rotation_interval(v_, detail::count_arg(interval)),
             "dtlsgate_verifier_set_secret_rotation_interval");
     }
     std::chrono::seconds secretRotationInterval() const
@@ -441,8 +443,8 @@ public:
     {
         detail::check_status(dtlsgate_verifier_set_fleet_key(v_, detail::bytes(masterKey),
                                                              masterKey.size(),
-                                                             detail::seconds_arg(window),
-                                                             detail::seconds_arg(maxSkew)),
+                                                             detail::count_arg(window),
+                                                             detail::count_arg(maxSkew)),
                              "dtlsgate_verifier_set_fleet_key");
     }
     // Leaves fleet mode: a fresh random secret takes over.
@@ -836,6 +838,37 @@ public:
             detail::check_status(dtlsgate_session_mtu_hint(s_), "dtlsgate_session_mtu_hint"));
     }
 
+    // Extension: the longest a handshake may take from its start, 1 ms to
+    // 24 hours, or 0 for the default 30 s. When it has passed, the
+    // handshake fails (TlsFatalError, from the handleTimeout() that
+    // remainingTimeout() times to it) however many retransmissions are
+    // left. Only before the handshake; false, with InvalidInputParameters
+    // over 24 hours (or negative), InvalidOperation once it started.
+    bool setHandshakeDeadline(std::chrono::milliseconds deadline)
+    {
+        return result(dtlsgate_session_set_handshake_deadline(s_, detail::count_arg(deadline)),
+                      "dtlsgate_session_set_handshake_deadline");
+    }
+    std::chrono::milliseconds handshakeDeadline() const
+    {
+        return std::chrono::milliseconds(detail::check_status(
+            dtlsgate_session_handshake_deadline(s_), "dtlsgate_session_handshake_deadline"));
+    }
+    // Extension: how many times a flight is sent again for want of an
+    // answer before the handshake fails: n > 0, or 0 for the default 12.
+    // Only before the handshake; false, with InvalidInputParameters for a
+    // negative n, InvalidOperation once it started.
+    bool setMaximumRetransmissions(int n)
+    {
+        return result(dtlsgate_session_set_max_retransmits(s_, n),
+                      "dtlsgate_session_set_max_retransmits");
+    }
+    int maximumRetransmissions() const
+    {
+        return detail::check_status(dtlsgate_session_max_retransmits(s_),
+                                    "dtlsgate_session_max_retransmits");
+    }
+
     // Qt's way for a server to check cookies: the verifier's parameters.
     bool setCookieGeneratorParameters(const GeneratorParameters &params)
     {
@@ -962,7 +995,9 @@ public:
         return result(rc, "dtlsgate_session_do_handshake");
     }
     // Retransmits the last flight once its timer is due (earlier: true,
-    // nothing sent).
+    // nothing sent). False, with TlsFatalError, after
+    // maximumRetransmissions() of them or once the handshake deadline has
+    // passed.
     bool handleTimeout(int socket_fd)
     {
         clear_local_error();

@@ -13,9 +13,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <thread>
 #include <vector>
 #include <type_traits>
 
@@ -564,14 +566,15 @@ QDtls make_server(const QDtlsClientVerifier &v, const char *ip, std::uint16_t po
 }
 
 // One datagram from the peer, to doHandshake() while the handshake runs and
-// to decryptDatagram() after; returns the application data.
+// to decryptDatagram() after; returns the application data. A session
+// whose handshake failed drops it, so that its error stays the failure's.
 std::string deliver(QDtls &to, int fd, const std::string &d)
 {
     if (to.handshakeState() == QDtls::HandshakeInProgress) {
         to.doHandshake(fd, d);
         return "";
     }
-    return to.decryptDatagram(fd, d);
+    return to.isConnectionEncrypted() ? to.decryptDatagram(fd, d) : "";
 }
 
 // Carries queued datagrams both ways until neither side has any.
@@ -745,6 +748,54 @@ void test_session_udp(bool v6)
     CHECK_EQ(client.dtlsError(), QDtlsError::RemoteClosedConnectionError);
 }
 
+// Different keys: records that fail authentication are dropped silently
+// (RFC 6347 4.1.2.7), so nothing ends the handshake at once; both sides
+// give up at the handshake deadline, naming the likely cause.
+void test_session_wrong_key()
+{
+    QDtlsClientVerifier v;
+    PskSeen cs, ss;
+    QDtls client(QSslSocket::SslClientMode);
+    answer_psk(client, cs, "another key");
+    CHECK(client.setHandshakeDeadline(1000ms));
+    CHECK(client.setPeer("192.0.2.1", 5684));
+    const std::string hello = cookie_exchange(v, client);
+    QDtls server = make_server(v, kClientIp, kClientPort, ss);
+    CHECK(server.setHandshakeDeadline(1000ms));
+    CHECK(server.doHandshake(DTLSGATE_NO_SOCKET, hello));
+    pump(client, server);
+    CHECK_EQ(cs.calls, 1);
+    CHECK_EQ(ss.calls, 1);
+    CHECK_EQ(client.handshakeState(), QDtls::HandshakeInProgress);
+    CHECK_EQ(server.handshakeState(), QDtls::HandshakeInProgress);
+
+    // An event loop: sleep until the sooner timer, handle the timers that are
+    // due, carry what they sent. 5 s bounds it on a slow machine; the
+    // retransmission limit alone would take minutes.
+    QDtls *const sides[] = {&client, &server};
+    for (const auto end = std::chrono::steady_clock::now() + 5s;
+         std::chrono::steady_clock::now() < end;) {
+        std::optional<std::chrono::milliseconds> wait;
+        for (QDtls *d : sides)
+            if (d->handshakeState() == QDtls::HandshakeInProgress)
+                if (const auto left = d->remainingTimeout(); left && (!wait || *left < *wait))
+                    wait = left;
+        if (!wait)
+            break;
+        std::this_thread::sleep_for(*wait);
+        for (QDtls *d : sides)
+            if (d->handshakeState() == QDtls::HandshakeInProgress)
+                d->handleTimeout(DTLSGATE_NO_SOCKET);
+        pump(client, server);
+    }
+    for (QDtls *d : sides) {
+        CHECK_EQ(d->handshakeState(), QDtls::HandshakeNotStarted);
+        CHECK_EQ(d->dtlsError(), QDtlsError::TlsFatalError);
+        if (!CHECK(d->dtlsErrorString().find("pre-shared keys differ") != std::string::npos))
+            std::cerr << "    " << d->dtlsErrorString() << "\n";
+    }
+}
+
 // A PSK function that throws: the handshake fails cleanly inside the
 // library, and the exception leaves the doHandshake() call that ran it.
 void test_psk_exception()
@@ -841,6 +892,32 @@ void test_session_errors()
     CHECK_EQ(d.mtuHint(), 1200);
     CHECK_EQ(d.dtlsError(), QDtlsError::NoError);
 
+    // The handshake deadline: 1 ms to 24 hours, 0 for the default 30 s.
+    CHECK(d.handshakeDeadline() == 30s);
+    CHECK(d.setHandshakeDeadline(24h));
+    CHECK(d.handshakeDeadline() == 24h);
+    CHECK(!d.setHandshakeDeadline(24h + 1ms));
+    CHECK_EQ(d.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK(!d.setHandshakeDeadline(-1ms)); // no uint32_t: refused all the same
+    CHECK_EQ(d.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK(!d.setHandshakeDeadline(100000h)); // more milliseconds than a uint32_t holds
+    CHECK(d.handshakeDeadline() == 24h);
+    CHECK(d.setHandshakeDeadline(0ms));
+    CHECK(d.handshakeDeadline() == 30s);
+    CHECK(d.setHandshakeDeadline(1500ms));
+    CHECK(d.handshakeDeadline() == 1500ms);
+    // The retransmission limit: n > 0, 0 for the default 12.
+    CHECK_EQ(d.maximumRetransmissions(), 12);
+    CHECK(!d.setMaximumRetransmissions(-1));
+    CHECK_EQ(d.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK_EQ(d.maximumRetransmissions(), 12);
+    CHECK(d.setMaximumRetransmissions(std::numeric_limits<int>::max()));
+    CHECK_EQ(d.maximumRetransmissions(), std::numeric_limits<int>::max());
+    CHECK(d.setMaximumRetransmissions(0));
+    CHECK_EQ(d.maximumRetransmissions(), 12);
+    CHECK(d.setMaximumRetransmissions(4));
+    CHECK_EQ(d.dtlsError(), QDtlsError::NoError);
+
     CHECK_EQ(d.writeDatagramEncrypted(DTLSGATE_NO_SOCKET, "x"), -1);
     CHECK_EQ(d.dtlsError(), QDtlsError::InvalidOperation);
     CHECK_EQ(d.decryptDatagram(DTLSGATE_NO_SOCKET, "x"), "");
@@ -877,6 +954,13 @@ void test_session_errors()
     // The retransmission timer: running, not due, and the timeout function.
     CHECK(d.setPeer("192.0.2.1", 5684));
     CHECK(d.doHandshake(DTLSGATE_NO_SOCKET));
+    // Too late for the limits now; they stay as they were.
+    CHECK(!d.setHandshakeDeadline(1000ms));
+    CHECK_EQ(d.dtlsError(), QDtlsError::InvalidOperation);
+    CHECK(!d.setMaximumRetransmissions(5));
+    CHECK_EQ(d.dtlsError(), QDtlsError::InvalidOperation);
+    CHECK(d.handshakeDeadline() == 1500ms);
+    CHECK_EQ(d.maximumRetransmissions(), 4);
     const auto left = d.remainingTimeout();
     CHECK(left && left->count() > 0 && left->count() <= 60000);
     CHECK(!d.handshakeTimeoutDue());
@@ -953,6 +1037,7 @@ int main(int argc, char **argv)
         test_session_in_memory();
         test_session_udp(false);
         test_session_udp(true);
+        test_session_wrong_key();
         test_psk_exception();
         test_session_errors();
         test_configuration_value();

@@ -10,12 +10,15 @@
 #include "dtls_bytes.h"
 
 #include <QCoreApplication>
+#include <QElapsedTimer>
 #include <QEventLoop>
 #include <QFile>
 #include <QNetworkDatagram>
 
+#include <chrono>
 #include <memory>
 #include <type_traits>
+#include <vector>
 
 using dtlsgate::qt::QDtlsClientVerifier;
 using dtlsgate::qt::QDtlsError;
@@ -340,6 +343,43 @@ void test_session_timer_moves()
     CHECK_EQ(moved.handshakeState(), QDtls::HandshakeNotStarted);
 }
 
+// The handshake deadline in the event loop: a server that never answers,
+// a 500 ms deadline. The QTimer fires at the deadline, before the first
+// retransmission would be due (1 s), and handleTimeout() ends the
+// handshake there, however many retransmissions were allowed.
+void test_session_deadline()
+{
+    QUdpSocket sink, socket;
+    CHECK(sink.bind(QHostAddress::LocalHost, 0));
+    CHECK(socket.bind(QHostAddress::LocalHost, 0));
+    QEventLoop loop;
+    std::vector<bool> results;
+    QDtls client(SslMode::SslClientMode);
+    CHECK(client.setHandshakeDeadline(std::chrono::milliseconds(500)));
+    CHECK(client.setMaximumRetransmissions(12));
+    CHECK(client.setPeer(QHostAddress::LocalHost, sink.localPort()));
+    client.onPskRequired([](Psk *) {});
+    client.onHandshakeTimeout([&] {
+        results.push_back(client.handleTimeout(&socket));
+        if (!results.back())
+            loop.quit();
+    });
+    QElapsedTimer clock;
+    clock.start();
+    CHECK(client.doHandshake(&socket));
+    QTimer::singleShot(5000, &loop, [&] { loop.quit(); }); // a bound, not a measurement
+    loop.exec();
+    CHECK(results == std::vector<bool>{false});
+    CHECK(clock.elapsed() >= 500);
+    CHECK_EQ(client.handshakeState(), QDtls::HandshakeNotStarted);
+    CHECK_EQ(client.dtlsError(), QDtlsError::TlsFatalError);
+    CHECK(!client.remainingTimeout());
+    // One ClientHello reached the sink: it was never sent again.
+    CHECK(sink.waitForReadyRead(2000));
+    sink.receiveDatagram();
+    CHECK(!sink.hasPendingDatagrams());
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -356,6 +396,7 @@ int main(int argc, char **argv)
         test_psk();
         test_session_event_loop();
         test_session_timer_moves();
+        test_session_deadline();
     } catch (const std::exception &e) {
         std::cerr << "test_qt_adapter: unexpected exception: " << e.what() << "\n";
         return 1;
