@@ -1185,15 +1185,11 @@ private:
                 throw error(DTLSGATE_E_INTERNAL, "dtlsgate_psk_authenticator_copy");
             QSslPreSharedKeyAuthenticator request(copy);
             state->psk(&request);
-            const std::string identity = request.identity();
-            const std::string key = request.preSharedKey();
-            detail::check_status(dtlsgate_psk_authenticator_set_identity(
-                                     borrowed, detail::bytes(identity), identity.size()),
-                                 "dtlsgate_psk_authenticator_set_identity");
-            detail::check_status(
-                dtlsgate_psk_authenticator_set_pre_shared_key(borrowed, detail::bytes(key),
-                                                              key.size()),
-                "dtlsgate_psk_authenticator_set_pre_shared_key");
+            // The answer goes back by exchanging contents inside the library
+            // (which takes only the identity and the key from it), so the key
+            // never sits in a std::string here that nothing would wipe.
+            detail::check_status(dtlsgate_psk_authenticator_swap(borrowed, request.handle()),
+                                 "dtlsgate_psk_authenticator_swap");
         } catch (...) {
             state->psk_exception = std::current_exception();
             dtlsgate_psk_authenticator_set_pre_shared_key(borrowed, nullptr, 0);

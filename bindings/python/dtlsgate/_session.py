@@ -525,10 +525,11 @@ class QDtls(DtlsErrorState, _native.Owner):
             authenticator = QSslPreSharedKeyAuthenticator._adopt(
                 lib.dtlsgate_psk_authenticator_copy(handle))
             self.pskRequired.emit(authenticator)
-            identity = authenticator.identity()
-            key = authenticator.preSharedKey()
-            lib.dtlsgate_psk_authenticator_set_identity(handle, identity, len(identity))
-            lib.dtlsgate_psk_authenticator_set_pre_shared_key(handle, key, len(key))
+            # The answer goes back by exchanging contents inside the library
+            # (which takes only the identity and the key from it), so the
+            # key never becomes a Python bytes object here, which nothing
+            # could wipe.
+            lib.dtlsgate_psk_authenticator_swap(handle, authenticator._handle)
         except BaseException as e:  # noqa: B902  reported by doHandshake()
             self._slot_exception = e
             try:
