@@ -482,13 +482,23 @@ class Timeouts(unittest.TestCase):
     """The retransmission timer against a peer that never answers. The
     first timer is 1 s; waits below are bounded generously."""
 
+    def setUp(self):
+        self.silent = support.udp()  # the peer that never answers
+        self.sock = support.udp()
+        self.addCleanup(self.silent.close)
+        self.addCleanup(self.sock.close)
+
+    def silent_client(self, fired):
+        """A client QDtls for self.silent, its handshakeTimeout connected to
+        handleTimeout(self.sock), whose results go into `fired`."""
+        client = QDtls(QSslSocket.SslClientMode)
+        client.handshakeTimeout.connect(lambda: fired.append(client.handleTimeout(self.sock)))
+        return client
+
     def test_check_timeout_and_retransmission(self):
-        silent = support.udp()
-        client_sock = support.udp()
+        silent, client_sock = self.silent, self.sock
         fired = []
-        with QDtls(QSslSocket.SslClientMode) as client:
-            client.handshakeTimeout.connect(
-                lambda: fired.append(client.handleTimeout(client_sock)))
+        with self.silent_client(fired) as client:
             self.assertEqual(client.remainingTimeout(), -1)
             self.assertFalse(client.checkTimeout())
             self.assertTrue(client.setPeer("127.0.0.1", support.port_of(silent)))
@@ -510,19 +520,14 @@ class Timeouts(unittest.TestCase):
             self.assertGreater(client.remainingTimeout(), 1000)  # doubled
             self.assertTrue(client.abortHandshake(client_sock))
             self.assertEqual(client.remainingTimeout(), -1)
-        silent.close()
-        client_sock.close()
 
     def test_deadline_comes_before_the_retransmission_limit(self):
         """With a 500 ms deadline the client gives up on a server that never
         answers at the deadline: before its first retransmission (due after
         1 s), far from the 12 it was allowed."""
-        silent = support.udp()
-        client_sock = support.udp()
+        silent, client_sock = self.silent, self.sock
         results = []
-        with QDtls(QSslSocket.SslClientMode) as client:
-            client.handshakeTimeout.connect(
-                lambda: results.append(client.handleTimeout(client_sock)))
+        with self.silent_client(results) as client:
             self.assertTrue(client.setHandshakeDeadline(500))
             self.assertTrue(client.setMaximumRetransmissions(12))
             self.assertTrue(client.setPeer("127.0.0.1", support.port_of(silent)))
@@ -542,11 +547,9 @@ class Timeouts(unittest.TestCase):
         first, _ = support.recv(silent)
         self.assertEqual(dtlswire.parse(first).msg_type, dtlswire.CLIENT_HELLO)
         self.assertTrue(support.nothing_sent(client_sock, silent))  # never retransmitted
-        silent.close()
-        client_sock.close()
 
     def test_asyncio_emits_by_itself(self):
-        silent = support.udp()
+        silent = self.silent
 
         async def main():
             loop = asyncio.get_running_loop()
@@ -579,7 +582,6 @@ class Timeouts(unittest.TestCase):
         hellos = [support.recv(silent)[0] for _ in range(2)]
         self.assertEqual([dtlswire.parse(h).msg_type for h in hellos],
                          [dtlswire.CLIENT_HELLO] * 2)
-        silent.close()
 
     def test_asyncio_timer_cancelled_on_completion(self):
         async def main():
