@@ -128,6 +128,14 @@ static inline const char *authenticator_text(int (*get)(const dtlsgate_psk_authe
     return text;
 }
 
+/* Whether the first record of a datagram is a ClientHello in epoch 0:
+ * type 22, epoch (bytes 3-4) 0, handshake type 1 after the 13-byte record
+ * header. The servers route by it (examples/CONTRACT.md). */
+static inline int is_client_hello(const uint8_t *d, size_t n)
+{
+    return n > 13 && d[0] == 22 && d[3] == 0 && d[4] == 0 && d[13] == 1;
+}
+
 /* Milliseconds on a monotonic clock. */
 static inline long long now_ms(void)
 {

@@ -9,6 +9,11 @@
  * continues the handshake from the verified ClientHello. After the
  * handshake each message is echoed back as "echo: MESSAGE".
  *
+ * A verified ClientHello from a peer that has a session starts a second,
+ * pending handshake and leaves the session working: the ClientHello may be
+ * a replay (RFC 6347, 4.2.8). Only when that handshake completes does its
+ * session replace the old one.
+ *
  * Usage: secure_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT]
  * The lines it prints are listed in examples/CONTRACT.md. SIGINT or
  * SIGTERM closes every connection with close_notify and exits 0.
@@ -31,6 +36,7 @@ typedef struct {
     socklen_t addr_len;
     char name[PEER_NAME_MAX]; /* "127.0.0.1:5555" */
     dtlsgate_session *session;
+    dtlsgate_session *pending; /* a second handshake, while session is established */
 } connection;
 
 static connection *connections[MAX_CONNECTIONS];
@@ -65,19 +71,48 @@ static void drop(connection *c)
         if (connections[i] == c)
             connections[i] = NULL;
     dtlsgate_session_free(c->session);
+    dtlsgate_session_free(c->pending);
     free(c);
 }
 
-/* A verified ClientHello: make the session and start the handshake. */
-static void accept_client(const struct sockaddr_storage *addr, socklen_t len, const char *name,
-                          size_t hello_len)
+/* Ends session s of c after a failure: a pending handshake goes alone and
+ * the established session stays; c's only session takes c with it. */
+static void forget(connection *c, dtlsgate_session *s, const char *why)
+{
+    say("server: %s %s: %s", c->name, why, session_error(s));
+    if (s == c->pending) {
+        dtlsgate_session_free(s);
+        c->pending = NULL;
+    } else {
+        drop(c);
+    }
+}
+
+/* Feeds a datagram to a handshake in progress: c's first or its pending one. */
+static void handshake(connection *c, dtlsgate_session *s, size_t len)
+{
+    if (dtlsgate_session_do_handshake(s, server_fd, datagram, len) != 1) {
+        forget(c, s, "handshake failed");
+    } else if (dtlsgate_session_is_connection_encrypted(s) == 1) {
+        say("server: %s handshake complete (%s)", c->name, session_summary(s));
+        if (s == c->pending) { /* the peer proved it holds the key: now it may replace */
+            say("server: %s started over", c->name);
+            dtlsgate_session_free(c->session);
+            c->session = s;
+            c->pending = NULL;
+        }
+    }
+}
+
+static connection *add_connection(const struct sockaddr_storage *addr, socklen_t len,
+                                  const char *name)
 {
     int slot = 0;
     while (slot < MAX_CONNECTIONS && connections[slot])
         slot++;
     if (slot == MAX_CONNECTIONS) {
         say("server: %s refused: %d connections already", name, MAX_CONNECTIONS);
-        return;
+        return NULL;
     }
     connection *c = calloc(1, sizeof *c);
     if (!c) {
@@ -87,26 +122,37 @@ static void accept_client(const struct sockaddr_storage *addr, socklen_t len, co
     memcpy(&c->addr, addr, len);
     c->addr_len = len;
     snprintf(c->name, sizeof c->name, "%s", name);
-    c->session = dtlsgate_session_new(DTLSGATE_SSL_SERVER_MODE);
-    if (!c->session)
+    return connections[slot] = c;
+}
+
+/* A verified ClientHello: a new session and its handshake. For a peer
+ * with a session (c) it is the pending one, replacing an earlier pending. */
+static void accept_client(const struct sockaddr_storage *addr, socklen_t len, const char *name,
+                          size_t hello_len, connection *c)
+{
+    if (!c && !(c = add_connection(addr, len, name)))
+        return;
+    dtlsgate_session *s = dtlsgate_session_new(DTLSGATE_SSL_SERVER_MODE);
+    if (!s)
         die("dtlsgate_session_new", DTLSGATE_E_INTERNAL);
-    connections[slot] = c;
+    if (c->session) {
+        dtlsgate_session_free(c->pending);
+        c->pending = s;
+    } else {
+        c->session = s;
+    }
 
     /* The session checks the cookie again with the verifier's secret. */
-    if (dtlsgate_session_set_peer_sockaddr(c->session, (const struct sockaddr *)addr, len) != 1 ||
-        dtlsgate_session_set_cookie_verifier(c->session, verifier) != 1 ||
-        dtlsgate_session_set_identity_hint(c->session, (const uint8_t *)identity_hint,
+    if (dtlsgate_session_set_peer_sockaddr(s, (const struct sockaddr *)addr, len) != 1 ||
+        dtlsgate_session_set_cookie_verifier(s, verifier) != 1 ||
+        dtlsgate_session_set_identity_hint(s, (const uint8_t *)identity_hint,
                                            strlen(identity_hint)) != 1 ||
-        dtlsgate_session_set_psk_callback(c->session, on_psk_required, c) != DTLSGATE_OK) {
-        say("server: %s cannot set up a session: %s", name, session_error(c->session));
-        drop(c);
+        dtlsgate_session_set_psk_callback(s, on_psk_required, c) != DTLSGATE_OK) {
+        forget(c, s, "cannot set up a session");
         return;
     }
     say("server: %s cookie verified, starting handshake", name);
-    if (dtlsgate_session_do_handshake(c->session, server_fd, datagram, hello_len) != 1) {
-        say("server: %s handshake failed: %s", name, session_error(c->session));
-        drop(c);
-    }
+    handshake(c, s, hello_len);
 }
 
 static void screen(const struct sockaddr_storage *from, socklen_t from_len, size_t len,
@@ -117,12 +163,7 @@ static void serve(connection *c, size_t len)
 {
     dtlsgate_session *s = c->session;
     if (dtlsgate_session_handshake_state(s) == DTLSGATE_HANDSHAKE_IN_PROGRESS) {
-        if (dtlsgate_session_do_handshake(s, server_fd, datagram, len) != 1) {
-            say("server: %s handshake failed: %s", c->name, session_error(s));
-            drop(c);
-        } else if (dtlsgate_session_is_connection_encrypted(s) == 1) {
-            say("server: %s handshake complete (%s)", c->name, session_summary(s));
-        }
+        handshake(c, s, len);
         return;
     }
 
@@ -140,12 +181,13 @@ static void serve(connection *c, size_t len)
         return;
     }
     if (n == 0) {
-        /* A replay, a repeated handshake message, or the same client
-         * starting over (it restarted on the same port): the verifier
-         * decides, and a ClientHello with a valid cookie replaces the
-         * session (RFC 6347, 4.2.8). */
-        struct sockaddr_storage addr = c->addr; /* c may be dropped */
-        screen(&addr, c->addr_len, len, c);
+        /* Nothing for the session. A ClientHello goes to the verifier (it
+         * may start a pending handshake); the rest, if a handshake is
+         * pending, is for that handshake. */
+        if (c->pending && !is_client_hello(datagram, len))
+            handshake(c, c->pending, len);
+        else
+            screen(&c->addr, c->addr_len, len, c);
         return;
     }
 
@@ -170,7 +212,7 @@ static void serve(connection *c, size_t len)
 
 /* A datagram from anyone else: only the verifier talks to strangers. A
  * datagram from a peer with a session comes here too when it carried no
- * data (existing is that session): it may be the peer starting over. */
+ * data (existing is that connection): it may be the peer starting over. */
 static void screen(const struct sockaddr_storage *from, socklen_t from_len, size_t len,
                    connection *existing)
 {
@@ -188,11 +230,7 @@ static void screen(const struct sockaddr_storage *from, socklen_t from_len, size
             say("server: %s no cookie yet, sent HelloVerifyRequest", name);
         break;
     case DTLSGATE_CHECK_VERIFIED:
-        if (existing) {
-            say("server: %s started over", name);
-            drop(existing);
-        }
-        accept_client(from, from_len, name, len);
+        accept_client(from, from_len, name, len, existing);
         break;
     case DTLSGATE_CHECK_DROP:
     case DTLSGATE_E_INVALID_ARGUMENT: /* a broadcast or odd source address */
@@ -202,26 +240,34 @@ static void screen(const struct sockaddr_storage *from, socklen_t from_len, size
     }
 }
 
+/* Retransmits if s's timer is due; lowers *next to the ms until its next one. */
+static void serve_timer(connection *c, dtlsgate_session *s, int *next)
+{
+    uint32_t ms;
+    if (!s || dtlsgate_session_remaining_timeout(s, &ms) != 1)
+        return;
+    if (ms == 0) {
+        if (dtlsgate_session_handle_timeout(s, server_fd) != 1) {
+            forget(c, s, "handshake failed");
+            return;
+        }
+        if (dtlsgate_session_remaining_timeout(s, &ms) != 1)
+            return;
+    }
+    if (*next < 0 || (int)ms < *next)
+        *next = (int)ms;
+}
+
 /* Serves due retransmission timers; returns the poll timeout until the next. */
 static int run_timers(void)
 {
     int next = -1;
     for (int i = 0; i < MAX_CONNECTIONS; i++) {
         connection *c = connections[i];
-        uint32_t ms;
-        if (!c || dtlsgate_session_remaining_timeout(c->session, &ms) != 1)
+        if (!c)
             continue;
-        if (ms == 0) {
-            if (dtlsgate_session_handle_timeout(c->session, server_fd) != 1) {
-                say("server: %s handshake failed: %s", c->name, session_error(c->session));
-                drop(c);
-                continue;
-            }
-            if (dtlsgate_session_remaining_timeout(c->session, &ms) != 1)
-                continue;
-        }
-        if (next < 0 || (int)ms < next)
-            next = (int)ms;
+        serve_timer(c, c->pending, &next); /* first: its failure leaves c in place */
+        serve_timer(c, c->session, &next); /* may drop c */
     }
     return next;
 }
