@@ -34,6 +34,14 @@ def summary(dtls):
     return "%s, %s" % (cipher.name(), cipher.protocolString())
 
 
+def is_client_hello(datagram):
+    """Whether the first record is a ClientHello in epoch 0: type 22, epoch
+    (bytes 3-4) 0, handshake type 1 after the 13-byte record header. The
+    server routes by it (examples/CONTRACT.md)."""
+    return len(datagram) > 13 and datagram[0] == 22 and datagram[3:5] == b"\0\0" \
+        and datagram[13] == 1
+
+
 def parse(ap, check=None):
     """ADDRESS PORT [--psk HEX] plus what the caller added to `ap`.
     Returns (args, address family, key); check(args) may name a problem."""

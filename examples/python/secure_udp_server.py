@@ -10,6 +10,11 @@ with "echo: ...". The loop is a plain selectors loop: its wait is bounded
 by the nearest retransmission timer (remainingTimeout) and checkTimeout()
 emits handshakeTimeout when one is due.
 
+A verified ClientHello from a peer that has a session starts a second,
+pending handshake and leaves the session working: the ClientHello may be a
+replay (RFC 6347, 4.2.8). Only when that handshake completes does its
+session replace the old one.
+
 Usage: secure_udp_server.py ADDRESS PORT [--psk HEX] [--hint TEXT]
 SIGINT or SIGTERM: close_notify to every client, then exit 0.
 """
@@ -19,7 +24,7 @@ import signal
 import socket
 import sys
 
-from dtls_example import endpoint, parse, parser, say, summary
+from dtls_example import endpoint, is_client_hello, parse, parser, say, summary
 
 import dtlsgate
 from dtlsgate import (CheckVerdict, QDtls, QDtlsClientVerifier, QDtlsError, QSslConfiguration,
@@ -39,6 +44,7 @@ class Server:
         self.config.setPeerVerifyMode(QSslSocket.VerifyNone)  # PSK: no certificates
         self.verifier = QDtlsClientVerifier()
         self.sessions = {}  # (host, port) -> QDtls
+        self.pending = {}  # (host, port) -> QDtls of a second handshake, while sessions[peer] is up
 
     # -- a datagram arrives --------------------------------------------
 
@@ -53,8 +59,8 @@ class Server:
             self.message(dtls, data, peer)
 
     def knock(self, data, peer):
-        """Only a ClientHello with a valid cookie gets a session (and replaces
-        one the peer already had)."""
+        """Only a ClientHello with a valid cookie gets a session (a pending
+        one if the peer has a session)."""
         try:
             verdict, reply = self.verifier.check(data, peer[0], peer[1])
         except dtlsgate.InvalidArgumentError:
@@ -63,8 +69,6 @@ class Server:
             self.sock.sendto(reply, peer)
             say("server: %s no cookie yet, sent HelloVerifyRequest" % peer_name(peer))
         elif verdict == CheckVerdict.Verified:
-            if peer in self.sessions:
-                self.drop(peer, "started over")
             self.start(data, peer)
 
     def start(self, hello, peer):
@@ -81,19 +85,37 @@ class Server:
 
         def handshake_timeout():
             if not dtls.handleTimeout(self.sock):
-                self.drop(peer, "handshake failed: " + dtls.dtlsErrorString())
+                self.failed(dtls, peer)
 
         dtls.pskRequired.connect(psk_required)
         dtls.handshakeTimeout.connect(handshake_timeout)
-        self.sessions[peer] = dtls
+        if peer in self.sessions:
+            self.forget_pending(peer)  # an earlier one: this hello is newer
+            self.pending[peer] = dtls
+        else:
+            self.sessions[peer] = dtls
         say("server: %s cookie verified, starting handshake" % name)
         self.handshake(dtls, hello, peer)
 
     def handshake(self, dtls, data, peer):
+        """Feeds a datagram to a handshake: the peer's first or its pending one."""
         if not dtls.doHandshake(self.sock, data):
-            self.drop(peer, "handshake failed: " + dtls.dtlsErrorString())
+            self.failed(dtls, peer)
         elif dtls.isConnectionEncrypted():
             say("server: %s handshake complete (%s)" % (peer_name(peer), summary(dtls)))
+            if self.pending.get(peer) is dtls:  # the peer proved it holds the key
+                say("server: %s started over" % peer_name(peer))
+                self.sessions.pop(peer).close()
+                self.sessions[peer] = self.pending.pop(peer)
+
+    def failed(self, dtls, peer):
+        """A pending handshake goes alone; the peer's only one takes the peer."""
+        why = "handshake failed: " + dtls.dtlsErrorString()
+        if self.pending.get(peer) is dtls:
+            say("server: %s %s" % (peer_name(peer), why))
+            self.forget_pending(peer)
+        else:
+            self.drop(peer, why)
 
     def message(self, dtls, data, peer):
         text = dtls.decryptDatagram(self.sock, data)
@@ -109,25 +131,33 @@ class Server:
         elif text:
             if dtls.writeDatagramEncrypted(self.sock, b"echo: " + text) < 0:
                 say("server: %s cannot reply: %s" % (peer_name(peer), dtls.dtlsErrorString()))
+        elif peer in self.pending and not is_client_hello(data):
+            self.handshake(self.pending[peer], data, peer)  # nothing for the session
         else:
-            # A replay, a repeated handshake message, or the client starting
-            # over from the same port: the verifier decides, and a ClientHello
-            # with a valid cookie replaces the session (RFC 6347, 4.2.8).
-            self.knock(data, peer)
+            self.knock(data, peer)  # a ClientHello: the verifier decides
 
     def drop(self, peer, why):
         say("server: %s %s" % (peer_name(peer), why))
         self.sessions.pop(peer).close()
+        self.forget_pending(peer)
+
+    def forget_pending(self, peer):
+        dtls = self.pending.pop(peer, None)
+        if dtls is not None:
+            dtls.close()
 
     # -- retransmission timers -------------------------------------------
 
     def next_timeout(self):
         """Seconds until the nearest retransmission is due, or None."""
-        due = [ms for ms in (d.remainingTimeout() for d in self.sessions.values()) if ms >= 0]
+        every = list(self.sessions.values()) + list(self.pending.values())
+        due = [ms for ms in (d.remainingTimeout() for d in every) if ms >= 0]
         return min(due) / 1000.0 if due else None
 
     def serve_timers(self):
-        for dtls in list(self.sessions.values()):
+        # Pending ones first: a failing first handshake also closes the
+        # peer's pending one, which must not be served after that.
+        for dtls in list(self.pending.values()) + list(self.sessions.values()):
             dtls.checkTimeout()  # handshake_timeout() above does the rest
 
     def shut_down(self):
@@ -137,6 +167,8 @@ class Server:
                 closed += 1
             dtls.close()
         self.sessions.clear()
+        for peer in list(self.pending):
+            self.forget_pending(peer)
         self.verifier.close()
         say("server: shutting down, closed %d connection(s)" % closed)
 
