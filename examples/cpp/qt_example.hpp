@@ -88,6 +88,14 @@ inline QString peerName(const QHostAddress &address, quint16 port)
                : QStringLiteral("%1:%2").arg(host).arg(port);
 }
 
+// Whether the first record of a datagram is a ClientHello in epoch 0: type
+// 22, epoch (bytes 3-4) 0, handshake type 1 after the 13-byte record header.
+// The server routes by it (examples/CONTRACT.md).
+inline bool isClientHello(const QByteArray &d)
+{
+    return d.size() > 13 && d[0] == 22 && d[3] == 0 && d[4] == 0 && d[13] == 1;
+}
+
 // "PSK-AES128-GCM-SHA256, DTLSv1.2" for the handshake-complete lines.
 inline QString summary(const dtlsgate::qt::QDtls &dtls)
 {

@@ -9,6 +9,11 @@
 // "echo: " and the message. SIGINT or SIGTERM sends close_notify to every
 // peer with an open connection and ends the program with status 0.
 //
+// A verified ClientHello from a peer that has a session starts a second,
+// pending handshake and leaves the session working: the ClientHello may be
+// a replay (RFC 6347, 4.2.8). Only when that handshake completes does its
+// connection replace the old one.
+//
 // Usage: qt_secure_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT]
 // The lines it prints are listed in examples/CONTRACT.md.
 #include "qt_example.hpp"
@@ -19,6 +24,7 @@
 #include <QUdpSocket>
 
 #include <map>
+#include <vector>
 
 using dtlsgate::qt::QDtls;
 using dtlsgate::qt::QDtlsClientVerifier;
@@ -53,6 +59,7 @@ public:
                 closed++;
         }
         connections.clear();
+        pending.clear();
         say(QStringLiteral("server: shutting down, closed %1 connection(s)").arg(closed));
     }
 
@@ -62,10 +69,10 @@ private:
             : name(name), dtls(dtlsgate::QSslSocket::SslServerMode)
         {
         }
-        QString name; // "127.0.0.1:5555", also its key in `connections`
+        QString name; // "127.0.0.1:5555", also its key in `connections` or `pending`
         QDtls dtls;
-        bool dropped = false;
     };
+    using Table = std::map<QString, std::unique_ptr<Connection>>;
 
     void readPending()
     {
@@ -79,7 +86,7 @@ private:
             const auto found = connections.find(name);
             if (found == connections.end())
                 screen(dgram.data(), from, port, name);
-            else if (!found->second->dropped)
+            else
                 serve(*found->second, dgram.data());
         }
     }
@@ -105,9 +112,7 @@ private:
             break;
         }
         case QDtlsClientVerifier::CheckResult::Verified:
-            if (connections.count(name))
-                say(QStringLiteral("server: %1 started over").arg(name));
-            accept(dgram, from, port, name); // replaces (and destroys) a connection it had
+            accept(dgram, from, port, name);
             break;
         case QDtlsClientVerifier::CheckResult::Drop:
             break;
@@ -133,18 +138,41 @@ private:
             auth->setPreSharedKey(key);
         });
         dtls.onHandshakeTimeout([this, c] {
-            if (!c->dtls.handleTimeout(&socket)) {
-                say(QStringLiteral("server: %1 handshake failed: %2")
-                        .arg(c->name, c->dtls.dtlsErrorString()));
-                drop(c);
-            }
+            if (!c->dtls.handleTimeout(&socket))
+                failed(c);
         });
-        connections[name] = std::move(owned);
+        // A peer with a session gets a pending handshake, replacing an
+        // earlier pending one.
+        Table &table = connections.count(name) ? pending : connections;
+        retire(table, name);
+        table[name] = std::move(owned);
         say(QStringLiteral("server: %1 cookie verified, starting handshake").arg(name));
-        if (!dtls.doHandshake(&socket, hello)) {
-            say(QStringLiteral("server: %1 handshake failed: %2").arg(name, dtls.dtlsErrorString()));
-            drop(c);
+        handshake(*c, hello);
+    }
+
+    // Feeds a datagram to a handshake: the peer's first one or its pending one.
+    void handshake(Connection &c, const QByteArray &dgram)
+    {
+        if (!c.dtls.doHandshake(&socket, dgram)) {
+            failed(&c);
+        } else if (c.dtls.isConnectionEncrypted()) {
+            say(QStringLiteral("server: %1 handshake complete (%2)")
+                    .arg(c.name, example::summary(c.dtls)));
+            const auto it = pending.find(c.name);
+            if (it != pending.end() && it->second.get() == &c) { // the peer proved it holds the key
+                say(QStringLiteral("server: %1 started over").arg(c.name));
+                retire(connections, c.name);
+                connections[c.name] = std::move(it->second);
+                pending.erase(it);
+            }
         }
+    }
+
+    // Says why c's handshake failed, and drops c.
+    void failed(Connection *c)
+    {
+        say(QStringLiteral("server: %1 handshake failed: %2").arg(c->name, c->dtls.dtlsErrorString()));
+        drop(c);
     }
 
     // A datagram from a peer with a session.
@@ -152,14 +180,7 @@ private:
     {
         QDtls &dtls = c.dtls;
         if (dtls.handshakeState() == QDtls::HandshakeInProgress) {
-            if (!dtls.doHandshake(&socket, dgram)) {
-                say(QStringLiteral("server: %1 handshake failed: %2")
-                        .arg(c.name, dtls.dtlsErrorString()));
-                drop(&c);
-            } else if (dtls.isConnectionEncrypted()) {
-                say(QStringLiteral("server: %1 handshake complete (%2)")
-                        .arg(c.name, example::summary(dtls)));
-            }
+            handshake(c, dgram);
             return;
         }
         const QByteArray message = dtls.decryptDatagram(&socket, dgram);
@@ -182,11 +203,14 @@ private:
             return;
         }
         if (message.isEmpty()) {
-            // A replay, a repeated handshake message, or the client starting
-            // over from the same port: the verifier decides, and a
-            // ClientHello with a valid cookie replaces c (RFC 6347, 4.2.8).
-            const QString name = c.name; // copied: c may be destroyed in there
-            screen(dgram, c.dtls.peerAddress(), c.dtls.peerPort(), name);
+            // Nothing for the session. A ClientHello goes to the verifier (it
+            // may start a pending handshake); the rest, if a handshake is
+            // pending, is for that handshake.
+            const auto next = pending.find(c.name);
+            if (next != pending.end() && !example::isClientHello(dgram))
+                handshake(*next->second, dgram);
+            else
+                screen(dgram, c.dtls.peerAddress(), c.dtls.peerPort(), c.name);
             return;
         }
         const QByteArray reply = ("echo: " + message).left(16384); // the most a record holds
@@ -194,24 +218,34 @@ private:
             say(QStringLiteral("server: %1 cannot reply: %2").arg(c.name, dtls.dtlsErrorString()));
     }
 
-    // Forgets a connection once control is back in the event loop: this may
-    // run inside the session's own timer callback.
+    // Forgets c: a pending handshake alone, a connection together with its
+    // peer's pending handshake. Nothing if c has already been taken out.
     void drop(Connection *c)
     {
-        c->dropped = true;
-        QMetaObject::invokeMethod(
-            &socket,
-            [this, c] {
-                const auto it = connections.find(c->name);
-                if (it != connections.end() && it->second.get() == c)
-                    connections.erase(it);
-            },
-            Qt::QueuedConnection);
+        const QString name = c->name; // copied: c moves out of its table
+        if (!retire(pending, name, c) && retire(connections, name, c))
+            retire(pending, name);
+    }
+
+    // Takes table[name] out (only if it is c, when c is given) at once, but
+    // destroys it once control is back in the event loop: this may run
+    // inside that session's own timer callback. True if it took it out.
+    bool retire(Table &table, const QString &name, const Connection *c = nullptr)
+    {
+        const auto it = table.find(name);
+        if (it == table.end() || (c && it->second.get() != c))
+            return false;
+        retired.push_back(std::move(it->second));
+        table.erase(it);
+        QMetaObject::invokeMethod(&socket, [this] { retired.clear(); }, Qt::QueuedConnection);
+        return true;
     }
 
     QUdpSocket socket;
     QDtlsClientVerifier verifier;
-    std::map<QString, std::unique_ptr<Connection>> connections;
+    Table connections;
+    Table pending; // a second handshake per peer, while its connection is up
+    std::vector<std::unique_ptr<Connection>> retired;
     const QByteArray key;
     const QByteArray hint;
 };
