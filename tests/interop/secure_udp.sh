@@ -179,6 +179,22 @@ else
 fi
 stop_all
 
+# --- a replayed ClientHello must not end an established session -------------
+# Security issue 7 (RFC 6347, 4.2.8); tests/interop/replay.py has the steps.
+name="ClientHello replayed 5 s after the handshake -> example server"
+if start_server 127.0.0.1; then
+	out=$work/replay.out
+	if timeout 30 python3 "$(dirname "$0")/replay.py" --server 127.0.0.1 "$server_port" \
+		--server-out "$server_out" --delay 5 >"$out" 2>&1; then
+		pass "$name"
+	else
+		fail "$name" "$(tail -n 1 "$out")" "$out" "$server_out"
+	fi
+else
+	fail "$name" "the server did not start" "$server_out"
+fi
+stop_all
+
 # --- real clients against the example server --------------------------------
 # Each keeps its stdin open until the echo has come back, then the server
 # is stopped while the connection is still up: it must close it.
