@@ -171,7 +171,8 @@ private:
     // Says why c's handshake failed, and drops c.
     void failed(Connection *c)
     {
-        say(QStringLiteral("server: %1 handshake failed: %2").arg(c->name, c->dtls.dtlsErrorString()));
+        say(QStringLiteral("server: %1 handshake failed: %2")
+                .arg(c->name, c->dtls.dtlsErrorString()));
         drop(c);
     }
 
