@@ -399,7 +399,7 @@ func TestSecretsWiped(t *testing.T) {
 		case *aeadProtection:
 			held = [][]byte{p.readIV, p.writeIV}
 		case *cbcProtection:
-			held = p.keys
+			held = [][]byte{p.readMAC.ipad, p.readMAC.opad, p.writeMAC.ipad, p.writeMAC.opad}
 		}
 		l.server.Close()
 		for _, b := range held {

@@ -3,7 +3,6 @@ package session
 import (
 	"bytes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/sha256"
 	"hash"
 	"testing"
@@ -118,7 +117,7 @@ func cbcPair(t testing.TB, n *int) (sealer, opener *cbcProtection) {
 		t.Fatal(err)
 	}
 	opener, _ = newCBCProtection(suite, key, mac, key, mac)
-	opener.readMAC = hmac.New(func() hash.Hash { return countingHash{sha256.New(), n} }, mac)
+	opener.readMAC = newKeyedHash(func() hash.Hash { return countingHash{sha256.New(), n} }, mac)
 	return sealer, opener
 }
 

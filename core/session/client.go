@@ -60,6 +60,11 @@ func (s *Session) sendClientHello(cookie []byte) {
 	body = append(body, hs.clientHello[cookieAt:]...)
 	hs.transcript = hs.transcript[:0]
 	hs.step = stepWaitServerHello
+	if cookie != nil {
+		// Every hello with a cookie is the second one (RFC 6347 section
+		// 4.2.2); a verifier drops a higher message_seq.
+		hs.writeSeq = 1
+	}
 	s.sendFlight([]flightItem{s.addMessage(0, msgClientHello, body)}, true)
 }
 
@@ -67,15 +72,6 @@ func (s *Session) sendClientHello(cookie []byte) {
 func (s *Session) clientMessage(m message) {
 	hs := s.hs
 	switch {
-	case m.typ() == msgHelloVerifyRequest && hs.step == stepWaitServerHello:
-		r := reader{b: m.body()}
-		r.u16() // server_version: RFC 6347 section 4.2.1 says not to rely on it
-		cookie := r.vec8()
-		if !r.done() || len(cookie) > 255 {
-			s.failAlert(alertDecodeError, "Malformed HelloVerifyRequest")
-			return
-		}
-		s.sendClientHello(cookie)
 	case m.typ() == msgServerHello && hs.step == stepWaitServerHello:
 		if s.clientServerHello(m) {
 			hs.transcript = append(hs.transcript, m...)

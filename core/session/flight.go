@@ -31,6 +31,7 @@ type handshake struct {
 	flight       []flightItem // our last flight, for retransmission
 	timeout      time.Duration
 	retransmitAt time.Time // zero: no retransmission timer running
+	cookieAt     time.Time // client: when the last HelloVerifyRequest was answered
 	giveUpAt     time.Time // the handshake deadline
 	retransmits  int
 
@@ -139,9 +140,8 @@ func (s *Session) transmit(items []flightItem) {
 
 // handleHandshakeRecord feeds the fragments of a handshake record to the
 // reassembler and processes every message that becomes complete. It
-// reports whether the record brought something new (a fragment not seen
-// before, a renegotiation refused), which is what lets an epoch-0 record
-// move the replay window, and whether it repeated the last message of the
+// reports whether the record completed a message (or had a renegotiation
+// refused), which is what lets an epoch-0 record move the replay window, and whether it repeated the last message of the
 // peer's previous flight, which means the peer did not get our last flight.
 func (s *Session) handleHandshakeRecord(epoch uint16, b []byte) (used, repeated bool) {
 	for len(b) > 0 && s.code == 0 {
@@ -152,6 +152,11 @@ func (s *Session) handleHandshakeRecord(epoch uint16, b []byte) (used, repeated 
 		frag := b[handshakeHeaderLen : handshakeHeaderLen+h.fragLen]
 		b = b[handshakeHeaderLen+h.fragLen:]
 		switch {
+		case s.mode == Client && h.typ == msgHelloVerifyRequest:
+			// Handled apart from the reassembler: the verifier always
+			// sends message_seq 0, and there may be several. Not "used":
+			// anybody can forge one.
+			s.helloVerifyRequest(h, frag, epoch)
 		case s.repeatsPeerLast(h, frag, epoch):
 			// Not "used": anyone on the path can replay a copy, under a
 			// sequence number that would push the window past every
@@ -160,13 +165,18 @@ func (s *Session) handleHandshakeRecord(epoch uint16, b []byte) (used, repeated 
 		case s.hs == nil:
 			used = s.refuseRenegotiation(epoch, h) || used
 		case s.hs.reasm.add(h, frag, epoch) == fragmentNew:
-			used = true
 			for s.hs != nil {
 				m, epoch, ok := s.hs.reasm.pop()
 				if !ok {
 					break
 				}
-				s.peerLast, s.peerLastEpoch = m, epoch
+				used = true
+				// Only the last message of a flight is repeated when
+				// ours was lost; a copy of any other asks for nothing.
+				s.peerLast, s.peerLastEpoch = nil, 0
+				if t := m.typ(); t == msgServerHelloDone || t == msgFinished {
+					s.peerLast, s.peerLastEpoch = m, epoch
+				}
 				s.handleMessage(m, epoch)
 			}
 		}
@@ -188,6 +198,33 @@ func (s *Session) repeatsPeerLast(h handshakeHeader, frag []byte, epoch uint16) 
 		return false
 	}
 	return bytes.Equal(frag[:h.fragLen], m.body()[h.fragOff:h.fragOff+h.fragLen])
+}
+
+// helloVerifyRequest answers a HelloVerifyRequest with a ClientHello that
+// carries its cookie. RFC 6347 section 4.2.1 allows several (a cookie may
+// expire, or a forged one may arrive first), so any is taken while the
+// client waits for the server's hello, but at most one per initial
+// retransmission period: forged ones cannot make the client send a stream
+// of hellos. A malformed one is dropped like any bad record.
+func (s *Session) helloVerifyRequest(h handshakeHeader, frag []byte, epoch uint16) {
+	hs := s.hs
+	if hs == nil || epoch != 0 || hs.step != stepWaitServerHello || h.fragOff != 0 || h.fragLen != h.length {
+		return
+	}
+	now := s.cfg.Now()
+	if !hs.cookieAt.IsZero() && now.Before(hs.cookieAt.Add(InitialTimeout)) {
+		return
+	}
+	r := reader{b: frag}
+	r.u16() // server_version: RFC 6347 section 4.2.1 says not to rely on it
+	cookie := r.vec8()
+	if !r.done() {
+		return
+	}
+	hs.cookieAt = now
+	// The server's hello follows with message_seq 1, whatever this one had.
+	hs.reasm = reassembler{next: 1}
+	s.sendClientHello(cookie)
 }
 
 // resendOnRequest sends our last flight again because the peer repeated
@@ -344,7 +381,11 @@ func (s *Session) askPSK(a *psk.Authenticator) bool {
 	code, msg := s.code, s.message
 	s.inPSK = true
 	func() {
-		defer func() { _ = recover() }()
+		defer func() {
+			if recover() != nil {
+				a.Wipe() // whatever it set before panicking is no answer
+			}
+		}()
 		s.cfg.PSK(a)
 	}()
 	s.inPSK = false

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"hash"
+	"io"
 
 	"github.com/pion/dtls/v2/pkg/crypto/prf"
 )
@@ -209,9 +209,7 @@ func (p *aeadProtection) open(r record) ([]byte, error) {
 // whether the padding was good (the Lucky Thirteen and POODLE family).
 type cbcProtection struct {
 	write, read       cipher.Block
-	writeMAC, readMAC hash.Hash // HMAC, reset before each use
-	// keys holds our copies of the MAC keys, wiped with the protection.
-	keys [][]byte
+	writeMAC, readMAC *keyedHash // reset before each use
 }
 
 func newCBCProtection(s Suite, wKey, wMAC, rKey, rMAC []byte) (*cbcProtection, error) {
@@ -223,8 +221,58 @@ func newCBCProtection(s Suite, wKey, wMAC, rKey, rMAC []byte) (*cbcProtection, e
 	if err != nil {
 		return nil, err
 	}
-	wm, rm := bytes.Clone(wMAC), bytes.Clone(rMAC)
-	return &cbcProtection{write: w, read: r, writeMAC: hmac.New(s.prf, wm), readMAC: hmac.New(s.prf, rm), keys: [][]byte{wm, rm}}, nil
+	return &cbcProtection{write: w, read: r, writeMAC: newKeyedHash(s.prf, wMAC), readMAC: newKeyedHash(s.prf, rMAC)}, nil
+}
+
+// keyedHash is HMAC (RFC 2104) holding its key pads itself, unlike the
+// standard library's, so that wipe can clear them.
+type keyedHash struct {
+	inner, outer hash.Hash
+	ipad, opad   []byte
+}
+
+func newKeyedHash(h func() hash.Hash, key []byte) *keyedHash {
+	k := &keyedHash{inner: h(), outer: h()}
+	bs := k.inner.BlockSize()
+	if len(key) > bs {
+		k.outer.Write(key)
+		key = k.outer.Sum(nil)
+		defer clear(key)
+	}
+	k.ipad, k.opad = make([]byte, bs), make([]byte, bs)
+	copy(k.ipad, key)
+	copy(k.opad, key)
+	for i := range bs {
+		k.ipad[i] ^= 0x36
+		k.opad[i] ^= 0x5c
+	}
+	k.Reset()
+	return k
+}
+
+func (k *keyedHash) Reset() {
+	k.inner.Reset()
+	k.inner.Write(k.ipad)
+}
+
+func (k *keyedHash) Write(p []byte) (int, error) { return k.inner.Write(p) }
+func (k *keyedHash) Size() int                   { return k.outer.Size() }
+
+// Sum appends the MAC of what was written since Reset; writing may go on,
+// as with any hash.Hash.
+func (k *keyedHash) Sum(b []byte) []byte {
+	var in [64]byte
+	k.outer.Reset()
+	k.outer.Write(k.opad)
+	k.outer.Write(k.inner.Sum(in[:0]))
+	return k.outer.Sum(b)
+}
+
+func (k *keyedHash) wipe() {
+	clear(k.ipad)
+	clear(k.opad)
+	k.inner.Reset()
+	k.outer.Reset()
 }
 
 func (p *cbcProtection) overhead() int {
@@ -233,14 +281,13 @@ func (p *cbcProtection) overhead() int {
 }
 
 func (p *cbcProtection) wipe() {
-	for _, k := range p.keys {
-		clear(k)
-	}
+	p.writeMAC.wipe()
+	p.readMAC.wipe()
 }
 
 // macHeader writes the MAC's pseudo-header: epoch and sequence number, type,
 // version and content length (RFC 6347 section 4.1.2.1).
-func macHeader(h hash.Hash, typ uint8, version, epoch uint16, seq uint64, n int) {
+func macHeader(h io.Writer, typ uint8, version, epoch uint16, seq uint64, n int) {
 	var hdr [13]byte
 	binary.BigEndian.PutUint64(hdr[:8], uint64(epoch)<<48|seq)
 	hdr[8] = typ

@@ -264,7 +264,11 @@ func (s *Session) pskFrom(auth *psk.Authenticator) []byte {
 	if len(key) == 0 {
 		return nil
 	}
-	return key[:min(len(key), MaxPreSharedKeyLength)]
+	if len(key) > MaxPreSharedKeyLength {
+		clear(key[MaxPreSharedKeyLength:]) // callers wipe only what they get
+		key = key[:MaxPreSharedKeyLength]
+	}
+	return key
 }
 
 // preMaster builds the premaster secret: RFC 4279 section 2 for plain PSK,
@@ -283,7 +287,9 @@ func (s *Session) preMaster(key, peerPoint []byte) ([]byte, bool) {
 		s.failAlert(alertIllegalParameter, "ECDH with the peer's key failed")
 		return nil, false
 	}
-	out := appendVec16(nil, shared)
+	// One buffer of the final size: growing it would leave a copy of the
+	// shared secret behind.
+	out := appendVec16(make([]byte, 0, 4+len(shared)+len(key)), shared)
 	clear(shared)
 	return appendVec16(out, key), true
 }

@@ -342,6 +342,11 @@ func (s *Session) DoHandshake(dgram []byte) bool {
 		if len(dgram) == 0 {
 			return s.setError(dtlserror.InvalidInputParameters, "A non-empty datagram is needed to continue the handshake")
 		}
+		if !s.cfg.Now().Before(s.hs.giveUpAt) {
+			// A driver busy with datagrams may serve timers late; a
+			// stream of them must not keep a handshake past its deadline.
+			return s.HandleTimeout()
+		}
 		s.input(dgram)
 		return s.code == dtlserror.NoError
 	}
@@ -555,23 +560,22 @@ func (s *Session) input(dgram []byte) []byte {
 			retransmit = retransmit || repeated
 		case contentChangeCipherSpec:
 			if s.hs != nil && len(plain) == 1 && plain[0] == 1 && r.epoch == 0 {
-				used = true
 				s.handleChangeCipherSpec()
 			}
 		case contentAlert:
-			used = s.handleAlert(r.epoch, plain)
+			s.handleAlert(r.epoch, plain)
 		case contentApplicationData:
 			if r.epoch == 1 && s.encrypted {
-				used = true
 				data = append(data, plain...)
 				// The client has our Finished: nothing to send again.
 				s.lastFlight, s.peerLast = nil, nil
 			}
 		}
 		// An epoch-0 record is not authenticated: it moves the replay
-		// window only once it proved of use, so that one forged record
-		// with a huge sequence number cannot make every genuine one look
-		// old (epoch-1 records moved it when they authenticated).
+		// window only once it completed a handshake message, so that one
+		// forged record with a huge sequence number cannot make every
+		// genuine one look old (epoch-1 records moved it when they
+		// authenticated). A ChangeCipherSpec or an alert never moves it.
 		if used && r.epoch == 0 && s.state == HandshakeInProgress {
 			s.replay[0].accept(r.seq)
 		}
@@ -619,11 +623,10 @@ func (s *Session) openRecord(r record) ([]byte, bool) {
 	return plain, true
 }
 
-// handleAlert acts on an alert and reports whether it counted.
-func (s *Session) handleAlert(epoch uint16, b []byte) bool {
+func (s *Session) handleAlert(epoch uint16, b []byte) {
 	if len(b) != 2 || (s.encrypted && epoch == 0) {
 		// After the handshake only authenticated alerts count.
-		return false
+		return
 	}
 	level, desc := b[0], b[1]
 	switch {
@@ -636,5 +639,4 @@ func (s *Session) handleAlert(epoch uint16, b []byte) bool {
 	default:
 		// Warnings, such as no_renegotiation, change nothing here.
 	}
-	return true
 }
