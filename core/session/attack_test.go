@@ -300,20 +300,41 @@ func TestHandshakeDeadline(t *testing.T) {
 	})
 }
 
+// linkWithPSKCallback returns a link, not yet run, whose side in mode
+// answers the PSK callback with identity "id" and key "k" and then hands
+// its own session to then, from inside the callback.
+func linkWithPSKCallback(t *testing.T, mode Mode, then func(self *Session)) *link {
+	var l *link
+	cb := func(a *psk.Authenticator) {
+		a.SetIdentity([]byte("id"))
+		a.SetPreSharedKey([]byte("k"))
+		then(l.side(mode))
+	}
+	ccfg, scfg := Config{PSK: keyFor("id", "k", nil)}, Config{PSK: keyFor("", "k", nil)}
+	if mode == Client {
+		ccfg.PSK = cb
+	} else {
+		scfg.PSK = cb
+	}
+	l = newLink(t, ccfg, scfg)
+	return l
+}
+
+// side returns the link's session in mode.
+func (l *link) side(mode Mode) *Session {
+	if mode == Server {
+		return l.server
+	}
+	return l.client
+}
+
 // Calls that change a session, made from inside its PSK callback, used to
 // reset the handshake under the engine's feet and panic it. They are
 // refused there, and Close takes effect once the callback returns.
 func TestPSKCallbackCannotChangeItsSession(t *testing.T) {
 	for _, mode := range []Mode{Client, Server} {
-		var l *link
 		var refused []string
-		meddle := func(a *psk.Authenticator) {
-			a.SetIdentity([]byte("id"))
-			a.SetPreSharedKey([]byte("k"))
-			self := l.client
-			if mode == Server {
-				self = l.server
-			}
+		l := linkWithPSKCallback(t, mode, func(self *Session) {
 			check := func(name string, ok bool) {
 				if !ok && self.DtlsError() == dtlserror.InvalidOperation {
 					refused = append(refused, name)
@@ -327,14 +348,7 @@ func TestPSKCallbackCannotChangeItsSession(t *testing.T) {
 			check("SetPeer", self.SetPeer(clientAddr))
 			check("WriteDatagramEncrypted", self.WriteDatagramEncrypted([]byte("x")) != -1)
 			check("DecryptDatagram", self.DecryptDatagram([]byte{1}) != nil)
-		}
-		ccfg, scfg := Config{PSK: keyFor("id", "k", nil)}, Config{PSK: keyFor("", "k", nil)}
-		if mode == Client {
-			ccfg.PSK = meddle
-		} else {
-			scfg.PSK = meddle
-		}
-		l = newLink(t, ccfg, scfg)
+		})
 		l.run()
 		expectEstablished(t, l, TLS_PSK_WITH_AES_128_GCM_SHA256)
 		if len(refused) != 8 {
@@ -345,28 +359,9 @@ func TestPSKCallbackCannotChangeItsSession(t *testing.T) {
 
 func TestCloseFromPSKCallback(t *testing.T) {
 	for _, mode := range []Mode{Client, Server} {
-		var l *link
-		closeSelf := func(a *psk.Authenticator) {
-			a.SetIdentity([]byte("id"))
-			a.SetPreSharedKey([]byte("k"))
-			if mode == Client {
-				l.client.Close()
-			} else {
-				l.server.Close()
-			}
-		}
-		ccfg, scfg := Config{PSK: keyFor("id", "k", nil)}, Config{PSK: keyFor("", "k", nil)}
-		if mode == Client {
-			ccfg.PSK = closeSelf
-		} else {
-			scfg.PSK = closeSelf
-		}
-		l = newLink(t, ccfg, scfg)
+		l := linkWithPSKCallback(t, mode, (*Session).Close)
 		l.run()
-		s := l.client
-		if mode == Server {
-			s = l.server
-		}
+		s := l.side(mode)
 		if s.HandshakeState() != HandshakeNotStarted || s.hs != nil || s.DtlsErrorString() != "The session was closed from inside the PSK callback" {
 			t.Fatalf("%v: %v %q", mode, s.HandshakeState(), s.DtlsErrorString())
 		}

@@ -447,24 +447,10 @@ func TestReview2HoldsDeadlineUnderSpoofedTraffic(t *testing.T) {
 // side, ends the handshake cleanly: no panic escapes, the guard is down.
 func TestReview2HoldsPSKCallbackCloseThenPanic(t *testing.T) {
 	for _, mode := range []Mode{Client, Server} {
-		var l *link
-		bad := func(a *psk.Authenticator) {
-			a.SetIdentity([]byte("id"))
-			a.SetPreSharedKey([]byte("k"))
-			if mode == Client {
-				l.client.Close()
-			} else {
-				l.server.Close()
-			}
+		l := linkWithPSKCallback(t, mode, func(self *Session) {
+			self.Close()
 			panic("after Close")
-		}
-		ccfg, scfg := Config{PSK: keyFor("id", "k", nil)}, Config{PSK: keyFor("", "k", nil)}
-		if mode == Client {
-			ccfg.PSK = bad
-		} else {
-			scfg.PSK = bad
-		}
-		l = newLink(t, ccfg, scfg)
+		})
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
@@ -473,10 +459,7 @@ func TestReview2HoldsPSKCallbackCloseThenPanic(t *testing.T) {
 			}()
 			l.run()
 		}()
-		s := l.client
-		if mode == Server {
-			s = l.server
-		}
+		s := l.side(mode)
 		if s.HandshakeState() != HandshakeNotStarted || s.hs != nil || s.inPSK || s.closeLater ||
 			s.DtlsErrorString() != "The session was closed from inside the PSK callback" {
 			t.Fatalf("%v: %v inPSK=%v closeLater=%v %q", mode, s.HandshakeState(), s.inPSK, s.closeLater, s.DtlsErrorString())
