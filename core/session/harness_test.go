@@ -157,6 +157,18 @@ func (l *link) run() {
 	l.pump()
 }
 
+// exchange moves datagrams both ways for some rounds, firing no timer.
+func (l *link) exchange(rounds int) {
+	for range rounds {
+		for _, d := range l.take(&l.toServer) {
+			l.deliverToServer(d)
+		}
+		for _, d := range l.take(&l.toClient) {
+			l.deliverToClient(d)
+		}
+	}
+}
+
 // pump moves datagrams and fires timers until both ends finished or failed.
 func (l *link) pump() {
 	l.t.Helper()
@@ -170,12 +182,7 @@ func (l *link) pump() {
 			}
 			continue
 		}
-		for _, d := range l.take(&l.toServer) {
-			l.deliverToServer(d)
-		}
-		for _, d := range l.take(&l.toClient) {
-			l.deliverToClient(d)
-		}
+		l.exchange(1)
 	}
 	l.t.Fatal("no progress after 10000 rounds")
 }

@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/rand"
 	"fmt"
@@ -258,14 +259,7 @@ func TestReview2FindingKeyExchangeCopyResendsHelloFlight(t *testing.T) {
 	}
 	l.client.DoHandshake(nil)
 	l.send(true, l.client.Outgoing())
-	for range 4 {
-		for _, d := range l.take(&l.toServer) {
-			l.deliverToServer(d)
-		}
-		for _, d := range l.take(&l.toClient) {
-			l.deliverToClient(d)
-		}
-	}
+	l.exchange(4)
 	if final == nil {
 		t.Fatal("the client never sent its last flight")
 	}
@@ -328,7 +322,7 @@ func TestReview2HoldsCBCEveryPaddingLength(t *testing.T) {
 	rec = append(rec, iv...)
 	start := len(rec)
 	rec = append(rec, plain...)
-	encryptCBC(sealer, iv, rec[start:])
+	cipher.NewCBCEncrypter(sealer.write, iv).CryptBlocks(rec[start:], rec[start:])
 	if _, err := opener.open(recordsOf(rec)[0]); err == nil {
 		t.Fatal("padding that overlaps the MAC by one byte was accepted")
 	}
@@ -464,18 +458,5 @@ func TestReview2HoldsPSKCallbackCloseThenPanic(t *testing.T) {
 			s.DtlsErrorString() != "The session was closed from inside the PSK callback" {
 			t.Fatalf("%v: %v inPSK=%v closeLater=%v %q", mode, s.HandshakeState(), s.inPSK, s.closeLater, s.DtlsErrorString())
 		}
-	}
-}
-
-// encryptCBC encrypts whole blocks in place with p's write cipher.
-func encryptCBC(p *cbcProtection, iv, b []byte) {
-	bs := p.write.BlockSize()
-	prev := iv
-	for i := 0; i < len(b); i += bs {
-		for j := range bs {
-			b[i+j] ^= prev[j]
-		}
-		p.write.Encrypt(b[i:i+bs], b[i:i+bs])
-		prev = b[i : i+bs]
 	}
 }
