@@ -127,8 +127,9 @@ type Session struct {
 	// it arrived by sending data, in case the client's Finished is repeated.
 	lastFlight []flightItem
 	peerSeq    uint16 // message_seq the peer's next handshake message would have
-	// peerLast is the last handshake message the peer sent, and its epoch:
-	// a true copy of it asks for our last flight again.
+	// peerLast is the message that ended the peer's latest flight, and its
+	// epoch (nil once a message that ends no flight came after it): a true
+	// copy of it asks for our last flight again.
 	peerLast      message
 	peerLastEpoch uint16
 	resentAt      time.Time // when a repeat last made us send a flight again
