@@ -141,8 +141,9 @@ func (s *Session) transmit(items []flightItem) {
 // handleHandshakeRecord feeds the fragments of a handshake record to the
 // reassembler and processes every message that becomes complete. It
 // reports whether the record completed a message (or had a renegotiation
-// refused), which is what lets an epoch-0 record move the replay window, and whether it repeated the last message of the
-// peer's previous flight, which means the peer did not get our last flight.
+// refused), which is what lets an epoch-0 record move the replay window,
+// and whether it repeated the last message of the peer's previous flight,
+// which means the peer did not get our last flight.
 func (s *Session) handleHandshakeRecord(epoch uint16, b []byte) (used, repeated bool) {
 	for len(b) > 0 && s.code == 0 {
 		h, ok := parseHandshakeHeader(b)
