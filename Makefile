@@ -172,12 +172,13 @@ test-readme: $(BUILD)/readme/quickstart_c $(BUILD)/cpp/readme_quickstart_qt \
 demo: $(EXAMPLES_C) $(SO) | deps-test
 	scripts/demo.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c
 
-## bench: Go benchmarks, the C ABI next to Qt 6's QDtlsClientVerifier, handshakes next to pion, with ratios
+## bench: Go benchmarks, the C ABI next to Qt 6's QDtlsClientVerifier, handshakes next to pion, then one table against OpenSSL 3 and GnuTLS 3
 .PHONY: bench
 bench: $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt | deps-qt
 	$(GO) test -run='^$$' -bench=. -benchmem ./core/wire ./core/cookie ./core/verifier ./core/psk
 	bench/run.sh $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt
 	bench/session.sh $(GO)
+	bench/inmem.sh $(BUILD) $(GO)
 
 ## fuzz: each fuzz target for FUZZTIME (default 5m); `make test` runs them for 10s
 FUZZTIME ?= 5m
@@ -195,6 +196,7 @@ test-fuzz: | deps
 include tests/parity/parity.mk
 include bindings/python/python.mk
 include bindings/cpp/cpp.mk
+include bench/bench.mk
 
 # ---------------------------------------------------------------------------
 # Install

@@ -175,7 +175,7 @@ static void run_op(const struct inmem_lib *lib, const struct op *op)
     if (op->fn == cookie && !(r.state = lib->cookie_setup()))
         inmem_fail("no ClientHello with a cookie to check");
 
-    timed(op, &r, 0.1);   /* warm-up */
+    timed(op, &r, seconds < 0.1 ? seconds : 0.1);   /* warm-up */
     double best = 0;
     for (int i = 0; i < runs; i++) {
         double ns = timed(op, &r, seconds);
@@ -189,6 +189,28 @@ static void run_op(const struct inmem_lib *lib, const struct op *op)
         lib->free_pair(r.state);
     if (op->fn == cookie)
         lib->cookie_free(r.state);
+}
+
+/* Makes sure INMEM_DIRTY() does what it says where the CPU can tell:
+ * XGETBV with ECX=1 returns XINUSE, whose bit 2 is set while the upper
+ * halves of the YMM registers are in use (not cleared by VZEROUPPER). */
+static void check_dirty(void)
+{
+#if defined(__x86_64__)
+    unsigned a, b, c, d, lo, hi;
+    __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(1));
+    if (!(a & 4))
+        return;   /* no XGETBV with ECX=1 */
+    INMEM_DIRTY();
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(1));
+    if (!(lo & 4))
+        inmem_fail("the upper vector state is not dirty after INMEM_DIRTY()");
+    __asm__ volatile("vzeroupper");
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(1));
+    (void)hi;
+    if (lo & 4)
+        inmem_fail("XINUSE does not follow VZEROUPPER: cannot check the dirty state");
+#endif
 }
 
 int inmem_main(const struct inmem_lib *lib, int argc, char **argv)
@@ -209,6 +231,7 @@ int inmem_main(const struct inmem_lib *lib, int argc, char **argv)
             printf("info %s no AVX2 on this CPU: nothing to measure\n", impl_name);
             return 0;
         }
+        check_dirty();
     }
     for (int a = first; a < argc; a++) {
         int known = 0;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the system tools the build, tests and demo need, only when one is
 # missing, so a fresh Debian 12 machine gets them and a prepared one pays nothing.
-# Usage: scripts/ensure-deps.sh [group...]   groups: build test qt pyside
+# Usage: scripts/ensure-deps.sh [group...]   groups: build test qt pyside bench
 set -eu
 
 need=""
@@ -30,6 +30,10 @@ for group in "${@:-build}"; do
 	qt)
 		want /usr/lib/x86_64-linux-gnu/pkgconfig/Qt6Network.pc qt6-base-dev
 		want /usr/lib/x86_64-linux-gnu/qt6/plugins/tls/libqopensslbackend.so libqt6network6
+		;;
+	bench) # the C harnesses that run OpenSSL and GnuTLS next to dtlsgate
+		want /usr/include/openssl/ssl.h libssl-dev
+		want /usr/include/gnutls/dtls.h libgnutls28-dev
 		;;
 	pyside) # PySide2 is Debian's only Qt binding for Python; its tests run /usr/bin/python3
 		want /usr/lib/python3/dist-packages/PySide2/QtNetwork.cpython-311-x86_64-linux-gnu.so python3-pyside2.qtnetwork
