@@ -34,6 +34,9 @@
 #define INMEM_KEY "0123456789abcdef0123456789abcdef"
 #define INMEM_CLIENT_IP "192.0.2.7"
 #define INMEM_CLIENT_PORT 40001
+#define INMEM_STR_(x) #x
+#define INMEM_STR(x) INMEM_STR_(x)
+#define INMEM_CLIENT_ADDRESS INMEM_CLIENT_IP ":" INMEM_STR(INMEM_CLIENT_PORT)
 
 /* Largest datagram carried between the two sides. */
 #define INMEM_MAX_DGRAM 2048

@@ -151,6 +151,12 @@ static void *dg_connect(const char *suite)
     for (int rounds = 0; !(complete(p->client) && complete(p->server)); rounds++)
         if (rounds == 10 || carry(p->server, p->client) + carry(p->client, p->server) == 0)
             inmem_fail("the %s handshake did not complete", suite);
+    char cipher[64];
+    size_t n = sizeof cipher;
+    INMEM_DIRTY();
+    if (dtlsgate_session_session_cipher(p->server, cipher, &n) != DTLSGATE_OK ||
+        strcmp(cipher, suite) != 0)
+        inmem_fail("negotiated %s, not %s", cipher, suite);
     return p;
 }
 

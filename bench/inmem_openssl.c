@@ -43,7 +43,7 @@ static void fail_ssl(const char *what)
  * so every client is INMEM_CLIENT_IP:INMEM_CLIENT_PORT. */
 static int make_cookie(uint8_t out[32])
 {
-    static const char peer[] = INMEM_CLIENT_IP ":40001";
+    static const char peer[] = INMEM_CLIENT_ADDRESS;
     size_t n = 0;
     return EVP_MAC_init(cookie_mac, NULL, 0, NULL) &&
            EVP_MAC_update(cookie_mac, (const uint8_t *)peer, sizeof peer - 1) &&
