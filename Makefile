@@ -16,7 +16,7 @@ HEADER    := include/dtlsgate.h
 BUILD     := build
 
 GO_SOURCES := go.mod go.sum $(shell find core capi -name '*.go' ! -name '*_test.go')
-CAPI_DEPS  := $(GO_SOURCES) $(HEADER) capi/dtlsgate.map
+CAPI_DEPS  := $(GO_SOURCES) $(HEADER) capi/dtlsgate.map $(wildcard capi/*.c capi/*.h) capi/entry.c
 
 CFLAGS_STRICT := -Wall -Wextra -pedantic -Werror
 TEST_CFLAGS   := -std=c11 -g -O1 $(CFLAGS_STRICT) -Iinclude -Itests/common
@@ -42,6 +42,11 @@ deps-qt:
 	@scripts/ensure-deps.sh build test qt
 deps-pyside:
 	@scripts/ensure-deps.sh build test pyside
+
+# The public functions: C wrappers around the cgo exports that clear the
+# upper vector state first, generated from the header (committed).
+capi/entry.c: $(HEADER) scripts/gen-entry.py
+	python3 scripts/gen-entry.py entry $@
 
 # cgo writes its own export header next to the library; the public header
 # is include/dtlsgate.h, so the generated one is removed.
@@ -84,6 +89,24 @@ $(BUILD)/test_%_static: tests/c/test_%.c $(C_TEST_DEPS) $(ARCHIVE)
 $(BUILD)/test_%_valgrind: tests/c/test_%.c $(C_TEST_DEPS) $(BUILD)/valgrind/$(SONAME)
 	$(CC) $(TEST_CFLAGS) -o $@ $< -L$(BUILD)/valgrind -ldtlsgate -Wl,-rpath,$(CURDIR)/$(BUILD)/valgrind
 
+# The C tests again as a host built with -mavx2 that leaves the upper vector
+# state dirty around every call (tests/c/upper.h); run where the CPU has AVX2.
+ifeq ($(shell uname -m),x86_64)
+C_DIRTY_TESTS := $(foreach t,$(C_PROGRAMS),$(BUILD)/$(t)_dirty_shared $(BUILD)/$(t)_dirty_static)
+endif
+DIRTY_CFLAGS := -mavx2 -mno-vzeroupper -DDTLSGATE_TEST_DIRTY_UPPER -I$(BUILD)
+C_DIRTY_DEPS := $(C_TEST_DEPS) tests/c/upper.h $(BUILD)/upper_calls.h
+
+$(BUILD)/upper_calls.h: $(HEADER) scripts/gen-entry.py
+	@mkdir -p $(@D)
+	python3 scripts/gen-entry.py dirty-calls $@
+
+$(BUILD)/test_%_dirty_shared: tests/c/test_%.c $(C_DIRTY_DEPS) $(SO)
+	$(CC) $(TEST_CFLAGS) $(DIRTY_CFLAGS) -o $@ $< $(LDFLAGS_SHARED)
+
+$(BUILD)/test_%_dirty_static: tests/c/test_%.c $(C_DIRTY_DEPS) $(ARCHIVE)
+	$(CC) $(TEST_CFLAGS) $(DIRTY_CFLAGS) -o $@ $< $(LDFLAGS_STATIC)
+
 ## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity
 .PHONY: test
 test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-readme test-parity
@@ -95,10 +118,12 @@ test-go: | deps
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'Alloc' ./...
 
-## test-c: the C API tests (verifier, authenticator, session), linked against the .so and the .a
+## test-c: the C API tests (verifier, authenticator, session), linked against the .so and the .a, also with a dirty upper vector state
 .PHONY: test-c
-test-c: $(C_TESTS)
+test-c: $(C_TESTS) $(C_DIRTY_TESTS)
 	$(foreach t,$(C_TESTS),$(t) &&) true
+	if grep -qw avx2 /proc/cpuinfo; then $(foreach t,$(C_DIRTY_TESTS),$(t) &&) true; \
+	else echo "test-c: no AVX2 on this CPU: the dirty upper state variants are not run"; fi
 
 ## test-header: the header alone compiles as C99 and as C++17, warnings as errors
 .PHONY: test-header
@@ -108,10 +133,12 @@ test-header: $(HEADER) | deps
 	printf '#include "dtlsgate.h"\nint main() { return dtlsgate_version_number() < 0; }\n' | \
 		$(CXX) -std=c++17 $(CFLAGS_STRICT) -Iinclude -x c++ -fsyntax-only -
 
-## test-symbols: the .so exports exactly the functions the header declares
+## test-symbols: the .so exports exactly the functions the header declares, each through a generated entry that clears the upper vector state
 .PHONY: test-symbols
 test-symbols: $(SO)
 	scripts/check-symbols.sh $(HEADER) $(SO) $(SONAME)
+	python3 scripts/gen-entry.py check capi/entry.c
+	python3 scripts/check-entry.py $(SO_REAL)
 
 ## test-valgrind: the C API tests under valgrind memcheck
 .PHONY: test-valgrind

@@ -31,6 +31,24 @@ typedef const dtlsgate_verifier capi_const_verifier;
 typedef const dtlsgate_psk_authenticator capi_const_authenticator;
 typedef const dtlsgate_session capi_const_session;
 
+/*
+ * The upper halves of the YMM registers, if the host left them dirty (any
+ * AVX code without a final VZEROUPPER), make every SSE instruction of Go's
+ * compiled code and assembly pay a transition penalty on Intel CPUs: 23x
+ * on a cookie check. Every public function (capi/entry.c) and every return
+ * from the host's callback clears them. capi_avx_usable is set once at load
+ * (capi/vector.c): VZEROUPPER faults where the CPU or the OS lacks AVX.
+ */
+#if defined(__x86_64__)
+extern int capi_avx_usable __attribute__((visibility("hidden")));
+static inline void capi_clear_upper(void) {
+    if (__builtin_expect(capi_avx_usable, 1))
+        __asm__ volatile("vzeroupper");
+}
+#else
+static inline void capi_clear_upper(void) {}
+#endif
+
 /* Handles are numbers dressed as pointers; C never dereferences them. */
 static inline dtlsgate_verifier *capi_verifier_handle(uintptr_t id) {
     return (dtlsgate_verifier *)id;
@@ -47,6 +65,7 @@ static inline dtlsgate_session *capi_session_handle(uintptr_t id) {
 static inline void capi_call_psk(dtlsgate_psk_callback cb, uintptr_t user_data,
                                  dtlsgate_psk_authenticator *a) {
     cb((void *)user_data, a);
+    capi_clear_upper();
 }
 
 /* Identifies the calling thread, to refuse re-entry from a callback. */

@@ -3,6 +3,15 @@
 // its object in a handle table, converts C arguments, calls the core and
 // converts the result back. No Go pointer is handed to C, no C pointer is
 // kept after a call returns, and no panic crosses into the host process.
+//
+// Entry convention: the Go function behind the public C function dtlsgate_X
+// is named dtlsgo_X (//export dtlsgo_X). The public symbol is a C wrapper in
+// capi/entry.c, generated from include/dtlsgate.h by scripts/gen-entry.py
+// (`make capi/entry.c`, then commit it), that clears the upper vector state
+// a host may leave dirty and jumps to dtlsgo_X. So a new function is
+// declared in the header, written here as dtlsgo_X, and the file
+// regenerated; `make test-symbols` fails if either side is missing, and
+// the build fails if the Go signature disagrees with the header's.
 package main
 
 // #cgo CFLAGS: -I${SRCDIR}/../include -I${SRCDIR}
@@ -42,14 +51,14 @@ func init() {
 	}
 }
 
-//export dtlsgate_version
-func dtlsgate_version() *C.capi_static_string { return versionString }
+//export dtlsgo_version
+func dtlsgo_version() *C.capi_static_string { return versionString }
 
-//export dtlsgate_version_number
-func dtlsgate_version_number() C.int { return C.DTLSGATE_VERSION_NUMBER }
+//export dtlsgo_version_number
+func dtlsgo_version_number() C.int { return C.DTLSGATE_VERSION_NUMBER }
 
-//export dtlsgate_strerror
-func dtlsgate_strerror(code C.int) *C.capi_static_string {
+//export dtlsgo_strerror
+func dtlsgo_strerror(code C.int) *C.capi_static_string {
 	if s, ok := statusText[code]; ok {
 		return s
 	}
@@ -59,16 +68,16 @@ func dtlsgate_strerror(code C.int) *C.capi_static_string {
 	return unknownCode
 }
 
-//export dtlsgate_dtls_error_name
-func dtlsgate_dtls_error_name(code C.int) *C.capi_static_string {
+//export dtlsgo_dtls_error_name
+func dtlsgo_dtls_error_name(code C.int) *C.capi_static_string {
 	if code >= 0 && int(code) < len(dtlsErrorNames) {
 		return dtlsErrorNames[code]
 	}
 	return nil
 }
 
-//export dtlsgate_hash_supported
-func dtlsgate_hash_supported(algorithm C.int) (ret C.int) {
+//export dtlsgo_hash_supported
+func dtlsgo_hash_supported(algorithm C.int) (ret C.int) {
 	defer guard(&ret)
 	err := cookie.Algorithm(algorithm).Supported()
 	switch {
@@ -80,8 +89,8 @@ func dtlsgate_hash_supported(algorithm C.int) (ret C.int) {
 	return C.DTLSGATE_E_UNSUPPORTED
 }
 
-//export dtlsgate_default_cookie_generator_parameters
-func dtlsgate_default_cookie_generator_parameters(hash *C.int, secret *C.uint8_t, secretLen *C.size_t) (ret C.int) {
+//export dtlsgo_default_cookie_generator_parameters
+func dtlsgo_default_cookie_generator_parameters(hash *C.int, secret *C.uint8_t, secretLen *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return putParameters(cookie.DefaultParameters(), hash, secret, secretLen)
 }

@@ -33,13 +33,13 @@ func newAuthenticatorHandle(a *authenticator) (h *C.dtlsgate_psk_authenticator) 
 	return C.capi_authenticator_handle(C.uintptr_t(authenticators.add(a)))
 }
 
-//export dtlsgate_psk_authenticator_new
-func dtlsgate_psk_authenticator_new() *C.dtlsgate_psk_authenticator {
+//export dtlsgo_psk_authenticator_new
+func dtlsgo_psk_authenticator_new() *C.dtlsgate_psk_authenticator {
 	return newAuthenticatorHandle(&authenticator{})
 }
 
-//export dtlsgate_psk_authenticator_copy
-func dtlsgate_psk_authenticator_copy(h *C.capi_const_authenticator) (out *C.dtlsgate_psk_authenticator) {
+//export dtlsgo_psk_authenticator_copy
+func dtlsgo_psk_authenticator_copy(h *C.capi_const_authenticator) (out *C.dtlsgate_psk_authenticator) {
 	defer func() {
 		if r := recover(); r != nil {
 			reportPanic(r)
@@ -56,8 +56,8 @@ func dtlsgate_psk_authenticator_copy(h *C.capi_const_authenticator) (out *C.dtls
 	return newAuthenticatorHandle(dup)
 }
 
-//export dtlsgate_psk_authenticator_free
-func dtlsgate_psk_authenticator_free(h *C.dtlsgate_psk_authenticator) {
+//export dtlsgo_psk_authenticator_free
+func dtlsgo_psk_authenticator_free(h *C.dtlsgate_psk_authenticator) {
 	defer func() {
 		if r := recover(); r != nil {
 			reportPanic(r)
@@ -96,14 +96,14 @@ func withTwo(ha, hb *C.capi_const_authenticator, f func(a, b *psk.Authenticator)
 	return C.DTLSGATE_OK
 }
 
-//export dtlsgate_psk_authenticator_swap
-func dtlsgate_psk_authenticator_swap(ha, hb *C.dtlsgate_psk_authenticator) (ret C.int) {
+//export dtlsgo_psk_authenticator_swap
+func dtlsgo_psk_authenticator_swap(ha, hb *C.dtlsgate_psk_authenticator) (ret C.int) {
 	defer guard(&ret)
 	return withTwo(ha, hb, func(a, b *psk.Authenticator) { a.Swap(b) })
 }
 
-//export dtlsgate_psk_authenticator_equal
-func dtlsgate_psk_authenticator_equal(ha, hb *C.capi_const_authenticator) (ret C.int) {
+//export dtlsgo_psk_authenticator_equal
+func dtlsgo_psk_authenticator_equal(ha, hb *C.capi_const_authenticator) (ret C.int) {
 	defer guard(&ret)
 	equal := false
 	if status := withTwo(ha, hb, func(a, b *psk.Authenticator) { equal = a.Equal(b) }); status != C.DTLSGATE_OK {
@@ -155,62 +155,62 @@ func setLength(h *C.dtlsgate_psk_authenticator, set func(*psk.Authenticator, int
 	})
 }
 
-//export dtlsgate_psk_authenticator_identity_hint
-func dtlsgate_psk_authenticator_identity_hint(h *C.capi_const_authenticator, buf *C.uint8_t, n *C.size_t) (ret C.int) {
+//export dtlsgo_psk_authenticator_identity_hint
+func dtlsgo_psk_authenticator_identity_hint(h *C.capi_const_authenticator, buf *C.uint8_t, n *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return getBytes(h, (*psk.Authenticator).IdentityHint, buf, n)
 }
 
-//export dtlsgate_psk_authenticator_identity
-func dtlsgate_psk_authenticator_identity(h *C.capi_const_authenticator, buf *C.uint8_t, n *C.size_t) (ret C.int) {
+//export dtlsgo_psk_authenticator_identity
+func dtlsgo_psk_authenticator_identity(h *C.capi_const_authenticator, buf *C.uint8_t, n *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return getBytes(h, (*psk.Authenticator).Identity, buf, n)
 }
 
-//export dtlsgate_psk_authenticator_pre_shared_key
-func dtlsgate_psk_authenticator_pre_shared_key(h *C.capi_const_authenticator, buf *C.uint8_t, n *C.size_t) (ret C.int) {
+//export dtlsgo_psk_authenticator_pre_shared_key
+func dtlsgo_psk_authenticator_pre_shared_key(h *C.capi_const_authenticator, buf *C.uint8_t, n *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return getBytes(h, (*psk.Authenticator).PreSharedKey, buf, n)
 }
 
-//export dtlsgate_psk_authenticator_maximum_identity_length
-func dtlsgate_psk_authenticator_maximum_identity_length(h *C.capi_const_authenticator) (ret C.int) {
+//export dtlsgo_psk_authenticator_maximum_identity_length
+func dtlsgo_psk_authenticator_maximum_identity_length(h *C.capi_const_authenticator) (ret C.int) {
 	defer guard(&ret)
 	return withOne(h, func(a *psk.Authenticator) C.int { return C.int(a.MaximumIdentityLength()) })
 }
 
-//export dtlsgate_psk_authenticator_maximum_pre_shared_key_length
-func dtlsgate_psk_authenticator_maximum_pre_shared_key_length(h *C.capi_const_authenticator) (ret C.int) {
+//export dtlsgo_psk_authenticator_maximum_pre_shared_key_length
+func dtlsgo_psk_authenticator_maximum_pre_shared_key_length(h *C.capi_const_authenticator) (ret C.int) {
 	defer guard(&ret)
 	return withOne(h, func(a *psk.Authenticator) C.int { return C.int(a.MaximumPreSharedKeyLength()) })
 }
 
-//export dtlsgate_psk_authenticator_set_identity
-func dtlsgate_psk_authenticator_set_identity(h *C.dtlsgate_psk_authenticator, p *C.capi_in_bytes, n C.size_t) (ret C.int) {
+//export dtlsgo_psk_authenticator_set_identity
+func dtlsgo_psk_authenticator_set_identity(h *C.dtlsgate_psk_authenticator, p *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return setBytes(h, (*psk.Authenticator).SetIdentity, p, n)
 }
 
-//export dtlsgate_psk_authenticator_set_pre_shared_key
-func dtlsgate_psk_authenticator_set_pre_shared_key(h *C.dtlsgate_psk_authenticator, p *C.capi_in_bytes, n C.size_t) (ret C.int) {
+//export dtlsgo_psk_authenticator_set_pre_shared_key
+func dtlsgo_psk_authenticator_set_pre_shared_key(h *C.dtlsgate_psk_authenticator, p *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return setBytes(h, (*psk.Authenticator).SetPreSharedKey, p, n)
 }
 
-//export dtlsgate_psk_authenticator_set_identity_hint
-func dtlsgate_psk_authenticator_set_identity_hint(h *C.dtlsgate_psk_authenticator, p *C.capi_in_bytes, n C.size_t) (ret C.int) {
+//export dtlsgo_psk_authenticator_set_identity_hint
+func dtlsgo_psk_authenticator_set_identity_hint(h *C.dtlsgate_psk_authenticator, p *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return setBytes(h, (*psk.Authenticator).SetIdentityHint, p, n)
 }
 
-//export dtlsgate_psk_authenticator_set_maximum_identity_length
-func dtlsgate_psk_authenticator_set_maximum_identity_length(h *C.dtlsgate_psk_authenticator, n C.int) (ret C.int) {
+//export dtlsgo_psk_authenticator_set_maximum_identity_length
+func dtlsgo_psk_authenticator_set_maximum_identity_length(h *C.dtlsgate_psk_authenticator, n C.int) (ret C.int) {
 	defer guard(&ret)
 	return setLength(h, (*psk.Authenticator).SetMaximumIdentityLength, n)
 }
 
-//export dtlsgate_psk_authenticator_set_maximum_pre_shared_key_length
-func dtlsgate_psk_authenticator_set_maximum_pre_shared_key_length(h *C.dtlsgate_psk_authenticator, n C.int) (ret C.int) {
+//export dtlsgo_psk_authenticator_set_maximum_pre_shared_key_length
+func dtlsgo_psk_authenticator_set_maximum_pre_shared_key_length(h *C.dtlsgate_psk_authenticator, n C.int) (ret C.int) {
 	defer guard(&ret)
 	return setLength(h, (*psk.Authenticator).SetMaximumPreSharedKeyLength, n)
 }

@@ -55,8 +55,8 @@ func withSession(h *C.capi_const_session, f func(x *dtlsSession) C.int) C.int {
 	return f(x)
 }
 
-//export dtlsgate_session_new
-func dtlsgate_session_new(mode C.int) (h *C.dtlsgate_session) {
+//export dtlsgo_session_new
+func dtlsgo_session_new(mode C.int) (h *C.dtlsgate_session) {
 	defer func() {
 		if r := recover(); r != nil {
 			reportPanic(r)
@@ -72,8 +72,8 @@ func dtlsgate_session_new(mode C.int) (h *C.dtlsgate_session) {
 	return C.capi_session_handle(C.uintptr_t(sessions.add(x)))
 }
 
-//export dtlsgate_session_free
-func dtlsgate_session_free(h *C.dtlsgate_session) {
+//export dtlsgo_session_free
+func dtlsgo_session_free(h *C.dtlsgate_session) {
 	defer func() {
 		if r := recover(); r != nil {
 			reportPanic(r)
@@ -154,14 +154,14 @@ func (x *dtlsSession) badSocket(fd C.int) bool {
 	return true
 }
 
-//export dtlsgate_session_ssl_mode
-func dtlsgate_session_ssl_mode(h *C.capi_const_session) (ret C.int) {
+//export dtlsgo_session_ssl_mode
+func dtlsgo_session_ssl_mode(h *C.capi_const_session) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int { return C.int(x.s.Mode()) })
 }
 
-//export dtlsgate_session_set_peer
-func dtlsgate_session_set_peer(h *C.dtlsgate_session, address *C.capi_in_char, port C.uint16_t) (ret C.int) {
+//export dtlsgo_session_set_peer
+func dtlsgo_session_set_peer(h *C.dtlsgate_session, address *C.capi_in_char, port C.uint16_t) (ret C.int) {
 	defer guard(&ret)
 	peer := parseAddress(address)
 	return withSession(h, func(x *dtlsSession) C.int {
@@ -169,15 +169,15 @@ func dtlsgate_session_set_peer(h *C.dtlsgate_session, address *C.capi_in_char, p
 	})
 }
 
-//export dtlsgate_session_set_peer_sockaddr
-func dtlsgate_session_set_peer_sockaddr(h *C.dtlsgate_session, sa *C.capi_in_sockaddr, n C.socklen_t) (ret C.int) {
+//export dtlsgo_session_set_peer_sockaddr
+func dtlsgo_session_set_peer_sockaddr(h *C.dtlsgate_session, sa *C.capi_in_sockaddr, n C.socklen_t) (ret C.int) {
 	defer guard(&ret)
 	peer := parseSockaddr(sa, n)
 	return withSession(h, func(x *dtlsSession) C.int { return boolInt(x.s.SetPeer(peer)) })
 }
 
-//export dtlsgate_session_peer
-func dtlsgate_session_peer(h *C.capi_const_session, buf *C.char, n *C.size_t, port *C.uint16_t) (ret C.int) {
+//export dtlsgo_session_peer
+func dtlsgo_session_peer(h *C.capi_const_session, buf *C.char, n *C.size_t, port *C.uint16_t) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		peer := x.s.Peer()
@@ -203,8 +203,8 @@ func (x *dtlsSession) configure(change func(cfg *session.Config)) C.int {
 	return boolInt(x.s.SetConfig(cfg))
 }
 
-//export dtlsgate_session_set_identity_hint
-func dtlsgate_session_set_identity_hint(h *C.dtlsgate_session, hint *C.capi_in_bytes, n C.size_t) (ret C.int) {
+//export dtlsgo_session_set_identity_hint
+func dtlsgo_session_set_identity_hint(h *C.dtlsgate_session, hint *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
 	b, ok := inBytes(hint, n)
 	return withSession(h, func(x *dtlsSession) C.int {
@@ -216,14 +216,14 @@ func dtlsgate_session_set_identity_hint(h *C.dtlsgate_session, hint *C.capi_in_b
 	})
 }
 
-//export dtlsgate_session_identity_hint
-func dtlsgate_session_identity_hint(h *C.capi_const_session, buf *C.uint8_t, n *C.size_t) (ret C.int) {
+//export dtlsgo_session_identity_hint
+func dtlsgo_session_identity_hint(h *C.capi_const_session, buf *C.uint8_t, n *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int { return putBytes(x.s.Config().IdentityHint, buf, n) })
 }
 
-//export dtlsgate_session_set_ciphers
-func dtlsgate_session_set_ciphers(h *C.dtlsgate_session, names *C.capi_in_char) (ret C.int) {
+//export dtlsgo_session_set_ciphers
+func dtlsgo_session_set_ciphers(h *C.dtlsgate_session, names *C.capi_in_char) (ret C.int) {
 	defer guard(&ret)
 	list := ""
 	if names != nil {
@@ -232,22 +232,22 @@ func dtlsgate_session_set_ciphers(h *C.dtlsgate_session, names *C.capi_in_char) 
 	return withSession(h, func(x *dtlsSession) C.int { return boolInt(x.s.SetCiphers(list)) })
 }
 
-//export dtlsgate_session_ciphers
-func dtlsgate_session_ciphers(h *C.capi_const_session, buf *C.char, n *C.size_t) (ret C.int) {
+//export dtlsgo_session_ciphers
+func dtlsgo_session_ciphers(h *C.capi_const_session, buf *C.char, n *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int { return putString(x.s.Ciphers(), buf, n) })
 }
 
-//export dtlsgate_session_set_mtu_hint
-func dtlsgate_session_set_mtu_hint(h *C.dtlsgate_session, mtu C.uint16_t) (ret C.int) {
+//export dtlsgo_session_set_mtu_hint
+func dtlsgo_session_set_mtu_hint(h *C.dtlsgate_session, mtu C.uint16_t) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		return x.configure(func(cfg *session.Config) { cfg.MTU = int(mtu) })
 	})
 }
 
-//export dtlsgate_session_mtu_hint
-func dtlsgate_session_mtu_hint(h *C.capi_const_session) (ret C.int) {
+//export dtlsgo_session_mtu_hint
+func dtlsgo_session_mtu_hint(h *C.capi_const_session) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int { return C.int(x.s.Config().MTU) })
 }
@@ -264,8 +264,8 @@ func (x *dtlsSession) refuse(msg string) C.int {
 	return 0
 }
 
-//export dtlsgate_session_set_handshake_deadline
-func dtlsgate_session_set_handshake_deadline(h *C.dtlsgate_session, ms C.uint32_t) (ret C.int) {
+//export dtlsgo_session_set_handshake_deadline
+func dtlsgo_session_set_handshake_deadline(h *C.dtlsgate_session, ms C.uint32_t) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		// The engine takes any duration; the getter's int does not.
@@ -276,16 +276,16 @@ func dtlsgate_session_set_handshake_deadline(h *C.dtlsgate_session, ms C.uint32_
 	})
 }
 
-//export dtlsgate_session_handshake_deadline
-func dtlsgate_session_handshake_deadline(h *C.capi_const_session) (ret C.int) {
+//export dtlsgo_session_handshake_deadline
+func dtlsgo_session_handshake_deadline(h *C.capi_const_session) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		return C.int(x.s.Config().HandshakeDeadline / time.Millisecond)
 	})
 }
 
-//export dtlsgate_session_set_max_retransmits
-func dtlsgate_session_set_max_retransmits(h *C.dtlsgate_session, n C.int) (ret C.int) {
+//export dtlsgo_session_set_max_retransmits
+func dtlsgo_session_set_max_retransmits(h *C.dtlsgate_session, n C.int) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		// The engine reads a negative count as "the default"; from C it is
@@ -297,14 +297,14 @@ func dtlsgate_session_set_max_retransmits(h *C.dtlsgate_session, n C.int) (ret C
 	})
 }
 
-//export dtlsgate_session_max_retransmits
-func dtlsgate_session_max_retransmits(h *C.capi_const_session) (ret C.int) {
+//export dtlsgo_session_max_retransmits
+func dtlsgo_session_max_retransmits(h *C.capi_const_session) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int { return C.int(x.s.Config().MaxRetransmits) })
 }
 
-//export dtlsgate_session_set_cookie_generator_parameters
-func dtlsgate_session_set_cookie_generator_parameters(h *C.dtlsgate_session, hash C.int, secret *C.capi_in_bytes, n C.size_t) (ret C.int) {
+//export dtlsgo_session_set_cookie_generator_parameters
+func dtlsgo_session_set_cookie_generator_parameters(h *C.dtlsgate_session, hash C.int, secret *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
 	b, ok := inBytes(secret, n)
 	return withSession(h, func(x *dtlsSession) C.int {
@@ -316,16 +316,16 @@ func dtlsgate_session_set_cookie_generator_parameters(h *C.dtlsgate_session, has
 	})
 }
 
-//export dtlsgate_session_cookie_generator_parameters
-func dtlsgate_session_cookie_generator_parameters(h *C.capi_const_session, hash *C.int, secret *C.uint8_t, n *C.size_t) (ret C.int) {
+//export dtlsgo_session_cookie_generator_parameters
+func dtlsgo_session_cookie_generator_parameters(h *C.capi_const_session, hash *C.int, secret *C.uint8_t, n *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		return putParameters(x.s.CookieGeneratorParameters(), hash, secret, n)
 	})
 }
 
-//export dtlsgate_session_set_cookie_verifier
-func dtlsgate_session_set_cookie_verifier(h *C.dtlsgate_session, vh *C.capi_const_verifier) (ret C.int) {
+//export dtlsgo_session_set_cookie_verifier
+func dtlsgo_session_set_cookie_verifier(h *C.dtlsgate_session, vh *C.capi_const_verifier) (ret C.int) {
 	defer guard(&ret)
 	v, ok := lookupVerifier(vh)
 	if !ok {
@@ -336,8 +336,8 @@ func dtlsgate_session_set_cookie_verifier(h *C.dtlsgate_session, vh *C.capi_cons
 	})
 }
 
-//export dtlsgate_session_set_psk_callback
-func dtlsgate_session_set_psk_callback(h *C.dtlsgate_session, cb C.dtlsgate_psk_callback, userData unsafe.Pointer) (ret C.int) {
+//export dtlsgo_session_set_psk_callback
+func dtlsgo_session_set_psk_callback(h *C.dtlsgate_session, cb C.dtlsgate_psk_callback, userData unsafe.Pointer) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		x.callback, x.userData = cb, uintptr(userData)
@@ -345,8 +345,8 @@ func dtlsgate_session_set_psk_callback(h *C.dtlsgate_session, cb C.dtlsgate_psk_
 	})
 }
 
-//export dtlsgate_session_do_handshake
-func dtlsgate_session_do_handshake(h *C.dtlsgate_session, fd C.int, dgram *C.capi_in_bytes, n C.size_t) (ret C.int) {
+//export dtlsgo_session_do_handshake
+func dtlsgo_session_do_handshake(h *C.dtlsgate_session, fd C.int, dgram *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
 	b, ok := inBytes(dgram, n)
 	return withSession(h, func(x *dtlsSession) C.int {
@@ -361,8 +361,8 @@ func dtlsgate_session_do_handshake(h *C.dtlsgate_session, fd C.int, dgram *C.cap
 	})
 }
 
-//export dtlsgate_session_remaining_timeout
-func dtlsgate_session_remaining_timeout(h *C.capi_const_session, ms *C.uint32_t) (ret C.int) {
+//export dtlsgo_session_remaining_timeout
+func dtlsgo_session_remaining_timeout(h *C.capi_const_session, ms *C.uint32_t) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		if ms == nil {
@@ -374,8 +374,8 @@ func dtlsgate_session_remaining_timeout(h *C.capi_const_session, ms *C.uint32_t)
 	})
 }
 
-//export dtlsgate_session_handle_timeout
-func dtlsgate_session_handle_timeout(h *C.dtlsgate_session, fd C.int) (ret C.int) {
+//export dtlsgo_session_handle_timeout
+func dtlsgo_session_handle_timeout(h *C.dtlsgate_session, fd C.int) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		if x.badSocket(fd) {
@@ -386,14 +386,14 @@ func dtlsgate_session_handle_timeout(h *C.dtlsgate_session, fd C.int) (ret C.int
 	})
 }
 
-//export dtlsgate_session_abort_handshake
-func dtlsgate_session_abort_handshake(h *C.dtlsgate_session) (ret C.int) {
+//export dtlsgo_session_abort_handshake
+func dtlsgo_session_abort_handshake(h *C.dtlsgate_session) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int { return boolInt(x.s.AbortHandshake()) })
 }
 
-//export dtlsgate_session_shutdown
-func dtlsgate_session_shutdown(h *C.dtlsgate_session, fd C.int) (ret C.int) {
+//export dtlsgo_session_shutdown
+func dtlsgo_session_shutdown(h *C.dtlsgate_session, fd C.int) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		if x.badSocket(fd) {
@@ -404,8 +404,8 @@ func dtlsgate_session_shutdown(h *C.dtlsgate_session, fd C.int) (ret C.int) {
 	})
 }
 
-//export dtlsgate_session_write_datagram_encrypted
-func dtlsgate_session_write_datagram_encrypted(h *C.dtlsgate_session, fd C.int, data *C.capi_in_bytes, n C.size_t) (ret C.int) {
+//export dtlsgo_session_write_datagram_encrypted
+func dtlsgo_session_write_datagram_encrypted(h *C.dtlsgate_session, fd C.int, data *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
 	b, ok := inBytes(data, n)
 	return withSession(h, func(x *dtlsSession) C.int {
@@ -423,8 +423,8 @@ func dtlsgate_session_write_datagram_encrypted(h *C.dtlsgate_session, fd C.int, 
 	})
 }
 
-//export dtlsgate_session_decrypt_datagram
-func dtlsgate_session_decrypt_datagram(h *C.dtlsgate_session, fd C.int, dgram *C.capi_in_bytes, n C.size_t, out *C.uint8_t, outLen *C.size_t) (ret C.int) {
+//export dtlsgo_session_decrypt_datagram
+func dtlsgo_session_decrypt_datagram(h *C.dtlsgate_session, fd C.int, dgram *C.capi_in_bytes, n C.size_t, out *C.uint8_t, outLen *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	b, ok := inBytes(dgram, n)
 	return withSession(h, func(x *dtlsSession) C.int {
@@ -453,8 +453,8 @@ func dtlsgate_session_decrypt_datagram(h *C.dtlsgate_session, fd C.int, dgram *C
 	})
 }
 
-//export dtlsgate_session_next_outgoing
-func dtlsgate_session_next_outgoing(h *C.dtlsgate_session, buf *C.uint8_t, n *C.size_t) (ret C.int) {
+//export dtlsgo_session_next_outgoing
+func dtlsgo_session_next_outgoing(h *C.dtlsgate_session, buf *C.uint8_t, n *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		if n == nil {
@@ -474,20 +474,20 @@ func dtlsgate_session_next_outgoing(h *C.dtlsgate_session, buf *C.uint8_t, n *C.
 	})
 }
 
-//export dtlsgate_session_handshake_state
-func dtlsgate_session_handshake_state(h *C.capi_const_session) (ret C.int) {
+//export dtlsgo_session_handshake_state
+func dtlsgo_session_handshake_state(h *C.capi_const_session) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int { return C.int(x.s.HandshakeState()) })
 }
 
-//export dtlsgate_session_is_connection_encrypted
-func dtlsgate_session_is_connection_encrypted(h *C.capi_const_session) (ret C.int) {
+//export dtlsgo_session_is_connection_encrypted
+func dtlsgo_session_is_connection_encrypted(h *C.capi_const_session) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int { return boolInt(x.s.IsConnectionEncrypted()) })
 }
 
-//export dtlsgate_session_session_cipher
-func dtlsgate_session_session_cipher(h *C.capi_const_session, buf *C.char, n *C.size_t) (ret C.int) {
+//export dtlsgo_session_session_cipher
+func dtlsgo_session_session_cipher(h *C.capi_const_session, buf *C.char, n *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		suite, ok := x.s.SessionCipher()
@@ -499,20 +499,20 @@ func dtlsgate_session_session_cipher(h *C.capi_const_session, buf *C.char, n *C.
 	})
 }
 
-//export dtlsgate_session_session_protocol
-func dtlsgate_session_session_protocol(h *C.capi_const_session, buf *C.char, n *C.size_t) (ret C.int) {
+//export dtlsgo_session_session_protocol
+func dtlsgo_session_session_protocol(h *C.capi_const_session, buf *C.char, n *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int { return putString(x.s.SessionProtocol(), buf, n) })
 }
 
-//export dtlsgate_session_dtls_error
-func dtlsgate_session_dtls_error(h *C.capi_const_session) (ret C.int) {
+//export dtlsgo_session_dtls_error
+func dtlsgo_session_dtls_error(h *C.capi_const_session) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int { return C.int(x.s.DtlsError()) })
 }
 
-//export dtlsgate_session_dtls_error_string
-func dtlsgate_session_dtls_error_string(h *C.capi_const_session, buf *C.char, n *C.size_t) (ret C.int) {
+//export dtlsgo_session_dtls_error_string
+func dtlsgo_session_dtls_error_string(h *C.capi_const_session, buf *C.char, n *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int { return putString(x.s.DtlsErrorString(), buf, n) })
 }

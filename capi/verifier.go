@@ -20,8 +20,8 @@ func lookupVerifier(h *C.capi_const_verifier) (*verifier.ClientVerifier, bool) {
 	return verifiers.get(uintptr(unsafe.Pointer(h)))
 }
 
-//export dtlsgate_verifier_new
-func dtlsgate_verifier_new() (h *C.dtlsgate_verifier) {
+//export dtlsgo_verifier_new
+func dtlsgo_verifier_new() (h *C.dtlsgate_verifier) {
 	defer func() {
 		if r := recover(); r != nil {
 			reportPanic(r)
@@ -31,8 +31,8 @@ func dtlsgate_verifier_new() (h *C.dtlsgate_verifier) {
 	return C.capi_verifier_handle(C.uintptr_t(verifiers.add(verifier.New())))
 }
 
-//export dtlsgate_verifier_free
-func dtlsgate_verifier_free(h *C.dtlsgate_verifier) {
+//export dtlsgo_verifier_free
+func dtlsgo_verifier_free(h *C.dtlsgate_verifier) {
 	defer func() {
 		if r := recover(); r != nil {
 			reportPanic(r)
@@ -41,8 +41,8 @@ func dtlsgate_verifier_free(h *C.dtlsgate_verifier) {
 	verifiers.remove(uintptr(unsafe.Pointer(h)))
 }
 
-//export dtlsgate_verifier_set_cookie_generator_parameters
-func dtlsgate_verifier_set_cookie_generator_parameters(h *C.dtlsgate_verifier, hash C.int, secret *C.capi_in_bytes, secretLen C.size_t) (ret C.int) {
+//export dtlsgo_verifier_set_cookie_generator_parameters
+func dtlsgo_verifier_set_cookie_generator_parameters(h *C.dtlsgate_verifier, hash C.int, secret *C.capi_in_bytes, secretLen C.size_t) (ret C.int) {
 	defer guard(&ret)
 	v, ok := lookupVerifier(h)
 	if !ok {
@@ -56,8 +56,8 @@ func dtlsgate_verifier_set_cookie_generator_parameters(h *C.dtlsgate_verifier, h
 	return boolInt(v.SetCookieGeneratorParameters(cookie.Parameters{Hash: cookie.Algorithm(hash), Secret: s}))
 }
 
-//export dtlsgate_verifier_cookie_generator_parameters
-func dtlsgate_verifier_cookie_generator_parameters(h *C.capi_const_verifier, hash *C.int, secret *C.uint8_t, secretLen *C.size_t) (ret C.int) {
+//export dtlsgo_verifier_cookie_generator_parameters
+func dtlsgo_verifier_cookie_generator_parameters(h *C.capi_const_verifier, hash *C.int, secret *C.uint8_t, secretLen *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	v, ok := lookupVerifier(h)
 	if !ok {
@@ -69,8 +69,8 @@ func dtlsgate_verifier_cookie_generator_parameters(h *C.capi_const_verifier, has
 // maxSeconds bounds every duration setting at one day.
 const maxSeconds = 86400
 
-//export dtlsgate_verifier_set_cookie_lifetime
-func dtlsgate_verifier_set_cookie_lifetime(h *C.dtlsgate_verifier, seconds C.uint32_t) (ret C.int) {
+//export dtlsgo_verifier_set_cookie_lifetime
+func dtlsgo_verifier_set_cookie_lifetime(h *C.dtlsgate_verifier, seconds C.uint32_t) (ret C.int) {
 	defer guard(&ret)
 	v, ok := lookupVerifier(h)
 	if !ok {
@@ -82,8 +82,8 @@ func dtlsgate_verifier_set_cookie_lifetime(h *C.dtlsgate_verifier, seconds C.uin
 	return status(v.Generator().SetLifetime(secondsOf(seconds)))
 }
 
-//export dtlsgate_verifier_cookie_lifetime
-func dtlsgate_verifier_cookie_lifetime(h *C.capi_const_verifier, seconds *C.uint32_t) (ret C.int) {
+//export dtlsgo_verifier_cookie_lifetime
+func dtlsgo_verifier_cookie_lifetime(h *C.capi_const_verifier, seconds *C.uint32_t) (ret C.int) {
 	defer guard(&ret)
 	v, ok := lookupVerifier(h)
 	if !ok {
@@ -92,8 +92,8 @@ func dtlsgate_verifier_cookie_lifetime(h *C.capi_const_verifier, seconds *C.uint
 	return putSeconds(v.Generator().Lifetime(), seconds)
 }
 
-//export dtlsgate_verifier_set_secret_rotation_interval
-func dtlsgate_verifier_set_secret_rotation_interval(h *C.dtlsgate_verifier, seconds C.uint32_t) (ret C.int) {
+//export dtlsgo_verifier_set_secret_rotation_interval
+func dtlsgo_verifier_set_secret_rotation_interval(h *C.dtlsgate_verifier, seconds C.uint32_t) (ret C.int) {
 	defer guard(&ret)
 	v, ok := lookupVerifier(h)
 	if !ok {
@@ -105,8 +105,8 @@ func dtlsgate_verifier_set_secret_rotation_interval(h *C.dtlsgate_verifier, seco
 	return status(v.Generator().SetRotationInterval(secondsOf(seconds)))
 }
 
-//export dtlsgate_verifier_secret_rotation_interval
-func dtlsgate_verifier_secret_rotation_interval(h *C.capi_const_verifier, seconds *C.uint32_t) (ret C.int) {
+//export dtlsgo_verifier_secret_rotation_interval
+func dtlsgo_verifier_secret_rotation_interval(h *C.capi_const_verifier, seconds *C.uint32_t) (ret C.int) {
 	defer guard(&ret)
 	v, ok := lookupVerifier(h)
 	if !ok {
@@ -115,8 +115,8 @@ func dtlsgate_verifier_secret_rotation_interval(h *C.capi_const_verifier, second
 	return putSeconds(v.Generator().RotationInterval(), seconds)
 }
 
-//export dtlsgate_verifier_set_fleet_key
-func dtlsgate_verifier_set_fleet_key(h *C.dtlsgate_verifier, key *C.capi_in_bytes, keyLen C.size_t, window, skew C.uint32_t) (ret C.int) {
+//export dtlsgo_verifier_set_fleet_key
+func dtlsgo_verifier_set_fleet_key(h *C.dtlsgate_verifier, key *C.capi_in_bytes, keyLen C.size_t, window, skew C.uint32_t) (ret C.int) {
 	defer guard(&ret)
 	v, ok := lookupVerifier(h)
 	if !ok {
@@ -131,8 +131,8 @@ func dtlsgate_verifier_set_fleet_key(h *C.dtlsgate_verifier, key *C.capi_in_byte
 	}))
 }
 
-//export dtlsgate_verifier_clear_fleet_key
-func dtlsgate_verifier_clear_fleet_key(h *C.dtlsgate_verifier) (ret C.int) {
+//export dtlsgo_verifier_clear_fleet_key
+func dtlsgo_verifier_clear_fleet_key(h *C.dtlsgate_verifier) (ret C.int) {
 	defer guard(&ret)
 	v, ok := lookupVerifier(h)
 	if !ok {
@@ -142,8 +142,8 @@ func dtlsgate_verifier_clear_fleet_key(h *C.dtlsgate_verifier) (ret C.int) {
 	return C.DTLSGATE_OK
 }
 
-//export dtlsgate_verifier_fleet_mode
-func dtlsgate_verifier_fleet_mode(h *C.capi_const_verifier, window, skew *C.uint32_t) (ret C.int) {
+//export dtlsgo_verifier_fleet_mode
+func dtlsgo_verifier_fleet_mode(h *C.capi_const_verifier, window, skew *C.uint32_t) (ret C.int) {
 	defer guard(&ret)
 	v, ok := lookupVerifier(h)
 	if !ok {
@@ -162,14 +162,14 @@ func dtlsgate_verifier_fleet_mode(h *C.capi_const_verifier, window, skew *C.uint
 	return 1
 }
 
-//export dtlsgate_verifier_verify_client
-func dtlsgate_verifier_verify_client(h *C.dtlsgate_verifier, fd C.int, dgram *C.capi_in_bytes, dgramLen C.size_t, address *C.capi_in_char, port C.uint16_t) (ret C.int) {
+//export dtlsgo_verifier_verify_client
+func dtlsgo_verifier_verify_client(h *C.dtlsgate_verifier, fd C.int, dgram *C.capi_in_bytes, dgramLen C.size_t, address *C.capi_in_char, port C.uint16_t) (ret C.int) {
 	defer guard(&ret)
 	return verifyClient(h, fd, dgram, dgramLen, netip.AddrPortFrom(parseAddress(address), uint16(port)))
 }
 
-//export dtlsgate_verifier_verify_client_sockaddr
-func dtlsgate_verifier_verify_client_sockaddr(h *C.dtlsgate_verifier, fd C.int, dgram *C.capi_in_bytes, dgramLen C.size_t, peer *C.capi_in_sockaddr, peerLen C.socklen_t) (ret C.int) {
+//export dtlsgo_verifier_verify_client_sockaddr
+func dtlsgo_verifier_verify_client_sockaddr(h *C.dtlsgate_verifier, fd C.int, dgram *C.capi_in_bytes, dgramLen C.size_t, peer *C.capi_in_sockaddr, peerLen C.socklen_t) (ret C.int) {
 	defer guard(&ret)
 	return verifyClient(h, fd, dgram, dgramLen, parseSockaddr(peer, peerLen))
 }
@@ -190,14 +190,14 @@ func verifyClient(h *C.dtlsgate_verifier, fd C.int, dgram *C.capi_in_bytes, dgra
 	return boolInt(v.VerifyClient(w, d, peer.Addr(), peer.Port()))
 }
 
-//export dtlsgate_verifier_check
-func dtlsgate_verifier_check(h *C.capi_const_verifier, dgram *C.capi_in_bytes, dgramLen C.size_t, peer *C.capi_in_sockaddr, peerLen C.socklen_t, reply *C.uint8_t, replyLen *C.size_t) (ret C.int) {
+//export dtlsgo_verifier_check
+func dtlsgo_verifier_check(h *C.capi_const_verifier, dgram *C.capi_in_bytes, dgramLen C.size_t, peer *C.capi_in_sockaddr, peerLen C.socklen_t, reply *C.uint8_t, replyLen *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return check(h, dgram, dgramLen, parseSockaddr(peer, peerLen), reply, replyLen)
 }
 
-//export dtlsgate_verifier_check_address
-func dtlsgate_verifier_check_address(h *C.capi_const_verifier, dgram *C.capi_in_bytes, dgramLen C.size_t, address *C.capi_in_char, port C.uint16_t, reply *C.uint8_t, replyLen *C.size_t) (ret C.int) {
+//export dtlsgo_verifier_check_address
+func dtlsgo_verifier_check_address(h *C.capi_const_verifier, dgram *C.capi_in_bytes, dgramLen C.size_t, address *C.capi_in_char, port C.uint16_t, reply *C.uint8_t, replyLen *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	return check(h, dgram, dgramLen, netip.AddrPortFrom(parseAddress(address), uint16(port)), reply, replyLen)
 }
@@ -233,8 +233,8 @@ func check(h *C.capi_const_verifier, dgram *C.capi_in_bytes, dgramLen C.size_t, 
 	return C.DTLSGATE_CHECK_DROP
 }
 
-//export dtlsgate_verifier_verified_hello
-func dtlsgate_verifier_verified_hello(h *C.capi_const_verifier, buf *C.uint8_t, n *C.size_t) (ret C.int) {
+//export dtlsgo_verifier_verified_hello
+func dtlsgo_verifier_verified_hello(h *C.capi_const_verifier, buf *C.uint8_t, n *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	v, ok := lookupVerifier(h)
 	if !ok {
@@ -243,8 +243,8 @@ func dtlsgate_verifier_verified_hello(h *C.capi_const_verifier, buf *C.uint8_t, 
 	return putBytes(v.VerifiedHello(), buf, n)
 }
 
-//export dtlsgate_verifier_dtls_error
-func dtlsgate_verifier_dtls_error(h *C.capi_const_verifier) (ret C.int) {
+//export dtlsgo_verifier_dtls_error
+func dtlsgo_verifier_dtls_error(h *C.capi_const_verifier) (ret C.int) {
 	defer guard(&ret)
 	v, ok := lookupVerifier(h)
 	if !ok {
@@ -253,8 +253,8 @@ func dtlsgate_verifier_dtls_error(h *C.capi_const_verifier) (ret C.int) {
 	return C.int(v.DtlsError())
 }
 
-//export dtlsgate_verifier_dtls_error_string
-func dtlsgate_verifier_dtls_error_string(h *C.capi_const_verifier, buf *C.char, n *C.size_t) (ret C.int) {
+//export dtlsgo_verifier_dtls_error_string
+func dtlsgo_verifier_dtls_error_string(h *C.capi_const_verifier, buf *C.char, n *C.size_t) (ret C.int) {
 	defer guard(&ret)
 	v, ok := lookupVerifier(h)
 	if !ok {

@@ -93,8 +93,15 @@ static int check_eq_mem(const void *a, size_t alen, const void *b, size_t blen,
 #define CHECK_MEM(a, alen, b, blen) \
     check_eq_mem((a), (alen), (b), (blen), __FILE__, __LINE__, #a, #b)
 
+#ifdef DTLSGATE_TEST_DIRTY_UPPER
+#include "upper.h"
+#endif
+
 static int check_report(void)
 {
+#ifdef DTLSGATE_TEST_DIRTY_UPPER
+    check_failed += upper_report();
+#endif
     printf("%ld passed, %ld failed\n", check_passed, check_failed);
     return check_failed ? 1 : 0;
 }
