@@ -181,7 +181,7 @@ bench: $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt | deps-qt
 
 ## fuzz: each fuzz target for FUZZTIME (default 5m); `make test` runs them for 10s
 FUZZTIME ?= 5m
-FUZZ_TARGETS := wire:FuzzParseClientHello wire:FuzzPutHelloVerifyRequest verifier:FuzzCheck session:FuzzInput session:FuzzOpen
+FUZZ_TARGETS := wire:FuzzParseClientHello wire:FuzzPutHelloVerifyRequest verifier:FuzzCheck session:FuzzInput session:FuzzOpen server:FuzzInput
 .PHONY: fuzz test-fuzz
 fuzz:
 	for t in $(FUZZ_TARGETS); do \

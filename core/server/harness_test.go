@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -48,18 +47,19 @@ type client struct {
 // harness runs a Server and its clients on a simulated clock, moving
 // datagrams by hand: every test counts exchanges, never wall time.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	now     time.Time
 	srv     *Server
 	clients map[netip.AddrPort]*client
 	queue   []packet // to the server
+	seen    []packet // every datagram the server got, in order
 	out     []Datagram
 	events  []Event
 	echo    bool // the application echoes every Data event
 	sent    int  // datagrams the server sent, to anybody
 }
 
-func newHarness(t *testing.T, cfg Config) *harness {
+func newHarness(t testing.TB, cfg Config) *harness {
 	t.Helper()
 	h := &harness{t: t, now: time.Unix(1_700_000_000, 0), clients: map[netip.AddrPort]*client{}, echo: true}
 	if cfg.Verifier == nil {
@@ -116,6 +116,7 @@ func (h *harness) fromClient(c *client) {
 // input hands one datagram to the server and the server's answers to the
 // clients.
 func (h *harness) input(from netip.AddrPort, d []byte) {
+	h.seen = append(h.seen, packet{from, d})
 	h.out = h.srv.Input(h.now, from, d, h.out[:0])
 	h.afterServer()
 }
@@ -280,5 +281,3 @@ func (h *harness) checkTables() {
 }
 
 func msg(i int) string { return fmt.Sprintf("message %d", i) }
-
-var _ = bytes.Equal
