@@ -212,3 +212,43 @@ func TestStrangerDropped(t *testing.T) {
 		t.Fatalf("stats %+v, %d sent", st, h.sent-sent)
 	}
 }
+
+// handshakeFragment is an epoch-0 record holding the first 10 bytes of a
+// handshake message (type 16, ClientKeyExchange) that claims length bytes.
+func handshakeFragment(recordSeq uint64, msgSeq uint16, length int) []byte {
+	frag := []byte{16, byte(length >> 16), byte(length >> 8), byte(length), byte(msgSeq >> 8), byte(msgSeq), 0, 0, 0, 0, 0, 10}
+	frag = append(frag, make([]byte, 10)...)
+	rec := []byte{22, 0xfe, 0xfd, 0, 0, 0, 0, byte(recordSeq >> 24), byte(recordSeq >> 16), byte(recordSeq >> 8), byte(recordSeq), 0, byte(len(frag))}
+	return append(rec, frag...)
+}
+
+// A squatter past the cookie exchange claims long handshake messages: each
+// half-open handshake holds at most MaxBufferedBytes of them, and epoch-1
+// records that come before a ChangeCipherSpec are kept only when small.
+func TestHalfOpenBufferBounded(t *testing.T) {
+	const n = 200
+	h := newHarness(t, Config{MaxHalfOpen: n})
+	sq := h.squatters()
+	before := heapInUse()
+	for i := range n {
+		h.squat(sq, i, false)
+		a := addr(i, false)
+		for m := range 8 {
+			h.out = h.srv.Input(h.now, a, handshakeFragment(uint64(10+m), uint16(2+m), 15000), h.out[:0])
+		}
+		big := make([]byte, 13+8000)
+		copy(big, []byte{23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 1, 8000 >> 8, 8000 & 0xff})
+		for range 4 {
+			h.out = h.srv.Input(h.now, a, big, h.out[:0])
+		}
+	}
+	perSession := (int64(heapInUse()) - int64(before)) / n
+	if st := h.srv.Stats(); st.HalfOpen != n {
+		t.Fatalf("stats %+v", st)
+	}
+	// One 15000-byte message fits in MaxBufferedBytes, not two.
+	if perSession > DefaultMaxBufferedBytes+8<<10 {
+		t.Errorf("%d bytes per half-open handshake", perSession)
+	}
+	t.Logf("%d bytes per half-open handshake, filled", perSession)
+}

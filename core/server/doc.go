@@ -50,7 +50,9 @@
 // two: evicting the oldest half-open handshake lets real clients in during
 // a flood of squatters. Established sessions need a key, so only clients
 // the application trusts can fill MaxSessions, and even they cannot push
-// out an active session.
+// out an active session. Many real clients behind one address (a NAT)
+// starting at the same moment evict each other's handshakes beyond
+// MaxHalfOpenPerIP: such a site raises it.
 //
 // # Memory
 //
@@ -58,8 +60,10 @@
 // holds included: about 2.0 KB per half-open handshake with a PSK suite
 // (2.4 KB with ECDHE_PSK) and 2.7 KB per established session (3.1 KB with
 // ECDHE_PSK). A peer past the cookie exchange can add at most
-// MaxBufferedBytes of handshake fragments to its half-open handshake, so
-// the worst case for the default half-open table is about 1000 x 18 KB.
+// MaxBufferedBytes of handshake fragments and four records of at most 2 KB
+// (epoch-1 records that came before the ChangeCipherSpec) to its half-open
+// handshake: TestHalfOpenBufferBounded measures 18.4 KB for one so filled,
+// so the default half-open table holds at most about 1000 x 26 KB.
 //
 // # Keys
 //
@@ -74,4 +78,21 @@
 // A Server belongs to the goroutine that drives it: no method may be called
 // from two goroutines at once, and the PSKFunc runs inside Input on that
 // goroutine. A KeyTable and a verifier may be shared by many servers.
+//
+// # Serve
+//
+// Listen (and Serve, its blocking form) opens one UDP socket per worker on
+// the same address with SO_REUSEPORT, so the kernel spreads clients over
+// the workers by their address; "[::]:port" is dual stack. Each worker has
+// its own Server, and all share one verifier, key table and PSKFunc. A
+// worker runs two goroutines: one reads batches of datagrams (recvmmsg,
+// through golang.org/x/net's ReadBatch), the other drives the Server, writes
+// its answers in batches (sendmmsg) and hands out events, to the Handler
+// (on that goroutine, in order per peer) or to the Events channel. The
+// application's Endpoint.Send, Close, ResolvePSK and RefusePSK calls are
+// queued to the worker that owns the peer. The receive buffer defaults to
+// 4 MB; Endpoint.ReadBuffer says what the kernel granted (it caps at
+// net.core.rmem_max without CAP_NET_ADMIN). Cancelling the context sends
+// close_notify to every connected peer, closes the sockets and the Events
+// channel.
 package server

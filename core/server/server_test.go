@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtlsgate/dtlsgate/core/cookie"
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/dtlsgate/dtlsgate/core/session"
+	"github.com/dtlsgate/dtlsgate/core/verifier"
 	"github.com/dtlsgate/dtlsgate/internal/dtlstest"
 )
 
@@ -277,16 +279,23 @@ func TestGarbageToEstablished(t *testing.T) {
 	garbage := [][]byte{
 		{0},
 		bytes.Repeat([]byte{0xff}, 100),
-		{23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 5, 1, 2, 3, 4, 5},    // app data, epoch 1, bad tag
-		{21, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 2, 2, 40},              // "fatal alert" unauthenticated
-		{21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 2, 1, 0},               // close_notify in epoch 0
+		{23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 5, 1, 2, 3, 4, 5},     // app data, epoch 1, bad tag
+		{21, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 2, 2, 40},             // "fatal alert" unauthenticated
+		{21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 2, 1, 0},              // close_notify in epoch 0
 		{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 12, 1, 0, 0, 0, 0, 0}, // truncated handshake
 	}
+	active := h.srv.conns[c.addr].active
+	h.now = h.now.Add(time.Minute)
 	for i := range 1000 {
 		h.input(c.addr, garbage[i%len(garbage)])
 	}
 	if len(h.events) != 2 || h.srv.Stats().Sessions != 1 {
 		t.Fatalf("garbage changed something: %+v", h.events[1:])
+	}
+	// Forged records do not make a session look active (and so safe from
+	// eviction).
+	if !h.srv.conns[c.addr].active.Equal(active) {
+		t.Error("garbage counted as activity")
 	}
 	h.echoes(c, "after")
 }
@@ -352,5 +361,42 @@ func TestConfigErrors(t *testing.T) {
 	if c.MaxSessions != 100000 || c.MaxHalfOpen != 1000 || c.MaxHalfOpenPerIP != 8 || c.IdleTimeout != 10*time.Minute ||
 		c.Session.HandshakeDeadline != 30*time.Second || c.MaxBufferedBytes != DefaultMaxBufferedBytes {
 		t.Errorf("defaults %+v", c)
+	}
+}
+
+// Servers sharing a verifier (Serve's workers), or with verifiers in fleet
+// mode (nodes behind one load balancer), take each other's cookies; a
+// server with a secret of its own does not.
+func TestCookiesAcrossServers(t *testing.T) {
+	own := func(secret string) *verifier.ClientVerifier {
+		v := verifier.New()
+		v.SetCookieGeneratorParameters(cookie.Parameters{Hash: cookie.Sha256, Secret: []byte(secret)})
+		return v
+	}
+	from := addr(1, false)
+	started := func(minter, checker *harness) bool {
+		checker.now = minter.now
+		checker.input(from, minter.squatters().hello(t, from))
+		return checker.srv.Stats().HandshakesStarted == 1
+	}
+	shared := own("worker secret")
+	a, b := newHarness(t, Config{Verifier: shared}), newHarness(t, Config{Verifier: shared})
+	if !started(a, b) {
+		t.Error("a cookie of a shared verifier was refused")
+	}
+	if started(a, newHarness(t, Config{Verifier: own("another secret")})) {
+		t.Error("a cookie under another secret was taken")
+	}
+	fleet := cookie.FleetConfig{MasterKey: []byte("sixteen byte key"), Window: time.Minute}
+	var nodes []*harness
+	for _, secret := range []string{"node 1", "node 2"} {
+		n := newHarness(t, Config{Verifier: own(secret)})
+		if err := n.srv.cfg.Verifier.Generator().SetFleet(fleet); err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, n)
+	}
+	if !started(nodes[0], nodes[1]) {
+		t.Error("a cookie of another fleet node was refused")
 	}
 }

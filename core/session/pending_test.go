@@ -107,3 +107,19 @@ func TestMaxHandshakeBuffer(t *testing.T) {
 		t.Error("a negative limit was taken")
 	}
 }
+
+// Epoch-1 records that come before the ChangeCipherSpec are kept for later
+// only when small: a Finished is, and a stranger's big datagrams are not.
+func TestEarlyRecordsBounded(t *testing.T) {
+	l := newLink(t, Config{PSK: keyFor("id", "k", nil)}, Config{PSK: keyFor("", "k", nil)})
+	l.client.DoHandshake(nil)
+	l.send(true, l.client.Outgoing())
+	l.exchange(2)
+	for _, n := range []int{maxEarlyRecord, 100} {
+		rec := appendRecordHeader(nil, contentHandshake, versionDTLS12, 1, 1, n)
+		l.server.DoHandshake(append(rec, make([]byte, n)...))
+	}
+	if len(l.server.hs.early) != 1 || len(l.server.hs.early[0]) != recordHeaderLen+100 {
+		t.Fatalf("kept %d early records", len(l.server.hs.early))
+	}
+}
