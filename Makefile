@@ -175,7 +175,7 @@ demo: $(EXAMPLES_C) $(SO) | deps-test
 ## bench: Go benchmarks, the C ABI next to Qt 6's QDtlsClientVerifier, handshakes next to pion, with ratios
 .PHONY: bench
 bench: $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt | deps-qt
-	$(GO) test -run='^$$' -bench=. -benchmem ./core/wire ./core/cookie ./core/verifier ./core/psk
+	$(GO) test -run='^$$' -bench=. -benchmem ./core/wire ./core/cookie ./core/verifier ./core/psk ./core/server
 	bench/run.sh $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt
 	bench/session.sh $(GO)
 
