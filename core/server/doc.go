@@ -56,7 +56,7 @@
 //
 // # Memory
 //
-// Measured by TestMemoryPerSession (Go 1.26, amd64), everything the server
+// Measured by TestMemoryPerSessionAlloc (Go 1.26, amd64), everything the server
 // holds included: about 2.0 KB per half-open handshake with a PSK suite
 // (2.4 KB with ECDHE_PSK) and 2.7 KB per established session (3.1 KB with
 // ECDHE_PSK). A peer past the cookie exchange can add at most

@@ -4,13 +4,18 @@ import (
 	"testing"
 
 	"github.com/dtlsgate/dtlsgate/core/session"
+	"github.com/dtlsgate/dtlsgate/internal/dtlstest"
 )
 
 // The figures in the package documentation come from this test (go test
 // -v -run Memory ./core/server): the server's heap per half-open handshake
 // and per established session, everything included (session, table entry,
-// timer, lists). It fails if they grow past the bounds below.
-func TestMemoryPerSession(t *testing.T) {
+// timer, lists). It fails if they grow past the bounds below. It is slow
+// under the race detector, so it runs in the Alloc pass of make test-go.
+func TestMemoryPerSessionAlloc(t *testing.T) {
+	if dtlstest.RaceEnabled {
+		t.Skip("taken without the race detector")
+	}
 	const n = 2000
 	for _, c := range []struct {
 		name   string
