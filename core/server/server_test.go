@@ -218,6 +218,7 @@ func TestIdleTimeout(t *testing.T) {
 
 func TestHandshakeDeadline(t *testing.T) {
 	h := newHarness(t, Config{Session: session.Config{HandshakeDeadline: 10 * time.Second}})
+	established := h.connect(addr(100, false))
 	sq := h.squatters()
 	for i := range 5 {
 		a := addr(i, false)
@@ -233,11 +234,32 @@ func TestHandshakeDeadline(t *testing.T) {
 		}
 		h.advance(at.Sub(h.now))
 	}
-	if st := h.srv.Stats(); st.HandshakeTimeouts != 5 || st.Sessions != 0 {
+	if st := h.srv.Stats(); st.HandshakeTimeouts != 5 || st.Sessions != 1 {
 		t.Fatalf("stats %+v", st)
 	}
-	if h.sent <= 5+5 {
+	if h.sent <= 3+5+5 {
 		t.Errorf("%d datagrams sent: no retransmission", h.sent)
+	}
+	h.echoes(established, "unaffected")
+	h.checkTables()
+}
+
+// Under MaxSessions with no idle session, a half-open handshake makes room
+// before a newcomer is refused.
+func TestMaxSessionsEvictsHalfOpenFirst(t *testing.T) {
+	h := newHarness(t, Config{MaxSessions: 4})
+	var cs []*client
+	for i := range 3 {
+		cs = append(cs, h.connect(addr(i, false)))
+	}
+	sq := h.squatters()
+	h.squat(sq, 10, false)
+	c := h.connect(addr(11, false))
+	if st := h.srv.Stats(); st.EvictedForSession != 1 || st.Sessions != 4 || st.HalfOpen != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	for i, c := range append(cs, c) {
+		h.echoes(c, msg(i))
 	}
 	h.checkTables()
 }
