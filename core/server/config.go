@@ -56,7 +56,8 @@ type Config struct {
 	// else it is refused: an active session is never evicted.
 	MaxSessions int
 	// MaxHalfOpen bounds handshakes in progress (past the cookie exchange,
-	// not complete), and MaxHalfOpenPerIP those from one IP address. A
+	// not complete), and MaxHalfOpenPerIP those from one IPv4 address or
+	// IPv6 /64 (a host usually gets a whole /64). A
 	// newcomer beyond either takes the place of the oldest handshake in the
 	// same bound: a real client finishes in a few round trips, a squatter
 	// never does.
@@ -124,6 +125,7 @@ type Stats struct {
 	HelloVerifies   uint64 // HelloVerifyRequests sent
 	DroppedStranger uint64 // from a peer without a session, not a ClientHello
 	DroppedBadPeer  uint64 // from an address no reply can go to
+	DroppedTooLarge uint64 // Serve: longer than ServeConfig.MaxDatagram
 
 	HandshakesStarted   uint64 // a verified ClientHello created state
 	HandshakesCompleted uint64

@@ -39,7 +39,7 @@
 //	                             handshake, else it is refused: an active session is
 //	                             never evicted by a newcomer
 //	MaxHalfOpen        1000      the oldest handshake in progress makes room
-//	MaxHalfOpenPerIP   8         the same address's oldest handshake makes room
+//	MaxHalfOpenPerIP   8         the same source's (IPv4 address, IPv6 /64) oldest handshake makes room
 //	HandshakeDeadline  30 s      (Session.HandshakeDeadline) the handshake fails
 //	IdleTimeout        10 min    close_notify and Closed(ClosedIdle); NoIdleTimeout: never
 //	MaxBufferedBytes   16 KiB    per session: handshake messages being reassembled, and

@@ -399,7 +399,11 @@ func (w *worker) input(b *readBatch) {
 	for i := range b.msgs[:b.n] {
 		m := &b.msgs[i]
 		ua, ok := m.Addr.(*net.UDPAddr)
-		if !ok || m.Flags&unix.MSG_TRUNC != 0 {
+		if m.Flags&unix.MSG_TRUNC != 0 {
+			w.srv.stats.DroppedTooLarge++
+			continue
+		}
+		if !ok {
 			continue
 		}
 		w.out = w.srv.Input(now, ua.AddrPort(), m.Buffers[0][:m.N], w.out)
@@ -470,6 +474,7 @@ func (st *Stats) add(o Stats) {
 	st.HelloVerifies += o.HelloVerifies
 	st.DroppedStranger += o.DroppedStranger
 	st.DroppedBadPeer += o.DroppedBadPeer
+	st.DroppedTooLarge += o.DroppedTooLarge
 	st.HandshakesStarted += o.HandshakesStarted
 	st.HandshakesCompleted += o.HandshakesCompleted
 	st.HandshakesFailed += o.HandshakesFailed

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -289,5 +290,39 @@ func TestServeInterop(t *testing.T) {
 	}
 	if st := e.Stats(); st.HandshakesCompleted != 3 || st.Datagrams == 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// A datagram longer than MaxDatagram arrives cut short: it is dropped and
+// counted, and the endpoint goes on.
+func TestServeDropsOversized(t *testing.T) {
+	e, _ := listen(t, "127.0.0.1:0", ServeConfig{Workers: 1, Handler: echoHandler, MaxDatagram: 1000})
+	conn, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.WriteToUDPAddrPort(make([]byte, 1001), e.Addr())
+	roundTrip(t, dialUDP(t, loopback4, e.Addr(), plainPSK), "after")
+	if st := e.Stats(); st.DroppedTooLarge != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// Endpoint.Stats adds up every counter of the workers.
+func TestStatsAddCoversEveryField(t *testing.T) {
+	var one Stats
+	v := reflect.ValueOf(&one).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.CanUint() {
+			f.SetUint(uint64(i + 1))
+		} else {
+			f.SetInt(int64(i + 1))
+		}
+	}
+	var sum Stats
+	sum.add(one)
+	if sum != one {
+		t.Errorf("add misses a field: %+v", sum)
 	}
 }

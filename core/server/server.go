@@ -91,7 +91,7 @@ type Server struct {
 	count       int                      // every conn, restarts included
 	halfOpen    list                     // handshakes in progress, oldest first
 	established list                     // least recently active first
-	perIP       map[netip.Addr]*list     // half-open handshakes by source address
+	perIP       map[netip.Addr]*list     // half-open handshakes by source (sourceOf)
 	timers      timers
 
 	events []Event
@@ -207,7 +207,7 @@ func (s *Server) hello(from netip.AddrPort, dgram []byte, out []Datagram) []Data
 
 // start creates a session for a verified hello, making room first.
 func (s *Server) start(from netip.AddrPort, random [32]byte, dgram []byte, primary *conn, out []Datagram) []Datagram {
-	out, ok := s.makeRoom(from.Addr(), primary, out)
+	out, ok := s.makeRoom(sourceOf(from), primary, out)
 	if !ok {
 		s.stats.RefusedFull++
 		return out
@@ -228,10 +228,10 @@ func (s *Server) start(from netip.AddrPort, random [32]byte, dgram []byte, prima
 	}
 	s.count++
 	s.halfOpen.pushBack(c)
-	ip := s.perIP[from.Addr()]
+	ip := s.perIP[sourceOf(from)]
 	if ip == nil {
 		ip = &list{k: 1}
-		s.perIP[from.Addr()] = ip
+		s.perIP[sourceOf(from)] = ip
 	}
 	ip.pushBack(c)
 	s.stats.HandshakesStarted++
@@ -381,8 +381,19 @@ func (s *Server) queueData(c *conn, data []byte) {
 
 func (s *Server) emit(e Event) { s.events = append(s.events, e) }
 
+// sourceOf is what MaxHalfOpenPerIP counts by: an IPv4 address, or an
+// IPv6 /64, which one host usually has whole.
+func sourceOf(peer netip.AddrPort) netip.Addr {
+	a := peer.Addr()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.Addr()
+	}
+	return a
+}
+
 func (s *Server) leaveIP(c *conn) {
-	ip := c.peer.Addr()
+	ip := sourceOf(c.peer)
 	if l := s.perIP[ip]; l != nil {
 		l.remove(c)
 		if l.n == 0 {

@@ -157,6 +157,20 @@ func TestHalfOpenPerIPLimit(t *testing.T) {
 	c := h.connect(addr(100, true))
 	h.echoes(c, "behind the same address")
 	h.checkTables()
+
+	// IPv6: one /64 counts as one source.
+	h = newHarness(t, Config{})
+	sq = h.squatters()
+	for i := range 20 {
+		a := netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i)}), 5000)
+		h.input(a, sq.hello(t, a))
+	}
+	other6 := netip.MustParseAddrPort("[2001:db8:0:1::1]:5000")
+	h.input(other6, sq.hello(t, other6))
+	if st := h.srv.Stats(); st.HalfOpen != 9 || st.EvictedHalfOpenPerIP != 12 {
+		t.Fatalf("IPv6 stats %+v", st)
+	}
+	h.checkTables()
 }
 
 func TestMaxSessions(t *testing.T) {
