@@ -107,11 +107,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:         cfg,
-		conns:       make(map[netip.AddrPort]*conn),
-		perIP:       make(map[netip.Addr]*list),
-		established: list{k: 0},
-		halfOpen:    list{k: 0},
+		cfg:   cfg,
+		conns: make(map[netip.AddrPort]*conn),
+		perIP: make(map[netip.Addr]*list),
 	}
 	s.scfg = cfg.Session
 	s.scfg.Now = s.clock
