@@ -199,6 +199,16 @@ func (h *harness) connect(a netip.AddrPort) *client {
 	return c
 }
 
+// connectMany connects clients from the first n addresses.
+func (h *harness) connectMany(n int) []*client {
+	h.t.Helper()
+	var cs []*client
+	for i := range n {
+		cs = append(cs, h.connect(addr(i, false)))
+	}
+	return cs
+}
+
 // echoes sends msg from c and requires the echo back.
 func (h *harness) echoes(c *client, msg string) {
 	h.t.Helper()

@@ -175,10 +175,7 @@ func TestHalfOpenPerIPLimit(t *testing.T) {
 
 func TestMaxSessions(t *testing.T) {
 	h := newHarness(t, Config{MaxSessions: 10})
-	var cs []*client
-	for i := range 10 {
-		cs = append(cs, h.connect(addr(i, false)))
-	}
+	cs := h.connectMany(10)
 	// All active: the newcomer is refused, nobody is evicted.
 	late := h.dial(addr(10, false), plainPSK)
 	h.exchange(8)
@@ -262,10 +259,7 @@ func TestHandshakeDeadline(t *testing.T) {
 // before a newcomer is refused.
 func TestMaxSessionsEvictsHalfOpenFirst(t *testing.T) {
 	h := newHarness(t, Config{MaxSessions: 4})
-	var cs []*client
-	for i := range 3 {
-		cs = append(cs, h.connect(addr(i, false)))
-	}
+	cs := h.connectMany(3)
 	sq := h.squatters()
 	h.squat(sq, 10, false)
 	c := h.connect(addr(11, false))
@@ -338,10 +332,7 @@ func TestGarbageToEstablished(t *testing.T) {
 
 func TestShutdownSendsCloseNotify(t *testing.T) {
 	h := newHarness(t, Config{})
-	var cs []*client
-	for i := range 5 {
-		cs = append(cs, h.connect(addr(i, false)))
-	}
+	cs := h.connectMany(5)
 	sq := h.squatters()
 	h.input(addr(9, false), sq.hello(t, addr(9, false)))
 	h.out = h.srv.Shutdown(h.out[:0])
