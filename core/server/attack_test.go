@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -209,6 +210,14 @@ func TestStrangerDropped(t *testing.T) {
 	sent := h.sent
 	h.input(addr(2, false), h.seen[len(h.seen)-1].data)
 	if st := h.srv.Stats(); st.DroppedStranger != 1 || h.sent != sent {
+		t.Fatalf("stats %+v, %d sent", st, h.sent-sent)
+	}
+	// No answer can go to port 0, a multicast or a broadcast address.
+	hello := h.squatters().template
+	for _, a := range []string{"198.51.100.1:0", "224.0.0.1:5000", "255.255.255.255:5000", "[ff02::1]:5000"} {
+		h.input(netip.MustParseAddrPort(a), hello)
+	}
+	if st := h.srv.Stats(); st.DroppedBadPeer != 4 || h.sent != sent {
 		t.Fatalf("stats %+v, %d sent", st, h.sent-sent)
 	}
 }

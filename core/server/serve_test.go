@@ -326,3 +326,26 @@ func TestStatsAddCoversEveryField(t *testing.T) {
 		t.Errorf("add misses a field: %+v", sum)
 	}
 }
+
+// An application that does not take its events loses Data, counted, and
+// never Connected or Closed.
+func TestServeSlowApplication(t *testing.T) {
+	e, _ := listen(t, "127.0.0.1:0", ServeConfig{Workers: 1, EventQueue: 2})
+	c := dialUDP(t, loopback4, e.Addr(), plainPSK)
+	for i := range 10 {
+		c.Write([]byte(msg(i)))
+	}
+	deadline := time.Now().Add(netLimit)
+	for e.Stats().DroppedBuffered < 9 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ev := next(t, e); ev.Kind != Connected {
+		t.Fatalf("first event %+v", ev)
+	}
+	if ev := next(t, e); ev.Kind != Data || string(ev.Data) != msg(0) {
+		t.Fatalf("second event %+v", ev)
+	}
+	if st := e.Stats(); st.DroppedBuffered != 9 {
+		t.Errorf("stats %+v", st)
+	}
+}
