@@ -202,14 +202,14 @@ demo: $(EXAMPLES_C) $(SO) | deps-test
 ## bench: Go benchmarks, the C ABI next to Qt 6's QDtlsClientVerifier, handshakes next to pion, then one table against OpenSSL 3 and GnuTLS 3
 .PHONY: bench
 bench: $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt | deps-qt
-	$(GO) test -run='^$$' -bench=. -benchmem ./core/wire ./core/cookie ./core/verifier ./core/psk
+	$(GO) test -run='^$$' -bench=. -benchmem ./core/wire ./core/cookie ./core/verifier ./core/psk ./core/server
 	bench/run.sh $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt
 	bench/session.sh $(GO)
 	bench/inmem.sh $(BUILD) $(GO)
 
 ## fuzz: each fuzz target for FUZZTIME (default 5m); `make test` runs them for 10s
 FUZZTIME ?= 5m
-FUZZ_TARGETS := wire:FuzzParseClientHello wire:FuzzPutHelloVerifyRequest verifier:FuzzCheck session:FuzzInput session:FuzzOpen
+FUZZ_TARGETS := wire:FuzzParseClientHello wire:FuzzPutHelloVerifyRequest verifier:FuzzCheck session:FuzzInput session:FuzzOpen server:FuzzInput
 .PHONY: fuzz test-fuzz
 fuzz:
 	for t in $(FUZZ_TARGETS); do \

@@ -54,5 +54,7 @@
 //
 // The PSK callback may read the session but not change it: such calls
 // return InvalidOperation there, and Close takes effect once the callback
-// returns. Close wipes the key material the session holds.
+// returns. Close wipes the key material the session holds. A server's
+// callback may instead call DeferPSK and answer later with ResolvePSK, so
+// a slow key lookup does not block the loop.
 package session

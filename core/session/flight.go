@@ -41,7 +41,7 @@ type handshake struct {
 	ems          bool   // extended master secret negotiated (RFC 7627)
 	secureReneg  bool   // the peer signalled renegotiation_info support
 	hint         []byte // client: the identity hint received
-	peerPoint    []byte // client: the server's ECDH share
+	peerPoint    []byte // the peer's ECDH share (server: while the PSK is awaited)
 
 	ecdhKey  *ecdh.PrivateKey
 	group    uint16
@@ -224,7 +224,7 @@ func (s *Session) helloVerifyRequest(h handshakeHeader, frag []byte, epoch uint1
 	}
 	hs.cookieAt = now
 	// The server's hello follows with message_seq 1, whatever this one had.
-	hs.reasm = reassembler{next: 1}
+	hs.reasm = reassembler{next: 1, limit: hs.reasm.limit}
 	s.sendClientHello(cookie)
 }
 
@@ -279,7 +279,7 @@ func (s *Session) handleChangeCipherSpec() {
 	case s.readEpoch == 1:
 	case hs.step == stepWaitFinished:
 		s.switchReadEpoch()
-	case hs.step == stepWaitClientKeyExchange:
+	case hs.step == stepWaitClientKeyExchange || hs.step == stepWaitPSK:
 		hs.peerCCS = true
 	}
 }

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 )
@@ -123,6 +124,7 @@ type reassembler struct {
 	next    uint16 // message_seq of the next message to deliver
 	pending map[uint16]*partial
 	bytes   int // total length of the pending messages
+	limit   int // bound on bytes; 0 means maxPending
 }
 
 // fragmentResult says what a fragment was.
@@ -143,7 +145,7 @@ func (r *reassembler) add(h handshakeHeader, frag []byte, epoch uint16) fragment
 	}
 	p := r.pending[h.seq]
 	if p == nil {
-		if r.bytes+h.length > maxPending {
+		if r.bytes+h.length > cmp.Or(r.limit, maxPending) {
 			return fragmentBad
 		}
 		r.bytes += h.length

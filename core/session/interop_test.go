@@ -8,17 +8,14 @@ package session_test
 // test rather than skipping it.
 
 import (
-	"context"
 	"encoding/hex"
 	"io"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +24,7 @@ import (
 	"github.com/dtlsgate/dtlsgate/core/session"
 	"github.com/dtlsgate/dtlsgate/core/verifier"
 	"github.com/dtlsgate/dtlsgate/internal/dtlsnet"
+	"github.com/dtlsgate/dtlsgate/internal/dtlstest"
 )
 
 // Credentials shared with the peers. The key holds a zero byte and high
@@ -48,9 +46,8 @@ var (
 // Time limits, generous because `make test` may run on a loaded two-core
 // machine under the race detector; a passing case needs a small fraction.
 const (
-	peerLifetime   = 45 * time.Second // a peer process is killed after this whatever happens
 	handshakeLimit = 15 * time.Second
-	outputLimit    = 10 * time.Second // for a peer to print something, exit, or send data
+	outputLimit    = dtlstest.OutputLimit // for a peer to print something, exit, or send data
 	// wrongKeyDeadline is the handshake deadline of the wrong-key cases.
 	// With different keys neither side can authenticate the other's
 	// Finished, and every implementation here, ours included, drops such a
@@ -76,101 +73,6 @@ var gnutlsSuites = map[uint16]gnutlsSuite{
 	session.TLS_PSK_WITH_AES_128_CCM_8:            {gnutlsBase + "+PSK:+AES-128-CCM-8:+AEAD", "-(PSK)-(AES-128-CCM-8)"},
 	session.TLS_PSK_WITH_AES_128_CBC_SHA256:       {gnutlsBase + "+PSK:+AES-128-CBC:+SHA256", "-(PSK)-(AES-128-CBC)-(SHA256)"},
 	session.TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256: {gnutlsBase + "+ECDHE-PSK:+AES-128-CBC:+SHA256", "-(ECDHE-PSK)-(AES-128-CBC)-(SHA256)"},
-}
-
-// realPeer is an openssl or gnutls process. Its stdout and stderr go to one
-// buffer: the programs spread what we look for over both.
-type realPeer struct {
-	name   string
-	stdin  io.WriteCloser
-	exited chan struct{} // closed once the process has exited
-
-	mu   sync.Mutex
-	out  []byte
-	grew chan struct{} // holds a token when out has grown since the last look
-}
-
-func (p *realPeer) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	p.out = append(p.out, b...)
-	p.mu.Unlock()
-	select {
-	case p.grew <- struct{}{}:
-	default:
-	}
-	return len(b), nil
-}
-
-func (p *realPeer) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return string(p.out)
-}
-
-// startPeer runs a peer program. It is killed when the test ends, or after
-// peerLifetime, and what it printed is logged if the test failed.
-func startPeer(t *testing.T, args ...string) *realPeer {
-	t.Helper()
-	path, err := exec.LookPath(args[0])
-	if err != nil {
-		t.Fatalf("%s is needed (%v): run scripts/ensure-deps.sh build test", args[0], err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), peerLifetime)
-	cmd := exec.CommandContext(ctx, path, args[1:]...)
-	p := &realPeer{name: args[0], exited: make(chan struct{}), grew: make(chan struct{}, 1)}
-	cmd.Stdout, cmd.Stderr = p, p
-	cmd.WaitDelay = time.Second // a killed process's children must not keep Wait waiting on the pipes
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting %s: %v", args[0], err)
-	}
-	go func() {
-		cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-p.exited
-		if t.Failed() {
-			t.Logf("%s\n----- its output -----\n%s\n-----", strings.Join(args, " "), p.output())
-		}
-	})
-	return p
-}
-
-// waitFor waits until the peer has printed want; it fails the test if the
-// peer exits without printing it or outputLimit passes.
-func (p *realPeer) waitFor(t *testing.T, want string) {
-	t.Helper()
-	timer := time.NewTimer(outputLimit)
-	defer timer.Stop()
-	for !strings.Contains(p.output(), want) {
-		select {
-		case <-p.grew:
-		case <-p.exited:
-			// Wait has returned, so everything the peer wrote is in out.
-			if !strings.Contains(p.output(), want) {
-				t.Fatalf("%s exited without printing %q", p.name, want)
-			}
-			return
-		case <-timer.C:
-			t.Fatalf("%s did not print %q within %v", p.name, want, outputLimit)
-		}
-	}
-}
-
-// waitExit waits for the peer to exit by itself.
-func (p *realPeer) waitExit(t *testing.T) {
-	t.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(outputLimit):
-		t.Fatalf("%s did not exit within %v", p.name, outputLimit)
-	}
 }
 
 func listenUDP(t *testing.T, addr netip.Addr) *net.UDPConn {
@@ -253,11 +155,11 @@ func handshakeDone(t *testing.T, c *dtlsnet.Conn, err error, wantErr string, sta
 // stdin and prints what it receives. The lines start with "h" because
 // s_client and s_server take lines starting with some letters (Q, R, k...)
 // as commands.
-func echoWithPeer(t *testing.T, c *dtlsnet.Conn, p *realPeer) {
+func echoWithPeer(t *testing.T, c *dtlsnet.Conn, p *dtlstest.Peer) {
 	t.Helper()
-	fromPeer := "hello from " + p.name + "\n"
-	if _, err := io.WriteString(p.stdin, fromPeer); err != nil {
-		t.Fatalf("writing to %s: %v", p.name, err)
+	fromPeer := "hello from " + p.Name + "\n"
+	if _, err := io.WriteString(p.Stdin, fromPeer); err != nil {
+		t.Fatalf("writing to %s: %v", p.Name, err)
 	}
 	got, err := c.Read(time.Now().Add(outputLimit))
 	if err != nil || string(got) != fromPeer {
@@ -267,7 +169,7 @@ func echoWithPeer(t *testing.T, c *dtlsnet.Conn, p *realPeer) {
 	if err := c.Write([]byte(toPeer + "\n")); err != nil {
 		t.Fatal(err)
 	}
-	p.waitFor(t, toPeer)
+	p.WaitFor(t, toPeer)
 }
 
 // TestInteropServer runs real clients against our server: handshake with
@@ -364,7 +266,7 @@ func TestInteropServer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			conn := listenUDP(t, tc.addr)
-			p := startPeer(t, tc.client(conn.LocalAddr().(*net.UDPAddr).AddrPort())...)
+			p := dtlstest.StartPeer(t, tc.client(conn.LocalAddr().(*net.UDPAddr).AddrPort())...)
 
 			var seen psk.Authenticator
 			cfg := session.Config{IdentityHint: []byte(peerHint), HandshakeDeadline: tc.deadline}
@@ -375,7 +277,7 @@ func TestInteropServer(t *testing.T) {
 			c, err := dtlsnet.Accept(conn, verifier.New(), cfg, start.Add(handshakeLimit))
 			if !handshakeDone(t, c, err, tc.wantErr, start, tc.suite) {
 				for _, s := range tc.peerSays {
-					p.waitFor(t, s)
+					p.WaitFor(t, s)
 				}
 				return
 			}
@@ -383,14 +285,14 @@ func TestInteropServer(t *testing.T) {
 				t.Errorf("our PSK callback got identity %q and hint %q", seen.Identity(), seen.IdentityHint())
 			}
 			for _, s := range tc.peerSays {
-				p.waitFor(t, s)
+				p.WaitFor(t, s)
 			}
 			echoWithPeer(t, c, p)
 			// Both clients exit when the server closes the connection.
 			if err := c.Close(); err != nil {
 				t.Fatal(err)
 			}
-			p.waitExit(t)
+			p.WaitExit(t)
 		})
 	}
 }
@@ -405,7 +307,7 @@ func TestInteropClient(t *testing.T) {
 		addr  netip.Addr
 		suite uint16
 		// server starts the server on port and waits until it listens.
-		server func(t *testing.T, addr netip.Addr, port uint16) *realPeer
+		server func(t *testing.T, addr netip.Addr, port uint16) *dtlstest.Peer
 		// key is what our PSK callback sets (nil: nothing); noCallback
 		// leaves Config.PSK nil instead.
 		key        []byte
@@ -418,12 +320,12 @@ func TestInteropClient(t *testing.T) {
 	}
 	// s_server pinned to one suite, for one connection: it exits when that
 	// one closes. It prints the suite when the first data arrives.
-	openssl := func(suite string) func(*testing.T, netip.Addr, uint16) *realPeer {
-		return func(t *testing.T, addr netip.Addr, port uint16) *realPeer {
-			p := startPeer(t, "openssl", "s_server", "-dtls1_2", "-accept", netip.AddrPortFrom(addr, port).String(),
+	openssl := func(suite string) func(*testing.T, netip.Addr, uint16) *dtlstest.Peer {
+		return func(t *testing.T, addr netip.Addr, port uint16) *dtlstest.Peer {
+			p := dtlstest.StartPeer(t, "openssl", "s_server", "-dtls1_2", "-accept", netip.AddrPortFrom(addr, port).String(),
 				"-nocert", "-psk", peerKeyHex, "-psk_identity", peerIdentity, "-psk_hint", peerHint,
 				"-cipher", suite, "-naccept", "1")
-			p.waitFor(t, "ACCEPT") // printed once the socket is bound
+			p.WaitFor(t, "ACCEPT") // printed once the socket is bound
 			return p
 		}
 	}
@@ -431,18 +333,18 @@ func TestInteropClient(t *testing.T) {
 	// echo mode, sends back every record it gets. It listens on all
 	// addresses. debug adds options such as "-d 5", the level at which it
 	// logs the alerts it receives.
-	gnutls := func(id uint16, debug ...string) func(*testing.T, netip.Addr, uint16) *realPeer {
-		return func(t *testing.T, _ netip.Addr, port uint16) *realPeer {
+	gnutls := func(id uint16, debug ...string) func(*testing.T, netip.Addr, uint16) *dtlstest.Peer {
+		return func(t *testing.T, _ netip.Addr, port uint16) *dtlstest.Peer {
 			file := filepath.Join(t.TempDir(), "psk.txt")
 			if err := os.WriteFile(file, []byte(peerIdentity+":"+peerKeyHex+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			p := startPeer(t, append([]string{"gnutls-serv", "--udp", "--echo", "-p", strconv.Itoa(int(port)),
+			p := dtlstest.StartPeer(t, append([]string{"gnutls-serv", "--udp", "--echo", "-p", strconv.Itoa(int(port)),
 				"--pskpasswd", file, "--pskhint", peerHint, "--priority", gnutlsSuites[id].priority}, debug...)...)
 			// It prints "listening on IPv4 0.0.0.0 port N..." before binding
 			// the socket and "done" after: a ClientHello sent in between
 			// is lost and costs a one-second retransmission.
-			p.waitFor(t, "IPv4 0.0.0.0 port "+strconv.Itoa(int(port))+"...done")
+			p.WaitFor(t, "IPv4 0.0.0.0 port "+strconv.Itoa(int(port))+"...done")
 			return p
 		}
 	}
@@ -498,14 +400,14 @@ func TestInteropClient(t *testing.T) {
 			// completed shows they agree on it.
 			if !handshakeDone(t, c, err, tc.wantErr, start, tc.suite) {
 				for _, s := range tc.peerSays {
-					p.waitFor(t, s)
+					p.WaitFor(t, s)
 				}
 				return
 			}
 			if string(seen.IdentityHint()) != peerHint {
 				t.Errorf("our PSK callback got hint %q, want %q", seen.IdentityHint(), peerHint)
 			}
-			if p.name == "gnutls-serv" {
+			if p.Name == "gnutls-serv" {
 				// The echo server reads no stdin: getting our line back
 				// shows that it read it.
 				const line = "hello from dtlsgate\n"
@@ -516,20 +418,20 @@ func TestInteropClient(t *testing.T) {
 				if err != nil || string(got) != line {
 					t.Fatalf("echo %q, %v; want %q", got, err, line)
 				}
-				p.waitFor(t, strings.TrimSpace(line))
+				p.WaitFor(t, strings.TrimSpace(line))
 			} else {
 				echoWithPeer(t, c, p)
 			}
 			for _, s := range tc.peerSays {
-				p.waitFor(t, s)
+				p.WaitFor(t, s)
 			}
 			if err := c.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if p.name == "openssl" {
+			if p.Name == "openssl" {
 				// s_server ends its only connection on our close_notify,
 				// and exits. gnutls-serv says nothing.
-				p.waitExit(t)
+				p.WaitExit(t)
 			}
 		})
 	}

@@ -234,7 +234,18 @@ func (s *Session) serverKeyExchange(m message) {
 		auth.Wipe()
 		return
 	}
-	key := s.pskFrom(auth)
+	if hs.step == stepWaitPSK { // the callback called DeferPSK
+		auth.Wipe()
+		hs.peerPoint = peerPoint
+		return
+	}
+	s.serverUseKey(s.pskFrom(auth), peerPoint)
+}
+
+// serverUseKey goes on from the client's key exchange with the key the
+// application gave (nil: none), now or later (ResolvePSK).
+func (s *Session) serverUseKey(key, peerPoint []byte) {
+	hs := s.hs
 	if key == nil {
 		s.failAlert(alertUnknownPSKIdentity, "No pre-shared key for the client's identity")
 		return

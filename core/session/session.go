@@ -94,6 +94,12 @@ type Config struct {
 	// however many retransmissions that allows; 0 means
 	// DefaultHandshakeDeadline.
 	HandshakeDeadline time.Duration
+	// MaxHandshakeBuffer bounds the bytes of handshake messages held while
+	// they are reassembled, which a peer that passed the cookie exchange
+	// decides by what it claims; 0 means enough for the largest message a
+	// PSK handshake can have (about 130 KB). A server with many half-open
+	// handshakes sets it lower.
+	MaxHandshakeBuffer int
 	// Now and Rand replace the clock and the randomness source, for tests.
 	Now  func() time.Time
 	Rand io.Reader
@@ -185,6 +191,9 @@ func (s *Session) setConfig(cfg Config) error {
 	}
 	if cfg.HandshakeDeadline == 0 {
 		cfg.HandshakeDeadline = DefaultHandshakeDeadline
+	}
+	if cfg.MaxHandshakeBuffer < 0 {
+		return fmt.Errorf("session: negative handshake buffer limit %d", cfg.MaxHandshakeBuffer)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -362,7 +371,8 @@ func (s *Session) startHandshake(dgram []byte) bool {
 		return s.setError(dtlserror.InvalidInputParameters, "To start a handshake, DTLS server requires non-empty datagram (client hello)")
 	}
 	s.resetConnection()
-	s.hs = &handshake{timeout: InitialTimeout, giveUpAt: s.cfg.Now().Add(s.cfg.HandshakeDeadline)}
+	s.hs = &handshake{timeout: InitialTimeout, giveUpAt: s.cfg.Now().Add(s.cfg.HandshakeDeadline),
+		reasm: reassembler{limit: s.cfg.MaxHandshakeBuffer}}
 	s.state = HandshakeInProgress
 	if s.mode == Client {
 		return s.clientStart()
@@ -605,8 +615,9 @@ func (s *Session) openRecord(r record) ([]byte, bool) {
 		// ChangeCipherSpec is only ever sent in epoch 0.
 		return nil, false
 	case s.readEpoch == 0:
-		// An epoch-1 record that overtook the ChangeCipherSpec: keep a few.
-		if s.hs != nil && len(s.hs.early) < 4 {
+		// An epoch-1 record that overtook the ChangeCipherSpec: keep a few
+		// small ones (a Finished is), so a peer cannot park big datagrams.
+		if s.hs != nil && len(s.hs.early) < 4 && len(r.raw) <= maxEarlyRecord {
 			s.hs.early = append(s.hs.early, append([]byte(nil), r.raw...))
 		}
 		return nil, false
