@@ -84,6 +84,10 @@ int dtlsgo_session_session_cipher(const dtlsgate_session *s, char *buf, size_t *
 int dtlsgo_session_session_protocol(const dtlsgate_session *s, char *buf, size_t *len) DTLSGO_HIDDEN;
 int dtlsgo_session_dtls_error(const dtlsgate_session *s) DTLSGO_HIDDEN;
 int dtlsgo_session_dtls_error_string(const dtlsgate_session *s, char *buf, size_t *len) DTLSGO_HIDDEN;
+int dtlsgo_session_encrypt(dtlsgate_session *s, const uint8_t *plain, size_t plain_len, uint8_t *out, size_t *out_len) DTLSGO_HIDDEN;
+int dtlsgo_session_decrypt(dtlsgate_session *s, const uint8_t *dgram, size_t dgram_len, uint8_t *out, size_t *out_len) DTLSGO_HIDDEN;
+int dtlsgo_session_encrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *entries, size_t count) DTLSGO_HIDDEN;
+int dtlsgo_session_decrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *entries, size_t count) DTLSGO_HIDDEN;
 
 const char *dtlsgate_version(void)
 {
@@ -521,4 +525,28 @@ int dtlsgate_session_dtls_error_string(const dtlsgate_session *s, char *buf, siz
 {
     capi_clear_upper();
     return dtlsgo_session_dtls_error_string(s, buf, len);
+}
+
+int dtlsgate_session_encrypt(dtlsgate_session *s, const uint8_t *plain, size_t plain_len, uint8_t *out, size_t *out_len)
+{
+    capi_clear_upper();
+    return dtlsgo_session_encrypt(s, plain, plain_len, out, out_len);
+}
+
+int dtlsgate_session_decrypt(dtlsgate_session *s, const uint8_t *dgram, size_t dgram_len, uint8_t *out, size_t *out_len)
+{
+    capi_clear_upper();
+    return dtlsgo_session_decrypt(s, dgram, dgram_len, out, out_len);
+}
+
+int dtlsgate_session_encrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *entries, size_t count)
+{
+    capi_clear_upper();
+    return dtlsgo_session_encrypt_batch(s, entries, count);
+}
+
+int dtlsgate_session_decrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *entries, size_t count)
+{
+    capi_clear_upper();
+    return dtlsgo_session_decrypt_batch(s, entries, count);
 }

@@ -40,7 +40,7 @@ func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 // front, as a real server has), optionally losing, duplicating and
 // reordering them.
 type link struct {
-	t        *testing.T
+	t        testing.TB
 	clock    *clock
 	rng      *rand.Rand
 	loss     float64 // probability a datagram is dropped
@@ -56,7 +56,7 @@ type link struct {
 	filter func(toServer bool, d []byte) []byte
 }
 
-func newLink(t *testing.T, ccfg, scfg Config) *link {
+func newLink(t testing.TB, ccfg, scfg Config) *link {
 	t.Helper()
 	l := &link{t: t, clock: &clock{t: time.Unix(1_700_000_000, 0)}, rng: rand.New(rand.NewPCG(1, 2)), verifier: verifier.New()}
 	ccfg.Now, scfg.Now = l.clock.now, l.clock.now

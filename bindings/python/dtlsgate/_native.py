@@ -33,6 +33,12 @@ NO_SOCKET = -1  # socket_fd meaning "queue what is to be sent"
 MAX_DATAGRAM = 65535  # no datagram a session builds is larger
 HELLO_VERIFY_REQUEST_MAX = 60
 
+# dtlsgate_session_encrypt / _decrypt
+MAX_RECORD_PLAINTEXT = 16384
+RECORD_OVERHEAD_MAX = 77
+RECORD_DROPPED = 2
+RECORD_NOT_DATA = 3
+
 CHECK_DROP = 0
 CHECK_SEND_REPLY = 1
 CHECK_VERIFIED = 2
@@ -261,6 +267,12 @@ DECLARATIONS: List[_Decl] = [
     ("dtlsgate_session_session_protocol", c_int, [_S, c_char_p, _LEN], _status),
     ("dtlsgate_session_dtls_error", c_int, [_S], _status),
     ("dtlsgate_session_dtls_error_string", c_int, [_S, c_char_p, _LEN], _status),
+    # Buffers as c_void_p: bytes, or a ctypes array over a bytearray or a
+    # memoryview, pass without a copy.
+    ("dtlsgate_session_encrypt", c_int, [_S, c_void_p, c_size_t, c_void_p, _LEN], _status),
+    ("dtlsgate_session_decrypt", c_int, [_S, c_void_p, c_size_t, c_void_p, _LEN], _status),
+    ("dtlsgate_session_encrypt_batch", c_int, [_S, c_void_p, c_size_t], _status),
+    ("dtlsgate_session_decrypt_batch", c_int, [_S, c_void_p, c_size_t], _status),
 ]
 
 
