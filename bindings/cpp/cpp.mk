@@ -77,7 +77,7 @@ test-cpp: $(BUILD)/cpp/test_binding $(BUILD)/cpp/verify_server | deps-test
 	$(BUILD)/cpp/test_binding $(CPP_CORPUS)
 	tests/interop/run.sh $(BUILD)/cpp/verify_server
 
-## test-cpp-qt: Qt adapter: the header alone, unit tests, the Qt example servers against real clients, the secure UDP examples against each other, the C ports, openssl and gnutls, parity with Qt 6
+## test-cpp-qt: Qt adapter: the header alone, unit tests, the Qt-style echo server on the adapter and on Qt's QDtls (wrong key, then right), the Qt example servers against real clients, the secure UDP examples against each other, the C ports, openssl and gnutls, parity with Qt 6
 .PHONY: test-cpp-qt
 test-cpp-qt: $(BUILD)/cpp/test_qt_adapter $(BUILD)/cpp/qt_verify_server \
 		$(BUILD)/cpp/qt_verify_server_qtverifier $(BUILD)/cpp/parity_qt_adapter \
@@ -97,6 +97,8 @@ test-cpp-qt: $(BUILD)/cpp/test_qt_adapter $(BUILD)/cpp/qt_verify_server \
 	@echo "the Qt server with the C client, the C server with the Qt client:"
 	tests/interop/secure_udp.sh $(BUILD)/cpp/qt_secure_udp_server $(BUILD)/examples/secure_udp_client_c
 	tests/interop/secure_udp.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/cpp/qt_secure_udp_client
+	@echo "examples/cpp/qt_echo_server with CMake and AUTOMOC, on the adapter and on Qt's QDtls:"
+	tests/cpp/qt_echo.sh
 
 test: test-cpp test-cpp-qt
 
