@@ -49,11 +49,11 @@ $(BUILD)/cpp/qt_secure_udp_%: examples/cpp/qt_secure_udp_%.cpp examples/cpp/qt_e
 	@mkdir -p $(@D)
 	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(CPP_QT_MOC) $(QT_FLAGS) $(LDFLAGS_SHARED)
 
-# README.md's C++ quick start: built (not run) by test-cpp-qt.
-$(BUILD)/cpp/readme_quickstart_qt: tests/cpp/readme_quickstart_qt.cpp $(CPP_QT_HEADERS) $(HEADER) \
+# README.md's C++/Qt quick start, built as the tests build (tests/readme/qt.sh builds it as the README says).
+$(BUILD)/cpp/readme_quickstart_qt: tests/readme/qt/main.cpp $(CPP_QT_HEADERS) $(CPP_QT_MOC) $(HEADER) \
 		$(SO) | deps-qt
 	@mkdir -p $(@D)
-	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(QT_FLAGS) $(LDFLAGS_SHARED)
+	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(CPP_QT_MOC) $(QT_FLAGS) $(LDFLAGS_SHARED)
 
 # The same source on Qt's own QDtlsClientVerifier, for comparison.
 $(BUILD)/cpp/qt_verify_server_qtverifier: examples/cpp/qt_verify_server.cpp | deps-qt
