@@ -30,6 +30,7 @@ for group in "${@:-build}"; do
 	qt)
 		want /usr/lib/x86_64-linux-gnu/pkgconfig/Qt6Network.pc qt6-base-dev
 		want /usr/lib/x86_64-linux-gnu/qt6/plugins/tls/libqopensslbackend.so libqt6network6
+		want /usr/lib/qt6/libexec/moc qt6-base-dev-tools # for the adapter's QDtls signals
 		;;
 	pyside) # PySide2 is Debian's only Qt binding for Python; its tests run /usr/bin/python3
 		want /usr/lib/python3/dist-packages/PySide2/QtNetwork.cpython-311-x86_64-linux-gnu.so python3-pyside2.qtnetwork

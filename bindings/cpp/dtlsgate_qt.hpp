@@ -288,15 +288,21 @@ public:
         std::string refused;
         const QSsl::SslProtocol p = config.protocol();
         if (p != QSsl::DtlsV1_2 && p != QSsl::DtlsV1_2OrLater)
-            refused = "Unsupported protocol (dtlsgate speaks DTLS 1.2: QSsl::DtlsV1_2 or "
+            refused = "QSslConfiguration protocol() " + std::to_string(int(p)) +
+                      " is not supported: dtlsgate speaks DTLS 1.2 (QSsl::DtlsV1_2 or "
                       "QSsl::DtlsV1_2OrLater)";
         else if (!config.localCertificate().isNull() || !config.privateKey().isNull())
-            refused = "Certificates are not supported (dtlsgate does pre-shared keys only)";
+            refused = "QSslConfiguration localCertificate()/privateKey(): certificates are not "
+                      "supported (dtlsgate does pre-shared keys only)";
         dtlsgate::QSslConfiguration mine;
-        if (refused.empty() && !pickCiphers(config.ciphers(), &mine))
-            refused = "None of the cipher suites is one dtlsgate has (" +
-                      dtlsgate::QSslConfiguration::defaultDtlsConfiguration().ciphers().front().name() +
-                      ", ...)";
+        if (refused.empty() && !pickCiphers(config.ciphers(), &mine)) {
+            refused = "QSslConfiguration ciphers(): none of the " +
+                      std::to_string(config.ciphers().size()) +
+                      " cipher suites is one dtlsgate has; it has";
+            const auto ours = dtlsgate::QSslConfiguration::defaultDtlsConfiguration();
+            for (const dtlsgate::QSslCipher &c : ours.ciphers())
+                refused += " " + c.name();
+        }
         if (!refused.empty()) {
             setLocalError(QDtlsError::InvalidInputParameters, refused);
             return false;

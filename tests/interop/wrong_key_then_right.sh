@@ -20,7 +20,7 @@ pids=""
 failed=0
 finish() {
 	local pid
-	exec 3>&- 2>/dev/null
+	exec 3>&-
 	for pid in $pids; do kill "$pid" 2>/dev/null; done
 	for pid in $pids; do wait "$pid" 2>/dev/null; done
 	if [ "$failed" -eq 0 ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
