@@ -5,7 +5,9 @@
 # with find_package, then pkg-config with the moc step), and run on
 # 127.0.0.1:5684: it must refuse a taken port, give a wrong-key client no
 # echo and then echo for openssl s_client and gnutls-cli
-# (tests/interop/wrong_key_then_right.sh).
+# (tests/interop/wrong_key_then_right.sh). The same main.cpp with Qt's
+# <QDtls> in place of the dtlsgate lines must build on Qt alone and pass
+# the same, so the quick start is a Qt program indeed.
 #
 #   tests/readme/qt.sh      (from the repository; uses its Makefile)
 set -u
@@ -47,6 +49,24 @@ else
 	failed=1
 fi
 
+# On Qt's own QDtls: the include line swapped, the using-declarations gone.
+sed -e 's|^#include <dtlsgate_qt.hpp>.*|#include <QDtls>|' -e '/^using dtlsgate::qt::/d' main.cpp >qt_main.cpp
+# shellcheck disable=SC2046
+if [ "$(diff main.cpp qt_main.cpp | grep -c '^[<>]')" -eq 5 ] &&
+	c++ -std=c++17 -fPIC -Wall -Wextra -Werror qt_main.cpp -o qt_echo \
+		$(pkg-config --cflags --libs Qt6Network) >"$tmp/qt.log" 2>&1; then
+	echo "PASS the Qt quick start builds on Qt's QDtls with its 4 dtlsgate lines replaced by #include <QDtls>"
+else
+	cat "$tmp/qt.log"
+	echo "FAIL the Qt quick start does not build on Qt's QDtls with its dtlsgate lines replaced"
+	failed=1
+fi
+
 cd "$root"
+echo "the quick start on dtlsgate:"
 env -u LD_LIBRARY_PATH tests/interop/wrong_key_then_right.sh 5684 "$tmp/echo/build/echo" || failed=1
+if [ -x "$tmp/echo/qt_echo" ]; then
+	echo "the same on Qt's QDtls:"
+	tests/interop/wrong_key_then_right.sh 5684 "$tmp/echo/qt_echo" || failed=1
+fi
 exit "$failed"

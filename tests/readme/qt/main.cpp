@@ -12,7 +12,9 @@ using dtlsgate::qt::QDtlsError;
 #include <QCoreApplication>
 #include <QHash>
 #include <QNetworkDatagram>
+#include <QSslConfiguration>
 #include <QSslPreSharedKeyAuthenticator>
+#include <QUdpSocket>
 #include <cstdio>
 
 int main(int argc, char **argv)
