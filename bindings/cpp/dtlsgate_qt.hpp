@@ -22,7 +22,7 @@
 // QDtls has Q_OBJECT, so a program that uses it compiles the output of moc
 // run on this header once: CMake does it when the target links
 // dtlsgate::qt (find_package(dtlsgate)) and has AUTOMOC on; a Makefile runs
-//     moc dtlsgate_qt.hpp -o moc_dtlsgate_qt.cpp
+//     moc $(pkg-config --cflags-only-I Qt6Network) dtlsgate_qt.hpp -o moc_dtlsgate_qt.cpp
 // and compiles that file with the rest. The verifier and the authenticator
 // need no moc.
 //
