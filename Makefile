@@ -193,6 +193,7 @@ test-readme: $(BUILD)/readme/quickstart_c $(BUILD)/cpp/readme_quickstart_qt \
 	python3 scripts/check-readme.py README.md
 	tests/readme/run.sh $(BUILD)/examples/secure_udp_client_c $(BUILD)/readme/quickstart_c \
 		'python3 tests/readme/quickstart.py' $(BUILD)/cpp/readme_quickstart_qt
+	tests/readme/qt.sh
 
 ## demo: the C echo server on loopback; the Python client, the C client and openssl s_client each get in and get an echo
 .PHONY: demo

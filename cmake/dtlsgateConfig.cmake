@@ -10,6 +10,17 @@
 # the application links itself). Link one of the two, never both: a process
 # holds one Go runtime.
 #
+# A Qt program links dtlsgate::qt instead: the shared library, Qt6::Network
+# (find_package(Qt6 COMPONENTS Network) first), and dtlsgate_qt.hpp as a
+# source of the program, so that with AUTOMOC on, moc compiles the
+# adapter's QDtls signals into it:
+#
+#   set(CMAKE_AUTOMOC ON)
+#   target_link_libraries(app PRIVATE dtlsgate::qt)
+#
+# Link dtlsgate::qt into one target per program (moc's output defines
+# QDtls's meta-object, which must exist once).
+#
 # The prefix is worked out from where this file is, so an installed tree
 # can be moved or staged with DESTDIR and still be found.
 
@@ -40,6 +51,13 @@ if(NOT TARGET dtlsgate::dtlsgate_static)
     IMPORTED_LOCATION "${_dtlsgate_prefix}/lib/libdtlsgate.a"
     INTERFACE_INCLUDE_DIRECTORIES "${_dtlsgate_prefix}/include"
     INTERFACE_LINK_LIBRARIES "Threads::Threads;resolv")
+endif()
+
+if(NOT TARGET dtlsgate::qt)
+  add_library(dtlsgate::qt INTERFACE IMPORTED)
+  set_target_properties(dtlsgate::qt PROPERTIES
+    INTERFACE_SOURCES "${_dtlsgate_prefix}/include/dtlsgate_qt.hpp"
+    INTERFACE_LINK_LIBRARIES "dtlsgate::dtlsgate;Qt6::Network")
 endif()
 
 unset(_dtlsgate_prefix)

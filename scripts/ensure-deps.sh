@@ -30,6 +30,7 @@ for group in "${@:-build}"; do
 	qt)
 		want /usr/lib/x86_64-linux-gnu/pkgconfig/Qt6Network.pc qt6-base-dev
 		want /usr/lib/x86_64-linux-gnu/qt6/plugins/tls/libqopensslbackend.so libqt6network6
+		want /usr/lib/qt6/libexec/moc qt6-base-dev-tools # for the adapter's QDtls signals
 		;;
 	bench) # the C harnesses that run OpenSSL and GnuTLS next to dtlsgate
 		want /usr/include/openssl/ssl.h libssl-dev

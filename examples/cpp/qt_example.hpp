@@ -102,7 +102,7 @@ inline QString summary(const dtlsgate::qt::QDtls &dtls)
     const QString protocol = dtls.sessionProtocol() == QSsl::DtlsV1_2
                                  ? QStringLiteral("DTLSv1.2")
                                  : QStringLiteral("unknown protocol");
-    return QString::fromStdString(dtls.sessionCipher().name()) + QStringLiteral(", ") + protocol;
+    return dtls.sessionCipher().name() + QStringLiteral(", ") + protocol;
 }
 
 // SIGINT and SIGTERM, seen by the event loop: the handler only writes a
