@@ -3,7 +3,8 @@
 GO       ?= go
 CC       ?= gcc
 CXX      ?= g++
-PREFIX   ?= /usr/local
+DEFAULT_PREFIX := /usr/local
+PREFIX   ?= $(DEFAULT_PREFIX)
 DESTDIR  ?=
 
 # The header is the one place the version is written.
@@ -84,9 +85,22 @@ $(BUILD)/test_%_static: tests/c/test_%.c $(C_TEST_DEPS) $(ARCHIVE)
 $(BUILD)/test_%_valgrind: tests/c/test_%.c $(C_TEST_DEPS) $(BUILD)/valgrind/$(SONAME)
 	$(CC) $(TEST_CFLAGS) -o $@ $< -L$(BUILD)/valgrind -ldtlsgate -Wl,-rpath,$(CURDIR)/$(BUILD)/valgrind
 
-## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity
+# Every command make runs carries this id, and so does every process those
+# start, so that the end of `make test` finds whatever a test left running.
+ifndef DTLSGATE_TEST_RUN
+DTLSGATE_TEST_RUN := $(shell cat /proc/sys/kernel/random/uuid)
+endif
+export DTLSGATE_TEST_RUN
+
+## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity; then no process of the run may be left
 .PHONY: test
-test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-readme test-parity
+test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-readme test-parity test-leftovers
+	scripts/check-leftovers.py
+
+## test-leftovers: the check that ends `make test` fails on a process left behind
+.PHONY: test-leftovers
+test-leftovers:
+	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest tests/leftovers/test_check_leftovers.py
 
 ## test-go: Go unit tests with the race detector, then the allocation tests without it
 .PHONY: test-go
@@ -217,3 +231,4 @@ clean:
 .PHONY: help
 help:
 	@sed -n 's/^## \([^:]*\): /  \1\t/p' $(MAKEFILE_LIST) | expand -t 18
+	@echo "Variables: PREFIX (default $(DEFAULT_PREFIX), now $(PREFIX)), DESTDIR (for staging), GO, CC, CXX, PYTHON"
