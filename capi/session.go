@@ -206,7 +206,7 @@ func (x *dtlsSession) configure(change func(cfg *session.Config)) C.int {
 //export dtlsgate_session_set_identity_hint
 func dtlsgate_session_set_identity_hint(h *C.dtlsgate_session, hint *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(hint, n)
+	b, ok := inBytes(hint, n, "identity hint")
 	return withSession(h, func(x *dtlsSession) C.int {
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
@@ -306,7 +306,7 @@ func dtlsgate_session_max_retransmits(h *C.capi_const_session) (ret C.int) {
 //export dtlsgate_session_set_cookie_generator_parameters
 func dtlsgate_session_set_cookie_generator_parameters(h *C.dtlsgate_session, hash C.int, secret *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(secret, n)
+	b, ok := inBytes(secret, n, "secret")
 	return withSession(h, func(x *dtlsSession) C.int {
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
@@ -348,7 +348,7 @@ func dtlsgate_session_set_psk_callback(h *C.dtlsgate_session, cb C.dtlsgate_psk_
 //export dtlsgate_session_do_handshake
 func dtlsgate_session_do_handshake(h *C.dtlsgate_session, fd C.int, dgram *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(dgram, n)
+	b, ok := inBytes(dgram, n, "datagram")
 	return withSession(h, func(x *dtlsSession) C.int {
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
@@ -366,7 +366,7 @@ func dtlsgate_session_remaining_timeout(h *C.capi_const_session, ms *C.uint32_t)
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		if ms == nil {
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "ms: NULL; pass where to store the time")
 		}
 		d, running := x.s.Timeout()
 		*ms = C.uint32_t((d + time.Millisecond - 1) / time.Millisecond)
@@ -407,7 +407,7 @@ func dtlsgate_session_shutdown(h *C.dtlsgate_session, fd C.int) (ret C.int) {
 //export dtlsgate_session_write_datagram_encrypted
 func dtlsgate_session_write_datagram_encrypted(h *C.dtlsgate_session, fd C.int, data *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(data, n)
+	b, ok := inBytes(data, n, "data")
 	return withSession(h, func(x *dtlsSession) C.int {
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
@@ -426,11 +426,13 @@ func dtlsgate_session_write_datagram_encrypted(h *C.dtlsgate_session, fd C.int, 
 //export dtlsgate_session_decrypt_datagram
 func dtlsgate_session_decrypt_datagram(h *C.dtlsgate_session, fd C.int, dgram *C.capi_in_bytes, n C.size_t, out *C.uint8_t, outLen *C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(dgram, n)
+	b, ok := inBytes(dgram, n, "datagram")
 	return withSession(h, func(x *dtlsSession) C.int {
 		switch {
-		case !ok || outLen == nil:
+		case !ok:
 			return C.DTLSGATE_E_INVALID_ARGUMENT
+		case outLen == nil:
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out length: NULL; pass the buffer's size in it")
 		case x.badSocket(fd):
 			*outLen = 0
 			return 0
@@ -439,7 +441,7 @@ func dtlsgate_session_decrypt_datagram(h *C.dtlsgate_session, fd C.int, dgram *C
 			*outLen = n
 			return C.DTLSGATE_E_BUFFER_TOO_SMALL
 		case out == nil && n > 0:
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out: NULL with a length of %d", uint64(*outLen))
 		}
 		plain := x.s.DecryptDatagram(b)
 		sent := x.send(fd)
@@ -458,7 +460,7 @@ func dtlsgate_session_next_outgoing(h *C.dtlsgate_session, buf *C.uint8_t, n *C.
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		if n == nil {
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "length: NULL; pass the buffer's size in it")
 		}
 		x.queue = append(x.queue, x.s.Outgoing()...)
 		if len(x.queue) == 0 {

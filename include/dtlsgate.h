@@ -98,6 +98,15 @@ int dtlsgate_version_number(void);
  * codes give "unknown error code". Thread-safe. */
 const char *dtlsgate_strerror(int code);
 
+/* What went wrong in the calling thread's latest call that returned a
+ * negative status, naming the argument at fault and what it accepts where
+ * an argument was refused (e.g. "cookie lifetime: 0 is out of range
+ * 1..86400 seconds"), else dtlsgate_strerror()'s text for the status. ""
+ * before any such call. Calls that succeed leave it as it is, so read it
+ * right after the failing call, on the same thread. The string belongs to
+ * the thread and stays valid until its next dtlsgate call; never NULL. */
+const char *dtlsgate_last_error_message(void);
+
 /* ---------------------------------------------------------------------------
  * DTLS errors: the values of Qt's QDtlsError
  * ------------------------------------------------------------------------- */
