@@ -23,7 +23,7 @@ func guard(ret *C.int) {
 		*ret = C.DTLSGATE_E_INTERNAL
 	}
 	if *ret < 0 {
-		C.capi_last_error_status(dtlsgate_strerror(*ret))
+		C.capi_last_error_status(*ret, dtlsgate_strerror(*ret))
 	}
 }
 
@@ -31,10 +31,7 @@ func guard(ret *C.int) {
 // thread's dtlsgate_last_error_message) and returns code, negative.
 func fail(code C.int, format string, args ...any) C.int {
 	msg := fmt.Sprintf(format, args...)
-	if msg == "" {
-		msg = " "
-	}
-	C.capi_set_last_error((*C.char)(unsafe.Pointer(unsafe.StringData(msg))), C.size_t(len(msg)), 1)
+	C.capi_set_last_error((*C.char)(unsafe.Pointer(unsafe.StringData(msg))), C.size_t(len(msg)), code)
 	return code
 }
 

@@ -6,24 +6,26 @@
 #include "capi.h"
 
 static _Thread_local char last_error[256];
-/* Set while a detail recorded during the current call still has to be
- * claimed by the call's status (capi_last_error_status). */
-static _Thread_local int detail_pending;
+/* The status a detail recorded during the current call was meant for, 0
+ * once claimed: a call that fails with another status (a bad handle found
+ * after a refused input) gets that status's own text. */
+static _Thread_local int pending_status;
 
-void capi_set_last_error(const char *msg, size_t len, int pending)
+void capi_set_last_error(const char *msg, size_t len, int status)
 {
     if (len >= sizeof last_error)
         len = sizeof last_error - 1;
-    memcpy(last_error, msg, len);
+    if (len > 0)
+        memcpy(last_error, msg, len);
     last_error[len] = 0;
-    detail_pending = pending;
+    pending_status = status;
 }
 
-void capi_last_error_status(capi_static_string *generic)
+void capi_last_error_status(int status, capi_static_string *generic)
 {
-    if (!detail_pending)
+    if (pending_status != status)
         snprintf(last_error, sizeof last_error, "%s", generic);
-    detail_pending = 0;
+    pending_status = 0;
 }
 
 capi_static_string *capi_last_error(void) { return last_error; }

@@ -103,8 +103,10 @@ const char *dtlsgate_strerror(int code);
  * an argument was refused (e.g. "cookie lifetime: 0 is out of range
  * 1..86400 seconds"), else dtlsgate_strerror()'s text for the status. ""
  * before any such call. Calls that succeed leave it as it is, so read it
- * right after the failing call, on the same thread. The string belongs to
- * the thread and stays valid until its next dtlsgate call; never NULL. */
+ * right after the failing call, on the same thread. Each thread has its
+ * own; the string is valid until the thread's next failing dtlsgate call
+ * or its end; never NULL. A 0 with InvalidInputParameters is not a
+ * failing call here: dtls_error_string() has Qt's message for it. */
 const char *dtlsgate_last_error_message(void);
 
 /* ---------------------------------------------------------------------------

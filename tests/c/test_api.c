@@ -2366,6 +2366,11 @@ static void test_last_error_message(void)
     CHECK_EQ(dtlsgate_psk_authenticator_set_maximum_identity_length(a, -1), DTLSGATE_E_INVALID_ARGUMENT);
     CHECK_STR(dtlsgate_last_error_message(), "maximum identity length: -1 is negative; 0 or more bytes");
     dtlsgate_psk_authenticator_free(a);
+    /* A refused input to a freed handle: the message is the status's. */
+    dtlsgate_session *gone = dtlsgate_session_new(DTLSGATE_SSL_SERVER_MODE);
+    dtlsgate_session_free(gone);
+    CHECK_EQ(dtlsgate_session_set_identity_hint(gone, NULL, 3), DTLSGATE_E_BAD_HANDLE);
+    CHECK_STR(dtlsgate_last_error_message(), dtlsgate_strerror(DTLSGATE_E_BAD_HANDLE));
 
     /* Another thread has its own. */
     pthread_t t;
