@@ -19,7 +19,12 @@ line:
    established session.
 
 --server NAME=COMMAND adds a server built elsewhere (steps 2, 3, 5, 6).
-Adding a language is one QuickStart line. Prints a PASS/FAIL line per step.
+Adding a language is one QuickStart line; its README section must hold the
+program (```LANG), then a ```sh block whose last line starts the server,
+then the openssl s_client line, and the server must listen on
+127.0.0.1:5684, answer "echo: LINE", print "handshake failed: ..." when it
+drops a failed handshake, and exit non-zero naming the port when it cannot
+bind. Prints a PASS/FAIL line per step.
 
     tests/readme/run.py README.md [--server NAME=COMMAND]...
 """
@@ -222,7 +227,7 @@ def run(server: Server, work: str, env: dict) -> None:
         echo(server, work, "a client with the right key, after one with a wrong key", env)
         if server.reports_failure:
             left = DEADLINE + 5 - (time.monotonic() - started)
-            report(wait_for(log, r"^handshake failed: ", left),
+            report(wait_for(log, r"^handshake failed: ", max(left, 1)),
                    "%s: the wrong-key handshake is reported failed at its deadline"
                    % server.name, read(log))
         echo(server, work, "another right-key client", env)
