@@ -30,9 +30,15 @@ func guard(ret *C.int) {
 // fail records why the current call refuses an argument (the calling
 // thread's dtlsgate_last_error_message) and returns code, negative.
 func fail(code C.int, format string, args ...any) C.int {
-	msg := fmt.Sprintf(format, args...)
-	C.capi_set_last_error((*C.char)(unsafe.Pointer(unsafe.StringData(msg))), C.size_t(len(msg)), code)
+	setLastError(code, fmt.Sprintf(format, args...))
 	return code
+}
+
+// setLastError makes msg the calling thread's last error message, kept if
+// the call ends with status (0: a refusal reported as a result, not as a
+// status, which no later status claims).
+func setLastError(status C.int, msg string) {
+	C.capi_set_last_error((*C.char)(unsafe.Pointer(unsafe.StringData(msg))), C.size_t(len(msg)), status)
 }
 
 //export dtlsgate_last_error_message

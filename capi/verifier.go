@@ -5,11 +5,13 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 	"unsafe"
 
 	"github.com/dtlsgate/dtlsgate/core/cookie"
+	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/dtlsgate/dtlsgate/core/verifier"
 	"github.com/dtlsgate/dtlsgate/core/wire"
 )
@@ -192,7 +194,19 @@ func verifyClient(h *C.dtlsgate_verifier, fd C.int, dgram *C.capi_in_bytes, dgra
 	if fd >= 0 {
 		w = fdWriter(fd)
 	}
-	return boolInt(v.VerifyClient(w, d, peer.Addr(), peer.Port()))
+	verified := v.VerifyClient(w, d, peer.Addr(), peer.Port())
+	if !verified && v.DtlsError() == dtlserror.InvalidInputParameters {
+		// Qt's message names no argument; the last error message does.
+		switch {
+		case w == nil:
+			setLastError(0, fmt.Sprintf("socket: %d is not a descriptor", fd))
+		case len(d) == 0:
+			setLastError(0, "datagram: empty")
+		default:
+			setLastError(0, peerProblem(peer))
+		}
+	}
+	return boolInt(verified)
 }
 
 //export dtlsgate_verifier_check
@@ -231,7 +245,7 @@ func check(h *C.capi_const_verifier, dgram *C.capi_in_bytes, dgramLen C.size_t, 
 		*replyLen = C.size_t(n)
 		return C.DTLSGATE_E_BUFFER_TOO_SMALL
 	case err != nil:
-		return refusePeer(peer, err)
+		return refusePeer(peer)
 	}
 	*replyLen = C.size_t(n)
 	switch result {
@@ -244,14 +258,20 @@ func check(h *C.capi_const_verifier, dgram *C.capi_in_bytes, dgramLen C.size_t, 
 }
 
 // refusePeer says which part of a peer the verifier refused.
-func refusePeer(peer netip.AddrPort, err error) C.int {
+func refusePeer(peer netip.AddrPort) C.int {
+	return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "%s", peerProblem(peer))
+}
+
+// peerProblem names the part of a peer the verifier refused: the address
+// or the port, else (ErrMulticastPeer) the kind of address.
+func peerProblem(peer netip.AddrPort) string {
 	switch {
 	case !peer.Addr().IsValid():
-		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "address: missing or not a numeric IPv4 or IPv6 address (resolve a host name such as \"localhost\" first)")
+		return "address: missing or not a numeric IPv4 or IPv6 address (resolve a host name such as \"localhost\" first)"
 	case peer.Port() == 0:
-		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "port: 0 is out of range 1..65535")
+		return "port: 0 is out of range 1..65535"
 	}
-	return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "address %s: %v", peer.Addr(), err)
+	return fmt.Sprintf("address %s: multicast or broadcast; only unicast peers are accepted", peer.Addr())
 }
 
 //export dtlsgate_verifier_verified_hello

@@ -2352,6 +2352,18 @@ static void test_last_error_message(void)
     CHECK_EQ(dtlsgate_verifier_check_address(v, (const uint8_t *)"x", 1, "localhost", 5684, reply, &n),
              DTLSGATE_E_INVALID_ARGUMENT);
     CHECK(strncmp(dtlsgate_last_error_message(), "address: missing or not a numeric", 33) == 0);
+    /* verify_client refuses input with a result, not a status (Qt's way,
+     * Qt's message); the last error message names the argument. */
+    CHECK_EQ(dtlsgate_verifier_verify_client(v, -1, (const uint8_t *)"x", 1, "127.0.0.1", 5684), 0);
+    CHECK_EQ(dtlsgate_verifier_dtls_error(v), DTLSGATE_INVALID_INPUT_PARAMETERS);
+    CHECK_STR(dtlsgate_last_error_message(), "socket: -1 is not a descriptor");
+    CHECK_EQ(dtlsgate_verifier_verify_client(v, 0, (const uint8_t *)"x", 1, "127.0.0.1", 0), 0);
+    CHECK_STR(dtlsgate_last_error_message(), "port: 0 is out of range 1..65535");
+    CHECK_EQ(dtlsgate_verifier_verify_client(v, 0, (const uint8_t *)"x", 0, "127.0.0.1", 5684), 0);
+    CHECK_STR(dtlsgate_last_error_message(), "datagram: empty");
+    CHECK_EQ(dtlsgate_verifier_verify_client(v, 0, (const uint8_t *)"x", 1, "ff02::1", 5684), 0);
+    CHECK_STR(dtlsgate_last_error_message(),
+              "address ff02::1: multicast or broadcast; only unicast peers are accepted");
     /* No detail of its own: the status's text, not an older detail. */
     dtlsgate_verifier_free(v);
     CHECK_EQ(dtlsgate_verifier_set_cookie_lifetime(v, 30), DTLSGATE_E_BAD_HANDLE);
