@@ -3,7 +3,8 @@
 GO       ?= go
 CC       ?= gcc
 CXX      ?= g++
-PREFIX   ?= /usr/local
+DEFAULT_PREFIX := /usr/local
+PREFIX   ?= $(DEFAULT_PREFIX)
 DESTDIR  ?=
 
 # The header is the one place the version is written.
@@ -107,9 +108,22 @@ $(BUILD)/test_%_dirty_shared: tests/c/test_%.c $(C_DIRTY_DEPS) $(SO)
 $(BUILD)/test_%_dirty_static: tests/c/test_%.c $(C_DIRTY_DEPS) $(ARCHIVE)
 	$(CC) $(TEST_CFLAGS) $(DIRTY_CFLAGS) -o $@ $< $(LDFLAGS_STATIC)
 
-## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity
+# Every command make runs carries this id, and so does every process those
+# start, so that the end of `make test` finds whatever a test left running.
+ifndef DTLSGATE_TEST_RUN
+DTLSGATE_TEST_RUN := $(shell cat /proc/sys/kernel/random/uuid)
+endif
+export DTLSGATE_TEST_RUN
+
+## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity; then no process of the run may be left
 .PHONY: test
-test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-readme test-parity
+test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-readme test-parity test-leftovers
+	scripts/check-leftovers.py
+
+## test-leftovers: the check that ends `make test` fails on a process left behind
+.PHONY: test-leftovers
+test-leftovers:
+	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest tests/leftovers/test_check_leftovers.py
 
 ## test-go: Go unit tests with the race detector, then the allocation tests without it
 .PHONY: test-go
@@ -181,18 +195,11 @@ test-examples: $(EXAMPLES_C) | deps-test
 	tests/interop/secure_udp.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c
 	tests/interop/cbc_forgery.py $(BUILD)/examples/secure_udp_server_c
 
-# The README's quick starts are excerpts of these programs.
-$(BUILD)/readme/quickstart_c: tests/readme/quickstart.c $(HEADER) $(SO)
-	@mkdir -p $(@D)
-	$(CC) -std=c11 $(CFLAGS_STRICT) -Wno-unused-parameter -Iinclude -o $@ $< $(LDFLAGS_SHARED)
-
-## test-readme: the README's quick starts are the code of servers that build, run and echo
+## test-readme: the README's quick starts, built with the README's commands against a scratch install and tried with its openssl s_client line, a wrong key first
 .PHONY: test-readme
-test-readme: $(BUILD)/readme/quickstart_c $(BUILD)/cpp/readme_quickstart_qt \
-		$(BUILD)/examples/secure_udp_client_c | deps-qt
+test-readme: $(BUILD)/cpp/readme_quickstart_qt $(SO) $(ARCHIVE) | deps-qt deps-test
 	python3 scripts/check-readme.py README.md
-	tests/readme/run.sh $(BUILD)/examples/secure_udp_client_c $(BUILD)/readme/quickstart_c \
-		'python3 tests/readme/quickstart.py' $(BUILD)/cpp/readme_quickstart_qt
+	tests/readme/run.py README.md --server 'C++/Qt=$(BUILD)/cpp/readme_quickstart_qt'
 	tests/readme/qt.sh
 
 ## demo: the C echo server on loopback; the Python client, the C client and openssl s_client each get in and get an echo
@@ -254,3 +261,4 @@ clean:
 .PHONY: help
 help:
 	@sed -n 's/^## \([^:]*\): /  \1\t/p' $(MAKEFILE_LIST) | expand -t 18
+	@echo "Variables: PREFIX (default $(DEFAULT_PREFIX), now $(PREFIX)), DESTDIR (for staging), GO, CC, CXX, PYTHON"

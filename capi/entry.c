@@ -14,6 +14,7 @@
 const char *dtlsgo_version(void) DTLSGO_HIDDEN;
 int dtlsgo_version_number(void) DTLSGO_HIDDEN;
 const char *dtlsgo_strerror(int code) DTLSGO_HIDDEN;
+const char *dtlsgo_last_error_message(void) DTLSGO_HIDDEN;
 const char *dtlsgo_dtls_error_name(int error) DTLSGO_HIDDEN;
 int dtlsgo_hash_supported(int algorithm) DTLSGO_HIDDEN;
 int dtlsgo_default_cookie_generator_parameters(int *hash, uint8_t *secret, size_t *secret_len) DTLSGO_HIDDEN;
@@ -105,6 +106,12 @@ const char *dtlsgate_strerror(int code)
 {
     capi_clear_upper();
     return dtlsgo_strerror(code);
+}
+
+const char *dtlsgate_last_error_message(void)
+{
+    capi_clear_upper();
+    return dtlsgo_last_error_message();
 }
 
 const char *dtlsgate_dtls_error_name(int error)

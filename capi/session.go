@@ -206,7 +206,7 @@ func (x *dtlsSession) configure(change func(cfg *session.Config)) C.int {
 //export dtlsgo_session_set_identity_hint
 func dtlsgo_session_set_identity_hint(h *C.dtlsgate_session, hint *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(hint, n)
+	b, ok := inBytes(hint, n, "identity hint")
 	return withSession(h, func(x *dtlsSession) C.int {
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
@@ -306,7 +306,7 @@ func dtlsgo_session_max_retransmits(h *C.capi_const_session) (ret C.int) {
 //export dtlsgo_session_set_cookie_generator_parameters
 func dtlsgo_session_set_cookie_generator_parameters(h *C.dtlsgate_session, hash C.int, secret *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(secret, n)
+	b, ok := inBytes(secret, n, "secret")
 	return withSession(h, func(x *dtlsSession) C.int {
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
@@ -348,7 +348,7 @@ func dtlsgo_session_set_psk_callback(h *C.dtlsgate_session, cb C.dtlsgate_psk_ca
 //export dtlsgo_session_do_handshake
 func dtlsgo_session_do_handshake(h *C.dtlsgate_session, fd C.int, dgram *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(dgram, n)
+	b, ok := inBytes(dgram, n, "datagram")
 	return withSession(h, func(x *dtlsSession) C.int {
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
@@ -366,7 +366,7 @@ func dtlsgo_session_remaining_timeout(h *C.capi_const_session, ms *C.uint32_t) (
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		if ms == nil {
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "ms: NULL; pass where to store the time")
 		}
 		d, running := x.s.Timeout()
 		*ms = C.uint32_t((d + time.Millisecond - 1) / time.Millisecond)
@@ -407,7 +407,7 @@ func dtlsgo_session_shutdown(h *C.dtlsgate_session, fd C.int) (ret C.int) {
 //export dtlsgo_session_write_datagram_encrypted
 func dtlsgo_session_write_datagram_encrypted(h *C.dtlsgate_session, fd C.int, data *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(data, n)
+	b, ok := inBytes(data, n, "data")
 	return withSession(h, func(x *dtlsSession) C.int {
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
@@ -491,9 +491,14 @@ type recordOp func(s *session.Session, out, in []byte) (int, session.RecordResul
 
 // oneRecord checks one call's arguments and runs op on them.
 func (x *dtlsSession) oneRecord(op recordOp, in *C.capi_in_bytes, inLen C.size_t, out *C.uint8_t, outLen *C.size_t) C.int {
-	b, ok := inBytes(in, inLen)
-	if !ok || outLen == nil || out == nil && *outLen > 0 {
+	b, ok := inBytes(in, inLen, "input")
+	switch {
+	case !ok:
 		return C.DTLSGATE_E_INVALID_ARGUMENT
+	case outLen == nil:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out_len: NULL")
+	case out == nil && *outLen > 0:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out: NULL with a capacity of %d", uint64(*outLen))
 	}
 	n, res := op(x.s, outSlice(out, *outLen), b)
 	return recordStatus(n, res, outLen)
@@ -550,11 +555,13 @@ func dtlsgo_session_decrypt_batch(h *C.dtlsgate_session, entries *C.dtlsgate_rec
 //export dtlsgo_session_decrypt_datagram
 func dtlsgo_session_decrypt_datagram(h *C.dtlsgate_session, fd C.int, dgram *C.capi_in_bytes, n C.size_t, out *C.uint8_t, outLen *C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(dgram, n)
+	b, ok := inBytes(dgram, n, "datagram")
 	return withSession(h, func(x *dtlsSession) C.int {
 		switch {
-		case !ok || outLen == nil:
+		case !ok:
 			return C.DTLSGATE_E_INVALID_ARGUMENT
+		case outLen == nil:
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out length: NULL; pass the buffer's size in it")
 		case x.badSocket(fd):
 			*outLen = 0
 			return 0
@@ -563,7 +570,7 @@ func dtlsgo_session_decrypt_datagram(h *C.dtlsgate_session, fd C.int, dgram *C.c
 			*outLen = n
 			return C.DTLSGATE_E_BUFFER_TOO_SMALL
 		case out == nil && n > 0:
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out: NULL with a length of %d", uint64(*outLen))
 		}
 		plain := x.s.DecryptDatagram(b)
 		sent := x.send(fd)
@@ -582,7 +589,7 @@ func dtlsgo_session_next_outgoing(h *C.dtlsgate_session, buf *C.uint8_t, n *C.si
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		if n == nil {
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "length: NULL; pass the buffer's size in it")
 		}
 		x.queue = append(x.queue, x.s.Outgoing()...)
 		if len(x.queue) == 0 {

@@ -98,6 +98,18 @@ int dtlsgate_version_number(void);
  * codes give "unknown error code". Thread-safe. */
 const char *dtlsgate_strerror(int code);
 
+/* What went wrong in the calling thread's latest failing call: one that
+ * returned a negative status, or a dtlsgate_verifier_verify_client*() that
+ * refused its input (0 with InvalidInputParameters, whose
+ * dtls_error_string is Qt's message, naming no argument). Where an
+ * argument was refused it is named with what it accepts (e.g. "cookie
+ * lifetime: 0 is out of range 1..86400 seconds", "port: 0 is out of range
+ * 1..65535"); otherwise it is dtlsgate_strerror()'s text for the status.
+ * "" before any such call. Calls that succeed leave it as it is, so read
+ * it right after the failing call, on the same thread. Each thread has its
+ * own, valid until the thread's next failing call or its end; never NULL. */
+const char *dtlsgate_last_error_message(void);
+
 /* ---------------------------------------------------------------------------
  * DTLS errors: the values of Qt's QDtlsError
  * ------------------------------------------------------------------------- */

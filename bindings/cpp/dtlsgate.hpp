@@ -55,17 +55,25 @@ namespace dtlsgate {
 // Errors
 
 // A misuse of the API: code() is the C status (DTLSGATE_E_*), what() names
-// the call and describes the status.
+// the call, describes the status and, for a status the C call returned,
+// adds the library's detail() (dtlsgate_last_error_message: the argument
+// at fault and what it accepts).
 class error : public std::runtime_error {
 public:
-    error(int code, const std::string &call)
-        : std::runtime_error(call + ": " + dtlsgate_strerror(code)), code_(code)
+    error(int code, const std::string &call, const std::string &detail = std::string())
+        : std::runtime_error(call + ": " + dtlsgate_strerror(code) +
+                             (detail.empty() || detail == dtlsgate_strerror(code)
+                                  ? std::string()
+                                  : " (" + detail + ")")),
+          code_(code), detail_(detail)
     {
     }
     int code() const noexcept { return code_; }
+    const std::string &detail() const noexcept { return detail_; }
 
 private:
     int code_;
+    std::string detail_;
 };
 
 namespace detail {
@@ -74,7 +82,7 @@ namespace detail {
 inline int check_status(int rc, const char *call)
 {
     if (rc < 0)
-        throw error(rc, call);
+        throw error(rc, call, dtlsgate_last_error_message());
     return rc;
 }
 
@@ -93,7 +101,7 @@ std::string read_output(Read read, const char *call)
             return out;
         }
         if (rc != DTLSGATE_E_BUFFER_TOO_SMALL)
-            throw error(rc, call);
+            throw error(rc, call, dtlsgate_last_error_message());
         out.resize(len);
     }
 }
@@ -1127,7 +1135,7 @@ public:
             if (rc == 0)
                 return std::nullopt;
             if (rc != DTLSGATE_E_BUFFER_TOO_SMALL)
-                throw error(rc, "dtlsgate_session_next_outgoing");
+                throw error(rc, "dtlsgate_session_next_outgoing", dtlsgate_last_error_message());
             d.resize(len);
         }
     }

@@ -13,6 +13,8 @@ test-python: $(SO) $(PY_SOURCES) | deps-pyside
 	PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest discover -s tests/python
 	tests/interop/secure_udp.sh '$(PYTHON) examples/python/secure_udp_server.py' \
 		'$(PYTHON) examples/python/secure_udp_client.py'
+	tests/interop/secure_udp.sh '$(PYTHON) examples/python/asyncio_echo_server.py' \
+		'$(PYTHON) examples/python/secure_udp_client.py'
 
 ## bench-python: the Python binding's valid-cookie verifyClient next to the C ABI's
 .PHONY: bench-python

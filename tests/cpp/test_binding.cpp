@@ -232,6 +232,22 @@ void test_lifetime_rotation_fleet()
     CHECK_THROWS(v.setCookieLifetime(-1s), DTLSGATE_E_INVALID_ARGUMENT);
     CHECK_THROWS(v.setCookieLifetime(std::chrono::seconds(1LL << 33)), DTLSGATE_E_INVALID_ARGUMENT);
     CHECK_EQ(v.cookieLifetime(), 300s);
+    // The exception carries the library's detail: the argument and its range.
+    try {
+        v.setCookieLifetime(0s);
+        CHECK(false);
+    } catch (const dtlsgate::error &e) {
+        CHECK_EQ(e.detail(), std::string("cookie lifetime: 0 is out of range 1..86400 seconds"));
+        CHECK_EQ(std::string(e.what()),
+                 std::string("dtlsgate_verifier_set_cookie_lifetime: invalid argument "
+                             "(cookie lifetime: 0 is out of range 1..86400 seconds)"));
+    }
+    try {
+        (void)v.check("\x16", "localhost", 5684);
+        CHECK(false);
+    } catch (const dtlsgate::error &e) {
+        CHECK(e.detail().find("address: missing or not a numeric") == 0);
+    }
 
     CHECK_EQ(v.secretRotationInterval(), 0s);
     v.setSecretRotationInterval(1h);

@@ -110,8 +110,10 @@ _DETAILS = {
 
 def _status(result: int, func: Any, _args: Tuple[Any, ...]) -> int:
     if result < 0:
-        detail = _DETAILS.get(result, "")
-        raise error(result, func.__name__, detail)
+        # The library's own detail names the argument at fault; ctypes runs
+        # this on the thread that made the call, whose detail it is.
+        detail = _DETAILS.get(result) or lib.dtlsgate_last_error_message().decode(errors="replace")
+        raise error(result, func.__name__, "" if detail == strerror(result) else detail)
     return result
 
 
@@ -182,6 +184,7 @@ DECLARATIONS: List[_Decl] = [
     ("dtlsgate_version", c_char_p, [], None),
     ("dtlsgate_version_number", c_int, [], None),
     ("dtlsgate_strerror", c_char_p, [c_int], None),
+    ("dtlsgate_last_error_message", c_char_p, [], None),
     ("dtlsgate_dtls_error_name", c_char_p, [c_int], None),
     ("dtlsgate_hash_supported", c_int, [c_int], _status),
     ("dtlsgate_default_cookie_generator_parameters", c_int,
