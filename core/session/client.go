@@ -10,7 +10,6 @@ import (
 // clientStart sends the first ClientHello.
 func (s *Session) clientStart() bool {
 	hs := s.hs
-	hs.clientRandom = make([]byte, 32)
 	if _, err := io.ReadFull(s.cfg.Rand, hs.clientRandom); err != nil {
 		s.fail(0, "No randomness: "+err.Error())
 		return false
@@ -58,7 +57,7 @@ func (s *Session) sendClientHello(cookie []byte) {
 	body := append([]byte(nil), hs.clientHello[:cookieAt]...)
 	body = appendVec8(body, cookie)
 	body = append(body, hs.clientHello[cookieAt:]...)
-	hs.transcript = hs.transcript[:0]
+	hs.transcript.restart()
 	hs.step = stepWaitServerHello
 	if cookie != nil {
 		// Every hello with a cookie is the second one (RFC 6347 section
@@ -74,13 +73,14 @@ func (s *Session) clientMessage(m message) {
 	switch {
 	case m.typ() == msgServerHello && hs.step == stepWaitServerHello:
 		if s.clientServerHello(m) {
-			hs.transcript = append(hs.transcript, m...)
+			hs.useSuite(s.suite)
+			hs.transcript.add(m)
 			hs.step = stepWaitServerHelloDone
 		}
 	case m.typ() == msgServerKeyExchange && hs.step == stepWaitServerHelloDone && hs.hint == nil:
 		// hs.hint becomes non-nil here, so a second one is unexpected.
 		if s.clientServerKeyExchange(m) {
-			hs.transcript = append(hs.transcript, m...)
+			hs.transcript.add(m)
 		}
 	case m.typ() == msgServerHelloDone && hs.step == stepWaitServerHelloDone:
 		if len(m.body()) != 0 {
@@ -91,7 +91,7 @@ func (s *Session) clientMessage(m message) {
 			s.failAlert(alertUnexpectedMessage, "The server sent no ECDH key")
 			return
 		}
-		hs.transcript = append(hs.transcript, m...)
+		hs.transcript.add(m)
 		s.clientKeyExchange()
 	case m.typ() == msgFinished && hs.step == stepWaitFinished:
 		if s.checkPeerFinished(m) {
@@ -128,7 +128,7 @@ func (s *Session) clientServerHello(m message) bool {
 		return false
 	}
 	s.suite = suite
-	hs.serverRandom = append([]byte(nil), random...)
+	copy(hs.serverRandom, random)
 	seen := map[uint16]bool{}
 	for e := (reader{b: exts}); len(e.b) > 0; {
 		typ := uint16(e.u16())

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"crypto/ecdh"
 	"crypto/subtle"
+	"hash"
 	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/dtlsgate/dtlsgate/core/psk"
-	"github.com/pion/dtls/v2/pkg/crypto/prf"
 )
 
 // step is where a handshake stands.
@@ -24,7 +24,7 @@ const (
 // handshake is the state that lives only while a handshake is in progress.
 type handshake struct {
 	step       step
-	transcript []byte // every handshake message so far, as RFC 6347 section 4.2.6 prescribes
+	transcript transcript
 	reasm      reassembler
 	writeSeq   uint16 // message_seq of our next handshake message
 
@@ -35,29 +35,90 @@ type handshake struct {
 	giveUpAt     time.Time // the handshake deadline
 	retransmits  int
 
-	clientRandom []byte
-	serverRandom []byte
+	clientRandom []byte // randoms[:32]
+	serverRandom []byte // randoms[32:]
+	randoms      [64]byte
 	clientHello  []byte // client: the body of our ClientHello, to send again with a cookie
 	ems          bool   // extended master secret negotiated (RFC 7627)
 	secureReneg  bool   // the peer signalled renegotiation_info support
 	hint         []byte // client: the identity hint received
 	peerPoint    []byte // client: the server's ECDH share
 
-	ecdhKey  *ecdh.PrivateKey
-	group    uint16
-	master   []byte
-	pendRead protection // epoch-1 keys for reading, installed at the peer's ChangeCipherSpec
-	peerCCS  bool       // the peer's ChangeCipherSpec arrived before its keys were ready
-	early    [][]byte   // epoch-1 records that arrived before the ChangeCipherSpec
+	ecdhKey *ecdh.PrivateKey
+	group   uint16
+	// prf is keyed with the premaster secret, then with the master secret
+	// for the key block and both Finished messages. It is made with the
+	// transcript's hash, once the suite is known.
+	prf      *prfState
+	master   []byte // secrets[:48]
+	secrets  [48 + maxKeyBlock]byte
+	digest   [maxHashSize]byte // the transcript's hash at one point
+	pendRead protection        // epoch-1 keys for reading, installed at the peer's ChangeCipherSpec
+	peerCCS  bool              // the peer's ChangeCipherSpec arrived before its keys were ready
+	early    [][]byte          // epoch-1 records that arrived before the ChangeCipherSpec
 	// unauthenticated counts epoch-1 records that failed authentication:
 	// during a handshake, most likely a Finished under another key.
 	unauthenticated int
 }
 
+// maxKeyBlock is the longest key block a suite derives: two MAC keys, two
+// cipher keys and two implicit IVs.
+const maxKeyBlock = 2*32 + 2*32 + 2*16
+
+func newHandshake() *handshake {
+	hs := &handshake{timeout: InitialTimeout}
+	hs.clientRandom, hs.serverRandom = hs.randoms[:32:32], hs.randoms[32:]
+	hs.master = hs.secrets[:48:48]
+	return hs
+}
+
+// useSuite starts the hashes of the suite the handshake has settled on.
+func (hs *handshake) useSuite(suite Suite) {
+	hs.transcript.start(suite.prf)
+	hs.prf = newPRF(suite.prf)
+}
+
 func (hs *handshake) wipe() {
-	clear(hs.master)
+	clear(hs.secrets[:])
+	if hs.prf != nil {
+		hs.prf.wipe()
+	}
 	hs.ecdhKey = nil
 }
+
+// transcript hashes the handshake messages as they come and go, as RFC 6347
+// section 4.2.6 prescribes their form, so that the Finished messages and the
+// extended master secret never hash the whole handshake again. A client
+// sends its hello before it knows the suite's hash: until then the
+// messages are kept as they are.
+type transcript struct {
+	h   hash.Hash
+	buf []byte
+}
+
+func (t *transcript) add(m []byte) {
+	if t.h != nil {
+		t.h.Write(m)
+		return
+	}
+	t.buf = append(t.buf, m...)
+}
+
+// start hashes with h from now on, beginning with the kept messages.
+func (t *transcript) start(h func() hash.Hash) {
+	t.h = h()
+	t.h.Write(t.buf)
+	t.buf = nil
+}
+
+// restart forgets every message; a client does so when it sends a new
+// hello with a cookie, before any suite is chosen.
+func (t *transcript) restart() {
+	t.h, t.buf = nil, t.buf[:0]
+}
+
+// sum appends the hash of the messages so far to dst; more can be added.
+func (t *transcript) sum(dst []byte) []byte { return t.h.Sum(dst) }
 
 // flightItem is one message of a flight: a handshake message or a
 // ChangeCipherSpec (msg nil), and the epoch it is sent in.
@@ -72,7 +133,7 @@ func (s *Session) addMessage(epoch uint16, typ uint8, body []byte) flightItem {
 	hs := s.hs
 	m := newMessage(typ, hs.writeSeq, body)
 	hs.writeSeq++
-	hs.transcript = append(hs.transcript, m...)
+	hs.transcript.add(m)
 	return flightItem{epoch: epoch, msg: m}
 }
 
@@ -301,48 +362,52 @@ func (s *Session) switchReadEpoch() {
 
 // keysReady installs the keys derived from the master secret: ours for
 // writing at once (they are used after our ChangeCipherSpec), the peer's
-// at its ChangeCipherSpec (handleChangeCipherSpec).
+// at its ChangeCipherSpec (handleChangeCipherSpec). It wipes preMaster.
 func (s *Session) keysReady(preMaster []byte) bool {
 	hs := s.hs
-	var err error
-	if hs.ems {
-		sum := s.suite.prf()
-		sum.Write(hs.transcript)
-		hs.master, err = prf.ExtendedMasterSecret(preMaster, sum.Sum(nil), s.suite.prf)
-	} else {
-		hs.master, err = prf.MasterSecret(preMaster, hs.clientRandom, hs.serverRandom, s.suite.prf)
-	}
+	hs.prf.setKey(preMaster)
 	clear(preMaster)
-	if err != nil {
-		s.failAlert(alertInternalError, "Cannot derive the master secret: "+err.Error())
-		return false
+	if hs.ems {
+		hs.prf.derive(hs.master, labelExtended, hs.transcript.sum(hs.digest[:0]), nil)
+	} else {
+		hs.prf.derive(hs.master, labelMaster, hs.clientRandom, hs.serverRandom)
 	}
+	hs.prf.setKey(hs.master) // for the key block and the Finished messages
+	suite := s.suite
+	block := hs.secrets[48 : 48+2*(suite.macLen+suite.keyLen+suite.ivLen)]
+	hs.prf.derive(block, labelKeyExpansion, hs.serverRandom, hs.clientRandom)
+	take := func(n int) []byte {
+		b := block[:n:n]
+		block = block[n:]
+		return b
+	}
+	var keys keyBlock
+	keys.clientMAC, keys.serverMAC = take(suite.macLen), take(suite.macLen)
+	keys.clientKey, keys.serverKey = take(suite.keyLen), take(suite.keyLen)
+	keys.clientIV, keys.serverIV = take(suite.ivLen), take(suite.ivLen)
 	// One protection holds both directions: it writes from now on and reads
 	// once the peer's ChangeCipherSpec arrives.
-	keys, err := deriveKeys(s.suite, hs.master, hs.clientRandom, hs.serverRandom)
-	if err == nil {
-		s.writeProt, err = newProtection(s.suite, keys, s.mode == Client)
-		hs.pendRead = s.writeProt
-		keys.wipe()
-	}
+	var err error
+	s.writeProt, err = newProtection(suite, keys, s.mode == Client)
+	keys.wipe()
 	if err != nil {
 		s.failAlert(alertInternalError, "Cannot set up the record keys: "+err.Error())
 		return false
 	}
+	hs.pendRead = s.writeProt
 	return true
 }
 
 // finishedData computes the verify_data of a Finished message over the
 // transcript so far (RFC 5246 section 7.4.9).
 func (s *Session) finishedData(fromClient bool) []byte {
-	f := prf.VerifyDataServer
+	label := labelServerFinished
 	if fromClient {
-		f = prf.VerifyDataClient
+		label = labelClientFinished
 	}
-	v, err := f(s.hs.master, s.hs.transcript, s.suite.prf)
-	if err != nil {
-		return nil
-	}
+	hs := s.hs
+	v := make([]byte, 12)
+	hs.prf.derive(v, label, hs.transcript.sum(hs.digest[:0]), nil)
 	return v
 }
 
@@ -350,11 +415,11 @@ func (s *Session) finishedData(fromClient bool) []byte {
 // and adds it to the transcript.
 func (s *Session) checkPeerFinished(m message) bool {
 	want := s.finishedData(s.mode == Server)
-	if want == nil || subtle.ConstantTimeCompare(want, m.body()) != 1 {
+	if subtle.ConstantTimeCompare(want, m.body()) != 1 {
 		s.failAlert(alertDecryptError, "The peer's Finished message does not match the handshake")
 		return false
 	}
-	s.hs.transcript = append(s.hs.transcript, m...)
+	s.hs.transcript.add(m)
 	return true
 }
 

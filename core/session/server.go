@@ -56,10 +56,10 @@ func (s *Session) serverStart(dgram []byte) bool {
 	hs.writeSeq = 1
 	hs.reasm.next = ch.Handshake.MessageSeq + 1
 	msgLen := handshakeHeaderLen + int(ch.Handshake.Length)
-	hs.transcript = append(hs.transcript, dgram[recordHeaderLen:recordHeaderLen+msgLen]...)
+	hello := dgram[recordHeaderLen : recordHeaderLen+msgLen]
 	// A true copy of this hello means our hello flight was lost.
-	s.peerLast = message(bytes.Clone(dgram[recordHeaderLen : recordHeaderLen+msgLen]))
-	hs.clientRandom = append([]byte(nil), ch.Random...)
+	s.peerLast = message(bytes.Clone(hello))
+	copy(hs.clientRandom, ch.Random)
 
 	// A lower DTLS version has a higher number: 0xFEFF is DTLS 1.0. A
 	// version that is not DTLS at all (major byte other than 0xFE) is
@@ -78,6 +78,8 @@ func (s *Session) serverStart(dgram []byte) bool {
 		return false
 	}
 	s.suite = suite
+	hs.useSuite(suite)
+	hs.transcript.add(hello)
 	_, hs.ems = wire.FindExtension(ch.Extensions, extExtendedMasterSecret)
 	if ri, ok := wire.FindExtension(ch.Extensions, extRenegotiationInfo); ok {
 		if len(ri) != 1 || ri[0] != 0 {
@@ -91,7 +93,6 @@ func (s *Session) serverStart(dgram []byte) bool {
 			hs.secureReneg = true
 		}
 	}
-	hs.serverRandom = make([]byte, 32)
 	if _, err := io.ReadFull(s.cfg.Rand, hs.serverRandom); err != nil {
 		s.failAlert(alertInternalError, "No randomness: "+err.Error())
 		return false
@@ -223,7 +224,7 @@ func (s *Session) serverKeyExchange(m message) {
 		s.failAlert(alertDecodeError, "Malformed ClientKeyExchange")
 		return
 	}
-	hs.transcript = append(hs.transcript, m...)
+	hs.transcript.add(m)
 
 	auth := new(psk.Authenticator)
 	auth.SetIdentity(identity)

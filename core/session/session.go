@@ -362,7 +362,8 @@ func (s *Session) startHandshake(dgram []byte) bool {
 		return s.setError(dtlserror.InvalidInputParameters, "To start a handshake, DTLS server requires non-empty datagram (client hello)")
 	}
 	s.resetConnection()
-	s.hs = &handshake{timeout: InitialTimeout, giveUpAt: s.cfg.Now().Add(s.cfg.HandshakeDeadline)}
+	s.hs = newHandshake()
+	s.hs.giveUpAt = s.cfg.Now().Add(s.cfg.HandshakeDeadline)
 	s.state = HandshakeInProgress
 	if s.mode == Client {
 		return s.clientStart()

@@ -1,0 +1,52 @@
+package session
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/sha512"
+	"fmt"
+	"hash"
+	"testing"
+
+	"github.com/pion/dtls/v2/pkg/crypto/prf"
+)
+
+// TestPRF checks our PRF against pion's, an independent implementation, for
+// both suite hashes, keys shorter and longer than a block (then hashed
+// first), outputs shorter than, equal to and longer than one digest, and a
+// state keyed again and again as a handshake keys it.
+func TestPRF(t *testing.T) {
+	for _, h := range []struct {
+		name string
+		new  func() hash.Hash
+	}{{"SHA-256", sha256.New}, {"SHA-384", sha512.New384}} {
+		p := newPRF(h.new)
+		for _, keyLen := range []int{0, 1, 20, 48, 64, 65, 128, 129, 1028} {
+			secret := bytes.Repeat([]byte{byte(keyLen)}, keyLen)
+			seed1 := bytes.Repeat([]byte{1}, keyLen%40)
+			seed2 := bytes.Repeat([]byte{2}, 32)
+			p.setKey(secret)
+			for _, n := range []int{1, 12, 32, 48, 49, 97, 160} {
+				t.Run(fmt.Sprintf("%s/key%d/out%d", h.name, keyLen, n), func(t *testing.T) {
+					got := make([]byte, n+1)
+					p.derive(got[:n], labelKeyExpansion, seed1, seed2)
+					seed := append(append(append([]byte(nil), labelKeyExpansion...), seed1...), seed2...)
+					want, err := prf.PHash(secret, seed, n, h.new)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(got[:n], want) {
+						t.Fatalf("got %x\nwant %x", got[:n], want)
+					}
+					if got[n] != 0 {
+						t.Fatal("derive wrote past the output")
+					}
+				})
+			}
+		}
+		p.wipe()
+		if p.istate != nil || p.ostate != nil || !bytes.Equal(p.states[0][:], make([]byte, maxState)) {
+			t.Errorf("%s: wipe left the key's states", h.name)
+		}
+	}
+}
