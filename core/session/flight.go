@@ -211,8 +211,9 @@ func (s *Session) handleHandshakeRecord(epoch uint16, b []byte) (used, repeated 
 		if !ok {
 			return used, repeated
 		}
-		frag := b[handshakeHeaderLen : handshakeHeaderLen+h.fragLen]
-		b = b[handshakeHeaderLen+h.fragLen:]
+		fragment := b[:handshakeHeaderLen+h.fragLen]
+		frag := fragment[handshakeHeaderLen:]
+		b = b[len(fragment):]
 		switch {
 		case s.mode == Client && h.typ == msgHelloVerifyRequest:
 			// Handled apart from the reassembler: the verifier always
@@ -226,24 +227,37 @@ func (s *Session) handleHandshakeRecord(epoch uint16, b []byte) (used, repeated 
 			repeated = true
 		case s.hs == nil:
 			used = s.refuseRenegotiation(epoch, h) || used
-		case s.hs.reasm.add(h, frag, epoch) == fragmentNew:
+		default:
+			if m, ok := s.hs.reasm.whole(h, fragment); ok {
+				used = true
+				s.deliver(m, epoch)
+			} else if s.hs.reasm.add(h, frag, epoch) != fragmentNew {
+				continue
+			}
+			// Messages buffered ahead, or the one this fragment completed.
 			for s.hs != nil {
 				m, epoch, ok := s.hs.reasm.pop()
 				if !ok {
 					break
 				}
 				used = true
-				// Only the last message of a flight is repeated when
-				// ours was lost; a copy of any other asks for nothing.
-				s.peerLast, s.peerLastEpoch = nil, 0
-				if t := m.typ(); t == msgServerHelloDone || t == msgFinished {
-					s.peerLast, s.peerLastEpoch = m, epoch
-				}
-				s.handleMessage(m, epoch)
+				s.deliver(m, epoch)
 			}
 		}
 	}
 	return used, repeated
+}
+
+// deliver handles a whole message from the peer, the next in order. m may
+// live in the caller's datagram: whatever outlives the call is copied.
+func (s *Session) deliver(m message, epoch uint16) {
+	// Only the last message of a flight is repeated when ours was lost; a
+	// copy of any other asks for nothing.
+	s.peerLast, s.peerLastEpoch = nil, 0
+	if t := m.typ(); t == msgServerHelloDone || t == msgFinished {
+		s.peerLast, s.peerLastEpoch = message(bytes.Clone(m)), epoch
+	}
+	s.handleMessage(m, epoch)
 }
 
 // repeatsPeerLast reports whether a fragment is a true copy of part of the
