@@ -49,13 +49,14 @@ type handshake struct {
 	// prf is keyed with the premaster secret, then with the master secret
 	// for the key block and both Finished messages. It is made with the
 	// transcript's hash, once the suite is known.
-	prf      *prfState
-	master   []byte // secrets[:48]
-	secrets  [48 + maxKeyBlock]byte
-	digest   [maxHashSize]byte // the transcript's hash at one point
-	pendRead protection        // epoch-1 keys for reading, installed at the peer's ChangeCipherSpec
-	peerCCS  bool              // the peer's ChangeCipherSpec arrived before its keys were ready
-	early    [][]byte          // epoch-1 records that arrived before the ChangeCipherSpec
+	prf        *prfState
+	master     []byte // secrets[:48]
+	secrets    [48 + maxKeyBlock]byte
+	digest     [maxHashSize]byte // the transcript's hash at one point
+	verifyData [12]byte          // a Finished message's body, ours or the one expected
+	pendRead   protection        // epoch-1 keys for reading, installed at the peer's ChangeCipherSpec
+	peerCCS    bool              // the peer's ChangeCipherSpec arrived before its keys were ready
+	early      [][]byte          // epoch-1 records that arrived before the ChangeCipherSpec
 	// unauthenticated counts epoch-1 records that failed authentication:
 	// during a handshake, most likely a Finished under another key.
 	unauthenticated int
@@ -156,16 +157,20 @@ func (s *Session) sendFlight(items []flightItem, expectAnswer bool) {
 // time, as RFC 6347 section 4.2.4 requires.
 func (s *Session) transmit(items []flightItem) {
 	mtu := s.cfg.MTU
-	var dgram []byte
+	// Each datagram is made once, with room for what is left to send up to
+	// the MTU, rather than grown record by record.
+	left := s.flightSize(items)
+	var dgram, frag []byte
 	emit := func(typ uint8, epoch uint16, payload []byte) {
-		size := recordHeaderLen + len(payload)
-		if epoch == 1 {
-			size += s.writeProt.overhead()
-		}
+		size := s.recordSize(epoch, len(payload))
 		if len(dgram) > 0 && len(dgram)+size > mtu {
 			s.out = append(s.out, dgram)
 			dgram = nil
 		}
+		if dgram == nil {
+			dgram = make([]byte, 0, min(mtu, left))
+		}
+		left -= size
 		var err error
 		if dgram, err = s.sealRecord(dgram, typ, epoch, payload); err != nil {
 			return
@@ -176,27 +181,61 @@ func (s *Session) transmit(items []flightItem) {
 	}
 	for _, it := range items {
 		if it.msg == nil {
-			emit(contentChangeCipherSpec, it.epoch, []byte{1})
+			emit(contentChangeCipherSpec, it.epoch, changeCipherSpec)
 			continue
 		}
-		room := mtu - recordHeaderLen - handshakeHeaderLen
-		if it.epoch == 1 {
-			room -= s.writeProt.overhead()
-		}
-		// Every message has at least one fragment, even an empty one.
+		room := s.fragmentRoom(it.epoch)
 		body := it.msg.body()
-		for off := 0; ; {
+		if len(body) <= room {
+			// A message that fits is its own only fragment: its header
+			// already says offset 0 and the full length.
+			emit(contentHandshake, it.epoch, it.msg)
+			continue
+		}
+		if frag == nil {
+			frag = make([]byte, 0, handshakeHeaderLen+room)
+		}
+		for off := 0; off < len(body); off += room {
 			n := min(room, len(body)-off)
-			frag := appendHandshakeHeader(make([]byte, 0, handshakeHeaderLen+n), it.msg.typ(), len(body), it.msg.seq(), off, n)
+			frag = appendHandshakeHeader(frag[:0], it.msg.typ(), len(body), it.msg.seq(), off, n)
 			emit(contentHandshake, it.epoch, append(frag, body[off:off+n]...))
-			if off += n; off >= len(body) {
-				break
-			}
 		}
 	}
 	if len(dgram) > 0 {
 		s.out = append(s.out, dgram)
 	}
+}
+
+var changeCipherSpec = []byte{1}
+
+// recordSize is the most a record of the given epoch and payload length
+// takes in a datagram.
+func (s *Session) recordSize(epoch uint16, n int) int {
+	if epoch == 1 {
+		n += s.writeProt.overhead()
+	}
+	return recordHeaderLen + n
+}
+
+// fragmentRoom is how many bytes of a message's body a record of the given
+// epoch carries at most, so that the record fits the MTU.
+func (s *Session) fragmentRoom(epoch uint16) int {
+	return s.cfg.MTU - s.recordSize(epoch, handshakeHeaderLen)
+}
+
+// flightSize is the most the records of a flight take.
+func (s *Session) flightSize(items []flightItem) int {
+	size := 0
+	for _, it := range items {
+		if it.msg == nil {
+			size += s.recordSize(it.epoch, len(changeCipherSpec))
+			continue
+		}
+		n := len(it.msg.body())
+		fragments := max(1, (n+s.fragmentRoom(it.epoch)-1)/s.fragmentRoom(it.epoch))
+		size += n + fragments*s.recordSize(it.epoch, handshakeHeaderLen)
+	}
+	return size
 }
 
 // handleHandshakeRecord feeds the fragments of a handshake record to the
@@ -420,9 +459,8 @@ func (s *Session) finishedData(fromClient bool) []byte {
 		label = labelClientFinished
 	}
 	hs := s.hs
-	v := make([]byte, 12)
-	hs.prf.derive(v, label, hs.transcript.sum(hs.digest[:0]), nil)
-	return v
+	hs.prf.derive(hs.verifyData[:], label, hs.transcript.sum(hs.digest[:0]), nil)
+	return hs.verifyData[:]
 }
 
 // checkPeerFinished verifies the peer's Finished against our transcript

@@ -9,7 +9,6 @@ import (
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/dtlsgate/dtlsgate/core/psk"
 	"github.com/dtlsgate/dtlsgate/core/wire"
-	"github.com/pion/dtls/v2/pkg/crypto/prf"
 )
 
 // Extension numbers the engine understands.
@@ -276,7 +275,14 @@ func (s *Session) pskFrom(auth *psk.Authenticator) []byte {
 // RFC 5489 section 2 for ECDHE_PSK.
 func (s *Session) preMaster(key, peerPoint []byte) ([]byte, bool) {
 	if !s.suite.ecdhe {
-		return prf.PSKPreMasterSecret(key), true
+		// RFC 4279 section 2: as many zero bytes as the key has stand in
+		// for the other secret.
+		n := len(key)
+		out := make([]byte, 2+n+2+n)
+		binary.BigEndian.PutUint16(out, uint16(n))
+		binary.BigEndian.PutUint16(out[2+n:], uint16(n))
+		copy(out[4+n:], key)
+		return out, true
 	}
 	pub, err := curveOf(s.hs.group).NewPublicKey(peerPoint)
 	if err != nil {

@@ -174,7 +174,9 @@ func (s *Session) setConfig(cfg Config) error {
 		return errors.New("session: identity hint longer than 65535 bytes")
 	}
 	cfg.IdentityHint = append([]byte(nil), cfg.IdentityHint...)
-	if cfg.Cookies == nil {
+	if cfg.Cookies == nil && s.mode == Server {
+		// A client makes it only when asked for it (cookies): it never
+		// checks a cookie, and a generator costs a handshake allocations.
 		cfg.Cookies = cookie.NewDefaultGenerator()
 	}
 	if cfg.MaxRetransmits <= 0 {
@@ -212,7 +214,10 @@ func (s *Session) SetConfig(cfg Config) bool {
 }
 
 // Config returns the configuration in effect, defaults filled in.
-func (s *Session) Config() Config { return s.cfg }
+func (s *Session) Config() Config {
+	s.cookies()
+	return s.cfg
+}
 
 // Mode returns Client or Server.
 func (s *Session) Mode() Mode { return s.mode }
