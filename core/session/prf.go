@@ -29,12 +29,12 @@ type hashState interface {
 	encoding.BinaryUnmarshaler
 }
 
-// prfState is the TLS 1.2 PRF (RFC 5246 section 5) over one hash. Keyed once per
-// secret, it keeps the HMAC's inner and outer states after the key pads, so
-// an HMAC of a short input costs two compressions instead of four, and it
-// keeps its buffers, so deriving allocates nothing. One lives in each
-// handshake: keyed with the premaster secret for the master secret, then
-// with the master secret for the key block and both Finished messages.
+// prfState is the TLS 1.2 PRF (RFC 5246 section 5) over one hash. Keyed
+// once per secret, it keeps the HMAC's inner and outer states after the key
+// pads, so an HMAC of a short input costs two compressions instead of four,
+// and it keeps its buffers, so deriving allocates nothing. One lives in
+// each handshake: keyed with the premaster secret for the master secret,
+// then with the master secret for the key block and both Finished messages.
 type prfState struct {
 	inner, outer   hashState
 	istate, ostate []byte // the marshaled states after the key pads; secret
