@@ -49,7 +49,7 @@ type handshake struct {
 	// prf is keyed with the premaster secret, then with the master secret
 	// for the key block and both Finished messages. It is made with the
 	// transcript's hash, once the suite is known.
-	prf        *prfState
+	prf        prfState
 	master     []byte // secrets[:48]
 	secrets    [48 + maxKeyBlock]byte
 	digest     [maxHashSize]byte // the transcript's hash at one point
@@ -76,14 +76,12 @@ func newHandshake() *handshake {
 // useSuite starts the hashes of the suite the handshake has settled on.
 func (hs *handshake) useSuite(suite Suite) {
 	hs.transcript.start(suite.prf)
-	hs.prf = newPRF(suite.prf)
+	hs.prf.init(suite.prf)
 }
 
 func (hs *handshake) wipe() {
 	clear(hs.secrets[:])
-	if hs.prf != nil {
-		hs.prf.wipe()
-	}
+	hs.prf.wipe()
 	hs.ecdhKey = nil
 }
 

@@ -43,9 +43,9 @@ type prfState struct {
 	pad            [maxBlock]byte
 }
 
-// newPRF returns a prfState over h, not yet keyed.
-func newPRF(h func() hash.Hash) *prfState {
-	return &prfState{inner: h().(hashState), outer: h().(hashState)}
+// init makes p a PRF over h, not yet keyed.
+func (p *prfState) init(h func() hash.Hash) {
+	p.inner, p.outer = h().(hashState), h().(hashState)
 }
 
 // setKey keys the HMAC with secret.
@@ -124,11 +124,14 @@ func (p *prfState) derive(out, label, seed1, seed2 []byte) {
 	clear(p.sum[:])
 }
 
-// wipe forgets the key: the saved states stand for it.
+// wipe forgets the key: the saved states stand for it. A prfState never
+// initialised has nothing to forget.
 func (p *prfState) wipe() {
 	clear(p.states[0][:])
 	clear(p.states[1][:])
 	p.istate, p.ostate = nil, nil
-	p.inner.Reset()
-	p.outer.Reset()
+	if p.inner != nil {
+		p.inner.Reset()
+		p.outer.Reset()
+	}
 }

@@ -20,7 +20,8 @@ func TestPRF(t *testing.T) {
 		name string
 		new  func() hash.Hash
 	}{{"SHA-256", sha256.New}, {"SHA-384", sha512.New384}} {
-		p := newPRF(h.new)
+		var p prfState
+		p.init(h.new)
 		for _, keyLen := range []int{0, 1, 20, 48, 64, 65, 128, 129, 1028} {
 			secret := bytes.Repeat([]byte{byte(keyLen)}, keyLen)
 			seed1 := bytes.Repeat([]byte{1}, keyLen%40)

@@ -169,24 +169,27 @@ func commonGroup(exts []byte) (uint16, bool) {
 
 func (s *Session) serverHelloBody(ch wire.ClientHello) []byte {
 	hs := s.hs
-	b := binary.BigEndian.AppendUint16(nil, versionDTLS12)
+	b := make([]byte, 0, 2+32+1+2+1+2+5+4+6)
+	b = binary.BigEndian.AppendUint16(b, versionDTLS12)
 	b = append(b, hs.serverRandom...)
 	b = append(b, 0) // no session id: sessions are not resumed
 	b = binary.BigEndian.AppendUint16(b, s.suite.ID)
 	b = append(b, 0) // null compression
-	var ext []byte
+	exts := len(b)
+	b = append(b, 0, 0) // the extensions' length, set below
 	if hs.secureReneg {
-		ext = appendExtension(ext, extRenegotiationInfo, []byte{0})
+		b = appendExtension(b, extRenegotiationInfo, []byte{0})
 	}
 	if hs.ems {
-		ext = appendExtension(ext, extExtendedMasterSecret, nil)
+		b = appendExtension(b, extExtendedMasterSecret, nil)
 	}
 	if _, ok := wire.FindExtension(ch.Extensions, extECPointFormats); ok && s.suite.ecdhe {
-		ext = appendExtension(ext, extECPointFormats, []byte{1, 0}) // uncompressed only
+		b = appendExtension(b, extECPointFormats, []byte{1, 0}) // uncompressed only
 	}
-	if len(ext) > 0 {
-		b = appendVec16(b, ext)
+	if len(b) == exts+2 {
+		return b[:exts] // no extensions: no length either
 	}
+	binary.BigEndian.PutUint16(b[exts:], uint16(len(b)-exts-2))
 	return b
 }
 
