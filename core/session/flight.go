@@ -344,9 +344,13 @@ func (s *Session) helloVerifyRequest(h handshakeHeader, frag []byte, epoch uint1
 // its own, at most once per retransmission period however many repeats
 // arrive, so a stream of copies cannot turn us into an amplifier.
 func (s *Session) resendOnRequest() {
-	flight, period := s.lastFlight, InitialTimeout
-	if s.hs != nil {
+	var flight []flightItem
+	period := InitialTimeout
+	switch {
+	case s.hs != nil:
 		flight, period = s.hs.flight, s.hs.timeout
+	case s.lastFinished != nil:
+		flight = serverFinalFlight(s.lastFinished)
 	}
 	now := s.cfg.Now()
 	if flight == nil || !s.resentAt.IsZero() && now.Before(s.resentAt.Add(period)) {
@@ -476,7 +480,7 @@ func (s *Session) checkPeerFinished(m message) bool {
 // complete ends a successful handshake.
 func (s *Session) complete() {
 	s.peerSeq = s.hs.reasm.next
-	if s.lastFlight == nil {
+	if s.lastFinished == nil {
 		s.peerLast = nil // nothing to send again, so no repeat to watch for
 	}
 	s.hs.wipe()

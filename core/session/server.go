@@ -203,13 +203,18 @@ func (s *Session) serverMessage(m message) {
 		if !s.checkPeerFinished(m) {
 			return
 		}
-		flight := []flightItem{{epoch: 0}, s.addMessage(1, msgFinished, s.finishedData(false))}
-		s.sendFlight(flight, false)
-		s.lastFlight = flight
+		s.lastFinished = s.addMessage(1, msgFinished, s.finishedData(false)).msg
+		s.sendFlight(serverFinalFlight(s.lastFinished), false)
 		s.complete()
 	default:
 		s.failAlert(alertUnexpectedMessage, "Unexpected handshake message from the client")
 	}
+}
+
+// serverFinalFlight is the server's last flight: ChangeCipherSpec, then
+// its Finished.
+func serverFinalFlight(finished message) []flightItem {
+	return []flightItem{{epoch: 0}, {epoch: 1, msg: finished}}
 }
 
 // serverKeyExchange takes the client's identity (and ECDH share), asks the

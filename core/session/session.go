@@ -123,9 +123,11 @@ type Session struct {
 	replay     [2]replayWindow
 	readProt   protection
 	writeProt  protection
-	// lastFlight is the server's final flight, kept until the client shows
-	// it arrived by sending data, in case the client's Finished is repeated.
-	lastFlight []flightItem
+	// lastFinished is the Finished of the server's final flight (a
+	// ChangeCipherSpec and it), kept until the client shows the flight
+	// arrived by sending data, in case the client's Finished is repeated.
+	// Only the message is kept: an established session stays small.
+	lastFinished message
 	peerSeq    uint16 // message_seq the peer's next handshake message would have
 	// peerLast is the message that ended the peer's latest flight, and its
 	// epoch (nil once a message that ends no flight came after it): a true
@@ -575,7 +577,7 @@ func (s *Session) input(dgram []byte) []byte {
 			if r.epoch == 1 && s.encrypted {
 				data = append(data, plain...)
 				// The client has our Finished: nothing to send again.
-				s.lastFlight, s.peerLast = nil, nil
+				s.lastFinished, s.peerLast = nil, nil
 			}
 		}
 		// An epoch-0 record is not authenticated: it moves the replay
