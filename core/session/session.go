@@ -128,7 +128,7 @@ type Session struct {
 	// arrived by sending data, in case the client's Finished is repeated.
 	// Only the message is kept: an established session stays small.
 	lastFinished message
-	peerSeq    uint16 // message_seq the peer's next handshake message would have
+	peerSeq      uint16 // message_seq the peer's next handshake message would have
 	// peerLast is the message that ended the peer's latest flight, and its
 	// epoch (nil once a message that ends no flight came after it): a true
 	// copy of it asks for our last flight again.
