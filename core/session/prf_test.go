@@ -51,3 +51,30 @@ func TestPRF(t *testing.T) {
 		}
 	}
 }
+
+// A handshake that fails after deriving its keys leaves none of its secrets
+// behind: with different keys on each side, both ends reach the Finished
+// step holding a master secret, a key block and the PRF's keyed states, and
+// aborting wipes them all.
+func TestHandshakeSecretsWipedOnFailure(t *testing.T) {
+	l := newLink(t, Config{PSK: keyFor("id", "one key", nil)}, Config{PSK: keyFor("", "another key", nil)})
+	l.client.DoHandshake(nil)
+	l.send(true, l.client.Outgoing())
+	l.exchange(4)
+	zero := make([]byte, maxState)
+	for _, s := range []*Session{l.client, l.server} {
+		hs := s.hs
+		if hs == nil || hs.step != stepWaitFinished || bytes.Equal(hs.master, zero[:48]) || hs.prf.istate == nil {
+			t.Fatalf("mode %d: not at the Finished step with keys derived", s.Mode())
+		}
+		if !s.AbortHandshake() {
+			t.Fatal(s.DtlsErrorString())
+		}
+		if !bytes.Equal(hs.secrets[:], zero[:len(hs.secrets)]) {
+			t.Errorf("mode %d: master secret or key block left: %x", s.Mode(), hs.secrets)
+		}
+		if hs.prf.istate != nil || !bytes.Equal(hs.prf.states[0][:], zero) || !bytes.Equal(hs.prf.states[1][:], zero) {
+			t.Errorf("mode %d: the PRF's keyed states left", s.Mode())
+		}
+	}
+}
