@@ -158,13 +158,37 @@ func (l *link) run() {
 }
 
 // exchange moves datagrams both ways for some rounds, firing no timer.
+// Each datagram is overwritten once delivered, as a caller that reads every
+// datagram into the same buffer does: the engine must have copied whatever
+// it keeps of one.
 func (l *link) exchange(rounds int) {
 	for range rounds {
 		for _, d := range l.take(&l.toServer) {
 			l.deliverToServer(d)
+			scribble(d)
+			l.checkCopied()
 		}
 		for _, d := range l.take(&l.toClient) {
 			l.deliverToClient(d)
+			scribble(d)
+			l.checkCopied()
+		}
+	}
+}
+
+func scribble(d []byte) {
+	for i := range d {
+		d[i] = 0xEE
+	}
+}
+
+// checkCopied fails when a session's record of the peer's last message (the
+// one the engine keeps across calls to spot repeats) is a view of a
+// datagram scribble overwrote.
+func (l *link) checkCopied() {
+	for _, s := range []*Session{l.client, l.server} {
+		if s != nil && len(s.peerLast) > 0 && s.peerLast[0] == 0xEE {
+			l.t.Fatal("the session kept a view of a delivered datagram, not a copy")
 		}
 	}
 }

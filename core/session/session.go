@@ -129,10 +129,12 @@ type Session struct {
 	replay     [2]replayWindow
 	readProt   protection
 	writeProt  protection
-	// lastFlight is the server's final flight, kept until the client shows
-	// it arrived by sending data, in case the client's Finished is repeated.
-	lastFlight []flightItem
-	peerSeq    uint16 // message_seq the peer's next handshake message would have
+	// lastFinished is the Finished of the server's final flight (a
+	// ChangeCipherSpec and it), kept until the client shows the flight
+	// arrived by sending data, in case the client's Finished is repeated.
+	// Only the message is kept: an established session stays small.
+	lastFinished message
+	peerSeq      uint16 // message_seq the peer's next handshake message would have
 	// peerLast is the message that ended the peer's latest flight, and its
 	// epoch (nil once a message that ends no flight came after it): a true
 	// copy of it asks for our last flight again.
@@ -180,7 +182,9 @@ func (s *Session) setConfig(cfg Config) error {
 		return errors.New("session: identity hint longer than 65535 bytes")
 	}
 	cfg.IdentityHint = append([]byte(nil), cfg.IdentityHint...)
-	if cfg.Cookies == nil {
+	if cfg.Cookies == nil && s.mode == Server {
+		// A client makes it only when asked for it (cookies): it never
+		// checks a cookie, and a generator costs a handshake allocations.
 		cfg.Cookies = cookie.NewDefaultGenerator()
 	}
 	if cfg.MaxRetransmits <= 0 {
@@ -221,7 +225,10 @@ func (s *Session) SetConfig(cfg Config) bool {
 }
 
 // Config returns the configuration in effect, defaults filled in.
-func (s *Session) Config() Config { return s.cfg }
+func (s *Session) Config() Config {
+	s.cookies()
+	return s.cfg
+}
 
 // Mode returns Client or Server.
 func (s *Session) Mode() Mode { return s.mode }
@@ -371,8 +378,9 @@ func (s *Session) startHandshake(dgram []byte) bool {
 		return s.setError(dtlserror.InvalidInputParameters, "To start a handshake, DTLS server requires non-empty datagram (client hello)")
 	}
 	s.resetConnection()
-	s.hs = &handshake{timeout: InitialTimeout, giveUpAt: s.cfg.Now().Add(s.cfg.HandshakeDeadline),
-		reasm: reassembler{limit: s.cfg.MaxHandshakeBuffer}}
+	s.hs = newHandshake()
+	s.hs.giveUpAt = s.cfg.Now().Add(s.cfg.HandshakeDeadline)
+	s.hs.reasm.limit = s.cfg.MaxHandshakeBuffer
 	s.state = HandshakeInProgress
 	if s.mode == Client {
 		return s.clientStart()
@@ -749,7 +757,7 @@ func (s *Session) openProtected(dst []byte, r record) ([]byte, bool) {
 
 // dataArrived notes authenticated application data from the peer: a
 // client that sends it has our Finished, so there is nothing to send again.
-func (s *Session) dataArrived() { s.lastFlight, s.peerLast = nil, nil }
+func (s *Session) dataArrived() { s.lastFinished, s.peerLast = nil, nil }
 
 func (s *Session) handleAlert(epoch uint16, b []byte) {
 	if len(b) != 2 || (s.encrypted && epoch == 0) {
