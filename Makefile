@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # dtlsgate: build, test, install. `make help` lists the targets.
 
 GO       ?= go

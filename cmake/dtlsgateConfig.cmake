@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # CMake package of dtlsgate, installed in <prefix>/lib/cmake/dtlsgate/ by
 # `make install`. Use:
 #

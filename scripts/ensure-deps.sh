@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the system tools the build, tests and demo need, only when one is
 # missing, so a fresh Debian 12 machine gets them and a prepared one pays nothing.
 # Usage: scripts/ensure-deps.sh [group...]   groups: build test qt pyside

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs dtlsgate into a scratch prefix and builds a program against it
 # with pkg-config, linked to the shared library and then to the static one.
 # Also checks that DESTDIR staging works. Exits non-zero on any failure.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Included by the top-level Makefile: the C++ binding (bindings/cpp/), its
 # tests (tests/cpp/), examples (examples/cpp/) and installed files.
 

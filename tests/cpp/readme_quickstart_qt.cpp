@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The C++ quick start of README.md (between the markers), built by
 // `make test-cpp-qt` so the README cannot show code that does not compile.
 // Run alone it is a DTLS-PSK echo server on 127.0.0.1:5684.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * quickstart.c - the C quick start of README.md, made a whole program so
  * that the README's code is compiled by `make test` (scripts/check-readme.py

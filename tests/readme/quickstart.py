@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # quickstart.py - the Python quick start of README.md, kept here so that
 # `make test` checks it: scripts/check-readme.py compares the README's block
 # with the text between the markers, and test-readme compiles this file.

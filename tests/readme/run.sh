@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs each README quick-start server on 127.0.0.1:5684 (the port the README
 # uses) and the example C client against it: the handshake must complete
 # and the echoes come back. Then, on a fresh server, tests/interop/replay.py

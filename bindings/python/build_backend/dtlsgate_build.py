@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A PEP 517 build backend for the dtlsgate Python package, standard
 library only, so that `pip install ./bindings/python` works offline: the
 build environment pip creates needs nothing installed (requires = []).
