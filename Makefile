@@ -196,20 +196,24 @@ test-fuzz: | deps
 include tests/parity/parity.mk
 include bindings/python/python.mk
 include bindings/cpp/cpp.mk
+include packaging/release.mk
 
 # ---------------------------------------------------------------------------
 # Install
 
-## install: header, both libraries and dtlsgate.pc under $(DESTDIR)$(PREFIX)
+## install: header, both libraries, dtlsgate.pc and dtlsgate-static.pc under $(DESTDIR)$(PREFIX) (default /usr/local); ldconfig when that is a system library directory
 .PHONY: install
-install: $(SO) $(ARCHIVE) dtlsgate.pc.in
+install: $(SO) $(ARCHIVE) dtlsgate.pc.in dtlsgate-static.pc.in
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(HEADER) $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(SO_REAL) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libdtlsgate.so
 	install -m 644 $(ARCHIVE) $(DESTDIR)$(PREFIX)/lib/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' dtlsgate.pc.in \
-		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/dtlsgate.pc
+	for pc in dtlsgate dtlsgate-static; do \
+		sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $$pc.pc.in \
+			> $(DESTDIR)$(PREFIX)/lib/pkgconfig/$$pc.pc || exit 1; \
+	done
+	@[ -n "$(DESTDIR)" ] || scripts/ldconfig-if-system.sh $(PREFIX)/lib
 
 ## test-install: install into a scratch prefix and build a program with pkg-config
 .PHONY: test-install

@@ -27,7 +27,8 @@ prefix=$tmp/usr
 $make --no-print-directory install PREFIX="$prefix" >"$tmp/install.log" 2>&1 ||
 	{ cat "$tmp/install.log" >&2; fail "make install PREFIX=$prefix"; }
 for f in include/dtlsgate.h lib/libdtlsgate.so.0 lib/libdtlsgate.so lib/libdtlsgate.a \
-	lib/pkgconfig/dtlsgate.pc; do
+	lib/pkgconfig/dtlsgate.pc lib/pkgconfig/dtlsgate-static.pc share/doc/dtlsgate/LICENSE \
+	share/doc/dtlsgate/THIRD_PARTY_NOTICES share/doc/dtlsgate/CHANGELOG.md; do
 	[ -e "$prefix/$f" ] || fail "$f not installed"
 done
 [ -L "$prefix/lib/libdtlsgate.so" ] || fail "lib/libdtlsgate.so is not a symlink"
@@ -70,17 +71,49 @@ got=$(env -u LD_LIBRARY_PATH "$tmp/prog_shared") || fail "run the shared-linked 
 ldd "$tmp/prog_shared" | grep -q "$prefix/lib/libdtlsgate.so.0" ||
 	fail "shared-linked program does not load $prefix/lib/libdtlsgate.so.0"
 
-# 4. A static link: pkg-config --static --libs, with -ldtlsgate spelled as
-# the archive so that the linker cannot pick the .so.
-libs=$(pkg-config --static --libs dtlsgate | sed 's/-ldtlsgate\b/-l:libdtlsgate.a/')
-# shellcheck disable=SC2046,SC2086
-$cc -std=c11 -Wall -Wextra -Werror -o "$tmp/prog_static" "$tmp/prog.c" \
-	$(pkg-config --cflags dtlsgate) $libs || fail "compile against the static library ($libs)"
-if readelf -d "$tmp/prog_static" | grep -q 'libdtlsgate'; then
-	fail "statically linked program still needs libdtlsgate.so"
-fi
-got=$(env -u LD_LIBRARY_PATH "$tmp/prog_static") || fail "run the static-linked program"
-[ "$got" = "$version" ] || fail "static-linked program printed '$got', expected '$version'"
+# 4. A static link with the documented line, pkg-config --libs dtlsgate-static
+# (dtlsgate.pc's -ldtlsgate takes the .so even with --static: checked too).
+for f in "--libs dtlsgate-static" "--static --libs dtlsgate-static"; do
+	# shellcheck disable=SC2046,SC2086
+	$cc -std=c11 -Wall -Wextra -Werror -o "$tmp/prog_static" "$tmp/prog.c" \
+		$(pkg-config --cflags dtlsgate-static) $(pkg-config $f) ||
+		fail "compile against the static library (pkg-config $f)"
+	if readelf -d "$tmp/prog_static" | grep -q 'libdtlsgate'; then
+		fail "linked with pkg-config $f, the program still needs libdtlsgate.so"
+	fi
+	got=$(env -u LD_LIBRARY_PATH "$tmp/prog_static") || fail "run the static-linked program"
+	[ "$got" = "$version" ] || fail "static-linked program printed '$got', expected '$version'"
+done
+pkg-config --validate dtlsgate-static || fail "pkg-config --validate dtlsgate-static"
+[ "$(pkg-config --modversion dtlsgate-static)" = "$version" ] || fail "dtlsgate-static.pc version"
+# shellcheck disable=SC2046
+$cc -std=c11 -o "$tmp/prog_pc_static" "$tmp/prog.c" $(pkg-config --cflags --static --libs dtlsgate) \
+	-Wl,-rpath,"$prefix/lib" || fail "compile with pkg-config --static --libs dtlsgate"
+readelf -d "$tmp/prog_pc_static" | grep -q 'NEEDED.*libdtlsgate.so.0' ||
+	fail "pkg-config --static --libs dtlsgate no longer links the .so: update README.md's Installing section"
+
+# 4b. make install runs ldconfig only for a directory the loader searches,
+# and never with DESTDIR. A stand-in ldconfig lists $fake_dir as searched.
+fake=$tmp/bin/ldconfig
+mkdir -p "$tmp/bin"
+cat >"$fake" <<FAKE
+#!/bin/sh
+if [ "\$#" -gt 0 ]; then echo "\$FAKE_DIR: (from a test)"; else echo run >>"$tmp/ldconfig.log"; fi
+FAKE
+chmod +x "$fake"
+ldconfig_runs() { # ldconfig_runs FAKE_DIR MAKE-ARGS...: how many times install ran ldconfig
+	rm -f "$tmp/ldconfig.log"
+	dir=$1
+	shift
+	FAKE_DIR=$dir LDCONFIG=$fake $make --no-print-directory install "$@" >"$tmp/install3.log" 2>&1 ||
+		{ cat "$tmp/install3.log" >&2; fail "make install $*"; }
+	if [ -e "$tmp/ldconfig.log" ]; then wc -l <"$tmp/ldconfig.log"; else echo 0; fi
+}
+[ "$(ldconfig_runs /usr/lib PREFIX="$prefix")" = 0 ] || fail "make install ran ldconfig for a private prefix"
+[ "$(ldconfig_runs "$prefix/lib" PREFIX="$prefix")" = 1 ] ||
+	fail "make install did not run ldconfig for a directory the loader searches"
+[ "$(ldconfig_runs "$prefix/lib" PREFIX="$prefix" DESTDIR="$tmp/stage0")" = 0 ] ||
+	fail "make install ran ldconfig with DESTDIR set"
 
 # 5. DESTDIR staging: files under DESTDIR, the .pc names the final prefix.
 stage=$tmp/stage
