@@ -5,6 +5,8 @@ GO       ?= go
 CC       ?= gcc
 CXX      ?= g++
 PREFIX   ?= /usr/local
+# Where the libraries, dtlsgate.pc and the CMake package go (Debian: $(PREFIX)/lib/<triplet>).
+LIBDIR   ?= $(PREFIX)/lib
 DESTDIR  ?=
 
 # The header is the one place the version is written.
@@ -204,16 +206,17 @@ include packaging/release.mk
 ## install: header, both libraries, dtlsgate.pc and dtlsgate-static.pc under $(DESTDIR)$(PREFIX) (default /usr/local); ldconfig when that is a system library directory
 .PHONY: install
 install: $(SO) $(ARCHIVE) dtlsgate.pc.in dtlsgate-static.pc.in
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 $(HEADER) $(DESTDIR)$(PREFIX)/include/
-	install -m 755 $(SO_REAL) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libdtlsgate.so
-	install -m 644 $(ARCHIVE) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SO_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdtlsgate.so
+	install -m 644 $(ARCHIVE) $(DESTDIR)$(LIBDIR)/
 	for pc in dtlsgate dtlsgate-static; do \
-		sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $$pc.pc.in \
-			> $(DESTDIR)$(PREFIX)/lib/pkgconfig/$$pc.pc || exit 1; \
+		sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+			-e 's|@VERSION@|$(VERSION)|g' $$pc.pc.in \
+			> $(DESTDIR)$(LIBDIR)/pkgconfig/$$pc.pc || exit 1; \
 	done
-	@[ -n "$(DESTDIR)" ] || scripts/ldconfig-if-system.sh $(PREFIX)/lib
+	@[ -n "$(DESTDIR)" ] || scripts/ldconfig-if-system.sh $(LIBDIR)
 
 ## test-install: install into a scratch prefix and build a program with pkg-config
 .PHONY: test-install

@@ -127,36 +127,8 @@ grep -qx 'set(PACKAGE_VERSION "'"$version"'")' \
 	"$stage/opt/dtlsgate/lib/cmake/dtlsgate/dtlsgateConfigVersion.cmake" ||
 	fail "DESTDIR install: no CMake package version file"
 
-# 6. C++ consumers of the installed tree (tests/cpp/consumer/): a Makefile
-# project with pkg-config, and a CMake project with find_package(dtlsgate)
-# on the shared and on the static library. Each answers a real ClientHello.
-for f in include/dtlsgate.hpp include/dtlsgate_qt.hpp lib/cmake/dtlsgate/dtlsgateConfig.cmake \
-	lib/cmake/dtlsgate/dtlsgateConfigVersion.cmake; do
-	[ -e "$prefix/$f" ] || fail "$f not installed"
-done
-hello=$root/tests/corpus/openssl_dtls12.bin
-cp -r tests/cpp/consumer "$tmp/pc"
-$make --no-print-directory -C "$tmp/pc" CXX="${CXX:-c++}" LDFLAGS="-Wl,-rpath,$prefix/lib" \
-	>"$tmp/pc.log" 2>&1 || { cat "$tmp/pc.log" >&2; fail "the pkg-config C++ project does not build"; }
-got=$(env -u LD_LIBRARY_PATH "$tmp/pc/consumer" "$hello") || fail "run the pkg-config C++ program"
-case $got in "$version HelloVerifyRequest "*) ;; *) fail "pkg-config C++ program printed '$got'" ;; esac
-
-command -v cmake >/dev/null || fail "cmake is not installed (scripts/ensure-deps.sh test)"
-mm=$(echo "$version" | cut -d. -f1-2)
-cmake -S tests/cpp/consumer -B "$tmp/cmake" -DCMAKE_PREFIX_PATH="$prefix" -DDTLSGATE_WANT="$mm" \
-	>"$tmp/cmake.log" 2>&1 && cmake --build "$tmp/cmake" >>"$tmp/cmake.log" 2>&1 ||
-	{ cat "$tmp/cmake.log" >&2; fail "the CMake C++ project does not build"; }
-for prog in consumer consumer_static; do
-	got=$(env -u LD_LIBRARY_PATH "$tmp/cmake/$prog" "$hello") || fail "run the CMake program $prog"
-	case $got in "$version HelloVerifyRequest "*) ;; *) fail "CMake program $prog printed '$got'" ;; esac
-done
-readelf -d "$tmp/cmake/consumer_static" | grep -q libdtlsgate &&
-	fail "dtlsgate::dtlsgate_static still links libdtlsgate.so"
-# find_package refuses a version this one does not satisfy.
-if cmake -S tests/cpp/consumer -B "$tmp/cmake-too-new" -DCMAKE_PREFIX_PATH="$prefix" \
-	-DDTLSGATE_WANT="$(echo "$version" | cut -d. -f1).999" >"$tmp/cmake2.log" 2>&1; then
-	fail "find_package(dtlsgate $(echo "$version" | cut -d. -f1).999) accepted version $version"
-fi
+# 6. C and C++ programs outside the tree, built against it and run.
+scripts/test-consumers.sh "" "$prefix" "$prefix/lib" "$tmp"
 
 echo "test-install: OK: version $version installed, pkg-config found it, shared and static programs ran;" \
-	"C++ projects built with pkg-config and with CMake (shared and static) ran"
+	"programs outside the tree built against it and ran"
