@@ -87,7 +87,7 @@ $(BUILD)/test_%_static: tests/c/test_%.c $(C_TEST_DEPS) $(ARCHIVE)
 $(BUILD)/test_%_valgrind: tests/c/test_%.c $(C_TEST_DEPS) $(BUILD)/valgrind/$(SONAME)
 	$(CC) $(TEST_CFLAGS) -o $@ $< -L$(BUILD)/valgrind -ldtlsgate -Wl,-rpath,$(CURDIR)/$(BUILD)/valgrind
 
-## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity
+## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity, license, version, ABI, wheel, deb
 .PHONY: test
 test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-readme test-parity
 
@@ -218,7 +218,7 @@ install: $(SO) $(ARCHIVE) dtlsgate.pc.in dtlsgate-static.pc.in
 	done
 	@[ -n "$(DESTDIR)" ] || scripts/ldconfig-if-system.sh $(LIBDIR)
 
-## test-install: install into a scratch prefix and build a program with pkg-config
+## test-install: install into a scratch prefix (and with DESTDIR); C and C++ programs built with pkg-config and CMake, shared and static, and run; ldconfig only for system directories
 .PHONY: test-install
 test-install: $(SO) $(ARCHIVE)
 	scripts/test-install.sh
