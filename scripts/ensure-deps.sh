@@ -38,6 +38,7 @@ for group in "${@:-build}"; do
 	release) # the ABI check, the Debian packages, the wheel's venv test
 		want abidiff abigail-tools
 		want dh debhelper
+		want dh_python3 dh-python
 		want dpkg-buildpackage dpkg-dev
 		want fakeroot fakeroot
 		want lintian lintian
