@@ -40,7 +40,6 @@ for group in "${@:-build}"; do
 		want dh debhelper
 		want dh_python3 dh-python
 		want dpkg-buildpackage dpkg-dev
-		want fakeroot fakeroot
 		want lintian lintian
 		want /usr/lib/python3.11/ensurepip/__init__.py python3-venv
 		;;
