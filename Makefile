@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # dtlsgate: build, test, install. `make help` lists the targets.
 
 GO       ?= go
@@ -5,6 +6,8 @@ CC       ?= gcc
 CXX      ?= g++
 DEFAULT_PREFIX := /usr/local
 PREFIX   ?= $(DEFAULT_PREFIX)
+# Where the libraries, dtlsgate.pc and the CMake package go (Debian: $(PREFIX)/lib/<triplet>).
+LIBDIR   ?= $(PREFIX)/lib
 DESTDIR  ?=
 
 # The header is the one place the version is written.
@@ -115,7 +118,7 @@ DTLSGATE_TEST_RUN := $(shell cat /proc/sys/kernel/random/uuid)
 endif
 export DTLSGATE_TEST_RUN
 
-## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity; then no process of the run may be left
+## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity, license, version, ABI, wheel, deb; then no process of the run may be left
 .PHONY: test
 test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-readme test-parity test-leftovers
 	scripts/check-leftovers.py
@@ -232,22 +235,27 @@ include tests/parity/parity.mk
 include bindings/python/python.mk
 include bindings/cpp/cpp.mk
 include bench/bench.mk
+include packaging/release.mk
 
 # ---------------------------------------------------------------------------
 # Install
 
-## install: header, both libraries and dtlsgate.pc under $(DESTDIR)$(PREFIX)
+## install: header, both libraries, dtlsgate.pc and dtlsgate-static.pc under $(DESTDIR)$(PREFIX) (default /usr/local); ldconfig when that is a system library directory
 .PHONY: install
-install: $(SO) $(ARCHIVE) dtlsgate.pc.in
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+install: $(SO) $(ARCHIVE) dtlsgate.pc.in dtlsgate-static.pc.in
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 $(HEADER) $(DESTDIR)$(PREFIX)/include/
-	install -m 755 $(SO_REAL) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libdtlsgate.so
-	install -m 644 $(ARCHIVE) $(DESTDIR)$(PREFIX)/lib/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' dtlsgate.pc.in \
-		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/dtlsgate.pc
+	install -m 755 $(SO_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdtlsgate.so
+	install -m 644 $(ARCHIVE) $(DESTDIR)$(LIBDIR)/
+	for pc in dtlsgate dtlsgate-static; do \
+		sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+			-e 's|@VERSION@|$(VERSION)|g' $$pc.pc.in \
+			> $(DESTDIR)$(LIBDIR)/pkgconfig/$$pc.pc || exit 1; \
+	done
+	@[ -n "$(DESTDIR)" ] || scripts/ldconfig-if-system.sh $(LIBDIR)
 
-## test-install: install into a scratch prefix and build a program with pkg-config
+## test-install: install into a scratch prefix (and with DESTDIR); C and C++ programs built with pkg-config and CMake, shared and static, and run; ldconfig only for system directories
 .PHONY: test-install
 test-install: $(SO) $(ARCHIVE)
 	scripts/test-install.sh

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_inmem_dtlsgate: dtlsgate's C ABI under the in-memory driver
  * (inmem.c), socket-less: the verifier's dtlsgate_verifier_check() answers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * capi.h - private to the capi package: what the Go exports need beyond the
  * public header. Every Go file of the package includes this, so the public

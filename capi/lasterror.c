@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lasterror.c - the calling thread's detail for its latest failed call
  * (dtlsgate_last_error_message). It lives in C because a Go export runs on

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Command capi is built as libdtlsgate.so and libdtlsgate.a: the C ABI of
 // include/dtlsgate.h over the Go core. It stays thin: every export finds
 // its object in a handle table, converts C arguments, calls the core and

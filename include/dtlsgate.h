@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dtlsgate.h - the public C API of dtlsgate.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Fails if a process started by this test run is still alive, and ends it.
 
 `make test` gives every command it runs DTLSGATE_TEST_RUN=<an id of its

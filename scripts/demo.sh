@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make demo: the C echo server (examples/c/secure_udp_server.c) on 127.0.0.1,
 # then three different clients, one after the other: the Python example
 # client, the C example client and a real `openssl s_client -dtls1_2 -psk`.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Included by the top-level Makefile: the C++ binding (bindings/cpp/), its
 # tests (tests/cpp/), examples (examples/cpp/) and installed files.
 
@@ -106,7 +107,7 @@ test: test-cpp test-cpp-qt
 # Install: the C++ headers next to dtlsgate.h, and a CMake package
 # (find_package(dtlsgate) -> dtlsgate::dtlsgate) next to dtlsgate.pc.
 
-CMAKE_DIR = $(DESTDIR)$(PREFIX)/lib/cmake/dtlsgate
+CMAKE_DIR = $(DESTDIR)$(LIBDIR)/cmake/dtlsgate
 
 ## install-cpp: dtlsgate.hpp, dtlsgate_qt.hpp and the CMake package files (part of install)
 .PHONY: install-cpp

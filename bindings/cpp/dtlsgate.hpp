@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dtlsgate.hpp - header-only C++17 binding of dtlsgate (include/dtlsgate.h).
 //
 // The classes have the names and methods of Qt's QDtlsClientVerifier,

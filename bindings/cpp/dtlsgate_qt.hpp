@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dtlsgate_qt.hpp - dtlsgate for Qt 6 programs.
 //
 // Namespace dtlsgate::qt has QDtlsClientVerifier, QDtls and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Included by the top-level Makefile: the Python binding (bindings/python/).
 # Its tests run with `python3 -m unittest` (pytest collects them too); the
 # PySide2 comparison inside them re-runs under /usr/bin/python3, which is

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package session is a DTLS 1.2 engine for pre-shared keys, client and
 // server, in the shape of Qt's QDtls and without any I/O of its own.
 //

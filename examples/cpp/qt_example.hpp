@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // qt_example.hpp - what the Qt ports of the secure UDP examples share:
 // output lines, keys in hex, peer names, and SIGINT/SIGTERM delivered to
 // the event loop. The lines and arguments are those of examples/CONTRACT.md.

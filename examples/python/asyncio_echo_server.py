@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The DTLS-PSK echo server of secure_udp_server.py on asyncio, with the
 same arguments and output (examples/CONTRACT.md).
 

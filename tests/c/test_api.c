@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_api.c - the C API of dtlsgate, tested against what include/dtlsgate.h
  * documents. Runs from the repository root (the corpus is read from

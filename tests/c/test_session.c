@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_session.c - the session part of the C API: complete PSK handshakes
  * between two sessions with the verifier in front, without sockets (the

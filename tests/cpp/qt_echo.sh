@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # examples/cpp/qt_echo_server, a Qt-style program (Q_OBJECT, AUTOMOC,
 # parents, signals), built with CMake twice against a scratch install of
 # dtlsgate: on dtlsgate's Qt adapter (find_package(dtlsgate), dtlsgate::qt)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of bindings/cpp/dtlsgate.hpp: the C++ classes over the C API, on
 // real loopback sockets with the corpus ClientHellos.
 //

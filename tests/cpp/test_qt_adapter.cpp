@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of bindings/cpp/dtlsgate_qt.hpp beyond what the parity run covers
 // (verifyClient on every case): the Qt-typed parameters and getters,
 // check() with Qt types, the PSK authenticator's Qt face, the traits, and

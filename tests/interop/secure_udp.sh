@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Interop test for a port of the secure UDP examples (examples/CONTRACT.md):
 # the example server against the example client and against real openssl and
 # gnutls clients; the example client against real openssl and gnutls

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A DTLS-PSK echo server (key 1a2b3c4d5e6f, answers "echo: TEXT") as a
 # user tries it: it refuses to start on a port that is taken, saying so;
 # an openssl s_client with a wrong key gets no echo; then openssl s_client

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """scripts/check-leftovers.py, the check at the end of `make test`: it must
 fail on a process left behind (and end it), pass when none is, and not
 count the processes it runs under."""

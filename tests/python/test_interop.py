@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Real DTLS clients (openssl s_client) against Python servers built on the
 binding, on loopback:
 

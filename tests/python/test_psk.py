@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """QSslPreSharedKeyAuthenticator through the Python binding: defaults,
 setters, copies, swap, equality, bad input and closing.
 (test_pyside2.py puts it side by side with PySide2's.)"""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """dtlsgate side by side with PySide2, the Qt binding Debian ships
 (python3-pyside2.qtnetwork, for /usr/bin/python3): the authenticator must
 behave as PySide2's QSslPreSharedKeyAuthenticator, and the verifier must

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """QDtls, the DTLS 1.2 PSK session, on loopback (127.0.0.1 and ::1):
 
 - Python client <-> Python server with a QDtlsClientVerifier in front, for

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """QDtlsClientVerifier through the Python binding: every Qt-parity rule of
 DESIGN.md, on real loopback sockets with the real ClientHellos of
 tests/corpus, for each kind of socket verifyClient() accepts."""

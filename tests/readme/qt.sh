@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # README.md's C++/Qt quick start as a reader meets it: tests/readme/qt/
 # (main.cpp and CMakeLists.txt, the README's blocks) copied out of the tree,
 # built against `make install PREFIX=...` with the README's commands (CMake

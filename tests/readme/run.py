@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Runs README.md's quick starts the way a reader would.
 
 For each quick start in QUICK_STARTS, the program is the section's first
@@ -27,6 +28,7 @@ drops a failed handshake, and exit non-zero naming the port when it cannot
 bind. Prints a PASS/FAIL line per step.
 
     tests/readme/run.py README.md [--server NAME=COMMAND]...
+    tests/readme/run.py README.md --print LANG   (the program alone)
 """
 
 import argparse
@@ -277,8 +279,15 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("readme")
     ap.add_argument("--server", action="append", default=[], metavar="NAME=COMMAND")
+    ap.add_argument("--print", metavar="LANG", help="print that quick start's program and stop")
     args = ap.parse_args()
     readme = read(args.readme)
+    if args.print:
+        q = next((q for q in QUICK_STARTS if q.language == args.print), None)
+        if q is None:
+            raise SystemExit("run.py: no quick start in %r" % args.print)
+        sys.stdout.write(blocks(section(readme, q.heading), q.language)[0])
+        return 0
     scratch = tempfile.mkdtemp(prefix="dtlsgate-readme.")
     home = os.path.join(scratch, "home")
     os.mkdir(home)

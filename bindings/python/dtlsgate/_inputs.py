@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The Python values the API accepts, turned into what the C functions take.
 
 Byte strings: bytes, bytearray, memoryview (anything with the buffer

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The one place that touches the C library: finding and loading it,
 declaring every function of include/dtlsgate.h, and turning its negative
 status codes into Python exceptions.

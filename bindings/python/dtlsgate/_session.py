@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """QDtls: one DTLS 1.2 connection authenticated with a pre-shared key."""
 
 import ctypes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """QDtlsClientVerifier and its GeneratorParameters."""
 
 import ctypes

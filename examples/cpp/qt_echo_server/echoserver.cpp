@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // echoserver.cpp - see echoserver.h. Every client first gets a cookie
 // from the verifier (no state is kept for it until it returns the cookie),
 // then a QDtls of its own for the PSK handshake; after that each message

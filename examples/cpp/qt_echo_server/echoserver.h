@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // echoserver.h - a DTLS echo server with pre-shared keys, written as a Qt
 // program is: a QObject with slots, children owned through parent
 // pointers, QUdpSocket::readyRead, QDtls's signals.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // qt_echo_server [ADDRESS [PORT]]: the echo server of echoserver.h on
 // ADDRESS (default 127.0.0.1) and PORT (default 5684; 0 picks a free one),
 // with the pre-shared key 1a2b3c4d5e6f. Try it with

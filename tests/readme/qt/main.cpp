@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The C++/Qt quick start of README.md (between the markers):
 // tests/readme/qt.sh builds it as the README says, with the CMakeLists.txt
 // next to it, against an installed dtlsgate, and tries it with a wrong key
