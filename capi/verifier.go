@@ -207,23 +207,38 @@ func check(h *C.capi_const_verifier, dgram *C.capi_in_bytes, dgramLen C.size_t, 
 	if !ok {
 		return C.DTLSGATE_E_BAD_HANDLE
 	}
-	d, ok := inBytes(dgram, dgramLen)
-	if !ok || len(d) == 0 || replyLen == nil {
+	if replyLen == nil {
 		return C.DTLSGATE_E_INVALID_ARGUMENT
 	}
 	var out []byte
 	if reply != nil {
 		out = unsafe.Slice((*byte)(unsafe.Pointer(reply)), min(uint64(*replyLen), verifier.MaxReplySize))
 	}
+	result, n := checkOne(v, dgram, dgramLen, peer, out)
+	if result != C.DTLSGATE_E_INVALID_ARGUMENT {
+		*replyLen = C.size_t(n)
+	}
+	return result
+}
+
+// checkOne is one dtlsgate_verifier_check(): the result, and the reply's
+// length in out (for BUFFER_TOO_SMALL, the length needed).
+func checkOne(v *verifier.ClientVerifier, dgram *C.capi_in_bytes, dgramLen C.size_t, peer netip.AddrPort, out []byte) (C.int, int) {
+	d, ok := inBytes(dgram, dgramLen)
+	if !ok || len(d) == 0 {
+		return C.DTLSGATE_E_INVALID_ARGUMENT, 0
+	}
 	result, n, err := v.Check(d, peer, out)
 	switch {
 	case errors.Is(err, wire.ErrBufferTooSmall):
-		*replyLen = C.size_t(n)
-		return C.DTLSGATE_E_BUFFER_TOO_SMALL
+		return C.DTLSGATE_E_BUFFER_TOO_SMALL, n
 	case err != nil:
-		return C.DTLSGATE_E_INVALID_ARGUMENT
+		return C.DTLSGATE_E_INVALID_ARGUMENT, 0
 	}
-	*replyLen = C.size_t(n)
+	return checkResult(result), n
+}
+
+func checkResult(result verifier.Result) C.int {
 	switch result {
 	case verifier.SendReply:
 		return C.DTLSGATE_CHECK_SEND_REPLY
@@ -231,6 +246,45 @@ func check(h *C.capi_const_verifier, dgram *C.capi_in_bytes, dgramLen C.size_t, 
 		return C.DTLSGATE_CHECK_VERIFIED
 	}
 	return C.DTLSGATE_CHECK_DROP
+}
+
+//export dtlsgo_verifier_check_batch
+func dtlsgo_verifier_check_batch(h *C.capi_const_verifier, items *C.dtlsgate_check_item, count C.size_t, replies *C.uint8_t, repliesLen *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	v, ok := lookupVerifier(h)
+	if !ok {
+		return C.DTLSGATE_E_BAD_HANDLE
+	}
+	switch {
+	case repliesLen == nil, count > C.DTLSGATE_MAX_BATCH, items == nil && count > 0,
+		replies == nil && *repliesLen > 0:
+		return C.DTLSGATE_E_INVALID_ARGUMENT
+	case count == 0:
+		*repliesLen = 0
+		return 0
+	}
+	var room []byte
+	if replies != nil {
+		room = unsafe.Slice((*byte)(unsafe.Pointer(replies)), uint64(*repliesLen))
+	}
+	used, verified := 0, C.int(0)
+	list := unsafe.Slice(items, count)
+	for i := range list {
+		it := &list[i]
+		out := room[used:]
+		out = out[:min(len(out), verifier.MaxReplySize)]
+		result, n := checkOne(v, it.dgram, it.dgram_len, parseSockaddr(it.peer, it.peer_len), out)
+		it.result, it.reply_offset, it.reply_len = result, 0, 0
+		switch result {
+		case C.DTLSGATE_CHECK_SEND_REPLY:
+			it.reply_offset, it.reply_len = C.size_t(used), C.size_t(n)
+			used += n
+		case C.DTLSGATE_CHECK_VERIFIED:
+			verified++
+		}
+	}
+	*repliesLen = C.size_t(used)
+	return verified
 }
 
 //export dtlsgo_verifier_verified_hello
