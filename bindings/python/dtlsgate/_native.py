@@ -102,10 +102,14 @@ _DETAILS = {
 }
 
 
+def raise_status(result: int, function: str) -> None:
+    """Raises the exception for the negative status `result` of `function`."""
+    raise error(result, function, _DETAILS.get(result, ""))
+
+
 def _status(result: int, func: Any, _args: Tuple[Any, ...]) -> int:
     if result < 0:
-        detail = _DETAILS.get(result, "")
-        raise error(result, func.__name__, detail)
+        raise_status(result, func.__name__)
     return result
 
 
@@ -171,6 +175,16 @@ PSK_CALLBACK = ctypes.CFUNCTYPE(None, c_void_p, _A)
 _LEN = POINTER(c_size_t)
 _U32 = POINTER(c_uint32)
 
+
+
+class CheckItem(ctypes.Structure):
+    """dtlsgate_check_item: one datagram of dtlsgate_verifier_check_batch()."""
+
+    _fields_ = [("dgram", c_char_p), ("dgram_len", c_size_t),
+                ("peer", c_char_p), ("peer_len", c_uint32),  # struct sockaddr *, socklen_t
+                ("result", c_int), ("reply_offset", c_size_t), ("reply_len", c_size_t)]
+
+
 _Decl = Tuple[str, Any, List[Any], Optional[Callable[..., Any]]]
 DECLARATIONS: List[_Decl] = [
     ("dtlsgate_version", c_char_p, [], None),
@@ -204,6 +218,8 @@ DECLARATIONS: List[_Decl] = [
      [_V, c_char_p, c_size_t, c_void_p, c_uint32, c_char_p, _LEN], _status),
     ("dtlsgate_verifier_check_address", c_int,
      [_V, c_char_p, c_size_t, c_char_p, c_uint16, c_char_p, _LEN], _status),
+    ("dtlsgate_verifier_check_batch", c_int,
+     [_V, POINTER(CheckItem), c_size_t, c_char_p, _LEN], _status),
     ("dtlsgate_verifier_verified_hello", c_int, [_V, c_char_p, _LEN], _status),
     ("dtlsgate_verifier_dtls_error", c_int, [_V], _status),
     ("dtlsgate_verifier_dtls_error_string", c_int, [_V, c_char_p, _LEN], _status),
@@ -294,6 +310,21 @@ def version() -> str:
 
 
 _declare()
+
+
+
+def unchecked(name: str) -> Any:
+    """A second ctypes object for C function `name`, returning int, with no
+    argtypes and no errcheck, for the few calls whose cost is mostly
+    ctypes' own: each argtypes converter and the Python errcheck cost about
+    as much as a cookie check. Its callers pass only values ctypes passes
+    as they are (c_void_p handles, bytes, None, ints within a C int, which
+    libffi widens to the register for a size_t or uint16_t parameter) and
+    test the status themselves (raise_status)."""
+    function = lib[name]  # a new object: the declared one keeps its checks
+    function.restype = c_int
+    return function
+
 
 # ---------------------------------------------------------------------------
 # Output buffers (the in/out length convention)
