@@ -656,6 +656,20 @@ class FastPath(unittest.TestCase):
         sent = not nothing_sent(self.srv, self.cli)
         return answer, v.dtlsError(), v.dtlsErrorString(), v.verifiedHello(), sent
 
+    def test_both_handle_forms(self):
+        """The handle goes as an int while it fits a C int, else as a
+        c_void_p (after some 134 million objects): both reach the library."""
+        import ctypes
+        port = port_of(self.cli)
+        with QDtlsClientVerifier() as v:
+            self.assertEqual(v._pointer, v._handle)
+            second = support.with_cookie(self.hello, support.cookie_of(
+                v.check(self.hello, "127.0.0.1", port).reply))
+            for pointer in (v._handle, ctypes.c_void_p(v._handle)):
+                v._pointer = pointer
+                self.assertTrue(v.verifyClient(self.srv, second, "127.0.0.1", port))
+                self.assertTrue(v.verifyClient(self.srv, second, "127.0.0.1", port))
+
     def test_closed_verifier(self):
         v = QDtlsClientVerifier()
         v.verifyClient(self.srv, self.hello, "127.0.0.1", port_of(self.cli))

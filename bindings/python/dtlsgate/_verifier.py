@@ -132,10 +132,12 @@ class QDtlsClientVerifier(DtlsErrorState, _native.Owner):
     def __init__(self, parent: Any = None) -> None:
         # parent: a QObject in Qt; accepted so that Qt code ports unchanged.
         self._handle: Optional[int] = lib.dtlsgate_verifier_new()
-        # The handle as verifyClient()'s fast path passes it. It outlives
-        # close(), and then the library refuses it as it refuses NULL:
-        # handles are never reused.
-        self._pointer = ctypes.c_void_p(self._handle)
+        # The handle as verifyClient()'s fast path passes it: an int while
+        # it fits a C int (the cheapest for ctypes), else a c_void_p. It
+        # outlives close(), and then the library refuses it as it refuses
+        # NULL: handles are never reused.
+        handle = self._handle
+        self._pointer = handle if handle <= _native.INT_MAX else ctypes.c_void_p(handle)
         # The socket-less path (sendto/writeDatagram objects) keeps the
         # Qt-style state here, as the C library keeps it for the socket
         # path; None means "ask the library".
