@@ -349,7 +349,7 @@ typedef struct dtlsgate_check_item {
  * replies_len, NULL items with a non-zero count, a NULL replies with a
  * non-zero *replies_len, or a count over DTLSGATE_MAX_BATCH. count 0 does
  * nothing and returns 0. */
-#define DTLSGATE_MAX_BATCH 65536
+#define DTLSGATE_MAX_BATCH 4096
 int dtlsgate_verifier_check_batch(const dtlsgate_verifier *v, dtlsgate_check_item *items,
                                   size_t count, uint8_t *replies, size_t *replies_len);
 

@@ -761,10 +761,19 @@ class Batch(unittest.TestCase):
         self.assertEqual(self.state(v), before)
         self.assertEqual(v.verifyClients(self.srv, [(second, here)]), [True])
         self.assertEqual(v.verifiedHello(), second)
-        self.assertEqual(v.verifyClients(self.srv, iter([(second, here)] * 300)), [True] * 300)
+        many = dtlsgate._native.MAX_BATCH + 5  # more than one C call takes
+        self.assertEqual(v.verifyClients(self.srv, iter([(second, here)] * many)), [True] * many)
         self.assertEqual(v.verify_clients(self.srv, [(self.hello, here)]), [False])
         self.assertIsNone(support.hello_verify_request(recv(self.cli)[0], self.hello))
         self.assertTrue(nothing_sent(self.srv, self.cli))
+
+    def test_limits_are_the_headers(self):
+        with open(support.HEADER) as f:
+            header = f.read()
+        for name, value in [("DTLSGATE_MAX_BATCH", dtlsgate._native.MAX_BATCH),
+                            ("DTLSGATE_HELLO_VERIFY_REQUEST_MAX",
+                             dtlsgate._native.HELLO_VERIFY_REQUEST_MAX)]:
+            self.assertIn("#define %s %d\n" % (name, value), header)
 
     @unittest.skipUnless(support.has_ipv6(), "no IPv6 loopback (::1) on this machine")
     def test_ipv6(self):

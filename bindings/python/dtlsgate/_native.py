@@ -32,6 +32,7 @@ MAX_INPUT = 65535
 NO_SOCKET = -1  # socket_fd meaning "queue what is to be sent"
 MAX_DATAGRAM = 65535  # no datagram a session builds is larger
 HELLO_VERIFY_REQUEST_MAX = 60
+MAX_BATCH = 4096  # the most items one batch call takes
 
 CHECK_DROP = 0
 CHECK_SEND_REPLY = 1

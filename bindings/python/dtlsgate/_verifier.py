@@ -333,18 +333,28 @@ class QDtlsClientVerifier(DtlsErrorState, _native.Owner):
             return [False] * len(pairs)
         if not isinstance(socket, _SOCKET):
             _sender(socket, None, None, 0)  # a TypeError for a kind it cannot send through
+        out: List[bool] = []
+        for start in range(0, len(pairs) or 1, _native.MAX_BATCH):
+            end = start + _native.MAX_BATCH
+            out += self._verify_batch(socket, data[start:end], lengths[start:end],
+                                      peers[start:end])
+        return out
+
+    def _verify_batch(self, socket: Any, data: List[bytes], lengths: List[int],
+                      peers: List["_Peer"]) -> List[bool]:
+        """verifyClients() for at most MAX_BATCH converted datagrams."""
         # The items are packed in one go, pointing into one copy of the
         # datagrams: filling ctypes Structures field by field would cost more
         # than the checks themselves.
         joined = ctypes.create_string_buffer(b"".join(data), sum(lengths))
         starts = itertools.accumulate(lengths, initial=ctypes.addressof(joined))
         zeros = itertools.repeat(0)
-        items = (_native.CheckItem * len(pairs)).from_buffer_copy(b"".join(map(
+        items = (_native.CheckItem * len(data)).from_buffer_copy(b"".join(map(
             _ITEM.pack, starts, lengths, [p.sockaddr_at for p in peers],
             [p.sockaddr_len for p in peers], zeros, zeros, zeros)))
-        replies = ctypes.create_string_buffer(len(pairs) * _native.HELLO_VERIFY_REQUEST_MAX)
+        replies = ctypes.create_string_buffer(len(data) * _native.HELLO_VERIFY_REQUEST_MAX)
         size = ctypes.c_size_t(len(replies))
-        lib.dtlsgate_verifier_check_batch(self._handle, items, len(pairs), replies,
+        lib.dtlsgate_verifier_check_batch(self._handle, items, len(data), replies,
                                           ctypes.byref(size))
         out = []
         fd = socket.fileno() if isinstance(socket, _SOCKET) else -1
@@ -357,7 +367,7 @@ class QDtlsClientVerifier(DtlsErrorState, _native.Owner):
                 out.append(self._verified(lib.dtlsgate_verifier_verify_client(
                     self._handle, fd, d, len(d), peer.addr, peer.port)))
             else:
-                failure = (peer.sender(socket)(replies.raw[at:at + n])
+                failure = (peer.sender(socket)(replies[at:at + n])
                            if result == _native.CHECK_SEND_REPLY else None)
                 verified, self._error, self._hello = _outcome(result, failure, d)
                 out.append(verified)
