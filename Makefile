@@ -22,6 +22,12 @@ BUILD     := build
 GO_SOURCES := go.mod go.sum $(shell find core capi -name '*.go' ! -name '*_test.go')
 CAPI_DEPS  := $(GO_SOURCES) $(HEADER) capi/dtlsgate.map $(wildcard capi/*.c capi/*.h) capi/entry.c
 
+# Go's build cache does not see include/dtlsgate.h, which lies outside the
+# package: with its hash in the C flags, a changed header (a new constant's
+# value) rebuilds the library instead of reusing a stale build.
+CGO_CFLAGS ?= -g -O2
+CGO_BUILD := CGO_ENABLED=1 CGO_CFLAGS='$(CGO_CFLAGS) -DDTLSGATE_HEADER_SUM=$(firstword $(shell sha256sum $(HEADER)))'
+
 CFLAGS_STRICT := -Wall -Wextra -pedantic -Werror
 TEST_CFLAGS   := -std=c11 -g -O1 $(CFLAGS_STRICT) -Iinclude -Itests/common
 LDFLAGS_SHARED := -Llib -ldtlsgate -Wl,-rpath,$(CURDIR)/lib
@@ -56,7 +62,7 @@ capi/entry.c: $(HEADER) scripts/gen-entry.py
 # is include/dtlsgate.h, so the generated one is removed.
 $(SO_REAL): $(CAPI_DEPS) | deps
 	@mkdir -p lib
-	CGO_ENABLED=1 $(GO) build -trimpath -buildmode=c-shared -ldflags="$(SO_LDFLAGS)" -o $@ ./capi
+	$(CGO_BUILD) $(GO) build -trimpath -buildmode=c-shared -ldflags="$(SO_LDFLAGS)" -o $@ ./capi
 	@rm -f lib/libdtlsgate.so.h
 
 $(SO): $(SO_REAL)
@@ -64,14 +70,14 @@ $(SO): $(SO_REAL)
 
 $(ARCHIVE): $(CAPI_DEPS) | deps
 	@mkdir -p lib
-	CGO_ENABLED=1 $(GO) build -trimpath -buildmode=c-archive -o $@ ./capi
+	$(CGO_BUILD) $(GO) build -trimpath -buildmode=c-archive -o $@ ./capi
 	@rm -f lib/libdtlsgate.h
 
 # The same library built with the Go runtime's valgrind annotations, so that
 # memcheck understands Go's allocator and stacks.
 $(BUILD)/valgrind/$(SONAME): $(CAPI_DEPS) | deps
 	@mkdir -p $(@D)
-	CGO_ENABLED=1 $(GO) build -tags valgrind -buildmode=c-shared -ldflags="$(SO_LDFLAGS)" -o $@ ./capi
+	$(CGO_BUILD) $(GO) build -tags valgrind -buildmode=c-shared -ldflags="$(SO_LDFLAGS)" -o $@ ./capi
 	@rm -f $(@D)/libdtlsgate.so.h
 	ln -sf $(SONAME) $(@D)/libdtlsgate.so
 

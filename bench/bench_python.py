@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""The Python binding's cost next to the C ABI's, for the verification of a
-ClientHello that carries a valid cookie (the call every admitted client
-costs a server).
+"""The Python binding's cost next to the C ABI's and next to Qt's C++
+QDtlsClientVerifier, for the verification of a ClientHello that carries a
+valid cookie (the call every admitted client costs a server).
 
-    bench/bench_python.py BENCH_DTLSGATE [DATAGRAM.bin]
+    bench/bench_python.py BENCH_DTLSGATE [BENCH_QT] [DATAGRAM.bin]
 
 BENCH_DTLSGATE is build/bench_dtlsgate (bench/bench_dtlsgate.c), which
-times the C calls; this script times the same calls through the dtlsgate
+times the C calls, and BENCH_QT build/bench_qt (bench/bench_qt.cpp), the
+same calls of Qt; this script times the same calls through the dtlsgate
 package, on the same datagram (default tests/corpus/openssl_dtls12.bin)
-and the same kind of loopback sockets. Like bench/run.sh, the two take
+and the same kind of loopback sockets, plus verifyClients() on batches of
+BATCH datagrams (ns per datagram). Like bench/run.sh, the programs take
 turns, 3 rounds of about BENCH_SECONDS (default 1) seconds per operation,
-and the best round counts. Prints a table of ns per call and the ratio.
+and the best round counts. Prints a table of ns per call and the ratios.
 """
 
 import os
@@ -29,11 +31,13 @@ import dtlsgate  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS") or 1)
 ROUNDS = 3
+BATCH = 32
 
 
-def timed(call, expect, seconds):
-    """ns per call of call(), in batches until `seconds` have passed."""
-    batch, calls, start = 1000, 0, time.perf_counter_ns()
+def timed(call, expect, seconds, per_call=1):
+    """ns per call of call() (per datagram: per_call datagrams a call), in
+    batches until `seconds` have passed."""
+    batch, calls, start = max(1, 1000 // per_call), 0, time.perf_counter_ns()
     deadline = start + int(seconds * 1e9)
     while True:
         for _ in range(batch):
@@ -42,7 +46,7 @@ def timed(call, expect, seconds):
         calls += batch
         now = time.perf_counter_ns()
         if now >= deadline:
-            return (now - start) / calls
+            return (now - start) / (calls * per_call)
 
 
 def python_round(hello, seconds):
@@ -57,16 +61,19 @@ def python_round(hello, seconds):
             # A fresh cookie, as the C driver mints one before each run.
             second = support.with_cookie(hello, support.cookie_of(
                 v.check(hello, "127.0.0.1", port).reply))
+            batch = [(second, ("127.0.0.1", port))] * BATCH
             ops = {
                 "verify_client_valid_cookie":
-                    lambda: v.verifyClient(server, second, "127.0.0.1", port),
-                "check_valid_cookie": lambda: v.check(second, "127.0.0.1", port).verdict,
+                    (lambda: v.verifyClient(server, second, "127.0.0.1", port), True, 1),
+                "verify_clients_valid_cookie":
+                    (lambda: v.verifyClients(server, batch), [True] * BATCH, BATCH),
+                "check_valid_cookie":
+                    (lambda: v.check(second, "127.0.0.1", port).verdict, verified, 1),
             }
-            expect = {"verify_client_valid_cookie": True, "check_valid_cookie": verified}
             out = {}
-            for name, call in ops.items():
-                timed(call, expect[name], 0.1)  # warm-up
-                out[name] = timed(call, expect[name], seconds)
+            for name, (call, expect, per_call) in ops.items():
+                timed(call, expect, 0.1, per_call)  # warm-up
+                out[name] = timed(call, expect, seconds, per_call)
             return out
     finally:
         server.close()
@@ -83,29 +90,43 @@ def c_round(binary, datagram):
 
 
 def main(argv):
-    if len(argv) not in (2, 3):
-        print("usage: bench_python.py BENCH_DTLSGATE [DATAGRAM.bin]", file=sys.stderr)
+    args = argv[1:]
+    datagram = os.path.join(support.CORPUS, "openssl_dtls12.bin")
+    if args and args[-1].endswith(".bin"):
+        datagram = args.pop()
+    if len(args) not in (1, 2):
+        print("usage: bench_python.py BENCH_DTLSGATE [BENCH_QT] [DATAGRAM.bin]", file=sys.stderr)
         return 2
-    datagram = argv[2] if len(argv) == 3 else os.path.join(support.CORPUS, "openssl_dtls12.bin")
     with open(datagram, "rb") as f:
         hello = f.read()
-    print("Python binding vs the C ABI on %s, taking turns (3 rounds of %g s per operation)..."
-          % (datagram, SECONDS), flush=True)
-    best_c, best_py = {}, {}
+    print("Python binding vs the C ABI%s on %s, taking turns (3 rounds of %g s per "
+          "operation)..." % (" and Qt's C++" if len(args) == 2 else "", datagram, SECONDS),
+          flush=True)
+    best = {"C": {}, "Qt": {}, "Python": {}}
     for _ in range(ROUNDS):
-        for best, got in ((best_c, c_round(argv[1], datagram)),
-                          (best_py, python_round(hello, SECONDS))):
-            for name, ns in got.items():
-                best[name] = min(ns, best.get(name, ns))
+        rounds = [("C", lambda: c_round(args[0], datagram))]
+        if len(args) == 2:
+            rounds.append(("Qt", lambda: c_round(args[1], datagram)))
+        rounds.append(("Python", lambda: python_round(hello, SECONDS)))
+        for who, run in rounds:
+            for name, ns in run().items():
+                best[who][name] = min(ns, best[who].get(name, ns))
     print("Python %s (%s), dtlsgate %s from %s"
           % (sys.version.split()[0], sys.executable, dtlsgate.library_version(),
              dtlsgate.library_path()))
-    rows = [("verifyClient, valid cookie (socket.socket)", "verify_client_valid_cookie"),
-            ("check(), valid cookie (no socket)", "check_valid_cookie")]
-    print("%-44s %12s %12s %9s" % ("operation (best of 3)", "C ns/op", "Python", "Python/C"))
-    for label, name in rows:
-        c, py = best_c[name], best_py[name]
-        print("%-44s %12.1f %12.1f %8.2fx" % (label, c, py, py / c))
+    # (label, the Python operation, the C and Qt one it is set against)
+    rows = [("verifyClient, valid cookie (socket.socket)", "verify_client_valid_cookie",
+             "verify_client_valid_cookie"),
+            ("verifyClients x%d, per datagram" % BATCH, "verify_clients_valid_cookie",
+             "verify_client_valid_cookie"),
+            ("check(), valid cookie (no socket)", "check_valid_cookie", "check_valid_cookie")]
+    print("%-44s %10s %10s %10s %9s %9s" % ("operation (best of 3), ns/op", "C", "Qt C++",
+                                            "Python", "Python/C", "Qt/Python"))
+    for label, name, against in rows:
+        py, c, qt = best["Python"][name], best["C"][against], best["Qt"].get(against)
+        print("%-44s %10.1f %10s %10.1f %8.2fx %9s"
+              % (label, c, "-" if qt is None else "%.1f" % qt, py, py / c,
+                 "-" if qt is None else "%.2fx" % (qt / py)))
     return 0
 
 

@@ -34,6 +34,7 @@ int dtlsgo_verifier_verify_client(dtlsgate_verifier *v, int socket_fd, const uin
 int dtlsgo_verifier_verify_client_sockaddr(dtlsgate_verifier *v, int socket_fd, const uint8_t *dgram, size_t dgram_len, const struct sockaddr *peer, socklen_t peer_len) DTLSGO_HIDDEN;
 int dtlsgo_verifier_check(const dtlsgate_verifier *v, const uint8_t *dgram, size_t dgram_len, const struct sockaddr *peer, socklen_t peer_len, uint8_t *reply, size_t *reply_len) DTLSGO_HIDDEN;
 int dtlsgo_verifier_check_address(const dtlsgate_verifier *v, const uint8_t *dgram, size_t dgram_len, const char *address, uint16_t port, uint8_t *reply, size_t *reply_len) DTLSGO_HIDDEN;
+int dtlsgo_verifier_check_batch(const dtlsgate_verifier *v, dtlsgate_check_item *items, size_t count, uint8_t *replies, size_t *replies_len) DTLSGO_HIDDEN;
 int dtlsgo_verifier_verified_hello(const dtlsgate_verifier *v, uint8_t *buf, size_t *len) DTLSGO_HIDDEN;
 int dtlsgo_verifier_dtls_error(const dtlsgate_verifier *v) DTLSGO_HIDDEN;
 int dtlsgo_verifier_dtls_error_string(const dtlsgate_verifier *v, char *buf, size_t *len) DTLSGO_HIDDEN;
@@ -221,6 +222,12 @@ int dtlsgate_verifier_check_address(const dtlsgate_verifier *v, const uint8_t *d
 {
     capi_clear_upper();
     return dtlsgo_verifier_check_address(v, dgram, dgram_len, address, port, reply, reply_len);
+}
+
+int dtlsgate_verifier_check_batch(const dtlsgate_verifier *v, dtlsgate_check_item *items, size_t count, uint8_t *replies, size_t *replies_len)
+{
+    capi_clear_upper();
+    return dtlsgo_verifier_check_batch(v, items, count, replies, replies_len);
 }
 
 int dtlsgate_verifier_verified_hello(const dtlsgate_verifier *v, uint8_t *buf, size_t *len)

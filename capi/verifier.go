@@ -228,28 +228,41 @@ func check(h *C.capi_const_verifier, dgram *C.capi_in_bytes, dgramLen C.size_t, 
 	if !ok {
 		return C.DTLSGATE_E_BAD_HANDLE
 	}
-	d, ok := inBytes(dgram, dgramLen, "datagram")
-	switch {
-	case !ok:
-		return C.DTLSGATE_E_INVALID_ARGUMENT
-	case len(d) == 0:
-		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "datagram: empty")
-	case replyLen == nil:
+	if replyLen == nil {
 		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "reply length: NULL; pass the reply buffer's size in it")
 	}
 	var out []byte
 	if reply != nil {
 		out = unsafe.Slice((*byte)(unsafe.Pointer(reply)), min(uint64(*replyLen), verifier.MaxReplySize))
 	}
+	result, n := checkOne(v, dgram, dgramLen, peer, out)
+	if result != C.DTLSGATE_E_INVALID_ARGUMENT {
+		*replyLen = C.size_t(n)
+	}
+	return result
+}
+
+// checkOne is one dtlsgate_verifier_check(): the result, and the reply's
+// length in out (for BUFFER_TOO_SMALL, the length needed).
+func checkOne(v *verifier.ClientVerifier, dgram *C.capi_in_bytes, dgramLen C.size_t, peer netip.AddrPort, out []byte) (C.int, int) {
+	d, ok := inBytes(dgram, dgramLen, "datagram")
+	switch {
+	case !ok:
+		return C.DTLSGATE_E_INVALID_ARGUMENT, 0
+	case len(d) == 0:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "datagram: empty"), 0
+	}
 	result, n, err := v.Check(d, peer, out)
 	switch {
 	case errors.Is(err, wire.ErrBufferTooSmall):
-		*replyLen = C.size_t(n)
-		return C.DTLSGATE_E_BUFFER_TOO_SMALL
+		return C.DTLSGATE_E_BUFFER_TOO_SMALL, n
 	case err != nil:
-		return refusePeer(peer)
+		return refusePeer(peer), 0
 	}
-	*replyLen = C.size_t(n)
+	return checkResult(result), n
+}
+
+func checkResult(result verifier.Result) C.int {
 	switch result {
 	case verifier.SendReply:
 		return C.DTLSGATE_CHECK_SEND_REPLY
@@ -274,6 +287,50 @@ func peerProblem(peer netip.AddrPort) string {
 		return "port: 0 is out of range 1..65535"
 	}
 	return fmt.Sprintf("address %s: multicast or broadcast; only unicast peers are accepted", peer.Addr())
+}
+
+//export dtlsgo_verifier_check_batch
+func dtlsgo_verifier_check_batch(h *C.capi_const_verifier, items *C.dtlsgate_check_item, count C.size_t, replies *C.uint8_t, repliesLen *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	v, ok := lookupVerifier(h)
+	if !ok {
+		return C.DTLSGATE_E_BAD_HANDLE
+	}
+	switch {
+	case repliesLen == nil:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "replies length: NULL; pass the replies buffer's size in it")
+	case count > C.DTLSGATE_MAX_BATCH:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "count: %d is more than the %d a batch takes", uint64(count), C.DTLSGATE_MAX_BATCH)
+	case items == nil && count > 0:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "items: NULL with a count of %d", uint64(count))
+	case replies == nil && *repliesLen > 0:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "replies: NULL with a size of %d", uint64(*repliesLen))
+	case count == 0:
+		*repliesLen = 0
+		return 0
+	}
+	var room []byte
+	if replies != nil {
+		room = unsafe.Slice((*byte)(unsafe.Pointer(replies)), uint64(*repliesLen))
+	}
+	used, verified := 0, C.int(0)
+	list := unsafe.Slice(items, count)
+	for i := range list {
+		it := &list[i]
+		out := room[used:]
+		out = out[:min(len(out), verifier.MaxReplySize)]
+		result, n := checkOne(v, it.dgram, it.dgram_len, parseSockaddr(it.peer, it.peer_len), out)
+		it.result, it.reply_offset, it.reply_len = result, 0, 0
+		switch result {
+		case C.DTLSGATE_CHECK_SEND_REPLY:
+			it.reply_offset, it.reply_len = C.size_t(used), C.size_t(n)
+			used += n
+		case C.DTLSGATE_CHECK_VERIFIED:
+			verified++
+		}
+	}
+	*repliesLen = C.size_t(used)
+	return verified
 }
 
 //export dtlsgo_verifier_verified_hello

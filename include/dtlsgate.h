@@ -333,6 +333,39 @@ int dtlsgate_verifier_check_address(const dtlsgate_verifier *v, const uint8_t *d
                                     size_t dgram_len, const char *address, uint16_t port,
                                     uint8_t *reply, size_t *reply_len);
 
+/* One datagram of a dtlsgate_verifier_check_batch() call: the caller fills
+ * in the first four fields, the call the last three. */
+typedef struct dtlsgate_check_item {
+    const uint8_t *dgram;        /* the datagram as received */
+    size_t dgram_len;
+    const struct sockaddr *peer; /* its source, as recvfrom(2) or recvmmsg(2) gave it */
+    socklen_t peer_len;
+    int result;                  /* DTLSGATE_CHECK_* or a negative status */
+    size_t reply_offset;         /* SEND_REPLY: where the reply starts in `replies` */
+    size_t reply_len;            /* SEND_REPLY: its length; else 0 */
+} dtlsgate_check_item;
+
+/* dtlsgate_verifier_check() for count datagrams in one call, for servers
+ * that read in batches (recvmmsg(2)). Each item's result is what
+ * dtlsgate_verifier_check() would return for it, item by item in order;
+ * the replies are written one after the other into (replies, *replies_len),
+ * item i's at items[i].reply_offset. An item whose reply no longer fits gets
+ * DTLSGATE_E_BUFFER_TOO_SMALL and the items after it are still checked; a
+ * buffer of count * DTLSGATE_HELLO_VERIFY_REQUEST_MAX bytes always
+ * suffices. A bad item (NULL or empty datagram, bad peer) gets its own
+ * negative result and spoils no other. Same threading as
+ * dtlsgate_verifier_check(); no allocation.
+ *
+ * Returns the number of items whose result is DTLSGATE_CHECK_VERIFIED, with
+ * *replies_len set to the bytes written; or, with nothing written,
+ * DTLSGATE_E_BAD_HANDLE, or DTLSGATE_E_INVALID_ARGUMENT for a NULL
+ * replies_len, NULL items with a non-zero count, a NULL replies with a
+ * non-zero *replies_len, or a count over DTLSGATE_MAX_BATCH. count 0 does
+ * nothing and returns 0. */
+#define DTLSGATE_MAX_BATCH 4096
+int dtlsgate_verifier_check_batch(const dtlsgate_verifier *v, dtlsgate_check_item *items,
+                                  size_t count, uint8_t *replies, size_t *replies_len);
+
 /* The last datagram for which verify_client() returned 1, or nothing (*len
  * set to 0) if none, or if a later call emptied it. Returns DTLSGATE_OK,
  * DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_INVALID_ARGUMENT (len NULL) or
@@ -770,8 +803,8 @@ typedef struct dtlsgate_record_buffer {
     int status;
 } dtlsgate_record_buffer;
 
-/* The most entries one batch call takes. */
-#define DTLSGATE_MAX_BATCH 4096
+/* A record batch takes at most DTLSGATE_MAX_BATCH entries (defined with
+ * dtlsgate_verifier_check_batch). */
 
 /* dtlsgate_session_encrypt() / dtlsgate_session_decrypt() on each of the
  * count entries, in order, in one call: each entry's out_len and status

@@ -17,10 +17,10 @@ test-python: $(SO) $(PY_SOURCES) | deps-pyside
 	tests/interop/secure_udp.sh '$(PYTHON) examples/python/asyncio_echo_server.py' \
 		'$(PYTHON) examples/python/secure_udp_client.py'
 
-## bench-python: the Python binding's valid-cookie verifyClient next to the C ABI's
+## bench-python: the Python binding's valid-cookie verifyClient (and verifyClients) next to the C ABI's and Qt's C++
 .PHONY: bench-python
-bench-python: $(SO) $(BUILD)/bench_dtlsgate $(PY_SOURCES)
-	PYTHONDONTWRITEBYTECODE=1 $(PYTHON) bench/bench_python.py $(BUILD)/bench_dtlsgate
+bench-python: $(SO) $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt $(PY_SOURCES) | deps-qt
+	PYTHONDONTWRITEBYTECODE=1 $(PYTHON) bench/bench_python.py $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt
 
 test: test-python
 bench: bench-python

@@ -1293,6 +1293,179 @@ out:
     dtlsgate_verifier_free(v);
 }
 
+/* One item of a check_batch() call, with its outputs set to values the
+ * call must overwrite. */
+static dtlsgate_check_item item(const uint8_t *d, size_t n, const void *peer, socklen_t plen)
+{
+    dtlsgate_check_item it;
+    memset(&it, 0, sizeof it);
+    it.dgram = d;
+    it.dgram_len = n;
+    it.peer = peer;
+    it.peer_len = plen;
+    it.result = 99;
+    it.reply_offset = it.reply_len = 12345;
+    return it;
+}
+
+/* Checks that each of the count items got what dtlsgate_verifier_check()
+ * says about it alone, that the replies sit one after the other in
+ * `replies` and are valid; returns the number verified. */
+static int batch_agrees(const dtlsgate_verifier *v, const dtlsgate_check_item *items,
+                        size_t count, const uint8_t *replies, size_t replies_len)
+{
+    size_t i, at = 0;
+    int verified = 0;
+    for (i = 0; i < count; i++) {
+        const dtlsgate_check_item *it = &items[i];
+        uint8_t alone[DTLSGATE_HELLO_VERIFY_REQUEST_MAX];
+        size_t alone_len = sizeof alone;
+        int want = dtlsgate_verifier_check(v, it->dgram, it->dgram_len, it->peer, it->peer_len,
+                                           alone, &alone_len);
+        snprintf(context_buf, sizeof context_buf, "check_batch item %zu", i);
+        check_context = context_buf;
+        CHECK_EQ(it->result, want);
+        verified += it->result == DTLSGATE_CHECK_VERIFIED;
+        if (it->result != DTLSGATE_CHECK_SEND_REPLY) {
+            CHECK_EQ(it->reply_len, 0);
+            continue;
+        }
+        CHECK_EQ(it->reply_offset, at);
+        CHECK_EQ(it->reply_len, alone_len);
+        if (CHECK(at + it->reply_len <= replies_len))
+            CHECK_HVR(replies + at, it->reply_len, it->dgram, it->dgram_len);
+        at += it->reply_len;
+    }
+    check_context = "check_batch";
+    CHECK_EQ(replies_len, at);
+    return verified;
+}
+
+static void test_check_batch(void)
+{
+    const hello_t *h = &corpus[0], *other = &corpus[1];
+    dtlsgate_verifier *v = dtlsgate_verifier_new();
+    struct sockaddr_in a4, bcast;
+    struct sockaddr_in6 a6;
+    uint8_t cookie[64], hello4[4096], hello6[4096], replies[64 * DTLSGATE_HELLO_VERIFY_REQUEST_MAX];
+    dtlsgate_check_item items[64], one;
+    size_t n4, n6, clen, rlen, i, count, hvr_len;
+    int rc, verified;
+
+    check_context = "check_batch";
+    if (!CHECK(v != NULL) || ncorpus < 2)
+        return;
+    sin4(&a4, "127.0.0.1", 40021);
+    sin4(&bcast, "255.255.255.255", 40021);
+    sin6(&a6, "::1", 40022);
+    clen = mint(v, h, "127.0.0.1", 40021, cookie);
+    n4 = with_cookie(h->data, h->len, cookie, clen, hello4, 1);
+    clen = mint(v, other, "::1", 40022, cookie);
+    n6 = with_cookie(other->data, other->len, cookie, clen, hello6, 1);
+    if (!CHECK(n4 > 0 && n6 > 0))
+        goto out;
+
+    /* No items: nothing done, nothing written, and no buffer needed. */
+    rlen = 0;
+    CHECK_EQ(dtlsgate_verifier_check_batch(v, NULL, 0, NULL, &rlen), 0);
+    CHECK_EQ(rlen, 0);
+    rlen = sizeof replies;
+    CHECK_EQ(dtlsgate_verifier_check_batch(v, items, 0, replies, &rlen), 0);
+    CHECK_EQ(rlen, 0);
+
+    /* One item each way. */
+    one = item(h->data, h->len, &a4, sizeof a4);
+    rlen = sizeof replies;
+    CHECK_EQ(dtlsgate_verifier_check_batch(v, &one, 1, replies, &rlen), 0);
+    CHECK_EQ(one.result, DTLSGATE_CHECK_SEND_REPLY);
+    CHECK_EQ(one.reply_offset, 0);
+    CHECK_EQ(one.reply_len, rlen);
+    hvr_len = rlen;
+    if (CHECK_HVR(replies, rlen, h->data, h->len)) {
+        /* Its cookie lets the client in. */
+        n4 = with_cookie(h->data, h->len, replies + 28, replies[27], hello4, 1);
+        rlen = DTLSGATE_HELLO_VERIFY_REQUEST_MAX;
+        CHECK_EQ(dtlsgate_verifier_check(v, hello4, n4, (struct sockaddr *)&a4, sizeof a4,
+                                         replies, &rlen),
+                 DTLSGATE_CHECK_VERIFIED);
+    }
+    one = item(hello4, n4, &a4, sizeof a4);
+    rlen = 0;
+    CHECK_EQ(dtlsgate_verifier_check_batch(v, &one, 1, NULL, &rlen), 1);
+    CHECK_EQ(one.result, DTLSGATE_CHECK_VERIFIED);
+    CHECK_EQ(one.reply_len, 0);
+    CHECK_EQ(rlen, 0);
+
+    /* Many, mixed, with bad items in the middle that spoil nothing else:
+     * a NULL datagram, an empty one, a broadcast peer, no peer. */
+    for (count = 0; count < 60; count++) {
+        switch (count % 6) {
+        case 0: items[count] = item(hello4, n4, &a4, sizeof a4); break;
+        case 1: items[count] = item(h->data, h->len, &a4, sizeof a4); break;
+        case 2: items[count] = item(hello6, n6, &a6, sizeof a6); break;
+        case 3: items[count] = item(hello6, 20, &a6, sizeof a6); break; /* DROP */
+        case 4: items[count] = item(hello4, n4, &a6, sizeof a6); break; /* wrong peer */
+        default: items[count] = item(other->data, other->len, &a6, sizeof a6); break;
+        }
+    }
+    items[30] = item(NULL, 10, &a4, sizeof a4);
+    items[31] = item(h->data, 0, &a4, sizeof a4);
+    items[32] = item(h->data, h->len, &bcast, sizeof bcast);
+    items[33] = item(h->data, h->len, NULL, 0);
+    rlen = sizeof replies;
+    rc = dtlsgate_verifier_check_batch(v, items, count, replies, &rlen);
+    verified = batch_agrees(v, items, count, replies, rlen);
+    CHECK_EQ(rc, verified);
+    CHECK_EQ(verified, 18); /* 10 IPv4 and 10 IPv6, less items 30 and 32 */
+    for (i = 30; i < 34; i++)
+        CHECK_EQ(items[i].result, DTLSGATE_E_INVALID_ARGUMENT);
+
+    /* Room for two replies: the third and later get BUFFER_TOO_SMALL, and
+     * the items after them are still checked. */
+    for (i = 0; i < 6; i++)
+        items[i] = item(i == 4 ? hello4 : h->data, i == 4 ? n4 : h->len, &a4, sizeof a4);
+    rlen = 2 * hvr_len + hvr_len / 2;
+    CHECK_EQ(dtlsgate_verifier_check_batch(v, items, 6, replies, &rlen), 1);
+    CHECK_EQ(rlen, 2 * hvr_len);
+    CHECK_EQ(items[0].result, DTLSGATE_CHECK_SEND_REPLY);
+    CHECK_EQ(items[1].result, DTLSGATE_CHECK_SEND_REPLY);
+    CHECK_EQ(items[1].reply_offset, hvr_len);
+    CHECK_HVR(replies + hvr_len, items[1].reply_len, h->data, h->len);
+    CHECK_EQ(items[2].result, DTLSGATE_E_BUFFER_TOO_SMALL);
+    CHECK_EQ(items[2].reply_len, 0);
+    CHECK_EQ(items[3].result, DTLSGATE_E_BUFFER_TOO_SMALL);
+    CHECK_EQ(items[4].result, DTLSGATE_CHECK_VERIFIED);
+    CHECK_EQ(items[5].result, DTLSGATE_E_BUFFER_TOO_SMALL);
+    /* No buffer at all: only the verified get through. */
+    rlen = 0;
+    CHECK_EQ(dtlsgate_verifier_check_batch(v, items, 6, NULL, &rlen), 1);
+    CHECK_EQ(rlen, 0);
+    CHECK_EQ(items[0].result, DTLSGATE_E_BUFFER_TOO_SMALL);
+    CHECK_EQ(items[4].result, DTLSGATE_CHECK_VERIFIED);
+
+    /* The call as a whole refused: nothing written to the items. */
+    one = item(h->data, h->len, &a4, sizeof a4);
+    rlen = sizeof replies;
+    CHECK_EQ(dtlsgate_verifier_check_batch(NULL, &one, 1, replies, &rlen),
+             DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_verifier_check_batch(v, &one, 1, replies, NULL),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_verifier_check_batch(v, NULL, 1, replies, &rlen),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_verifier_check_batch(v, &one, 1, NULL, &rlen), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_verifier_check_batch(v, &one, (size_t)DTLSGATE_MAX_BATCH + 1, replies,
+                                           &rlen),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_verifier_check_batch(v, &one, SIZE_MAX, replies, &rlen),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(one.result, 99);
+    CHECK_EQ(one.reply_len, 12345);
+    CHECK_EQ(rlen, sizeof replies);
+out:
+    check_context = "";
+    dtlsgate_verifier_free(v);
+}
+
 /* ------------------------------------------------------------------------
  * Verifiers together, rotation, lifetime, fleet
  * ---------------------------------------------------------------------- */
@@ -2493,6 +2666,7 @@ int main(int argc, char **argv)
         test_garbage();
         test_any_client_version();
         test_check();
+        test_check_batch();
         test_shared_and_rotation();
         test_lifetime_settings();
         if (!quick)

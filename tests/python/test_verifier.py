@@ -610,6 +610,265 @@ class Extensions(unittest.TestCase):
             self.assertEqual(results, [{1, 2}] * 8)
 
 
+class FastPath(unittest.TestCase):
+    """verifyClient() on a socket.socket with bytes, a str address seen
+    before and an int port is one ctypes call with nothing converted in
+    Python, and decides exactly as the general path does."""
+
+    def setUp(self):
+        self.srv, self.cli = udp(), udp()
+        self.addCleanup(self.srv.close)
+        self.addCleanup(self.cli.close)
+        self.hello = support.first_hello()
+
+    def test_one_ctypes_call(self):
+        from dtlsgate import _verifier
+
+        calls = []
+        unchecked = _verifier._verify_client_unchecked
+
+        def counted(*args):
+            calls.append(args)
+            return unchecked(*args)
+
+        class NoLibrary:
+            def __getattr__(self, name):
+                raise AssertionError("the fast path used lib.%s" % name)
+
+        port = port_of(self.cli)
+        with QDtlsClientVerifier() as v:
+            second = support.with_cookie(self.hello, support.cookie_of(
+                v.check(self.hello, "127.0.0.1", port).reply))
+            self.assertTrue(v.verifyClient(self.srv, second, "127.0.0.1", port))  # seen now
+            lib = _verifier.lib
+            _verifier._verify_client_unchecked, _verifier.lib = counted, NoLibrary()
+            try:
+                self.assertTrue(v.verifyClient(self.srv, second, "127.0.0.1", port))
+                self.assertFalse(v.verifyClient(self.srv, self.hello, "127.0.0.1", port))
+            finally:
+                _verifier._verify_client_unchecked, _verifier.lib = unchecked, lib
+            self.assertEqual(len(calls), 2)
+            self.assertIsNone(support.hello_verify_request(recv(self.cli)[0], self.hello))
+
+    def test_same_outcome_as_the_general_path(self):
+        """Each case twice on one verifier, once as the fast path takes it
+        (bytes, str) and once through the general path (bytearray,
+        QHostAddress-like): same answer, state, reply and exception."""
+        port = port_of(self.cli)
+        with QDtlsClientVerifier() as v:
+            second = support.with_cookie(self.hello, support.cookie_of(
+                v.check(self.hello, "127.0.0.1", port).reply))
+            closed = udp()
+            closed.close()
+            cases = [("valid cookie", self.srv, second, "127.0.0.1", port),
+                     ("first flight", self.srv, self.hello, "127.0.0.1", port),
+                     ("garbage", self.srv, self.hello[:20], "127.0.0.1", port),
+                     ("empty datagram", self.srv, b"", "127.0.0.1", port),
+                     ("port 0", self.srv, second, "127.0.0.1", 0),
+                     ("multicast", self.srv, self.hello, "224.0.0.1", port),
+                     ("bad address", self.srv, self.hello, "999.1.1.1", port),
+                     ("NUL in address", self.srv, self.hello, "127.0.0.1\0x", port),
+                     ("closed socket", closed, second, "127.0.0.1", port),
+                     ("IPv6 peer, IPv4 socket", self.srv, self.hello, "::1", port),
+                     ("port too large", self.srv, second, "127.0.0.1", 65536),
+                     ("too long", self.srv, bytes(dtlsgate.MAX_INPUT + 1), "127.0.0.1", port)]
+            for what, sock, dgram, address, p in cases:
+                with self.subTest(case=what):
+                    v.verifyClient(self.srv, second, "127.0.0.1", port)  # a known state first
+                    fast = self.outcome(v, sock, dgram, address, p)
+                    v.verifyClient(self.srv, second, "127.0.0.1", port)
+                    general = self.outcome(v, sock, bytearray(dgram), HostAddress(address), p)
+                    self.assertEqual(fast, general)
+            self.assertTrue(nothing_sent(self.srv, self.cli))
+
+    def outcome(self, v, sock, dgram, address, port):
+        v.verifyClient(sock, b"x", "127.0.0.1", 9)  # the address is seen
+        try:
+            answer = v.verifyClient(sock, dgram, address, port)
+        except dtlsgate.DtlsgateError as e:
+            answer = (type(e), str(e))
+        sent = not nothing_sent(self.srv, self.cli)
+        return answer, v.dtlsError(), v.dtlsErrorString(), v.verifiedHello(), sent
+
+    def test_both_handle_forms(self):
+        """The handle goes as an int while it fits a C int, else as a
+        c_void_p (after some 134 million objects): both reach the library."""
+        import ctypes
+        port = port_of(self.cli)
+        with QDtlsClientVerifier() as v:
+            self.assertEqual(v._pointer, v._handle)
+            second = support.with_cookie(self.hello, support.cookie_of(
+                v.check(self.hello, "127.0.0.1", port).reply))
+            for pointer in (v._handle, ctypes.c_void_p(v._handle)):
+                v._pointer = pointer
+                self.assertTrue(v.verifyClient(self.srv, second, "127.0.0.1", port))
+                self.assertTrue(v.verifyClient(self.srv, second, "127.0.0.1", port))
+
+    def test_closed_verifier(self):
+        v = QDtlsClientVerifier()
+        v.verifyClient(self.srv, self.hello, "127.0.0.1", port_of(self.cli))
+        v.close()
+        with self.assertRaises(dtlsgate.BadHandleError) as cm:
+            v.verifyClient(self.srv, self.hello, "127.0.0.1", port_of(self.cli))
+        self.assertEqual(str(cm.exception), "dtlsgate_verifier_verify_client: NULL, freed or "
+                         "unknown handle (the object is closed)")
+
+    def test_address_memory_is_bounded(self):
+        from dtlsgate import _verifier
+        with QDtlsClientVerifier() as v:
+            for i in range(_verifier._CACHE_MAX + 10):
+                v.check(b"x", "10.%d.%d.1" % (i // 256, i % 256), 9)
+            self.assertLessEqual(len(_verifier._ADDRESSES), _verifier._CACHE_MAX)
+            self.assertEqual(v.check(b"x", "10.0.0.1", 9).verdict, dtlsgate.CheckVerdict.Drop)
+
+
+class Batch(unittest.TestCase):
+    """verifyClients(): verifyClient() for many datagrams in one C call."""
+
+    PARAMS = GeneratorParameters(Algorithm.Sha256, b"the batch tests' secret")
+
+    def setUp(self):
+        self.srv, self.cli, self.cli2 = udp(), udp(), udp()
+        for s in (self.srv, self.cli, self.cli2):
+            self.addCleanup(s.close)
+        self.hello = support.first_hello()
+        self.port, self.port2 = port_of(self.cli), port_of(self.cli2)
+
+    def verifier(self):
+        v = QDtlsClientVerifier()
+        self.addCleanup(v.close)
+        self.assertTrue(v.setCookieGeneratorParameters(self.PARAMS))
+        return v
+
+    def mixed(self, v):
+        """(dgram, address) pairs of every kind, bad ones in the middle."""
+        second = support.with_cookie(self.hello, support.cookie_of(
+            v.check(self.hello, "127.0.0.1", self.port).reply))
+        here = ("127.0.0.1", self.port)
+        return [(second, here), (self.hello, ("127.0.0.1", self.port2)), (second, here),
+                (self.hello[:20], here), (b"", here), (second, ("127.0.0.1", 0)),
+                (bytearray(second), ("::ffff:127.0.0.1", self.port)),
+                (self.hello, ("224.0.0.1", self.port)), (self.hello, ("999.1.1.1", self.port)),
+                (second, ("127.0.0.1", self.port2)), (memoryview(second), here),
+                (self.hello, ("::1", self.port)), (second, here)]
+
+    def state(self, v):
+        return v.dtlsError(), v.dtlsErrorString(), v.verifiedHello()
+
+    def replies(self, cli):
+        """How many datagrams reached cli before the marker."""
+        marker = b"dtlsgate-batch-marker"
+        self.srv.sendto(marker, cli.getsockname()[:2])
+        n = 0
+        while recv(cli)[0] != marker:
+            n += 1
+        return n
+
+    def test_same_as_a_loop_of_verify_client(self):
+        """For each prefix of a mixed batch (so that every kind of datagram
+        comes last once): the answers, the replies each client gets and the
+        state left are those of verifyClient() called on each in turn."""
+        for kind, sock, _ in kinds(self.srv)[:2]:
+            a, b = self.verifier(), self.verifier()
+            pairs = self.mixed(a)
+            for k in range(len(pairs) + 1):
+                with self.subTest(kind=kind, first=k):
+                    a.verifyClient(sock, self.hello[:20], "127.0.0.1", 0)  # same state before
+                    b.verifyClient(sock, self.hello[:20], "127.0.0.1", 0)
+                    loop = [a.verifyClient(sock, d, host, port) for d, (host, port) in pairs[:k]]
+                    loop_state = self.state(a)
+                    loop_sent = (self.replies(self.cli), self.replies(self.cli2))
+                    self.assertEqual(b.verifyClients(sock, pairs[:k]), loop)
+                    self.assertEqual(self.state(b), loop_state)
+                    self.assertEqual((self.replies(self.cli), self.replies(self.cli2)), loop_sent)
+            self.assertIn(True, loop)
+            self.assertGreater(sum(loop_sent), 0)
+
+    def test_boundaries(self):
+        v = self.verifier()
+        second = support.with_cookie(self.hello, support.cookie_of(
+            v.check(self.hello, "127.0.0.1", self.port).reply))
+        here = ("127.0.0.1", self.port)
+        v.verifyClient(self.srv, second, "127.0.0.1", 0)
+        before = self.state(v)
+        self.assertEqual(v.verifyClients(self.srv, []), [])
+        self.assertEqual(self.state(v), before)
+        self.assertEqual(v.verifyClients(self.srv, [(second, here)]), [True])
+        self.assertEqual(v.verifiedHello(), second)
+        many = dtlsgate._native.MAX_BATCH + 5  # more than one C call takes
+        self.assertEqual(v.verifyClients(self.srv, iter([(second, here)] * many)), [True] * many)
+        self.assertEqual(v.verify_clients(self.srv, [(self.hello, here)]), [False])
+        self.assertIsNone(support.hello_verify_request(recv(self.cli)[0], self.hello))
+        self.assertTrue(nothing_sent(self.srv, self.cli))
+
+    def test_limits_are_the_headers(self):
+        with open(support.HEADER) as f:
+            header = f.read()
+        for name, value in [("DTLSGATE_MAX_BATCH", dtlsgate._native.MAX_BATCH),
+                            ("DTLSGATE_HELLO_VERIFY_REQUEST_MAX",
+                             dtlsgate._native.HELLO_VERIFY_REQUEST_MAX)]:
+            self.assertIn("#define %s %d\n" % (name, value), header)
+
+    @unittest.skipUnless(support.has_ipv6(), "no IPv6 loopback (::1) on this machine")
+    def test_ipv6(self):
+        srv, cli = udp("::1"), udp("::1")
+        self.addCleanup(srv.close)
+        self.addCleanup(cli.close)
+        v = self.verifier()
+        peer = cli.getsockname()  # (host, port, flowinfo, scope_id)
+        self.assertEqual(v.verifyClients(srv, [(self.hello, peer)]), [False])
+        hvr, _ = recv(cli)
+        second = support.with_cookie(self.hello, support.cookie_of(hvr))
+        self.assertEqual(v.verifyClients(srv, [(second, peer), (second, peer[:2])]), [True, True])
+
+    def test_no_socket(self):
+        v = self.verifier()
+        closed = udp()
+        closed.close()
+        pairs = self.mixed(v)
+        for sock, why in ((None, "socket is None"), (closed, "socket is closed")):
+            with self.subTest(sock=sock):
+                self.assertEqual(v.verifyClients(sock, pairs), [False] * len(pairs))
+                self.assertIs(v.dtlsError(), QDtlsError.InvalidInputParameters)
+                # What verifyClient(sock, ...) leaves, argument named.
+                self.assertEqual(v.dtlsErrorString(), "%s (%s)" % (MSG_INPUT, why))
+                v.verifyClient(sock, pairs[0][0], *pairs[0][1][:2])
+                self.assertEqual(v.dtlsErrorString(), "%s (%s)" % (MSG_INPUT, why))
+        self.assertTrue(nothing_sent(self.srv, self.cli))
+
+    def test_bad_arguments_raise_before_anything_is_done(self):
+        v = self.verifier()
+        pairs = self.mixed(v)
+        v.verifyClient(self.srv, self.hello[:20], "127.0.0.1", 0)
+        before = self.state(v)
+        for bad, error in [((b"x", "127.0.0.1"), TypeError),
+                           ((b"x", ("127.0.0.1",)), TypeError),
+                           (("a str", ("127.0.0.1", self.port)), TypeError),
+                           ((self.hello, (2130706433, self.port)), TypeError),
+                           ((self.hello, ("127.0.0.1", "80")), TypeError),
+                           ((self.hello, ("127.0.0.1", 65536)), dtlsgate.InvalidArgumentError),
+                           ((bytes(dtlsgate.MAX_INPUT + 1), ("127.0.0.1", self.port)),
+                            dtlsgate.InvalidArgumentError)]:
+            with self.subTest(bad=repr(bad)[:60]):
+                with self.assertRaises(error):
+                    v.verifyClients(self.srv, pairs[:3] + [bad] + pairs[3:])
+                self.assertEqual(self.state(v), before)
+        with self.assertRaises(TypeError):
+            v.verifyClients(12, pairs)
+        self.assertTrue(nothing_sent(self.srv, self.cli))
+        self.assertTrue(nothing_sent(self.srv, self.cli2))
+
+    def test_closed_verifier(self):
+        v = QDtlsClientVerifier()
+        v.close()
+        for sock in (self.srv, SendtoOnly(self.srv), None):
+            with self.subTest(sock=type(sock).__name__):
+                with self.assertRaises(dtlsgate.BadHandleError):
+                    v.verifyClients(sock, [(self.hello, ("127.0.0.1", self.port))])
+        with self.assertRaises(dtlsgate.BadHandleError):
+            v.verifyClients(self.srv, [])
+
+
 class Closing(unittest.TestCase):
     def test_close_is_idempotent_and_later_calls_raise(self):
         v = QDtlsClientVerifier()

@@ -33,6 +33,7 @@ MAX_INPUT = 65535
 NO_SOCKET = -1  # socket_fd meaning "queue what is to be sent"
 MAX_DATAGRAM = 65535  # no datagram a session builds is larger
 HELLO_VERIFY_REQUEST_MAX = 60
+MAX_BATCH = 4096  # the most items one batch call takes
 
 # dtlsgate_session_encrypt / _decrypt
 MAX_RECORD_PLAINTEXT = 16384
@@ -109,12 +110,17 @@ _DETAILS = {
 }
 
 
+def raise_status(result: int, function: str) -> None:
+    """Raises the exception for the negative status `result` of `function`,
+    called on the thread that made the call (whose detail it is)."""
+    # The library's own detail names the argument at fault.
+    detail = _DETAILS.get(result) or lib.dtlsgate_last_error_message().decode(errors="replace")
+    raise error(result, function, "" if detail == strerror(result) else detail)
+
+
 def _status(result: int, func: Any, _args: Tuple[Any, ...]) -> int:
     if result < 0:
-        # The library's own detail names the argument at fault; ctypes runs
-        # this on the thread that made the call, whose detail it is.
-        detail = _DETAILS.get(result) or lib.dtlsgate_last_error_message().decode(errors="replace")
-        raise error(result, func.__name__, "" if detail == strerror(result) else detail)
+        raise_status(result, func.__name__)
     return result
 
 
@@ -180,6 +186,16 @@ PSK_CALLBACK = ctypes.CFUNCTYPE(None, c_void_p, _A)
 _LEN = POINTER(c_size_t)
 _U32 = POINTER(c_uint32)
 
+
+
+class CheckItem(ctypes.Structure):
+    """dtlsgate_check_item: one datagram of dtlsgate_verifier_check_batch()."""
+
+    _fields_ = [("dgram", c_char_p), ("dgram_len", c_size_t),
+                ("peer", c_char_p), ("peer_len", c_uint32),  # struct sockaddr *, socklen_t
+                ("result", c_int), ("reply_offset", c_size_t), ("reply_len", c_size_t)]
+
+
 _Decl = Tuple[str, Any, List[Any], Optional[Callable[..., Any]]]
 DECLARATIONS: List[_Decl] = [
     ("dtlsgate_version", c_char_p, [], None),
@@ -214,6 +230,8 @@ DECLARATIONS: List[_Decl] = [
      [_V, c_char_p, c_size_t, c_void_p, c_uint32, c_char_p, _LEN], _status),
     ("dtlsgate_verifier_check_address", c_int,
      [_V, c_char_p, c_size_t, c_char_p, c_uint16, c_char_p, _LEN], _status),
+    ("dtlsgate_verifier_check_batch", c_int,
+     [_V, POINTER(CheckItem), c_size_t, c_char_p, _LEN], _status),
     ("dtlsgate_verifier_verified_hello", c_int, [_V, c_char_p, _LEN], _status),
     ("dtlsgate_verifier_dtls_error", c_int, [_V], _status),
     ("dtlsgate_verifier_dtls_error_string", c_int, [_V, c_char_p, _LEN], _status),
@@ -310,6 +328,21 @@ def version() -> str:
 
 
 _declare()
+
+
+
+def unchecked(name: str) -> Any:
+    """A second ctypes object for C function `name`, returning int, with no
+    argtypes and no errcheck, for the few calls whose cost is mostly
+    ctypes' own: each argtypes converter and the Python errcheck cost about
+    as much as a cookie check. Its callers pass only values ctypes passes
+    as they are (c_void_p handles, bytes, None, ints within a C int, which
+    libffi widens to the register for a size_t or uint16_t parameter) and
+    test the status themselves (raise_status)."""
+    function = lib[name]  # a new object: the declared one keeps its checks
+    function.restype = c_int
+    return function
+
 
 # ---------------------------------------------------------------------------
 # Output buffers (the in/out length convention)

@@ -3,14 +3,16 @@
 
 import ctypes
 import enum
+import ipaddress
+import itertools
 import socket as _socket
-from typing import Any, Callable, NamedTuple, Optional, Tuple
+import struct
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from . import _native
 from ._enums import DtlsErrorState, QCryptographicHash, QDtlsError, with_snake_case_aliases
 from ._inputs import (Address, BytesLike, multicast_or_broadcast, refused_input, to_address,
                       to_bytes, to_port)
-
 lib = _native.lib
 
 # Qt's messages for refused input (the C library uses the same texts).
@@ -27,6 +29,40 @@ class CheckVerdict(enum.IntEnum):
 
 
 _VERDICTS = tuple(CheckVerdict)  # by value; cheaper than CheckVerdict(n) per call
+
+
+# verifyClient()'s fast path (see there): the C function without ctypes'
+# per-argument converters and errcheck, and what it needs at hand.
+_verify_client_unchecked = _native.unchecked("dtlsgate_verifier_verify_client")
+_SOCKET = _socket.socket
+_MAX_INPUT = _native.MAX_INPUT
+
+# Peer addresses converted for the C library, by what the caller passed:
+# most datagrams come from a peer seen before (a client comes back with its
+# cookie), and converting costs more than the C call. Emptied when full, so
+# spoofed sources cannot grow them.
+_CACHE_MAX = 4096
+_ADDRESSES: Dict[str, Optional[bytes]] = {}  # str address -> to_address()
+_PEERS: Dict[Tuple[Any, ...], "_Peer"] = {}  # recvfrom() address -> _Peer
+
+
+def _address(address: Address) -> Optional[bytes]:
+    """to_address(address), remembered for str addresses the library takes
+    as a peer (numeric, unicast), so that the fast path meets no refusal."""
+    addr = to_address(address)
+    if type(address) is str and addr and _unicast(address):
+        if len(_ADDRESSES) >= _CACHE_MAX:
+            _ADDRESSES.clear()
+        _ADDRESSES[address] = addr
+    return addr
+
+
+def _unicast(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return not multicast_or_broadcast(address.encode("ascii"))
 
 
 class CheckResult(NamedTuple):
@@ -106,6 +142,12 @@ class QDtlsClientVerifier(DtlsErrorState, _native.Owner):
     def __init__(self, parent: Any = None) -> None:
         # parent: a QObject in Qt; accepted so that Qt code ports unchanged.
         self._handle: Optional[int] = lib.dtlsgate_verifier_new()
+        # The handle as verifyClient()'s fast path passes it: an int while
+        # it fits a C int (the cheapest for ctypes), else a c_void_p. It
+        # outlives close(), and then the library refuses it as it refuses
+        # NULL: handles are never reused.
+        handle = self._handle
+        self._pointer = handle if handle <= _native.INT_MAX else ctypes.c_void_p(handle)
         # The socket-less path (sendto/writeDatagram objects) keeps the
         # Qt-style state here, as the C library keeps it for the socket
         # path; None means "ask the library".
@@ -196,34 +238,40 @@ class QDtlsClientVerifier(DtlsErrorState, _native.Owner):
         says whether something went wrong (InvalidInputParameters for a
         missing socket, datagram or address, port 0, a multicast or
         broadcast address; UnderlyingSocketError when sending failed)."""
+        # The fast path, for what a server reading a socket.socket passes: one
+        # C call, every argument already in the form ctypes passes as it is
+        # (the address from _ADDRESSES). Anything else, or an address not
+        # seen yet, takes the general path below, with the same outcome.
+        # No argument it takes can be refused, so there is nothing to explain.
+        if (type(socket) is _SOCKET and type(dgram) is bytes and type(address) is str
+                and type(port) is int and 0 < len(dgram) <= _MAX_INPUT and 0 < port <= 0xFFFF):
+            addr = _ADDRESSES.get(address)
+            fd = socket.fileno()
+            if addr is not None and fd >= 0:
+                return self._verified(_verify_client_unchecked(
+                    self._pointer, fd, dgram, len(dgram), addr, port))
         data = to_bytes(dgram, "dgram")
-        addr = to_address(address)
-        name = "dtlsgate_verifier_verify_client"
-        port = to_port(port, name)
+        addr = _address(address)
+        port = to_port(port, "dtlsgate_verifier_verify_client")
         if socket is None or isinstance(socket, _socket.socket):
             # A closed socket.socket has fileno -1, refused like None.
             fd = -1 if socket is None else socket.fileno()
-            return self._verify_fd(fd, data, addr, port) or self._explain(socket, data, addr, port)
-        if callable(getattr(socket, "writeDatagram", None)):
-            send = _write_datagram(socket, address, port)
-        elif callable(getattr(socket, "sendto", None)):
-            send = _sendto(socket, addr, port)
-        else:
-            raise TypeError("socket must be a socket.socket, an object with sendto() (an "
-                            "asyncio DatagramTransport) or one with writeDatagram() (a "
-                            "QUdpSocket), not %s" % type(socket).__name__)
-        return self._verify_with(send, data, addr, port)
+            return self._verified(lib.dtlsgate_verifier_verify_client(
+                self._handle, fd, data, len(data), addr, port)) or self._explain(socket, data, addr, port)
+        return self._verify_with(_sender(socket, address, addr, port), data, addr, port)
 
-    def _verify_fd(self, fd: int, data: bytes, addr: Optional[bytes], port: int) -> bool:
-        verified = lib.dtlsgate_verifier_verify_client(self._handle, fd, data, len(data),
-                                                       addr, port)
+    def _verified(self, result: int) -> bool:
+        """verifyClient()'s answer and state after the library's own
+        verify_client() returned `result`."""
+        if result < 0:
+            _native.raise_status(result, "dtlsgate_verifier_verify_client")
         self._error = None
         # The library empties verifiedHello except when it refuses the
         # input; then the hello kept here (if any) is still the latest.
-        if verified or lib.dtlsgate_verifier_dtls_error(self._handle) != \
-                QDtlsError.InvalidInputParameters:
+        if self._hello is not None and (result or lib.dtlsgate_verifier_dtls_error(
+                self._handle) != QDtlsError.InvalidInputParameters):
             self._hello = None
-        return verified == 1
+        return result == 1
 
     def _verify_with(self, send: Callable[[bytes], Optional[str]], data: bytes,
                      addr: Optional[bytes], port: int) -> bool:
@@ -239,18 +287,10 @@ class QDtlsClientVerifier(DtlsErrorState, _native.Owner):
         except _native.InvalidArgumentError:
             if len(data) > _native.MAX_INPUT:
                 raise  # as the socket path does: an argument error
-            return self._refuse(MSG_MULTICAST if multicast_or_broadcast(addr)
-                                else MSG_INVALID_INPUT, refused_input(send, data, addr, port))
-        if verdict == CheckVerdict.Verified:
-            self._error, self._hello = (QDtlsError.NoError, ""), data
-            return True
+            return self._refuse(_refusal(addr), refused_input(send, data, addr, port))
         failure = send(reply) if verdict == CheckVerdict.SendReply else None
-        if failure is None:
-            self._error = (QDtlsError.NoError, "")
-        else:
-            self._error = (QDtlsError.UnderlyingSocketError, failure)
-        self._hello = b""
-        return False
+        verified, self._error, self._hello = _outcome(verdict, failure, data)
+        return verified
 
     def _refuse(self, message: str, why: str) -> bool:
         """Qt's message for refused input, and which argument it was."""
@@ -271,7 +311,7 @@ class QDtlsClientVerifier(DtlsErrorState, _native.Owner):
         datagram, a missing, malformed, multicast or broadcast address or
         port 0 raise InvalidArgumentError."""
         data = to_bytes(dgram, "dgram")
-        addr = to_address(address)
+        addr = _address(address)
         verdict, reply = self._check(data, addr,
                                      to_port(port, "dtlsgate_verifier_check_address"))
         return CheckResult(_VERDICTS[verdict], reply)
@@ -282,6 +322,78 @@ class QDtlsClientVerifier(DtlsErrorState, _native.Owner):
         verdict = lib.dtlsgate_verifier_check_address(self._handle, data, len(data), addr, port,
                                                       reply, ctypes.byref(n))
         return verdict, reply.raw[: n.value]
+
+    def verifyClients(self, socket: Any,
+                      datagrams: Iterable[Tuple[BytesLike, Tuple[Any, ...]]]) -> List[bool]:
+        """verifyClient() for many datagrams with one C call
+        (dtlsgate_verifier_check_batch), for servers that read several at a
+        time. `datagrams` holds (dgram, address) pairs as recvfrom() returns
+        them: address is (host, port) or (host, port, flowinfo, scope_id).
+
+        Returns what verifyClient(socket, dgram, host, port) would return for
+        each datagram, in order; the HelloVerifyRequests go out through
+        `socket` (any kind verifyClient() takes) in that order, and
+        afterwards dtlsError() and verifiedHello() are what the last of those
+        verifyClient() calls would have left. Every argument is converted
+        before any datagram is checked: what verifyClient() raises for
+        (TypeError, InvalidArgumentError) is raised with nothing checked or
+        sent."""
+        pairs = list(datagrams)
+        data = [d if type(d) is bytes else to_bytes(d, "dgram") for d, _ in pairs]
+        peers = [_peer(address) for _, address in pairs]
+        lengths = list(map(len, data))
+        if lengths and max(lengths) > _MAX_INPUT:
+            # As verifyClient() does: an argument error, not a refused datagram.
+            raise _native.error(_native.E_INVALID_ARGUMENT, "dtlsgate_verifier_check_batch",
+                                "a datagram is longer than %d bytes" % _MAX_INPUT)
+        if socket is None or (isinstance(socket, _SOCKET) and socket.fileno() < 0):
+            lib.dtlsgate_verifier_dtls_error(self._handle)  # raises if closed
+            if pairs:
+                self._refuse(MSG_INVALID_INPUT, refused_input(socket, b"-", b"-", 1))
+            return [False] * len(pairs)
+        if not isinstance(socket, _SOCKET):
+            _sender(socket, None, None, 0)  # a TypeError for a kind it cannot send through
+        out: List[bool] = []
+        for start in range(0, len(pairs) or 1, _native.MAX_BATCH):
+            end = start + _native.MAX_BATCH
+            out += self._verify_batch(socket, data[start:end], lengths[start:end],
+                                      peers[start:end])
+        return out
+
+    def _verify_batch(self, socket: Any, data: List[bytes], lengths: List[int],
+                      peers: List["_Peer"]) -> List[bool]:
+        """verifyClients() for at most MAX_BATCH converted datagrams."""
+        # The items are packed in one go, pointing into one copy of the
+        # datagrams: filling ctypes Structures field by field would cost more
+        # than the checks themselves.
+        joined = ctypes.create_string_buffer(b"".join(data), sum(lengths))
+        starts = itertools.accumulate(lengths, initial=ctypes.addressof(joined))
+        zeros = itertools.repeat(0)
+        items = (_native.CheckItem * len(data)).from_buffer_copy(b"".join(map(
+            _ITEM.pack, starts, lengths, [p.sockaddr_at for p in peers],
+            [p.sockaddr_len for p in peers], zeros, zeros, zeros)))
+        replies = ctypes.create_string_buffer(len(data) * _native.HELLO_VERIFY_REQUEST_MAX)
+        size = ctypes.c_size_t(len(replies))
+        lib.dtlsgate_verifier_check_batch(self._handle, items, len(data), replies,
+                                          ctypes.byref(size))
+        out = []
+        fd = socket.fileno() if isinstance(socket, _SOCKET) else -1
+        for (result, at, n), d, peer in zip(_RESULTS.iter_unpack(items), data, peers):
+            if result < 0:  # refused as verifyClient() refuses it
+                out.append(self._refuse(MSG_INVALID_INPUT if not d or not peer.addr
+                                        else _refusal(peer.addr),
+                                        refused_input(socket, d, peer.addr, peer.port)))
+            elif result == _native.CHECK_SEND_REPLY and fd >= 0:
+                # The library sends it, exactly as verifyClient() has it send.
+                out.append(self._verified(lib.dtlsgate_verifier_verify_client(
+                    self._handle, fd, d, len(d), peer.addr, peer.port))
+                    or self._explain(socket, d, peer.addr, peer.port))
+            else:
+                failure = (peer.sender(socket)(replies[at:at + n])
+                           if result == _native.CHECK_SEND_REPLY else None)
+                verified, self._error, self._hello = _outcome(result, failure, d)
+                out.append(verified)
+        return out
 
     def verifiedHello(self) -> bytes:
         """The datagram of the last verifyClient() that returned True, or
@@ -312,6 +424,101 @@ def _read_parameters(function: Callable[..., int], *handle: Any) -> GeneratorPar
     algorithm = ctypes.c_int()
     secret = _native.read_buffer(function, *handle, ctypes.byref(algorithm))
     return GeneratorParameters(algorithm.value, secret)
+
+
+_NO_ERROR = (QDtlsError.NoError, "")
+
+
+def _outcome(verdict: int, failure: Optional[str],
+             data: bytes) -> Tuple[bool, Tuple[QDtlsError, str], bytes]:
+    """What verifyClient() returns and leaves as (dtlsError, verifiedHello)
+    for a datagram check() did not refuse; failure: why its reply could not
+    be sent, if it had one and that failed."""
+    if verdict == CheckVerdict.Verified:
+        return True, _NO_ERROR, data
+    if failure is not None:
+        return False, (QDtlsError.UnderlyingSocketError, failure), b""
+    return False, _NO_ERROR, b""
+
+
+def _refusal(addr: bytes) -> str:
+    """Qt's message for a peer address the library refused."""
+    return MSG_MULTICAST if multicast_or_broadcast(addr) else MSG_INVALID_INPUT
+
+
+def _sender(socket: Any, address: Any, addr: Optional[bytes],
+            port: int) -> Callable[[bytes], Optional[str]]:
+    """How verifyClient() sends a reply to (address, port) through a
+    socket-less object: writeDatagram() or sendto()."""
+    if callable(getattr(socket, "writeDatagram", None)):
+        return _write_datagram(socket, address, port)
+    if callable(getattr(socket, "sendto", None)):
+        return _sendto(socket, addr, port)
+    raise TypeError("socket must be a socket.socket, an object with sendto() (an "
+                    "asyncio DatagramTransport) or one with writeDatagram() (a "
+                    "QUdpSocket), not %s" % type(socket).__name__)
+
+
+class _Peer(NamedTuple):
+    """A recvfrom() address as verifyClients() uses it."""
+
+    host: Any  # as given, for writeDatagram()
+    addr: Optional[bytes]  # to_address(host)
+    port: int
+    # The item's peer for the library, kept alive here: a NULL one (0) for
+    # an address it would not parse, which it refuses alike.
+    sockaddr: Any  # a ctypes buffer, or None
+    sockaddr_at: int
+    sockaddr_len: int
+
+    def sender(self, socket: Any) -> Callable[[bytes], Optional[str]]:
+        return _sender(socket, self.host, self.addr, self.port)
+
+
+def _peer(address: Tuple[Any, ...]) -> _Peer:
+    """_Peer for a recvfrom() address, remembered for (str, int, ...) ones."""
+    peer = _PEERS.get(address) if type(address) is tuple else None
+    if peer is not None:
+        return peer
+    if not isinstance(address, tuple) or len(address) not in (2, 4):
+        raise TypeError("address must be a (host, port) or (host, port, flowinfo, scope_id) "
+                        "tuple as recvfrom() returns, not %r" % (address,))
+    host = address[0]
+    addr = _address(host)
+    port = to_port(address[1], "dtlsgate_verifier_check_batch")
+    sockaddr = _sockaddr(addr, port)
+    peer = _Peer(host, addr, port, sockaddr, sockaddr and ctypes.addressof(sockaddr) or 0,
+                 len(sockaddr or b""))
+    if type(host) is str and type(address[1]) is int:
+        if len(_PEERS) >= _CACHE_MAX:
+            _PEERS.clear()
+        _PEERS[address] = peer
+    return peer
+
+
+# A dtlsgate_check_item as struct packs it: dgram, dgram_len, peer,
+# peer_len, result, reply_offset, reply_len; and its outputs alone.
+_ITEM = struct.Struct("@PNPIiNN")
+_RESULTS = struct.Struct("@%dxiNN" % _native.CheckItem.result.offset)
+assert _ITEM.size == _RESULTS.size == ctypes.sizeof(_native.CheckItem)
+
+_FAMILY = struct.Struct("=H")  # sa_family, in host order; the rest is in network order
+
+
+def _sockaddr(addr: Optional[bytes], port: int) -> Any:
+    """A struct sockaddr_in or sockaddr_in6 (a ctypes buffer) for a numeric
+    address, or None for text the library would not parse (it refuses a
+    NULL peer alike). The zone stays out: no cookie depends on it, and
+    replies go out through Python's own sendto()."""
+    try:
+        ip = ipaddress.ip_address((addr or b"").decode("ascii"))
+    except ValueError:
+        return None
+    if ip.version == 4:
+        sa = _FAMILY.pack(_socket.AF_INET) + struct.pack("!H", port) + ip.packed + bytes(8)
+    else:
+        sa = _FAMILY.pack(_socket.AF_INET6) + struct.pack("!HI", port, 0) + ip.packed + bytes(4)
+    return ctypes.create_string_buffer(sa, len(sa))
 
 
 def _sendto(sock: Any, addr: Optional[bytes], port: int) -> Callable[[bytes], Optional[str]]:
