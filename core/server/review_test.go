@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -58,4 +59,30 @@ func TestServeSendWhileEventsFull(t *testing.T) {
 	if got, err := b.Read(time.Now().Add(netLimit)); err != nil || string(got) != "pong" {
 		t.Fatalf("%q %v", got, err)
 	}
+}
+
+// The unspecified address (:: or 0.0.0.0) is no peer: Linux delivers a
+// datagram from [::]:port off the wire and routes a reply to it to the
+// loopback interface, so answering would reflect HelloVerifyRequests from
+// anybody onto the server's own host, at any port. The verifier lets it
+// through (as Qt's does), the server must not; nor may a hello from it
+// evict a session before the engine refuses the address.
+func TestUnspecifiedSourceDropped(t *testing.T) {
+	h := newHarness(t, Config{MaxSessions: 1, IdleAfter: time.Second})
+	c := h.connect(addr(1, false))
+	h.now = h.now.Add(time.Minute) // c is idle: evictable
+	sq := h.squatters()
+	sent := h.sent
+	for i, a := range []string{"[::]:53", "0.0.0.0:53", "[::ffff:0.0.0.0]:53"} {
+		from := netip.MustParseAddrPort(a)
+		h.input(from, sq.template)
+		h.input(from, sq.hello(t, netip.AddrPortFrom(from.Addr().Unmap(), from.Port())))
+		if st := h.srv.Stats(); st.DroppedBadPeer != uint64(2*(i+1)) || h.sent != sent {
+			t.Fatalf("from %v: %d datagrams sent, stats %+v", a, h.sent-sent, st)
+		}
+	}
+	if st := h.srv.Stats(); st.Sessions != 1 || st.EvictedIdle != 0 || len(h.events) != 1 {
+		t.Fatalf("stats %+v, events %+v", st, h.events)
+	}
+	h.echoes(c, "still here")
 }

@@ -139,6 +139,12 @@ func (s *Server) Input(now time.Time, from netip.AddrPort, dgram []byte, out []D
 	s.now = now
 	s.stats.Datagrams++
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if from.Addr().IsUnspecified() {
+		// The verifier lets it through, as Qt's does; but Linux routes a
+		// reply to :: to loopback, onto this very host.
+		s.stats.DroppedBadPeer++
+		return out
+	}
 	var reply [verifier.MaxReplySize]byte
 	res, n, err := s.cfg.Verifier.Check(dgram, from, reply[:])
 	switch {
