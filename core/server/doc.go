@@ -62,8 +62,10 @@
 // ECDHE_PSK). A peer past the cookie exchange can add at most
 // MaxBufferedBytes of handshake fragments and four records of at most 2 KB
 // (epoch-1 records that came before the ChangeCipherSpec) to its half-open
-// handshake: TestHalfOpenBufferBounded measures 18.4 KB for one so filled,
-// so the default half-open table holds at most about 1000 x 26 KB.
+// handshake: TestHalfOpenBufferBounded measures 18.4 KB for one so filled.
+// Its ClientHello, kept twice, is at most MaxHello (2 KB; longer ones are
+// dropped): TestBigHelloBounded measures 6.5 KB for a half-open handshake
+// with one. So the default half-open table holds at most about 1000 x 30 KB.
 //
 // # Keys
 //

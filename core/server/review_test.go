@@ -1,10 +1,15 @@
 package server
 
 import (
+	"bytes"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/dtlsgate/dtlsgate/core/cookie"
+	"github.com/dtlsgate/dtlsgate/internal/dtlstest"
 )
 
 // The application's goroutine that reads Events also sends: here, 2000
@@ -85,4 +90,53 @@ func TestUnspecifiedSourceDropped(t *testing.T) {
 		t.Fatalf("stats %+v, events %+v", st, h.events)
 	}
 	h.echoes(c, "still here")
+}
+
+// withSuites returns a ClientHello datagram offering n/2 more cipher
+// suites, unknown ones, after its own: a longer hello that still starts a
+// handshake (its lengths are fixed up when a cookie is put in).
+func withSuites(tb testing.TB, hello []byte, n int) []byte {
+	off := dtlstest.CookieOffset(tb, hello)
+	off += 1 + int(hello[off])
+	k := int(binary.BigEndian.Uint16(hello[off:]))
+	out := append([]byte(nil), hello[:off+2+k]...)
+	out = append(out, bytes.Repeat([]byte{0x0a, 0x0a}, n/2)...) // GREASE values
+	out = append(out, hello[off+2+k:]...)
+	binary.BigEndian.PutUint16(out[off:], uint16(k+n/2*2))
+	return out
+}
+
+// A squatter past the cookie exchange sends the largest ClientHello a
+// datagram holds. Each half-open handshake keeps its hello (twice: in the
+// transcript, and as the message whose copy asks for our flight again), so
+// unless the server refuses hellos no real client sends, the 1000 half-open
+// handshakes the default allows would hold some 130 KB each, not the 26 KB
+// the package documentation promised.
+func TestBigHelloBounded(t *testing.T) {
+	const n = 200
+	h := newHarness(t, Config{MaxHalfOpen: n})
+	sq := h.squatters()
+	template := sq.template
+	sq.template = withSuites(t, template, 65000-len(template))
+	h.squat(sq, 0, false)
+	if st := h.srv.Stats(); st.DroppedTooLarge != 1 || st.HandshakesStarted != 0 {
+		t.Fatalf("a 65 KB hello: stats %+v", st)
+	}
+	// The longest hello taken costs what the documentation says.
+	sq.template = withSuites(t, template, MaxHello-len(template)-cookie.MaxSize)
+	if len(sq.hello(t, addr(0, false))) != MaxHello {
+		t.Fatal("the test's hello is not MaxHello long")
+	}
+	before := heapInUse()
+	for i := range n {
+		h.squat(sq, i, false)
+	}
+	perSession := (int64(heapInUse()) - int64(before)) / n
+	if st := h.srv.Stats(); st.HalfOpen != n {
+		t.Fatalf("stats %+v", st)
+	}
+	t.Logf("%d bytes per half-open handshake with a %d-byte hello", perSession, MaxHello)
+	if perSession > 8<<10 {
+		t.Errorf("%d bytes per half-open handshake", perSession)
+	}
 }

@@ -176,8 +176,18 @@ func appendCopy(out []Datagram, to netip.AddrPort, b []byte) []Datagram {
 	return append(out, Datagram{To: to, Data: append(buf, b...)})
 }
 
+// MaxHello is the longest ClientHello datagram the server starts a
+// handshake from. A real one is a few hundred bytes (suites, a few
+// extensions, the cookie); a handshake keeps its hello twice, so without
+// this bound one peer past the cookie exchange could park 130 KB in each.
+const MaxHello = 2048
+
 // hello handles a ClientHello with a valid cookie.
 func (s *Server) hello(from netip.AddrPort, dgram []byte, out []Datagram) []Datagram {
+	if len(dgram) > MaxHello {
+		s.stats.DroppedTooLarge++
+		return out
+	}
 	ch, err := wire.ParseClientHello(dgram)
 	if err != nil || len(ch.Random) != 32 {
 		return out // the verifier parsed it: cannot happen
