@@ -140,3 +140,55 @@ func TestBigHelloBounded(t *testing.T) {
 		t.Errorf("%d bytes per half-open handshake", perSession)
 	}
 }
+
+// clientKeyExchange is an epoch-0 record holding a whole plain-PSK
+// ClientKeyExchange (message_seq 1) for identity.
+func clientKeyExchange(recordSeq uint64, identity []byte) []byte {
+	body := binary.BigEndian.AppendUint16(nil, uint16(len(identity)))
+	body = append(body, identity...)
+	n := len(body)
+	msg := []byte{16, byte(n >> 16), byte(n >> 8), byte(n), 0, 1, 0, 0, 0, byte(n >> 16), byte(n >> 8), byte(n)}
+	msg = append(msg, body...)
+	rec := []byte{22, 0xfe, 0xfd, 0, 0, 0, 0, byte(recordSeq >> 24), byte(recordSeq >> 16), byte(recordSeq >> 8), byte(recordSeq)}
+	rec = binary.BigEndian.AppendUint16(rec, uint16(len(msg)))
+	return append(rec, msg...)
+}
+
+// A squatter whose identity the PSKFunc looks up later (or one that knows
+// an identity of the key table) fills its half-open handshake as far as it
+// can while the answer is awaited: the longest ClientKeyExchange
+// MaxBufferedBytes lets through, fragments of a next message, and four
+// early records. The fragments used to fit in MaxBufferedBytes again: the
+// engine released a message's bytes once delivered, though it keeps it
+// (see core/session TestReview3FindingHandshakeBufferRefilled).
+func TestPendingPSKBufferBounded(t *testing.T) {
+	const n = 100
+	asked := 0
+	h := newHarness(t, Config{MaxHalfOpen: n, PSK: func(netip.AddrPort, []byte) ([]byte, bool) {
+		asked++
+		return nil, true
+	}})
+	sq := h.squatters()
+	before := heapInUse()
+	for i := range n {
+		h.squat(sq, i, false)
+		a := addr(i, false)
+		h.out = h.srv.Input(h.now, a, clientKeyExchange(5, bytes.Repeat([]byte{'i'}, DefaultMaxBufferedBytes-14)), h.out[:0])
+		h.out = h.srv.Input(h.now, a, handshakeFragment(6, 2, DefaultMaxBufferedBytes), h.out[:0])
+		early := make([]byte, 13+2000)
+		copy(early, []byte{23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 1, 2000 >> 8, 2000 & 0xff})
+		for range 4 {
+			h.out = h.srv.Input(h.now, a, early, h.out[:0])
+		}
+	}
+	perSession := (int64(heapInUse()) - int64(before)) / n
+	if st := h.srv.Stats(); st.HalfOpen != n || asked != n {
+		t.Fatalf("stats %+v, %d asked", st, asked)
+	}
+	t.Logf("%d bytes per half-open handshake awaiting its key, filled", perSession)
+	// The messages, and the server's copy of the identity for its events,
+	// each within MaxBufferedBytes; 8 KB of early records; the rest.
+	if perSession > 2*DefaultMaxBufferedBytes+16<<10 {
+		t.Errorf("%d bytes per half-open handshake awaiting its key", perSession)
+	}
+}
