@@ -25,7 +25,9 @@
 // completes and takes its place (a Closed event with ClosedReplaced, then
 // Connected). A hello with the client random of the one a session started
 // from is a copy, not a restart: an established session ignores it, a
-// handshake in progress takes it as a retransmission.
+// handshake in progress takes it as a retransmission. A late copy of the
+// hello of a handshake that a newer one from the same address replaced is
+// ignored too.
 //
 // # Limits
 //

@@ -192,3 +192,48 @@ func TestPendingPSKBufferBounded(t *testing.T) {
 		t.Errorf("%d bytes per half-open handshake awaiting its key", perSession)
 	}
 }
+
+// A client starts a handshake, gives up and starts over from the same
+// address (a new client random); then a late copy of its first
+// cookie-bearing ClientHello arrives (the network's, or a replay by anyone
+// who saw it). Taken as "the client started over", it replaced the fresh
+// handshake with the stale one, whose client is gone: the real client's
+// key exchange then met the wrong transcript, and it failed after the
+// whole deadline. The same for a restart (RFC 6347 4.2.8) that replaced
+// another beside an established session.
+func TestLateHelloCopyIgnored(t *testing.T) {
+	h := newHarness(t, Config{})
+	a := addr(1, false)
+	first := h.dial(a, plainPSK)
+	h.exchange(2) // its hello with a cookie reached the server
+	stale := h.helloWithCookie(first)
+	delete(h.clients, a)
+	h.queue = nil
+	c := h.dial(a, plainPSK) // started over
+	h.exchange(2)            // hello, verify request, hello with cookie, server flight
+	h.input(a, stale)
+	h.exchange(8)
+	if !c.s.IsConnectionEncrypted() {
+		t.Fatalf("client %v; stats %+v", c.s.HandshakeState(), h.srv.Stats())
+	}
+	h.input(a, stale) // nor does it restart the connected client
+	if st := h.srv.Stats(); st.DuplicateHellos != 2 || st.Restarts != 0 || st.HalfOpen != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	h.echoes(c, "connected")
+
+	// A restart replaced by another restart.
+	h.dial(a, plainPSK)
+	h.exchange(2)
+	stale = h.seen[len(h.seen)-1].data
+	delete(h.clients, a)
+	h.queue = nil
+	r := h.dial(a, plainPSK)
+	h.exchange(2)
+	h.input(a, stale)
+	h.exchange(8)
+	if !r.s.IsConnectionEncrypted() || h.countEvents(Closed, ClosedReplaced) != 1 {
+		t.Fatalf("restarted client %v; stats %+v", r.s.HandshakeState(), h.srv.Stats())
+	}
+	h.checkTables()
+}

@@ -196,7 +196,7 @@ func (s *Server) hello(from netip.AddrPort, dgram []byte, out []Datagram) []Data
 	c := s.conns[from]
 	switch {
 	case c == nil:
-		return s.start(from, random, dgram, nil, out)
+		return s.start(from, random, [32]byte{}, dgram, nil, out)
 	case c.random == random:
 		// A copy (the network's, or the client's retransmission): never a
 		// restart. A handshake in progress answers it as a retransmission.
@@ -208,19 +208,27 @@ func (s *Server) hello(from netip.AddrPort, dgram []byte, out []Datagram) []Data
 	case c.restart != nil && c.restart.random == random:
 		s.stats.DuplicateHellos++
 		return s.drive(c.restart, dgram, out)
+	case random != [32]byte{} && (random == c.older || c.restart != nil && random == c.restart.older):
+		// A late copy of the hello of a handshake that a newer one from
+		// this address replaced: taken back, it would kill the newer one,
+		// whose client is past its hello and would never connect.
+		s.stats.DuplicateHellos++
+		return out
 	case c.open:
 		// RFC 6347 4.2.8: the client restarted. The old session stays
 		// until the new handshake completes.
 		s.stats.Restarts++
-		return s.start(from, random, dgram, c, out)
+		return s.start(from, random, [32]byte{}, dgram, c, out)
 	}
 	// A new hello during a handshake: the client started over.
+	older := c.random
 	s.remove(c)
-	return s.start(from, random, dgram, nil, out)
+	return s.start(from, random, older, dgram, nil, out)
 }
 
-// start creates a session for a verified hello, making room first.
-func (s *Server) start(from netip.AddrPort, random [32]byte, dgram []byte, primary *conn, out []Datagram) []Datagram {
+// start creates a session for a verified hello, making room first; older
+// is the random of the handshake it replaces, if any.
+func (s *Server) start(from netip.AddrPort, random, older [32]byte, dgram []byte, primary *conn, out []Datagram) []Datagram {
 	out, ok := s.makeRoom(sourceOf(from), primary, out)
 	if !ok {
 		s.stats.RefusedFull++
@@ -231,9 +239,10 @@ func (s *Server) start(from netip.AddrPort, random [32]byte, dgram []byte, prima
 		s.stats.DroppedBadPeer++
 		return out
 	}
-	c := &conn{peer: from, s: sess, random: random, primary: primary, hidx: -1}
+	c := &conn{peer: from, s: sess, random: random, older: older, primary: primary, hidx: -1}
 	if primary != nil {
 		if primary.restart != nil {
+			c.older = primary.restart.random
 			s.remove(primary.restart)
 		}
 		primary.restart = c
