@@ -127,7 +127,7 @@ type Stats struct {
 	HelloVerifies   uint64 // HelloVerifyRequests sent
 	DroppedStranger uint64 // from a peer without a session, not a ClientHello
 	DroppedBadPeer  uint64 // from an address no reply can go to
-	DroppedTooLarge uint64 // Serve: longer than ServeConfig.MaxDatagram
+	DroppedTooLarge uint64 // longer than ServeConfig.MaxDatagram (Serve), or a ClientHello longer than MaxHello
 
 	HandshakesStarted   uint64 // a verified ClientHello created state
 	HandshakesCompleted uint64

@@ -27,7 +27,9 @@
 // completes and takes its place (a Closed event with ClosedReplaced, then
 // Connected). A hello with the client random of the one a session started
 // from is a copy, not a restart: an established session ignores it, a
-// handshake in progress takes it as a retransmission.
+// handshake in progress takes it as a retransmission. A late copy of the
+// hello of a handshake that a newer one from the same address replaced is
+// ignored too.
 //
 // # Limits
 //
@@ -61,11 +63,16 @@
 // Measured by TestMemoryPerSessionAlloc (Go 1.26, amd64), everything the server
 // holds included: about 2.0 KB per half-open handshake with a PSK suite
 // (2.4 KB with ECDHE_PSK) and 2.7 KB per established session (3.1 KB with
-// ECDHE_PSK). A peer past the cookie exchange can add at most
-// MaxBufferedBytes of handshake fragments and four records of at most 2 KB
-// (epoch-1 records that came before the ChangeCipherSpec) to its half-open
-// handshake: TestHalfOpenBufferBounded measures 18.4 KB for one so filled,
-// so the default half-open table holds at most about 1000 x 26 KB.
+// ECDHE_PSK). A peer past the cookie exchange can make its half-open
+// handshake hold more: its ClientHello, twice (at most MaxHello, 2 KB;
+// longer ones are dropped); MaxBufferedBytes of handshake messages, being
+// reassembled or delivered; the PSK identity it sends (within those, and
+// once more for the events); four records of at most 2 KB (epoch-1 records
+// that came before the ChangeCipherSpec). Measured: 18.4 KB for one filled
+// with fragments (TestHalfOpenBufferBounded), 6.5 KB with the longest hello
+// (TestBigHelloBounded), 44.5 KB with the longest identity, awaiting its
+// key, and early records (TestPendingPSKBufferBounded). So the default
+// half-open table holds at most about 1000 x 50 KB.
 //
 // # Keys
 //

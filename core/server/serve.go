@@ -436,37 +436,54 @@ func (w *worker) flush() {
 }
 
 // dispatch hands the Server's events to the Handler or the channel, and
-// keeps the owners table up to date.
+// keeps the owners table up to date, until the answers they got (the
+// Handler's, or commands served while waiting for room) raise no more.
 func (w *worker) dispatch(h *Worker) {
-	w.evs = w.srv.Events(w.evs[:0])
-	for _, e := range w.evs {
-		switch e.Kind {
-		case Connected:
-			w.ep.owners.Store(e.Peer, w)
-		case Closed:
-			w.ep.owners.Delete(e.Peer)
+	for {
+		w.evs = w.srv.Events(w.evs[:0])
+		if len(w.evs) == 0 {
+			return
 		}
-		if w.ep.handler != nil {
-			w.ep.handler(h, e)
-			continue
-		}
-		select {
-		case w.ep.events <- e:
-		default:
-			if e.Kind == Data {
-				w.ep.dropped.Add(1)
+		for _, e := range w.evs {
+			switch e.Kind {
+			case Connected:
+				w.ep.owners.Store(e.Peer, w)
+			case Closed:
+				w.ep.owners.Delete(e.Peer)
+			}
+			if w.ep.handler != nil {
+				w.ep.handler(h, e)
 				continue
 			}
-			// Connected and Closed wait for room, unless the endpoint stops.
 			select {
 			case w.ep.events <- e:
-			case <-w.ep.ctx.Done():
+			default:
+				if e.Kind == Data {
+					w.ep.dropped.Add(1)
+					continue
+				}
+				w.waitForRoom(h, e)
 			}
 		}
+		clear(w.evs)
+		w.flush()
 	}
-	clear(w.evs)
-	if w.ep.handler != nil {
-		w.flush() // the Handler's answers
+}
+
+// waitForRoom queues a Connected or Closed event once the channel has
+// room, unless the endpoint stops. Meanwhile it serves the application's
+// commands: the goroutine that reads Events may be the one blocked queueing
+// them, and would otherwise wait for this worker for ever.
+func (w *worker) waitForRoom(h *Worker, e Event) {
+	for {
+		select {
+		case w.ep.events <- e:
+			return
+		case f := <-w.cmds:
+			f(h)
+		case <-w.ep.ctx.Done():
+			return
+		}
 	}
 }
 

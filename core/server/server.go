@@ -141,6 +141,12 @@ func (s *Server) Input(now time.Time, from netip.AddrPort, dgram []byte, out []D
 	s.now = now
 	s.stats.Datagrams++
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if from.Addr().IsUnspecified() {
+		// The verifier lets it through, as Qt's does; but Linux routes a
+		// reply to :: to loopback, onto this very host.
+		s.stats.DroppedBadPeer++
+		return out
+	}
 	var reply [verifier.MaxReplySize]byte
 	res, n, err := s.cfg.Verifier.Check(dgram, from, reply[:])
 	switch {
@@ -172,8 +178,18 @@ func appendCopy(out []Datagram, to netip.AddrPort, b []byte) []Datagram {
 	return append(out, Datagram{To: to, Data: append(buf, b...)})
 }
 
+// MaxHello is the longest ClientHello datagram the server starts a
+// handshake from. A real one is a few hundred bytes (suites, a few
+// extensions, the cookie); a handshake keeps its hello twice, so without
+// this bound one peer past the cookie exchange could park 130 KB in each.
+const MaxHello = 2048
+
 // hello handles a ClientHello with a valid cookie.
 func (s *Server) hello(from netip.AddrPort, dgram []byte, out []Datagram) []Datagram {
+	if len(dgram) > MaxHello {
+		s.stats.DroppedTooLarge++
+		return out
+	}
 	ch, err := wire.ParseClientHello(dgram)
 	if err != nil || len(ch.Random) != 32 {
 		return out // the verifier parsed it: cannot happen
@@ -182,7 +198,7 @@ func (s *Server) hello(from netip.AddrPort, dgram []byte, out []Datagram) []Data
 	c := s.conns[from]
 	switch {
 	case c == nil:
-		return s.start(from, random, dgram, nil, out)
+		return s.start(from, random, [32]byte{}, dgram, nil, out)
 	case c.random == random:
 		// A copy (the network's, or the client's retransmission): never a
 		// restart. A handshake in progress answers it as a retransmission.
@@ -194,19 +210,27 @@ func (s *Server) hello(from netip.AddrPort, dgram []byte, out []Datagram) []Data
 	case c.restart != nil && c.restart.random == random:
 		s.stats.DuplicateHellos++
 		return s.drive(c.restart, dgram, out)
+	case random != [32]byte{} && (random == c.older || c.restart != nil && random == c.restart.older):
+		// A late copy of the hello of a handshake that a newer one from
+		// this address replaced: taken back, it would kill the newer one,
+		// whose client is past its hello and would never connect.
+		s.stats.DuplicateHellos++
+		return out
 	case c.open:
 		// RFC 6347 4.2.8: the client restarted. The old session stays
 		// until the new handshake completes.
 		s.stats.Restarts++
-		return s.start(from, random, dgram, c, out)
+		return s.start(from, random, [32]byte{}, dgram, c, out)
 	}
 	// A new hello during a handshake: the client started over.
+	older := c.random
 	s.remove(c)
-	return s.start(from, random, dgram, nil, out)
+	return s.start(from, random, older, dgram, nil, out)
 }
 
-// start creates a session for a verified hello, making room first.
-func (s *Server) start(from netip.AddrPort, random [32]byte, dgram []byte, primary *conn, out []Datagram) []Datagram {
+// start creates a session for a verified hello, making room first; older
+// is the random of the handshake it replaces, if any.
+func (s *Server) start(from netip.AddrPort, random, older [32]byte, dgram []byte, primary *conn, out []Datagram) []Datagram {
 	out, ok := s.makeRoom(sourceOf(from), primary, out)
 	if !ok {
 		s.stats.RefusedFull++
@@ -217,9 +241,10 @@ func (s *Server) start(from netip.AddrPort, random [32]byte, dgram []byte, prima
 		s.stats.DroppedBadPeer++
 		return out
 	}
-	c := &conn{peer: from, s: sess, random: random, primary: primary, hidx: -1}
+	c := &conn{peer: from, s: sess, random: random, older: older, primary: primary, hidx: -1}
 	if primary != nil {
 		if primary.restart != nil {
+			c.older = primary.restart.random
 			s.remove(primary.restart)
 		}
 		primary.restart = c

@@ -16,6 +16,7 @@ type conn struct {
 	peer    netip.AddrPort
 	s       *session.Session
 	random  [32]byte // of the ClientHello the session started from
+	older   [32]byte // of the handshake from the same address this one replaced, if any
 	open    bool     // the handshake completed
 	primary *conn    // for a restart (RFC 6347 4.2.8): the established session it will replace
 	restart *conn    // for an established session: the handshake that will replace it

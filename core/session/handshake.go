@@ -28,7 +28,7 @@ const (
 	maxMessageLen = 1<<16 + 512
 	// maxAhead is how many messages past the next expected one are buffered.
 	maxAhead = 8
-	// maxPending bounds the bytes buffered for messages not yet complete:
+	// maxPending bounds the bytes of the messages of one handshake:
 	// enough for the largest flight a PSK handshake has.
 	maxPending = 2 * maxMessageLen
 	// maxRanges bounds the bookkeeping of one message's fragments; real
@@ -125,7 +125,7 @@ func (p *partial) complete() bool {
 type reassembler struct {
 	next    uint16 // message_seq of the next message to deliver
 	pending map[uint16]*partial
-	bytes   int // total length of the pending messages
+	bytes   int // total length of the messages taken, pending or delivered (the transcript keeps them)
 	limit   int // bound on bytes; 0 means maxPending
 }
 
@@ -184,7 +184,6 @@ func (r *reassembler) pop() (message, uint16, bool) {
 		return nil, 0, false
 	}
 	delete(r.pending, r.next)
-	r.bytes -= len(p.data)
 	m := newMessage(p.typ, r.next, p.data)
 	r.next++
 	return m, p.epoch, true

@@ -96,11 +96,11 @@ type Config struct {
 	// however many retransmissions that allows; 0 means
 	// DefaultHandshakeDeadline.
 	HandshakeDeadline time.Duration
-	// MaxHandshakeBuffer bounds the bytes of handshake messages held while
-	// they are reassembled, which a peer that passed the cookie exchange
-	// decides by what it claims; 0 means enough for the largest message a
-	// PSK handshake can have (about 130 KB). A server with many half-open
-	// handshakes sets it lower.
+	// MaxHandshakeBuffer bounds the bytes of the peer's handshake messages
+	// held in one handshake, being reassembled or delivered, which a peer
+	// that passed the cookie exchange decides by what it claims; 0 means
+	// enough for the largest flight a PSK handshake can have (about 130
+	// KB). A server with many half-open handshakes sets it lower.
 	MaxHandshakeBuffer int
 	// Now and Rand replace the clock and the randomness source, for tests.
 	Now  func() time.Time
