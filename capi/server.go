@@ -376,8 +376,9 @@ func (x *cServer) callBack(peer netip.AddrPort, identity []byte) ([]byte, bool) 
 	case answer != C.DTLSGATE_PSK_FOUND || call.key_len == 0 || call.key_len > C.DTLSGATE_PSK_MAX_KEY:
 		return nil, false
 	}
-	// The server copies the key; this one is wiped with call.
-	return unsafe.Slice((*byte)(unsafe.Pointer(&call.key[0])), int(call.key_len)), false
+	// A copy in Go memory: the C one is wiped when this returns, before
+	// the server takes its own copy.
+	return C.GoBytes(unsafe.Pointer(&call.key[0]), C.int(call.key_len)), false
 }
 
 // push queues an event for poll, with x.mu held.
@@ -813,11 +814,15 @@ func (x *cServer) fill(dst *C.dtlsgate_server_event, evs []server.Event) C.int {
 		need += len(e.Identity) + len(e.Data) + len(e.Err) + 1
 	}
 	if need > x.arenaCap {
-		p := C.realloc(x.arena, C.size_t(need))
-		if p == nil {
+		// Zeroed, not merely allocated: Go's comparisons of short byte
+		// strings read whole words, past the bytes placed here, and memory
+		// checkers would call those bytes uninitialised.
+		C.free(x.arena)
+		x.arena, x.arenaCap = C.calloc(1, C.size_t(need)), need
+		if x.arena == nil {
+			x.arenaCap = 0
 			return C.DTLSGATE_E_INTERNAL
 		}
-		x.arena, x.arenaCap = p, need
 	}
 	arena := unsafe.Slice((*byte)(x.arena), need)
 	off := 0

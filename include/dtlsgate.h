@@ -746,8 +746,11 @@ typedef int (*dtlsgate_server_psk_callback)(void *user_data, const struct sockad
                                             size_t identity_len, uint8_t *key, size_t *key_len);
 
 /* A server's settings. The struct is versioned by its size: set size to
- * sizeof(dtlsgate_server_config) (DTLSGATE_SERVER_CONFIG_INIT does) and
- * call dtlsgate_server_config_init() before changing fields, so fields
+ * sizeof(dtlsgate_server_config) and call
+ * dtlsgate_server_config_init() before changing fields:
+ *     dtlsgate_server_config cfg = {.size = sizeof cfg};
+ *     dtlsgate_server_config_init(&cfg);
+ * so so fields
  * added by later versions of this header get their defaults. A library
  * older than the header refuses a non-zero field it does not know; a
  * library newer than the header gives fields beyond size their defaults.
@@ -791,8 +794,6 @@ typedef struct dtlsgate_server_config {
     void *psk_user_data;
     int psk_requests;
 } dtlsgate_server_config;
-
-#define DTLSGATE_SERVER_CONFIG_INIT {sizeof(dtlsgate_server_config)}
 
 /* Fills every field within cfg->size with its default (the values above,
  * idle_timeout_ms 600000). Returns DTLSGATE_OK, or
