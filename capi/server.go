@@ -53,7 +53,7 @@ import (
 // its own workers. Events of both wait in one queue that poll empties and
 // an eventfd mirrors, so a C, Python or Qt event loop can wait for them.
 type cServer struct {
-	mu   sync.Mutex // everything below but the poll state
+	mu   sync.Mutex // everything below but the queue and the poll state
 	gone bool       // freed: calls that found the handle before are refused
 
 	cfg         server.Config
@@ -70,6 +70,10 @@ type cServer struct {
 	stopped  bool
 	pumpDone chan struct{}
 
+	// The queue has a lock of its own, taken after mu or alone: the
+	// workers queue events and key requests while an application call
+	// holds mu and waits for room in a worker's command queue.
+	qmu     sync.Mutex
 	events  []server.Event
 	dropped uint64 // Data events the full queue had no room for
 	evfd    int
@@ -343,8 +347,6 @@ func (x *cServer) askPSKManaged(peer netip.AddrPort, identity []byte) ([]byte, b
 	if !x.pskRequests {
 		return nil, false
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	x.push(server.Event{Kind: pskRequest, Peer: peer, Identity: bytes.Clone(identity)})
 	return nil, true
 }
@@ -381,8 +383,10 @@ func (x *cServer) callBack(peer netip.AddrPort, identity []byte) ([]byte, bool) 
 	return C.GoBytes(unsafe.Pointer(&call.key[0]), C.int(call.key_len)), false
 }
 
-// push queues an event for poll, with x.mu held.
+// push queues an event for poll.
 func (x *cServer) push(e server.Event) {
+	x.qmu.Lock()
+	defer x.qmu.Unlock()
 	if e.Kind == server.Data && len(x.events) >= maxQueued {
 		x.dropped++
 		return
@@ -407,14 +411,16 @@ func (x *cServer) collect() {
 	}
 }
 
-// take removes up to n events from the queue, with x.mu held; the eventfd
-// is emptied with it, so it is readable exactly while events wait.
+// take removes up to n events from the queue; the eventfd is emptied
+// with it, so it is readable exactly while events wait.
 func (x *cServer) take(n int) []server.Event {
+	x.qmu.Lock()
+	defer x.qmu.Unlock()
 	n = min(n, len(x.events))
 	evs := append([]server.Event(nil), x.events[:n]...)
 	clear(x.events[:n])
 	x.events = x.events[n:]
-	if len(x.events) == 0 {
+	if n > 0 && len(x.events) == 0 {
 		x.events = nil
 		var buf [8]byte
 		unix.Read(x.evfd, buf[:])
@@ -441,9 +447,7 @@ func (x *cServer) stop() {
 func (x *cServer) pump(events <-chan server.Event) {
 	defer close(x.pumpDone)
 	for e := range events {
-		x.mu.Lock()
 		x.push(e)
-		x.mu.Unlock()
 	}
 }
 
@@ -764,13 +768,13 @@ func dtlsgo_server_poll(h *C.dtlsgate_server, events *C.dtlsgate_server_event, m
 		timeout = t.C
 	}
 	for {
-		x.mu.Lock()
-		if x.gone {
-			x.mu.Unlock()
+		// Free waits for pollMu before it closes the queue's eventfd.
+		select {
+		case <-x.freed:
 			return C.DTLSGATE_E_BAD_HANDLE
+		default:
 		}
 		taken := x.take(int(max))
-		x.mu.Unlock()
 		if len(taken) > 0 || max == 0 || timeoutMs == 0 {
 			return x.fill(events, taken)
 		}
@@ -868,6 +872,9 @@ func dtlsgo_server_get_stats(h *C.capi_const_server, st *C.dtlsgate_server_stats
 		} else {
 			s = x.srv.Stats()
 		}
+		x.qmu.Lock()
+		s.DroppedBuffered += x.dropped
+		x.qmu.Unlock()
 		c := C.dtlsgate_server_stats{
 			datagrams: C.uint64_t(s.Datagrams), hello_verifies: C.uint64_t(s.HelloVerifies),
 			dropped_stranger: C.uint64_t(s.DroppedStranger), dropped_bad_peer: C.uint64_t(s.DroppedBadPeer),
@@ -877,7 +884,7 @@ func dtlsgo_server_get_stats(h *C.capi_const_server, st *C.dtlsgate_server_stats
 			duplicate_hellos: C.uint64_t(s.DuplicateHellos), evicted_half_open: C.uint64_t(s.EvictedHalfOpen),
 			evicted_half_open_per_ip: C.uint64_t(s.EvictedHalfOpenPerIP), evicted_idle: C.uint64_t(s.EvictedIdle),
 			evicted_for_session: C.uint64_t(s.EvictedForSession), refused_full: C.uint64_t(s.RefusedFull),
-			idle_timeouts: C.uint64_t(s.IdleTimeouts), dropped_buffered: C.uint64_t(s.DroppedBuffered + x.dropped),
+			idle_timeouts: C.uint64_t(s.IdleTimeouts), dropped_buffered: C.uint64_t(s.DroppedBuffered),
 			sessions: C.uint64_t(s.Sessions), half_open: C.uint64_t(s.HalfOpen),
 		}
 		n, ok := versioned(unsafe.Pointer(st), st.size, unsafe.Sizeof(c))

@@ -817,7 +817,8 @@ int dtlsgate_server_new(const dtlsgate_server_config *cfg, dtlsgate_server **out
  * keys, closes dtlsgate_server_fd() and releases the server: event
  * pointers from dtlsgate_server_poll() are invalid afterwards. A poll
  * waiting on another thread returns DTLSGATE_E_BAD_HANDLE. NULL, an
- * already freed handle or a handle of another kind is a no-op. */
+ * already freed handle or a handle of another kind is a no-op, and so is
+ * a call from inside the server's own PSK callback. */
 void dtlsgate_server_free(dtlsgate_server *srv);
 
 /* The key table, looked up first for a client's identity. Shared by the
