@@ -151,6 +151,14 @@ static int one_event(dtlsgate_server *srv, int want, const client_t *c, dtlsgate
     return CHECK_EQ(e->type, want) && CHECK(c == NULL || same_peer(e, c));
 }
 
+/* A config with every default, as a program starts one. */
+static dtlsgate_server_config defaults(void)
+{
+    dtlsgate_server_config cfg = {.size = sizeof cfg};
+    CHECK_EQ(dtlsgate_server_config_init(&cfg), DTLSGATE_OK);
+    return cfg;
+}
+
 static dtlsgate_server *new_server(dtlsgate_server_config *cfg)
 {
     dtlsgate_server *srv = NULL;
@@ -162,8 +170,7 @@ static dtlsgate_server *new_server(dtlsgate_server_config *cfg)
 static void test_socketless(void)
 {
     check_context = "socket-less";
-    dtlsgate_server_config cfg = {.size = sizeof cfg};
-    CHECK_EQ(dtlsgate_server_config_init(&cfg), DTLSGATE_OK);
+    dtlsgate_server_config cfg = defaults();
     cfg.identity_hint = (const uint8_t *)"hint";
     cfg.identity_hint_len = 4;
     dtlsgate_server *srv = new_server(&cfg);
@@ -296,8 +303,7 @@ static void test_socketless(void)
 static void test_timers(void)
 {
     check_context = "timers";
-    dtlsgate_server_config cfg = {.size = sizeof cfg};
-    dtlsgate_server_config_init(&cfg);
+    dtlsgate_server_config cfg = defaults();
     cfg.handshake_deadline_ms = 50;
     dtlsgate_server *srv = new_server(&cfg);
     dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY);
@@ -377,8 +383,7 @@ static void test_psk_callback(void)
     check_context = "PSK callback";
     lookup_seen seen;
     memset(&seen, 0, sizeof seen);
-    dtlsgate_server_config cfg = {.size = sizeof cfg};
-    dtlsgate_server_config_init(&cfg);
+    dtlsgate_server_config cfg = defaults();
     cfg.psk_callback = lookup;
     cfg.psk_user_data = &seen;
     dtlsgate_server *srv = new_server(&cfg);
@@ -450,8 +455,7 @@ static void test_psk_callback(void)
 static void test_psk_requests(void)
 {
     check_context = "PSK requests";
-    dtlsgate_server_config cfg = {.size = sizeof cfg};
-    dtlsgate_server_config_init(&cfg);
+    dtlsgate_server_config cfg = defaults();
     cfg.psk_requests = 1;
     dtlsgate_server *srv = new_server(&cfg);
     dtlsgate_server_event e;
@@ -763,8 +767,7 @@ static void test_managed(int family)
 {
     check_context = family == AF_INET ? "managed, IPv4" : "managed, IPv6";
     const char *ip = family == AF_INET ? "127.0.0.1" : "::1";
-    dtlsgate_server_config cfg = {.size = sizeof cfg};
-    dtlsgate_server_config_init(&cfg);
+    dtlsgate_server_config cfg = defaults();
     cfg.workers = 2;
     cfg.psk_requests = 1;
     dtlsgate_server *srv = new_server(&cfg);
