@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -674,6 +675,54 @@ static void test_config(void)
     check_context = "";
 }
 
+/* A poll waiting on one thread wakes for an event another thread's call
+ * makes, and returns DTLSGATE_E_BAD_HANDLE when the server is freed. */
+typedef struct {
+    dtlsgate_server *srv;
+    int result;
+    dtlsgate_server_event ev;
+} poller;
+
+static void *poll_forever(void *arg)
+{
+    poller *p = arg;
+    p->result = dtlsgate_server_poll(p->srv, &p->ev, 1, -1);
+    return NULL;
+}
+
+static void test_poll_threads(void)
+{
+    check_context = "poll across threads";
+    dtlsgate_server *srv = new_server(NULL);
+    dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY);
+    client_t c;
+    client_start(&c, "alice", KEY, sizeof KEY, 40060);
+    shuttle1(srv, &c);
+    dtlsgate_server_event e;
+    one_event(srv, DTLSGATE_SERVER_EVENT_CONNECTED, &c, &e);
+
+    poller p = {srv, 99, {0}};
+    pthread_t t;
+    struct timespec ts = {0, 20 * 1000000L};
+    CHECK_EQ(pthread_create(&t, NULL, poll_forever, &p), 0);
+    nanosleep(&ts, NULL); /* most likely waiting by now; either way it must see the data */
+    dtlsgate_session_write_datagram_encrypted(c.s, DTLSGATE_NO_SOCKET, (const uint8_t *)"wake", 4);
+    shuttle1(srv, &c);
+    pthread_join(t, NULL);
+    CHECK_EQ(p.result, 1);
+    CHECK_EQ(p.ev.type, DTLSGATE_SERVER_EVENT_DATA);
+    CHECK_MEM(p.ev.data, p.ev.data_len, "wake", 4);
+
+    p.result = 99;
+    CHECK_EQ(pthread_create(&t, NULL, poll_forever, &p), 0);
+    nanosleep(&ts, NULL);
+    dtlsgate_server_free(srv);
+    pthread_join(t, NULL);
+    CHECK_EQ(p.result, DTLSGATE_E_BAD_HANDLE);
+    dtlsgate_session_free(c.s);
+    check_context = "";
+}
+
 static void test_bad_arguments(void)
 {
     check_context = "bad arguments";
@@ -900,6 +949,7 @@ int main(void)
     test_psk_callback();
     test_psk_requests();
     test_key_table();
+    test_poll_threads();
     test_bad_arguments();
     /* Memcheck's leak check (valgrind 3.19) aborts ("the 'impossible'
      * happened": overlapping blocks) on what the Go runtime's valgrind
