@@ -807,8 +807,8 @@ int dtlsgate_server_config_init(dtlsgate_server_config *cfg);
  * handshake deadline over DTLSGATE_HANDSHAKE_DEADLINE_MAX, an MTU hint
  * not 0 or 256..65507; an unknown cipher name, an unavailable cookie hash,
  * both a verifier and a secret, NULL with a non-zero length), or
- * DTLSGATE_E_BAD_HANDLE (cfg->verifier not a live verifier). *out is NULL
- * on failure. */
+ * DTLSGATE_E_BAD_HANDLE (cfg->verifier not a live verifier), or
+ * DTLSGATE_E_IO (no eventfd could be made). *out is NULL on failure. */
 int dtlsgate_server_new(const dtlsgate_server_config *cfg, dtlsgate_server **out);
 
 /* Stops a managed server (close_notify to every connected peer, waiting
@@ -970,9 +970,10 @@ typedef struct dtlsgate_server_event {
  * (events NULL with max > 0, max < 0, timeout_ms < -1),
  * DTLSGATE_E_BAD_HANDLE (also when the server is freed meanwhile),
  * DTLSGATE_E_BUSY. Calls on other threads go on while it waits; two polls
- * at once take turns. A managed server holds at most 4096 events for the
- * application: beyond that, data is dropped (stats.dropped_buffered), and
- * connections and closes wait. */
+ * at once take turns. At most 4096 events wait for the application: DATA
+ * events beyond that are dropped (counted in stats.dropped_buffered);
+ * CONNECTED, CLOSED and PSK_REQUEST, which the session limits bound, are
+ * always kept. */
 int dtlsgate_server_poll(dtlsgate_server *srv, dtlsgate_server_event *events, int max,
                          int timeout_ms);
 
