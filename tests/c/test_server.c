@@ -723,6 +723,33 @@ static void test_poll_threads(void)
     check_context = "";
 }
 
+/* An application that does not poll: data beyond 4096 waiting events is
+ * dropped and counted; a close still gets through. */
+static void test_queue_bound(void)
+{
+    check_context = "event queue bound";
+    dtlsgate_server *srv = new_server(NULL);
+    dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY);
+    client_t c;
+    client_start(&c, "alice", KEY, sizeof KEY, 40070);
+    shuttle1(srv, &c);
+    for (int i = 0; i < 4100; i++)
+        dtlsgate_session_write_datagram_encrypted(c.s, DTLSGATE_NO_SOCKET, (const uint8_t *)"d", 1);
+    shuttle1(srv, &c);
+    CHECK_EQ(dtlsgate_server_close(srv, sa_of(&c), sizeof c.from), DTLSGATE_OK);
+    dtlsgate_server_stats st = {.size = sizeof st};
+    dtlsgate_server_get_stats(srv, &st);
+    CHECK_EQ(st.dropped_buffered, 5); /* 4096 events: Connected and 4095 data */
+    static dtlsgate_server_event evs[5000];
+    CHECK_EQ(dtlsgate_server_poll(srv, evs, 5000, 0), 4097);
+    CHECK_EQ(evs[0].type, DTLSGATE_SERVER_EVENT_CONNECTED);
+    CHECK_EQ(evs[4095].type, DTLSGATE_SERVER_EVENT_DATA);
+    CHECK_EQ(evs[4096].type, DTLSGATE_SERVER_EVENT_CLOSED);
+    dtlsgate_session_free(c.s);
+    dtlsgate_server_free(srv);
+    check_context = "";
+}
+
 static void test_bad_arguments(void)
 {
     check_context = "bad arguments";
@@ -950,6 +977,7 @@ int main(void)
     test_psk_requests();
     test_key_table();
     test_poll_threads();
+    test_queue_bound();
     test_bad_arguments();
     /* Memcheck's leak check (valgrind 3.19) aborts ("the 'impossible'
      * happened": overlapping blocks) on what the Go runtime's valgrind
