@@ -182,6 +182,26 @@ class SocketLess(unittest.TestCase):
             with self.assertRaises(IOFailedError):
                 server.load_psk_file(os.path.join(d, "missing"))
 
+    def test_shared_verifier(self):
+        verifier = dtlsgate.QDtlsClientVerifier()
+        verifier.setCookieGeneratorParameters(
+            dtlsgate.GeneratorParameters(dtlsgate.QCryptographicHash.Sha256, b"fleet secret"))
+        with DtlsServer(keys={b"a": KEY}, verifier=verifier) as server:
+            verifier.close()  # the server keeps what it needs
+            p = Peer(b"a", 40050)
+            server.input(p.addr, p.sock.out.pop())
+            [(hvr, _)] = list(server.outgoing())
+            # The cookie is the shared verifier's: the same parameters accept it.
+            check = dtlsgate.QDtlsClientVerifier()
+            check.setCookieGeneratorParameters(
+                dtlsgate.GeneratorParameters(dtlsgate.QCryptographicHash.Sha256, b"fleet secret"))
+            p.take(hvr)
+            hello = p.sock.out[-1]
+            self.assertEqual(check.check(hello, p.addr[0], p.addr[1]).verdict,
+                             dtlsgate.CheckVerdict.Verified)
+            shuttle(server, p)
+            self.assertTrue(p.dtls.isConnectionEncrypted())
+
     def test_handshake_deadline(self):
         with DtlsServer(keys={b"a": KEY}, handshake_deadline=0.05) as server:
             self.assertIsNone(server.next_timeout())
@@ -222,6 +242,10 @@ class SocketLess(unittest.TestCase):
             server.listen("nonsense")
         with self.assertRaises(IOFailedError):
             server.listen("192.0.2.200:1")
+        verifier = dtlsgate.QDtlsClientVerifier()
+        verifier.close()
+        with self.assertRaises(BadHandleError):
+            DtlsServer(verifier=verifier)
         server.input(("127.0.0.1", 9), b"garbage")  # dropped, counted
         self.assertEqual(server.stats()["datagrams"], 1)
         server.close()

@@ -163,6 +163,8 @@ class DtlsServer(_native.Owner):
         hint = bytes(identity_hint)
         cfg.identity_hint, cfg.identity_hint_len = hint, len(hint)
         if verifier is not None:
+            if not verifier._handle:  # NULL would mean "a verifier of its own"
+                raise _native.error(_native.E_BAD_HANDLE, name, "the verifier is closed")
             cfg.verifier = verifier._handle
         handle = c_void_p()
         lib.dtlsgate_server_new(byref(cfg), byref(handle))
