@@ -1,9 +1,13 @@
+# SPDX-License-Identifier: MIT
 # dtlsgate: build, test, install. `make help` lists the targets.
 
 GO       ?= go
 CC       ?= gcc
 CXX      ?= g++
-PREFIX   ?= /usr/local
+DEFAULT_PREFIX := /usr/local
+PREFIX   ?= $(DEFAULT_PREFIX)
+# Where the libraries, dtlsgate.pc and the CMake package go (Debian: $(PREFIX)/lib/<triplet>).
+LIBDIR   ?= $(PREFIX)/lib
 DESTDIR  ?=
 
 # The header is the one place the version is written.
@@ -107,9 +111,22 @@ $(BUILD)/test_%_dirty_shared: tests/c/test_%.c $(C_DIRTY_DEPS) $(SO)
 $(BUILD)/test_%_dirty_static: tests/c/test_%.c $(C_DIRTY_DEPS) $(ARCHIVE)
 	$(CC) $(TEST_CFLAGS) $(DIRTY_CFLAGS) -o $@ $< $(LDFLAGS_STATIC)
 
-## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity
+# Every command make runs carries this id, and so does every process those
+# start, so that the end of `make test` finds whatever a test left running.
+ifndef DTLSGATE_TEST_RUN
+DTLSGATE_TEST_RUN := $(shell cat /proc/sys/kernel/random/uuid)
+endif
+export DTLSGATE_TEST_RUN
+
+## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity, license, version, ABI, wheel, deb; then no process of the run may be left
 .PHONY: test
-test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-readme test-parity
+test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-readme test-parity test-leftovers
+	scripts/check-leftovers.py
+
+## test-leftovers: the check that ends `make test` fails on a process left behind
+.PHONY: test-leftovers
+test-leftovers:
+	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest tests/leftovers/test_check_leftovers.py
 
 ## test-go: Go unit tests with the race detector, then the allocation tests without it
 .PHONY: test-go
@@ -181,18 +198,12 @@ test-examples: $(EXAMPLES_C) | deps-test
 	tests/interop/secure_udp.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c
 	tests/interop/cbc_forgery.py $(BUILD)/examples/secure_udp_server_c
 
-# The README's quick starts are excerpts of these programs.
-$(BUILD)/readme/quickstart_c: tests/readme/quickstart.c $(HEADER) $(SO)
-	@mkdir -p $(@D)
-	$(CC) -std=c11 $(CFLAGS_STRICT) -Wno-unused-parameter -Iinclude -o $@ $< $(LDFLAGS_SHARED)
-
-## test-readme: the README's quick starts are the code of servers that build, run and echo
+## test-readme: the README's quick starts, built with the README's commands against a scratch install and tried with its openssl s_client line, a wrong key first
 .PHONY: test-readme
-test-readme: $(BUILD)/readme/quickstart_c $(BUILD)/cpp/readme_quickstart_qt \
-		$(BUILD)/examples/secure_udp_client_c | deps-qt
+test-readme: $(BUILD)/cpp/readme_quickstart_qt $(SO) $(ARCHIVE) | deps-qt deps-test
 	python3 scripts/check-readme.py README.md
-	tests/readme/run.sh $(BUILD)/examples/secure_udp_client_c $(BUILD)/readme/quickstart_c \
-		'python3 tests/readme/quickstart.py' $(BUILD)/cpp/readme_quickstart_qt
+	tests/readme/run.py README.md --server 'C++/Qt=$(BUILD)/cpp/readme_quickstart_qt'
+	tests/readme/qt.sh
 
 ## demo: the C echo server on loopback; the Python client, the C client and openssl s_client each get in and get an echo
 .PHONY: demo
@@ -224,22 +235,27 @@ include tests/parity/parity.mk
 include bindings/python/python.mk
 include bindings/cpp/cpp.mk
 include bench/bench.mk
+include packaging/release.mk
 
 # ---------------------------------------------------------------------------
 # Install
 
-## install: header, both libraries and dtlsgate.pc under $(DESTDIR)$(PREFIX)
+## install: header, both libraries, dtlsgate.pc and dtlsgate-static.pc under $(DESTDIR)$(PREFIX) (default /usr/local); ldconfig when that is a system library directory
 .PHONY: install
-install: $(SO) $(ARCHIVE) dtlsgate.pc.in
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+install: $(SO) $(ARCHIVE) dtlsgate.pc.in dtlsgate-static.pc.in
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 $(HEADER) $(DESTDIR)$(PREFIX)/include/
-	install -m 755 $(SO_REAL) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libdtlsgate.so
-	install -m 644 $(ARCHIVE) $(DESTDIR)$(PREFIX)/lib/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' dtlsgate.pc.in \
-		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/dtlsgate.pc
+	install -m 755 $(SO_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libdtlsgate.so
+	install -m 644 $(ARCHIVE) $(DESTDIR)$(LIBDIR)/
+	for pc in dtlsgate dtlsgate-static; do \
+		sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+			-e 's|@VERSION@|$(VERSION)|g' $$pc.pc.in \
+			> $(DESTDIR)$(LIBDIR)/pkgconfig/$$pc.pc || exit 1; \
+	done
+	@[ -n "$(DESTDIR)" ] || scripts/ldconfig-if-system.sh $(LIBDIR)
 
-## test-install: install into a scratch prefix and build a program with pkg-config
+## test-install: install into a scratch prefix (and with DESTDIR); C and C++ programs built with pkg-config and CMake, shared and static, and run; ldconfig only for system directories
 .PHONY: test-install
 test-install: $(SO) $(ARCHIVE)
 	scripts/test-install.sh
@@ -253,3 +269,4 @@ clean:
 .PHONY: help
 help:
 	@sed -n 's/^## \([^:]*\): /  \1\t/p' $(MAKEFILE_LIST) | expand -t 18
+	@echo "Variables: PREFIX (default $(DEFAULT_PREFIX), now $(PREFIX)), DESTDIR (for staging), GO, CC, CXX, PYTHON"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The benchmark driver shared by bench_qt and bench_dtlsgate, so that both
  * time the same datagram over the same loopback sockets with the same loop.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Included by the top-level Makefile: the in-memory comparison with OpenSSL 3
 # and GnuTLS 3 (bench/inmem*.c, bench/inmem.sh) and the Qt server loop
 # (bench/qt_inprocess.cpp), whose table ends `make bench`.

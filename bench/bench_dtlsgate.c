@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_dtlsgate: dtlsgate's C ABI under the shared benchmark driver
  * (bench.c), with a plain UDP socket bound to 127.0.0.1 as the server

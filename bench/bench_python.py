@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The Python binding's cost next to the C ABI's, for the verification of a
 ClientHello that carries a valid cookie (the call every admitted client
 costs a server).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench_qt: Qt 6's QDtlsClientVerifier under the shared benchmark driver
 // (bench.c), with a QUdpSocket bound to 127.0.0.1 as the server socket.
 //

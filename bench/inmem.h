@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The in-memory DTLS 1.2 PSK benchmark shared by bench_inmem_dtlsgate,
  * bench_inmem_openssl and bench_inmem_gnutls, so that the three libraries

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs the in-memory DTLS 1.2 PSK harnesses (dtlsgate, OpenSSL, GnuTLS; see
 # bench/inmem.h), dtlsgate's harness again with a dirty upper vector state,
 # and the Qt server loop of bench/qt_inprocess.cpp, taking turns (one run of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_inmem_dtlsgate: dtlsgate's C ABI under the in-memory driver
  * (inmem.c), socket-less: the verifier's dtlsgate_verifier_check() answers
@@ -161,28 +162,22 @@ static void *dg_connect(const char *suite)
 }
 
 /*
- * One record from the client to the server: encrypted, taken from the
- * client's queue, decrypted. Three C calls today; the socket-less one-call
- * encrypt and decrypt into caller buffers (branch "records") replace this
- * body, and only this body, once merged.
+ * One record from the client to the server: encrypted and decrypted by the
+ * socket-less record calls, one C call each way, into caller buffers.
  */
 static long dg_record(void *pair, const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
     struct pair *p = pair;
-    struct dgram d;
-    size_t n = cap;
+    uint8_t rec[INMEM_MAX_DGRAM];
+    size_t n = sizeof rec, m = cap;
 
     INMEM_DIRTY();
-    if (dtlsgate_session_write_datagram_encrypted(p->client, DTLSGATE_NO_SOCKET, in, len) !=
-        (int)len)
-        inmem_fail("write_datagram_encrypted: %s", error_of(p->client));
-    if (!take(p->client, &d))
-        inmem_fail("write_datagram_encrypted queued nothing");
+    if (dtlsgate_session_encrypt(p->client, in, len, rec, &n) != 1)
+        inmem_fail("session_encrypt: %s", error_of(p->client));
     INMEM_DIRTY();
-    if (dtlsgate_session_decrypt_datagram(p->server, DTLSGATE_NO_SOCKET, d.data, d.len, out, &n) !=
-        1)
-        inmem_fail("decrypt_datagram: %s", error_of(p->server));
-    return (long)n;
+    if (dtlsgate_session_decrypt(p->server, rec, n, out, &m) != 1)
+        inmem_fail("session_decrypt: %s", error_of(p->server));
+    return (long)m;
 }
 
 static void dg_free_pair(void *pair)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_inmem_gnutls: GnuTLS 3's DTLS 1.2 PSK under the in-memory driver
  * (inmem.c). Sessions are non-blocking and read and write through the

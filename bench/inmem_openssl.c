@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_inmem_openssl: OpenSSL 3's DTLS 1.2 PSK under the in-memory driver
  * (inmem.c). Each SSL object reads from and writes to memory BIOs; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench_qt_inprocess: Qt 6's QDtlsClientVerifier and dtlsgate's Qt adapter
 // (dtlsgate::qt::QDtlsClientVerifier) in one real Qt server: a bound
 // QUdpSocket, Qt's event loop, and a slot on readyRead that takes each

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs bench_dtlsgate and bench_qt on the same ClientHello (default
 # tests/corpus/openssl_dtls12.bin) and prints one table: ns per call of
 # each operation for Qt 6's QDtlsClientVerifier and for dtlsgate's C ABI,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs the session benchmarks (core/session) and prints full PSK handshakes
 # per second for dtlsgate's engine and for pion/dtls, both engine against
 # engine in memory with the cookie exchange, measured in the same run, with

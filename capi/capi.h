@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * capi.h - private to the capi package: what the Go exports need beyond the
  * public header. Every Go file of the package includes this, so the public
@@ -72,6 +73,14 @@ static inline void capi_call_psk(dtlsgate_psk_callback cb, uintptr_t user_data,
 static inline uintptr_t capi_thread_self(void) { return (uintptr_t)pthread_self(); }
 
 static inline const char *capi_version_string(void) { return DTLSGATE_VERSION; }
+
+/* lasterror.c: the calling thread's dtlsgate_last_error_message(). A
+ * detail set for a status is kept when the call ends with that status
+ * (capi_last_error_status); otherwise the status's generic text replaces
+ * it. */
+void capi_set_last_error(const char *msg, size_t len, int status);
+void capi_last_error_status(int status, capi_static_string *generic);
+capi_static_string *capi_last_error(void);
 
 /* Sends buf to the peer (IPv4 when v4 is set: the last four bytes of addr)
  * and returns 0 or the errno of the failure. */

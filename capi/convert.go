@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package main
 
 // #include "capi.h"
@@ -14,13 +16,35 @@ import (
 
 // guard turns a panic inside an export into DTLSGATE_E_INTERNAL: whatever
 // goes wrong in here, the host process carries on. Deferred first thing in
-// every export that returns a status.
+// every export that returns a status. A negative status also becomes the
+// thread's dtlsgate_last_error_message: the detail the call recorded with
+// fail, or the status's generic text.
 func guard(ret *C.int) {
 	if r := recover(); r != nil {
 		reportPanic(r)
 		*ret = C.DTLSGATE_E_INTERNAL
 	}
+	if *ret < 0 {
+		C.capi_last_error_status(*ret, dtlsgo_strerror(*ret))
+	}
 }
+
+// fail records why the current call refuses an argument (the calling
+// thread's dtlsgate_last_error_message) and returns code, negative.
+func fail(code C.int, format string, args ...any) C.int {
+	setLastError(code, fmt.Sprintf(format, args...))
+	return code
+}
+
+// setLastError makes msg the calling thread's last error message, kept if
+// the call ends with status (0: a refusal reported as a result, not as a
+// status, which no later status claims).
+func setLastError(status C.int, msg string) {
+	C.capi_set_last_error((*C.char)(unsafe.Pointer(unsafe.StringData(msg))), C.size_t(len(msg)), status)
+}
+
+//export dtlsgo_last_error_message
+func dtlsgo_last_error_message() *C.capi_static_string { return C.capi_last_error() }
 
 // reportPanic prints a caught panic and its stack to standard error when
 // DTLSGATE_DEBUG is set, so a DTLSGATE_E_INTERNAL can be reported usefully.
@@ -32,12 +56,18 @@ func reportPanic(r any) {
 
 // inBytes views a caller's (pointer, length) input without copying; the
 // view must not outlive the call. ok is false for NULL with a non-zero
-// length and for inputs over DTLSGATE_MAX_INPUT.
-func inBytes(p *C.capi_in_bytes, n C.size_t) (b []byte, ok bool) {
+// length and for inputs over DTLSGATE_MAX_INPUT; the reason, naming the
+// input `what`, is then recorded for the INVALID_ARGUMENT that follows.
+func inBytes(p *C.capi_in_bytes, n C.size_t, what string) (b []byte, ok bool) {
 	switch {
 	case n == 0:
 		return nil, true
-	case p == nil || n > C.DTLSGATE_MAX_INPUT:
+	case p == nil:
+		fail(C.DTLSGATE_E_INVALID_ARGUMENT, "%s: NULL with a length of %d", what, uint64(n))
+		return nil, false
+	case n > C.DTLSGATE_MAX_INPUT:
+		fail(C.DTLSGATE_E_INVALID_ARGUMENT, "%s: %d bytes, more than the %d accepted",
+			what, uint64(n), C.DTLSGATE_MAX_INPUT)
 		return nil, false
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n)), true
@@ -48,12 +78,12 @@ func inBytes(p *C.capi_in_bytes, n C.size_t) (b []byte, ok bool) {
 func putBytes(src []byte, buf *C.uint8_t, n *C.size_t) C.int {
 	switch {
 	case n == nil:
-		return C.DTLSGATE_E_INVALID_ARGUMENT
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "length: NULL; pass the buffer's size in it")
 	case uint64(*n) < uint64(len(src)):
 		*n = C.size_t(len(src))
 		return C.DTLSGATE_E_BUFFER_TOO_SMALL
 	case buf == nil && len(src) > 0:
-		return C.DTLSGATE_E_INVALID_ARGUMENT // room claimed, no buffer given
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "buffer: NULL with a length of %d", uint64(*n))
 	}
 	if len(src) > 0 {
 		copy(unsafe.Slice((*byte)(unsafe.Pointer(buf)), len(src)), src)
@@ -67,12 +97,12 @@ func putBytes(src []byte, buf *C.uint8_t, n *C.size_t) C.int {
 func putString(s string, buf *C.char, n *C.size_t) C.int {
 	switch {
 	case n == nil:
-		return C.DTLSGATE_E_INVALID_ARGUMENT
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "length: NULL; pass the buffer's size in it")
 	case uint64(*n) < uint64(len(s)+1):
 		*n = C.size_t(len(s) + 1)
 		return C.DTLSGATE_E_BUFFER_TOO_SMALL
 	case buf == nil:
-		return C.DTLSGATE_E_INVALID_ARGUMENT
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "buffer: NULL with a length of %d", uint64(*n))
 	}
 	out := unsafe.Slice((*byte)(unsafe.Pointer(buf)), len(s)+1)
 	copy(out, s)

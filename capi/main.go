@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Command capi is built as libdtlsgate.so and libdtlsgate.a: the C ABI of
 // include/dtlsgate.h over the Go core. It stays thin: every export finds
 // its object in a handle table, converts C arguments, calls the core and
@@ -101,7 +103,7 @@ func dtlsgo_default_cookie_generator_parameters(hash *C.int, secret *C.uint8_t, 
 // putParameters writes p to the caller's (hash, secret, secret_len).
 func putParameters(p cookie.Parameters, hash *C.int, secret *C.uint8_t, secretLen *C.size_t) C.int {
 	if hash == nil {
-		return C.DTLSGATE_E_INVALID_ARGUMENT
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "hash: NULL; pass where to store the algorithm")
 	}
 	if status := putBytes(p.Secret, secret, secretLen); status != C.DTLSGATE_OK {
 		return status

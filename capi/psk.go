@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package main
 
 // #include "capi.h"
@@ -133,9 +135,9 @@ func getBytes(h *C.capi_const_authenticator, field func(*psk.Authenticator) []by
 }
 
 // setBytes stores the caller's bytes in one field.
-func setBytes(h *C.dtlsgate_psk_authenticator, set func(*psk.Authenticator, []byte), p *C.capi_in_bytes, n C.size_t) C.int {
+func setBytes(h *C.dtlsgate_psk_authenticator, set func(*psk.Authenticator, []byte), p *C.capi_in_bytes, n C.size_t, what string) C.int {
 	return withOne(h, func(a *psk.Authenticator) C.int {
-		b, ok := inBytes(p, n)
+		b, ok := inBytes(p, n, what)
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
 		}
@@ -145,10 +147,10 @@ func setBytes(h *C.dtlsgate_psk_authenticator, set func(*psk.Authenticator, []by
 }
 
 // setLength stores a non-negative maximum length.
-func setLength(h *C.dtlsgate_psk_authenticator, set func(*psk.Authenticator, int), n C.int) C.int {
+func setLength(h *C.dtlsgate_psk_authenticator, set func(*psk.Authenticator, int), n C.int, what string) C.int {
 	return withOne(h, func(a *psk.Authenticator) C.int {
 		if n < 0 {
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "%s: %d is negative; 0 or more bytes", what, n)
 		}
 		set(a, int(n))
 		return C.DTLSGATE_OK
@@ -188,29 +190,29 @@ func dtlsgo_psk_authenticator_maximum_pre_shared_key_length(h *C.capi_const_auth
 //export dtlsgo_psk_authenticator_set_identity
 func dtlsgo_psk_authenticator_set_identity(h *C.dtlsgate_psk_authenticator, p *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	return setBytes(h, (*psk.Authenticator).SetIdentity, p, n)
+	return setBytes(h, (*psk.Authenticator).SetIdentity, p, n, "identity")
 }
 
 //export dtlsgo_psk_authenticator_set_pre_shared_key
 func dtlsgo_psk_authenticator_set_pre_shared_key(h *C.dtlsgate_psk_authenticator, p *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	return setBytes(h, (*psk.Authenticator).SetPreSharedKey, p, n)
+	return setBytes(h, (*psk.Authenticator).SetPreSharedKey, p, n, "pre-shared key")
 }
 
 //export dtlsgo_psk_authenticator_set_identity_hint
 func dtlsgo_psk_authenticator_set_identity_hint(h *C.dtlsgate_psk_authenticator, p *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	return setBytes(h, (*psk.Authenticator).SetIdentityHint, p, n)
+	return setBytes(h, (*psk.Authenticator).SetIdentityHint, p, n, "identity hint")
 }
 
 //export dtlsgo_psk_authenticator_set_maximum_identity_length
 func dtlsgo_psk_authenticator_set_maximum_identity_length(h *C.dtlsgate_psk_authenticator, n C.int) (ret C.int) {
 	defer guard(&ret)
-	return setLength(h, (*psk.Authenticator).SetMaximumIdentityLength, n)
+	return setLength(h, (*psk.Authenticator).SetMaximumIdentityLength, n, "maximum identity length")
 }
 
 //export dtlsgo_psk_authenticator_set_maximum_pre_shared_key_length
 func dtlsgo_psk_authenticator_set_maximum_pre_shared_key_length(h *C.dtlsgate_psk_authenticator, n C.int) (ret C.int) {
 	defer guard(&ret)
-	return setLength(h, (*psk.Authenticator).SetMaximumPreSharedKeyLength, n)
+	return setLength(h, (*psk.Authenticator).SetMaximumPreSharedKeyLength, n, "maximum pre-shared key length")
 }

@@ -36,6 +36,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -210,22 +211,33 @@ func readConfig(p *C.capi_in_server_config) (C.dtlsgate_server_config, bool) {
 	return c, true
 }
 
-// limit converts a uint32 limit; false when it does not fit an int32.
-func limit(v C.uint32_t, dst *int) bool {
+// limit converts a uint32 setting; false, with the reason recorded, when
+// it does not fit an int32.
+func limit(name string, v C.uint32_t, dst *int) bool {
 	*dst = int(v)
-	return v <= math.MaxInt32
+	if v > math.MaxInt32 {
+		fail(C.DTLSGATE_E_INVALID_ARGUMENT, "%s: %d is more than %d", name, uint32(v), math.MaxInt32)
+		return false
+	}
+	return true
 }
 
 // serverConfig turns the C config into the server's, or a status.
 func serverConfig(c *C.dtlsgate_server_config) (server.Config, server.ServeConfig, C.int) {
 	var cfg server.Config
 	var serve server.ServeConfig
-	if !limit(c.max_sessions, &cfg.MaxSessions) || !limit(c.max_half_open, &cfg.MaxHalfOpen) ||
-		!limit(c.max_half_open_per_ip, &cfg.MaxHalfOpenPerIP) || !limit(c.max_buffered_bytes, &cfg.MaxBufferedBytes) ||
-		!limit(c.receive_buffer_bytes, &serve.ReadBuffer) || !limit(c.workers, &serve.Workers) ||
-		!limit(c.mtu, &cfg.Session.MTU) || !limit(c.max_retransmits, &cfg.Session.MaxRetransmits) ||
-		c.handshake_deadline_ms > C.DTLSGATE_HANDSHAKE_DEADLINE_MAX {
+	if !limit("max_sessions", c.max_sessions, &cfg.MaxSessions) ||
+		!limit("max_half_open", c.max_half_open, &cfg.MaxHalfOpen) ||
+		!limit("max_half_open_per_ip", c.max_half_open_per_ip, &cfg.MaxHalfOpenPerIP) ||
+		!limit("max_buffered_bytes", c.max_buffered_bytes, &cfg.MaxBufferedBytes) ||
+		!limit("receive_buffer_bytes", c.receive_buffer_bytes, &serve.ReadBuffer) ||
+		!limit("workers", c.workers, &serve.Workers) || !limit("mtu", c.mtu, &cfg.Session.MTU) ||
+		!limit("max_retransmits", c.max_retransmits, &cfg.Session.MaxRetransmits) {
 		return cfg, serve, C.DTLSGATE_E_INVALID_ARGUMENT
+	}
+	if c.handshake_deadline_ms > C.DTLSGATE_HANDSHAKE_DEADLINE_MAX {
+		return cfg, serve, fail(C.DTLSGATE_E_INVALID_ARGUMENT, "handshake_deadline_ms: %d is more than %d (24 hours)",
+			uint32(c.handshake_deadline_ms), C.DTLSGATE_HANDSHAKE_DEADLINE_MAX)
 	}
 	cfg.Session.HandshakeDeadline = time.Duration(c.handshake_deadline_ms) * time.Millisecond
 	// The server package reads 0 as its default; C's 0 is "never".
@@ -233,7 +245,7 @@ func serverConfig(c *C.dtlsgate_server_config) (server.Config, server.ServeConfi
 	if c.idle_timeout_ms != 0 {
 		cfg.IdleTimeout = time.Duration(c.idle_timeout_ms) * time.Millisecond
 	}
-	hint, ok := inBytes((*C.capi_in_bytes)(c.identity_hint), c.identity_hint_len)
+	hint, ok := inBytes((*C.capi_in_bytes)(c.identity_hint), c.identity_hint_len, "identity_hint")
 	if !ok {
 		return cfg, serve, C.DTLSGATE_E_INVALID_ARGUMENT
 	}
@@ -241,24 +253,26 @@ func serverConfig(c *C.dtlsgate_server_config) (server.Config, server.ServeConfi
 	if c.ciphers != nil {
 		suites, err := session.ParseSuites(C.GoString(c.ciphers))
 		if err != nil {
-			return cfg, serve, C.DTLSGATE_E_INVALID_ARGUMENT
+			return cfg, serve, fail(C.DTLSGATE_E_INVALID_ARGUMENT, "ciphers: %v", err)
 		}
 		cfg.Session.Suites = suites
 	}
-	secret, ok := inBytes((*C.capi_in_bytes)(c.cookie_secret), c.cookie_secret_len)
+	secret, ok := inBytes((*C.capi_in_bytes)(c.cookie_secret), c.cookie_secret_len, "cookie_secret")
 	switch {
-	case !ok || (c.verifier != nil && len(secret) > 0):
+	case !ok:
 		return cfg, serve, C.DTLSGATE_E_INVALID_ARGUMENT
+	case c.verifier != nil && len(secret) > 0:
+		return cfg, serve, fail(C.DTLSGATE_E_INVALID_ARGUMENT, "verifier and cookie_secret: give one or the other")
 	case c.verifier != nil:
 		v, ok := lookupVerifier((*C.capi_const_verifier)(c.verifier))
 		if !ok {
-			return cfg, serve, C.DTLSGATE_E_BAD_HANDLE
+			return cfg, serve, fail(C.DTLSGATE_E_BAD_HANDLE, "verifier: not a live dtlsgate_verifier")
 		}
 		cfg.Verifier = v
 	default:
 		cfg.Verifier = verifier.New()
 		if len(secret) > 0 && !cfg.Verifier.SetCookieGeneratorParameters(cookie.Parameters{Hash: cookie.Algorithm(c.cookie_hash), Secret: secret}) {
-			return cfg, serve, C.DTLSGATE_E_INVALID_ARGUMENT
+			return cfg, serve, fail(C.DTLSGATE_E_INVALID_ARGUMENT, "cookie_hash: %s", cfg.Verifier.DtlsErrorString())
 		}
 	}
 	cfg.Keys = server.NewKeyTable()
@@ -274,7 +288,7 @@ func dtlsgo_server_new(p *C.capi_in_server_config, out **C.dtlsgate_server) (ret
 	*out = nil
 	c, ok := readConfig(p)
 	if !ok {
-		return C.DTLSGATE_E_INVALID_ARGUMENT
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "size: 0, under %d, or a newer struct with settings this library does not know", unsafe.Sizeof(c.size))
 	}
 	cfg, serve, status := serverConfig(&c)
 	if status != C.DTLSGATE_OK {
@@ -285,7 +299,7 @@ func dtlsgo_server_new(p *C.capi_in_server_config, out **C.dtlsgate_server) (ret
 	cfg.PSK = x.askPSK
 	srv, err := server.New(cfg)
 	if err != nil {
-		return C.DTLSGATE_E_INVALID_ARGUMENT // a value the session refuses: MTU, suites
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "%v", err) // a value the session refuses: the MTU
 	}
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
@@ -454,11 +468,14 @@ func (x *cServer) pump(events <-chan server.Event) {
 //export dtlsgo_server_set_psk
 func dtlsgo_server_set_psk(h *C.dtlsgate_server, identity *C.capi_in_bytes, identityLen C.size_t, key *C.capi_in_bytes, keyLen C.size_t) (ret C.int) {
 	defer guard(&ret)
-	id, okID := inBytes(identity, identityLen)
-	k, okKey := inBytes(key, keyLen)
+	id, okID := inBytes(identity, identityLen, "identity")
+	k, okKey := inBytes(key, keyLen, "key")
 	return withServer(h, func(x *cServer) C.int {
-		if !okID || !okKey || x.cfg.Keys.Set(id, k) != nil {
+		if !okID || !okKey {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
+		}
+		if err := x.cfg.Keys.Set(id, k); err != nil {
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "%s", strings.TrimPrefix(err.Error(), "server: "))
 		}
 		return C.DTLSGATE_OK
 	})
@@ -467,7 +484,7 @@ func dtlsgo_server_set_psk(h *C.dtlsgate_server, identity *C.capi_in_bytes, iden
 //export dtlsgo_server_remove_psk
 func dtlsgo_server_remove_psk(h *C.dtlsgate_server, identity *C.capi_in_bytes, identityLen C.size_t) (ret C.int) {
 	defer guard(&ret)
-	id, ok := inBytes(identity, identityLen)
+	id, ok := inBytes(identity, identityLen, "identity")
 	return withServer(h, func(x *cServer) C.int {
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
@@ -481,19 +498,18 @@ func dtlsgo_server_load_psk_file(h *C.dtlsgate_server, path *C.capi_in_char) (re
 	defer guard(&ret)
 	return withServer(h, func(x *cServer) C.int {
 		if path == nil {
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "path: NULL")
 		}
 		name := C.GoString(path)
 		// An unreadable file is the system's refusal, a bad line the
-		// caller's; LoadFile's error says which line (TODO: hand its text
-		// to dtlsgate_last_error_message once main has it).
+		// caller's; LoadFile's error names the file and the line.
 		f, err := os.Open(name)
 		if err != nil {
-			return C.DTLSGATE_E_IO
+			return fail(C.DTLSGATE_E_IO, "%v", err)
 		}
 		f.Close()
-		if x.cfg.Keys.LoadFile(name) != nil {
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+		if err := x.cfg.Keys.LoadFile(name); err != nil {
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "%s", strings.TrimPrefix(err.Error(), "server: "))
 		}
 		return C.DTLSGATE_OK
 	})
@@ -502,10 +518,15 @@ func dtlsgo_server_load_psk_file(h *C.dtlsgate_server, path *C.capi_in_char) (re
 // resolve answers a pending key request; an empty key refuses.
 func resolve(h *C.dtlsgate_server, sa *C.capi_in_sockaddr, saLen C.socklen_t, identity *C.capi_in_bytes, identityLen C.size_t, key []byte) C.int {
 	peer := parseSockaddr(sa, saLen)
-	id, ok := inBytes(identity, identityLen)
+	id, ok := inBytes(identity, identityLen, "identity")
 	return withServer(h, func(x *cServer) C.int {
-		if !ok || !peer.IsValid() || len(key) > C.DTLSGATE_PSK_MAX_KEY {
+		switch {
+		case !ok:
 			return C.DTLSGATE_E_INVALID_ARGUMENT
+		case !peer.IsValid():
+			return badPeer()
+		case len(key) > C.DTLSGATE_PSK_MAX_KEY:
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "key: %d bytes, more than %d", len(key), C.DTLSGATE_PSK_MAX_KEY)
 		}
 		if x.ep != nil {
 			x.ep.ResolvePSK(peer, id, key)
@@ -524,7 +545,7 @@ func resolve(h *C.dtlsgate_server, sa *C.capi_in_sockaddr, saLen C.socklen_t, id
 //export dtlsgo_server_resolve_psk
 func dtlsgo_server_resolve_psk(h *C.dtlsgate_server, sa *C.capi_in_sockaddr, saLen C.socklen_t, identity *C.capi_in_bytes, identityLen C.size_t, key *C.capi_in_bytes, keyLen C.size_t) (ret C.int) {
 	defer guard(&ret)
-	k, ok := inBytes(key, keyLen)
+	k, ok := inBytes(key, keyLen, "key")
 	if !ok {
 		return C.DTLSGATE_E_INVALID_ARGUMENT
 	}
@@ -541,10 +562,13 @@ func dtlsgo_server_refuse_psk(h *C.dtlsgate_server, sa *C.capi_in_sockaddr, saLe
 func dtlsgo_server_input(h *C.dtlsgate_server, sa *C.capi_in_sockaddr, saLen C.socklen_t, dgram *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
 	peer := parseSockaddr(sa, saLen)
-	b, ok := inBytes(dgram, n)
+	b, ok := inBytes(dgram, n, "datagram")
 	return socketless(h, func(x *cServer) C.int {
-		if !ok || !peer.IsValid() {
+		switch {
+		case !ok:
 			return C.DTLSGATE_E_INVALID_ARGUMENT
+		case !peer.IsValid():
+			return badPeer()
 		}
 		x.out = x.srv.Input(time.Now(), peer, b, x.out)
 		x.collect()
@@ -609,12 +633,15 @@ func dtlsgo_server_handle_timers(h *C.dtlsgate_server) (ret C.int) {
 func dtlsgo_server_listen(h *C.dtlsgate_server, address *C.capi_in_char) (ret C.int) {
 	defer guard(&ret)
 	return withServer(h, func(x *cServer) C.int {
-		if address == nil || x.callback != nil {
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+		switch {
+		case address == nil:
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "address: NULL")
+		case x.callback != nil:
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "psk_callback: a listening server has no thread of the application to call it on; use psk_requests")
 		}
 		addr := C.GoString(address)
 		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "address: %v", err)
 		}
 		if x.ep != nil || x.srv.Stats().Sessions > 0 || len(x.out) > 0 {
 			return C.DTLSGATE_E_INVALID_STATE
@@ -623,7 +650,7 @@ func dtlsgo_server_listen(h *C.dtlsgate_server, address *C.capi_in_char) (ret C.
 		ep, err := server.Listen(ctx, addr, x.serve)
 		if err != nil {
 			cancel()
-			return C.DTLSGATE_E_IO
+			return fail(C.DTLSGATE_E_IO, "%s", strings.TrimPrefix(err.Error(), "server: "))
 		}
 		x.ep, x.cancel, x.pumpDone = ep, cancel, make(chan struct{})
 		go x.pump(ep.Events())
@@ -667,9 +694,22 @@ func dtlsgo_server_stop(h *C.dtlsgate_server) (ret C.int) {
 	return C.DTLSGATE_OK
 }
 
-// sendable checks a peer and data for send; ok false is INVALID_ARGUMENT.
+// badPeer refuses a peer parseSockaddr could not read.
+func badPeer() C.int {
+	return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "peer: NULL, not AF_INET or AF_INET6, or shorter than its family's struct")
+}
+
+// sendable checks a peer and data for send, recording why not.
 func sendable(peer netip.AddrPort, data []byte) bool {
-	return peer.IsValid() && len(data) > 0 && len(data) <= maxRecord
+	switch {
+	case !peer.IsValid():
+		badPeer()
+	case len(data) == 0 || len(data) > maxRecord:
+		fail(C.DTLSGATE_E_INVALID_ARGUMENT, "data: %d bytes; a record carries 1 to %d", len(data), maxRecord)
+	default:
+		return true
+	}
+	return false
 }
 
 // peerStatus maps the error of a call naming a peer.
@@ -687,7 +727,7 @@ func peerStatus(err error) C.int {
 func dtlsgo_server_send(h *C.dtlsgate_server, sa *C.capi_in_sockaddr, saLen C.socklen_t, data *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
 	peer := parseSockaddr(sa, saLen)
-	b, ok := inBytes(data, n)
+	b, ok := inBytes(data, n, "data")
 	return withServer(h, func(x *cServer) C.int {
 		if !ok || !sendable(peer, b) {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
@@ -708,7 +748,7 @@ func dtlsgo_server_close(h *C.dtlsgate_server, sa *C.capi_in_sockaddr, saLen C.s
 	peer := parseSockaddr(sa, saLen)
 	return withServer(h, func(x *cServer) C.int {
 		if !peer.IsValid() {
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+			return badPeer()
 		}
 		if x.ep != nil {
 			return peerStatus(x.ep.Close(peer))

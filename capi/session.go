@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package main
 
 // #include "capi.h"
@@ -206,7 +208,7 @@ func (x *dtlsSession) configure(change func(cfg *session.Config)) C.int {
 //export dtlsgo_session_set_identity_hint
 func dtlsgo_session_set_identity_hint(h *C.dtlsgate_session, hint *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(hint, n)
+	b, ok := inBytes(hint, n, "identity hint")
 	return withSession(h, func(x *dtlsSession) C.int {
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
@@ -306,7 +308,7 @@ func dtlsgo_session_max_retransmits(h *C.capi_const_session) (ret C.int) {
 //export dtlsgo_session_set_cookie_generator_parameters
 func dtlsgo_session_set_cookie_generator_parameters(h *C.dtlsgate_session, hash C.int, secret *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(secret, n)
+	b, ok := inBytes(secret, n, "secret")
 	return withSession(h, func(x *dtlsSession) C.int {
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
@@ -348,7 +350,7 @@ func dtlsgo_session_set_psk_callback(h *C.dtlsgate_session, cb C.dtlsgate_psk_ca
 //export dtlsgo_session_do_handshake
 func dtlsgo_session_do_handshake(h *C.dtlsgate_session, fd C.int, dgram *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(dgram, n)
+	b, ok := inBytes(dgram, n, "datagram")
 	return withSession(h, func(x *dtlsSession) C.int {
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
@@ -366,7 +368,7 @@ func dtlsgo_session_remaining_timeout(h *C.capi_const_session, ms *C.uint32_t) (
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		if ms == nil {
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "ms: NULL; pass where to store the time")
 		}
 		d, running := x.s.Timeout()
 		*ms = C.uint32_t((d + time.Millisecond - 1) / time.Millisecond)
@@ -407,7 +409,7 @@ func dtlsgo_session_shutdown(h *C.dtlsgate_session, fd C.int) (ret C.int) {
 //export dtlsgo_session_write_datagram_encrypted
 func dtlsgo_session_write_datagram_encrypted(h *C.dtlsgate_session, fd C.int, data *C.capi_in_bytes, n C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(data, n)
+	b, ok := inBytes(data, n, "data")
 	return withSession(h, func(x *dtlsSession) C.int {
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
@@ -415,22 +417,153 @@ func dtlsgo_session_write_datagram_encrypted(h *C.dtlsgate_session, fd C.int, da
 		if x.badSocket(fd) {
 			return 0
 		}
-		written := x.s.WriteDatagramEncrypted(b)
-		if !x.send(fd) || written < 0 {
-			return 0
+		if fd == C.DTLSGATE_NO_SOCKET {
+			written := x.s.WriteDatagramEncrypted(b)
+			if written < 0 {
+				return 0
+			}
+			x.send(fd)
+			return C.int(written)
 		}
-		return C.int(written)
+		return x.sendRecord(fd, b)
 	})
+}
+
+// recordBuffers hold a record on its way to a socket: none is made per
+// datagram, none is kept per session.
+var recordBuffers = sync.Pool{New: func() any { return new(recordBuffer) }}
+
+type recordBuffer [C.DTLSGATE_MAX_RECORD_PLAINTEXT + C.DTLSGATE_RECORD_OVERHEAD_MAX]byte
+
+// sendRecord seals data into a pooled buffer and sends it at once, after
+// anything still queued. It returns len(data), or 0 with the error set.
+func (x *dtlsSession) sendRecord(fd C.int, data []byte) C.int {
+	if !x.send(fd) {
+		return 0
+	}
+	buf := recordBuffers.Get().(*recordBuffer)
+	defer recordBuffers.Put(buf)
+	n, res := x.s.Seal(buf[:], data)
+	if res != session.RecordOK {
+		return 0 // a record fits the buffer: the error is set
+	}
+	if err := fdWriter(fd).WriteDatagram(buf[:n], x.s.Peer()); err != nil {
+		x.s.SetDriverError(dtlserror.UnderlyingSocketError, err.Error())
+		return 0
+	}
+	return C.int(len(data))
+}
+
+// maxRecordBuffer bounds the capacity a caller claims for an output
+// buffer: no record or plaintext needs more, and a claimed SIZE_MAX is
+// not turned into a slice that long.
+const maxRecordBuffer = 1 << 17
+
+// outSlice views a caller's output buffer of capacity n without copying.
+func outSlice(out *C.uint8_t, n C.size_t) []byte {
+	if out == nil {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(out)), int(min(n, maxRecordBuffer)))
+}
+
+// recordStatus is what encrypt and decrypt return for a result of Seal or
+// Open, setting *outLen.
+func recordStatus(n int, res session.RecordResult, outLen *C.size_t) C.int {
+	switch res {
+	case session.RecordOK:
+		*outLen = C.size_t(n)
+		return 1
+	case session.RecordShortBuffer:
+		*outLen = C.size_t(n)
+		return C.DTLSGATE_E_BUFFER_TOO_SMALL
+	case session.RecordDropped:
+		*outLen = 0
+		return C.DTLSGATE_RECORD_DROPPED
+	case session.RecordNotData:
+		*outLen = 0
+		return C.DTLSGATE_RECORD_NOT_DATA
+	}
+	*outLen = 0
+	return 0
+}
+
+// recordOp is Seal or Open.
+type recordOp func(s *session.Session, out, in []byte) (int, session.RecordResult)
+
+// oneRecord checks one call's arguments and runs op on them.
+func (x *dtlsSession) oneRecord(op recordOp, in *C.capi_in_bytes, inLen C.size_t, out *C.uint8_t, outLen *C.size_t) C.int {
+	b, ok := inBytes(in, inLen, "input")
+	switch {
+	case !ok:
+		return C.DTLSGATE_E_INVALID_ARGUMENT
+	case outLen == nil:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out_len: NULL")
+	case out == nil && *outLen > 0:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out: NULL with a capacity of %d", uint64(*outLen))
+	}
+	n, res := op(x.s, outSlice(out, *outLen), b)
+	return recordStatus(n, res, outLen)
+}
+
+// batch runs op on each entry, whatever the others gave, and returns how
+// many gave 1.
+func batch(h *C.dtlsgate_session, op recordOp, entries *C.dtlsgate_record_buffer, count C.size_t) C.int {
+	if count > C.DTLSGATE_MAX_BATCH || entries == nil && count > 0 {
+		return C.DTLSGATE_E_INVALID_ARGUMENT
+	}
+	return withSession(h, func(x *dtlsSession) C.int {
+		done := C.int(0)
+		es := unsafe.Slice(entries, int(count))
+		for i := range es {
+			e := &es[i]
+			e.status = x.oneRecord(op, e.in, e.in_len, e.out, &e.out_len)
+			if e.status == 1 {
+				done++
+			}
+		}
+		return done
+	})
+}
+
+//export dtlsgo_session_encrypt
+func dtlsgo_session_encrypt(h *C.dtlsgate_session, plain *C.capi_in_bytes, n C.size_t, out *C.uint8_t, outLen *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int {
+		return x.oneRecord((*session.Session).Seal, plain, n, out, outLen)
+	})
+}
+
+//export dtlsgo_session_decrypt
+func dtlsgo_session_decrypt(h *C.dtlsgate_session, dgram *C.capi_in_bytes, n C.size_t, out *C.uint8_t, outLen *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	return withSession(h, func(x *dtlsSession) C.int {
+		return x.oneRecord((*session.Session).Open, dgram, n, out, outLen)
+	})
+}
+
+//export dtlsgo_session_encrypt_batch
+func dtlsgo_session_encrypt_batch(h *C.dtlsgate_session, entries *C.dtlsgate_record_buffer, count C.size_t) (ret C.int) {
+	defer guard(&ret)
+	return batch(h, (*session.Session).Seal, entries, count)
+}
+
+//export dtlsgo_session_decrypt_batch
+func dtlsgo_session_decrypt_batch(h *C.dtlsgate_session, entries *C.dtlsgate_record_buffer, count C.size_t) (ret C.int) {
+	defer guard(&ret)
+	return batch(h, (*session.Session).Open, entries, count)
 }
 
 //export dtlsgo_session_decrypt_datagram
 func dtlsgo_session_decrypt_datagram(h *C.dtlsgate_session, fd C.int, dgram *C.capi_in_bytes, n C.size_t, out *C.uint8_t, outLen *C.size_t) (ret C.int) {
 	defer guard(&ret)
-	b, ok := inBytes(dgram, n)
+	b, ok := inBytes(dgram, n, "datagram")
 	return withSession(h, func(x *dtlsSession) C.int {
 		switch {
-		case !ok || outLen == nil:
+		case !ok:
 			return C.DTLSGATE_E_INVALID_ARGUMENT
+		case outLen == nil:
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out length: NULL; pass the buffer's size in it")
 		case x.badSocket(fd):
 			*outLen = 0
 			return 0
@@ -439,7 +572,7 @@ func dtlsgo_session_decrypt_datagram(h *C.dtlsgate_session, fd C.int, dgram *C.c
 			*outLen = n
 			return C.DTLSGATE_E_BUFFER_TOO_SMALL
 		case out == nil && n > 0:
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out: NULL with a length of %d", uint64(*outLen))
 		}
 		plain := x.s.DecryptDatagram(b)
 		sent := x.send(fd)
@@ -458,7 +591,7 @@ func dtlsgo_session_next_outgoing(h *C.dtlsgate_session, buf *C.uint8_t, n *C.si
 	defer guard(&ret)
 	return withSession(h, func(x *dtlsSession) C.int {
 		if n == nil {
-			return C.DTLSGATE_E_INVALID_ARGUMENT
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "length: NULL; pass the buffer's size in it")
 		}
 		x.queue = append(x.queue, x.s.Outgoing()...)
 		if len(x.queue) == 0 {

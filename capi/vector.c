@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vector.c - whether capi_clear_upper() may issue VZEROUPPER: the CPU has
  * AVX and the OS saves the YMM state (XCR0 bits 1 and 2), so the

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package main
 
 // #include "capi.h"
@@ -5,11 +7,13 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 	"unsafe"
 
 	"github.com/dtlsgate/dtlsgate/core/cookie"
+	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/dtlsgate/dtlsgate/core/verifier"
 	"github.com/dtlsgate/dtlsgate/core/wire"
 )
@@ -48,7 +52,7 @@ func dtlsgo_verifier_set_cookie_generator_parameters(h *C.dtlsgate_verifier, has
 	if !ok {
 		return C.DTLSGATE_E_BAD_HANDLE
 	}
-	s, ok := inBytes(secret, secretLen)
+	s, ok := inBytes(secret, secretLen, "secret")
 	if !ok {
 		return C.DTLSGATE_E_INVALID_ARGUMENT
 	}
@@ -77,7 +81,7 @@ func dtlsgo_verifier_set_cookie_lifetime(h *C.dtlsgate_verifier, seconds C.uint3
 		return C.DTLSGATE_E_BAD_HANDLE
 	}
 	if seconds == 0 || seconds > maxSeconds {
-		return C.DTLSGATE_E_INVALID_ARGUMENT
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "cookie lifetime: %d is out of range 1..%d seconds", seconds, maxSeconds)
 	}
 	return status(v.Generator().SetLifetime(secondsOf(seconds)))
 }
@@ -100,7 +104,7 @@ func dtlsgo_verifier_set_secret_rotation_interval(h *C.dtlsgate_verifier, second
 		return C.DTLSGATE_E_BAD_HANDLE
 	}
 	if seconds > maxSeconds {
-		return C.DTLSGATE_E_INVALID_ARGUMENT
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "secret rotation interval: %d is out of range 0..%d seconds (0: never)", seconds, maxSeconds)
 	}
 	return status(v.Generator().SetRotationInterval(secondsOf(seconds)))
 }
@@ -122,9 +126,14 @@ func dtlsgo_verifier_set_fleet_key(h *C.dtlsgate_verifier, key *C.capi_in_bytes,
 	if !ok {
 		return C.DTLSGATE_E_BAD_HANDLE
 	}
-	k, ok := inBytes(key, keyLen)
-	if !ok || window == 0 || window > maxSeconds || skew > maxSeconds {
+	k, ok := inBytes(key, keyLen, "fleet key")
+	switch {
+	case !ok:
 		return C.DTLSGATE_E_INVALID_ARGUMENT
+	case window == 0 || window > maxSeconds:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "fleet window: %d is out of range 1..%d seconds", window, maxSeconds)
+	case skew > maxSeconds:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "fleet maximum skew: %d is out of range 0..%d seconds", skew, maxSeconds)
 	}
 	return status(v.Generator().SetFleet(cookie.FleetConfig{
 		MasterKey: k, Window: secondsOf(window), MaxSkew: secondsOf(skew),
@@ -179,7 +188,7 @@ func verifyClient(h *C.dtlsgate_verifier, fd C.int, dgram *C.capi_in_bytes, dgra
 	if !ok {
 		return C.DTLSGATE_E_BAD_HANDLE
 	}
-	d, ok := inBytes(dgram, dgramLen)
+	d, ok := inBytes(dgram, dgramLen, "datagram")
 	if !ok {
 		return C.DTLSGATE_E_INVALID_ARGUMENT
 	}
@@ -187,7 +196,19 @@ func verifyClient(h *C.dtlsgate_verifier, fd C.int, dgram *C.capi_in_bytes, dgra
 	if fd >= 0 {
 		w = fdWriter(fd)
 	}
-	return boolInt(v.VerifyClient(w, d, peer.Addr(), peer.Port()))
+	verified := v.VerifyClient(w, d, peer.Addr(), peer.Port())
+	if !verified && v.DtlsError() == dtlserror.InvalidInputParameters {
+		// Qt's message names no argument; the last error message does.
+		switch {
+		case w == nil:
+			setLastError(0, fmt.Sprintf("socket: %d is not a descriptor", fd))
+		case len(d) == 0:
+			setLastError(0, "datagram: empty")
+		default:
+			setLastError(0, peerProblem(peer))
+		}
+	}
+	return boolInt(verified)
 }
 
 //export dtlsgo_verifier_check
@@ -207,9 +228,14 @@ func check(h *C.capi_const_verifier, dgram *C.capi_in_bytes, dgramLen C.size_t, 
 	if !ok {
 		return C.DTLSGATE_E_BAD_HANDLE
 	}
-	d, ok := inBytes(dgram, dgramLen)
-	if !ok || len(d) == 0 || replyLen == nil {
+	d, ok := inBytes(dgram, dgramLen, "datagram")
+	switch {
+	case !ok:
 		return C.DTLSGATE_E_INVALID_ARGUMENT
+	case len(d) == 0:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "datagram: empty")
+	case replyLen == nil:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "reply length: NULL; pass the reply buffer's size in it")
 	}
 	var out []byte
 	if reply != nil {
@@ -221,7 +247,7 @@ func check(h *C.capi_const_verifier, dgram *C.capi_in_bytes, dgramLen C.size_t, 
 		*replyLen = C.size_t(n)
 		return C.DTLSGATE_E_BUFFER_TOO_SMALL
 	case err != nil:
-		return C.DTLSGATE_E_INVALID_ARGUMENT
+		return refusePeer(peer)
 	}
 	*replyLen = C.size_t(n)
 	switch result {
@@ -231,6 +257,23 @@ func check(h *C.capi_const_verifier, dgram *C.capi_in_bytes, dgramLen C.size_t, 
 		return C.DTLSGATE_CHECK_VERIFIED
 	}
 	return C.DTLSGATE_CHECK_DROP
+}
+
+// refusePeer says which part of a peer the verifier refused.
+func refusePeer(peer netip.AddrPort) C.int {
+	return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "%s", peerProblem(peer))
+}
+
+// peerProblem names the part of a peer the verifier refused: the address
+// or the port, else (ErrMulticastPeer) the kind of address.
+func peerProblem(peer netip.AddrPort) string {
+	switch {
+	case !peer.Addr().IsValid():
+		return "address: missing or not a numeric IPv4 or IPv6 address (resolve a host name such as \"localhost\" first)"
+	case peer.Port() == 0:
+		return "port: 0 is out of range 1..65535"
+	}
+	return fmt.Sprintf("address %s: multicast or broadcast; only unicast peers are accepted", peer.Addr())
 }
 
 //export dtlsgo_verifier_verified_hello
@@ -267,7 +310,7 @@ func secondsOf(s C.uint32_t) time.Duration { return time.Duration(s) * time.Seco
 
 func putSeconds(d time.Duration, out *C.uint32_t) C.int {
 	if out == nil {
-		return C.DTLSGATE_E_INVALID_ARGUMENT
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "seconds: NULL; pass where to store the value")
 	}
 	*out = C.uint32_t(d / time.Second)
 	return C.DTLSGATE_OK
@@ -277,7 +320,7 @@ func putSeconds(d time.Duration, out *C.uint32_t) C.int {
 // values, so any error is an invalid argument.
 func status(err error) C.int {
 	if err != nil {
-		return C.DTLSGATE_E_INVALID_ARGUMENT
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "%v", err)
 	}
 	return C.DTLSGATE_OK
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dtlsgate.h - the public C API of dtlsgate.
  *
@@ -106,6 +107,18 @@ int dtlsgate_version_number(void);
  * dtlsgate_dtls_error value (0..8). Static storage, never NULL; unknown
  * codes give "unknown error code". Thread-safe. */
 const char *dtlsgate_strerror(int code);
+
+/* What went wrong in the calling thread's latest failing call: one that
+ * returned a negative status, or a dtlsgate_verifier_verify_client*() that
+ * refused its input (0 with InvalidInputParameters, whose
+ * dtls_error_string is Qt's message, naming no argument). Where an
+ * argument was refused it is named with what it accepts (e.g. "cookie
+ * lifetime: 0 is out of range 1..86400 seconds", "port: 0 is out of range
+ * 1..65535"); otherwise it is dtlsgate_strerror()'s text for the status.
+ * "" before any such call. Calls that succeed leave it as it is, so read
+ * it right after the failing call, on the same thread. Each thread has its
+ * own, valid until the thread's next failing call or its end; never NULL. */
+const char *dtlsgate_last_error_message(void);
 
 /* ---------------------------------------------------------------------------
  * DTLS errors: the values of Qt's QDtlsError
@@ -628,7 +641,8 @@ int dtlsgate_session_abort_handshake(dtlsgate_session *s);
 int dtlsgate_session_shutdown(dtlsgate_session *s, int socket_fd);
 
 /* Encrypts data as one record and sends it, as
- * QDtls::writeDatagramEncrypted(). Returns the number of bytes written
+ * QDtls::writeDatagramEncrypted(); with a socket the record goes out at
+ * once, queued nowhere. Returns the number of bytes written
  * (data_len), or 0: InvalidOperation (not encrypted),
  * InvalidInputParameters (empty, or more than 16384 bytes, the most a
  * record holds), UnderlyingSocketError. Negative: DTLSGATE_E_BAD_HANDLE,
@@ -684,6 +698,104 @@ int dtlsgate_session_dtls_error(const dtlsgate_session *s);
 
 /* The message that goes with it; empty for NoError. String conventions. */
 int dtlsgate_session_dtls_error_string(const dtlsgate_session *s, char *buf, size_t *len);
+
+/* ---------------------------------------------------------------------------
+ * Records in the caller's buffers
+ *
+ * Once the connection is encrypted, application data can go through these
+ * instead of write_datagram_encrypted() + next_outgoing() and
+ * decrypt_datagram(): one call per datagram each way, the record or the
+ * data written straight into the caller's buffer, nothing queued, nothing
+ * allocated. Each of them clears the session's error first, like the calls
+ * above. Thread rules are the session's: calls on one session are
+ * serialized (a batch holds the session for the whole batch); use one
+ * session per thread, or expect the calls to wait for each other.
+ * ------------------------------------------------------------------------- */
+
+/* The most a record carries (RFC 6347), and the most it adds to it: a
+ * buffer of plain_len + DTLSGATE_RECORD_OVERHEAD_MAX bytes always holds
+ * the record dtlsgate_session_encrypt() makes of plain_len bytes. */
+#define DTLSGATE_MAX_RECORD_PLAINTEXT 16384
+#define DTLSGATE_RECORD_OVERHEAD_MAX 77
+
+/* Encrypts plain as one application-data record into (out, *out_len), to be
+ * sent by the caller as one datagram. Returns 1 with *out_len the record's
+ * length. When *out_len is too small, nothing is done (no sequence number
+ * is used): *out_len is set to the size needed and
+ * DTLSGATE_E_BUFFER_TOO_SMALL returned, so (NULL, &zero) asks for it.
+ * out may overlap plain anywhere: with the plaintext at the start of a
+ * buffer of plain_len + DTLSGATE_RECORD_OVERHEAD_MAX bytes, encrypting in
+ * place is passing that buffer as both. Returns 0 with *out_len = 0 on an
+ * error the session records: InvalidOperation (not encrypted),
+ * InvalidInputParameters (empty, or more than
+ * DTLSGATE_MAX_RECORD_PLAINTEXT bytes), TlsFatalError (2^48 records sent:
+ * the connection must end). Other negatives: DTLSGATE_E_BAD_HANDLE,
+ * DTLSGATE_E_BUSY, DTLSGATE_E_INVALID_ARGUMENT (NULL out_len, NULL plain
+ * with a non-zero length, NULL out with a non-zero *out_len, plain longer
+ * than DTLSGATE_MAX_INPUT). */
+int dtlsgate_session_encrypt(dtlsgate_session *s, const uint8_t *plain, size_t plain_len,
+                             uint8_t *out, size_t *out_len);
+
+/* Results of dtlsgate_session_decrypt() besides 1 (data) and 0 (error). */
+/* The datagram was dropped, as RFC 6347 requires, without a word: it failed
+ * authentication, was a replay or older than the replay window, was not
+ * of epoch 1 or DTLS, or could not be framed. *out_len is 0. */
+#define DTLSGATE_RECORD_DROPPED 2
+/* The datagram is not one application-data record: an alert (close_notify
+ * among them), a handshake message the peer repeated because our last
+ * flight was lost, a renegotiation attempt, or several records. It was
+ * not looked into and the session did not change: pass the same datagram
+ * to dtlsgate_session_decrypt_datagram(), which handles all of these. */
+#define DTLSGATE_RECORD_NOT_DATA 3
+
+/* Authenticates and decrypts a datagram holding one application-data
+ * record into (out, *out_len). Returns 1 with *out_len the length of the
+ * data (0 for an empty record), DTLSGATE_RECORD_DROPPED or
+ * DTLSGATE_RECORD_NOT_DATA (*out_len 0). The data never takes more room
+ * than dgram_len; when *out_len is smaller than the record needs (AEAD
+ * suites: exactly the data; CBC: the data, its MAC and padding, which are
+ * decrypted there before they are checked), nothing is done: *out_len is
+ * set to that size and DTLSGATE_E_BUFFER_TOO_SMALL returned, and the
+ * datagram can be passed again. out may overlap dgram anywhere, e.g. be
+ * the same buffer (in place); dgram's bytes are then overwritten, except
+ * on DTLSGATE_RECORD_NOT_DATA and DTLSGATE_E_BUFFER_TOO_SMALL. Beyond
+ * *out_len, what out holds afterwards is unspecified. Returns 0 with
+ * *out_len = 0 on an error the session records: InvalidOperation (not
+ * encrypted; during the handshake use do_handshake()),
+ * InvalidInputParameters (empty datagram). Other negatives:
+ * DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY, DTLSGATE_E_INVALID_ARGUMENT (as
+ * for dtlsgate_session_encrypt()). */
+int dtlsgate_session_decrypt(dtlsgate_session *s, const uint8_t *dgram, size_t dgram_len,
+                             uint8_t *out, size_t *out_len);
+
+/* One datagram of a batch: the input (plaintext or datagram), the output
+ * buffer with its in/out length, and the status the single call would
+ * have returned for it. */
+typedef struct dtlsgate_record_buffer {
+    const uint8_t *in;
+    size_t in_len;
+    uint8_t *out;
+    size_t out_len;
+    int status;
+} dtlsgate_record_buffer;
+
+/* The most entries one batch call takes. */
+#define DTLSGATE_MAX_BATCH 4096
+
+/* dtlsgate_session_encrypt() / dtlsgate_session_decrypt() on each of the
+ * count entries, in order, in one call: each entry's out_len and status
+ * are set as that call would set them. An entry that fails (status other
+ * than 1, say a forged datagram or a buffer too small) does not stop the
+ * batch: the others are processed all the same, and its out_len tells, as
+ * for the single call, what it needs. An entry DTLSGATE_RECORD_NOT_DATA is
+ * for decrypt_datagram() after the batch. Returns how many entries have
+ * status 1 (0..count); negative: DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY,
+ * DTLSGATE_E_INVALID_ARGUMENT (entries NULL with count > 0, or count over
+ * DTLSGATE_MAX_BATCH), with no entry touched. count 0 returns 0. */
+int dtlsgate_session_encrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *entries,
+                                   size_t count);
+int dtlsgate_session_decrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *entries,
+                                   size_t count);
 
 /* ---------------------------------------------------------------------------
  * DTLS server endpoint
@@ -832,7 +944,8 @@ void dtlsgate_server_free(dtlsgate_server *srv);
  * `identity:hexkey` lines (GnuTLS psktool's format; call it again to
  * reload): DTLSGATE_OK, DTLSGATE_E_IO (the file cannot be read), or
  * DTLSGATE_E_INVALID_ARGUMENT (path NULL; a malformed line, a bad key or
- * a duplicate identity: the table is left as it was).
+ * a duplicate identity: the table is left as it was, and
+ * dtlsgate_last_error_message() names the file and the line).
  * All three: DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY. */
 int dtlsgate_server_set_psk(dtlsgate_server *srv, const uint8_t *identity, size_t identity_len,
                             const uint8_t *key, size_t key_len);

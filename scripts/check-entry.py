@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Checks, in the machine code of a shared library, that every exported
 dtlsgate_* function clears the upper vector state (VZEROUPPER) before it
 hands control to Go, and that it hands it to its own cgo export dtlsgo_*.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Checks that README.md shows the code of the files it says it shows.
 
 A fenced block in README.md preceded by a line

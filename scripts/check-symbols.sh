@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Checks that a shared library exports exactly the dtlsgate_* functions its
 # public header declares: nothing missing, nothing extra (no Go runtime or
 # _cgo_ symbols), and that its soname is SONAME (default libdtlsgate.so.0).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make demo: the C echo server (examples/c/secure_udp_server.c) on 127.0.0.1,
 # then three different clients, one after the other: the Python example
 # client, the C example client and a real `openssl s_client -dtls1_2 -psk`.
@@ -43,7 +44,7 @@ echo
 
 "$server" 127.0.0.1 0 >"$work/server.out" 2>&1 &
 server_pid=$!
-pids="$server_pid"
+pids=" $server_pid"
 if ! wait_for "$work/server.out" '^server: listening on ' 10; then
 	echo "demo FAILED: the server did not start:"
 	sed 's/^/    /' "$work/server.out"
@@ -110,7 +111,7 @@ echo "Stopping the server with SIGTERM: it closes what is still open."
 kill -TERM "$server_pid"
 wait "$server_pid"
 status=$?
-pids=""
+pids=${pids// $server_pid/} # the rest (s_client -quiet outlives its input) goes in finish
 server_news
 echo
 

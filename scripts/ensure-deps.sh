@@ -1,7 +1,8 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the system tools the build, tests and demo need, only when one is
 # missing, so a fresh Debian 12 machine gets them and a prepared one pays nothing.
-# Usage: scripts/ensure-deps.sh [group...]   groups: build test qt pyside bench
+# Usage: scripts/ensure-deps.sh [group...]   groups: build test qt pyside bench release
 set -eu
 
 need=""
@@ -30,6 +31,7 @@ for group in "${@:-build}"; do
 	qt)
 		want /usr/lib/x86_64-linux-gnu/pkgconfig/Qt6Network.pc qt6-base-dev
 		want /usr/lib/x86_64-linux-gnu/qt6/plugins/tls/libqopensslbackend.so libqt6network6
+		want /usr/lib/qt6/libexec/moc qt6-base-dev-tools # for the adapter's QDtls signals
 		;;
 	bench) # the C harnesses that run OpenSSL and GnuTLS next to dtlsgate
 		want /usr/include/openssl/ssl.h libssl-dev
@@ -37,6 +39,14 @@ for group in "${@:-build}"; do
 		;;
 	pyside) # PySide2 is Debian's only Qt binding for Python; its tests run /usr/bin/python3
 		want /usr/lib/python3/dist-packages/PySide2/QtNetwork.cpython-311-x86_64-linux-gnu.so python3-pyside2.qtnetwork
+		;;
+	release) # the ABI check, the Debian packages, the wheel's venv test
+		want abidiff abigail-tools
+		want dh debhelper
+		want dh_python3 dh-python
+		want dpkg-buildpackage dpkg-dev
+		want lintian lintian
+		want /usr/lib/python3.11/ensurepip/__init__.py python3-venv
 		;;
 	*) echo "ensure-deps: unknown group $group" >&2; exit 2 ;;
 	esac

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs dtlsgate into a scratch prefix and builds a program against it
 # with pkg-config, linked to the shared library and then to the static one.
 # Also checks that DESTDIR staging works. Exits non-zero on any failure.
@@ -26,7 +27,8 @@ prefix=$tmp/usr
 $make --no-print-directory install PREFIX="$prefix" >"$tmp/install.log" 2>&1 ||
 	{ cat "$tmp/install.log" >&2; fail "make install PREFIX=$prefix"; }
 for f in include/dtlsgate.h lib/libdtlsgate.so.0 lib/libdtlsgate.so lib/libdtlsgate.a \
-	lib/pkgconfig/dtlsgate.pc; do
+	lib/pkgconfig/dtlsgate.pc lib/pkgconfig/dtlsgate-static.pc share/doc/dtlsgate/LICENSE \
+	share/doc/dtlsgate/THIRD_PARTY_NOTICES share/doc/dtlsgate/CHANGELOG.md; do
 	[ -e "$prefix/$f" ] || fail "$f not installed"
 done
 [ -L "$prefix/lib/libdtlsgate.so" ] || fail "lib/libdtlsgate.so is not a symlink"
@@ -69,17 +71,49 @@ got=$(env -u LD_LIBRARY_PATH "$tmp/prog_shared") || fail "run the shared-linked 
 ldd "$tmp/prog_shared" | grep -q "$prefix/lib/libdtlsgate.so.0" ||
 	fail "shared-linked program does not load $prefix/lib/libdtlsgate.so.0"
 
-# 4. A static link: pkg-config --static --libs, with -ldtlsgate spelled as
-# the archive so that the linker cannot pick the .so.
-libs=$(pkg-config --static --libs dtlsgate | sed 's/-ldtlsgate\b/-l:libdtlsgate.a/')
-# shellcheck disable=SC2046,SC2086
-$cc -std=c11 -Wall -Wextra -Werror -o "$tmp/prog_static" "$tmp/prog.c" \
-	$(pkg-config --cflags dtlsgate) $libs || fail "compile against the static library ($libs)"
-if readelf -d "$tmp/prog_static" | grep -q 'libdtlsgate'; then
-	fail "statically linked program still needs libdtlsgate.so"
-fi
-got=$(env -u LD_LIBRARY_PATH "$tmp/prog_static") || fail "run the static-linked program"
-[ "$got" = "$version" ] || fail "static-linked program printed '$got', expected '$version'"
+# 4. A static link with the documented line, pkg-config --libs dtlsgate-static
+# (dtlsgate.pc's -ldtlsgate takes the .so even with --static: checked too).
+for f in "--libs dtlsgate-static" "--static --libs dtlsgate-static"; do
+	# shellcheck disable=SC2046,SC2086
+	$cc -std=c11 -Wall -Wextra -Werror -o "$tmp/prog_static" "$tmp/prog.c" \
+		$(pkg-config --cflags dtlsgate-static) $(pkg-config $f) ||
+		fail "compile against the static library (pkg-config $f)"
+	if readelf -d "$tmp/prog_static" | grep -q 'libdtlsgate'; then
+		fail "linked with pkg-config $f, the program still needs libdtlsgate.so"
+	fi
+	got=$(env -u LD_LIBRARY_PATH "$tmp/prog_static") || fail "run the static-linked program"
+	[ "$got" = "$version" ] || fail "static-linked program printed '$got', expected '$version'"
+done
+pkg-config --validate dtlsgate-static || fail "pkg-config --validate dtlsgate-static"
+[ "$(pkg-config --modversion dtlsgate-static)" = "$version" ] || fail "dtlsgate-static.pc version"
+# shellcheck disable=SC2046
+$cc -std=c11 -o "$tmp/prog_pc_static" "$tmp/prog.c" $(pkg-config --cflags --static --libs dtlsgate) \
+	-Wl,-rpath,"$prefix/lib" || fail "compile with pkg-config --static --libs dtlsgate"
+readelf -d "$tmp/prog_pc_static" | grep -q 'NEEDED.*libdtlsgate.so.0' ||
+	fail "pkg-config --static --libs dtlsgate no longer links the .so: update README.md's Installing section"
+
+# 4b. make install runs ldconfig only for a directory the loader searches,
+# and never with DESTDIR. A stand-in ldconfig lists $fake_dir as searched.
+fake=$tmp/bin/ldconfig
+mkdir -p "$tmp/bin"
+cat >"$fake" <<FAKE
+#!/bin/sh
+if [ "\$#" -gt 0 ]; then echo "\$FAKE_DIR: (from a test)"; else echo run >>"$tmp/ldconfig.log"; fi
+FAKE
+chmod +x "$fake"
+ldconfig_runs() { # ldconfig_runs FAKE_DIR MAKE-ARGS...: how many times install ran ldconfig
+	rm -f "$tmp/ldconfig.log"
+	dir=$1
+	shift
+	FAKE_DIR=$dir LDCONFIG=$fake $make --no-print-directory install "$@" >"$tmp/install3.log" 2>&1 ||
+		{ cat "$tmp/install3.log" >&2; fail "make install $*"; }
+	if [ -e "$tmp/ldconfig.log" ]; then wc -l <"$tmp/ldconfig.log"; else echo 0; fi
+}
+[ "$(ldconfig_runs /usr/lib PREFIX="$prefix")" = 0 ] || fail "make install ran ldconfig for a private prefix"
+[ "$(ldconfig_runs "$prefix/lib" PREFIX="$prefix")" = 1 ] ||
+	fail "make install did not run ldconfig for a directory the loader searches"
+[ "$(ldconfig_runs "$prefix/lib" PREFIX="$prefix" DESTDIR="$tmp/stage0")" = 0 ] ||
+	fail "make install ran ldconfig with DESTDIR set"
 
 # 5. DESTDIR staging: files under DESTDIR, the .pc names the final prefix.
 stage=$tmp/stage
@@ -93,36 +127,8 @@ grep -qx 'set(PACKAGE_VERSION "'"$version"'")' \
 	"$stage/opt/dtlsgate/lib/cmake/dtlsgate/dtlsgateConfigVersion.cmake" ||
 	fail "DESTDIR install: no CMake package version file"
 
-# 6. C++ consumers of the installed tree (tests/cpp/consumer/): a Makefile
-# project with pkg-config, and a CMake project with find_package(dtlsgate)
-# on the shared and on the static library. Each answers a real ClientHello.
-for f in include/dtlsgate.hpp include/dtlsgate_qt.hpp lib/cmake/dtlsgate/dtlsgateConfig.cmake \
-	lib/cmake/dtlsgate/dtlsgateConfigVersion.cmake; do
-	[ -e "$prefix/$f" ] || fail "$f not installed"
-done
-hello=$root/tests/corpus/openssl_dtls12.bin
-cp -r tests/cpp/consumer "$tmp/pc"
-$make --no-print-directory -C "$tmp/pc" CXX="${CXX:-c++}" LDFLAGS="-Wl,-rpath,$prefix/lib" \
-	>"$tmp/pc.log" 2>&1 || { cat "$tmp/pc.log" >&2; fail "the pkg-config C++ project does not build"; }
-got=$(env -u LD_LIBRARY_PATH "$tmp/pc/consumer" "$hello") || fail "run the pkg-config C++ program"
-case $got in "$version HelloVerifyRequest "*) ;; *) fail "pkg-config C++ program printed '$got'" ;; esac
-
-command -v cmake >/dev/null || fail "cmake is not installed (scripts/ensure-deps.sh test)"
-mm=$(echo "$version" | cut -d. -f1-2)
-cmake -S tests/cpp/consumer -B "$tmp/cmake" -DCMAKE_PREFIX_PATH="$prefix" -DDTLSGATE_WANT="$mm" \
-	>"$tmp/cmake.log" 2>&1 && cmake --build "$tmp/cmake" >>"$tmp/cmake.log" 2>&1 ||
-	{ cat "$tmp/cmake.log" >&2; fail "the CMake C++ project does not build"; }
-for prog in consumer consumer_static; do
-	got=$(env -u LD_LIBRARY_PATH "$tmp/cmake/$prog" "$hello") || fail "run the CMake program $prog"
-	case $got in "$version HelloVerifyRequest "*) ;; *) fail "CMake program $prog printed '$got'" ;; esac
-done
-readelf -d "$tmp/cmake/consumer_static" | grep -q libdtlsgate &&
-	fail "dtlsgate::dtlsgate_static still links libdtlsgate.so"
-# find_package refuses a version this one does not satisfy.
-if cmake -S tests/cpp/consumer -B "$tmp/cmake-too-new" -DCMAKE_PREFIX_PATH="$prefix" \
-	-DDTLSGATE_WANT="$(echo "$version" | cut -d. -f1).999" >"$tmp/cmake2.log" 2>&1; then
-	fail "find_package(dtlsgate $(echo "$version" | cut -d. -f1).999) accepted version $version"
-fi
+# 6. C and C++ programs outside the tree, built against it and run.
+scripts/test-consumers.sh "" "$prefix" "$prefix/lib" "$tmp"
 
 echo "test-install: OK: version $version installed, pkg-config found it, shared and static programs ran;" \
-	"C++ projects built with pkg-config and with CMake (shared and static) ran"
+	"programs outside the tree built against it and ran"

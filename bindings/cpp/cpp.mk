@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Included by the top-level Makefile: the C++ binding (bindings/cpp/), its
 # tests (tests/cpp/), examples (examples/cpp/) and installed files.
 
@@ -7,6 +8,20 @@ CPP_CXXFLAGS := -std=c++17 -g -O1 $(CFLAGS_STRICT) -Iinclude -Ibindings/cpp -Ite
 # Qt 6 wants position-independent code in programs that link it.
 CPP_QT_CXXFLAGS := $(CPP_CXXFLAGS) -fPIC
 CPP_CORPUS := tests/corpus
+
+# dtlsgate::qt::QDtls is a QObject with signals: a program that uses it
+# links the output of moc run on the header, once. This is the Makefile
+# form of the step (README.md shows it for consumers; CMake's AUTOMOC does
+# it through the dtlsgate::qt target).
+QT_MOC = $(shell pkg-config --variable=libexecdir Qt6Core)/moc
+CPP_QT_MOC := $(BUILD)/cpp/moc_dtlsgate_qt.o
+
+$(BUILD)/cpp/moc_dtlsgate_qt.cpp: bindings/cpp/dtlsgate_qt.hpp | deps-qt
+	@mkdir -p $(@D)
+	$(QT_MOC) $(shell pkg-config --cflags-only-I Qt6Network) -f dtlsgate_qt.hpp -o $@ $<
+
+$(CPP_QT_MOC): $(BUILD)/cpp/moc_dtlsgate_qt.cpp $(CPP_QT_HEADERS) $(HEADER) | deps-qt
+	$(CXX) $(CPP_QT_CXXFLAGS) $(shell pkg-config --cflags Qt6Network) -c -o $@ $<
 
 $(BUILD)/cpp/test_binding: tests/cpp/test_binding.cpp tests/cpp/check.hpp \
 		tests/common/dtls_bytes.h $(CPP_HEADERS) $(HEADER) $(SO)
@@ -18,9 +33,9 @@ $(BUILD)/cpp/verify_server: examples/cpp/verify_server.cpp $(CPP_HEADERS) $(HEAD
 	$(CXX) $(CPP_CXXFLAGS) -o $@ $< $(LDFLAGS_SHARED)
 
 $(BUILD)/cpp/test_qt_adapter: tests/cpp/test_qt_adapter.cpp tests/cpp/check.hpp \
-		tests/common/dtls_bytes.h $(CPP_QT_HEADERS) $(HEADER) $(SO) | deps-qt
+		tests/common/dtls_bytes.h $(CPP_QT_HEADERS) $(CPP_QT_MOC) $(HEADER) $(SO) | deps-qt
 	@mkdir -p $(@D)
-	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(QT_FLAGS) $(LDFLAGS_SHARED)
+	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(CPP_QT_MOC) $(QT_FLAGS) $(LDFLAGS_SHARED)
 
 $(BUILD)/cpp/qt_verify_server: examples/cpp/qt_verify_server.cpp $(CPP_QT_HEADERS) $(HEADER) \
 		$(SO) | deps-qt
@@ -31,15 +46,15 @@ $(BUILD)/cpp/qt_verify_server: examples/cpp/qt_verify_server.cpp $(CPP_QT_HEADER
 CPP_QT_EXAMPLES := $(BUILD)/cpp/qt_secure_udp_server $(BUILD)/cpp/qt_secure_udp_client
 
 $(BUILD)/cpp/qt_secure_udp_%: examples/cpp/qt_secure_udp_%.cpp examples/cpp/qt_example.hpp \
-		$(CPP_QT_HEADERS) $(HEADER) $(SO) | deps-qt
+		$(CPP_QT_HEADERS) $(CPP_QT_MOC) $(HEADER) $(SO) | deps-qt
 	@mkdir -p $(@D)
-	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(QT_FLAGS) $(LDFLAGS_SHARED)
+	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(CPP_QT_MOC) $(QT_FLAGS) $(LDFLAGS_SHARED)
 
-# README.md's C++ quick start: built (not run) by test-cpp-qt.
-$(BUILD)/cpp/readme_quickstart_qt: tests/cpp/readme_quickstart_qt.cpp $(CPP_QT_HEADERS) $(HEADER) \
+# README.md's C++/Qt quick start, built as the tests build (tests/readme/qt.sh builds it as the README says).
+$(BUILD)/cpp/readme_quickstart_qt: tests/readme/qt/main.cpp $(CPP_QT_HEADERS) $(CPP_QT_MOC) $(HEADER) \
 		$(SO) | deps-qt
 	@mkdir -p $(@D)
-	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(QT_FLAGS) $(LDFLAGS_SHARED)
+	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(CPP_QT_MOC) $(QT_FLAGS) $(LDFLAGS_SHARED)
 
 # The same source on Qt's own QDtlsClientVerifier, for comparison.
 $(BUILD)/cpp/qt_verify_server_qtverifier: examples/cpp/qt_verify_server.cpp | deps-qt
@@ -63,7 +78,7 @@ test-cpp: $(BUILD)/cpp/test_binding $(BUILD)/cpp/verify_server | deps-test
 	$(BUILD)/cpp/test_binding $(CPP_CORPUS)
 	tests/interop/run.sh $(BUILD)/cpp/verify_server
 
-## test-cpp-qt: Qt adapter: the header alone, unit tests, the Qt example servers against real clients, the secure UDP examples against each other, the C ports, openssl and gnutls, parity with Qt 6
+## test-cpp-qt: Qt adapter: the header alone, unit tests, the Qt-style echo server on the adapter and on Qt's QDtls (wrong key, then right), the Qt example servers against real clients, the secure UDP examples against each other, the C ports, openssl and gnutls, parity with Qt 6
 .PHONY: test-cpp-qt
 test-cpp-qt: $(BUILD)/cpp/test_qt_adapter $(BUILD)/cpp/qt_verify_server \
 		$(BUILD)/cpp/qt_verify_server_qtverifier $(BUILD)/cpp/parity_qt_adapter \
@@ -83,6 +98,8 @@ test-cpp-qt: $(BUILD)/cpp/test_qt_adapter $(BUILD)/cpp/qt_verify_server \
 	@echo "the Qt server with the C client, the C server with the Qt client:"
 	tests/interop/secure_udp.sh $(BUILD)/cpp/qt_secure_udp_server $(BUILD)/examples/secure_udp_client_c
 	tests/interop/secure_udp.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/cpp/qt_secure_udp_client
+	@echo "examples/cpp/qt_echo_server with CMake and AUTOMOC, on the adapter and on Qt's QDtls:"
+	tests/cpp/qt_echo.sh
 
 test: test-cpp test-cpp-qt
 
@@ -101,7 +118,7 @@ test-cpp: test-cpp-server
 # Install: the C++ headers next to dtlsgate.h, and a CMake package
 # (find_package(dtlsgate) -> dtlsgate::dtlsgate) next to dtlsgate.pc.
 
-CMAKE_DIR = $(DESTDIR)$(PREFIX)/lib/cmake/dtlsgate
+CMAKE_DIR = $(DESTDIR)$(LIBDIR)/cmake/dtlsgate
 
 ## install-cpp: dtlsgate.hpp, dtlsgate_qt.hpp and the CMake package files (part of install)
 .PHONY: install-cpp

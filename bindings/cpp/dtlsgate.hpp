@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // dtlsgate.hpp - header-only C++17 binding of dtlsgate (include/dtlsgate.h).
 //
 // The classes have the names and methods of Qt's QDtlsClientVerifier,
@@ -55,17 +56,25 @@ namespace dtlsgate {
 // Errors
 
 // A misuse of the API: code() is the C status (DTLSGATE_E_*), what() names
-// the call and describes the status.
+// the call, describes the status and, for a status the C call returned,
+// adds the library's detail() (dtlsgate_last_error_message: the argument
+// at fault and what it accepts).
 class error : public std::runtime_error {
 public:
-    error(int code, const std::string &call)
-        : std::runtime_error(call + ": " + dtlsgate_strerror(code)), code_(code)
+    error(int code, const std::string &call, const std::string &detail = std::string())
+        : std::runtime_error(call + ": " + dtlsgate_strerror(code) +
+                             (detail.empty() || detail == dtlsgate_strerror(code)
+                                  ? std::string()
+                                  : " (" + detail + ")")),
+          code_(code), detail_(detail)
     {
     }
     int code() const noexcept { return code_; }
+    const std::string &detail() const noexcept { return detail_; }
 
 private:
     int code_;
+    std::string detail_;
 };
 
 namespace detail {
@@ -74,7 +83,7 @@ namespace detail {
 inline int check_status(int rc, const char *call)
 {
     if (rc < 0)
-        throw error(rc, call);
+        throw error(rc, call, dtlsgate_last_error_message());
     return rc;
 }
 
@@ -93,7 +102,7 @@ std::string read_output(Read read, const char *call)
             return out;
         }
         if (rc != DTLSGATE_E_BUFFER_TOO_SMALL)
-            throw error(rc, call);
+            throw error(rc, call, dtlsgate_last_error_message());
         out.resize(len);
     }
 }
@@ -1053,6 +1062,64 @@ public:
         return out;
     }
 
+    // Records in the caller's buffers (dtlsgate_session_encrypt() and
+    // friends in dtlsgate.h): one C call per record, nothing queued. The
+    // buffer forms return the C result as it is (1; 0 with dtlsError();
+    // DTLSGATE_E_BUFFER_TOO_SMALL with outLen the size needed;
+    // DTLSGATE_RECORD_DROPPED, DTLSGATE_RECORD_NOT_DATA from decrypt) and
+    // throw for the other negative statuses. out may overlap the input.
+    int encrypt(const void *plain, std::size_t size, void *out, std::size_t &outLen)
+    {
+        clear_local_error();
+        return record_status(dtlsgate_session_encrypt(s_, static_cast<const std::uint8_t *>(plain),
+                                                      size, static_cast<std::uint8_t *>(out),
+                                                      &outLen),
+                             "dtlsgate_session_encrypt");
+    }
+    int decrypt(const void *dgram, std::size_t size, void *out, std::size_t &outLen)
+    {
+        clear_local_error();
+        return record_status(dtlsgate_session_decrypt(s_, static_cast<const std::uint8_t *>(dgram),
+                                                      size, static_cast<std::uint8_t *>(out),
+                                                      &outLen),
+                             "dtlsgate_session_decrypt");
+    }
+    // Each entry's status and out_len are set as the single call would;
+    // returns how many have status 1.
+    int encryptBatch(dtlsgate_record_buffer *entries, std::size_t count)
+    {
+        clear_local_error();
+        return detail::check_status(dtlsgate_session_encrypt_batch(s_, entries, count),
+                                    "dtlsgate_session_encrypt_batch");
+    }
+    int decryptBatch(dtlsgate_record_buffer *entries, std::size_t count)
+    {
+        clear_local_error();
+        return detail::check_status(dtlsgate_session_decrypt_batch(s_, entries, count),
+                                    "dtlsgate_session_decrypt_batch");
+    }
+    // The record for plain; empty on an error (see dtlsError()).
+    std::string encrypt(std::string_view plain)
+    {
+        std::string rec(plain.size() + DTLSGATE_RECORD_OVERHEAD_MAX, '\0');
+        std::size_t len = rec.size();
+        rec.resize(encrypt(plain.data(), plain.size(), &rec[0], len) == 1 ? len : 0);
+        return rec;
+    }
+    // The data of a datagram holding one application-data record; empty
+    // when it was dropped (forged, replayed) or on an error; nothing when
+    // it is not such a datagram: pass it to decryptDatagram().
+    std::optional<std::string> decrypt(std::string_view dgram)
+    {
+        std::string out(dgram.size(), '\0');
+        std::size_t len = out.size();
+        const int rc = decrypt(dgram.data(), dgram.size(), dgram.empty() ? nullptr : &out[0], len);
+        if (rc == DTLSGATE_RECORD_NOT_DATA)
+            return std::nullopt;
+        out.resize(rc == 1 ? len : 0);
+        return out;
+    }
+
     // With DTLSGATE_NO_SOCKET: the next datagram to send to the peer,
     // oldest first, or nothing; takeOutgoing() takes them all.
     std::optional<std::string> nextOutgoing()
@@ -1069,7 +1136,7 @@ public:
             if (rc == 0)
                 return std::nullopt;
             if (rc != DTLSGATE_E_BUFFER_TOO_SMALL)
-                throw error(rc, "dtlsgate_session_next_outgoing");
+                throw error(rc, "dtlsgate_session_next_outgoing", dtlsgate_last_error_message());
             d.resize(len);
         }
     }
@@ -1147,6 +1214,10 @@ protected:
         state.local_error = true;
         state.local_code = code;
         state.local_message = std::move(message);
+    }
+    static int record_status(int rc, const char *call)
+    {
+        return rc == DTLSGATE_E_BUFFER_TOO_SMALL ? rc : detail::check_status(rc, call);
     }
     void clear_local_error() noexcept
     {

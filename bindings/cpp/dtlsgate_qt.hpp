@@ -1,29 +1,38 @@
+// SPDX-License-Identifier: MIT
 // dtlsgate_qt.hpp - dtlsgate for Qt 6 programs.
 //
 // Namespace dtlsgate::qt has QDtlsClientVerifier, QDtls and
-// QSslPreSharedKeyAuthenticator with Qt's exact signatures: QUdpSocket*,
-// QByteArray and QHostAddress in, QByteArray and QString out,
-// GeneratorParameters holding Qt's own QCryptographicHash::Algorithm and a
-// QByteArray. A Qt program ports by replacing
+// QSslPreSharedKeyAuthenticator with Qt's signatures: QObjects with a
+// parent, QUdpSocket*, QByteArray and QHostAddress in, QByteArray and
+// QString out, Qt's own QSslConfiguration, QSslCipher and
+// QCryptographicHash::Algorithm, and QDtls's pskRequired and
+// handshakeTimeout as real Qt signals. A Qt program ports by replacing
 //
-//     #include <QDtlsClientVerifier>
+//     #include <QDtls>                 (or <QDtlsClientVerifier>)
 // with
 //     #include <dtlsgate_qt.hpp>
+//     using dtlsgate::qt::QDtls;
 //     using dtlsgate::qt::QDtlsClientVerifier;
 //     using dtlsgate::qt::QDtlsError;
 //
-// and, for the session, `using dtlsgate::qt::QDtls;` with Qt's signals
-// as std::function callbacks (onPskRequired, onHandshakeTimeout).
+// (using-declarations, not `using namespace dtlsgate::qt`: Qt's headers
+// declare their own QSslPreSharedKeyAuthenticator, and the two names would
+// clash. The pskRequired signal carries Qt's own class.) README.md has the
+// table of what differs from Qt class by class.
 //
-// (using-declarations, not `using namespace dtlsgate::qt`: QSslSocket's
-// header declares Qt's own QSslPreSharedKeyAuthenticator, and the two names
-// would clash.)
+// QDtls has Q_OBJECT, so a program that uses it compiles the output of moc
+// run on this header once: CMake does it when the target links
+// dtlsgate::qt (find_package(dtlsgate)) and has AUTOMOC on; a Makefile runs
+//     moc $(pkg-config --cflags-only-I Qt6Network) dtlsgate_qt.hpp -o moc_dtlsgate_qt.cpp
+// and compiles that file with the rest. The verifier and the authenticator
+// need no moc.
 //
-// Each class derives from its counterpart in dtlsgate.hpp, so the
+// Each class also derives from its counterpart in dtlsgate.hpp, so the
 // extensions (check(), cookie lifetime, rotation, fleet mode) and the
-// file-descriptor overloads are there too. Only the getters that return
-// bytes or text are redeclared with Qt types; the std::string versions stay
-// reachable through the base class. Errors work as in dtlsgate.hpp.
+// file-descriptor overloads are there too. The getters that return bytes,
+// text or configuration are redeclared with Qt types; the std::string
+// versions stay reachable through the base class. Errors work as in
+// dtlsgate.hpp.
 //
 // Qt built in a namespace (-qtnamespace) is not supported.
 #ifndef DTLSGATE_QT_HPP
@@ -34,6 +43,14 @@
 #include <QByteArray>
 #include <QCryptographicHash>
 #include <QHostAddress>
+#include <QList>
+#include <QObject>
+#include <QSslCipher>
+#include <QSslConfiguration>
+#include <QSslError>
+#include <QSslKey>
+#include <QSslPreSharedKeyAuthenticator>
+#include <QSslSocket>
 #include <QString>
 #include <QTimer>
 #include <QUdpSocket>
@@ -41,7 +58,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <memory>
 #include <type_traits>
 
 namespace dtlsgate {
@@ -69,7 +85,8 @@ inline std::string address(const QHostAddress &a) { return a.toString().toStdStr
 
 } // namespace detail
 
-class QDtlsClientVerifier : public dtlsgate::QDtlsClientVerifier {
+// A QObject as Qt's, owned by its parent if it has one; not movable.
+class QDtlsClientVerifier : public QObject, public dtlsgate::QDtlsClientVerifier {
     using base = dtlsgate::QDtlsClientVerifier;
 
 public:
@@ -98,7 +115,7 @@ public:
         }
     };
 
-    QDtlsClientVerifier() = default;
+    explicit QDtlsClientVerifier(QObject *parent = nullptr) : QObject(parent) {}
 
     bool setCookieGeneratorParameters(const GeneratorParameters &params)
     {
@@ -156,43 +173,78 @@ public:
     void setIdentityHint(const QByteArray &hint) { base::setIdentityHint(detail::view(hint)); }
 };
 
-// Qt's QDtls on QUdpSocket, QByteArray and QHostAddress. The sending calls
-// take the QUdpSocket the application reads the peer's datagrams from.
-// When it has a descriptor (it is bound), the library sends through it
-// directly; otherwise what is to be sent is queued and goes out here with
+// Qt's QDtls: a QObject, owned by its parent if it has one (not movable),
+// on QUdpSocket, QByteArray and QHostAddress. The sending calls take the
+// QUdpSocket the application reads the peer's datagrams from. When it has
+// a descriptor (it is bound), the library sends through it directly;
+// otherwise what is to be sent is queued and goes out here with
 // QUdpSocket::writeDatagram() to the peer (which binds the socket, as Qt
 // does). A null socket gives false (-1, empty) with InvalidInputParameters,
 // as in Qt; a failed writeDatagram() is UnderlyingSocketError with the
 // socket's errorString().
 //
-// handshakeTimeout works as Qt's signal does: doHandshake() and
-// handleTimeout() on a QUdpSocket arm a single-shot QTimer (created on first
-// use, owned by this object, on the calling thread) for the library's
-// retransmission timer, and when it fires the event loop calls the
-// onHandshakeTimeout function, which is expected to call
-// handleTimeout(socket). The timer stops when no retransmission is pending,
-// and on abortHandshake() and shutdown(). The function must not throw (Qt's
-// event loop cannot carry exceptions); to drop the session from inside it,
-// destroy it later (e.g. QTimer::singleShot(0, ...)).
+// Signals, as Qt's:
+// - pskRequired(QSslPreSharedKeyAuthenticator *), Qt's own class, emitted
+//   inside doHandshake() when the handshake needs the key. Qt's class can
+//   be filled only through its public setters, so a slot finds the
+//   client's identity() (on a server) and sets the identity and the key as
+//   in Qt, but identityHint() is empty and the maximum lengths are 0: Qt
+//   offers no public way to set them. onPskRequired() below has them.
+// - handshakeTimeout(), emitted from the event loop when the library's
+//   retransmission timer is due: doHandshake() and handleTimeout() arm a
+//   single-shot QTimer (a child of this object), which stops when no
+//   retransmission is pending and on abortHandshake() and shutdown(). The
+//   slot is expected to call handleTimeout(socket).
+// Connect them directly (the default for objects of one thread): the
+// authenticator lives only while the signal is emitted. A slot must not
+// delete the QDtls (deleteLater() it, as in Qt) and must not throw (Qt's
+// event loop cannot carry exceptions). dtlsgate::QDtls::emitHandshakeTimeout()
+// emits handshakeTimeout too, for programs that poll.
+//
+// onPskRequired() and onHandshakeTimeout() (std::function callbacks, the
+// adapter's authenticator with the hint and the maxima) stay as a second
+// way; each runs before the slots of its signal, which see what it set.
+//
+// setDtlsConfiguration() takes Qt's QSslConfiguration and uses
+// - preSharedKeyIdentityHint(): the hint a server sends;
+// - ciphers(): the suites dtlsgate has, in the order given; the others are
+//   skipped, as OpenSSL skips suites it cannot use. Qt's default list
+//   (defaultDtlsConfiguration()'s) or an empty one selects dtlsgate's
+//   default list; a list with none of dtlsgate's suites is refused;
+// - protocol(): QSsl::DtlsV1_2 or QSsl::DtlsV1_2OrLater; others are refused;
+// - peerVerifyMode(): kept, not acted on (a PSK handshake has no
+//   certificate to verify).
+// A local certificate or private key is refused (PSK only); every other
+// setting is ignored, and dtlsConfiguration() gives back what was set.
+// Refused means false, InvalidInputParameters, a dtlsErrorString() naming
+// the setting, and nothing changed. Qt would fail later, in doHandshake().
 //
 // The file-descriptor calls of dtlsgate::QDtls stay available; they do not
-// touch the timer. sessionCipher() and the configuration keep dtlsgate's
-// own small QSslCipher and QSslConfiguration (std::string names), since
-// Qt's classes need a TLS backend.
-class QDtls : public dtlsgate::QDtls {
+// touch the timer.
+class QDtls : public QObject, public dtlsgate::QDtls {
+    Q_OBJECT
     using base = dtlsgate::QDtls;
+    using Authenticator = dtlsgate::qt::QSslPreSharedKeyAuthenticator;
 
 public:
     using GeneratorParameters = QDtlsClientVerifier::GeneratorParameters;
+    // In this class the name is Qt's class, as in Qt's QDtls, so that moc
+    // records the signal as Qt does: pskRequired(QSslPreSharedKeyAuthenticator*).
+    using QSslPreSharedKeyAuthenticator = ::QSslPreSharedKeyAuthenticator;
 
-    explicit QDtls(dtlsgate::QSslSocket::SslMode mode) : base(mode) {}
-    // Qt's own QSslSocket::SslMode (same numbers), so ported code compiles as is.
-    template <class Mode, std::enable_if_t<std::is_enum_v<Mode> &&
-                                               !std::is_same_v<Mode, dtlsgate::QSslSocket::SslMode>,
-                                           int> = 0>
-    explicit QDtls(Mode mode) : base(static_cast<dtlsgate::QSslSocket::SslMode>(mode))
+    explicit QDtls(::QSslSocket::SslMode mode, QObject *parent = nullptr)
+        : QDtls(static_cast<dtlsgate::QSslSocket::SslMode>(mode), parent)
     {
     }
+    explicit QDtls(dtlsgate::QSslSocket::SslMode mode, QObject *parent = nullptr)
+        : QObject(parent), base(mode)
+    {
+        base::onPskRequired(
+            [this](dtlsgate::QSslPreSharedKeyAuthenticator *request) { askForKey(request); });
+        base::onHandshakeTimeout([this] { timedOut(); });
+    }
+
+    ::QSslSocket::SslMode sslMode() const { return ::QSslSocket::SslMode(base::sslMode()); }
 
     using base::setPeer;
     bool setPeer(const QHostAddress &address, quint16 port, const QString &verificationName = {})
@@ -209,9 +261,16 @@ public:
     {
         return QString::fromStdString(base::peerVerificationName());
     }
-    void setPeerVerificationName(const QString &name)
+    // As Qt: only before the handshake, else false with InvalidOperation.
+    bool setPeerVerificationName(const QString &name)
     {
+        if (handshakeState() != HandshakeNotStarted) {
+            setLocalError(QDtlsError::InvalidOperation,
+                          "Cannot set verification name after the handshake started");
+            return false;
+        }
         base::setPeerVerificationName(name.toStdString());
+        return true;
     }
 
     using base::setCookieGeneratorParameters;
@@ -224,19 +283,52 @@ public:
         return GeneratorParameters::fromStd(base::cookieGeneratorParameters());
     }
 
-    // Qt's pskRequired, with the Qt-typed authenticator.
-    void onPskRequired(std::function<void(QSslPreSharedKeyAuthenticator *)> f)
+    using base::setDtlsConfiguration;
+    bool setDtlsConfiguration(const ::QSslConfiguration &config)
     {
-        if (!f) {
-            base::onPskRequired(nullptr);
-            return;
+        std::string refused;
+        const QSsl::SslProtocol p = config.protocol();
+        if (p != QSsl::DtlsV1_2 && p != QSsl::DtlsV1_2OrLater)
+            refused = "QSslConfiguration protocol() " + std::to_string(int(p)) +
+                      " is not supported: dtlsgate speaks DTLS 1.2 (QSsl::DtlsV1_2 or "
+                      "QSsl::DtlsV1_2OrLater)";
+        else if (!config.localCertificate().isNull() || !config.privateKey().isNull())
+            refused = "QSslConfiguration localCertificate()/privateKey(): certificates are not "
+                      "supported (dtlsgate does pre-shared keys only)";
+        dtlsgate::QSslConfiguration mine;
+        if (refused.empty() && !pickCiphers(config.ciphers(), &mine)) {
+            refused = "QSslConfiguration ciphers(): none of the " +
+                      std::to_string(config.ciphers().size()) +
+                      " cipher suites is one dtlsgate has; it has";
+            const auto ours = dtlsgate::QSslConfiguration::defaultDtlsConfiguration();
+            for (const dtlsgate::QSslCipher &c : ours.ciphers())
+                refused += " " + c.name();
         }
-        base::onPskRequired([f = std::move(f)](dtlsgate::QSslPreSharedKeyAuthenticator *request) {
-            QSslPreSharedKeyAuthenticator q(*request);
-            f(&q);
-            *request = q; // the identity and key go back to the handshake
-        });
+        if (!refused.empty()) {
+            setLocalError(QDtlsError::InvalidInputParameters, refused);
+            return false;
+        }
+        mine.setPreSharedKeyIdentityHint(detail::view(config.preSharedKeyIdentityHint()));
+        mine.setPeerVerifyMode(dtlsgate::QSslSocket::PeerVerifyMode(config.peerVerifyMode()));
+        if (!base::setDtlsConfiguration(mine))
+            return false;
+        config_ = config;
+        configured_ = true;
+        return true;
     }
+    // What setDtlsConfiguration() was given, or Qt's default before.
+    ::QSslConfiguration dtlsConfiguration() const
+    {
+        return configured_ ? config_ : ::QSslConfiguration::defaultDtlsConfiguration();
+    }
+
+    // The callback form of pskRequired, with the adapter's authenticator.
+    void onPskRequired(std::function<void(Authenticator *)> f)
+    {
+        pskCallback_ = std::move(f);
+    }
+    // The callback form of handshakeTimeout.
+    void onHandshakeTimeout(std::function<void()> f) { timeoutCallback_ = std::move(f); }
 
     using base::doHandshake;
     bool doHandshake(QUdpSocket *socket, const QByteArray &dgram = {})
@@ -249,6 +341,17 @@ public:
     bool handleTimeout(QUdpSocket *socket)
     {
         return sending(socket, Timer::Arm, [&](int fd) { return base::handleTimeout(fd); });
+    }
+
+    // Qt's: only after PeerVerificationFailed, which a PSK handshake never
+    // reaches, so always false with InvalidOperation.
+    bool resumeHandshake(QUdpSocket *socket)
+    {
+        return sending(socket, Timer::Keep, [&](int) {
+            setLocalError(QDtlsError::InvalidOperation,
+                          "Cannot resume: no certificate verification failed (PSK)");
+            return false;
+        });
     }
 
     using base::abortHandshake;
@@ -288,6 +391,13 @@ public:
         return plain;
     }
 
+    // Qt's class, looked up by name in Qt's TLS backend (null if the backend
+    // does not know the suite); dtlsgate::QDtls::sessionCipher() has the name.
+    ::QSslCipher sessionCipher() const
+    {
+        const std::string name = base::sessionCipher().name();
+        return name.empty() ? ::QSslCipher() : ::QSslCipher(QString::fromStdString(name));
+    }
     // Qt's type: QSsl::DtlsV1_2 while encrypted, QSsl::UnknownProtocol otherwise.
     QSsl::SslProtocol sessionProtocol() const
     {
@@ -295,7 +405,60 @@ public:
     }
     QString dtlsErrorString() const { return QString::fromStdString(base::dtlsErrorString()); }
 
+    // No certificates, so never any errors to report or ignore.
+    QList<QSslError> peerVerificationErrors() const { return {}; }
+    void ignoreVerificationErrors(const QList<QSslError> &) {}
+
+Q_SIGNALS:
+    void pskRequired(QSslPreSharedKeyAuthenticator *authenticator);
+    void handshakeTimeout();
+
 private:
+    // The library's PSK request: the callback, then the slots with Qt's
+    // authenticator; the identity and key they leave go back to the handshake.
+    void askForKey(dtlsgate::QSslPreSharedKeyAuthenticator *request)
+    {
+        Authenticator mine(*request);
+        if (const auto f = pskCallback_) // a copy: the function may replace itself
+            f(&mine);
+        QSslPreSharedKeyAuthenticator theirs;
+        theirs.setIdentity(mine.identity());
+        theirs.setPreSharedKey(mine.preSharedKey());
+        Q_EMIT pskRequired(&theirs);
+        mine.setIdentity(theirs.identity());
+        mine.setPreSharedKey(theirs.preSharedKey());
+        *request = mine;
+    }
+
+    void timedOut()
+    {
+        if (const auto f = timeoutCallback_)
+            f();
+        Q_EMIT handshakeTimeout();
+    }
+
+    // The suites of `wanted` that dtlsgate has, in order, into `out`; false
+    // if there were some and none is dtlsgate's. Qt's default list and an
+    // empty one leave `out` with dtlsgate's default list.
+    static bool pickCiphers(const QList<::QSslCipher> &wanted, dtlsgate::QSslConfiguration *out)
+    {
+        if (wanted.isEmpty() || wanted == ::QSslConfiguration::defaultDtlsConfiguration().ciphers())
+            return true;
+        // Every suite dtlsgate has, accepted alone by a scratch session.
+        base probe(dtlsgate::QSslSocket::SslClientMode);
+        std::vector<dtlsgate::QSslCipher> kept;
+        for (const ::QSslCipher &c : wanted) {
+            dtlsgate::QSslConfiguration one;
+            one.setCiphers({dtlsgate::QSslCipher(c.name().toStdString())});
+            if (!c.isNull() && probe.setDtlsConfiguration(one))
+                kept.push_back(one.ciphers().front());
+        }
+        if (kept.empty())
+            return false;
+        out->setCiphers(std::move(kept));
+        return true;
+    }
+
     static int descriptor(QUdpSocket *socket)
     {
         const qintptr fd = socket->socketDescriptor();
@@ -370,16 +533,10 @@ private:
             return;
         }
         if (!timer_) {
-            timer_ = std::make_unique<QTimer>();
+            timer_ = new QTimer(this);
             timer_->setSingleShot(true);
             timer_->setTimerType(Qt::PreciseTimer); // never early: the library rounds up
-            // The state block moves with the session, so the pointer stays good.
-            dtlsgate::detail::session_state *state = &st();
-            QObject::connect(timer_.get(), &QTimer::timeout, [state] {
-                const auto f = state->timeout;
-                if (f)
-                    f();
-            });
+            connect(timer_, &QTimer::timeout, this, [this] { emitHandshakeTimeout(); });
         }
         const auto ms = std::min<std::chrono::milliseconds::rep>(
             left->count(), std::numeric_limits<int>::max());
@@ -392,8 +549,18 @@ private:
             timer_->stop();
     }
 
-    std::unique_ptr<QTimer> timer_;
+    QTimer *timer_ = nullptr; // a child: deleted with this object
+    std::function<void(Authenticator *)> pskCallback_;
+    std::function<void()> timeoutCallback_;
+    ::QSslConfiguration config_;
+    bool configured_ = false;
 };
+
+static_assert(int(::QSslSocket::SslClientMode) == DTLSGATE_SSL_CLIENT_MODE &&
+                  int(::QSslSocket::SslServerMode) == DTLSGATE_SSL_SERVER_MODE,
+              "Qt's SslMode numbers are the C API's");
+static_assert(int(::QSslSocket::AutoVerifyPeer) == int(dtlsgate::QSslSocket::AutoVerifyPeer),
+              "Qt's PeerVerifyMode numbers are dtlsgate.hpp's");
 
 } // namespace qt
 } // namespace dtlsgate

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Included by the top-level Makefile: the Python binding (bindings/python/).
 # Its tests run with `python3 -m unittest` (pytest collects them too); the
 # PySide2 comparison inside them re-runs under /usr/bin/python3, which is
@@ -12,6 +13,8 @@ PY_SOURCES := $(wildcard bindings/python/dtlsgate/*.py) bindings/python/pyprojec
 test-python: $(SO) $(PY_SOURCES) | deps-pyside
 	PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest discover -s tests/python
 	tests/interop/secure_udp.sh '$(PYTHON) examples/python/secure_udp_server.py' \
+		'$(PYTHON) examples/python/secure_udp_client.py'
+	tests/interop/secure_udp.sh '$(PYTHON) examples/python/asyncio_echo_server.py' \
 		'$(PYTHON) examples/python/secure_udp_client.py'
 
 ## bench-python: the Python binding's valid-cookie verifyClient next to the C ABI's

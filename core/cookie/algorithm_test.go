@@ -1,6 +1,9 @@
+// SPDX-License-Identifier: MIT
+
 package cookie
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"encoding/hex"
 	"errors"
@@ -221,5 +224,32 @@ func TestKnownAnswerIPv6(t *testing.T) {
 	const want = "5f6553f17b" + "798654a2c787c4d3ee6971217fa5f18f23a5e49bed9564be0c0912"
 	if hex.EncodeToString(got) != want {
 		t.Errorf("cookie %x, want %s", got, want)
+	}
+}
+
+// The tag is the standard library's HMAC of the documented input for every
+// algorithm, with secrets shorter than, as long as and longer than the
+// hash's block (which HMAC hashes first), each key minting and checking
+// through the same shared hash objects in turn.
+func TestTagIsHMAC(t *testing.T) {
+	for _, a := range supported() {
+		block := algorithms[a].new().BlockSize()
+		for _, n := range []int{1, block - 1, block, block + 1, 3 * block} {
+			secret := bytes.Repeat([]byte{byte(n)}, n)
+			g, _ := newTestGenerator(t, Parameters{Hash: a, Secret: secret})
+			c := mint(g, peer6)
+			input := []byte{derivedID(a, secret), 0, 0, 0, 0}
+			copy(input[1:5], c[1:5])
+			addr := peer6.Addr().As16()
+			input = append(append(input, addr[:]...), byte(peer6.Port()>>8), byte(peer6.Port()))
+			h := hmac.New(algorithms[a].new, secret)
+			h.Write(input)
+			if want := h.Sum(nil)[:Size(a)-headerLen]; !bytes.Equal(c[headerLen:], want) {
+				t.Errorf("%v, %d-byte secret: tag %x, want %x", a, n, c[headerLen:], want)
+			}
+			if err := g.Check(c, peer6); err != nil {
+				t.Errorf("%v, %d-byte secret: %v", a, n, err)
+			}
+		}
 	}
 }

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package cookie mints and checks the stateless cookies a DTLS server hands
 // out in a HelloVerifyRequest (RFC 6347, section 4.2.1).
 //

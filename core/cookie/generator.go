@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package cookie
 
 import (
@@ -5,6 +7,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding"
 	"encoding/binary"
 	"fmt"
 	"hash"
@@ -48,7 +51,7 @@ func Size(a Algorithm) int {
 }
 
 // A key is one secret with everything needed to use it. It is immutable once
-// published, except for its pool.
+// published.
 type key struct {
 	id     byte
 	hash   Algorithm
@@ -56,19 +59,37 @@ type key struct {
 	tagLen int
 	window int64 // fleet mode: the window the secret belongs to
 
-	// macs holds HMAC states keyed with secret. hmac.New allocates, so the
-	// states are reused rather than made per cookie.
-	macs sync.Pool
+	// inner and outer are the HMAC's hash states after the key pads,
+	// computed once per key (FIPS 198-1 section 6 allows it), so a cookie
+	// costs the hashing of its input and of one digest, and a new key needs
+	// no new hash objects. For a hash that cannot save its state (MD4) they
+	// are the pads themselves, hashed again for every cookie.
+	inner, outer []byte
+	saved        bool
 }
 
-// A mac is a reusable HMAC state. Its input and output buffers live in the
-// same (already heap-allocated) object because byte slices passed to
-// hash.Hash methods escape: buffers on the stack would be moved to the heap
-// on every call.
+// A mac is a pair of hashes to compute one HMAC with, of any key of one
+// algorithm. Its buffers live in the same (already heap-allocated) object
+// because byte slices passed to hash.Hash methods escape: buffers on the
+// stack would be moved to the heap on every call.
 type mac struct {
-	h   hash.Hash
-	in  [inputLen]byte
-	out [maxDigest]byte
+	inner, outer hash.Hash
+	in           [inputLen]byte
+	sum, out     [maxDigest]byte
+}
+
+// macs holds reusable macs, one pool per algorithm. sync.Pool keeps them per
+// processor, so concurrent checks share nothing they write.
+var macs [len(algorithms)]sync.Pool
+
+func init() {
+	for a := range macs {
+		newHash := algorithms[a].new
+		if newHash == nil {
+			continue
+		}
+		macs[a].New = func() any { return &mac{inner: newHash(), outer: newHash()} }
+	}
 }
 
 // localKey makes a key for a secret of this node's own (not a fleet window's).
@@ -90,26 +111,78 @@ func newKey(id byte, a Algorithm, secret []byte) *key {
 		secret: bytes.Clone(secret),
 		tagLen: min(a.Size(), maxTagLen),
 	}
-	newHash, s := algorithms[a].new, k.secret
-	k.macs.New = func() any { return &mac{h: hmac.New(newHash, s)} }
+	// RFC 2104: the key is padded to a block, after hashing it if longer.
+	h := algorithms[a].new()
+	pad := make([]byte, h.BlockSize())
+	if len(secret) > len(pad) {
+		h.Write(secret)
+		h.Sum(pad[:0])
+	} else {
+		copy(pad, secret)
+	}
+	_, k.saved = h.(encoding.BinaryMarshaler)
+	_, canRestore := h.(encoding.BinaryUnmarshaler)
+	k.saved = k.saved && canRestore
+	k.inner = k.padState(h, pad, 0x36)
+	k.outer = k.padState(h, pad, 0x5c)
+	clear(pad)
 	return k
 }
 
+// padState returns what restore needs to put h in the state it has after
+// hashing the padded key XORed with x.
+func (k *key) padState(h hash.Hash, pad []byte, x byte) []byte {
+	p := bytes.Clone(pad)
+	for i := range p {
+		p[i] ^= x
+	}
+	if !k.saved {
+		return p
+	}
+	h.Reset()
+	h.Write(p)
+	clear(p)
+	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		panic("cookie: " + k.hash.String() + " cannot save its state: " + err.Error())
+	}
+	return state
+}
+
+// restore puts h in the state padState describes.
+func (k *key) restore(h hash.Hash, state []byte) {
+	if !k.saved {
+		h.Reset()
+		h.Write(state)
+		return
+	}
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		panic("cookie: " + k.hash.String() + " cannot restore its state: " + err.Error())
+	}
+}
+
 // sum computes the full HMAC for a cookie with this key issued at issued for
-// peer. The digest is in the returned state's out; the caller hands the state
-// back with k.macs.Put when done with it.
+// peer. The digest is in the returned mac's out; the caller hands it back
+// with k.done when done with it.
 func (k *key) sum(issued uint32, peer netip.AddrPort) *mac {
-	m := k.macs.Get().(*mac)
+	m := macs[k.hash].Get().(*mac)
 	m.in[0] = k.id
 	binary.BigEndian.PutUint32(m.in[1:5], issued)
 	addr := peer.Addr().As16() // maps IPv4 into IPv6 and drops the zone
 	copy(m.in[5:21], addr[:])
 	binary.BigEndian.PutUint16(m.in[21:23], peer.Port())
-	m.h.Reset()
-	m.h.Write(m.in[:])
-	m.h.Sum(m.out[:0])
+	k.restore(m.inner, k.inner)
+	m.inner.Write(m.in[:])
+	inner := m.inner.Sum(m.sum[:0])
+	k.restore(m.outer, k.outer)
+	m.outer.Write(inner)
+	m.outer.Sum(m.out[:0])
 	return m
 }
+
+// done returns m to the pool. The hashes' states are left as they are: the
+// next use restores them first.
+func (k *key) done(m *mac) { macs[k.hash].Put(m) }
 
 // A state is an immutable snapshot of a generator's configuration. Mint and
 // Check load it with one atomic read; writers publish a modified copy.
@@ -169,7 +242,7 @@ func NewGenerator(p Parameters) (*Generator, error) {
 	g.state.Store(&state{
 		cur:      localKey(p.Hash, p.Secret),
 		lifetime: int64(DefaultLifetime / time.Second),
-		now:      time.Now,
+		now:      systemNow,
 	})
 	return g, nil
 }
@@ -274,12 +347,12 @@ func (g *Generator) SetRotationInterval(d time.Duration) error {
 	})
 }
 
-// SetClock makes the generator read the time from now; nil restores
-// time.Now. It is meant for tests. The rotation timer restarts from the new
-// clock's time.
+// SetClock makes the generator read the time from now; nil restores the
+// system clock. It is meant for tests. The rotation timer restarts from the
+// new clock's time.
 func (g *Generator) SetClock(now func() time.Time) {
 	if now == nil {
-		now = time.Now
+		now = systemNow
 	}
 	g.modify(func(s *state) error {
 		s.now = now
@@ -335,7 +408,7 @@ func (g *Generator) Mint(dst []byte, peer netip.AddrPort) int {
 	dst[0] = k.id
 	binary.BigEndian.PutUint32(dst[1:5], issued)
 	n := headerLen + copy(dst[headerLen:], m.out[:k.tagLen])
-	k.macs.Put(m)
+	k.done(m)
 	return n
 }
 
@@ -400,7 +473,7 @@ func (k *key) verify(cookie []byte, issued uint32, peer netip.AddrPort) error {
 	}
 	m := k.sum(issued, peer)
 	ok := subtle.ConstantTimeCompare(cookie[headerLen:], m.out[:k.tagLen]) == 1
-	k.macs.Put(m)
+	k.done(m)
 	if !ok {
 		return ErrMismatch
 	}

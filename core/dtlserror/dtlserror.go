@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package dtlserror defines the error codes that every dtlsgate object
 // reports, numbered and named as Qt's QDtlsError so that code ported from
 // Qt keeps its switch statements.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package psk holds the credentials exchanged during a pre-shared-key
 // handshake, in the shape of Qt's QSslPreSharedKeyAuthenticator.
 //

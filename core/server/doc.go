@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package server is a DTLS 1.2 PSK server endpoint: many sessions behind
 // one cookie verifier, with their timers, limits and key lookup, so that an
 // application only moves datagrams and reads events.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package session
 
 import (
@@ -10,7 +12,6 @@ import (
 // clientStart sends the first ClientHello.
 func (s *Session) clientStart() bool {
 	hs := s.hs
-	hs.clientRandom = make([]byte, 32)
 	if _, err := io.ReadFull(s.cfg.Rand, hs.clientRandom); err != nil {
 		s.fail(0, "No randomness: "+err.Error())
 		return false
@@ -24,30 +25,36 @@ func (s *Session) clientStart() bool {
 // it and what goes after it, which stay the same when the cookie is added.
 func (s *Session) clientHelloBody() []byte {
 	hs := s.hs
-	b := binary.BigEndian.AppendUint16(nil, versionDTLS12)
-	b = append(b, hs.clientRandom...)
-	b = append(b, 0) // no session id
-	// The cookie goes here; see sendClientHello.
-	var list []byte
 	ecdhe := false
 	for _, id := range s.cfg.Suites {
-		list = binary.BigEndian.AppendUint16(list, id)
 		suite, _ := LookupSuite(id)
 		ecdhe = ecdhe || suite.ecdhe
 	}
-	b = appendVec16(b, list)
-	b = append(b, 1, 0) // null compression only
-	ext := appendExtension(nil, extRenegotiationInfo, []byte{0})
-	ext = appendExtension(ext, extExtendedMasterSecret, nil)
-	if ecdhe {
-		var ids []byte
-		for _, g := range groups {
-			ids = binary.BigEndian.AppendUint16(ids, g.id)
-		}
-		ext = appendExtension(ext, extSupportedGroups, appendVec16(nil, ids))
-		ext = appendExtension(ext, extECPointFormats, []byte{1, 0})
+	b := make([]byte, 0, 2+32+1+2+2*len(s.cfg.Suites)+2+2+5+4+6+2*len(groups)+6)
+	b = binary.BigEndian.AppendUint16(b, versionDTLS12)
+	b = append(b, hs.clientRandom...)
+	b = append(b, 0) // no session id
+	// The cookie goes here; see sendClientHello.
+	b = binary.BigEndian.AppendUint16(b, uint16(2*len(s.cfg.Suites)))
+	for _, id := range s.cfg.Suites {
+		b = binary.BigEndian.AppendUint16(b, id)
 	}
-	return appendVec16(b, ext)
+	b = append(b, 1, 0) // null compression only
+	exts := len(b)
+	b = append(b, 0, 0) // the extensions' length, set below
+	b = appendExtension(b, extRenegotiationInfo, []byte{0})
+	b = appendExtension(b, extExtendedMasterSecret, nil)
+	if ecdhe {
+		b = binary.BigEndian.AppendUint16(b, extSupportedGroups)
+		b = binary.BigEndian.AppendUint16(b, uint16(2+2*len(groups)))
+		b = binary.BigEndian.AppendUint16(b, uint16(2*len(groups)))
+		for _, g := range groups {
+			b = binary.BigEndian.AppendUint16(b, g.id)
+		}
+		b = appendExtension(b, extECPointFormats, []byte{1, 0})
+	}
+	binary.BigEndian.PutUint16(b[exts:], uint16(len(b)-exts-2))
+	return b
 }
 
 // sendClientHello sends our ClientHello with cookie as a new flight; the
@@ -55,10 +62,11 @@ func (s *Session) clientHelloBody() []byte {
 func (s *Session) sendClientHello(cookie []byte) {
 	hs := s.hs
 	const cookieAt = 2 + 32 + 1
-	body := append([]byte(nil), hs.clientHello[:cookieAt]...)
+	body := make([]byte, 0, len(hs.clientHello)+1+len(cookie))
+	body = append(body, hs.clientHello[:cookieAt]...)
 	body = appendVec8(body, cookie)
 	body = append(body, hs.clientHello[cookieAt:]...)
-	hs.transcript = hs.transcript[:0]
+	hs.transcript.restart()
 	hs.step = stepWaitServerHello
 	if cookie != nil {
 		// Every hello with a cookie is the second one (RFC 6347 section
@@ -74,13 +82,14 @@ func (s *Session) clientMessage(m message) {
 	switch {
 	case m.typ() == msgServerHello && hs.step == stepWaitServerHello:
 		if s.clientServerHello(m) {
-			hs.transcript = append(hs.transcript, m...)
+			hs.useSuite(s.suite)
+			hs.transcript.add(m)
 			hs.step = stepWaitServerHelloDone
 		}
 	case m.typ() == msgServerKeyExchange && hs.step == stepWaitServerHelloDone && hs.hint == nil:
 		// hs.hint becomes non-nil here, so a second one is unexpected.
 		if s.clientServerKeyExchange(m) {
-			hs.transcript = append(hs.transcript, m...)
+			hs.transcript.add(m)
 		}
 	case m.typ() == msgServerHelloDone && hs.step == stepWaitServerHelloDone:
 		if len(m.body()) != 0 {
@@ -91,7 +100,7 @@ func (s *Session) clientMessage(m message) {
 			s.failAlert(alertUnexpectedMessage, "The server sent no ECDH key")
 			return
 		}
-		hs.transcript = append(hs.transcript, m...)
+		hs.transcript.add(m)
 		s.clientKeyExchange()
 	case m.typ() == msgFinished && hs.step == stepWaitFinished:
 		if s.checkPeerFinished(m) {
@@ -128,7 +137,7 @@ func (s *Session) clientServerHello(m message) bool {
 		return false
 	}
 	s.suite = suite
-	hs.serverRandom = append([]byte(nil), random...)
+	copy(hs.serverRandom, random)
 	seen := map[uint16]bool{}
 	for e := (reader{b: exts}); len(e.b) > 0; {
 		typ := uint16(e.u16())

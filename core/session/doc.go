@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package session is a DTLS 1.2 engine for pre-shared keys, client and
 // server, in the shape of Qt's QDtls and without any I/O of its own.
 //
@@ -6,6 +8,10 @@
 // sends every datagram Outgoing returns, and calls HandleTimeout when
 // Timeout says a timer is due: a retransmission, or the handshake deadline. Nothing blocks, nothing
 // runs in the background, and a Session is not safe for concurrent use.
+// Once the connection is encrypted, Seal and Open carry application data
+// one record at a time in the caller's buffers, queueing and allocating
+// nothing; Open leaves whatever is not a lone application-data record
+// (alerts, a repeated Finished) to DecryptDatagram.
 //
 // A server session starts from the ClientHello a verifier
 // (core/verifier) accepted: DoHandshake checks that hello's cookie again

@@ -1,14 +1,16 @@
+// SPDX-License-Identifier: MIT
+
 package session
 
 import (
 	"bytes"
 	"crypto/ecdh"
 	"crypto/subtle"
+	"hash"
 	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/dtlsgate/dtlsgate/core/psk"
-	"github.com/pion/dtls/v2/pkg/crypto/prf"
 )
 
 // step is where a handshake stands.
@@ -24,7 +26,7 @@ const (
 // handshake is the state that lives only while a handshake is in progress.
 type handshake struct {
 	step       step
-	transcript []byte // every handshake message so far, as RFC 6347 section 4.2.6 prescribes
+	transcript transcript
 	reasm      reassembler
 	writeSeq   uint16 // message_seq of our next handshake message
 
@@ -35,29 +37,89 @@ type handshake struct {
 	giveUpAt     time.Time // the handshake deadline
 	retransmits  int
 
-	clientRandom []byte
-	serverRandom []byte
+	clientRandom []byte // randoms[:32]
+	serverRandom []byte // randoms[32:]
+	randoms      [64]byte
 	clientHello  []byte // client: the body of our ClientHello, to send again with a cookie
 	ems          bool   // extended master secret negotiated (RFC 7627)
 	secureReneg  bool   // the peer signalled renegotiation_info support
 	hint         []byte // client: the identity hint received
 	peerPoint    []byte // the peer's ECDH share (server: while the PSK is awaited)
 
-	ecdhKey  *ecdh.PrivateKey
-	group    uint16
-	master   []byte
-	pendRead protection // epoch-1 keys for reading, installed at the peer's ChangeCipherSpec
-	peerCCS  bool       // the peer's ChangeCipherSpec arrived before its keys were ready
-	early    [][]byte   // epoch-1 records that arrived before the ChangeCipherSpec
+	ecdhKey *ecdh.PrivateKey
+	group   uint16
+	// prf is keyed with the premaster secret, then with the master secret
+	// for the key block and both Finished messages. It is made with the
+	// transcript's hash, once the suite is known.
+	prf        prfState
+	master     []byte // secrets[:48]
+	secrets    [48 + maxKeyBlock]byte
+	digest     [maxHashSize]byte // the transcript's hash at one point
+	verifyData [12]byte          // a Finished message's body, ours or the one expected
+	pendRead   protection        // epoch-1 keys for reading, installed at the peer's ChangeCipherSpec
+	peerCCS    bool              // the peer's ChangeCipherSpec arrived before its keys were ready
+	early      [][]byte          // epoch-1 records that arrived before the ChangeCipherSpec
 	// unauthenticated counts epoch-1 records that failed authentication:
 	// during a handshake, most likely a Finished under another key.
 	unauthenticated int
 }
 
+// maxKeyBlock is the longest key block a suite derives: two MAC keys, two
+// cipher keys and two implicit IVs.
+const maxKeyBlock = 2*32 + 2*32 + 2*16
+
+func newHandshake() *handshake {
+	hs := &handshake{timeout: InitialTimeout}
+	hs.clientRandom, hs.serverRandom = hs.randoms[:32:32], hs.randoms[32:]
+	hs.master = hs.secrets[:48:48]
+	return hs
+}
+
+// useSuite starts the hashes of the suite the handshake has settled on.
+func (hs *handshake) useSuite(suite Suite) {
+	hs.transcript.start(suite.prf)
+	hs.prf.init(suite.prf)
+}
+
 func (hs *handshake) wipe() {
-	clear(hs.master)
+	clear(hs.secrets[:])
+	hs.prf.wipe()
 	hs.ecdhKey = nil
 }
+
+// transcript hashes the handshake messages as they come and go, as RFC 6347
+// section 4.2.6 prescribes their form, so that the Finished messages and the
+// extended master secret never hash the whole handshake again. A client
+// sends its hello before it knows the suite's hash: until then the
+// messages are kept as they are.
+type transcript struct {
+	h   hash.Hash
+	buf []byte
+}
+
+func (t *transcript) add(m []byte) {
+	if t.h != nil {
+		t.h.Write(m)
+		return
+	}
+	t.buf = append(t.buf, m...)
+}
+
+// start hashes with h from now on, beginning with the kept messages.
+func (t *transcript) start(h func() hash.Hash) {
+	t.h = h()
+	t.h.Write(t.buf)
+	t.buf = nil
+}
+
+// restart forgets every message; a client does so when it sends a new
+// hello with a cookie, before any suite is chosen.
+func (t *transcript) restart() {
+	t.h, t.buf = nil, t.buf[:0]
+}
+
+// sum appends the hash of the messages so far to dst; more can be added.
+func (t *transcript) sum(dst []byte) []byte { return t.h.Sum(dst) }
 
 // flightItem is one message of a flight: a handshake message or a
 // ChangeCipherSpec (msg nil), and the epoch it is sent in.
@@ -72,7 +134,7 @@ func (s *Session) addMessage(epoch uint16, typ uint8, body []byte) flightItem {
 	hs := s.hs
 	m := newMessage(typ, hs.writeSeq, body)
 	hs.writeSeq++
-	hs.transcript = append(hs.transcript, m...)
+	hs.transcript.add(m)
 	return flightItem{epoch: epoch, msg: m}
 }
 
@@ -95,16 +157,20 @@ func (s *Session) sendFlight(items []flightItem, expectAnswer bool) {
 // time, as RFC 6347 section 4.2.4 requires.
 func (s *Session) transmit(items []flightItem) {
 	mtu := s.cfg.MTU
-	var dgram []byte
+	// Each datagram is made once, with room for what is left to send up to
+	// the MTU, rather than grown record by record.
+	left := s.flightSize(items)
+	var dgram, frag []byte
 	emit := func(typ uint8, epoch uint16, payload []byte) {
-		size := recordHeaderLen + len(payload)
-		if epoch == 1 {
-			size += s.writeProt.overhead()
-		}
+		size := s.recordSize(epoch, len(payload))
 		if len(dgram) > 0 && len(dgram)+size > mtu {
 			s.out = append(s.out, dgram)
 			dgram = nil
 		}
+		if dgram == nil {
+			dgram = make([]byte, 0, min(mtu, left))
+		}
+		left -= size
 		var err error
 		if dgram, err = s.sealRecord(dgram, typ, epoch, payload); err != nil {
 			return
@@ -115,27 +181,61 @@ func (s *Session) transmit(items []flightItem) {
 	}
 	for _, it := range items {
 		if it.msg == nil {
-			emit(contentChangeCipherSpec, it.epoch, []byte{1})
+			emit(contentChangeCipherSpec, it.epoch, changeCipherSpec)
 			continue
 		}
-		room := mtu - recordHeaderLen - handshakeHeaderLen
-		if it.epoch == 1 {
-			room -= s.writeProt.overhead()
-		}
-		// Every message has at least one fragment, even an empty one.
+		room := s.fragmentRoom(it.epoch)
 		body := it.msg.body()
-		for off := 0; ; {
+		if len(body) <= room {
+			// A message that fits is its own only fragment: its header
+			// already says offset 0 and the full length.
+			emit(contentHandshake, it.epoch, it.msg)
+			continue
+		}
+		if frag == nil {
+			frag = make([]byte, 0, handshakeHeaderLen+room)
+		}
+		for off := 0; off < len(body); off += room {
 			n := min(room, len(body)-off)
-			frag := appendHandshakeHeader(make([]byte, 0, handshakeHeaderLen+n), it.msg.typ(), len(body), it.msg.seq(), off, n)
+			frag = appendHandshakeHeader(frag[:0], it.msg.typ(), len(body), it.msg.seq(), off, n)
 			emit(contentHandshake, it.epoch, append(frag, body[off:off+n]...))
-			if off += n; off >= len(body) {
-				break
-			}
 		}
 	}
 	if len(dgram) > 0 {
 		s.out = append(s.out, dgram)
 	}
+}
+
+var changeCipherSpec = []byte{1}
+
+// recordSize is the most a record of the given epoch and payload length
+// takes in a datagram.
+func (s *Session) recordSize(epoch uint16, n int) int {
+	if epoch == 1 {
+		n += s.writeProt.overhead()
+	}
+	return recordHeaderLen + n
+}
+
+// fragmentRoom is how many bytes of a message's body a record of the given
+// epoch carries at most, so that the record fits the MTU.
+func (s *Session) fragmentRoom(epoch uint16) int {
+	return s.cfg.MTU - s.recordSize(epoch, handshakeHeaderLen)
+}
+
+// flightSize is the most the records of a flight take.
+func (s *Session) flightSize(items []flightItem) int {
+	size := 0
+	for _, it := range items {
+		if it.msg == nil {
+			size += s.recordSize(it.epoch, len(changeCipherSpec))
+			continue
+		}
+		n := len(it.msg.body())
+		fragments := max(1, (n+s.fragmentRoom(it.epoch)-1)/s.fragmentRoom(it.epoch))
+		size += n + fragments*s.recordSize(it.epoch, handshakeHeaderLen)
+	}
+	return size
 }
 
 // handleHandshakeRecord feeds the fragments of a handshake record to the
@@ -150,8 +250,9 @@ func (s *Session) handleHandshakeRecord(epoch uint16, b []byte) (used, repeated 
 		if !ok {
 			return used, repeated
 		}
-		frag := b[handshakeHeaderLen : handshakeHeaderLen+h.fragLen]
-		b = b[handshakeHeaderLen+h.fragLen:]
+		fragment := b[:handshakeHeaderLen+h.fragLen]
+		frag := fragment[handshakeHeaderLen:]
+		b = b[len(fragment):]
 		switch {
 		case s.mode == Client && h.typ == msgHelloVerifyRequest:
 			// Handled apart from the reassembler: the verifier always
@@ -165,24 +266,37 @@ func (s *Session) handleHandshakeRecord(epoch uint16, b []byte) (used, repeated 
 			repeated = true
 		case s.hs == nil:
 			used = s.refuseRenegotiation(epoch, h) || used
-		case s.hs.reasm.add(h, frag, epoch) == fragmentNew:
+		default:
+			if m, ok := s.hs.reasm.whole(h, fragment); ok {
+				used = true
+				s.deliver(m, epoch)
+			} else if s.hs.reasm.add(h, frag, epoch) != fragmentNew {
+				continue
+			}
+			// Messages buffered ahead, or the one this fragment completed.
 			for s.hs != nil {
 				m, epoch, ok := s.hs.reasm.pop()
 				if !ok {
 					break
 				}
 				used = true
-				// Only the last message of a flight is repeated when
-				// ours was lost; a copy of any other asks for nothing.
-				s.peerLast, s.peerLastEpoch = nil, 0
-				if t := m.typ(); t == msgServerHelloDone || t == msgFinished {
-					s.peerLast, s.peerLastEpoch = m, epoch
-				}
-				s.handleMessage(m, epoch)
+				s.deliver(m, epoch)
 			}
 		}
 	}
 	return used, repeated
+}
+
+// deliver handles a whole message from the peer, the next in order. m may
+// live in the caller's datagram: whatever outlives the call is copied.
+func (s *Session) deliver(m message, epoch uint16) {
+	// Only the last message of a flight is repeated when ours was lost; a
+	// copy of any other asks for nothing.
+	s.peerLast, s.peerLastEpoch = nil, 0
+	if t := m.typ(); t == msgServerHelloDone || t == msgFinished {
+		s.peerLast, s.peerLastEpoch = message(bytes.Clone(m)), epoch
+	}
+	s.handleMessage(m, epoch)
 }
 
 // repeatsPeerLast reports whether a fragment is a true copy of part of the
@@ -232,9 +346,13 @@ func (s *Session) helloVerifyRequest(h handshakeHeader, frag []byte, epoch uint1
 // its own, at most once per retransmission period however many repeats
 // arrive, so a stream of copies cannot turn us into an amplifier.
 func (s *Session) resendOnRequest() {
-	flight, period := s.lastFlight, InitialTimeout
-	if s.hs != nil {
+	var flight []flightItem
+	period := InitialTimeout
+	switch {
+	case s.hs != nil:
 		flight, period = s.hs.flight, s.hs.timeout
+	case s.lastFinished != nil:
+		flight = serverFinalFlight(s.lastFinished)
 	}
 	now := s.cfg.Now()
 	if flight == nil || !s.resentAt.IsZero() && now.Before(s.resentAt.Add(period)) {
@@ -301,67 +419,70 @@ func (s *Session) switchReadEpoch() {
 
 // keysReady installs the keys derived from the master secret: ours for
 // writing at once (they are used after our ChangeCipherSpec), the peer's
-// at its ChangeCipherSpec (handleChangeCipherSpec).
+// at its ChangeCipherSpec (handleChangeCipherSpec). It wipes preMaster.
 func (s *Session) keysReady(preMaster []byte) bool {
 	hs := s.hs
-	var err error
-	if hs.ems {
-		sum := s.suite.prf()
-		sum.Write(hs.transcript)
-		hs.master, err = prf.ExtendedMasterSecret(preMaster, sum.Sum(nil), s.suite.prf)
-	} else {
-		hs.master, err = prf.MasterSecret(preMaster, hs.clientRandom, hs.serverRandom, s.suite.prf)
-	}
+	hs.prf.setKey(preMaster)
 	clear(preMaster)
-	if err != nil {
-		s.failAlert(alertInternalError, "Cannot derive the master secret: "+err.Error())
-		return false
+	if hs.ems {
+		hs.prf.derive(hs.master, labelExtended, hs.transcript.sum(hs.digest[:0]), nil)
+	} else {
+		hs.prf.derive(hs.master, labelMaster, hs.clientRandom, hs.serverRandom)
 	}
+	hs.prf.setKey(hs.master) // for the key block and the Finished messages
+	suite := s.suite
+	block := hs.secrets[48 : 48+2*(suite.macLen+suite.keyLen+suite.ivLen)]
+	hs.prf.derive(block, labelKeyExpansion, hs.serverRandom, hs.clientRandom)
+	take := func(n int) []byte {
+		b := block[:n:n]
+		block = block[n:]
+		return b
+	}
+	var keys keyBlock
+	keys.clientMAC, keys.serverMAC = take(suite.macLen), take(suite.macLen)
+	keys.clientKey, keys.serverKey = take(suite.keyLen), take(suite.keyLen)
+	keys.clientIV, keys.serverIV = take(suite.ivLen), take(suite.ivLen)
 	// One protection holds both directions: it writes from now on and reads
 	// once the peer's ChangeCipherSpec arrives.
-	keys, err := deriveKeys(s.suite, hs.master, hs.clientRandom, hs.serverRandom)
-	if err == nil {
-		s.writeProt, err = newProtection(s.suite, keys, s.mode == Client)
-		hs.pendRead = s.writeProt
-		keys.wipe()
-	}
+	var err error
+	s.writeProt, err = newProtection(suite, keys, s.mode == Client)
+	keys.wipe()
 	if err != nil {
 		s.failAlert(alertInternalError, "Cannot set up the record keys: "+err.Error())
 		return false
 	}
+	hs.pendRead = s.writeProt
 	return true
 }
 
 // finishedData computes the verify_data of a Finished message over the
 // transcript so far (RFC 5246 section 7.4.9).
 func (s *Session) finishedData(fromClient bool) []byte {
-	f := prf.VerifyDataServer
+	label := labelServerFinished
 	if fromClient {
-		f = prf.VerifyDataClient
+		label = labelClientFinished
 	}
-	v, err := f(s.hs.master, s.hs.transcript, s.suite.prf)
-	if err != nil {
-		return nil
-	}
-	return v
+	hs := s.hs
+	hs.prf.derive(hs.verifyData[:], label, hs.transcript.sum(hs.digest[:0]), nil)
+	return hs.verifyData[:]
 }
 
 // checkPeerFinished verifies the peer's Finished against our transcript
 // and adds it to the transcript.
 func (s *Session) checkPeerFinished(m message) bool {
 	want := s.finishedData(s.mode == Server)
-	if want == nil || subtle.ConstantTimeCompare(want, m.body()) != 1 {
+	if subtle.ConstantTimeCompare(want, m.body()) != 1 {
 		s.failAlert(alertDecryptError, "The peer's Finished message does not match the handshake")
 		return false
 	}
-	s.hs.transcript = append(s.hs.transcript, m...)
+	s.hs.transcript.add(m)
 	return true
 }
 
 // complete ends a successful handshake.
 func (s *Session) complete() {
 	s.peerSeq = s.hs.reasm.next
-	if s.lastFlight == nil {
+	if s.lastFinished == nil {
 		s.peerLast = nil // nothing to send again, so no repeat to watch for
 	}
 	s.hs.wipe()

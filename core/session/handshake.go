@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package session
 
 import (
@@ -135,6 +137,20 @@ const (
 	fragmentOld                       // part of a message already delivered: the peer retransmitted
 	fragmentBad                       // inconsistent with what was received, or out of bounds
 )
+
+// whole returns the message in a fragment that carries all of the next
+// message expected, of which nothing is buffered, and moves on to the
+// message after it: the usual case, which needs no copy. The message is
+// the fragment itself (its header says offset 0 and the full length, the
+// form the transcript takes), so it lives in the caller's datagram and must
+// be copied to be kept.
+func (r *reassembler) whole(h handshakeHeader, fragment []byte) (message, bool) {
+	if h.seq != r.next || h.fragOff != 0 || h.fragLen != h.length || r.pending[h.seq] != nil {
+		return nil, false
+	}
+	r.next++
+	return message(fragment[:handshakeHeaderLen+h.fragLen]), true
+}
 
 func (r *reassembler) add(h handshakeHeader, frag []byte, epoch uint16) fragmentResult {
 	switch {

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package session
 
 import (
@@ -40,7 +42,7 @@ func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 // front, as a real server has), optionally losing, duplicating and
 // reordering them.
 type link struct {
-	t        *testing.T
+	t        testing.TB
 	clock    *clock
 	rng      *rand.Rand
 	loss     float64 // probability a datagram is dropped
@@ -56,7 +58,7 @@ type link struct {
 	filter func(toServer bool, d []byte) []byte
 }
 
-func newLink(t *testing.T, ccfg, scfg Config) *link {
+func newLink(t testing.TB, ccfg, scfg Config) *link {
 	t.Helper()
 	l := &link{t: t, clock: &clock{t: time.Unix(1_700_000_000, 0)}, rng: rand.New(rand.NewPCG(1, 2)), verifier: verifier.New()}
 	ccfg.Now, scfg.Now = l.clock.now, l.clock.now
@@ -158,13 +160,37 @@ func (l *link) run() {
 }
 
 // exchange moves datagrams both ways for some rounds, firing no timer.
+// Each datagram is overwritten once delivered, as a caller that reads every
+// datagram into the same buffer does: the engine must have copied whatever
+// it keeps of one.
 func (l *link) exchange(rounds int) {
 	for range rounds {
 		for _, d := range l.take(&l.toServer) {
 			l.deliverToServer(d)
+			scribble(d)
+			l.checkCopied()
 		}
 		for _, d := range l.take(&l.toClient) {
 			l.deliverToClient(d)
+			scribble(d)
+			l.checkCopied()
+		}
+	}
+}
+
+func scribble(d []byte) {
+	for i := range d {
+		d[i] = 0xEE
+	}
+}
+
+// checkCopied fails when a session's record of the peer's last message (the
+// one the engine keeps across calls to spot repeats) is a view of a
+// datagram scribble overwrote.
+func (l *link) checkCopied() {
+	for _, s := range []*Session{l.client, l.server} {
+		if s != nil && len(s.peerLast) > 0 && s.peerLast[0] == 0xEE {
+			l.t.Fatal("the session kept a view of a delivered datagram, not a copy")
 		}
 	}
 }

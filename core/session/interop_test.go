@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package session_test
 
 // Interoperability with real DTLS 1.2 implementations on loopback: the

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package session_test
 
 // Interoperability with pion/dtls v2, a DTLS implementation written

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package session
 
 import (
@@ -9,7 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash"
-	"io"
+	"unsafe"
 
 	"github.com/pion/dtls/v2/pkg/crypto/prf"
 )
@@ -45,24 +47,33 @@ type record struct {
 // whose length runs past the datagram ends the walk: what follows cannot be
 // framed, so it is dropped as RFC 6347 section 4.1.2.7 allows.
 func splitRecords(dgram []byte, fn func(record) bool) {
-	for len(dgram) >= recordHeaderLen {
-		n := int(binary.BigEndian.Uint16(dgram[11:13]))
-		if recordHeaderLen+n > len(dgram) {
+	for {
+		r, ok := firstRecord(dgram)
+		if !ok || !fn(r) {
 			return
 		}
-		r := record{
-			typ:     dgram[0],
-			version: binary.BigEndian.Uint16(dgram[1:3]),
-			epoch:   binary.BigEndian.Uint16(dgram[3:5]),
-			seq:     uint64(binary.BigEndian.Uint16(dgram[5:7]))<<32 | uint64(binary.BigEndian.Uint32(dgram[7:11])),
-			raw:     dgram[:recordHeaderLen+n],
-			payload: dgram[recordHeaderLen : recordHeaderLen+n],
-		}
-		if !fn(r) {
-			return
-		}
-		dgram = dgram[recordHeaderLen+n:]
+		dgram = dgram[len(r.raw):]
 	}
+}
+
+// firstRecord frames the record at the start of dgram; false when no whole
+// record is there.
+func firstRecord(dgram []byte) (record, bool) {
+	if len(dgram) < recordHeaderLen {
+		return record{}, false
+	}
+	n := int(binary.BigEndian.Uint16(dgram[11:13]))
+	if recordHeaderLen+n > len(dgram) {
+		return record{}, false
+	}
+	return record{
+		typ:     dgram[0],
+		version: binary.BigEndian.Uint16(dgram[1:3]),
+		epoch:   binary.BigEndian.Uint16(dgram[3:5]),
+		seq:     uint64(binary.BigEndian.Uint16(dgram[5:7]))<<32 | uint64(binary.BigEndian.Uint32(dgram[7:11])),
+		raw:     dgram[:recordHeaderLen+n],
+		payload: dgram[recordHeaderLen : recordHeaderLen+n],
+	}, true
 }
 
 // appendRecordHeader appends a record header for a payload of n bytes.
@@ -74,12 +85,28 @@ func appendRecordHeader(b []byte, typ uint8, version, epoch uint16, seq uint64, 
 	return binary.BigEndian.AppendUint16(b, uint16(n))
 }
 
-// protection encrypts and authenticates the records of one epoch.
+// protection encrypts and authenticates the records of one epoch. Sealing
+// into a buffer with room and opening into a caller's buffer allocate
+// nothing: the record path runs once per datagram.
 type protection interface {
-	// seal appends the protected record for plaintext to b.
+	// seal appends the protected record for plaintext to b. plaintext may
+	// sit exactly where its encryption goes (b's spare capacity, past the
+	// header and prefix bytes) or apart from b, nowhere else.
 	seal(b []byte, typ uint8, epoch uint16, seq uint64, plaintext []byte) ([]byte, error)
 	// open returns the plaintext of r, or errRecordAuth.
 	open(r record) ([]byte, error)
+	// openTo is open writing the plaintext at the start of dst, which is
+	// nil (a new buffer is made) or at least openRoom bytes long and may
+	// overlap r's bytes anywhere; when it does, r's bytes are overwritten.
+	openTo(dst []byte, r record) ([]byte, error)
+	// openRoom is the room openTo needs in dst for a payload of n bytes,
+	// or -1 when no record of that length can authenticate.
+	openRoom(n int) int
+	// prefix is how many bytes come between the header and the encrypted
+	// plaintext (explicit nonce or IV).
+	prefix() int
+	// sealedLen is the payload length of the record sealing n bytes gives.
+	sealedLen(n int) int
 	// overhead is the most a record grows when sealed.
 	overhead() int
 	// wipe clears the key material the protection holds itself. (Keys
@@ -134,6 +161,11 @@ func newProtection(s Suite, k keyBlock, client bool) (protection, error) {
 type aeadProtection struct {
 	write, read     cipher.AEAD
 	writeIV, readIV []byte
+	// Scratch for one seal or open at a time (a session is used by one
+	// goroutine at a time): kept here, the nonce and the additional data
+	// handed to the AEAD do not move to the heap for every record.
+	nonce [12]byte
+	ad    [13]byte
 }
 
 func (p *aeadProtection) explicit() int {
@@ -144,30 +176,40 @@ func (p *aeadProtection) explicit() int {
 }
 
 func (p *aeadProtection) overhead() int { return p.explicit() + p.write.Overhead() }
+func (p *aeadProtection) prefix() int   { return p.explicit() }
+func (p *aeadProtection) sealedLen(n int) int {
+	return p.explicit() + n + p.write.Overhead()
+}
+
+func (p *aeadProtection) openRoom(n int) int {
+	return max(n-p.explicit()-p.read.Overhead(), -1)
+}
 
 func (p *aeadProtection) wipe() {
 	clear(p.writeIV)
 	clear(p.readIV)
 }
 
-func aeadNonce(iv []byte, epochSeq uint64, explicit []byte) []byte {
-	var nonce [12]byte
+// setNonce fills p.nonce for a record and returns it.
+func (p *aeadProtection) setNonce(iv []byte, epochSeq uint64, explicit []byte) []byte {
+	nonce := p.nonce[:]
 	if len(iv) == 12 {
-		copy(nonce[:], iv)
+		copy(nonce, iv)
 		var es [8]byte
 		binary.BigEndian.PutUint64(es[:], epochSeq)
 		subtle.XORBytes(nonce[4:], nonce[4:], es[:])
-		return nonce[:]
+		return nonce
 	}
 	copy(nonce[:4], iv)
 	copy(nonce[4:], explicit)
-	return nonce[:]
+	return nonce
 }
 
-// additionalData is what an AEAD record authenticates besides its content:
-// epoch and sequence number, type, version and plaintext length.
-func additionalData(typ uint8, version, epoch uint16, seq uint64, n int) []byte {
-	ad := make([]byte, 13)
+// setAdditionalData fills p.ad with what an AEAD record authenticates
+// besides its content: epoch and sequence number, type, version and
+// plaintext length.
+func (p *aeadProtection) setAdditionalData(typ uint8, version, epoch uint16, seq uint64, n int) []byte {
+	ad := p.ad[:]
 	binary.BigEndian.PutUint64(ad, uint64(epoch)<<48|seq)
 	ad[8] = typ
 	binary.BigEndian.PutUint16(ad[9:], version)
@@ -179,26 +221,47 @@ func (p *aeadProtection) seal(b []byte, typ uint8, epoch uint16, seq uint64, pla
 	epochSeq := uint64(epoch)<<48 | seq
 	var explicit [8]byte
 	binary.BigEndian.PutUint64(explicit[:], epochSeq)
-	n := p.explicit() + len(plaintext) + p.write.Overhead()
-	b = appendRecordHeader(b, typ, versionDTLS12, epoch, seq, n)
+	b = appendRecordHeader(b, typ, versionDTLS12, epoch, seq, p.sealedLen(len(plaintext)))
 	b = append(b, explicit[:p.explicit()]...)
-	nonce := aeadNonce(p.writeIV, epochSeq, explicit[:])
-	return p.write.Seal(b, nonce, plaintext, additionalData(typ, versionDTLS12, epoch, seq, len(plaintext))), nil
+	nonce := p.setNonce(p.writeIV, epochSeq, explicit[:])
+	return p.write.Seal(b, nonce, plaintext, p.setAdditionalData(typ, versionDTLS12, epoch, seq, len(plaintext))), nil
 }
 
-func (p *aeadProtection) open(r record) ([]byte, error) {
-	ex := p.explicit()
-	if len(r.payload) < ex+p.read.Overhead() {
+func (p *aeadProtection) open(r record) ([]byte, error) { return p.openTo(nil, r) }
+
+func (p *aeadProtection) openTo(dst []byte, r record) ([]byte, error) {
+	n := p.openRoom(len(r.payload))
+	if n < 0 {
 		return nil, errRecordAuth
 	}
-	nonce := aeadNonce(p.readIV, uint64(r.epoch)<<48|r.seq, r.payload[:ex])
+	ex := p.explicit()
+	nonce := p.setNonce(p.readIV, uint64(r.epoch)<<48|r.seq, r.payload[:ex])
+	ad := p.setAdditionalData(r.typ, r.version, r.epoch, r.seq, n)
 	body := r.payload[ex:]
-	n := len(body) - p.read.Overhead()
-	out, err := p.read.Open(nil, nonce, body, additionalData(r.typ, r.version, r.epoch, r.seq, n))
+	if dst != nil && overlap(dst[:n], body) {
+		// An AEAD decrypts in place only onto its own input: do that, then
+		// move the plaintext where the caller wants it.
+		plain, err := p.read.Open(body[:0], nonce, body, ad)
+		if err != nil {
+			return nil, errRecordAuth
+		}
+		return dst[:copy(dst, plain)], nil
+	}
+	if dst != nil {
+		dst = dst[:0]
+	}
+	plain, err := p.read.Open(dst, nonce, body, ad)
 	if err != nil {
 		return nil, errRecordAuth
 	}
-	return out, nil
+	return plain, nil
+}
+
+// overlap reports whether a and b share memory.
+func overlap(a, b []byte) bool {
+	return len(a) > 0 && len(b) > 0 &&
+		uintptr(unsafe.Pointer(&a[0])) <= uintptr(unsafe.Pointer(&b[len(b)-1])) &&
+		uintptr(unsafe.Pointer(&b[0])) <= uintptr(unsafe.Pointer(&a[len(a)-1]))
 }
 
 // cbcProtection is MAC-then-encrypt with an explicit IV (RFC 5246 section
@@ -209,8 +272,14 @@ func (p *aeadProtection) open(r record) ([]byte, error) {
 // whether the padding was good (the Lucky Thirteen and POODLE family).
 type cbcProtection struct {
 	write, read       cipher.Block
-	writeMAC, readMAC *keyedHash // reset before each use
+	enc, dec          cipher.BlockMode // over write and read, the IV set per record
+	writeMAC, readMAC *keyedHash       // reset before each use
+	sum               [64]byte         // the MAC a record should carry
 }
+
+// ivSetter is what the standard library's CBC modes implement so that one
+// mode serves every record; making a mode per record would allocate.
+type ivSetter interface{ SetIV([]byte) }
 
 func newCBCProtection(s Suite, wKey, wMAC, rKey, rMAC []byte) (*cbcProtection, error) {
 	w, err := aes.NewCipher(wKey)
@@ -221,7 +290,9 @@ func newCBCProtection(s Suite, wKey, wMAC, rKey, rMAC []byte) (*cbcProtection, e
 	if err != nil {
 		return nil, err
 	}
-	return &cbcProtection{write: w, read: r, writeMAC: newKeyedHash(s.prf, wMAC), readMAC: newKeyedHash(s.prf, rMAC)}, nil
+	var zero [aes.BlockSize]byte
+	return &cbcProtection{write: w, read: r, enc: cipher.NewCBCEncrypter(w, zero[:]), dec: cipher.NewCBCDecrypter(r, zero[:]),
+		writeMAC: newKeyedHash(s.prf, wMAC), readMAC: newKeyedHash(s.prf, rMAC)}, nil
 }
 
 // keyedHash is HMAC (RFC 2104) holding its key pads itself, unlike the
@@ -229,6 +300,10 @@ func newCBCProtection(s Suite, wKey, wMAC, rKey, rMAC []byte) (*cbcProtection, e
 type keyedHash struct {
 	inner, outer hash.Hash
 	ipad, opad   []byte
+	// Scratch handed to the hashes, which as interfaces would make any
+	// local buffer escape to the heap.
+	innerSum [64]byte
+	header   [13]byte
 }
 
 func newKeyedHash(h func() hash.Hash, key []byte) *keyedHash {
@@ -261,10 +336,9 @@ func (k *keyedHash) Size() int                   { return k.outer.Size() }
 // Sum appends the MAC of what was written since Reset; writing may go on,
 // as with any hash.Hash.
 func (k *keyedHash) Sum(b []byte) []byte {
-	var in [64]byte
 	k.outer.Reset()
 	k.outer.Write(k.opad)
-	k.outer.Write(k.inner.Sum(in[:0]))
+	k.outer.Write(k.inner.Sum(k.innerSum[:0]))
 	return k.outer.Sum(b)
 }
 
@@ -280,6 +354,30 @@ func (p *cbcProtection) overhead() int {
 	return bs + p.writeMAC.Size() + bs // explicit IV, MAC, at most a block of padding
 }
 
+func (p *cbcProtection) prefix() int { return p.write.BlockSize() }
+
+func (p *cbcProtection) sealedLen(n int) int {
+	bs := p.write.BlockSize()
+	return bs + n + p.writeMAC.Size() + p.padLen(n)
+}
+
+// padLen is the padding of a record of n bytes: 1..bs bytes, the length
+// byte included.
+func (p *cbcProtection) padLen(n int) int {
+	bs := p.write.BlockSize()
+	return bs - (n+p.writeMAC.Size())%bs
+}
+
+// openRoom is the ciphertext's length: the plaintext, MAC and padding are
+// all decrypted into dst before the verdict.
+func (p *cbcProtection) openRoom(n int) int {
+	bs := p.read.BlockSize()
+	if n < bs || (n-bs)%bs != 0 || n-bs < p.readMAC.Size()+1 {
+		return -1
+	}
+	return n - bs
+}
+
 func (p *cbcProtection) wipe() {
 	p.writeMAC.wipe()
 	p.readMAC.wipe()
@@ -287,8 +385,8 @@ func (p *cbcProtection) wipe() {
 
 // macHeader writes the MAC's pseudo-header: epoch and sequence number, type,
 // version and content length (RFC 6347 section 4.1.2.1).
-func macHeader(h io.Writer, typ uint8, version, epoch uint16, seq uint64, n int) {
-	var hdr [13]byte
+func macHeader(h *keyedHash, typ uint8, version, epoch uint16, seq uint64, n int) {
+	hdr := &h.header
 	binary.BigEndian.PutUint64(hdr[:8], uint64(epoch)<<48|seq)
 	hdr[8] = typ
 	binary.BigEndian.PutUint16(hdr[9:11], version)
@@ -298,16 +396,15 @@ func macHeader(h io.Writer, typ uint8, version, epoch uint16, seq uint64, n int)
 
 func (p *cbcProtection) seal(b []byte, typ uint8, epoch uint16, seq uint64, plaintext []byte) ([]byte, error) {
 	bs := p.write.BlockSize()
-	macLen := p.writeMAC.Size()
-	padLen := bs - (len(plaintext)+macLen)%bs // 1..bs bytes, the length byte included
-	n := bs + len(plaintext) + macLen + padLen
-	b = appendRecordHeader(b, typ, versionDTLS12, epoch, seq, n)
+	padLen := p.padLen(len(plaintext))
+	b = appendRecordHeader(b, typ, versionDTLS12, epoch, seq, p.sealedLen(len(plaintext)))
 	start := len(b)
-	b = append(b, make([]byte, bs)...)
+	var zero [aes.BlockSize]byte
+	b = append(b, zero[:bs]...)
 	if _, err := rand.Read(b[start:]); err != nil {
 		return nil, err
 	}
-	b = append(b, plaintext...)
+	b = append(b, plaintext...) // in place when plaintext is already there
 	p.writeMAC.Reset()
 	macHeader(p.writeMAC, typ, versionDTLS12, epoch, seq, len(plaintext))
 	p.writeMAC.Write(plaintext)
@@ -316,21 +413,33 @@ func (p *cbcProtection) seal(b []byte, typ uint8, epoch uint16, seq uint64, plai
 		b = append(b, byte(padLen-1))
 	}
 	body := b[start+bs:]
-	cipher.NewCBCEncrypter(p.write, b[start:start+bs]).CryptBlocks(body, body)
+	p.enc.(ivSetter).SetIV(b[start : start+bs])
+	p.enc.CryptBlocks(body, body)
 	return b, nil
 }
 
-func (p *cbcProtection) open(r record) ([]byte, error) {
+func (p *cbcProtection) open(r record) ([]byte, error) { return p.openTo(nil, r) }
+
+func (p *cbcProtection) openTo(dst []byte, r record) ([]byte, error) {
 	bs := p.read.BlockSize()
 	macLen := p.readMAC.Size()
-	// The length is public: these checks may return early.
-	body := r.payload
-	if len(body) < bs || (len(body)-bs)%bs != 0 || len(body)-bs < macLen+1 {
+	// The length is public: this check may return early.
+	room := p.openRoom(len(r.payload))
+	if room < 0 {
 		return nil, errRecordAuth
 	}
-	iv, ct := body[:bs], body[bs:]
-	plain := make([]byte, len(ct)) // the datagram belongs to the caller
-	cipher.NewCBCDecrypter(p.read, iv).CryptBlocks(plain, ct)
+	iv, ct := r.payload[:bs], r.payload[bs:]
+	var plain []byte
+	switch {
+	case dst == nil:
+		plain = make([]byte, room) // the datagram belongs to the caller
+	case overlap(dst[:room], r.payload):
+		plain = ct // the caller gave the datagram's bytes up: decrypt in place, move after
+	default:
+		plain = dst[:room]
+	}
+	p.dec.(ivSetter).SetIV(iv)
+	p.dec.CryptBlocks(plain, ct)
 
 	padLen, padOK := checkPadding(plain, macLen)
 	// From here on, nothing branches on padLen or padOK.
@@ -339,14 +448,16 @@ func (p *cbcProtection) open(r record) ([]byte, error) {
 	h.Reset()
 	macHeader(h, r.typ, r.version, r.epoch, r.seq, n)
 	h.Write(plain[:n])
-	var sum [64]byte
-	want := h.Sum(sum[:0])
+	want := h.Sum(p.sum[:0])
 	// Feed the bytes the padding covered too, so the MAC hashes as many
 	// bytes for this record as for any other record of its length.
 	h.Write(plain[n+macLen:])
 	got := plain[n : n+macLen]
 	if subtle.ConstantTimeCompare(want, got)&padOK != 1 {
 		return nil, errRecordAuth
+	}
+	if dst != nil {
+		return dst[:copy(dst, plain[:n])], nil
 	}
 	return plain[:n], nil
 }

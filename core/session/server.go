@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package session
 
 import (
@@ -9,7 +11,6 @@ import (
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/dtlsgate/dtlsgate/core/psk"
 	"github.com/dtlsgate/dtlsgate/core/wire"
-	"github.com/pion/dtls/v2/pkg/crypto/prf"
 )
 
 // Extension numbers the engine understands.
@@ -56,10 +57,10 @@ func (s *Session) serverStart(dgram []byte) bool {
 	hs.writeSeq = 1
 	hs.reasm.next = ch.Handshake.MessageSeq + 1
 	msgLen := handshakeHeaderLen + int(ch.Handshake.Length)
-	hs.transcript = append(hs.transcript, dgram[recordHeaderLen:recordHeaderLen+msgLen]...)
+	hello := dgram[recordHeaderLen : recordHeaderLen+msgLen]
 	// A true copy of this hello means our hello flight was lost.
-	s.peerLast = message(bytes.Clone(dgram[recordHeaderLen : recordHeaderLen+msgLen]))
-	hs.clientRandom = append([]byte(nil), ch.Random...)
+	s.peerLast = message(bytes.Clone(hello))
+	copy(hs.clientRandom, ch.Random)
 
 	// A lower DTLS version has a higher number: 0xFEFF is DTLS 1.0. A
 	// version that is not DTLS at all (major byte other than 0xFE) is
@@ -78,6 +79,8 @@ func (s *Session) serverStart(dgram []byte) bool {
 		return false
 	}
 	s.suite = suite
+	hs.useSuite(suite)
+	hs.transcript.add(hello)
 	_, hs.ems = wire.FindExtension(ch.Extensions, extExtendedMasterSecret)
 	if ri, ok := wire.FindExtension(ch.Extensions, extRenegotiationInfo); ok {
 		if len(ri) != 1 || ri[0] != 0 {
@@ -91,7 +94,6 @@ func (s *Session) serverStart(dgram []byte) bool {
 			hs.secureReneg = true
 		}
 	}
-	hs.serverRandom = make([]byte, 32)
 	if _, err := io.ReadFull(s.cfg.Rand, hs.serverRandom); err != nil {
 		s.failAlert(alertInternalError, "No randomness: "+err.Error())
 		return false
@@ -169,24 +171,27 @@ func commonGroup(exts []byte) (uint16, bool) {
 
 func (s *Session) serverHelloBody(ch wire.ClientHello) []byte {
 	hs := s.hs
-	b := binary.BigEndian.AppendUint16(nil, versionDTLS12)
+	b := make([]byte, 0, 2+32+1+2+1+2+5+4+6)
+	b = binary.BigEndian.AppendUint16(b, versionDTLS12)
 	b = append(b, hs.serverRandom...)
 	b = append(b, 0) // no session id: sessions are not resumed
 	b = binary.BigEndian.AppendUint16(b, s.suite.ID)
 	b = append(b, 0) // null compression
-	var ext []byte
+	exts := len(b)
+	b = append(b, 0, 0) // the extensions' length, set below
 	if hs.secureReneg {
-		ext = appendExtension(ext, extRenegotiationInfo, []byte{0})
+		b = appendExtension(b, extRenegotiationInfo, []byte{0})
 	}
 	if hs.ems {
-		ext = appendExtension(ext, extExtendedMasterSecret, nil)
+		b = appendExtension(b, extExtendedMasterSecret, nil)
 	}
 	if _, ok := wire.FindExtension(ch.Extensions, extECPointFormats); ok && s.suite.ecdhe {
-		ext = appendExtension(ext, extECPointFormats, []byte{1, 0}) // uncompressed only
+		b = appendExtension(b, extECPointFormats, []byte{1, 0}) // uncompressed only
 	}
-	if len(ext) > 0 {
-		b = appendVec16(b, ext)
+	if len(b) == exts+2 {
+		return b[:exts] // no extensions: no length either
 	}
+	binary.BigEndian.PutUint16(b[exts:], uint16(len(b)-exts-2))
 	return b
 }
 
@@ -200,13 +205,18 @@ func (s *Session) serverMessage(m message) {
 		if !s.checkPeerFinished(m) {
 			return
 		}
-		flight := []flightItem{{epoch: 0}, s.addMessage(1, msgFinished, s.finishedData(false))}
-		s.sendFlight(flight, false)
-		s.lastFlight = flight
+		s.lastFinished = s.addMessage(1, msgFinished, s.finishedData(false)).msg
+		s.sendFlight(serverFinalFlight(s.lastFinished), false)
 		s.complete()
 	default:
 		s.failAlert(alertUnexpectedMessage, "Unexpected handshake message from the client")
 	}
+}
+
+// serverFinalFlight is the server's last flight: ChangeCipherSpec, then
+// its Finished.
+func serverFinalFlight(finished message) []flightItem {
+	return []flightItem{{epoch: 0}, {epoch: 1, msg: finished}}
 }
 
 // serverKeyExchange takes the client's identity (and ECDH share), asks the
@@ -223,7 +233,7 @@ func (s *Session) serverKeyExchange(m message) {
 		s.failAlert(alertDecodeError, "Malformed ClientKeyExchange")
 		return
 	}
-	hs.transcript = append(hs.transcript, m...)
+	hs.transcript.add(m)
 
 	auth := new(psk.Authenticator)
 	auth.SetIdentity(identity)
@@ -236,7 +246,9 @@ func (s *Session) serverKeyExchange(m message) {
 	}
 	if hs.step == stepWaitPSK { // the callback called DeferPSK
 		auth.Wipe()
-		hs.peerPoint = peerPoint
+		// The point lies in the caller's datagram, which is gone by the
+		// time the key comes.
+		hs.peerPoint = bytes.Clone(peerPoint)
 		return
 	}
 	s.serverUseKey(s.pskFrom(auth), peerPoint)
@@ -286,7 +298,14 @@ func (s *Session) pskFrom(auth *psk.Authenticator) []byte {
 // RFC 5489 section 2 for ECDHE_PSK.
 func (s *Session) preMaster(key, peerPoint []byte) ([]byte, bool) {
 	if !s.suite.ecdhe {
-		return prf.PSKPreMasterSecret(key), true
+		// RFC 4279 section 2: as many zero bytes as the key has stand in
+		// for the other secret.
+		n := len(key)
+		out := make([]byte, 2+n+2+n)
+		binary.BigEndian.PutUint16(out, uint16(n))
+		binary.BigEndian.PutUint16(out[2+n:], uint16(n))
+		copy(out[4+n:], key)
+		return out, true
 	}
 	pub, err := curveOf(s.hs.group).NewPublicKey(peerPoint)
 	if err != nil {

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package session
 
 import (
@@ -129,10 +131,12 @@ type Session struct {
 	replay     [2]replayWindow
 	readProt   protection
 	writeProt  protection
-	// lastFlight is the server's final flight, kept until the client shows
-	// it arrived by sending data, in case the client's Finished is repeated.
-	lastFlight []flightItem
-	peerSeq    uint16 // message_seq the peer's next handshake message would have
+	// lastFinished is the Finished of the server's final flight (a
+	// ChangeCipherSpec and it), kept until the client shows the flight
+	// arrived by sending data, in case the client's Finished is repeated.
+	// Only the message is kept: an established session stays small.
+	lastFinished message
+	peerSeq      uint16 // message_seq the peer's next handshake message would have
 	// peerLast is the message that ended the peer's latest flight, and its
 	// epoch (nil once a message that ends no flight came after it): a true
 	// copy of it asks for our last flight again.
@@ -180,7 +184,9 @@ func (s *Session) setConfig(cfg Config) error {
 		return errors.New("session: identity hint longer than 65535 bytes")
 	}
 	cfg.IdentityHint = append([]byte(nil), cfg.IdentityHint...)
-	if cfg.Cookies == nil {
+	if cfg.Cookies == nil && s.mode == Server {
+		// A client makes it only when asked for it (cookies): it never
+		// checks a cookie, and a generator costs a handshake allocations.
 		cfg.Cookies = cookie.NewDefaultGenerator()
 	}
 	if cfg.MaxRetransmits <= 0 {
@@ -221,7 +227,10 @@ func (s *Session) SetConfig(cfg Config) bool {
 }
 
 // Config returns the configuration in effect, defaults filled in.
-func (s *Session) Config() Config { return s.cfg }
+func (s *Session) Config() Config {
+	s.cookies()
+	return s.cfg
+}
 
 // Mode returns Client or Server.
 func (s *Session) Mode() Mode { return s.mode }
@@ -371,8 +380,9 @@ func (s *Session) startHandshake(dgram []byte) bool {
 		return s.setError(dtlserror.InvalidInputParameters, "To start a handshake, DTLS server requires non-empty datagram (client hello)")
 	}
 	s.resetConnection()
-	s.hs = &handshake{timeout: InitialTimeout, giveUpAt: s.cfg.Now().Add(s.cfg.HandshakeDeadline),
-		reasm: reassembler{limit: s.cfg.MaxHandshakeBuffer}}
+	s.hs = newHandshake()
+	s.hs.giveUpAt = s.cfg.Now().Add(s.cfg.HandshakeDeadline)
+	s.hs.reasm.limit = s.cfg.MaxHandshakeBuffer
 	s.state = HandshakeInProgress
 	if s.mode == Client {
 		return s.clientStart()
@@ -475,18 +485,7 @@ func (s *Session) Shutdown() bool {
 // returns len(data), or -1 with DtlsError set.
 func (s *Session) WriteDatagramEncrypted(data []byte) int {
 	s.clearError()
-	if s.inCallback() {
-		return -1
-	}
-	switch {
-	case !s.encrypted:
-		s.setError(dtlserror.InvalidOperation, "Cannot write a datagram, not in encrypted state")
-		return -1
-	case len(data) == 0:
-		s.setError(dtlserror.InvalidInputParameters, "Cannot write an empty datagram")
-		return -1
-	case len(data) > maxPlaintext:
-		s.setError(dtlserror.InvalidInputParameters, fmt.Sprintf("Cannot write %d bytes: a record holds at most %d", len(data), maxPlaintext))
+	if !s.canWrite(len(data)) {
 		return -1
 	}
 	rec, err := s.sealRecord(nil, contentApplicationData, 1, data)
@@ -496,6 +495,123 @@ func (s *Session) WriteDatagramEncrypted(data []byte) int {
 	}
 	s.out = append(s.out, rec)
 	return len(data)
+}
+
+// canWrite checks that n bytes of application data may be sent now,
+// setting DtlsError when not.
+func (s *Session) canWrite(n int) bool {
+	switch {
+	case s.inCallback():
+		return false
+	case !s.encrypted:
+		return s.setError(dtlserror.InvalidOperation, "Cannot write a datagram, not in encrypted state")
+	case n == 0:
+		return s.setError(dtlserror.InvalidInputParameters, "Cannot write an empty datagram")
+	case n > maxPlaintext:
+		return s.setError(dtlserror.InvalidInputParameters, fmt.Sprintf("Cannot write %d bytes: a record holds at most %d", n, maxPlaintext))
+	}
+	return true
+}
+
+// RecordResult says what Seal or Open did with a record.
+type RecordResult int
+
+const (
+	// RecordOK: the record was sealed, or opened and its data delivered.
+	RecordOK RecordResult = iota
+	// RecordError: nothing was done; DtlsError says why.
+	RecordError
+	// RecordShortBuffer: out is too small; the length returned is the size
+	// needed. Nothing changed: the call can be made again.
+	RecordShortBuffer
+	// RecordDropped: the datagram was dropped as RFC 6347 section 4.1.2.7
+	// says, silently: it failed authentication, was replayed, was too old
+	// for the replay window, or could not be framed.
+	RecordDropped
+	// RecordNotData: the datagram is not one application-data record (an
+	// alert, a handshake message the peer repeated, several records). It
+	// was not looked into: pass it to DecryptDatagram, which handles them.
+	RecordNotData
+)
+
+// SealedLen is the length of the record Seal makes of n bytes of
+// application data, 0 while not encrypted.
+func (s *Session) SealedLen(n int) int {
+	if !s.encrypted {
+		return 0
+	}
+	return recordHeaderLen + s.writeProt.sealedLen(n)
+}
+
+// Seal writes plaintext as one application-data record at the start of out
+// and returns its length, without queueing anything: the caller sends it.
+// out may overlap plaintext anywhere (in place). On RecordShortBuffer the
+// length is the size needed; on RecordError DtlsError says why (not
+// encrypted, plaintext empty or over 2^14 bytes, sequence numbers
+// exhausted). Once warmed up it allocates nothing.
+func (s *Session) Seal(out, plaintext []byte) (int, RecordResult) {
+	s.clearError()
+	if !s.canWrite(len(plaintext)) {
+		return 0, RecordError
+	}
+	n := s.SealedLen(len(plaintext))
+	if len(out) < n {
+		return n, RecordShortBuffer
+	}
+	if overlap(out[:n], plaintext) {
+		// Move the plaintext to where its encryption goes, so the header
+		// written first cannot overwrite it.
+		at := recordHeaderLen + s.writeProt.prefix()
+		plaintext = out[at : at+copy(out[at:], plaintext)]
+	}
+	rec, err := s.sealRecord(out[:0], contentApplicationData, 1, plaintext)
+	if err != nil {
+		s.setError(dtlserror.TlsFatalError, "Error while writing: "+err.Error())
+		return 0, RecordError
+	}
+	return len(rec), RecordOK
+}
+
+// Open authenticates and decrypts a datagram holding one application-data
+// record, writing the data at the start of out, and returns its length.
+// out may overlap dgram anywhere (in place); dgram's bytes are then
+// overwritten, unless the result is RecordShortBuffer or RecordNotData.
+// Anything else than a lone application-data record is RecordNotData,
+// left for DecryptDatagram. On RecordShortBuffer the length is the size
+// needed. Once warmed up it allocates nothing.
+func (s *Session) Open(out, dgram []byte) (int, RecordResult) {
+	s.clearError()
+	switch {
+	case s.inCallback():
+		return 0, RecordError
+	case !s.encrypted:
+		s.setError(dtlserror.InvalidOperation, "Cannot read a datagram, not in encrypted state")
+		return 0, RecordError
+	case len(dgram) == 0:
+		s.setError(dtlserror.InvalidInputParameters, "Cannot decrypt an empty datagram")
+		return 0, RecordError
+	}
+	r, ok := firstRecord(dgram)
+	switch {
+	case ok && r.typ != contentApplicationData, ok && len(r.raw) != len(dgram):
+		return 0, RecordNotData
+	case !ok, r.version>>8 != 0xFE, r.epoch != 1:
+		// Unframable, or what DecryptDatagram drops too.
+		return 0, RecordDropped
+	}
+	room := s.readProt.openRoom(len(r.payload))
+	switch {
+	case room < 0:
+		return 0, RecordDropped
+	case len(out) < room:
+		return room, RecordShortBuffer
+	}
+	plain, ok := s.openProtected(out, r)
+	if !ok {
+		return 0, RecordDropped
+	}
+	s.dataArrived()
+	return len(plain), RecordOK
 }
 
 // DecryptDatagram returns the application data in dgram, handling any
@@ -578,8 +694,7 @@ func (s *Session) input(dgram []byte) []byte {
 		case contentApplicationData:
 			if r.epoch == 1 && s.encrypted {
 				data = append(data, plain...)
-				// The client has our Finished: nothing to send again.
-				s.lastFlight, s.peerLast = nil, nil
+				s.dataArrived()
 			}
 		}
 		// An epoch-0 record is not authenticated: it moves the replay
@@ -607,10 +722,9 @@ func (s *Session) openRecord(r record) ([]byte, bool) {
 	if r.version>>8 != 0xFE {
 		return nil, false
 	}
-	w := &s.replay[min(r.epoch, 1)]
 	switch {
 	case r.epoch == 0:
-		return r.payload, w.fresh(r.seq)
+		return r.payload, s.replay[0].fresh(r.seq)
 	case r.epoch != 1 || r.typ == contentChangeCipherSpec:
 		// ChangeCipherSpec is only ever sent in epoch 0.
 		return nil, false
@@ -621,10 +735,18 @@ func (s *Session) openRecord(r record) ([]byte, bool) {
 			s.hs.early = append(s.hs.early, append([]byte(nil), r.raw...))
 		}
 		return nil, false
-	case !w.fresh(r.seq):
+	}
+	return s.openProtected(nil, r)
+}
+
+// openProtected authenticates and decrypts an epoch-1 record into dst (nil:
+// a new buffer), checking and then moving the replay window.
+func (s *Session) openProtected(dst []byte, r record) ([]byte, bool) {
+	w := &s.replay[1]
+	if !w.fresh(r.seq) {
 		return nil, false
 	}
-	plain, err := s.readProt.open(r)
+	plain, err := s.readProt.openTo(dst, r)
 	if err != nil || len(plain) > maxPlaintext {
 		if s.hs != nil {
 			s.hs.unauthenticated++ // a hint for the error should the handshake time out
@@ -634,6 +756,10 @@ func (s *Session) openRecord(r record) ([]byte, bool) {
 	w.accept(r.seq)
 	return plain, true
 }
+
+// dataArrived notes authenticated application data from the peer: a
+// client that sends it has our Finished, so there is nothing to send again.
+func (s *Session) dataArrived() { s.lastFinished, s.peerLast = nil, nil }
 
 func (s *Session) handleAlert(epoch uint16, b []byte) {
 	if len(b) != 2 || (s.encrypted && epoch == 0) {

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package session
 
 import (
@@ -28,7 +30,16 @@ func (s *Session) SetCookieGeneratorParameters(p cookie.Parameters) bool {
 
 // CookieGeneratorParameters returns the parameters cookies are checked with.
 func (s *Session) CookieGeneratorParameters() cookie.Parameters {
-	return s.cfg.Cookies.Parameters()
+	return s.cookies().Parameters()
+}
+
+// cookies returns the generator cookies are checked with, making the
+// default one first if the configuration has none yet (a client's).
+func (s *Session) cookies() *cookie.Generator {
+	if s.cfg.Cookies == nil {
+		s.cfg.Cookies = cookie.NewDefaultGenerator()
+	}
+	return s.cfg.Cookies
 }
 
 // SetCiphers sets the suites from a colon-separated list of OpenSSL or

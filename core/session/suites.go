@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package session
 
 import (
@@ -7,7 +9,6 @@ import (
 	"crypto/sha512"
 	"hash"
 
-	"github.com/pion/dtls/v2/pkg/crypto/ccm"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
@@ -96,11 +97,5 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 }
 
 func newCCM(tagLen int) func([]byte) (cipher.AEAD, error) {
-	return func(key []byte) (cipher.AEAD, error) {
-		b, err := aes.NewCipher(key)
-		if err != nil {
-			return nil, err
-		}
-		return ccm.NewCCM(b, tagLen, 12)
-	}
+	return func(key []byte) (cipher.AEAD, error) { return newCCMAEAD(key, tagLen) }
 }

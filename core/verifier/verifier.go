@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package verifier is the server side of DTLS's stateless cookie exchange
 // (RFC 6347, section 4.2.1) in the shape of Qt's QDtlsClientVerifier.
 //

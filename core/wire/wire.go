@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package wire reads and writes the few DTLS wire structures that a
 // stateless cookie exchange needs: the record header, the handshake header,
 // the ClientHello up to its cookie (and, when it is all there, the rest of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * example.h - the plumbing the secure UDP examples share: addresses,
  * hex keys, stop signals, messages from the library. Header-only so each

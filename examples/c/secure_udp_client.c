@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * secure_udp_client.c - DTLS clients with pre-shared keys: dtlsgate's port
  * of Qt's secure UDP client example to C.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * secure_udp_server.c - a DTLS echo server with pre-shared keys: dtlsgate's
  * port of Qt's secure UDP server example to C.

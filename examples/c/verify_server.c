@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verify_server.c - a UDP server that lets DTLS clients in only after they
  * have returned a cookie, using dtlsgate's QDtlsClientVerifier-shaped API.

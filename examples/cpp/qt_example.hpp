@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // qt_example.hpp - what the Qt ports of the secure UDP examples share:
 // output lines, keys in hex, peer names, and SIGINT/SIGTERM delivered to
 // the event loop. The lines and arguments are those of examples/CONTRACT.md.
@@ -102,7 +103,7 @@ inline QString summary(const dtlsgate::qt::QDtls &dtls)
     const QString protocol = dtls.sessionProtocol() == QSsl::DtlsV1_2
                                  ? QStringLiteral("DTLSv1.2")
                                  : QStringLiteral("unknown protocol");
-    return QString::fromStdString(dtls.sessionCipher().name()) + QStringLiteral(", ") + protocol;
+    return dtls.sessionCipher().name() + QStringLiteral(", ") + protocol;
 }
 
 // SIGINT and SIGTERM, seen by the event loop: the handler only writes a

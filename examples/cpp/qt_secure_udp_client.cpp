@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // qt_secure_udp_client.cpp - DTLS clients with pre-shared keys on Qt's
 // event loop: dtlsgate's port of Qt's secure UDP client example.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // qt_secure_udp_server.cpp - a DTLS echo server with pre-shared keys on
 // Qt's event loop: dtlsgate's port of Qt's secure UDP server example.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // qt_verify_server.cpp - a Qt 6 UDP server whose front door is dtlsgate,
 // written the way Qt's own DTLS server example is: a QUdpSocket, its
 // readyRead signal, readDatagram(), then QDtlsClientVerifier::verifyClient().

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // verify_server.cpp - the C example server (examples/c/verify_server.c)
 // written against the C++ binding: a UDP socket, and a
 // dtlsgate::QDtlsClientVerifier that answers each first ClientHello with a

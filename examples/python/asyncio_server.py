@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The cookie-verifying UDP server of verify_server.py, on asyncio: a
 DatagramProtocol hands each datagram to QDtlsClientVerifier.verifyClient()
 with its transport, through which the HelloVerifyRequest goes back.

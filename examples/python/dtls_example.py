@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What secure_udp_server.py and secure_udp_client.py share: finding the
 dtlsgate package (installed, or else the repository's bindings/python),
 their common arguments and the way they print (examples/CONTRACT.md)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What the two example servers share: their command line and the lines
 they print, which are those of examples/c/verify_server.c, so that people
 and the interop scripts (tests/interop/exchange.py) read all three alike:

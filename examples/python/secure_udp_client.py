@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """DTLS 1.2 clients with pre-shared keys: a Python port of Qt's
 secureudpclient example, behaving as examples/CONTRACT.md says.
 

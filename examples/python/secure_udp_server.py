@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A DTLS 1.2 echo server with pre-shared keys: a Python port of Qt's
 secureudpserver example, behaving as examples/CONTRACT.md says.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A UDP server that lets DTLS clients in only once they have returned a
 cookie: Qt's secure UDP server loop with a plain socket.socket.
 

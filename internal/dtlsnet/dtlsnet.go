@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package dtlsnet drives session.Session over a real UDP socket, one peer
 // at a time. The tests use it to talk to real DTLS implementations; it is
 // the loop every application of the sans-I/O engine writes in some form.

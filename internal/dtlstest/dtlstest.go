@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package dtlstest provides fixtures shared by dtlsgate's Go tests: the
 // captured ClientHello corpus and a way to give a ClientHello a cookie.
 // It parses by hand, independently of core/wire, so tests of core/wire's

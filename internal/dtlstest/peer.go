@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package dtlstest
 
 // Real DTLS peers (the openssl and gnutls command-line programs) for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_api.c - the C API of dtlsgate, tested against what include/dtlsgate.h
  * documents. Runs from the repository root (the corpus is read from
@@ -2319,6 +2320,79 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* dtlsgate_last_error_message: the argument at fault and what it accepts,
+ * per thread, kept across calls that succeed. */
+static void *other_thread_message(void *arg)
+{
+    /* Read here: the thread's string goes with the thread. */
+    *(int *)arg = strcmp(dtlsgate_last_error_message(), "") == 0;
+    return NULL;
+}
+
+static void test_last_error_message(void)
+{
+    dtlsgate_verifier *v = dtlsgate_verifier_new();
+    CHECK_EQ(dtlsgate_verifier_set_cookie_lifetime(v, 0), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_STR(dtlsgate_last_error_message(), "cookie lifetime: 0 is out of range 1..86400 seconds");
+    CHECK_EQ(dtlsgate_verifier_set_cookie_lifetime(v, 30), DTLSGATE_OK);
+    CHECK_STR(dtlsgate_last_error_message(), "cookie lifetime: 0 is out of range 1..86400 seconds");
+    CHECK_EQ(dtlsgate_verifier_set_secret_rotation_interval(v, 86401), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_STR(dtlsgate_last_error_message(),
+              "secret rotation interval: 86401 is out of range 0..86400 seconds (0: never)");
+    CHECK_EQ(dtlsgate_verifier_set_fleet_key(v, (const uint8_t *)"k", 1, 0, 0),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_STR(dtlsgate_last_error_message(), "fleet window: 0 is out of range 1..86400 seconds");
+    CHECK_EQ(dtlsgate_verifier_verify_client(v, -1, NULL, 5, "127.0.0.1", 5684),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_STR(dtlsgate_last_error_message(), "datagram: NULL with a length of 5");
+    uint8_t reply[DTLSGATE_HELLO_VERIFY_REQUEST_MAX];
+    size_t n = sizeof reply;
+    CHECK_EQ(dtlsgate_verifier_check_address(v, (const uint8_t *)"x", 1, "127.0.0.1", 0, reply, &n),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_STR(dtlsgate_last_error_message(), "port: 0 is out of range 1..65535");
+    CHECK_EQ(dtlsgate_verifier_check_address(v, (const uint8_t *)"x", 1, "localhost", 5684, reply, &n),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK(strncmp(dtlsgate_last_error_message(), "address: missing or not a numeric", 33) == 0);
+    /* verify_client refuses input with a result, not a status (Qt's way,
+     * Qt's message); the last error message names the argument. */
+    CHECK_EQ(dtlsgate_verifier_verify_client(v, -1, (const uint8_t *)"x", 1, "127.0.0.1", 5684), 0);
+    CHECK_EQ(dtlsgate_verifier_dtls_error(v), DTLSGATE_INVALID_INPUT_PARAMETERS);
+    CHECK_STR(dtlsgate_last_error_message(), "socket: -1 is not a descriptor");
+    CHECK_EQ(dtlsgate_verifier_verify_client(v, 0, (const uint8_t *)"x", 1, "127.0.0.1", 0), 0);
+    CHECK_STR(dtlsgate_last_error_message(), "port: 0 is out of range 1..65535");
+    CHECK_EQ(dtlsgate_verifier_verify_client(v, 0, (const uint8_t *)"x", 0, "127.0.0.1", 5684), 0);
+    CHECK_STR(dtlsgate_last_error_message(), "datagram: empty");
+    CHECK_EQ(dtlsgate_verifier_verify_client(v, 0, (const uint8_t *)"x", 1, "ff02::1", 5684), 0);
+    CHECK_STR(dtlsgate_last_error_message(),
+              "address ff02::1: multicast or broadcast; only unicast peers are accepted");
+    /* No detail of its own: the status's text, not an older detail. */
+    dtlsgate_verifier_free(v);
+    CHECK_EQ(dtlsgate_verifier_set_cookie_lifetime(v, 30), DTLSGATE_E_BAD_HANDLE);
+    CHECK_STR(dtlsgate_last_error_message(), dtlsgate_strerror(DTLSGATE_E_BAD_HANDLE));
+
+    dtlsgate_psk_authenticator *a = dtlsgate_psk_authenticator_new();
+    CHECK_EQ(dtlsgate_psk_authenticator_set_pre_shared_key(a, NULL, 70000), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_STR(dtlsgate_last_error_message(), "pre-shared key: NULL with a length of 70000");
+    static uint8_t big[DTLSGATE_MAX_INPUT + 1];
+    CHECK_EQ(dtlsgate_psk_authenticator_set_identity(a, big, sizeof big), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_STR(dtlsgate_last_error_message(), "identity: 65536 bytes, more than the 65535 accepted");
+    CHECK_EQ(dtlsgate_psk_authenticator_set_maximum_identity_length(a, -1), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_STR(dtlsgate_last_error_message(), "maximum identity length: -1 is negative; 0 or more bytes");
+    dtlsgate_psk_authenticator_free(a);
+    /* A refused input to a freed handle: the message is the status's. */
+    dtlsgate_session *gone = dtlsgate_session_new(DTLSGATE_SSL_SERVER_MODE);
+    dtlsgate_session_free(gone);
+    CHECK_EQ(dtlsgate_session_set_identity_hint(gone, NULL, 3), DTLSGATE_E_BAD_HANDLE);
+    CHECK_STR(dtlsgate_last_error_message(), dtlsgate_strerror(DTLSGATE_E_BAD_HANDLE));
+
+    /* Another thread has its own. */
+    pthread_t t;
+    int empty = 0;
+    CHECK_EQ(pthread_create(&t, NULL, other_thread_message, &empty), 0);
+    pthread_join(t, NULL);
+    CHECK(empty);
+}
+
 static void test_threads(int quick)
 {
     enum { NT = 4 };
@@ -2429,6 +2503,7 @@ int main(int argc, char **argv)
         test_buffers();
         test_handles();
         test_threads(quick);
+        test_last_error_message();
         run_child(argv[0], "bogus-handles");
     }
     test_psk();

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_session.c - the session part of the C API: complete PSK handshakes
  * between two sessions with the verifier in front, without sockets (the
@@ -284,6 +285,312 @@ static void test_in_memory(const char *ciphers, const char *expect_cipher)
         CHECK_EQ(dtlsgate_session_is_connection_encrypted(server), 0);
     }
 out:
+    dtlsgate_session_free(server);
+    dtlsgate_session_free(client);
+    dtlsgate_verifier_free(v);
+    check_context = "";
+}
+
+/* ---------------------------------------------------------------------------
+ * Records in the caller's buffers: encrypt, decrypt and their batches.
+ */
+
+/* Encrypts text into rec; returns the record's length (0 on failure). */
+static size_t encrypt_text(dtlsgate_session *s, const void *text, size_t len, uint8_t *rec,
+                           size_t cap)
+{
+    size_t n = cap;
+    if (!CHECK_EQ(dtlsgate_session_encrypt(s, text, len, rec, &n), 1))
+        return 0;
+    CHECK(n > len && n <= len + DTLSGATE_RECORD_OVERHEAD_MAX);
+    return n;
+}
+
+static void fill(uint8_t *b, size_t n, int seed)
+{
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)(i * 31 + (size_t)seed);
+}
+
+static void records_round_trip(dtlsgate_session *from, dtlsgate_session *to)
+{
+    static uint8_t plain[DTLSGATE_MAX_RECORD_PLAINTEXT], rec[DTLSGATE_MAX_RECORD_PLAINTEXT + 100],
+        out[DTLSGATE_MAX_RECORD_PLAINTEXT + 100];
+    static const size_t sizes[] = {1, 64, 1000, 1400, DTLSGATE_MAX_RECORD_PLAINTEXT};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        fill(plain, sizes[i], (int)i);
+        size_t n = encrypt_text(from, plain, sizes[i], rec, sizeof rec);
+        if (sizes[i] >= 16)
+            CHECK(memmem(rec, n, plain, 16) == NULL); /* encrypted */
+        size_t m = sizeof out;
+        CHECK_EQ(dtlsgate_session_decrypt(to, rec, n, out, &m), 1);
+        CHECK_MEM(out, m, plain, sizes[i]);
+        /* The same record again is a replay. */
+        m = sizeof out;
+        CHECK_EQ(dtlsgate_session_decrypt(to, rec, n, out, &m), DTLSGATE_RECORD_DROPPED);
+        CHECK_EQ(m, 0);
+    }
+    /* What encrypt makes, decrypt_datagram opens too, and the other way. */
+    size_t n = encrypt_text(from, "to the full path", 16, rec, sizeof rec), m = sizeof out;
+    CHECK_EQ(dtlsgate_session_decrypt_datagram(to, DTLSGATE_NO_SOCKET, rec, n, out, &m), 1);
+    CHECK_MEM(out, m, "to the full path", 16);
+    dgram_t d;
+    CHECK_EQ(dtlsgate_session_write_datagram_encrypted(from, DTLSGATE_NO_SOCKET,
+                                                       (const uint8_t *)"queued", 6), 6);
+    if (CHECK(take(from, &d))) {
+        m = sizeof out;
+        CHECK_EQ(dtlsgate_session_decrypt(to, d.data, d.len, out, &m), 1);
+        CHECK_MEM(out, m, "queued", 6);
+    }
+}
+
+static void records_in_place(dtlsgate_session *from, dtlsgate_session *to)
+{
+    uint8_t plain[1400], buf[1400 + DTLSGATE_RECORD_OVERHEAD_MAX];
+    fill(plain, sizeof plain, 7);
+    memcpy(buf, plain, sizeof plain);
+    size_t n = sizeof buf;
+    CHECK_EQ(dtlsgate_session_encrypt(from, buf, sizeof plain, buf, &n), 1);
+    CHECK(memcmp(buf, plain, 64) != 0);
+    size_t m = n;
+    CHECK_EQ(dtlsgate_session_decrypt(to, buf, n, buf, &m), 1);
+    CHECK_MEM(buf, m, plain, sizeof plain);
+    /* The output a few bytes into the datagram's own buffer. */
+    n = encrypt_text(from, plain, 200, buf, sizeof buf);
+    m = sizeof buf - 5;
+    CHECK_EQ(dtlsgate_session_decrypt(to, buf, n, buf + 5, &m), 1);
+    CHECK_MEM(buf + 5, m, plain, 200);
+}
+
+/* Too small a buffer gives the size needed and changes nothing. */
+static void records_buffer_too_small(dtlsgate_session *from, dtlsgate_session *to)
+{
+    uint8_t plain[100], rec[256], out[256];
+    fill(plain, sizeof plain, 3);
+    size_t need = 0;
+    CHECK_EQ(dtlsgate_session_encrypt(from, plain, sizeof plain, NULL, &need),
+             DTLSGATE_E_BUFFER_TOO_SMALL);
+    CHECK(need > sizeof plain && need <= sizeof plain + DTLSGATE_RECORD_OVERHEAD_MAX);
+    size_t n = need - 1;
+    CHECK_EQ(dtlsgate_session_encrypt(from, plain, sizeof plain, rec, &n),
+             DTLSGATE_E_BUFFER_TOO_SMALL);
+    CHECK_EQ(n, need);
+    uint8_t first[256];
+    size_t n1 = encrypt_text(from, plain, sizeof plain, first, need);
+    CHECK_EQ(n1, need);
+    n = sizeof rec;
+    CHECK_EQ(dtlsgate_session_encrypt(from, plain, 10, rec, &n), 1);
+    /* No sequence number was used by the refused calls: the records carry
+     * consecutive ones (bytes 5..10 of the header). */
+    uint64_t s1 = 0, s2 = 0;
+    for (int i = 5; i < 11; i++) {
+        s1 = s1 << 8 | first[i];
+        s2 = s2 << 8 | rec[i];
+    }
+    CHECK_EQ(s2, s1 + 1);
+
+    size_t m = 0;
+    CHECK_EQ(dtlsgate_session_decrypt(to, first, n1, NULL, &m), DTLSGATE_E_BUFFER_TOO_SMALL);
+    CHECK(m >= sizeof plain && m <= n1);
+    size_t want = m;
+    m = want - 1;
+    CHECK_EQ(dtlsgate_session_decrypt(to, first, n1, out, &m), DTLSGATE_E_BUFFER_TOO_SMALL);
+    CHECK_EQ(m, want);
+    m = want;
+    CHECK_EQ(dtlsgate_session_decrypt(to, first, n1, out, &m), 1);
+    CHECK_MEM(out, m, plain, sizeof plain);
+    m = sizeof out;
+    CHECK_EQ(dtlsgate_session_decrypt(to, rec, n, out, &m), 1);
+    CHECK_MEM(out, m, plain, 10);
+}
+
+/* Forged, truncated and replayed datagrams never give data, and do not
+ * stop the genuine one from opening. */
+static void records_forged(dtlsgate_session *from, dtlsgate_session *to)
+{
+    uint8_t rec[256], forged[256], out[256];
+    size_t n = encrypt_text(from, "genuine", 7, rec, sizeof rec), m;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(forged, rec, n);
+        forged[i] ^= 0x01;
+        m = sizeof out;
+        int r = dtlsgate_session_decrypt(to, forged, n, out, &m);
+        if (!CHECK(r == DTLSGATE_RECORD_DROPPED || r == DTLSGATE_RECORD_NOT_DATA))
+            fprintf(stderr, "    byte %zu flipped: %d\n", i, r);
+        CHECK_EQ(m, 0);
+    }
+    for (size_t len = 1; len < n; len++) {
+        m = sizeof out;
+        CHECK_EQ(dtlsgate_session_decrypt(to, rec, len, out, &m), DTLSGATE_RECORD_DROPPED);
+    }
+    m = sizeof out;
+    CHECK_EQ(dtlsgate_session_decrypt(to, rec, n, out, &m), 1);
+    CHECK_MEM(out, m, "genuine", 7);
+    m = sizeof out;
+    CHECK_EQ(dtlsgate_session_decrypt(to, rec, n, out, &m), DTLSGATE_RECORD_DROPPED);
+    /* A length field past the datagram, and a huge claimed capacity. */
+    memcpy(forged, rec, n);
+    forged[11] = 0xff;
+    forged[12] = 0xff;
+    m = SIZE_MAX;
+    CHECK_EQ(dtlsgate_session_decrypt(to, forged, n, out, &m), DTLSGATE_RECORD_DROPPED);
+}
+
+static void records_batches(dtlsgate_session *from, dtlsgate_session *to)
+{
+    enum { N = 8, BAD = 3 };
+    uint8_t plain[N][100], rec[N][200], out[N][200];
+    dtlsgate_record_buffer e[N];
+    CHECK_EQ(dtlsgate_session_encrypt_batch(from, e, 0), 0);
+    CHECK_EQ(dtlsgate_session_decrypt_batch(to, NULL, 0), 0);
+    CHECK_EQ(dtlsgate_session_encrypt_batch(from, NULL, 1), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_decrypt_batch(to, e, DTLSGATE_MAX_BATCH + 1),
+             DTLSGATE_E_INVALID_ARGUMENT);
+
+    /* One entry. */
+    fill(plain[0], 50, 0);
+    e[0] = (dtlsgate_record_buffer){plain[0], 50, rec[0], sizeof rec[0], -99};
+    CHECK_EQ(dtlsgate_session_encrypt_batch(from, e, 1), 1);
+    CHECK_EQ(e[0].status, 1);
+    e[0] = (dtlsgate_record_buffer){rec[0], e[0].out_len, out[0], sizeof out[0], -99};
+    CHECK_EQ(dtlsgate_session_decrypt_batch(to, e, 1), 1);
+    CHECK_EQ(e[0].status, 1);
+    CHECK_MEM(out[0], e[0].out_len, plain[0], 50);
+
+    /* Many, entry BAD with too small a buffer: the others go through. */
+    for (int i = 0; i < N; i++) {
+        fill(plain[i], 10 + (size_t)i, i);
+        e[i] = (dtlsgate_record_buffer){plain[i], 10 + (size_t)i, rec[i], sizeof rec[i], -99};
+    }
+    e[BAD].out_len = 5;
+    CHECK_EQ(dtlsgate_session_encrypt_batch(from, e, N), N - 1);
+    CHECK_EQ(e[BAD].status, DTLSGATE_E_BUFFER_TOO_SMALL);
+    size_t need = e[BAD].out_len;
+    CHECK(need > 10 + BAD);
+    e[BAD].out_len = sizeof rec[BAD];
+    CHECK_EQ(dtlsgate_session_encrypt_batch(from, e + BAD, 1), 1);
+    CHECK_EQ(e[BAD].out_len, need);
+
+    /* Decrypt them, with entry 1 forged and entry 5 a replay of entry 4. */
+    dtlsgate_record_buffer d[N];
+    for (int i = 0; i < N; i++)
+        d[i] = (dtlsgate_record_buffer){rec[i], e[i].out_len, out[i], sizeof out[i], -99};
+    rec[1][d[1].in_len - 1] ^= 0x80;
+    d[5].in = rec[4];
+    d[5].in_len = d[4].in_len;
+    CHECK_EQ(dtlsgate_session_decrypt_batch(to, d, N), N - 2);
+    for (int i = 0; i < N; i++) {
+        if (i == 1 || i == 5) {
+            CHECK_EQ(d[i].status, DTLSGATE_RECORD_DROPPED);
+            CHECK_EQ(d[i].out_len, 0);
+            continue;
+        }
+        CHECK_EQ(d[i].status, 1);
+        CHECK_MEM(out[i], d[i].out_len, plain[i], 10 + (size_t)i);
+    }
+    /* A bad entry: NULL input with a length. */
+    e[0] = (dtlsgate_record_buffer){NULL, 5, rec[0], sizeof rec[0], -99};
+    e[1] = (dtlsgate_record_buffer){plain[1], 5, rec[1], sizeof rec[1], -99};
+    CHECK_EQ(dtlsgate_session_encrypt_batch(from, e, 2), 1);
+    CHECK_EQ(e[0].status, DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(e[1].status, 1);
+    d[0] = (dtlsgate_record_buffer){rec[1], e[1].out_len, out[1], sizeof out[1], -99};
+    CHECK_EQ(dtlsgate_session_decrypt_batch(to, d, 1), 1);
+}
+
+static void records_arguments(dtlsgate_session *s)
+{
+    uint8_t buf[64];
+    size_t n = sizeof buf;
+    CHECK_EQ(dtlsgate_session_encrypt(s, buf, 1, buf, NULL), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_decrypt(s, buf, 1, buf, NULL), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_encrypt(s, NULL, 1, buf, &n), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_decrypt(s, NULL, 1, buf, &n), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_encrypt(s, buf, 1, NULL, &n), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_encrypt(s, buf, DTLSGATE_MAX_INPUT + 1, buf, &n),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_encrypt(s, buf, 0, buf, &n), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_INVALID_INPUT_PARAMETERS);
+    static uint8_t big[DTLSGATE_MAX_RECORD_PLAINTEXT + 1 + DTLSGATE_RECORD_OVERHEAD_MAX];
+    n = sizeof big;
+    CHECK_EQ(dtlsgate_session_encrypt(s, big, DTLSGATE_MAX_RECORD_PLAINTEXT + 1, big, &n), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_INVALID_INPUT_PARAMETERS);
+    CHECK_EQ(n, 0);
+    n = sizeof buf;
+    CHECK_EQ(dtlsgate_session_decrypt(s, buf, 0, buf, &n), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_INVALID_INPUT_PARAMETERS);
+}
+
+/* What is not a lone application-data record is left for
+ * decrypt_datagram(), which handles it: close_notify is not lost. */
+static void records_not_data(dtlsgate_session *client, dtlsgate_session *server)
+{
+    uint8_t rec[256], out[256];
+    size_t n1 = encrypt_text(client, "one", 3, rec, sizeof rec);
+    size_t n2 = encrypt_text(client, "two", 3, rec + n1, sizeof rec - n1);
+    size_t m = sizeof out;
+    CHECK_EQ(dtlsgate_session_decrypt(server, rec, n1 + n2, out, &m), DTLSGATE_RECORD_NOT_DATA);
+    m = sizeof out;
+    CHECK_EQ(dtlsgate_session_decrypt_datagram(server, DTLSGATE_NO_SOCKET, rec, n1 + n2, out, &m),
+             1);
+    CHECK_MEM(out, m, "onetwo", 6);
+
+    dgram_t alert, copy;
+    CHECK_EQ(dtlsgate_session_shutdown(client, DTLSGATE_NO_SOCKET), 1);
+    if (!CHECK(take(client, &alert)))
+        return;
+    copy = alert;
+    m = sizeof out;
+    CHECK_EQ(dtlsgate_session_decrypt(server, alert.data, alert.len, alert.data, &m),
+             DTLSGATE_RECORD_NOT_DATA);
+    CHECK_MEM(alert.data, alert.len, copy.data, copy.len); /* untouched, even in place */
+    CHECK_EQ(dtlsgate_session_is_connection_encrypted(server), 1);
+    m = sizeof out;
+    CHECK_EQ(dtlsgate_session_decrypt_datagram(server, DTLSGATE_NO_SOCKET, alert.data, alert.len,
+                                               out, &m),
+             0);
+    CHECK_EQ(dtlsgate_session_dtls_error(server), DTLSGATE_REMOTE_CLOSED_CONNECTION_ERROR);
+    /* Closed: both calls now refuse. */
+    m = sizeof out;
+    CHECK_EQ(dtlsgate_session_decrypt(server, alert.data, alert.len, out, &m), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(server), DTLSGATE_INVALID_OPERATION);
+    m = sizeof out;
+    CHECK_EQ(dtlsgate_session_encrypt(server, out, 3, rec, &m), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(server), DTLSGATE_INVALID_OPERATION);
+}
+
+static void test_records(const char *ciphers)
+{
+    dtlsgate_verifier *v = dtlsgate_verifier_new();
+    dtlsgate_session *client = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    psk_seen cs = {.key = KEY, .key_len = sizeof KEY}, ss = {.key = KEY, .key_len = sizeof KEY};
+    check_context = ciphers;
+    CHECK_EQ(dtlsgate_session_set_psk_callback(client, on_psk, &cs), DTLSGATE_OK);
+    CHECK_EQ(dtlsgate_session_set_ciphers(client, ciphers), 1);
+
+    /* Before the handshake: refused, InvalidOperation. */
+    uint8_t buf[128];
+    size_t n = sizeof buf;
+    CHECK_EQ(dtlsgate_session_encrypt(client, (const uint8_t *)"x", 1, buf, &n), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(client), DTLSGATE_INVALID_OPERATION);
+    CHECK_EQ(n, 0);
+    n = sizeof buf;
+    CHECK_EQ(dtlsgate_session_decrypt(client, buf, 20, buf, &n), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(client), DTLSGATE_INVALID_OPERATION);
+
+    dtlsgate_session *server = handshake_in_memory(v, client, &ss, NULL, 0);
+    if (CHECK(server != NULL) && CHECK_EQ(dtlsgate_session_is_connection_encrypted(server), 1) &&
+        CHECK_EQ(dtlsgate_session_is_connection_encrypted(client), 1)) {
+        CHECK_STR(cipher_of(server), ciphers);
+        records_round_trip(client, server);
+        records_round_trip(server, client);
+        records_in_place(client, server);
+        records_buffer_too_small(server, client);
+        records_forged(client, server);
+        records_batches(client, server);
+        records_arguments(client);
+        records_not_data(client, server);
+    }
     dtlsgate_session_free(server);
     dtlsgate_session_free(client);
     dtlsgate_verifier_free(v);
@@ -634,7 +941,7 @@ static void test_sockets(int family)
     uint8_t plain[DTLSGATE_MAX_DATAGRAM];
     size_t pn = sizeof plain;
     if (CHECK(n > 0)) {
-        CHECK_EQ(dtlsgate_session_decrypt_datagram(server, srv.fd, buf, (size_t)n, plain, &pn), 1);
+        CHECK_EQ(dtlsgate_session_decrypt(server, buf, (size_t)n, plain, &pn), 1);
         CHECK_MEM(plain, pn, ping, strlen(ping));
         CHECK_EQ(dtlsgate_session_write_datagram_encrypted(server, srv.fd, plain, pn), (long long)pn);
     }
@@ -834,6 +1141,13 @@ static void expect_bad_session(dtlsgate_session *s, const char *what)
     CHECK_EQ(dtlsgate_session_decrypt_datagram(s, DTLSGATE_NO_SOCKET, buf, 1, buf, &len),
              DTLSGATE_E_BAD_HANDLE);
     CHECK_EQ(dtlsgate_session_next_outgoing(s, buf, &len), DTLSGATE_E_BAD_HANDLE);
+    len = sizeof buf;
+    CHECK_EQ(dtlsgate_session_encrypt(s, buf, 1, buf, &len), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_decrypt(s, buf, 1, buf, &len), DTLSGATE_E_BAD_HANDLE);
+    dtlsgate_record_buffer one = {buf, 1, buf, sizeof buf, -99};
+    CHECK_EQ(dtlsgate_session_encrypt_batch(s, &one, 1), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_decrypt_batch(s, &one, 1), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(one.status, -99);
     CHECK_EQ(dtlsgate_session_handshake_state(s), DTLSGATE_E_BAD_HANDLE);
     CHECK_EQ(dtlsgate_session_is_connection_encrypted(s), DTLSGATE_E_BAD_HANDLE);
     CHECK_EQ(dtlsgate_session_session_cipher(s, str, &len), DTLSGATE_E_BAD_HANDLE);
@@ -1072,6 +1386,11 @@ int main(void)
     test_in_memory("PSK-AES128-CCM8", "PSK-AES128-CCM8");
     test_in_memory("ECDHE-PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256",
                    "ECDHE-PSK-AES128-CBC-SHA256");
+    test_records("PSK-AES128-GCM-SHA256");
+    test_records("PSK-AES256-GCM-SHA384");
+    test_records("PSK-CHACHA20-POLY1305");
+    test_records("PSK-AES128-CCM8");
+    test_records("PSK-AES128-CBC-SHA256");
     test_wrong_key();
     test_cbc_forgeries("PSK-AES128-CBC-SHA256");
     test_cbc_forgeries("ECDHE-PSK-AES128-CBC-SHA256");

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * udp.h - loopback UDP sockets for the C tests.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * upper.h - runs a C test as a host that leaves the upper vector state
  * dirty would (issue 12: any code built with -mavx2 or using AVX without a

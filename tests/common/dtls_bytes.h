@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dtls_bytes.h - byte-level helpers for the test programs (tests/c,
  * tests/parity, bench) that build and inspect DTLS datagrams by hand.

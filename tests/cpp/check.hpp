@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // check.hpp - the C++ tests' assertions. Each failure prints where and
 // what, and the test carries on; report() prints the totals and gives the
 // exit status. Main thread only.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Parity of the Qt adapter, in two steps:
 #  1. tests/parity/parity_qt.cpp, built once on Qt's QDtlsClientVerifier
 #     (PARITY_QT) and once, unchanged, on dtlsgate's through the adapter

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of bindings/cpp/dtlsgate.hpp: the C++ classes over the C API, on
 // real loopback sockets with the corpus ClientHellos.
 //
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -231,6 +233,22 @@ void test_lifetime_rotation_fleet()
     CHECK_THROWS(v.setCookieLifetime(-1s), DTLSGATE_E_INVALID_ARGUMENT);
     CHECK_THROWS(v.setCookieLifetime(std::chrono::seconds(1LL << 33)), DTLSGATE_E_INVALID_ARGUMENT);
     CHECK_EQ(v.cookieLifetime(), 300s);
+    // The exception carries the library's detail: the argument and its range.
+    try {
+        v.setCookieLifetime(0s);
+        CHECK(false);
+    } catch (const dtlsgate::error &e) {
+        CHECK_EQ(e.detail(), std::string("cookie lifetime: 0 is out of range 1..86400 seconds"));
+        CHECK_EQ(std::string(e.what()),
+                 std::string("dtlsgate_verifier_set_cookie_lifetime: invalid argument "
+                             "(cookie lifetime: 0 is out of range 1..86400 seconds)"));
+    }
+    try {
+        (void)v.check("\x16", "localhost", 5684);
+        CHECK(false);
+    } catch (const dtlsgate::error &e) {
+        CHECK(e.detail().find("address: missing or not a numeric") == 0);
+    }
 
     CHECK_EQ(v.secretRotationInterval(), 0s);
     v.setSecretRotationInterval(1h);
@@ -702,6 +720,74 @@ void test_session_in_memory()
     CHECK_EQ(c.dtlsError(), QDtlsError::InvalidOperation);
 }
 
+// encrypt() and decrypt(): the string forms, the buffer forms (in place,
+// too small), the batches, and what is left for decryptDatagram().
+void test_session_records()
+{
+    QDtlsClientVerifier v;
+    QDtls c(QSslSocket::SslClientMode);
+    PskSeen cs, ss;
+    answer_psk(c, cs);
+    CHECK(c.setPeer("192.0.2.1", 5684));
+    std::size_t len = 64;
+    char buf[2048];
+    CHECK_EQ(c.encrypt("x", 1, buf, len), 0); // before the handshake
+    CHECK_EQ(c.dtlsError(), QDtlsError::InvalidOperation);
+    QDtls s = make_server(v, kClientIp, kClientPort, ss);
+    CHECK(s.doHandshake(DTLSGATE_NO_SOCKET, cookie_exchange(v, c)));
+    pump(c, s);
+    if (!CHECK(c.isConnectionEncrypted() && s.isConnectionEncrypted()))
+        return;
+
+    const std::string rec = c.encrypt("hello records");
+    CHECK(rec.size() > 13 && rec.find("hello") == std::string::npos);
+    CHECK_EQ(s.decrypt(rec).value_or("?"), "hello records");
+    CHECK_EQ(s.decrypt(rec).value_or("?"), ""); // a replay
+    CHECK_EQ(c.decryptDatagram(DTLSGATE_NO_SOCKET, s.encrypt("across")), "across");
+    CHECK_EQ(c.encrypt(""), "");
+    CHECK_EQ(c.dtlsError(), QDtlsError::InvalidInputParameters);
+
+    // In place, and too small a buffer.
+    std::memcpy(buf, "in place", 8);
+    len = 8;
+    CHECK_EQ(c.encrypt(buf, 8, buf, len), DTLSGATE_E_BUFFER_TOO_SMALL);
+    const std::size_t need = len;
+    CHECK(need > 8 && need <= 8 + DTLSGATE_RECORD_OVERHEAD_MAX);
+    len = sizeof buf;
+    CHECK_EQ(c.encrypt(buf, 8, buf, len), 1);
+    CHECK_EQ(len, need);
+    std::size_t m = len;
+    CHECK_EQ(s.decrypt(buf, len, buf, m), 1);
+    CHECK_EQ(std::string(buf, m), "in place");
+    CHECK_THROWS(c.encrypt(nullptr, 3, buf, len), DTLSGATE_E_INVALID_ARGUMENT);
+
+    // A batch of three with the middle one forged.
+    char plain[3][16] = {"one", "two", "three"}, recs[3][128], outs[3][128];
+    dtlsgate_record_buffer e[3];
+    for (int i = 0; i < 3; i++)
+        e[i] = {reinterpret_cast<const std::uint8_t *>(plain[i]), std::strlen(plain[i]),
+                reinterpret_cast<std::uint8_t *>(recs[i]), sizeof recs[i], -99};
+    CHECK_EQ(c.encryptBatch(e, 3), 3);
+    for (int i = 0; i < 3; i++)
+        e[i] = {reinterpret_cast<const std::uint8_t *>(recs[i]), e[i].out_len,
+                reinterpret_cast<std::uint8_t *>(outs[i]), sizeof outs[i], -99};
+    recs[1][e[1].in_len - 1] ^= 1;
+    CHECK_EQ(s.decryptBatch(e, 3), 2);
+    CHECK_EQ(e[1].status, DTLSGATE_RECORD_DROPPED);
+    CHECK_EQ(std::string(outs[2], e[2].out_len), "three");
+    CHECK_THROWS(s.decryptBatch(nullptr, 2), DTLSGATE_E_INVALID_ARGUMENT);
+
+    // close_notify is not data: decryptDatagram() takes it.
+    CHECK(c.shutdown(DTLSGATE_NO_SOCKET));
+    const std::vector<std::string> bye = c.takeOutgoing();
+    if (CHECK_EQ(bye.size(), 1u)) {
+        CHECK(!s.decrypt(bye[0]).has_value());
+        CHECK(s.isConnectionEncrypted());
+        CHECK_EQ(s.decryptDatagram(DTLSGATE_NO_SOCKET, bye[0]), "");
+        CHECK_EQ(s.dtlsError(), QDtlsError::RemoteClosedConnectionError);
+    }
+}
+
 // The same over real loopback UDP sockets: the sessions send with sendto,
 // the verifier answers through the server's socket.
 void test_session_udp(bool v6)
@@ -1035,6 +1121,7 @@ int main(int argc, char **argv)
         test_verifier_moves();
         test_psk();
         test_session_in_memory();
+        test_session_records();
         test_session_udp(false);
         test_session_udp(true);
         test_session_wrong_key();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of bindings/cpp/dtlsgate_qt.hpp beyond what the parity run covers
 // (verifyClient on every case): the Qt-typed parameters and getters,
 // check() with Qt types, the PSK authenticator's Qt face, the traits, and
@@ -14,6 +15,9 @@
 #include <QEventLoop>
 #include <QFile>
 #include <QNetworkDatagram>
+#include <QSslConfiguration>
+#include <QSslPreSharedKeyAuthenticator>
+#include <QSslSocket>
 
 #include <chrono>
 #include <memory>
@@ -26,8 +30,12 @@ using Psk = dtlsgate::qt::QSslPreSharedKeyAuthenticator;
 using Params = QDtlsClientVerifier::GeneratorParameters;
 using Decision = QDtlsClientVerifier::CheckResult::Decision;
 
+// QObjects, as Qt's: neither copied nor moved.
 static_assert(!std::is_copy_constructible_v<QDtlsClientVerifier>);
-static_assert(std::is_nothrow_move_constructible_v<QDtlsClientVerifier>);
+static_assert(!std::is_move_constructible_v<QDtlsClientVerifier>);
+static_assert(std::is_base_of_v<QObject, QDtlsClientVerifier>);
+static_assert(!std::is_move_constructible_v<dtlsgate::qt::QDtls>);
+static_assert(std::is_base_of_v<QObject, dtlsgate::qt::QDtls>);
 static_assert(std::is_nothrow_destructible_v<QDtlsClientVerifier>);
 static_assert(std::is_copy_constructible_v<Psk> && std::is_copy_assignable_v<Psk>);
 static_assert(std::is_nothrow_move_constructible_v<Psk> && std::is_nothrow_move_assignable_v<Psk>);
@@ -169,8 +177,14 @@ using dtlsgate::qt::QDtls;
 using SslMode = dtlsgate::QSslSocket::SslMode;
 
 static_assert(!std::is_copy_constructible_v<QDtls>);
-static_assert(std::is_nothrow_move_constructible_v<QDtls>);
 static_assert(std::is_nothrow_destructible_v<QDtls>);
+// Qt's own types where Qt's QDtls has them.
+static_assert(std::is_same_v<decltype(std::declval<QDtls>().sslMode()), QSslSocket::SslMode>);
+static_assert(std::is_same_v<decltype(std::declval<QDtls>().sessionCipher()), QSslCipher>);
+static_assert(std::is_same_v<decltype(std::declval<QDtls>().dtlsConfiguration()), QSslConfiguration>);
+static_assert(std::is_same_v<decltype(std::declval<QDtls>().setPeerVerificationName(QString())), bool>);
+static_assert(std::is_same_v<decltype(std::declval<QDtls>().peerVerificationErrors()), QList<QSslError>>);
+static_assert(std::is_same_v<QDtls::QSslPreSharedKeyAuthenticator, ::QSslPreSharedKeyAuthenticator>);
 static_assert(std::is_same_v<decltype(std::declval<QDtls>().decryptDatagram(nullptr, QByteArray())),
                              QByteArray>);
 static_assert(std::is_same_v<decltype(std::declval<QDtls>().writeDatagramEncrypted(nullptr,
@@ -241,17 +255,21 @@ void test_session_event_loop()
             if (!server) {
                 if (!verifier.verifyClient(&serverSocket, data, dg.senderAddress(), port))
                     continue;
-                server = std::make_unique<QDtls>(SslMode::SslServerMode);
+                // Written as for Qt's QDtls: Qt's mode, configuration and signals.
+                server = std::make_unique<QDtls>(QSslSocket::SslServerMode);
                 CHECK(server->setPeer(dg.senderAddress(), port));
                 CHECK(server->setCookieVerifier(verifier));
-                dtlsgate::QSslConfiguration conf;
+                QSslConfiguration conf = QSslConfiguration::defaultDtlsConfiguration();
                 conf.setPreSharedKeyIdentityHint("qt server");
+                conf.setPeerVerifyMode(QSslSocket::VerifyNone);
                 CHECK(server->setDtlsConfiguration(conf));
-                server->onPskRequired([&](Psk *a) {
-                    serverIdentity = a->identity();
-                    a->setPreSharedKey(kKey);
-                });
-                server->onHandshakeTimeout([&] { server->handleTimeout(&serverSocket); });
+                QObject::connect(server.get(), &QDtls::pskRequired,
+                                 [&](QSslPreSharedKeyAuthenticator *a) {
+                                     serverIdentity = a->identity();
+                                     a->setPreSharedKey(kKey);
+                                 });
+                QObject::connect(server.get(), &QDtls::handshakeTimeout,
+                                 [&] { server->handleTimeout(&serverSocket); });
                 CHECK(server->doHandshake(&serverSocket, verifier.verifiedHello()));
             } else if (server->handshakeState() == QDtls::HandshakeInProgress) {
                 server->doHandshake(&serverSocket, data);
@@ -279,7 +297,7 @@ void test_session_event_loop()
                     std::cerr << "    client: " << str(client.dtlsErrorString()) << "\n";
                 if (client.isConnectionEncrypted()) {
                     timeoutsAtCompletion = clientTimeouts;
-                    cipher = QString::fromStdString(client.sessionCipher().name());
+                    cipher = client.sessionCipher().name();
                     protocol = client.sessionProtocol();
                     CHECK_EQ(client.writeDatagramEncrypted(&clientSocket, "hello over Qt"), 13);
                 }
@@ -316,31 +334,175 @@ void test_session_event_loop()
                                             QHostAddress::ConvertV4MappedToIPv4));
 }
 
-// The handshake timer belongs to the session and moves with it: a session
-// moved after its timer was armed still gets its timeout call.
-void test_session_timer_moves()
+// Qt's ownership: a verifier and a session made with a parent go with it,
+// and the session's timer (its child) with the session.
+void test_parents()
+{
+    auto *parent = new QObject;
+    auto *verifier = new QDtlsClientVerifier(parent);
+    auto *dtls = new QDtls(QSslSocket::SslClientMode, parent);
+    CHECK(verifier->parent() == parent);
+    CHECK(dtls->parent() == parent);
+    CHECK_EQ(dtls->sslMode(), QSslSocket::SslClientMode);
+    int destroyed = 0;
+    QObject::connect(verifier, &QObject::destroyed, [&] { destroyed++; });
+    QObject::connect(dtls, &QObject::destroyed, [&] { destroyed++; });
+    QUdpSocket sink, socket;
+    CHECK(sink.bind(QHostAddress::LocalHost, 0));
+    CHECK(socket.bind(QHostAddress::LocalHost, 0));
+    CHECK(dtls->setPeer(QHostAddress::LocalHost, sink.localPort()));
+    CHECK(dtls->doHandshake(&socket)); // arms the timer, a child of dtls
+    CHECK_EQ(dtls->findChildren<QTimer *>().size(), 1);
+    delete parent;
+    CHECK_EQ(destroyed, 2);
+}
+
+// The two forms of each signal: the callback runs first, then the slots,
+// which see what it set. Slots connect with Qt's member-function pointers
+// and with Qt's SIGNAL() strings. Then a handshake whose key nobody set
+// fails, as in Qt.
+void test_signals()
 {
     QUdpSocket sink, socket;
     CHECK(sink.bind(QHostAddress::LocalHost, 0));
     CHECK(socket.bind(QHostAddress::LocalHost, 0));
     QEventLoop loop;
-    int fired = 0;
-    QDtls first(SslMode::SslClientMode);
-    CHECK(first.setPeer(QHostAddress::LocalHost, sink.localPort()));
-    first.onPskRequired([](Psk *) {});
-    first.onHandshakeTimeout([&] {
-        fired++;
+    std::vector<std::string> order;
+    QDtls client(QSslSocket::SslClientMode);
+    CHECK(client.setPeer(QHostAddress::LocalHost, sink.localPort()));
+    client.onHandshakeTimeout([&] { order.push_back("callback"); });
+    QObject::connect(&client, &QDtls::handshakeTimeout, [&] {
+        order.push_back("slot");
         loop.quit();
     });
-    CHECK(first.doHandshake(&socket));
-    QDtls moved(std::move(first));
+    CHECK(QObject::connect(&client, SIGNAL(handshakeTimeout()), &loop, SLOT(quit())));
+    CHECK(QObject::connect(&client, SIGNAL(pskRequired(QSslPreSharedKeyAuthenticator*)), &loop,
+                           SLOT(quit())));
+    CHECK(client.doHandshake(&socket));
     QTimer::singleShot(5000, &loop, [&] { loop.quit(); });
     loop.exec();
-    CHECK_EQ(fired, 1);
-    CHECK(moved.handleTimeout(&socket)); // due now: the ClientHello again
-    CHECK(sink.waitForReadyRead(2000));
-    CHECK(moved.abortHandshake(&socket));
-    CHECK_EQ(moved.handshakeState(), QDtls::HandshakeNotStarted);
+    CHECK(order == (std::vector<std::string>{"callback", "slot"}));
+    // emitHandshakeTimeout() of the poll loops emits the signal too.
+    CHECK(client.emitHandshakeTimeout());
+    CHECK_EQ(order.size(), 4u);
+    CHECK(client.abortHandshake(&socket));
+}
+
+// Two sessions of this process, the client's PSK on both paths.
+void test_psk_signal_and_callback()
+{
+    QUdpSocket a, b;
+    CHECK(a.bind(QHostAddress::LocalHost, 0));
+    CHECK(b.bind(QHostAddress::LocalHost, 0));
+    QDtls client(QSslSocket::SslClientMode), server(QSslSocket::SslServerMode);
+    CHECK(client.setPeer(QHostAddress::LocalHost, b.localPort()));
+    CHECK(server.setPeer(QHostAddress::LocalHost, a.localPort()));
+    QSslConfiguration conf = QSslConfiguration::defaultDtlsConfiguration();
+    conf.setPreSharedKeyIdentityHint("hint");
+    CHECK(server.setDtlsConfiguration(conf));
+    CHECK(server.setCookieGeneratorParameters(QDtlsClientVerifier().cookieGeneratorParameters()));
+    QByteArray callbackHint, slotIdentity, slotHint("unset");
+    client.onPskRequired([&](Psk *p) {
+        callbackHint = p->identityHint();
+        p->setIdentity("from the callback");
+    });
+    QObject::connect(&client, &QDtls::pskRequired, [&](QSslPreSharedKeyAuthenticator *p) {
+        slotIdentity = p->identity();
+        slotHint = p->identityHint();
+        p->setPreSharedKey(kKey);
+    });
+    QByteArray serverSaw;
+    QObject::connect(&server, &QDtls::pskRequired, [&](QSslPreSharedKeyAuthenticator *p) {
+        serverSaw = p->identity();
+        p->setPreSharedKey(kKey);
+    });
+    // Datagrams go from socket to socket by hand, until both are done.
+    CHECK(client.doHandshake(&a));
+    for (int round = 0; round < 20 && !(client.isConnectionEncrypted() && server.isConnectionEncrypted());
+         round++) {
+        while (b.waitForReadyRead(200) || b.hasPendingDatagrams()) {
+            const QByteArray d = b.receiveDatagram().data();
+            if (server.handshakeState() == QDtls::HandshakeNotStarted) {
+                QDtlsClientVerifier v;
+                v.setCookieGeneratorParameters(server.cookieGeneratorParameters());
+                if (!v.verifyClient(&b, d, QHostAddress::LocalHost, a.localPort()))
+                    continue;
+            }
+            server.doHandshake(&b, d);
+            if (!b.hasPendingDatagrams())
+                break;
+        }
+        while (a.waitForReadyRead(200) || a.hasPendingDatagrams()) {
+            client.doHandshake(&a, a.receiveDatagram().data());
+            if (!a.hasPendingDatagrams())
+                break;
+        }
+    }
+    CHECK(client.isConnectionEncrypted());
+    CHECK(server.isConnectionEncrypted());
+    CHECK_EQ(str(callbackHint), "hint");
+    CHECK_EQ(str(slotIdentity), "from the callback");
+    CHECK(slotHint.isEmpty()); // Qt's class: no public way to fill it in
+    CHECK_EQ(str(serverSaw), "from the callback");
+    CHECK_EQ(str(client.sessionCipher().name()), "PSK-AES128-GCM-SHA256");
+    CHECK(!client.sessionCipher().isNull());
+}
+
+// Qt's QSslConfiguration: what is taken, skipped and refused.
+void test_configuration()
+{
+    QDtls dtls(QSslSocket::SslServerMode);
+    const dtlsgate::QDtls &plain = dtls;
+    const QSslConfiguration qtDefault = QSslConfiguration::defaultDtlsConfiguration();
+    CHECK(dtls.dtlsConfiguration() == qtDefault);
+
+    QSslConfiguration conf = qtDefault;
+    conf.setPreSharedKeyIdentityHint("server hint");
+    conf.setPeerVerifyMode(QSslSocket::VerifyNone);
+    CHECK(dtls.setDtlsConfiguration(conf)); // Qt's default suites: dtlsgate's default list
+    CHECK_EQ(plain.dtlsConfiguration().preSharedKeyIdentityHint(), "server hint");
+    CHECK_EQ(plain.dtlsConfiguration().ciphers().front().name(), "PSK-AES128-GCM-SHA256");
+    CHECK_EQ(plain.dtlsConfiguration().peerVerifyMode(), dtlsgate::QSslSocket::VerifyNone);
+    CHECK(dtls.dtlsConfiguration() == conf);
+
+    // Suites dtlsgate lacks are skipped; the order of the rest is kept.
+    conf.setCiphers(QStringLiteral("ECDHE-ECDSA-AES128-GCM-SHA256:PSK-AES256-GCM-SHA384:"
+                                   "PSK-AES128-GCM-SHA256"));
+    CHECK_EQ(conf.ciphers().size(), 3);
+    CHECK(dtls.setDtlsConfiguration(conf));
+    CHECK_EQ(plain.dtlsConfiguration().ciphers().size(), 2u);
+    CHECK_EQ(plain.dtlsConfiguration().ciphers().front().name(), "PSK-AES256-GCM-SHA384");
+
+    // Refused, with nothing changed: no suite of dtlsgate's, a TLS
+    // protocol, a certificate.
+    QSslConfiguration bad = conf;
+    bad.setCiphers(QStringLiteral("ECDHE-ECDSA-AES128-GCM-SHA256"));
+    CHECK(!dtls.setDtlsConfiguration(bad));
+    CHECK_EQ(dtls.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK(dtls.dtlsErrorString().startsWith(
+        "QSslConfiguration ciphers(): none of the 1 cipher suites is one dtlsgate has; it has "
+        "PSK-AES128-GCM-SHA256 "));
+    bad = conf;
+    bad.setProtocol(QSsl::TlsV1_2);
+    CHECK(!dtls.setDtlsConfiguration(bad));
+    CHECK_EQ(dtls.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK_EQ(str(dtls.dtlsErrorString()),
+             "QSslConfiguration protocol() " + std::to_string(int(QSsl::TlsV1_2)) +
+                 " is not supported: dtlsgate speaks DTLS 1.2 (QSsl::DtlsV1_2 or "
+                 "QSsl::DtlsV1_2OrLater)");
+    bad = QSslConfiguration(); // Qt's plain default is a TLS configuration
+    CHECK(!dtls.setDtlsConfiguration(bad));
+    CHECK(dtls.dtlsConfiguration() == conf);
+    CHECK_EQ(plain.dtlsConfiguration().ciphers().size(), 2u);
+    conf.setProtocol(QSsl::DtlsV1_2);
+    CHECK(dtls.setDtlsConfiguration(conf));
+    CHECK_EQ(dtls.dtlsError(), QDtlsError::NoError);
+    CHECK(dtls.setPeerVerificationName("name"));
+    CHECK_EQ(str(dtls.peerVerificationName()), "name");
+    CHECK(dtls.peerVerificationErrors().isEmpty());
+    QUdpSocket socket;
+    CHECK(!dtls.resumeHandshake(&socket));
+    CHECK_EQ(dtls.dtlsError(), QDtlsError::InvalidOperation);
 }
 
 // The handshake deadline in the event loop: a server that never answers,
@@ -395,7 +557,10 @@ int main(int argc, char **argv)
         test_check_and_verify();
         test_psk();
         test_session_event_loop();
-        test_session_timer_moves();
+        test_parents();
+        test_signals();
+        test_psk_signal_and_callback();
+        test_configuration();
         test_session_deadline();
     } catch (const std::exception &e) {
         std::cerr << "test_qt_adapter: unexpected exception: " << e.what() << "\n";

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """An on-path attacker's forgery search against a secure UDP example server.
 
     cbc_forgery.py SERVER_COMMAND...

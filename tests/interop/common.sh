@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared by tests/interop/run.sh and scripts/demo.sh (bash, sourced).
 #
 # run_exchange starts the example server and relay.py on a loopback

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Just enough DTLS parsing to follow a cookie exchange (RFC 6347, 4.2.1).
 
 Only the first record of a datagram and the first handshake message in it

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Checks or narrates one cookie exchange recorded by relay.py.
 
     exchange.py check RELAY_LOG SERVER_OUTPUT

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A UDP relay on loopback that records every datagram it passes on.
 
     relay.py --listen HOST --server HOST PORT --log FILE [--timeout SECONDS]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Replays a client's verified ClientHello at its established DTLS session.
 
     replay.py --server HOST PORT [--server-out FILE] [--delay SECONDS] [--psk HEX]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Interop test: real DTLS clients against the example C server, on loopback.
 #
 #   tests/interop/run.sh build/server_c

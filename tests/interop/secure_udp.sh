@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Interop test for a port of the secure UDP examples (examples/CONTRACT.md):
 # the example server against the example client and against real openssl and
 # gnutls clients; the example client against real openssl and gnutls
@@ -136,6 +137,7 @@ port=$(free_port)
 out=$work/client-early.out
 timeout $WAIT "${client_argv[@]}" 127.0.0.1 "$port" --count 1 --name early >"$out" 2>&1 &
 cpid=$!
+pids="$pids $cpid"
 sleep 1.5
 server_out=$work/server-late.out
 "${server_argv[@]}" 127.0.0.1 "$port" >"$server_out" 2>&1 &
@@ -143,6 +145,7 @@ server_pid=$!
 pids="$pids $server_pid"
 wait "$cpid"
 status=$?
+pids=${pids// $cpid/}
 if [ "$status" -ne 0 ] || ! grep -q '^client early: got "echo: ping 1 from early"$' "$out"; then
 	fail "$name" "client exit status $status" "$out" "$server_out"
 else
@@ -165,8 +168,12 @@ if start_server 127.0.0.1; then
 		exec 3>"$fifo"
 		wait_for "$server_out" "PSK identity \"restarted $round\"" 10 && wait_for "$server_out" 'handshake complete' 5 &&
 			echo "round $round" >&3 && wait_for "$work/restart-$round.out" "echo: round $round" 5
-		kill -9 "$rpid" 2>/dev/null # no close_notify: the server still has the session
+		# SIGTERM to timeout(1), which passes it on: s_client dies without
+		# close_notify, so the server still has the session. (SIGKILL would
+		# end timeout alone and leave s_client running.)
+		kill "$rpid" 2>/dev/null
 		wait "$rpid" 2>/dev/null
+		pids=${pids// $rpid/}
 		exec 3>&-
 	done
 	if grep -q "echo: round 2" "$work/restart-2.out" && grep -q 'started over$' "$server_out"; then
@@ -253,11 +260,13 @@ if wait_for "$sout" '^ACCEPT' 10; then
 	out=$work/client-s_server.out
 	timeout $WAIT "${client_argv[@]}" 127.0.0.1 "$port" --count 1 --name ossl >"$out" 2>&1 &
 	cpid=$!
+	pids="$pids $cpid"
 	if wait_for "$sout" 'ping 1 from ossl' 10; then
 		echo "echo: ping 1 from ossl" >&3
 	fi
 	wait "$cpid"
 	status=$?
+	pids=${pids// $cpid/}
 	if [ "$status" -ne 0 ] || ! grep -q '^client ossl: server.s identity hint "openssl server"$' "$out" ||
 		! grep -q '^client ossl: got "echo: ping 1 from ossl' "$out" || ! grep -q '^client ossl: shut down$' "$out"; then
 		fail "$name" "client exit status $status or lines missing" "$out" "$sout"

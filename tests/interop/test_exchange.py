@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Tests of the interop checker itself: it must pass a correct exchange and
 catch each kind of wrong one. Run: python3 tests/interop/test_exchange.py
 

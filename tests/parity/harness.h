@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The parity harness: one list of cases, run against one verifier
  * implementation, one line of output per case.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Included by the top-level Makefile: the programs behind `make test-parity`
 # (tests/parity/) and `make bench` (bench/). The Qt programs need no moc.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * parity_dtlsgate: the parity cases (harness.c) run against dtlsgate's C
  * ABI, on a plain UDP socket bound to 127.0.0.1.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // parity_qt: the parity cases (harness.c) run against Qt 6's own
 // QDtlsClientVerifier, on a QUdpSocket bound to 127.0.0.1.
 //

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Parity with Qt 6: runs the same cases (tests/parity/harness.c) through Qt's
 # QDtlsClientVerifier and through dtlsgate's C ABI and compares, case by
 # case: verifyClient's return value, the error code and string, whether a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared by the Python binding's tests: paths, the corpus, loopback
 sockets with timeouts, stand-ins for an asyncio transport, a QUdpSocket
 and a QHostAddress, and the DTLS byte helpers of tests/interop.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`python3 -m pip install ./bindings/python`, the documented command, into
 a scratch virtual environment of each interpreter at hand (this one and
 Debian's /usr/bin/python3): offline, with the library bundled, py.typed

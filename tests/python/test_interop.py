@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Real DTLS clients (openssl s_client) against Python servers built on the
 binding, on loopback:
 
@@ -13,6 +14,7 @@ binding, on loopback:
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import unittest
@@ -34,13 +36,22 @@ def run_exchange(server, host):
     try:
         connect = "[%s]:{port}" % host if ":" in host else "%s:{port}" % host
         script = '. "$1"; run_exchange "$2" "$3" "$4" openssl s_client -dtls1_2 -connect "$5"'
-        r = subprocess.run(["bash", "-c", script, "run_exchange",
-                            os.path.join(support.INTEROP, "common.sh"), work, server, host, connect],
-                           capture_output=True, text=True, timeout=60)
+        # A process group of its own: should the script hang, it is ended
+        # with everything it started (it stops those itself otherwise).
+        p = subprocess.Popen(["bash", "-c", script, "run_exchange",
+                              os.path.join(support.INTEROP, "common.sh"), work, server, host,
+                              connect], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        try:
+            p.wait(timeout=60)
+        finally:
+            if p.returncode is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
         out = os.path.join(work, "server.out")
         with open(out) as f:
             printed = f.read()
-        detail = "server exit %d\n--- server stdout\n%s" % (r.returncode, printed)
+        detail = "server exit %d\n--- server stdout\n%s" % (p.returncode, printed)
         for name in ("problem", "server.err"):
             path = os.path.join(work, name)
             if os.path.exists(path):
@@ -50,8 +61,8 @@ def run_exchange(server, host):
             summary = exchange.check(exchange.read_relay_log(os.path.join(work, "relay.log")),
                                      exchange.read_server_output(out))
         except exchange.Failed as e:
-            return r.returncode, "FAILED: %s\n%s" % (e, detail)
-        return r.returncode, summary + "\n" + detail
+            return p.returncode, "FAILED: %s\n%s" % (e, detail)
+        return p.returncode, summary + "\n" + detail
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -90,6 +101,7 @@ class StopSignals(unittest.TestCase):
                     out, err = p.communicate(timeout=10)
                 finally:
                     p.kill()
+                    p.wait()
                 self.assertEqual((p.returncode, out, err),
                                  (0, "stopped reason=SIGTERM datagrams=0 verified=0\n", ""))
 

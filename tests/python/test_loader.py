@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The loader and the C declarations: where the library is looked for and
 what is said when it is not found; every function of include/dtlsgate.h
 declared with the header's number of parameters; errors converted into

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """QSslPreSharedKeyAuthenticator through the Python binding: defaults,
 setters, copies, swap, equality, bad input and closing.
 (test_pyside2.py puts it side by side with PySide2's.)"""
@@ -104,6 +105,21 @@ class Authenticators(unittest.TestCase):
         with self.assertRaises(TypeError):
             a.setMaximumPreSharedKeyLength("64")
         self.assertEqual(fields(a), (b"", b"", b"", 0, 0))
+
+    def test_messages_name_the_argument_and_the_way_out(self):
+        a = Authenticator()
+        with self.assertRaisesRegex(TypeError, r"^preSharedKey must be bytes-like, not str: for "
+                                    r"the bytes the hex digits stand for, pass "
+                                    r"bytes\.fromhex\('1a2b3c4d5e6f'\)$"):
+            a.setPreSharedKey("1a2b3c4d5e6f")
+        with self.assertRaisesRegex(TypeError, r"^identity must be bytes-like, not str: for the "
+                                    r"text's UTF-8 bytes, pass 'client 7'\.encode\(\)$"):
+            a.setIdentity("client 7")
+        with self.assertRaisesRegex(TypeError, r"pass 'abc'\.encode\(\)$"):
+            a.setPreSharedKey("abc")  # odd length: not hex
+        with self.assertRaises(dtlsgate.InvalidArgumentError) as cm:
+            a.setIdentity(bytes(dtlsgate.MAX_INPUT + 1))
+        self.assertIn("(identity: 65536 bytes, more than the 65535 accepted)", str(cm.exception))
 
     def test_key_not_in_repr(self):
         a = filled()

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """QDtls, the DTLS 1.2 PSK session, on loopback (127.0.0.1 and ::1):
 
 - Python client <-> Python server with a QDtlsClientVerifier in front, for
@@ -800,6 +801,90 @@ class BadInput(unittest.TestCase):
         verifier.close()
         with QDtls(QSslSocket.SslServerMode) as server, self.assertRaises(BadHandleError):
             server.setCookieVerifier(verifier)
+
+
+class Records(unittest.TestCase):
+    """encrypt() and decrypt(): one call into the library per record, into
+    new bytes or the caller's buffer, in place; what is not data is left
+    for decryptDatagram()."""
+
+    def setUp(self):
+        self.link = Link()
+        self.addCleanup(self.link.close)
+        self.link.run()
+        self.client, self.server = self.link.client, self.link.server
+
+    def test_round_trip_every_input_kind(self):
+        for size in (1, 64, 1400, 16384):
+            data = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+            for kind in (bytes, bytearray, memoryview):
+                with self.subTest(size=size, kind=kind.__name__):
+                    record = self.client.encrypt(kind(data))
+                    self.assertIsInstance(record, bytes)
+                    self.assertGreater(len(record), size)
+                    self.assertEqual(self.server.decrypt(kind(record)), data)
+                    self.assertEqual(self.server.decrypt(record), b"")  # a replay: dropped
+                    self.assertEqual(self.server.dtlsError(), QDtlsError.NoError)
+        # Both ways, and across to the queued calls.
+        self.assertEqual(self.client.decrypt(self.server.encrypt(b"back")), b"back")
+        self.assertEqual(self.server.decryptDatagram(self.link.ssock,
+                                                     self.client.encrypt(b"full")), b"full")
+
+    def test_into_caller_buffers_and_in_place(self):
+        data = b"in place " * 100
+        buf = bytearray(len(data) + 77)
+        buf[: len(data)] = data
+        n = self.client.encrypt(memoryview(buf)[: len(data)], buf)
+        self.assertGreater(n, len(data))
+        self.assertNotEqual(bytes(buf[:16]), data[:16])
+        m = self.server.decrypt(memoryview(buf)[:n], buf)
+        self.assertEqual(bytes(buf[:m]), data)
+        # Into a slice of a larger buffer.
+        out = bytearray(4096)
+        n = self.client.encrypt(b"sliced", memoryview(out)[100:])
+        self.assertEqual(self.server.decrypt(bytes(out[100 : 100 + n])), b"sliced")
+
+    def test_buffer_too_small(self):
+        with self.assertRaises(dtlsgate.BufferTooSmallError) as caught:
+            self.client.encrypt(b"x" * 100, bytearray(50))
+        self.assertIn("needed", str(caught.exception))
+        record = self.client.encrypt(b"x" * 100)
+        with self.assertRaises(dtlsgate.BufferTooSmallError):
+            self.server.decrypt(record, bytearray(10))
+        # Nothing changed: the record opens now.
+        self.assertEqual(self.server.decrypt(record, bytearray(200)), 100)
+        with self.assertRaises(TypeError):
+            self.client.encrypt(b"x", b"read-only output")
+
+    def test_errors_and_forgeries(self):
+        fresh = QDtls(QSslSocket.SslClientMode)
+        self.addCleanup(fresh.close)
+        self.assertEqual(fresh.encrypt(b"x"), b"")
+        self.assertEqual(fresh.dtlsError(), QDtlsError.InvalidOperation)
+        self.assertEqual(fresh.decrypt(b"x" * 40, bytearray(40)), 0)
+        self.assertEqual(fresh.dtlsError(), QDtlsError.InvalidOperation)
+        for data in (b"", b"x" * 16385):
+            self.assertEqual(self.client.encrypt(data), b"")
+            self.assertEqual(self.client.dtlsError(), QDtlsError.InvalidInputParameters)
+        record = bytearray(self.client.encrypt(b"genuine"))
+        record[-1] ^= 1
+        self.assertEqual(self.server.decrypt(bytes(record)), b"")
+        self.assertEqual(self.server.decrypt(bytes(record[:20])), b"")
+        record[-1] ^= 1
+        self.assertEqual(self.server.decrypt(record), b"genuine")
+
+    def test_not_data_goes_to_decrypt_datagram(self):
+        self.assertTrue(self.client.shutdown(self.link.csock))
+        alert, _ = support.recv(self.link.ssock_raw)
+        self.assertIsNone(self.server.decrypt(alert))
+        self.assertTrue(self.server.isConnectionEncrypted())
+        self.assertEqual(self.server.decryptDatagram(self.link.ssock, alert), b"")
+        self.assertEqual(self.server.dtlsError(), QDtlsError.RemoteClosedConnectionError)
+
+    def test_closed_object(self):
+        self.client.close()
+        with self.assertRaises(BadHandleError):
+            self.client.encrypt(b"x")
 
 
 class Values(unittest.TestCase):

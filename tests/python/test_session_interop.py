@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """QDtls against real DTLS 1.2 PSK implementations, and the example
 programs, on loopback:
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """QDtlsClientVerifier through the Python binding: every Qt-parity rule of
 DESIGN.md, on real loopback sockets with the real ClientHellos of
 tests/corpus, for each kind of socket verifyClient() accepts."""
@@ -5,6 +6,7 @@ tests/corpus, for each kind of socket verifyClient() accepts."""
 import errno
 import ipaddress
 import os
+import re
 import threading
 import time
 import unittest
@@ -237,10 +239,11 @@ class InvalidInput(unittest.TestCase):
         self.addCleanup(self.cli.close)
         self.hello = support.first_hello()
 
-    def refused(self, v, sock, dgram, address, port, message, second):
+    def refused(self, v, sock, dgram, address, port, message, second, why):
+        """Qt's message, then the argument at fault in parentheses."""
         self.assertFalse(v.verifyClient(sock, dgram, address, port))
         self.assertIs(v.dtlsError(), QDtlsError.InvalidInputParameters)
-        self.assertEqual(v.dtlsErrorString(), message)
+        self.assertRegex(v.dtlsErrorString(), r"^%s \(%s\)$" % (re.escape(message), why))
         self.assertEqual(v.verifiedHello(), second)
 
     def test_refused(self):
@@ -250,27 +253,58 @@ class InvalidInput(unittest.TestCase):
                 hvr = v.check(self.hello, "127.0.0.1", port).reply
                 second = support.with_cookie(self.hello, support.cookie_of(hvr))
                 self.assertTrue(v.verifyClient(sock, second, addr("127.0.0.1"), port))
-                cases = [("no socket", None, self.hello, addr("127.0.0.1"), port, MSG_INPUT),
-                         ("empty datagram", sock, b"", addr("127.0.0.1"), port, MSG_INPUT),
-                         ("None datagram", sock, None, addr("127.0.0.1"), port, MSG_INPUT),
-                         ("no address", sock, self.hello, None, port, MSG_INPUT),
-                         ("empty address", sock, self.hello, addr(""), port, MSG_INPUT),
-                         ("port 0", sock, self.hello, addr("127.0.0.1"), 0, MSG_INPUT)]
-                cases += [(a, sock, self.hello, addr(a), port, MSG_INPUT) for a in self.BAD]
-                cases += [(a, sock, self.hello, addr(a), port, MSG_MCAST) for a in self.MULTICAST]
-                for what, s, dgram, address, p, message in cases:
+                numeric = r"address '.*' is not a numeric IPv4 or IPv6 address; resolve a host " \
+                    r"name first \(socket.getaddrinfo\)"
+                cases = [("no socket", None, self.hello, addr("127.0.0.1"), port, MSG_INPUT,
+                          "socket is None"),
+                         ("empty datagram", sock, b"", addr("127.0.0.1"), port, MSG_INPUT,
+                          "dgram is empty"),
+                         ("None datagram", sock, None, addr("127.0.0.1"), port, MSG_INPUT,
+                          "dgram is empty"),
+                         ("no address", sock, self.hello, None, port, MSG_INPUT,
+                          "address is missing"),
+                         ("empty address", sock, self.hello, addr(""), port, MSG_INPUT,
+                          "address is missing"),
+                         ("NUL in the address", sock, self.hello, addr("127.0.0.1\0junk"), port,
+                          MSG_INPUT, "address is missing"),
+                         ("port 0", sock, self.hello, addr("127.0.0.1"), 0, MSG_INPUT,
+                          r"port 0 is out of range 1\.\.65535")]
+                cases += [(a, sock, self.hello, addr(a), port, MSG_INPUT, numeric)
+                          for a in self.BAD if "\0" not in a]
+                cases += [(a, sock, self.hello, addr(a), port, MSG_MCAST,
+                           r"address \S+ is multicast or broadcast") for a in self.MULTICAST]
+                for what, s, dgram, address, p, message, why in cases:
                     with self.subTest(kind=kind, case=what):
-                        self.refused(v, s, dgram, address, p, message, second)
+                        self.refused(v, s, dgram, address, p, message, second, why)
                 self.assertTrue(nothing_sent(self.srv, self.cli))
                 # A good call clears the error.
                 self.assertFalse(v.verifyClient(sock, self.hello[:3], addr("127.0.0.1"), port))
                 self.assertIs(v.dtlsError(), QDtlsError.NoError)
 
+    def test_range_errors_name_the_range(self):
+        with QDtlsClientVerifier() as v:
+            for call, text in [
+                    (lambda: v.setCookieLifetime(0),
+                     "cookie lifetime: 0 is out of range 1..86400 seconds"),
+                    (lambda: v.setSecretRotationInterval(90000),
+                     "secret rotation interval: 90000 is out of range 0..86400 seconds"),
+                    (lambda: v.setFleetKey(bytes(16), 0, 0),
+                     "fleet window: 0 is out of range 1..86400 seconds"),
+                    (lambda: v.check(self.hello, "127.0.0.1", 0),
+                     "port: 0 is out of range 1..65535"),
+                    (lambda: v.check(self.hello, "localhost", 5684),
+                     "address: missing or not a numeric IPv4 or IPv6 address")]:
+                with self.subTest(text=text):
+                    with self.assertRaises(dtlsgate.InvalidArgumentError) as cm:
+                        call()
+                    self.assertIn(text, str(cm.exception))
+
     def test_closed_socket_is_no_socket(self):
         with QDtlsClientVerifier() as v:
             s = udp()
             s.close()
-            self.refused(v, s, self.hello, "127.0.0.1", port_of(self.cli), MSG_INPUT, b"")
+            self.refused(v, s, self.hello, "127.0.0.1", port_of(self.cli), MSG_INPUT, b"",
+                         "socket is closed")
 
     def test_misuse_raises(self):
         port = port_of(self.cli)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A PEP 517 build backend for the dtlsgate Python package, standard
 library only, so that `pip install ./bindings/python` works offline: the
 build environment pip creates needs nothing installed (requires = []).
@@ -23,6 +24,10 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # bindings/p
 PACKAGE = "dtlsgate"
 SONAME = "libdtlsgate.so.0"
 REPOSITORY_LIB = os.path.join(HERE, os.pardir, os.pardir, "lib", SONAME)
+HEADER = os.path.join(HERE, os.pardir, os.pardir, "include", "dtlsgate.h")
+VERSION_PY = PACKAGE + "/_version.py"
+# The wheel carries a Go-built library, so the notices of what is linked into it too.
+LICENSE_FILES = ("LICENSE", "THIRD_PARTY_NOTICES")
 
 
 def _project():
@@ -32,9 +37,26 @@ def _project():
         raise RuntimeError("building the dtlsgate wheel needs Python 3.11 or later (tomllib)")
     with open(os.path.join(HERE, "pyproject.toml"), "rb") as f:
         project = dict(tomllib.load(f)["project"])
-    with open(os.path.join(HERE, PACKAGE, "_version.py"), encoding="utf-8") as f:
-        project["version"] = re.search(r'__version__ = "([^"]+)"', f.read()).group(1)
+    project["version"] = _version()
     return project
+
+
+def _version():
+    """DTLSGATE_VERSION from the header (the one place the version is
+    written); in an unpacked sdist, which has no header, the value its
+    _version.py was given."""
+    if os.path.exists(HEADER):
+        path, pattern = HEADER, r'^#define DTLSGATE_VERSION "([^"]+)"$'
+    else:
+        path, pattern = os.path.join(HERE, VERSION_PY), r'^__version__ = "([^"]+)"$'
+    with open(path, encoding="utf-8") as f:
+        return re.search(pattern, f.read(), re.M).group(1)
+
+
+def _version_py(version):
+    """The _version.py a wheel or sdist carries: the value, not the lookup."""
+    return ("# SPDX-License-Identifier: MIT\n# Written by the build backend from DTLSGATE_VERSION "
+            "in include/dtlsgate.h.\n__version__ = \"%s\"\n" % version).encode()
 
 
 def _metadata(project):
@@ -54,6 +76,18 @@ def _library(config_settings):
         raise RuntimeError("dtlsgate: the C library %s is missing: run `make` in the repository "
                            "first, or set DTLSGATE_LIBRARY to a built libdtlsgate.so.0" % path)
     return path
+
+
+def _license_files():
+    """(name, file on disk): next to pyproject.toml in an sdist, at the top
+    of the repository otherwise."""
+    for name in LICENSE_FILES:
+        for directory in (HERE, os.path.join(HERE, os.pardir, os.pardir)):
+            if os.path.isfile(os.path.join(directory, name)):
+                yield name, os.path.join(directory, name)
+                break
+        else:
+            raise RuntimeError("dtlsgate: %s is missing" % name)
 
 
 def _package_files():
@@ -93,6 +127,8 @@ class _Wheel:
         self.record.append("%s,sha256=%s,%d" % (arcname, digest, len(data)))
 
     def finish(self):
+        for name, path in _license_files():
+            self.add("%s/licenses/%s" % (self.dist_info, name), _read(path))
         pure = "true" if self.tag.startswith("py3-none-any") else "false"
         self.add(self.dist_info + "/METADATA", _metadata(self.project).encode())
         self.add(self.dist_info + "/WHEEL", ("Wheel-Version: 1.0\nGenerator: dtlsgate_build\n"
@@ -114,7 +150,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     library = _library(config_settings)
     wheel = _Wheel(wheel_directory, _project(), _tag())
     for arcname, path in _package_files():
-        wheel.add(arcname, _read(path))
+        data = _version_py(wheel.project["version"]) if arcname == VERSION_PY else _read(path)
+        wheel.add(arcname, data)
     wheel.add("%s/%s" % (PACKAGE, SONAME), _read(library), 0o755)
     return wheel.finish()
 
@@ -134,11 +171,12 @@ def build_sdist(sdist_directory, config_settings=None):
     base = "%s-%s" % (PACKAGE, project["version"])
     files = [("pyproject.toml", os.path.join(HERE, "pyproject.toml")),
              ("build_backend/dtlsgate_build.py", os.path.abspath(__file__))]
-    files += list(_package_files())
+    files += list(_package_files()) + list(_license_files())
     name = base + ".tar.gz"
     with tarfile.open(os.path.join(sdist_directory, name), "w:gz", format=tarfile.PAX_FORMAT) as tar:
         for arcname, data in [("PKG-INFO", _metadata(project).encode())] + \
-                [(a, _read(p)) for a, p in files]:
+                [(a, _version_py(project["version"]) if a == VERSION_PY else _read(p))
+                 for a, p in files]:
             info = tarfile.TarInfo("%s/%s" % (base, arcname))
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             tar.addfile(info, io.BytesIO(data))

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """dtlsgate: Qt's QDtlsClientVerifier, QDtls (DTLS 1.2 with pre-shared
 keys) and QSslPreSharedKeyAuthenticator for Python, with PySide6's names,
 over the dtlsgate C library (ctypes, standard library only).

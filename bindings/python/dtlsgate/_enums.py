@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Qt's enumerations, with Qt's values, and the snake_case aliases."""
 
 import enum

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The Python values the API accepts, turned into what the C functions take.
 
 Byte strings: bytes, bytearray, memoryview (anything with the buffer
@@ -48,7 +49,7 @@ def to_bytes(value: Any, what: str) -> bytes:
     if value is None:
         return b""
     if isinstance(value, str):
-        raise TypeError("%s must be bytes-like, not str (encode it first)" % what)
+        raise TypeError("%s must be bytes-like, not str: %s" % (what, str_advice(value)))
     try:
         return memoryview(value).tobytes()
     except TypeError:
@@ -60,6 +61,37 @@ def to_bytes(value: Any, what: str) -> bytes:
             return bytes(raw)
     raise TypeError("%s must be bytes, bytearray, memoryview or a QByteArray, not %s"
                     % (what, type(value).__name__))
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def str_advice(text: str) -> str:
+    """How to turn a str into the bytes meant: hex digits are most likely a
+    key written in hex, where .encode() would give the wrong bytes."""
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    if text and len(text) % 2 == 0 and set(text) <= _HEX:
+        return "for the bytes the hex digits stand for, pass bytes.fromhex(%r)" % shown
+    return "for the text's UTF-8 bytes, pass %r.encode()" % shown
+
+
+def refused_input(socket: Any, data: bytes, address: Optional[bytes], port: int) -> str:
+    """Which argument the library refused as InvalidInputParameters in
+    verifyClient() (only the message is decided here)."""
+    if socket is None:
+        return "socket is None"
+    if getattr(socket, "fileno", None) is not None and socket.fileno() < 0:
+        return "socket is closed"
+    if not data:
+        return "dgram is empty"
+    if not address:
+        return "address is missing"
+    if port == 0:
+        return "port 0 is out of range 1..65535"
+    if multicast_or_broadcast(address):
+        return "address %s is multicast or broadcast" % address.decode("ascii", "replace")
+    return ("address %r is not a numeric IPv4 or IPv6 address; resolve a host name first "
+            "(socket.getaddrinfo)" % address.decode("ascii", "replace"))
 
 
 def to_address(value: Any) -> Optional[bytes]:

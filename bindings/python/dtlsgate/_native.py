@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The one place that touches the C library: finding and loading it,
 declaring every function of include/dtlsgate.h, and turning its negative
 status codes into Python exceptions.
@@ -35,6 +36,12 @@ MAX_INPUT = 65535
 NO_SOCKET = -1  # socket_fd meaning "queue what is to be sent"
 MAX_DATAGRAM = 65535  # no datagram a session builds is larger
 HELLO_VERIFY_REQUEST_MAX = 60
+
+# dtlsgate_session_encrypt / _decrypt
+MAX_RECORD_PLAINTEXT = 16384
+RECORD_OVERHEAD_MAX = 77
+RECORD_DROPPED = 2
+RECORD_NOT_DATA = 3
 
 CHECK_DROP = 0
 CHECK_SEND_REPLY = 1
@@ -125,8 +132,10 @@ _DETAILS = {
 
 def _status(result: int, func: Any, _args: Tuple[Any, ...]) -> int:
     if result < 0:
-        detail = _DETAILS.get(result, "")
-        raise error(result, func.__name__, detail)
+        # The library's own detail names the argument at fault; ctypes runs
+        # this on the thread that made the call, whose detail it is.
+        detail = _DETAILS.get(result) or lib.dtlsgate_last_error_message().decode(errors="replace")
+        raise error(result, func.__name__, "" if detail == strerror(result) else detail)
     return result
 
 
@@ -197,6 +206,7 @@ DECLARATIONS: List[_Decl] = [
     ("dtlsgate_version", c_char_p, [], None),
     ("dtlsgate_version_number", c_int, [], None),
     ("dtlsgate_strerror", c_char_p, [c_int], None),
+    ("dtlsgate_last_error_message", c_char_p, [], None),
     ("dtlsgate_dtls_error_name", c_char_p, [c_int], None),
     ("dtlsgate_hash_supported", c_int, [c_int], _status),
     ("dtlsgate_default_cookie_generator_parameters", c_int,
@@ -282,6 +292,12 @@ DECLARATIONS: List[_Decl] = [
     ("dtlsgate_session_session_protocol", c_int, [_S, c_char_p, _LEN], _status),
     ("dtlsgate_session_dtls_error", c_int, [_S], _status),
     ("dtlsgate_session_dtls_error_string", c_int, [_S, c_char_p, _LEN], _status),
+    # Buffers as c_void_p: bytes, or a ctypes array over a bytearray or a
+    # memoryview, pass without a copy.
+    ("dtlsgate_session_encrypt", c_int, [_S, c_void_p, c_size_t, c_void_p, _LEN], _status),
+    ("dtlsgate_session_decrypt", c_int, [_S, c_void_p, c_size_t, c_void_p, _LEN], _status),
+    ("dtlsgate_session_encrypt_batch", c_int, [_S, c_void_p, c_size_t], _status),
+    ("dtlsgate_session_decrypt_batch", c_int, [_S, c_void_p, c_size_t], _status),
     # The server endpoint (_server.py): structs by pointer, peers as
     # struct sockaddr * (c_void_p) and socklen_t.
     ("dtlsgate_server_config_init", c_int, [c_void_p], _status),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """QSslPreSharedKeyAuthenticator."""
 
 from typing import Any, Optional

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """QDtls: one DTLS 1.2 connection authenticated with a pre-shared key."""
 
 import ctypes
@@ -5,7 +6,7 @@ import enum
 import socket as _socket
 import sys
 import weakref
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple, Union
 
 from . import _native
 from ._enums import (DtlsErrorState, QDtlsError, QSsl, QSslSocket, _enumerators_on_class,
@@ -126,6 +127,7 @@ class QDtls(DtlsErrorState, _native.Owner):
         self._close_pending = False
         self._slot_exception: Optional[BaseException] = None
         self._timer: Any = None  # asyncio.TimerHandle
+        self._not_data = False  # the last decrypt() left the datagram for decryptDatagram()
         me = weakref.ref(self)  # the callback must not keep the object alive
 
         def on_psk(_user: Any, authenticator: int) -> None:
@@ -457,6 +459,57 @@ class QDtls(DtlsErrorState, _native.Owner):
                                    data, len(data), out, ctypes.byref(n))
         return out.raw[: n.value] if ok == 1 else b""
 
+    # -- records in the caller's buffers -------------------------------------
+
+    def encrypt(self, data: BytesLike, out: Any = None) -> Union[bytes, int]:
+        """Encrypts `data` as one application-data record for the caller to
+        send, nothing queued: one call into the library. Without `out`
+        the record is returned as bytes; with `out` (a writable buffer:
+        bytearray, memoryview, ctypes array) it is written at its start and
+        its length returned. `out` may be the buffer `data` is in, the
+        plaintext at its start and DTLSGATE_RECORD_OVERHEAD_MAX (77) bytes
+        to spare: in place. On an error b"" (or 0) with dtlsError() set:
+        InvalidOperation (not encrypted), InvalidInputParameters (empty, or
+        more than 16384 bytes). BufferTooSmallError when `out` is too
+        small, nothing done."""
+        src, n = _in_buffer(data, "data")
+        if n > _native.MAX_INPUT:
+            src, n = src[: _native.MAX_INPUT], _native.MAX_INPUT  # too long for a record all the same
+        return self._record("dtlsgate_session_encrypt", lib.dtlsgate_session_encrypt, src, n,
+                            out, n + _native.RECORD_OVERHEAD_MAX)
+
+    def decrypt(self, dgram: BytesLike, out: Any = None) -> Union[bytes, int, None]:
+        """Decrypts a datagram holding one application-data record: one call
+        into the library, nothing queued. Returns the data (bytes, or its
+        length once written at the start of `out`, which may be `dgram`'s
+        own buffer: in place); b"" (0) when the datagram was dropped
+        (forged, replayed, too old) or on an error, which dtlsError() tells
+        (InvalidOperation: not encrypted). None when the datagram is not
+        one application-data record (an alert such as close_notify, a
+        repeated handshake message, several records): it was left as it
+        is, pass it to decryptDatagram(), which handles it.
+        BufferTooSmallError when `out` is too small, nothing done."""
+        src, n = _in_buffer(dgram, "dgram")
+        result = self._record("dtlsgate_session_decrypt", lib.dtlsgate_session_decrypt, src, n,
+                              out, n)
+        return None if self._not_data else result
+
+    def _record(self, name: str, function: Callable[..., int], src: Any, n: int, out: Any,
+                room: int) -> Union[bytes, int]:
+        handle = self._open(name)
+        self._error = None
+        into = ctypes.create_string_buffer(max(room, 1)) if out is None else _out_buffer(out)
+        size = ctypes.c_size_t(len(into))
+        try:
+            r = function(handle, src, n, into, ctypes.byref(size))
+        except _native.BufferTooSmallError:
+            raise _native.error(_native.E_BUFFER_TOO_SMALL, name,
+                                "out holds %d bytes, %d needed" % (len(into), size.value)) from None
+        self._not_data = r == _native.RECORD_NOT_DATA
+        if out is not None:
+            return size.value if r == 1 else 0
+        return into.raw[: size.value] if r == 1 else b""
+
     # -- sockets ----------------------------------------------------------
 
     def _socket_kind(self, socket: Any) -> Optional[Tuple[int, Optional[Sender]]]:
@@ -569,6 +622,28 @@ class QDtls(DtlsErrorState, _native.Owner):
             return "<QDtls %s closed>" % self._mode.name
         return "<QDtls %s peer=%s:%d %s>" % (self._mode.name, self._peer[0], self._peer[1],
                                              self.handshakeState().name)
+
+
+def _in_buffer(value: Any, what: str) -> Tuple[Any, int]:
+    """What the library reads for a bytes-like input, without a copy for
+    bytes and writable buffers, and its length."""
+    if type(value) is bytes:
+        return value, len(value)
+    if isinstance(value, (bytearray, memoryview)):
+        view = memoryview(value)
+        if not view.readonly and view.contiguous and view.nbytes:
+            return (ctypes.c_char * view.nbytes).from_buffer(view), view.nbytes
+    data = to_bytes(value, what)
+    return data, len(data)
+
+
+def _out_buffer(out: Any) -> Any:
+    """A ctypes view of a writable buffer the library writes into."""
+    view = memoryview(out)
+    if view.readonly or not view.contiguous:
+        raise TypeError("out must be a writable, contiguous buffer (bytearray, memoryview of "
+                        "one, ctypes array), not %s" % type(out).__name__)
+    return (ctypes.c_char * view.nbytes).from_buffer(view)
 
 
 def _timer_due(ref: "weakref.ReferenceType[QDtls]") -> None:

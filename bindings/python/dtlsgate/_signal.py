@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Signal: the small part of PySide's signals QDtls needs.
 
 Declared on a class (``pskRequired = Signal(QSslPreSharedKeyAuthenticator)``),

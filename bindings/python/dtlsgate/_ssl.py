@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """QSslCipher and QSslConfiguration: as much of them as a DTLS-PSK
 session uses (cipher suites, the identity hint, the peer verify mode)."""
 

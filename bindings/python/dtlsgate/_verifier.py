@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """QDtlsClientVerifier and its GeneratorParameters."""
 
 import ctypes
@@ -7,7 +8,8 @@ from typing import Any, Callable, NamedTuple, Optional, Tuple
 
 from . import _native
 from ._enums import DtlsErrorState, QCryptographicHash, QDtlsError, with_snake_case_aliases
-from ._inputs import Address, BytesLike, multicast_or_broadcast, to_address, to_bytes, to_port
+from ._inputs import (Address, BytesLike, multicast_or_broadcast, refused_input, to_address,
+                      to_bytes, to_port)
 
 lib = _native.lib
 
@@ -201,7 +203,7 @@ class QDtlsClientVerifier(DtlsErrorState, _native.Owner):
         if socket is None or isinstance(socket, _socket.socket):
             # A closed socket.socket has fileno -1, refused like None.
             fd = -1 if socket is None else socket.fileno()
-            return self._verify_fd(fd, data, addr, port)
+            return self._verify_fd(fd, data, addr, port) or self._explain(socket, data, addr, port)
         if callable(getattr(socket, "writeDatagram", None)):
             send = _write_datagram(socket, address, port)
         elif callable(getattr(socket, "sendto", None)):
@@ -231,14 +233,14 @@ class QDtlsClientVerifier(DtlsErrorState, _native.Owner):
             raise _native.error(_native.E_BAD_HANDLE, "dtlsgate_verifier_check_address",
                                 "the object is closed")
         if not data or not addr:
-            return self._refuse(MSG_INVALID_INPUT)
+            return self._refuse(MSG_INVALID_INPUT, refused_input(send, data, addr, port))
         try:
             verdict, reply = self._check(data, addr, port)
         except _native.InvalidArgumentError:
             if len(data) > _native.MAX_INPUT:
                 raise  # as the socket path does: an argument error
             return self._refuse(MSG_MULTICAST if multicast_or_broadcast(addr)
-                                else MSG_INVALID_INPUT)
+                                else MSG_INVALID_INPUT, refused_input(send, data, addr, port))
         if verdict == CheckVerdict.Verified:
             self._error, self._hello = (QDtlsError.NoError, ""), data
             return True
@@ -250,8 +252,16 @@ class QDtlsClientVerifier(DtlsErrorState, _native.Owner):
         self._hello = b""
         return False
 
-    def _refuse(self, message: str) -> bool:
-        self._error = (QDtlsError.InvalidInputParameters, message)
+    def _refuse(self, message: str, why: str) -> bool:
+        """Qt's message for refused input, and which argument it was."""
+        self._error = (QDtlsError.InvalidInputParameters, "%s (%s)" % (message, why))
+        return False
+
+    def _explain(self, socket: Any, data: bytes, addr: Optional[bytes], port: int) -> bool:
+        """After the library returned False: names the argument it refused,
+        if it refused one."""
+        if lib.dtlsgate_verifier_dtls_error(self._handle) == QDtlsError.InvalidInputParameters:
+            self._refuse(self.dtlsErrorString(), refused_input(socket, data, addr, port))
         return False
 
     def check(self, dgram: BytesLike, address: Address, port: int) -> CheckResult:

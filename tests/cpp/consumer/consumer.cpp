@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A program outside the dtlsgate tree, built against an installed dtlsgate
 // (scripts/test-install.sh builds it with pkg-config and with CMake).
 // It checks that header and library agree, then answers the ClientHello in

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+
+package session
+
+import (
+	"encoding"
+	"hash"
+)
+
+// Labels of the PRF outputs a handshake derives (RFC 5246 sections 6.3,
+// 7.4.9 and 8.1, RFC 7627 section 4).
+var (
+	labelMaster         = []byte("master secret")
+	labelExtended       = []byte("extended master secret")
+	labelKeyExpansion   = []byte("key expansion")
+	labelClientFinished = []byte("client finished")
+	labelServerFinished = []byte("server finished")
+)
+
+const (
+	maxHashSize = 64  // the largest digest of a suite's hash (SHA-384's is 48)
+	maxState    = 216 // room for a marshaled SHA-256 (108 bytes) or SHA-384 (204) state
+	maxBlock    = 128 // the largest block of a suite's hash
+)
+
+// hashState is a hash whose state can be saved and restored. Every suite's
+// hash is one: the standard library's SHA-2 digests marshal.
+type hashState interface {
+	hash.Hash
+	encoding.BinaryAppender
+	encoding.BinaryUnmarshaler
+}
+
+// prfState is the TLS 1.2 PRF (RFC 5246 section 5) over one hash. Keyed
+// once per secret, it keeps the HMAC's inner and outer states after the key
+// pads, so an HMAC of a short input costs two compressions instead of four,
+// and it keeps its buffers, so deriving allocates nothing. One lives in
+// each handshake: keyed with the premaster secret for the master secret,
+// then with the master secret for the key block and both Finished messages.
+type prfState struct {
+	inner, outer   hashState
+	istate, ostate []byte // the marshaled states after the key pads; secret
+	states         [2][maxState]byte
+	a, block, sum  [maxHashSize]byte // A(i), an output block, an inner digest
+	pad            [maxBlock]byte
+}
+
+// init makes p a PRF over h, not yet keyed.
+func (p *prfState) init(h func() hash.Hash) {
+	p.inner, p.outer = h().(hashState), h().(hashState)
+}
+
+// setKey keys the HMAC with secret.
+func (p *prfState) setKey(secret []byte) {
+	bs := p.inner.BlockSize()
+	key := p.pad[:bs]
+	clear(key)
+	if len(secret) > bs {
+		// RFC 2104: a key longer than a block is hashed first. Our PSK
+		// premaster secret is longer than a block when the key is longer
+		// than 30 bytes.
+		p.inner.Reset()
+		p.inner.Write(secret)
+		p.inner.Sum(key[:0])
+	} else {
+		copy(key, secret)
+	}
+	p.istate = p.keyState(p.inner, p.states[0][:0], 0x36)
+	p.ostate = p.keyState(p.outer, p.states[1][:0], 0x5c)
+	clear(key)
+}
+
+// keyState hashes the key XORed with pad byte x, then saves the state in
+// dst. It leaves p.pad holding the key again.
+func (p *prfState) keyState(h hashState, dst []byte, x byte) []byte {
+	key := p.pad[:h.BlockSize()]
+	for i := range key {
+		key[i] ^= x
+	}
+	h.Reset()
+	h.Write(key)
+	for i := range key {
+		key[i] ^= x
+	}
+	st, err := h.AppendBinary(dst)
+	if err != nil {
+		panic("session: a suite's hash cannot save its state: " + err.Error())
+	}
+	return st
+}
+
+// mac appends HMAC(key, parts joined) to dst.
+func (p *prfState) mac(dst []byte, parts ...[]byte) []byte {
+	p.restore(p.inner, p.istate)
+	for _, b := range parts {
+		p.inner.Write(b)
+	}
+	inner := p.inner.Sum(p.sum[:0])
+	p.restore(p.outer, p.ostate)
+	p.outer.Write(inner)
+	return p.outer.Sum(dst)
+}
+
+func (p *prfState) restore(h hashState, state []byte) {
+	if err := h.UnmarshalBinary(state); err != nil {
+		panic("session: a suite's hash cannot restore its state: " + err.Error())
+	}
+}
+
+// derive fills out with PRF(secret, label, seed1 || seed2), the secret
+// being the last key set. That is P_hash: the output is HMAC(A(1) || seed)
+// || HMAC(A(2) || seed) || ..., where A(0) is the seed (the label included)
+// and A(i) = HMAC(A(i-1)).
+func (p *prfState) derive(out, label, seed1, seed2 []byte) {
+	a := p.mac(p.a[:0], label, seed1, seed2)
+	for {
+		block := p.mac(p.block[:0], a, label, seed1, seed2)
+		out = out[copy(out, block):]
+		if len(out) == 0 {
+			break
+		}
+		a = p.mac(p.a[:0], a)
+	}
+	clear(p.a[:])
+	clear(p.block[:])
+	clear(p.sum[:])
+}
+
+// wipe forgets the key: the saved states stand for it. A prfState never
+// initialised has nothing to forget.
+func (p *prfState) wipe() {
+	clear(p.states[0][:])
+	clear(p.states[1][:])
+	p.istate, p.ostate = nil, nil
+	if p.inner != nil {
+		p.inner.Reset()
+		p.outer.Reset()
+	}
+}
