@@ -521,6 +521,11 @@ static void test_key_table(void)
     fputs("ivan:1122\njudy:not hex\n", f);
     fclose(f);
     CHECK_EQ(dtlsgate_server_load_psk_file(srv, path), DTLSGATE_E_INVALID_ARGUMENT);
+    /* The detail names the file and the line. */
+    char where[64];
+    snprintf(where, sizeof where, "%s:2", path);
+    if (!CHECK(strstr(dtlsgate_last_error_message(), where) != NULL))
+        fprintf(stderr, "    last error: %s\n", dtlsgate_last_error_message());
     CHECK_EQ(dtlsgate_server_remove_psk(srv, (const uint8_t *)"ivan", 4), 0);
     CHECK_EQ(dtlsgate_server_remove_psk(srv, (const uint8_t *)"heidi", 5), 1);
     unlink(path);
@@ -592,12 +597,14 @@ static void test_config(void)
     dtlsgate_server_config_init(&cfg);
     cfg.max_sessions = 0x80000000u;
     CHECK_EQ(dtlsgate_server_new(&cfg, &srv), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK(strncmp(dtlsgate_last_error_message(), "max_sessions: ", 14) == 0);
     dtlsgate_server_config_init(&cfg);
     cfg.handshake_deadline_ms = DTLSGATE_HANDSHAKE_DEADLINE_MAX + 1;
     CHECK_EQ(dtlsgate_server_new(&cfg, &srv), DTLSGATE_E_INVALID_ARGUMENT);
     dtlsgate_server_config_init(&cfg);
     cfg.ciphers = "PSK-AES128-GCM-SHA256:NO-SUCH-SUITE";
     CHECK_EQ(dtlsgate_server_new(&cfg, &srv), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK(strstr(dtlsgate_last_error_message(), "NO-SUCH-SUITE") != NULL);
     dtlsgate_server_config_init(&cfg);
     cfg.identity_hint_len = 3;
     CHECK_EQ(dtlsgate_server_new(&cfg, &srv), DTLSGATE_E_INVALID_ARGUMENT);
@@ -761,6 +768,7 @@ static void test_bad_arguments(void)
     CHECK_EQ(dtlsgate_server_input(srv, NULL, sizeof sin, d, sizeof d), DTLSGATE_E_INVALID_ARGUMENT);
     CHECK_EQ(dtlsgate_server_input(srv, (const struct sockaddr *)&sun, sizeof sun, d, sizeof d),
              DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK(strncmp(dtlsgate_last_error_message(), "peer: ", 6) == 0);
     CHECK_EQ(dtlsgate_server_input(srv, sa, sizeof sin - 1, d, sizeof d), DTLSGATE_E_INVALID_ARGUMENT);
     CHECK_EQ(dtlsgate_server_input(srv, sa, sizeof sin, NULL, 3), DTLSGATE_E_INVALID_ARGUMENT);
     CHECK_EQ(dtlsgate_server_input(srv, sa, sizeof sin, d, DTLSGATE_MAX_INPUT + 1),
