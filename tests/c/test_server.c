@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_server.c - the server endpoint of the C API: socket-less, with the
  * session API's client as the peer and the test moving the datagrams

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_server.cpp - dtlsgate::DtlsServer, the C++ wrapper of the server
 // endpoint: socket-less with a QDtls client whose datagrams the test
 // carries (events, data both ways, close, a key asked for with an event,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """DtlsServer, the server endpoint, from Python:
 
 - socket-less: the test moves datagrams between the server and QDtls

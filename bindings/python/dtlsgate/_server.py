@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """DtlsServer: the library's DTLS server endpoint (dtlsgate_server_* of
 include/dtlsgate.h) for Python.
 
