@@ -84,7 +84,7 @@ $(BUILD)/valgrind/$(SONAME): $(CAPI_DEPS) | deps
 # ---------------------------------------------------------------------------
 # Tests
 
-C_PROGRAMS := test_api test_session
+C_PROGRAMS := test_api test_session test_server
 C_TESTS := $(foreach t,$(C_PROGRAMS),$(BUILD)/$(t)_shared $(BUILD)/$(t)_static)
 C_TEST_DEPS := tests/c/check.h tests/c/udp.h tests/common/dtls_bytes.h $(HEADER)
 

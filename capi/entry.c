@@ -91,6 +91,27 @@ int dtlsgo_session_encrypt(dtlsgate_session *s, const uint8_t *plain, size_t pla
 int dtlsgo_session_decrypt(dtlsgate_session *s, const uint8_t *dgram, size_t dgram_len, uint8_t *out, size_t *out_len) DTLSGO_HIDDEN;
 int dtlsgo_session_encrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *entries, size_t count) DTLSGO_HIDDEN;
 int dtlsgo_session_decrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *entries, size_t count) DTLSGO_HIDDEN;
+int dtlsgo_server_config_init(dtlsgate_server_config *cfg) DTLSGO_HIDDEN;
+int dtlsgo_server_new(const dtlsgate_server_config *cfg, dtlsgate_server **out) DTLSGO_HIDDEN;
+void dtlsgo_server_free(dtlsgate_server *srv) DTLSGO_HIDDEN;
+int dtlsgo_server_set_psk(dtlsgate_server *srv, const uint8_t *identity, size_t identity_len, const uint8_t *key, size_t key_len) DTLSGO_HIDDEN;
+int dtlsgo_server_remove_psk(dtlsgate_server *srv, const uint8_t *identity, size_t identity_len) DTLSGO_HIDDEN;
+int dtlsgo_server_load_psk_file(dtlsgate_server *srv, const char *path) DTLSGO_HIDDEN;
+int dtlsgo_server_resolve_psk(dtlsgate_server *srv, const struct sockaddr *peer, socklen_t peer_len, const uint8_t *identity, size_t identity_len, const uint8_t *key, size_t key_len) DTLSGO_HIDDEN;
+int dtlsgo_server_refuse_psk(dtlsgate_server *srv, const struct sockaddr *peer, socklen_t peer_len, const uint8_t *identity, size_t identity_len) DTLSGO_HIDDEN;
+int dtlsgo_server_input(dtlsgate_server *srv, const struct sockaddr *peer, socklen_t peer_len, const uint8_t *dgram, size_t dgram_len) DTLSGO_HIDDEN;
+int dtlsgo_server_next_outgoing(dtlsgate_server *srv, uint8_t *buf, size_t *len, struct sockaddr_storage *to, socklen_t *to_len) DTLSGO_HIDDEN;
+int dtlsgo_server_next_timeout(dtlsgate_server *srv, uint32_t *ms) DTLSGO_HIDDEN;
+int dtlsgo_server_handle_timers(dtlsgate_server *srv) DTLSGO_HIDDEN;
+int dtlsgo_server_listen(dtlsgate_server *srv, const char *address) DTLSGO_HIDDEN;
+int dtlsgo_server_local_address(dtlsgate_server *srv, struct sockaddr_storage *addr, socklen_t *addr_len) DTLSGO_HIDDEN;
+int dtlsgo_server_stop(dtlsgate_server *srv) DTLSGO_HIDDEN;
+int dtlsgo_server_send(dtlsgate_server *srv, const struct sockaddr *peer, socklen_t peer_len, const uint8_t *data, size_t data_len) DTLSGO_HIDDEN;
+int dtlsgo_server_close(dtlsgate_server *srv, const struct sockaddr *peer, socklen_t peer_len) DTLSGO_HIDDEN;
+int dtlsgo_server_shutdown(dtlsgate_server *srv) DTLSGO_HIDDEN;
+int dtlsgo_server_poll(dtlsgate_server *srv, dtlsgate_server_event *events, int max, int timeout_ms) DTLSGO_HIDDEN;
+int dtlsgo_server_fd(const dtlsgate_server *srv) DTLSGO_HIDDEN;
+int dtlsgo_server_get_stats(const dtlsgate_server *srv, dtlsgate_server_stats *stats) DTLSGO_HIDDEN;
 
 const char *dtlsgate_version(void)
 {
@@ -564,4 +585,130 @@ int dtlsgate_session_decrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *
 {
     capi_clear_upper();
     return dtlsgo_session_decrypt_batch(s, entries, count);
+}
+
+int dtlsgate_server_config_init(dtlsgate_server_config *cfg)
+{
+    capi_clear_upper();
+    return dtlsgo_server_config_init(cfg);
+}
+
+int dtlsgate_server_new(const dtlsgate_server_config *cfg, dtlsgate_server **out)
+{
+    capi_clear_upper();
+    return dtlsgo_server_new(cfg, out);
+}
+
+void dtlsgate_server_free(dtlsgate_server *srv)
+{
+    capi_clear_upper();
+    dtlsgo_server_free(srv);
+}
+
+int dtlsgate_server_set_psk(dtlsgate_server *srv, const uint8_t *identity, size_t identity_len, const uint8_t *key, size_t key_len)
+{
+    capi_clear_upper();
+    return dtlsgo_server_set_psk(srv, identity, identity_len, key, key_len);
+}
+
+int dtlsgate_server_remove_psk(dtlsgate_server *srv, const uint8_t *identity, size_t identity_len)
+{
+    capi_clear_upper();
+    return dtlsgo_server_remove_psk(srv, identity, identity_len);
+}
+
+int dtlsgate_server_load_psk_file(dtlsgate_server *srv, const char *path)
+{
+    capi_clear_upper();
+    return dtlsgo_server_load_psk_file(srv, path);
+}
+
+int dtlsgate_server_resolve_psk(dtlsgate_server *srv, const struct sockaddr *peer, socklen_t peer_len, const uint8_t *identity, size_t identity_len, const uint8_t *key, size_t key_len)
+{
+    capi_clear_upper();
+    return dtlsgo_server_resolve_psk(srv, peer, peer_len, identity, identity_len, key, key_len);
+}
+
+int dtlsgate_server_refuse_psk(dtlsgate_server *srv, const struct sockaddr *peer, socklen_t peer_len, const uint8_t *identity, size_t identity_len)
+{
+    capi_clear_upper();
+    return dtlsgo_server_refuse_psk(srv, peer, peer_len, identity, identity_len);
+}
+
+int dtlsgate_server_input(dtlsgate_server *srv, const struct sockaddr *peer, socklen_t peer_len, const uint8_t *dgram, size_t dgram_len)
+{
+    capi_clear_upper();
+    return dtlsgo_server_input(srv, peer, peer_len, dgram, dgram_len);
+}
+
+int dtlsgate_server_next_outgoing(dtlsgate_server *srv, uint8_t *buf, size_t *len, struct sockaddr_storage *to, socklen_t *to_len)
+{
+    capi_clear_upper();
+    return dtlsgo_server_next_outgoing(srv, buf, len, to, to_len);
+}
+
+int dtlsgate_server_next_timeout(dtlsgate_server *srv, uint32_t *ms)
+{
+    capi_clear_upper();
+    return dtlsgo_server_next_timeout(srv, ms);
+}
+
+int dtlsgate_server_handle_timers(dtlsgate_server *srv)
+{
+    capi_clear_upper();
+    return dtlsgo_server_handle_timers(srv);
+}
+
+int dtlsgate_server_listen(dtlsgate_server *srv, const char *address)
+{
+    capi_clear_upper();
+    return dtlsgo_server_listen(srv, address);
+}
+
+int dtlsgate_server_local_address(dtlsgate_server *srv, struct sockaddr_storage *addr, socklen_t *addr_len)
+{
+    capi_clear_upper();
+    return dtlsgo_server_local_address(srv, addr, addr_len);
+}
+
+int dtlsgate_server_stop(dtlsgate_server *srv)
+{
+    capi_clear_upper();
+    return dtlsgo_server_stop(srv);
+}
+
+int dtlsgate_server_send(dtlsgate_server *srv, const struct sockaddr *peer, socklen_t peer_len, const uint8_t *data, size_t data_len)
+{
+    capi_clear_upper();
+    return dtlsgo_server_send(srv, peer, peer_len, data, data_len);
+}
+
+int dtlsgate_server_close(dtlsgate_server *srv, const struct sockaddr *peer, socklen_t peer_len)
+{
+    capi_clear_upper();
+    return dtlsgo_server_close(srv, peer, peer_len);
+}
+
+int dtlsgate_server_shutdown(dtlsgate_server *srv)
+{
+    capi_clear_upper();
+    return dtlsgo_server_shutdown(srv);
+}
+
+int dtlsgate_server_poll(dtlsgate_server *srv, dtlsgate_server_event *events, int max, int timeout_ms)
+{
+    capi_clear_upper();
+    return dtlsgo_server_poll(srv, events, max, timeout_ms);
+}
+
+int dtlsgate_server_fd(const dtlsgate_server *srv)
+{
+    capi_clear_upper();
+    return dtlsgo_server_fd(srv);
+}
+
+int dtlsgate_server_get_stats(const dtlsgate_server *srv, dtlsgate_server_stats *stats)
+{
+    capi_clear_upper();
+    return dtlsgo_server_get_stats(srv, stats);
 }

@@ -39,6 +39,9 @@ var (
 		C.DTLSGATE_E_UNSUPPORTED:      C.CString("unknown or unsupported hash algorithm"),
 		C.DTLSGATE_E_INTERNAL:         C.CString("internal error in dtlsgate"),
 		C.DTLSGATE_E_BUSY:             C.CString("session called from inside its own PSK callback"),
+		C.DTLSGATE_E_NOT_FOUND:        C.CString("no connected session with that peer, or no such PSK request"),
+		C.DTLSGATE_E_INVALID_STATE:    C.CString("not allowed in the server's mode (listening, stopped or fed datagrams)"),
+		C.DTLSGATE_E_IO:               C.CString("the operating system refused (address in use, file unreadable)"),
 	}
 	unknownCode    = C.CString("unknown error code")
 	dtlsErrorText  [len(dtlsErrorNames)]*C.capi_static_string

@@ -90,6 +90,15 @@ int dtlsgate_version_number(void);
 /* A session function was called from inside that session's own PSK
  * callback, on the callback's thread; it would deadlock, so it is refused. */
 #define DTLSGATE_E_BUSY (-6)
+/* The server has no connected session with that peer, or no PSK request
+ * from that peer for that identity is waiting. */
+#define DTLSGATE_E_NOT_FOUND (-7)
+/* The server is not in the mode the call needs: feeding datagrams to a
+ * server that owns its sockets, listening twice or after it stopped. */
+#define DTLSGATE_E_INVALID_STATE (-8)
+/* The operating system refused: a socket could not be bound, a file could
+ * not be read. */
+#define DTLSGATE_E_IO (-9)
 
 /* Largest byte input (datagram, secret, identity, key) any function accepts. */
 #define DTLSGATE_MAX_INPUT 65535
@@ -820,6 +829,337 @@ int dtlsgate_session_encrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *
                                    size_t count);
 int dtlsgate_session_decrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *entries,
                                    size_t count);
+
+/* ---------------------------------------------------------------------------
+ * DTLS server endpoint
+ *
+ * Many sessions behind one cookie verifier, with their timers, limits and
+ * key lookup: the application moves datagrams (or lets the library own the
+ * sockets) and takes events. Spoofed ClientHellos cost one HMAC and no
+ * memory; a handshake is only started for a client that proved it receives
+ * at its address, and the limits below bound what such clients can hold.
+ *
+ * Two ways to run one server:
+ *
+ *  - Socket-less: the application reads its own socket and passes every
+ *    datagram with its source to dtlsgate_server_input(), sends what
+ *    dtlsgate_server_next_outgoing() gives, and calls
+ *    dtlsgate_server_handle_timers() when dtlsgate_server_next_timeout()
+ *    says. Everything runs on the threads that make these calls.
+ *  - Managed: dtlsgate_server_listen() opens UDP sockets on an address
+ *    (one per worker, SO_REUSEPORT, read and written in batches) and starts
+ *    the library's own worker threads, which run the handshakes and timers.
+ *    The application only polls for events and sends.
+ *
+ * Either way events are taken with dtlsgate_server_poll(), and
+ * dtlsgate_server_fd() is a descriptor that is readable while events wait
+ * (for epoll, select, asyncio's add_reader, QSocketNotifier).
+ *
+ * Threads: every function may be called from any thread; calls on one
+ * server are serialized. No application code runs on a library thread:
+ * the only callback, the PSK callback, runs inside dtlsgate_server_input()
+ * on the thread that called it, and a managed server refuses to have one
+ * (it asks for keys with DTLSGATE_SERVER_EVENT_PSK_REQUEST events instead).
+ *
+ * Memory: about 2 KB per handshake in progress and 2.7 KB per established
+ * session (core/server/doc.go); each session buffers at most
+ * max_buffered_bytes.
+ * ------------------------------------------------------------------------- */
+
+typedef struct dtlsgate_server dtlsgate_server;
+
+/* Answers of a dtlsgate_server_psk_callback. */
+#define DTLSGATE_PSK_REFUSE 0  /* unknown identity: the handshake fails */
+#define DTLSGATE_PSK_FOUND 1   /* the key is in (key, *key_len) */
+#define DTLSGATE_PSK_PENDING 2 /* the answer comes later, with
+                                * dtlsgate_server_resolve_psk() or _refuse_psk() */
+
+/* The longest pre-shared key accepted, in bytes. */
+#define DTLSGATE_PSK_MAX_KEY 512
+
+/* Asked for the key of a client's identity when the server's key table has
+ * none. peer is the client's address (valid during the call), identity its
+ * PSK identity; the key goes into (key, *key_len), *key_len being
+ * DTLSGATE_PSK_MAX_KEY on entry. Return one of DTLSGATE_PSK_*: a key that
+ * is empty or longer than *key_len refuses the client. PENDING lets the
+ * handshake wait (within its deadline) for a key looked up elsewhere, e.g.
+ * in a database, without blocking the caller of dtlsgate_server_input().
+ * Runs inside dtlsgate_server_input() on its thread, with the server
+ * locked: functions on this server return DTLSGATE_E_BUSY from inside it. */
+typedef int (*dtlsgate_server_psk_callback)(void *user_data, const struct sockaddr *peer,
+                                            socklen_t peer_len, const uint8_t *identity,
+                                            size_t identity_len, uint8_t *key, size_t *key_len);
+
+/* A server's settings. The struct is versioned by its size: set size to
+ * sizeof(dtlsgate_server_config) and call
+ * dtlsgate_server_config_init() before changing fields:
+ *     dtlsgate_server_config cfg = {.size = sizeof cfg};
+ *     dtlsgate_server_config_init(&cfg);
+ * so so fields
+ * added by later versions of this header get their defaults. A library
+ * older than the header refuses a non-zero field it does not know; a
+ * library newer than the header gives fields beyond size their defaults.
+ * The pointers are read during dtlsgate_server_new() only. */
+typedef struct dtlsgate_server_config {
+    size_t size;
+    /* Limits; 0 means the default given. */
+    uint32_t max_sessions;         /* every session held, half-open or not: 100000 */
+    uint32_t max_half_open;        /* handshakes in progress: 1000 */
+    uint32_t max_half_open_per_ip; /* from one IPv4 address or IPv6 /64: 8 */
+    uint32_t handshake_deadline_ms; /* a handshake fails after: 30000 */
+    /* An established session quiet this long is closed (close_notify):
+     * 0 means never. dtlsgate_server_config_init() sets 600000 (10 min). */
+    uint32_t idle_timeout_ms;
+    uint32_t max_buffered_bytes;   /* per session, beyond which data is dropped: 16384 */
+    /* Managed mode only; 0 means the default given. */
+    uint32_t receive_buffer_bytes; /* each socket's: 4 MB (the kernel may cap it) */
+    uint32_t workers;              /* sockets and threads: one per core */
+    /* Cookies: NULL uses a verifier of the server's own, with cookie_hash
+     * and the cookie_secret when one is given (else the process' default
+     * parameters). A verifier given here is shared, later changes to it
+     * (rotation, fleet key) included; it may be freed after
+     * dtlsgate_server_new(). Giving both a verifier and a secret is
+     * DTLSGATE_E_INVALID_ARGUMENT. */
+    const dtlsgate_verifier *verifier;
+    int cookie_hash;               /* a dtlsgate_hash: DTLSGATE_HASH_SHA256 */
+    const uint8_t *cookie_secret;
+    size_t cookie_secret_len;
+    /* Sessions: the cipher suites as dtlsgate_session_set_ciphers() takes
+     * them (NULL: the default list), the PSK identity hint sent to
+     * clients, the MTU hint (0: 1400) and the retransmission limit (0: 12). */
+    const char *ciphers;
+    const uint8_t *identity_hint;
+    size_t identity_hint_len;
+    uint32_t mtu;
+    uint32_t max_retransmits;
+    /* Keys the table lacks: asked of psk_callback (socket-less mode only),
+     * else, when psk_requests is non-zero, asked with a
+     * DTLSGATE_SERVER_EVENT_PSK_REQUEST event; else the client is refused. */
+    dtlsgate_server_psk_callback psk_callback;
+    void *psk_user_data;
+    int psk_requests;
+} dtlsgate_server_config;
+
+/* Fills every field within cfg->size with its default (the values above,
+ * idle_timeout_ms 600000). Returns DTLSGATE_OK, or
+ * DTLSGATE_E_INVALID_ARGUMENT for a NULL cfg or a size of 0. */
+int dtlsgate_server_config_init(dtlsgate_server_config *cfg);
+
+/* A new socket-less server with cfg (NULL: every default) into *out, which
+ * the caller releases with dtlsgate_server_free(). Returns DTLSGATE_OK, or
+ * DTLSGATE_E_INVALID_ARGUMENT (out NULL; cfg->size 0; non-zero bytes
+ * beyond the struct this library knows; a limit over INT32_MAX, a
+ * handshake deadline over DTLSGATE_HANDSHAKE_DEADLINE_MAX, an MTU hint
+ * not 0 or 256..65507; an unknown cipher name, an unavailable cookie hash,
+ * both a verifier and a secret, NULL with a non-zero length), or
+ * DTLSGATE_E_BAD_HANDLE (cfg->verifier not a live verifier), or
+ * DTLSGATE_E_IO (no eventfd could be made). *out is NULL on failure. */
+int dtlsgate_server_new(const dtlsgate_server_config *cfg, dtlsgate_server **out);
+
+/* Stops a managed server (close_notify to every connected peer, waiting
+ * for its threads), forgets every session without telling the peers in
+ * socket-less mode (dtlsgate_server_shutdown() first for that), wipes the
+ * keys, closes dtlsgate_server_fd() and releases the server: event
+ * pointers from dtlsgate_server_poll() are invalid afterwards. A poll
+ * waiting on another thread returns DTLSGATE_E_BAD_HANDLE. NULL, an
+ * already freed handle or a handle of another kind is a no-op, and so is
+ * a call from inside the server's own PSK callback. */
+void dtlsgate_server_free(dtlsgate_server *srv);
+
+/* The key table, looked up first for a client's identity. Shared by the
+ * workers of a managed server; changes apply to handshakes that ask
+ * afterwards. Keys are copied, and wiped when removed or replaced.
+ * set_psk adds or changes identity's key: DTLSGATE_OK, or
+ * DTLSGATE_E_INVALID_ARGUMENT (empty identity, empty key or one longer
+ * than DTLSGATE_PSK_MAX_KEY, NULL with a non-zero length).
+ * remove_psk returns 1 if identity was there, 0 if not.
+ * load_psk_file replaces the whole table, at once, with a file of
+ * `identity:hexkey` lines (GnuTLS psktool's format; call it again to
+ * reload): DTLSGATE_OK, DTLSGATE_E_IO (the file cannot be read), or
+ * DTLSGATE_E_INVALID_ARGUMENT (path NULL; a malformed line, a bad key or
+ * a duplicate identity: the table is left as it was, and
+ * dtlsgate_last_error_message() names the file and the line).
+ * All three: DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY. */
+int dtlsgate_server_set_psk(dtlsgate_server *srv, const uint8_t *identity, size_t identity_len,
+                            const uint8_t *key, size_t key_len);
+int dtlsgate_server_remove_psk(dtlsgate_server *srv, const uint8_t *identity,
+                               size_t identity_len);
+int dtlsgate_server_load_psk_file(dtlsgate_server *srv, const char *path);
+
+/* Answers a pending key request (a PSK_REQUEST event, or a callback that
+ * returned DTLSGATE_PSK_PENDING) for (peer, identity): the handshake goes
+ * on with the key; an empty key refuses the client, as refuse_psk does.
+ * Returns DTLSGATE_OK, DTLSGATE_E_NOT_FOUND (socket-less: no such request
+ * waits; it timed out or was evicted; a managed server cannot tell and
+ * returns DTLSGATE_OK), DTLSGATE_E_INVALID_ARGUMENT (peer not AF_INET or
+ * AF_INET6 or too short, key longer than DTLSGATE_PSK_MAX_KEY, NULL with a
+ * non-zero length), DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY. */
+int dtlsgate_server_resolve_psk(dtlsgate_server *srv, const struct sockaddr *peer,
+                                socklen_t peer_len, const uint8_t *identity,
+                                size_t identity_len, const uint8_t *key, size_t key_len);
+int dtlsgate_server_refuse_psk(dtlsgate_server *srv, const struct sockaddr *peer,
+                               socklen_t peer_len, const uint8_t *identity,
+                               size_t identity_len);
+
+/* Socket-less mode: one datagram that arrived from peer (as recvfrom(2)
+ * filled it in; an IPv4-mapped IPv6 peer counts as IPv4). What is to be
+ * sent waits for dtlsgate_server_next_outgoing(), events for
+ * dtlsgate_server_poll(). The datagram is not kept. Returns DTLSGATE_OK
+ * (also for a datagram dropped as garbage, counted in the stats),
+ * DTLSGATE_E_INVALID_ARGUMENT (peer NULL, not AF_INET or AF_INET6 or
+ * shorter than its family's struct; NULL dgram with a non-zero length, or
+ * longer than DTLSGATE_MAX_INPUT), DTLSGATE_E_INVALID_STATE (the server
+ * listens), DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY. */
+int dtlsgate_server_input(dtlsgate_server *srv, const struct sockaddr *peer, socklen_t peer_len,
+                          const uint8_t *dgram, size_t dgram_len);
+
+/* Socket-less mode: takes the next datagram to send, oldest first, into
+ * (buf, *len), and its destination into *to (AF_INET for IPv4 peers, which
+ * Linux also accepts on a dual-stack AF_INET6 socket) and *to_len.
+ * Returns 1, 0 when none waits (*len set to 0), or
+ * DTLSGATE_E_BUFFER_TOO_SMALL with *len the size needed and the datagram
+ * left queued (DTLSGATE_MAX_DATAGRAM bytes always do). Other negatives:
+ * DTLSGATE_E_INVALID_ARGUMENT (len, to or to_len NULL),
+ * DTLSGATE_E_INVALID_STATE, DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY. */
+int dtlsgate_server_next_outgoing(dtlsgate_server *srv, uint8_t *buf, size_t *len,
+                                  struct sockaddr_storage *to, socklen_t *to_len);
+
+/* Socket-less mode: milliseconds until dtlsgate_server_handle_timers() is
+ * due into *ms (rounded up, 0 when already due): retransmissions,
+ * handshake deadlines, idle timeouts. Returns 1 while a timer runs, 0 when
+ * none does (*ms set to 0). Negative: DTLSGATE_E_INVALID_ARGUMENT (ms
+ * NULL), DTLSGATE_E_INVALID_STATE, DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY. */
+int dtlsgate_server_next_timeout(dtlsgate_server *srv, uint32_t *ms);
+
+/* Socket-less mode: serves every timer that is due. Returns DTLSGATE_OK,
+ * DTLSGATE_E_INVALID_STATE, DTLSGATE_E_BAD_HANDLE or DTLSGATE_E_BUSY. */
+int dtlsgate_server_handle_timers(dtlsgate_server *srv);
+
+/* Managed mode: opens the sockets on address ("host:port", numeric or a
+ * name; port 0 picks a free one, "[::]:port" is dual stack) and starts the
+ * workers. The server must not have been fed datagrams and must not have a
+ * psk_callback. Returns DTLSGATE_OK, DTLSGATE_E_IO (the address cannot be
+ * bound), DTLSGATE_E_INVALID_ARGUMENT (address NULL or not host:port, a
+ * psk_callback), DTLSGATE_E_INVALID_STATE (listened before, or sessions
+ * exist), DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY. */
+int dtlsgate_server_listen(dtlsgate_server *srv, const char *address);
+
+/* Managed mode: the address the sockets are bound to, into (addr,
+ * *addr_len) as getsockname(2) gives it. Returns DTLSGATE_OK,
+ * DTLSGATE_E_INVALID_ARGUMENT (NULL), DTLSGATE_E_INVALID_STATE (not
+ * listening), DTLSGATE_E_BAD_HANDLE. */
+int dtlsgate_server_local_address(dtlsgate_server *srv, struct sockaddr_storage *addr,
+                                  socklen_t *addr_len);
+
+/* Managed mode: sends close_notify to every connected peer, closes the
+ * sockets and waits for the workers; a Closed event
+ * (DTLSGATE_SERVER_CLOSED_SHUTDOWN) follows for each peer. The server
+ * cannot listen again. Returns DTLSGATE_OK (also when it already
+ * stopped), DTLSGATE_E_INVALID_STATE (never listened),
+ * DTLSGATE_E_BAD_HANDLE. */
+int dtlsgate_server_stop(dtlsgate_server *srv);
+
+/* Encrypts data as one record to a connected peer: socket-less, it waits
+ * for next_outgoing; managed, the peer's worker sends it. Returns
+ * DTLSGATE_OK, DTLSGATE_E_NOT_FOUND (no connected session with peer),
+ * DTLSGATE_E_INVALID_ARGUMENT (empty, more than 16384 bytes, NULL, a bad
+ * peer), DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY. */
+int dtlsgate_server_send(dtlsgate_server *srv, const struct sockaddr *peer, socklen_t peer_len,
+                         const uint8_t *data, size_t data_len);
+
+/* Ends the connection with peer (close_notify); a Closed event
+ * (DTLSGATE_SERVER_CLOSED_BY_APP) follows. Same returns as send. */
+int dtlsgate_server_close(dtlsgate_server *srv, const struct sockaddr *peer, socklen_t peer_len);
+
+/* Sends close_notify to every connected peer and forgets every session;
+ * each connected peer gets a Closed event (DTLSGATE_SERVER_CLOSED_SHUTDOWN).
+ * A socket-less server can go on taking clients; a managed one stops as
+ * with dtlsgate_server_stop(). Returns DTLSGATE_OK, DTLSGATE_E_BAD_HANDLE,
+ * DTLSGATE_E_BUSY. */
+int dtlsgate_server_shutdown(dtlsgate_server *srv);
+
+/* Event types. */
+#define DTLSGATE_SERVER_EVENT_CONNECTED 1   /* a handshake completed */
+#define DTLSGATE_SERVER_EVENT_DATA 2        /* application data arrived */
+#define DTLSGATE_SERVER_EVENT_CLOSED 3      /* a connected session ended */
+#define DTLSGATE_SERVER_EVENT_PSK_REQUEST 4 /* the key of identity is asked for */
+
+/* Why a session ended (dtlsgate_server_event.reason). */
+#define DTLSGATE_SERVER_CLOSED_BY_PEER 1  /* the peer sent close_notify */
+#define DTLSGATE_SERVER_CLOSED_FATAL 2    /* a fatal alert or error (message says) */
+#define DTLSGATE_SERVER_CLOSED_BY_APP 3   /* dtlsgate_server_close() */
+#define DTLSGATE_SERVER_CLOSED_IDLE 4     /* idle_timeout_ms */
+#define DTLSGATE_SERVER_CLOSED_EVICTED 5  /* made room for a newcomer (max_sessions) */
+#define DTLSGATE_SERVER_CLOSED_REPLACED 6 /* the client restarted and connected again */
+#define DTLSGATE_SERVER_CLOSED_SHUTDOWN 7 /* dtlsgate_server_shutdown() or _stop() */
+
+/* One event. Pointers point into the server's memory and stay valid until
+ * the next dtlsgate_server_poll() on the server or dtlsgate_server_free();
+ * those a type does not use are NULL with a length of 0. Only a peer that
+ * got CONNECTED gets CLOSED. */
+typedef struct dtlsgate_server_event {
+    int type;                      /* DTLSGATE_SERVER_EVENT_* */
+    int reason;                    /* CLOSED: DTLSGATE_SERVER_CLOSED_* */
+    struct sockaddr_storage peer;  /* AF_INET or AF_INET6 */
+    socklen_t peer_len;
+    const uint8_t *identity;       /* CONNECTED, PSK_REQUEST: the client's identity */
+    size_t identity_len;
+    const char *cipher;            /* CONNECTED: the suite's OpenSSL name (static) */
+    const uint8_t *data;           /* DATA: the plaintext */
+    size_t data_len;
+    const char *message;           /* CLOSED: what the session said, or "" */
+} dtlsgate_server_event;
+
+/* Takes up to max waiting events into events[0..max-1], oldest first,
+ * waiting for one up to timeout_ms (0: do not wait; -1: for ever).
+ * Returns how many were taken (0 on timeout), or DTLSGATE_E_INVALID_ARGUMENT
+ * (events NULL with max > 0, max < 0, timeout_ms < -1),
+ * DTLSGATE_E_BAD_HANDLE (also when the server is freed meanwhile),
+ * DTLSGATE_E_BUSY. Calls on other threads go on while it waits; two polls
+ * at once take turns. At most 4096 events wait for the application: DATA
+ * events beyond that are dropped (counted in stats.dropped_buffered);
+ * CONNECTED, CLOSED and PSK_REQUEST, which the session limits bound, are
+ * always kept. */
+int dtlsgate_server_poll(dtlsgate_server *srv, dtlsgate_server_event *events, int max,
+                         int timeout_ms);
+
+/* A descriptor that is readable exactly while events wait to be polled (an
+ * eventfd). It is the server's: do not read, write or close it. Returns
+ * it (>= 0) or DTLSGATE_E_BAD_HANDLE. */
+int dtlsgate_server_fd(const dtlsgate_server *srv);
+
+/* What the server did, and each limit every time it bit. Versioned by
+ * size like the config: set size to sizeof(dtlsgate_server_stats); fields
+ * within it are filled. */
+typedef struct dtlsgate_server_stats {
+    size_t size;
+    uint64_t datagrams;            /* received */
+    uint64_t hello_verifies;       /* HelloVerifyRequests sent */
+    uint64_t dropped_stranger;     /* from a peer without a session, not a ClientHello */
+    uint64_t dropped_bad_peer;     /* from an address no reply can go to */
+    uint64_t dropped_too_large;    /* managed: over the largest datagram read */
+    uint64_t handshakes_started;   /* a verified ClientHello created state */
+    uint64_t handshakes_completed;
+    uint64_t handshakes_failed;    /* refused, or failed with an alert */
+    uint64_t handshake_timeouts;   /* the deadline or the retransmissions ran out */
+    uint64_t restarts;             /* a new handshake from a connected address */
+    uint64_t duplicate_hellos;     /* a copy of the ClientHello a session started from */
+    uint64_t evicted_half_open;    /* max_half_open: the oldest handshake made room */
+    uint64_t evicted_half_open_per_ip; /* max_half_open_per_ip */
+    uint64_t evicted_idle;         /* max_sessions: an idle session made room */
+    uint64_t evicted_for_session;  /* max_sessions: a handshake made room */
+    uint64_t refused_full;         /* max_sessions: only active sessions, refused */
+    uint64_t idle_timeouts;        /* idle_timeout_ms closed a session */
+    uint64_t dropped_buffered;     /* max_buffered_bytes or the event queue: data dropped */
+    uint64_t sessions;             /* held now, handshakes included */
+    uint64_t half_open;            /* handshakes in progress now */
+} dtlsgate_server_stats;
+
+/* Fills the fields of stats within stats->size. Returns DTLSGATE_OK,
+ * DTLSGATE_E_INVALID_ARGUMENT (stats NULL, size 0), DTLSGATE_E_BAD_HANDLE,
+ * DTLSGATE_E_BUSY. A managed server's counters are as of its workers'
+ * latest batch. */
+int dtlsgate_server_get_stats(const dtlsgate_server *srv, dtlsgate_server_stats *stats);
 
 #ifdef __cplusplus
 } /* extern "C" */

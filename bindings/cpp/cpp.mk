@@ -103,6 +103,17 @@ test-cpp-qt: $(BUILD)/cpp/test_qt_adapter $(BUILD)/cpp/qt_verify_server \
 
 test: test-cpp test-cpp-qt
 
+$(BUILD)/cpp/test_server: tests/cpp/test_server.cpp tests/cpp/check.hpp $(CPP_HEADERS) $(HEADER) $(SO)
+	@mkdir -p $(@D)
+	$(CXX) $(CPP_CXXFLAGS) -o $@ $< $(LDFLAGS_SHARED)
+
+## test-cpp-server: dtlsgate::DtlsServer, socket-less and on loopback (part of test-cpp)
+.PHONY: test-cpp-server
+test-cpp-server: $(BUILD)/cpp/test_server
+	$(BUILD)/cpp/test_server
+
+test-cpp: test-cpp-server
+
 # ---------------------------------------------------------------------------
 # Install: the C++ headers next to dtlsgate.h, and a CMake package
 # (find_package(dtlsgate) -> dtlsgate::dtlsgate) next to dtlsgate.pc.

@@ -1277,6 +1277,203 @@ inline QSslConfiguration QSslConfiguration::defaultDtlsConfiguration()
     return fresh.dtlsConfiguration();
 }
 
+// ---------------------------------------------------------------------------
+// DtlsServer: the server endpoint (dtlsgate_server_* in dtlsgate.h)
+//
+// Many PSK sessions behind one cookie verifier, with their timers and
+// limits. Socket-less, the program passes datagrams in (input) and sends
+// what nextOutgoing() gives, serving timers by nextTimeout(); managed,
+// listen() lets the library own the sockets and its worker threads.
+// Events come from poll(); fd() is readable while some wait (epoll,
+// QSocketNotifier). No callback runs on a library thread: keys the table
+// lacks are asked for with PskRequest events (Config::psk_requests).
+// Misuse throws dtlsgate::error; a peer that is not (or no longer)
+// connected is an outcome, so send() and close() return false for it.
+class DtlsServer {
+public:
+    // The C config with the library's defaults filled in; change fields
+    // before constructing the server (pointers are read by the constructor
+    // only).
+    struct Config : dtlsgate_server_config {
+        Config() : dtlsgate_server_config()
+        {
+            size = sizeof(dtlsgate_server_config);
+            detail::check_status(dtlsgate_server_config_init(this), "dtlsgate_server_config_init");
+        }
+    };
+
+    // A peer as recvfrom(2) fills it in.
+    struct Peer {
+        sockaddr_storage addr{};
+        socklen_t len = 0;
+        const sockaddr *sa() const noexcept { return reinterpret_cast<const sockaddr *>(&addr); }
+    };
+
+    enum class EventType : int {
+        Connected = DTLSGATE_SERVER_EVENT_CONNECTED,
+        Data = DTLSGATE_SERVER_EVENT_DATA,
+        Closed = DTLSGATE_SERVER_EVENT_CLOSED,
+        PskRequest = DTLSGATE_SERVER_EVENT_PSK_REQUEST,
+    };
+
+    // One event, copied out of the library's memory.
+    struct Event {
+        EventType type;
+        int reason = 0; // Closed: DTLSGATE_SERVER_CLOSED_*
+        Peer peer;
+        std::string identity; // Connected, PskRequest
+        std::string cipher;   // Connected
+        std::string data;     // Data
+        std::string message;  // Closed
+    };
+
+    explicit DtlsServer(const Config &cfg = Config())
+    {
+        detail::check_status(dtlsgate_server_new(&cfg, &s_), "dtlsgate_server_new");
+    }
+    // Stops a listening server and waits for its threads.
+    ~DtlsServer() { dtlsgate_server_free(s_); }
+    DtlsServer(const DtlsServer &) = delete;
+    DtlsServer &operator=(const DtlsServer &) = delete;
+    DtlsServer(DtlsServer &&other) noexcept : s_(std::exchange(other.s_, nullptr)) {}
+    DtlsServer &operator=(DtlsServer &&other) noexcept
+    {
+        if (this != &other) {
+            dtlsgate_server_free(s_);
+            s_ = std::exchange(other.s_, nullptr);
+        }
+        return *this;
+    }
+
+    void setPsk(std::string_view identity, std::string_view key)
+    {
+        detail::check_status(dtlsgate_server_set_psk(s_, detail::bytes(identity), identity.size(),
+                                                     detail::bytes(key), key.size()),
+                             "dtlsgate_server_set_psk");
+    }
+    bool removePsk(std::string_view identity)
+    {
+        return detail::check_status(
+                   dtlsgate_server_remove_psk(s_, detail::bytes(identity), identity.size()),
+                   "dtlsgate_server_remove_psk") == 1;
+    }
+    void loadPskFile(const std::string &path)
+    {
+        detail::check_status(dtlsgate_server_load_psk_file(s_, path.c_str()),
+                             "dtlsgate_server_load_psk_file");
+    }
+    // Answers a PskRequest event; an empty key refuses. False when the
+    // request is gone (timed out, evicted).
+    bool resolvePsk(const Event &request, std::string_view key)
+    {
+        return found(dtlsgate_server_resolve_psk(s_, request.peer.sa(), request.peer.len,
+                                                 detail::bytes(request.identity),
+                                                 request.identity.size(), detail::bytes(key),
+                                                 key.size()),
+                     "dtlsgate_server_resolve_psk");
+    }
+
+    // Managed mode.
+    void listen(const std::string &address)
+    {
+        detail::check_status(dtlsgate_server_listen(s_, address.c_str()), "dtlsgate_server_listen");
+    }
+    Peer localAddress() const
+    {
+        Peer p;
+        p.len = sizeof p.addr;
+        detail::check_status(dtlsgate_server_local_address(s_, &p.addr, &p.len),
+                             "dtlsgate_server_local_address");
+        return p;
+    }
+    void stop() { detail::check_status(dtlsgate_server_stop(s_), "dtlsgate_server_stop"); }
+
+    // Socket-less mode.
+    void input(const sockaddr *from, socklen_t len, std::string_view dgram)
+    {
+        detail::check_status(dtlsgate_server_input(s_, from, len, detail::bytes(dgram), dgram.size()),
+                             "dtlsgate_server_input");
+    }
+    // The next datagram to send and where to, or nothing.
+    std::optional<std::pair<std::string, Peer>> nextOutgoing()
+    {
+        std::string buf(DTLSGATE_MAX_DATAGRAM, '\0');
+        std::size_t len = buf.size();
+        Peer to;
+        if (detail::check_status(dtlsgate_server_next_outgoing(s_, detail::bytes(&buf[0]), &len,
+                                                               &to.addr, &to.len),
+                                 "dtlsgate_server_next_outgoing") == 0)
+            return std::nullopt;
+        buf.resize(len);
+        return std::make_pair(std::move(buf), to);
+    }
+    // When handleTimers() is due, or nothing when no timer runs.
+    std::optional<std::chrono::milliseconds> nextTimeout()
+    {
+        std::uint32_t ms = 0;
+        if (detail::check_status(dtlsgate_server_next_timeout(s_, &ms), "dtlsgate_server_next_timeout") == 0)
+            return std::nullopt;
+        return std::chrono::milliseconds(ms);
+    }
+    void handleTimers()
+    {
+        detail::check_status(dtlsgate_server_handle_timers(s_), "dtlsgate_server_handle_timers");
+    }
+
+    // Both modes.
+    bool send(const Peer &peer, std::string_view data)
+    {
+        return found(dtlsgate_server_send(s_, peer.sa(), peer.len, detail::bytes(data), data.size()),
+                     "dtlsgate_server_send");
+    }
+    bool close(const Peer &peer)
+    {
+        return found(dtlsgate_server_close(s_, peer.sa(), peer.len), "dtlsgate_server_close");
+    }
+    void shutdown() { detail::check_status(dtlsgate_server_shutdown(s_), "dtlsgate_server_shutdown"); }
+
+    // Up to max waiting events, waiting up to timeout_ms for one (-1: for ever).
+    std::vector<Event> poll(int max = 64, int timeout_ms = 0)
+    {
+        std::vector<dtlsgate_server_event> raw(static_cast<std::size_t>(max > 0 ? max : 0));
+        const int n = detail::check_status(dtlsgate_server_poll(s_, raw.data(), max, timeout_ms),
+                                           "dtlsgate_server_poll");
+        std::vector<Event> out;
+        out.reserve(static_cast<std::size_t>(n));
+        for (int i = 0; i < n; i++) {
+            const dtlsgate_server_event &e = raw[static_cast<std::size_t>(i)];
+            Event ev{static_cast<EventType>(e.type), e.reason, {e.peer, e.peer_len},
+                     text(e.identity, e.identity_len), e.cipher ? e.cipher : "",
+                     text(e.data, e.data_len), e.message ? e.message : ""};
+            out.push_back(std::move(ev));
+        }
+        return out;
+    }
+    int fd() const { return detail::check_status(dtlsgate_server_fd(s_), "dtlsgate_server_fd"); }
+    dtlsgate_server_stats stats() const
+    {
+        dtlsgate_server_stats st{};
+        st.size = sizeof st;
+        detail::check_status(dtlsgate_server_get_stats(s_, &st), "dtlsgate_server_get_stats");
+        return st;
+    }
+
+    // The C handle, for calls this class does not wrap. Still owned here.
+    dtlsgate_server *handle() const noexcept { return s_; }
+
+private:
+    static bool found(int rc, const char *call)
+    {
+        return rc != DTLSGATE_E_NOT_FOUND && detail::check_status(rc, call) >= 0;
+    }
+    static std::string text(const std::uint8_t *p, std::size_t n)
+    {
+        return n ? std::string(reinterpret_cast<const char *>(p), n) : std::string();
+    }
+
+    dtlsgate_server *s_ = nullptr;
+};
+
 } // namespace dtlsgate
 
 #endif // DTLSGATE_HPP

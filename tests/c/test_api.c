@@ -352,23 +352,23 @@ static void test_strings(void)
                                    "TlsInitializationError",
                                    "TlsFatalError",
                                    "TlsNonFatalError"};
-    static const int unknown[] = {-7, -100, 9, 1000, INT_MIN, INT_MAX};
-    const char *text[15];
+    static const int unknown[] = {-10, -100, 9, 1000, INT_MIN, INT_MAX};
+    const char *text[18];
     int i, j;
     check_context = "strings";
-    /* -6..-1 and 0..8: 15 codes, each with its own non-empty text. */
-    for (i = 0; i < 15; i++) {
-        text[i] = dtlsgate_strerror(i - 6);
+    /* -9..-1 and 0..8: 18 codes, each with its own non-empty text. */
+    for (i = 0; i < 18; i++) {
+        text[i] = dtlsgate_strerror(i - 9);
         if (CHECK(text[i] != NULL))
             CHECK(text[i][0] != '\0');
     }
-    for (i = 0; i < 15; i++)
-        for (j = i + 1; j < 15; j++)
+    for (i = 0; i < 18; i++)
+        for (j = i + 1; j < 18; j++)
             if (text[i] && text[j] && strcmp(text[i], text[j]) == 0) {
                 CHECK(!"strerror texts are distinct");
-                fprintf(stderr, "    codes %d and %d: \"%s\"\n", i - 6, j - 6, text[i]);
+                fprintf(stderr, "    codes %d and %d: \"%s\"\n", i - 9, j - 9, text[i]);
             }
-    for (i = 0; i < 15; i++)
+    for (i = 0; i < 18; i++)
         if (text[i])
             CHECK(strcmp(text[i], "unknown error code") != 0);
     for (i = 0; i < (int)(sizeof unknown / sizeof unknown[0]); i++)

@@ -29,9 +29,13 @@ from ._native import (
     DtlsgateError,
     InternalError,
     InvalidArgumentError,
+    InvalidStateError,
+    IOFailedError,
+    NotFoundError,
     UnsupportedError,
 )
 from ._psk import QSslPreSharedKeyAuthenticator
+from ._server import DtlsServer, ServerEvent
 from ._session import QDtls
 from ._signal import BoundSignal, Signal
 from ._ssl import QSslCipher, QSslConfiguration
@@ -59,13 +63,17 @@ __all__ = [
     "BusyError",
     "CheckResult",
     "CheckVerdict",
+    "DtlsServer",
     "DtlsgateError",
     "FleetMode",
     "GeneratorParameters",
     "InternalError",
+    "IOFailedError",
     "InvalidArgumentError",
+    "InvalidStateError",
     "MAX_DATAGRAM",
     "MAX_INPUT",
+    "NotFoundError",
     "QCryptographicHash",
     "QDtls",
     "QDtlsClientVerifier",
@@ -75,6 +83,7 @@ __all__ = [
     "QSslConfiguration",
     "QSslPreSharedKeyAuthenticator",
     "QSslSocket",
+    "ServerEvent",
     "Signal",
     "UnsupportedError",
     "__version__",

@@ -29,6 +29,9 @@ E_BUFFER_TOO_SMALL = -3
 E_UNSUPPORTED = -4
 E_INTERNAL = -5
 E_BUSY = -6
+E_NOT_FOUND = -7
+E_INVALID_STATE = -8
+E_IO = -9
 MAX_INPUT = 65535
 NO_SOCKET = -1  # socket_fd meaning "queue what is to be sent"
 MAX_DATAGRAM = 65535  # no datagram a session builds is larger
@@ -89,6 +92,21 @@ class BusyError(DtlsgateError, RuntimeError):
     slot, which the library refuses (the call would wait for itself)."""
 
 
+class NotFoundError(DtlsgateError, LookupError):
+    """DTLSGATE_E_NOT_FOUND: no connected session with that peer, or no
+    PSK request from it for that identity."""
+
+
+class InvalidStateError(DtlsgateError, RuntimeError):
+    """DTLSGATE_E_INVALID_STATE: a DtlsServer call its mode does not allow
+    (feeding datagrams to a listening server, listening twice)."""
+
+
+class IOFailedError(DtlsgateError, OSError):
+    """DTLSGATE_E_IO: the system refused (an address that cannot be bound,
+    a file that cannot be read)."""
+
+
 _ERRORS = {
     E_INVALID_ARGUMENT: InvalidArgumentError,
     E_BAD_HANDLE: BadHandleError,
@@ -96,6 +114,9 @@ _ERRORS = {
     E_UNSUPPORTED: UnsupportedError,
     E_INTERNAL: InternalError,
     E_BUSY: BusyError,
+    E_NOT_FOUND: NotFoundError,
+    E_INVALID_STATE: InvalidStateError,
+    E_IO: IOFailedError,
 }
 
 
@@ -295,6 +316,31 @@ DECLARATIONS: List[_Decl] = [
     ("dtlsgate_session_decrypt", c_int, [_S, c_void_p, c_size_t, c_void_p, _LEN], _status),
     ("dtlsgate_session_encrypt_batch", c_int, [_S, c_void_p, c_size_t], _status),
     ("dtlsgate_session_decrypt_batch", c_int, [_S, c_void_p, c_size_t], _status),
+    # The server endpoint (_server.py): structs by pointer, peers as
+    # struct sockaddr * (c_void_p) and socklen_t.
+    ("dtlsgate_server_config_init", c_int, [c_void_p], _status),
+    ("dtlsgate_server_new", c_int, [c_void_p, POINTER(c_void_p)], _status),
+    ("dtlsgate_server_free", None, [c_void_p], None),
+    ("dtlsgate_server_set_psk", c_int, [c_void_p, c_char_p, c_size_t, c_char_p, c_size_t], _status),
+    ("dtlsgate_server_remove_psk", c_int, [c_void_p, c_char_p, c_size_t], _status),
+    ("dtlsgate_server_load_psk_file", c_int, [c_void_p, c_char_p], _status),
+    ("dtlsgate_server_resolve_psk", c_int,
+     [c_void_p, c_void_p, c_uint32, c_char_p, c_size_t, c_char_p, c_size_t], _status),
+    ("dtlsgate_server_refuse_psk", c_int, [c_void_p, c_void_p, c_uint32, c_char_p, c_size_t], _status),
+    ("dtlsgate_server_input", c_int, [c_void_p, c_void_p, c_uint32, c_char_p, c_size_t], _status),
+    ("dtlsgate_server_next_outgoing", c_int,
+     [c_void_p, c_char_p, _LEN, c_void_p, _U32], _status),
+    ("dtlsgate_server_next_timeout", c_int, [c_void_p, _U32], _status),
+    ("dtlsgate_server_handle_timers", c_int, [c_void_p], _status),
+    ("dtlsgate_server_listen", c_int, [c_void_p, c_char_p], _status),
+    ("dtlsgate_server_local_address", c_int, [c_void_p, c_void_p, _U32], _status),
+    ("dtlsgate_server_stop", c_int, [c_void_p], _status),
+    ("dtlsgate_server_send", c_int, [c_void_p, c_void_p, c_uint32, c_char_p, c_size_t], _status),
+    ("dtlsgate_server_close", c_int, [c_void_p, c_void_p, c_uint32], _status),
+    ("dtlsgate_server_shutdown", c_int, [c_void_p], _status),
+    ("dtlsgate_server_poll", c_int, [c_void_p, c_void_p, c_int, c_int], _status),
+    ("dtlsgate_server_fd", c_int, [c_void_p], _status),
+    ("dtlsgate_server_get_stats", c_int, [c_void_p, c_void_p], _status),
 ]
 
 
