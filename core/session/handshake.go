@@ -125,7 +125,7 @@ func (p *partial) complete() bool {
 type reassembler struct {
 	next    uint16 // message_seq of the next message to deliver
 	pending map[uint16]*partial
-	bytes   int // total length of the messages taken, pending or delivered (the transcript keeps them)
+	bytes   int // total length of the messages taken, pending or delivered: one budget per handshake
 	limit   int // bound on bytes; 0 means maxPending
 }
 
@@ -145,9 +145,11 @@ const (
 // form the transcript takes), so it lives in the caller's datagram and must
 // be copied to be kept.
 func (r *reassembler) whole(h handshakeHeader, fragment []byte) (message, bool) {
-	if h.seq != r.next || h.fragOff != 0 || h.fragLen != h.length || r.pending[h.seq] != nil {
-		return nil, false
+	if h.seq != r.next || h.fragOff != 0 || h.fragLen != h.length || r.pending[h.seq] != nil ||
+		r.bytes+h.length > cmp.Or(r.limit, maxPending) {
+		return nil, false // add refuses one over the limit
 	}
+	r.bytes += h.length
 	r.next++
 	return message(fragment[:handshakeHeaderLen+h.fragLen]), true
 }
