@@ -14,9 +14,12 @@
 # times, and each figure is the best of its rounds.
 #
 # Nothing is pinned (taskset): the server and the load generator share the
-# machine's cores, as they would on one host. The generator's processor use
-# is printed with each figure: what it takes is not left to the server, so
-# on a machine with few cores the ratios between servers are lower bounds.
+# machine's cores, as they would on one host. Each figure comes with the
+# cores the server and the generator used and those left idle: what the
+# generator (and, in the flood, the squatters) take is not left to the
+# server, so on a machine with few cores the ratios between servers are
+# lower bounds, and the connect time under flood includes waiting for a
+# processor.
 #
 # Usage: bench/load.sh BUILD_DIR
 #   BUILD_DIR holds bench_endpoint_server, bench_loadgen and
@@ -95,13 +98,25 @@ cpu() {
 	awk '{ print $14 + $15 }' "/proc/$server_pid/stat"
 }
 
-# load KEY [ALLOW_FAIL] LOADGEN_ARGS...: one run of the load generator
-# against the server on $port; its result line goes to $tmp/results with
-# KEY and the server's processor use in cores.
+# idle: the machine's idle time so far, in clock ticks (idle + iowait).
+idle() {
+	awk '$1 == "cpu" { print $5 + $6 }' /proc/stat
+}
+
+# cores_of BEFORE AFTER: clock ticks between t0 and t1, in cores.
+cores_of() {
+	awk -v a="$1" -v b="$2" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.2f", (b - a) / hz / (t1 - t0) }'
+}
+
+# load KEY LOADGEN_ARGS...: one run of the load generator against the
+# server on $port; its result line goes to $tmp/results with KEY, the
+# server's processor use and the machine's idle time, in cores.
 load() {
 	key=$1
 	shift
 	before=$(cpu)
+	idle_before=$(idle)
 	t0=$(date +%s.%N)
 	if ! "$loadgen" -addr "127.0.0.1:$port" -duration "${seconds}s" "$@" >"$tmp/run" 2>&1; then
 		case $key in
@@ -115,9 +130,11 @@ load() {
 	fi
 	t1=$(date +%s.%N)
 	after=$(cpu)
-	server_cores=$(awk -v a="$before" -v b="$after" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
-		'BEGIN { printf "%.2f", (b - a) / hz / (t1 - t0) }')
-	awk -v k="$key" -v sc="$server_cores" '$1 == "result" { print k, sc, $0 }' "$tmp/run" >>"$tmp/results"
+	idle_after=$(idle)
+	server_cores=$(cores_of "$before" "$after")
+	idle_cores=$(cores_of "$idle_before" "$idle_after")
+	awk -v k="$key" -v sc="$server_cores" -v ic="$idle_cores" '$1 == "result" { print k, sc, $0, "idle", ic }' \
+		"$tmp/run" >>"$tmp/results"
 }
 
 # throughput NAME PROGRAM [ARGS...]: handshakes/s and echoes/s against one server.
@@ -145,7 +162,7 @@ flood() {
 	load "${label}_flood" -mode connect
 	wait "$squat_pid" || true
 	squat_pid=
-	awk -v k="${label}_squat" '$1 == "result" { print k, 0, $0 }' "$tmp/squat" >>"$tmp/results"
+	awk -v k="${label}_squat" '$1 == "result" { print k, 0, $0, "idle", 0 }' "$tmp/squat" >>"$tmp/results"
 	stop
 	sed -n 's/^server: stopped: .*, \([0-9]*\) half-open evicted.*/\1/p' "$tmp/$label.out" >"$tmp/${label}_evicted"
 }
@@ -170,24 +187,25 @@ cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo
 echo "CPU:  ${cpu_model:-unknown} ($cores online), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "Nothing pinned: server and load generator share the $cores cores (\"cores\" columns: processor time each used)."
+echo "Nothing pinned: server and load generator share the $cores cores. \"server / loadgen / idle\": the cores"
+echo "each used, and those left idle, during the figure's run (the rest went to other processes)."
 echo
 
-# Result lines: KEY SERVER_CORES result MODE rate R p50_ms P p90_ms Q ops N errors E cpu C
+# Result lines: KEY SERVER_CORES result MODE rate R p50_ms P p90_ms Q ops N errors E cpu C idle I
 awk -v n="$cores" -v evicted="$(cat "$tmp/endpoint_evicted")" '
 {
 	k = $1
-	if (!(k in rate) || $6 > rate[k]) { rate[k] = $6; scores[k] = $2; lcores[k] = $16 }
-	p50[k] = $8; ops[k] = $12; errs[k] = $14
+	if (!(k in rate) || $6 > rate[k]) { rate[k] = $6; use[k] = $2 " / " $16 " / " $18 }
+	p50[k] = $8; ops[k] = $12; errs[k] = $14; sq[k] = $16
 }
 function row(label, k) {
-	printf "| %s | %.0f | %s | %s | %.0f | %s | %s |\n", label, rate[k "_handshake"], scores[k "_handshake"], \
-		lcores[k "_handshake"], rate[k "_echo"], scores[k "_echo"], lcores[k "_echo"]
+	printf "| %s | %.0f | %s | %.0f | %s |\n", label, rate[k "_handshake"], use[k "_handshake"], \
+		rate[k "_echo"], use[k "_echo"]
 }
 function connect(k) { return ops[k] > 0 ? sprintf("%.2f ms (%d connects, %d failed)", p50[k], ops[k], errs[k]) : sprintf("none completed (%d failed, the rest still waiting at the end)", errs[k]) }
 function verdict(ok) { return ok ? "met" : "NOT met" }
 END {
-	printf "| server | handshakes/s | server cores | loadgen cores | echoes/s | server cores | loadgen cores |\n|---|---|---|---|---|---|---|\n"
+	printf "| server | handshakes/s | server / loadgen / idle | echoes/s | server / loadgen / idle |\n|---|---|---|---|---|\n"
 	row("endpoint, 1 worker (C, managed)", "one")
 	row("endpoint, " n " workers (C, managed)", "all")
 	row("example server (hand-written C)", "example")
@@ -204,7 +222,7 @@ END {
 	printf "| legitimate connect (median), squatter flood / none, endpoint | %.2fx | < 2x: %s |\n", fl, verdict(fl < 2)
 	printf "\nLegitimate client, one connect + one echo after another (median connect time):\n"
 	printf "  endpoint (%d workers), alone:            %s\n", n, connect("endpoint_alone")
-	printf "  endpoint, %.0f squatters/s flooding:     %s; the server evicted %s half-open handshakes\n", rate["endpoint_squat"], connect("endpoint_flood"), evicted
+	printf "  endpoint, %.0f squatters/s flooding:     %s; the server evicted %s half-open handshakes, the squatters used %s cores\n", rate["endpoint_squat"], connect("endpoint_flood"), evicted, sq["endpoint_squat"]
 	printf "  example server, alone:                  %s\n", connect("example_alone")
 	printf "  example server, %.0f squatters/s flooding: %s\n", rate["example_squat"], connect("example_flood")
 }' "$tmp/results"

@@ -184,6 +184,18 @@ func (r *results) counted() bool {
 	return !now.Before(r.start) && now.Before(r.end)
 }
 
+// count tallies an operation that ended with err, unless the run ended
+// it: a failure, or a success in the window.
+func (r *results) count(ctx context.Context, err error) {
+	switch {
+	case ctx.Err() != nil:
+	case err != nil:
+		r.errors.Add(1)
+	case r.counted():
+		r.ops.Add(1)
+	}
+}
+
 type report struct {
 	ops, errors int64
 	times       []time.Duration
@@ -254,7 +266,7 @@ func run(o options) (report, error) {
 func (o *options) client(ctx context.Context, i int, res *results, ready *sync.WaitGroup, start chan struct{}) {
 	local := nth(o.first, i)
 	if o.mode == "echo" {
-		c, err := o.connect(ctx, local, 0)
+		c, err := o.connect(ctx, local)
 		ready.Done()
 		if err != nil {
 			res.errors.Add(1)
@@ -291,12 +303,24 @@ type conn struct {
 	deadline time.Time
 }
 
-func (o *options) newConn(local netip.Addr, port uint16) (*conn, error) {
-	udp, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, port)),
+// newConn opens a socket from local to the server, with a fresh session.
+func (o *options) newConn(local netip.Addr) (*conn, error) {
+	udp, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, 0)),
 		net.UDPAddrFromAddrPort(o.server))
 	if err != nil {
 		return nil, err
 	}
+	c := &conn{udp: udp, buf: make([]byte, 65536)}
+	if err := o.renew(c); err != nil {
+		udp.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// renew gives c a fresh client session, for a new connection from the
+// same port.
+func (o *options) renew(c *conn) error {
 	s, err := session.New(session.Client, session.Config{Suites: o.suites, PSK: func(a *psk.Authenticator) {
 		a.SetIdentity(o.identity)
 		a.SetPreSharedKey(o.key)
@@ -304,18 +328,20 @@ func (o *options) newConn(local netip.Addr, port uint16) (*conn, error) {
 	if err == nil && !s.SetPeer(o.server) {
 		err = errors.New(s.DtlsErrorString())
 	}
-	if err != nil {
-		udp.Close()
-		return nil, err
-	}
-	return &conn{udp: udp, s: s, buf: make([]byte, 65536)}, nil
+	c.s = s
+	return err
 }
 
-func (c *conn) close() {
+// hangUp says close_notify when the connection is up.
+func (c *conn) hangUp() {
 	if c.s.IsConnectionEncrypted() {
 		c.s.Shutdown()
 		c.flush()
 	}
+}
+
+func (c *conn) close() {
+	c.hangUp()
 	c.udp.Close()
 }
 
@@ -380,9 +406,9 @@ func (c *conn) step(ctx context.Context, stopAfter int) error {
 	return c.flush()
 }
 
-// connect makes a client at local:port and runs its handshake.
-func (o *options) connect(ctx context.Context, local netip.Addr, port uint16) (*conn, error) {
-	c, err := o.newConn(local, port)
+// connect makes a client at local and runs its handshake.
+func (o *options) connect(ctx context.Context, local netip.Addr) (*conn, error) {
+	c, err := o.newConn(local)
 	if err != nil {
 		return nil, err
 	}
@@ -393,24 +419,24 @@ func (o *options) connect(ctx context.Context, local netip.Addr, port uint16) (*
 	return c, nil
 }
 
-// handshakes connects again and again from one address and port: each
-// connection says close_notify before the next starts, so the server sees
-// a peer that comes back, not a restart.
+// handshakes connects again and again from one socket: each connection
+// says close_notify before the next starts, so the server sees a peer
+// that comes back, not a restart.
 func (o *options) handshakes(ctx context.Context, local netip.Addr, res *results) {
-	port := uint16(0)
+	c, err := o.newConn(local)
+	if err != nil {
+		res.errors.Add(1)
+		return
+	}
+	defer c.udp.Close()
 	for ctx.Err() == nil {
-		c, err := o.connect(ctx, local, port)
-		if err != nil {
-			if ctx.Err() == nil {
-				res.errors.Add(1)
-			}
-			continue
+		err := c.step(ctx, 0)
+		res.count(ctx, err)
+		c.hangUp()
+		if err := o.renew(c); err != nil {
+			res.errors.Add(1)
+			return
 		}
-		if res.counted() {
-			res.ops.Add(1)
-		}
-		port = uint16(c.udp.LocalAddr().(*net.UDPAddr).Port)
-		c.close()
 	}
 }
 
@@ -527,7 +553,7 @@ func (c *conn) open(plain, dgram []byte) (n int, ok bool, err error) {
 func (o *options) connects(ctx context.Context, local netip.Addr, res *results) {
 	for ctx.Err() == nil {
 		began := time.Now()
-		c, err := o.connect(ctx, local, 0)
+		c, err := o.connect(ctx, local)
 		took := time.Since(began)
 		if err == nil {
 			err = c.echoOnce(ctx, o)
@@ -583,7 +609,7 @@ func (o *options) squat(ctx context.Context, g int, res *results) {
 	for k := 0; ctx.Err() == nil; k++ {
 		time.Sleep(time.Until(next))
 		next = next.Add(every)
-		c, err := o.newConn(nth(o.first, (k*o.clients+g)%(1<<20)), 0)
+		c, err := o.newConn(nth(o.first, (k*o.clients+g)%(1<<20)))
 		if err != nil {
 			res.errors.Add(1)
 			continue
@@ -594,12 +620,6 @@ func (o *options) squat(ctx context.Context, g int, res *results) {
 		err = c.step(sctx, 2)
 		cancel()
 		c.udp.Close()
-		switch {
-		case ctx.Err() != nil:
-		case err != nil:
-			res.errors.Add(1)
-		case res.counted():
-			res.ops.Add(1)
-		}
+		res.count(ctx, err)
 	}
 }
