@@ -57,9 +57,13 @@ const (
 	echoPrefix      = "echo: "
 )
 
-// A datagram unanswered this long is taken as lost: an echo is sent again
-// (the server's receive buffer may have overflowed), a squatter moves on.
+// A squatter waits this long for the server's answers, then moves on.
 const lossTimeout = 500 * time.Millisecond
+
+// An echo client that heard nothing for 50 to 100 ms takes what it still
+// awaits as lost (a server's full receive buffer drops datagrams) and
+// fills its window again.
+const echoSilence = 100 * time.Millisecond
 
 type options struct {
 	server   netip.AddrPort
@@ -456,8 +460,7 @@ func (c *conn) batch() batchConn {
 }
 
 // echo sends messages and checks their echoes until ctx ends, with
-// o.window in flight; when none came back for lossTimeout, the window is
-// sent again.
+// o.window in flight; those lost are counted as errors and replaced.
 func (c *conn) echo(ctx context.Context, o *options, res *results) error {
 	msg := bytes.Repeat([]byte{'x'}, o.payload)
 	want := append([]byte(echoPrefix), msg...)
@@ -488,24 +491,25 @@ func (c *conn) echo(ctx context.Context, o *options, res *results) error {
 	if err := send(o.window); err != nil {
 		return err
 	}
+	inFlight := o.window
 	plain := make([]byte, 65536)
-	lastEcho := time.Now()
 	for ctx.Err() == nil {
-		if time.Until(c.deadline) < lossTimeout/2 {
-			c.deadline = time.Now().Add(lossTimeout)
+		// Moved only when half spent: one deadline serves many reads.
+		if time.Until(c.deadline) < echoSilence/2 {
+			c.deadline = time.Now().Add(echoSilence)
 			if err := c.udp.SetReadDeadline(c.deadline); err != nil {
 				return err
 			}
 		}
 		n, err := bc.ReadBatch(in, 0)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			if time.Since(lastEcho) >= lossTimeout {
-				res.errors.Add(int64(o.window))
-				lastEcho = time.Now()
-				if err := send(o.window); err != nil {
-					return err
-				}
+			if ctx.Err() == nil {
+				res.errors.Add(int64(inFlight))
 			}
+			if err := send(o.window); err != nil {
+				return err
+			}
+			inFlight = o.window
 			continue
 		}
 		if err != nil {
@@ -522,16 +526,15 @@ func (c *conn) echo(ctx context.Context, o *options, res *results) error {
 			}
 			echoes++
 		}
-		if echoes == 0 {
-			continue
-		}
-		lastEcho = time.Now()
 		if res.counted() {
 			res.ops.Add(int64(echoes))
 		}
-		if err := send(echoes); err != nil {
+		// An echo taken for lost that comes late does not grow the window.
+		inFlight = max(inFlight-echoes, 0)
+		if err := send(o.window - inFlight); err != nil {
 			return err
 		}
+		inFlight = o.window
 	}
 	return nil
 }
