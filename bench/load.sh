@@ -93,32 +93,14 @@ stop() {
 	fi
 }
 
-# cpu: the server's processor time so far, in clock ticks.
-cpu() {
-	awk '{ print $14 + $15 }' "/proc/$server_pid/stat"
-}
-
-# idle: the machine's idle time so far, in clock ticks (idle + iowait).
-idle() {
-	awk '$1 == "cpu" { print $5 + $6 }' /proc/stat
-}
-
-# cores_of BEFORE AFTER: clock ticks between t0 and t1, in cores.
-cores_of() {
-	awk -v a="$1" -v b="$2" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" \
-		'BEGIN { printf "%.2f", (b - a) / hz / (t1 - t0) }'
-}
-
 # load KEY LOADGEN_ARGS...: one run of the load generator against the
-# server on $port; its result line goes to $tmp/results with KEY, the
-# server's processor use and the machine's idle time, in cores.
+# server on $port; its result line goes to $tmp/results after KEY. The
+# generator reads the server's processor time itself, over its window.
 load() {
 	key=$1
 	shift
-	before=$(cpu)
-	idle_before=$(idle)
-	t0=$(date +%s.%N)
-	if ! "$loadgen" -addr "127.0.0.1:$port" -duration "${seconds}s" "$@" >"$tmp/run" 2>&1; then
+	if ! "$loadgen" -addr "127.0.0.1:$port" -server-pid "$server_pid" -duration "${seconds}s" "$@" \
+		>"$tmp/run" 2>&1; then
 		case $key in
 		example_flood) ;; # a server that locks everybody out completes nothing
 		*)
@@ -128,13 +110,7 @@ load() {
 			;;
 		esac
 	fi
-	t1=$(date +%s.%N)
-	after=$(cpu)
-	idle_after=$(idle)
-	server_cores=$(cores_of "$before" "$after")
-	idle_cores=$(cores_of "$idle_before" "$idle_after")
-	awk -v k="$key" -v sc="$server_cores" -v ic="$idle_cores" '$1 == "result" { print k, sc, $0, "idle", ic }' \
-		"$tmp/run" >>"$tmp/results"
+	awk -v k="$key" '$1 == "result" { print k, $0 }' "$tmp/run" >>"$tmp/results"
 }
 
 # throughput NAME PROGRAM [ARGS...]: handshakes/s and echoes/s against one server.
@@ -162,7 +138,7 @@ flood() {
 	load "${label}_flood" -mode connect
 	wait "$squat_pid" || true
 	squat_pid=
-	awk -v k="${label}_squat" '$1 == "result" { print k, 0, $0, "idle", 0 }' "$tmp/squat" >>"$tmp/results"
+	awk -v k="${label}_squat" '$1 == "result" { print k, $0 }' "$tmp/squat" >>"$tmp/results"
 	stop
 	sed -n 's/^server: stopped: .*, \([0-9]*\) half-open evicted.*/\1/p' "$tmp/$label.out" >"$tmp/${label}_evicted"
 }
@@ -188,26 +164,30 @@ echo
 echo "CPU:  ${cpu_model:-unknown} ($cores online), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "Nothing pinned: server and load generator share the $cores cores. \"server / loadgen / idle\": the cores"
-echo "each used, and those left idle, during the figure's run (the rest went to other processes)."
+echo "each used, and those left idle, while the figure was measured (the rest went to other processes);"
+echo "\"server us/op\": the server's processor time per handshake or echo."
 echo
 
-# Result lines: KEY SERVER_CORES result MODE rate R p50_ms P p90_ms Q ops N errors E cpu C idle I
+# Result lines: KEY result MODE rate R p50_ms P p90_ms Q ops N errors E cpu C server_cpu S idle I
 awk -v n="$cores" -v evicted="$(cat "$tmp/endpoint_evicted")" '
 {
 	k = $1
-	if (!(k in rate) || $6 > rate[k]) { rate[k] = $6; use[k] = $2 " / " $16 " / " $18; lost[k] = $14 }
-	p50[k] = $8; ops[k] = $12; errs[k] = $14; sq[k] = $16
+	if (!(k in rate) || $5 > rate[k]) {
+		rate[k] = $5; lost[k] = $13; use[k] = $17 " / " $15 " / " $19
+		us[k] = $5 > 0 ? $17 / $5 * 1e6 : 0
+	}
+	p50[k] = $7; ops[k] = $11; errs[k] = $13; self[k] = $15
 }
 # A rate, with the failed handshakes or echoes sent again of its run.
 function shown(k) { return sprintf("%.0f", rate[k]) (lost[k] > 0 ? " (" lost[k] " failed or lost)" : "") }
 function row(label, k) {
-	printf "| %s | %s | %s | %s | %s |\n", label, shown(k "_handshake"), use[k "_handshake"], \
-		shown(k "_echo"), use[k "_echo"]
+	printf "| %s | %s | %.1f | %s | %s | %.1f | %s |\n", label, shown(k "_handshake"), us[k "_handshake"], \
+		use[k "_handshake"], shown(k "_echo"), us[k "_echo"], use[k "_echo"]
 }
 function connect(k) { return ops[k] > 0 ? sprintf("%.2f ms (%d connects, %d failed)", p50[k], ops[k], errs[k]) : sprintf("none completed (%d failed, the rest still waiting at the end)", errs[k]) }
 function verdict(ok) { return ok ? "met" : "NOT met" }
 END {
-	printf "| server | handshakes/s | server / loadgen / idle | echoes/s | server / loadgen / idle |\n|---|---|---|---|---|\n"
+	printf "| server | handshakes/s | server us/op | server / loadgen / idle | echoes/s | server us/op | server / loadgen / idle |\n|---|---|---|---|---|---|---|\n"
 	row("endpoint, 1 worker (C, managed)", "one")
 	row("endpoint, " n " workers (C, managed)", "all")
 	row("example server (hand-written C)", "example")
@@ -221,10 +201,12 @@ END {
 	printf "| echoes/s, %d workers / 1 worker | %.2fx | >= 1.7x: %s |\n", n, ec, verdict(ec >= 1.7)
 	printf "| echoes/s, endpoint (%d workers) / example server | %.2fx | >= 2x: %s |\n", n, vs, verdict(vs >= 2)
 	printf "| echoes/s, endpoint (1 worker) / example server | %.2fx | |\n", vs1
+	printf "| server processor time per echo, example server / endpoint (1 worker) | %.2fx | |\n", us["example_echo"] / us["one_echo"]
+	printf "| server processor time per handshake, example server / endpoint (1 worker) | %.2fx | |\n", us["example_handshake"] / us["one_handshake"]
 	printf "| legitimate connect (median), squatter flood / none, endpoint | %.2fx | < 2x: %s |\n", fl, verdict(fl < 2)
 	printf "\nLegitimate client, one connect + one echo after another (median connect time):\n"
 	printf "  endpoint (%d workers), alone:            %s\n", n, connect("endpoint_alone")
-	printf "  endpoint, %.0f squatters/s flooding:     %s; the server evicted %s half-open handshakes, the squatters used %s cores\n", rate["endpoint_squat"], connect("endpoint_flood"), evicted, sq["endpoint_squat"]
+	printf "  endpoint, %.0f squatters/s flooding:     %s; the server evicted %s half-open handshakes, the squatters used %s cores\n", rate["endpoint_squat"], connect("endpoint_flood"), evicted, self["endpoint_squat"]
 	printf "  example server, alone:                  %s\n", connect("example_alone")
 	printf "  example server, %.0f squatters/s flooding: %s\n", rate["example_squat"], connect("example_flood")
 }' "$tmp/results"

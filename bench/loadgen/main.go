@@ -19,12 +19,14 @@
 //
 // It prints what it measured in words, and on the last line, for scripts:
 //
-//	result MODE rate R p50_ms P p90_ms Q ops N errors E cpu C
+//	result MODE rate R p50_ms P p90_ms Q ops N errors E cpu C server_cpu S idle I
 //
 // R is operations per second over -duration after -warmup; the connect
-// times are those of the connect mode (0 elsewhere); C is the processor
-// time this process used, in cores (on a machine where the load generator
-// and the server share the cores, it says how much was left to the server). It exits 1 when
+// times are those of the connect mode (0 elsewhere). C, S and I are
+// processor time over the same window, in cores: what this process used,
+// what the server (-server-pid, Linux's /proc) used, and what the machine
+// left idle. On a machine where the load generator and the server share
+// the cores, they say how much was left to the server. It exits 1 when
 // nothing completed or an echo came back wrong, 2 on bad flags.
 package main
 
@@ -39,6 +41,8 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -66,17 +70,19 @@ const lossTimeout = 500 * time.Millisecond
 const echoSilence = 100 * time.Millisecond
 
 type options struct {
-	server   netip.AddrPort
-	mode     string
-	clients  int
-	window   int
-	payload  int
-	rate     float64
-	duration time.Duration
-	warmup   time.Duration
-	suites   []uint16
-	identity []byte
-	key      []byte
+	server  netip.AddrPort
+	mode    string
+	clients int
+	window  int
+	payload int
+	// serverPID is the server's process id, 0 when unknown.
+	serverPID int
+	rate      float64
+	duration  time.Duration
+	warmup    time.Duration
+	suites    []uint16
+	identity  []byte
+	key       []byte
 	// first is the source address of client 0; client i has the i-th
 	// address after it.
 	first netip.Addr
@@ -88,6 +94,7 @@ func main() {
 	flag.StringVar(&server, "addr", "127.0.0.1:4433", "the server's `address:port`")
 	flag.StringVar(&o.mode, "mode", "echo", "handshake, echo, squat or connect")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent clients (squat: goroutines)")
+	flag.IntVar(&o.serverPID, "server-pid", 0, "the server's process, whose processor time is reported")
 	flag.IntVar(&o.window, "window", 1, "echo: messages in flight per client")
 	flag.IntVar(&o.payload, "payload", 64, "echo: bytes per message")
 	flag.Float64Var(&o.rate, "rate", 2000, "squat: squatters per second")
@@ -109,21 +116,55 @@ func main() {
 
 	r, err := run(o)
 	fmt.Printf("loadgen: %s against %v, %d clients, %v: %s\n", o.mode, o.server, o.clients, o.duration, r.summary(o.mode, o.duration))
-	fmt.Printf("result %s rate %.1f p50_ms %.2f p90_ms %.2f ops %d errors %d cpu %.2f\n",
-		o.mode, r.rate(o.duration), r.percentile(50), r.percentile(90), r.ops, r.errors, r.cores)
+	fmt.Printf("result %s rate %.1f p50_ms %.2f p90_ms %.2f ops %d errors %d cpu %.2f server_cpu %.2f idle %.2f\n",
+		o.mode, r.rate(o.duration), r.percentile(50), r.percentile(90), r.ops, r.errors,
+		r.cores.self, r.cores.server, r.cores.idle)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
 
-// cpuTime is the processor time the process used so far.
-func cpuTime() time.Duration {
+// usage is processor time in seconds: used by this process, by the
+// server, and left idle by the machine.
+type usage struct{ self, server, idle float64 }
+
+// Linux's clock tick for /proc, USER_HZ, is 100 on every architecture.
+const userHZ = 100
+
+func usageNow(serverPID int) usage {
+	var u usage
 	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		u.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if serverPID > 0 {
+		// utime and stime are the 12th and 13th fields after the
+		// parenthesised command name.
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", serverPID)); err == nil {
+			if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(f) > 12 {
+				u.server = (atof(f[11]) + atof(f[12])) / userHZ
+			}
+		}
+	}
+	// The first line: cpu user nice system idle iowait ...
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 5 && f[0] == "cpu" {
+			u.idle = (atof(f[4]) + atof(f[5])) / userHZ
+		}
+	}
+	return u
+}
+
+func atof(s string) float64 {
+	v, _ := strconv.ParseFloat(s, 64)
+	return v
+}
+
+// perSecond is the usage between a and b over d, in cores.
+func perSecond(a, b usage, d time.Duration) usage {
+	t := d.Seconds()
+	return usage{(b.self - a.self) / t, (b.server - a.server) / t, (b.idle - a.idle) / t}
 }
 
 func (o *options) check(server, suites, key, first string) error {
@@ -203,7 +244,7 @@ func (r *results) count(ctx context.Context, err error) {
 type report struct {
 	ops, errors int64
 	times       []time.Duration
-	cores       float64 // processor time used in the window, in cores
+	cores       usage // in the window, in cores
 }
 
 func (r report) rate(d time.Duration) float64 { return float64(r.ops) / d.Seconds() }
@@ -245,14 +286,14 @@ func run(o options) (report, error) {
 	res.end = res.start.Add(o.duration)
 	close(start)
 	time.Sleep(time.Until(res.start))
-	cpu := cpuTime()
+	before := usageNow(o.serverPID)
 	time.Sleep(time.Until(res.end))
-	cpu = cpuTime() - cpu
+	after := usageNow(o.serverPID)
 	cancel()
 	wg.Wait()
 
 	r := report{ops: res.ops.Load(), errors: res.errors.Load(), times: res.times,
-		cores: cpu.Seconds() / o.duration.Seconds()}
+		cores: perSecond(before, after, o.duration)}
 	slices.Sort(r.times)
 	if o.mode == "connect" {
 		r.ops = int64(len(r.times))
