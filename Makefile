@@ -222,6 +222,7 @@ bench: $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt | deps-qt
 	$(GO) test -run='^$$' -bench=. -benchmem ./core/wire ./core/cookie ./core/verifier ./core/psk ./core/server
 	bench/run.sh $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt
 	bench/session.sh $(GO)
+	bench/load.sh $(BUILD)
 	bench/inmem.sh $(BUILD) $(GO)
 
 ## fuzz: each fuzz target for FUZZTIME (default 5m); `make test` runs each for 100000 executions

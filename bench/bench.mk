@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Included by the top-level Makefile: the in-memory comparison with OpenSSL 3
 # and GnuTLS 3 (bench/inmem*.c, bench/inmem.sh) and the Qt server loop
-# (bench/qt_inprocess.cpp), whose table ends `make bench`.
+# (bench/qt_inprocess.cpp), whose table ends `make bench`, and the server
+# endpoint under load over loopback (bench/load.sh).
 
 .PHONY: deps-bench
 deps-bench:
@@ -41,13 +42,33 @@ bench-inmem: $(BENCH_INMEM) | deps-bench
 # `make bench` builds them; its recipe runs bench/inmem.sh last.
 bench: $(BENCH_INMEM)
 
+# The endpoint under load from another process (bench/load.sh): the C
+# echo server on the managed C ABI, the load generator on core/session.
+$(BUILD)/bench_endpoint_server: bench/endpoint_server.c examples/c/example.h $(HEADER) $(SO)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 $(CFLAGS_STRICT) -Iinclude -o $@ $< $(LDFLAGS_SHARED)
+
+$(BUILD)/bench_loadgen: bench/loadgen/main.go $(GO_SOURCES) $(wildcard internal/*/*.go)
+	@mkdir -p $(@D)
+	$(GO) build -o $@ ./bench/loadgen
+
+BENCH_LOAD := $(BUILD)/bench_endpoint_server $(BUILD)/bench_loadgen $(BUILD)/examples/secure_udp_server_c
+
+## bench-load: handshakes/s and echoes/s of the endpoint (1 worker, every core) and the C example server, from a load generator in another process; a squatter flood
+.PHONY: bench-load
+bench-load: $(BENCH_LOAD)
+	bench/load.sh $(BUILD)
+
+bench: $(BENCH_LOAD)
+
 ## test-bench: each benchmark program briefly (they stop with an error on a failed handshake, a record that does not round-trip, a cookie that does not verify)
 .PHONY: test-bench
-test-bench: $(BENCH_INMEM) | deps-bench
+test-bench: $(BENCH_INMEM) $(BENCH_LOAD) | deps-bench
 	for p in dtlsgate openssl gnutls; do \
 		BENCH_SECONDS=0.01 $(BUILD)/bench_inmem_$$p >/dev/null || exit 1; \
 	done
 	BENCH_SECONDS=0.01 $(BUILD)/bench_inmem_dtlsgate dirty >/dev/null
 	BENCH_QT_ROUNDS=20 $(BUILD)/bench_qt_inprocess tests/corpus/openssl_dtls12.bin >/dev/null
+	LOAD_SMOKE=1 bench/load.sh $(BUILD)
 
 test: test-bench
