@@ -95,7 +95,7 @@ inline std::string address(const QHostAddress &a) { return a.toString().toStdStr
 // what the C call costs. A null address gives len 0 (passed as no peer,
 // which the C API reports as InvalidInputParameters, as Qt does). An
 // IPv4-mapped IPv6 address becomes IPv4, as the library unmaps it before
-// checking and sending; QHostAddress::Any is "::", as its text. A scope id
+// checking and sending; QHostAddress::Any is 0.0.0.0, as its text. A scope id
 // naming an interface becomes its index, as the text form's would.
 struct Peer {
     sockaddr_storage ss{};
@@ -107,14 +107,14 @@ struct Peer {
         if (protocol != QAbstractSocket::IPv4Protocol && protocol != QAbstractSocket::IPv6Protocol &&
             protocol != QAbstractSocket::AnyIPProtocol)
             return;
+        const bool v4 = protocol != QAbstractSocket::IPv6Protocol;
         const Q_IPV6ADDR b = a.toIPv6Address();
         static const std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (protocol == QAbstractSocket::IPv4Protocol ||
-            (protocol == QAbstractSocket::IPv6Protocol && std::memcmp(b.c, mapped, 12) == 0)) {
+        if (v4 || std::memcmp(b.c, mapped, 12) == 0) {
             auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
             sin->sin_family = AF_INET;
             sin->sin_port = htons(port);
-            if (protocol == QAbstractSocket::IPv4Protocol)
+            if (v4)
                 sin->sin_addr.s_addr = htonl(a.toIPv4Address());
             else
                 std::memcpy(&sin->sin_addr, b.c + 12, 4);
