@@ -209,10 +209,10 @@ public:
         const detail::Peer peer(address, port);
         std::uint8_t reply[DTLSGATE_HELLO_VERIFY_REQUEST_MAX];
         std::size_t replyLen = sizeof reply;
+        const auto *data = reinterpret_cast<const std::uint8_t *>(dgram.constData());
         const int rc = fd < 0 ? DTLSGATE_E_INVALID_ARGUMENT
-                              : dtlsgate_verifier_check(handle(), dtlsgate::detail::bytes(detail::view(dgram)),
-                                                        std::size_t(dgram.size()), peer.addr(),
-                                                        peer.len, reply, &replyLen);
+                              : dtlsgate_verifier_check(handle(), data, std::size_t(dgram.size()),
+                                                        peer.addr(), peer.len, reply, &replyLen);
         if (rc < 0) {
             // Refused input keeps verifiedHello(); a dead handle throws here.
             base::verifyClient(fd, detail::view(dgram), peer.addr(), peer.len);
