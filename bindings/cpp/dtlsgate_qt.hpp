@@ -44,6 +44,7 @@
 #include <QCryptographicHash>
 #include <QHostAddress>
 #include <QList>
+#include <QNetworkInterface>
 #include <QObject>
 #include <QSslCipher>
 #include <QSslConfiguration>
@@ -56,8 +57,14 @@
 #include <QUdpSocket>
 #include <QtNetwork/qssl.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <limits>
+#include <system_error>
 #include <type_traits>
 
 namespace dtlsgate {
@@ -82,6 +89,52 @@ inline QByteArray bytes(std::string_view s)
 // a null QHostAddress gives "", which it reports as InvalidInputParameters,
 // as Qt does.
 inline std::string address(const QHostAddress &a) { return a.toString().toStdString(); }
+
+// The peer as the sockaddr recvfrom(2) would have given, built from the
+// address's bytes: no text, no allocation, so the verifier's hot path costs
+// what the C call costs. A null address gives len 0 (passed as no peer,
+// which the C API reports as InvalidInputParameters, as Qt does). An
+// IPv4-mapped IPv6 address becomes IPv4, as the library unmaps it before
+// checking and sending; QHostAddress::Any is 0.0.0.0, as its text. A scope id
+// naming an interface becomes its index, as the text form's would.
+struct Peer {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+
+    Peer(const QHostAddress &a, quint16 port)
+    {
+        const auto protocol = a.protocol();
+        if (protocol != QAbstractSocket::IPv4Protocol && protocol != QAbstractSocket::IPv6Protocol &&
+            protocol != QAbstractSocket::AnyIPProtocol)
+            return;
+        const bool v4 = protocol != QAbstractSocket::IPv6Protocol;
+        const Q_IPV6ADDR b = a.toIPv6Address();
+        static const std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (v4 || std::memcmp(b.c, mapped, 12) == 0) {
+            auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
+            sin->sin_family = AF_INET;
+            sin->sin_port = htons(port);
+            if (v4)
+                sin->sin_addr.s_addr = htonl(a.toIPv4Address());
+            else
+                std::memcpy(&sin->sin_addr, b.c + 12, 4);
+            len = sizeof *sin;
+            return;
+        }
+        auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(port);
+        std::memcpy(&sin6->sin6_addr, b.c, sizeof b.c);
+        if (const QString scope = a.scopeId(); !scope.isEmpty()) {
+            bool numeric = false;
+            sin6->sin6_scope_id = scope.toUInt(&numeric);
+            if (!numeric)
+                sin6->sin6_scope_id = std::uint32_t(QNetworkInterface::interfaceIndexFromName(scope));
+        }
+        len = sizeof *sin6;
+    }
+    const sockaddr *addr() const { return len ? reinterpret_cast<const sockaddr *>(&ss) : nullptr; }
+};
 
 } // namespace detail
 
@@ -119,6 +172,7 @@ public:
 
     bool setCookieGeneratorParameters(const GeneratorParameters &params)
     {
+        errorFromLibrary_ = true; // the library sets dtlsError() for this call
         return base::setCookieGeneratorParameters(params.toStd());
     }
     GeneratorParameters cookieGeneratorParameters() const
@@ -126,22 +180,75 @@ public:
         return GeneratorParameters::fromStd(base::cookieGeneratorParameters());
     }
 
-    using base::verifyClient;
-    // Qt's verifyClient(). The HelloVerifyRequest goes out through the
-    // socket's descriptor with the library's own verify call, rather than
-    // through check() and QUdpSocket::writeDatagram(): that way the library
-    // keeps dtlsError(), dtlsErrorString() and verifiedHello() exactly as for
-    // every other caller (the same code decides them, so they match Qt's in
-    // the cases Qt covers), nothing is re-implemented here, and a failed
-    // send is UnderlyingSocketError with the system's error text, where
-    // writeDatagram() would give only Qt's own wording or nothing at all.
-    // A null socket, or one without a descriptor (never bound, so it cannot
-    // have received the datagram), is InvalidInputParameters.
+    // Qt's verifyClient(), at the cost of the cookie check alone: the peer
+    // goes in as a sockaddr built from the address's bytes,
+    // dtlsgate_verifier_check() decides with the reply in a stack buffer, and
+    // a HelloVerifyRequest goes out here with sendto(2) on the socket's
+    // descriptor (cheaper from C++ than from inside the library, and cheaper
+    // than QUdpSocket::writeDatagram()). No allocation, no copy of the
+    // datagram: verifiedHello() shares it, as in Qt.
+    //
+    // The outcome is the library's verify call's, which this object then
+    // keeps itself (dtlsError(), dtlsErrorString(), verifiedHello()): NoError
+    // and verifiedHello() emptied, then the datagram for a valid cookie, or
+    // UnderlyingSocketError with the system's error text when the send fails
+    // (writeDatagram() would give only Qt's wording or nothing at all).
+    // Input the check refuses (a null socket or one without a descriptor,
+    // never bound, so it cannot have received the datagram; an empty
+    // datagram; a null address, port 0; multicast or broadcast) goes to the
+    // library's verify call instead, so its InvalidInputParameters and texts
+    // are Qt's, as they are for every other caller, and verifiedHello()
+    // keeps its value. The calls of the base class that change these
+    // (verifyClient() on a descriptor, setCookieGeneratorParameters()) are
+    // wrapped here; read them through this class, not through a reference
+    // to the base. One thread at a time per object, as Qt's class.
     bool verifyClient(QUdpSocket *socket, const QByteArray &dgram, const QHostAddress &address,
                       quint16 port)
     {
         const int fd = socket ? static_cast<int>(socket->socketDescriptor()) : -1;
-        return base::verifyClient(fd, detail::view(dgram), detail::address(address), port);
+        const detail::Peer peer(address, port);
+        std::uint8_t reply[DTLSGATE_HELLO_VERIFY_REQUEST_MAX];
+        std::size_t replyLen = sizeof reply;
+        const auto *data = reinterpret_cast<const std::uint8_t *>(dgram.constData());
+        const int rc = fd < 0 ? DTLSGATE_E_INVALID_ARGUMENT
+                              : dtlsgate_verifier_check(handle(), data, std::size_t(dgram.size()),
+                                                        peer.addr(), peer.len, reply, &replyLen);
+        if (rc < 0) {
+            // Refused input keeps verifiedHello(); a dead handle throws here.
+            base::verifyClient(fd, detail::view(dgram), peer.addr(), peer.len);
+            errorFromLibrary_ = true;
+            return false;
+        }
+        errorFromLibrary_ = helloFromLibrary_ = false;
+        error_ = QDtlsError::NoError;
+        errorString_.clear();
+        hello_.clear();
+        switch (rc) {
+        case DTLSGATE_CHECK_VERIFIED:
+            hello_ = dgram;
+            return true;
+        case DTLSGATE_CHECK_SEND_REPLY:
+            if (const ssize_t n = ::sendto(fd, reply, replyLen, 0, peer.addr(), peer.len);
+                n != ssize_t(replyLen)) {
+                // As the library's own send: a short send is EMSGSIZE.
+                error_ = QDtlsError::UnderlyingSocketError;
+                errorString_ = QString::fromStdString(
+                    std::system_category().message(n < 0 ? errno : EMSGSIZE));
+            }
+            break;
+        }
+        return false;
+    }
+    // dtlsgate.hpp's forms (a descriptor and a numeric address or a
+    // sockaddr), which leave their outcome in the library.
+    template <typename... Args>
+    bool verifyClient(int socket_fd, Args &&...args)
+    {
+        const bool verified = base::verifyClient(socket_fd, std::forward<Args>(args)...);
+        errorFromLibrary_ = true;
+        if (verified || base::dtlsError() != QDtlsError::InvalidInputParameters)
+            helloFromLibrary_ = true;
+        return verified;
     }
 
     using base::check;
@@ -149,11 +256,29 @@ public:
     // socket->writeDatagram(QByteArray(r.reply().data(), r.reply().size()), address, port).
     CheckResult check(const QByteArray &dgram, const QHostAddress &address, quint16 port) const
     {
-        return base::check(detail::view(dgram), detail::address(address), port);
+        const detail::Peer peer(address, port);
+        return base::check(detail::view(dgram), peer.addr(), peer.len);
     }
 
-    QByteArray verifiedHello() const { return detail::bytes(base::verifiedHello()); }
-    QString dtlsErrorString() const { return QString::fromStdString(base::dtlsErrorString()); }
+    QByteArray verifiedHello() const
+    {
+        return helloFromLibrary_ ? detail::bytes(base::verifiedHello()) : hello_;
+    }
+    QDtlsError dtlsError() const { return errorFromLibrary_ ? base::dtlsError() : error_; }
+    QString dtlsErrorString() const
+    {
+        return errorFromLibrary_ ? QString::fromStdString(base::dtlsErrorString()) : errorString_;
+    }
+
+private:
+    // Where the outcome of the last call lives: in the library (its verify
+    // call or setCookieGeneratorParameters() made it), or in the members
+    // below (the Qt verifyClient() made it).
+    bool errorFromLibrary_ = true;
+    bool helloFromLibrary_ = true;
+    QDtlsError error_ = QDtlsError::NoError;
+    QString errorString_;
+    QByteArray hello_;
 };
 
 class QSslPreSharedKeyAuthenticator : public dtlsgate::QSslPreSharedKeyAuthenticator {

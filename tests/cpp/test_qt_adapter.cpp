@@ -19,8 +19,10 @@
 #include <QSslPreSharedKeyAuthenticator>
 #include <QSslSocket>
 
+#include <cerrno>
 #include <chrono>
 #include <memory>
+#include <system_error>
 #include <type_traits>
 #include <vector>
 
@@ -61,6 +63,28 @@ QByteArray load(const char *name)
 
 std::string str(const QByteArray &b) { return b.toStdString(); }
 std::string str(const QString &s) { return s.toStdString(); }
+
+// The first flight `hello` again with the cookie of HelloVerifyRequest `hvr`.
+QByteArray withCookie(const QByteArray &hello, const QByteArray &hvr)
+{
+    // The cookie is what follows server_version in the HelloVerifyRequest.
+    const QByteArray cookie = hvr.mid(DTLS_BODY + 3);
+    CHECK_EQ(cookie.size(), quint8(hvr.at(DTLS_BODY + 2)));
+    QByteArray second(hello.size() + cookie.size(), Qt::Uninitialized);
+    second.resize(qsizetype(dtls_hello_with_cookie(
+        reinterpret_cast<const uint8_t *>(hello.constData()), size_t(hello.size()),
+        reinterpret_cast<const uint8_t *>(cookie.constData()), size_t(cookie.size()),
+        reinterpret_cast<uint8_t *>(second.data()))));
+    return second;
+}
+
+// One datagram waiting on `s`, or empty after two seconds.
+QByteArray receive(QUdpSocket &s)
+{
+    if (!s.hasPendingDatagrams() && !s.waitForReadyRead(2000))
+        return {};
+    return s.receiveDatagram().data();
+}
 
 void test_parameters()
 {
@@ -108,14 +132,7 @@ void test_check_and_verify()
     const QByteArray hvr = client.receiveDatagram().data();
     CHECK_EQ(str(hvr), str(reply));
 
-    // The cookie is what follows server_version in the HelloVerifyRequest.
-    const QByteArray cookie = hvr.mid(DTLS_BODY + 3);
-    CHECK_EQ(cookie.size(), quint8(hvr.at(DTLS_BODY + 2)));
-    QByteArray second(hello.size() + cookie.size(), Qt::Uninitialized);
-    second.resize(qsizetype(dtls_hello_with_cookie(
-        reinterpret_cast<const uint8_t *>(hello.constData()), size_t(hello.size()),
-        reinterpret_cast<const uint8_t *>(cookie.constData()), size_t(cookie.size()),
-        reinterpret_cast<uint8_t *>(second.data()))));
+    const QByteArray second = withCookie(hello, hvr);
 
     CHECK_EQ(v.check(second, QHostAddress::LocalHost, client.localPort()).decision(),
              Decision::Verified);
@@ -140,6 +157,160 @@ void test_check_and_verify()
     CHECK(v.verifyClient(int(server.socketDescriptor()), std::string_view(second.constData(),
                                                                           size_t(second.size())),
                          "127.0.0.1", client.localPort()));
+}
+
+// The Qt verifyClient() decides and sends by itself (check(), sendto(2)),
+// the descriptor form through the library's verify call. Every outcome must
+// be the same: the return value, dtlsError(), dtlsErrorString() and
+// verifiedHello(), the last also across calls that keep it (refused input).
+// Two verifiers with the same parameters get the same calls, one in each
+// form, the peer's address as text for the library as the adapter gave it
+// before it built sockaddrs.
+void test_fast_path_matches_library()
+{
+    QUdpSocket server4, client4, server6, client6, unbound;
+    CHECK(server4.bind(QHostAddress::LocalHost, 0));
+    CHECK(client4.bind(QHostAddress::LocalHost, 0));
+    const bool ipv6 = server6.bind(QHostAddress::LocalHostIPv6, 0) &&
+                      client6.bind(QHostAddress::LocalHostIPv6, 0);
+    if (!ipv6)
+        std::cerr << "    (no IPv6 loopback: the IPv6 cases are skipped)\n";
+    const Params params(QCryptographicHash::Sha256, "the fast path and the library");
+    QDtlsClientVerifier fast, lib;
+    CHECK(fast.setCookieGeneratorParameters(params));
+    CHECK(lib.setCookieGeneratorParameters(params));
+    const QByteArray hello = load("openssl_dtls12.bin");
+    const quint16 port4 = client4.localPort();
+
+    auto same = [&](const char *what, QUdpSocket *socket, const QByteArray &dgram,
+                    const QHostAddress &address, quint16 port) {
+        const bool a = fast.verifyClient(socket, dgram, address, port);
+        const int fd = socket ? int(socket->socketDescriptor()) : -1;
+        const bool b = lib.verifyClient(fd, std::string_view(dgram.constData(), size_t(dgram.size())),
+                                        address.toString().toStdString(), port);
+        const bool ok = CHECK_EQ(a, b) & CHECK_EQ(fast.dtlsError(), lib.dtlsError()) &
+                        CHECK_EQ(str(fast.dtlsErrorString()), str(lib.dtlsErrorString())) &
+                        CHECK_EQ(str(fast.verifiedHello()), str(lib.verifiedHello()));
+        if (!ok)
+            std::cerr << "    in case: " << what << "\n";
+        return a;
+    };
+
+    // A first flight: a HelloVerifyRequest from each, the same one.
+    CHECK(!same("first flight", &server4, hello, QHostAddress::LocalHost, port4));
+    CHECK_EQ(fast.dtlsError(), QDtlsError::NoError);
+    const QByteArray hvr = receive(client4);
+    CHECK(hvr.size() > DTLS_BODY + 3 && hvr.at(DTLS_HS_TYPE) == 3);
+    CHECK_EQ(str(receive(client4)), str(hvr));
+
+    // Its cookie: verified, the datagram kept.
+    const QByteArray second = withCookie(hello, hvr);
+    CHECK(same("valid cookie", &server4, second, QHostAddress::LocalHost, port4));
+    CHECK_EQ(str(fast.verifiedHello()), str(second));
+
+    // Refused input: InvalidInputParameters, verifiedHello() kept.
+    same("null address", &server4, hello, QHostAddress(), port4);
+    same("port 0", &server4, hello, QHostAddress::LocalHost, 0);
+    same("empty datagram", &server4, QByteArray(), QHostAddress::LocalHost, port4);
+    same("null socket", nullptr, hello, QHostAddress::LocalHost, port4);
+    same("unbound socket", &unbound, hello, QHostAddress::LocalHost, port4);
+    CHECK_EQ(fast.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK_EQ(str(fast.dtlsErrorString()),
+             "A valid UDP socket, non-empty datagram, and valid address/port were expected");
+    for (const char *group : {"224.0.0.1", "255.255.255.255", "ff02::1", "::ffff:224.0.0.1"})
+        same(group, &server4, hello, QHostAddress(QLatin1String(group)), port4);
+    CHECK_EQ(fast.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK_EQ(str(fast.dtlsErrorString()), "Multicast and broadcast addresses are not supported");
+    CHECK_EQ(str(fast.verifiedHello()), str(second));
+
+    // An IPv4-mapped peer on an IPv4 socket: sent as to 127.0.0.1.
+    CHECK(!same("mapped peer", &server4, hello, QHostAddress(QLatin1String("::ffff:127.0.0.1")),
+                port4));
+    CHECK_EQ(fast.dtlsError(), QDtlsError::NoError);
+    CHECK(fast.verifiedHello().isEmpty());
+    CHECK_EQ(str(receive(client4)), str(hvr));
+    CHECK_EQ(str(receive(client4)), str(hvr));
+
+    // A send that fails: an IPv6 peer on an IPv4 socket. The system's text.
+    same("valid cookie again", &server4, second, QHostAddress::LocalHost, port4);
+    CHECK(!same("failed send", &server4, hello, QHostAddress::LocalHostIPv6, port4));
+    CHECK_EQ(fast.dtlsError(), QDtlsError::UnderlyingSocketError);
+    CHECK_EQ(str(fast.dtlsErrorString()), std::system_category().message(EAFNOSUPPORT));
+    CHECK(fast.verifiedHello().isEmpty());
+
+    // Not a ClientHello: ignored, NoError, verifiedHello() emptied.
+    same("valid cookie once more", &server4, second, QHostAddress::LocalHost, port4);
+    CHECK(!same("not a ClientHello", &server4, QByteArray("\x17\xfe\xfd", 3),
+                QHostAddress::LocalHost, port4));
+    CHECK_EQ(fast.dtlsError(), QDtlsError::NoError);
+    CHECK(fast.dtlsErrorString().isEmpty());
+    CHECK(fast.verifiedHello().isEmpty());
+    CHECK(!client4.hasPendingDatagrams());
+
+    if (!ipv6)
+        return;
+    // IPv6 with a scope id, by name and by number: the reply reaches ::1.
+    const quint16 port6 = client6.localPort();
+    for (const char *scope : {"lo", "1"}) {
+        QHostAddress peer = QHostAddress::LocalHostIPv6;
+        peer.setScopeId(QLatin1String(scope));
+        CHECK(!same(scope, &server6, hello, peer, port6));
+        CHECK_EQ(fast.dtlsError(), QDtlsError::NoError);
+        const QByteArray hvr6 = receive(client6);
+        CHECK_EQ(str(receive(client6)), str(hvr6));
+        CHECK(same("valid cookie, scoped", &server6, withCookie(hello, hvr6), peer, port6));
+    }
+    // Link-local peers on interfaces that may not exist: whatever the
+    // system makes of them, both forms agree.
+    for (const char *peer : {"fe80::1%lo", "fe80::1%1", "fe80::1%nosuchif0"})
+        same(peer, &server6, hello, QHostAddress(QLatin1String(peer)), port6);
+    // An IPv4 peer on an IPv6 socket, and QHostAddress::Any.
+    same("IPv4 peer on IPv6 socket", &server6, hello, QHostAddress::LocalHost, port4);
+    same("Any", &server6, hello, QHostAddress::Any, port6);
+    same("Any on IPv4", &server4, hello, QHostAddress::Any, port4);
+}
+
+// Where each getter reads from when the Qt form and the descriptor form
+// (and setCookieGeneratorParameters()) are mixed on one verifier.
+void test_outcome_across_forms()
+{
+    QUdpSocket server, client;
+    CHECK(server.bind(QHostAddress::LocalHost, 0));
+    CHECK(client.bind(QHostAddress::LocalHost, 0));
+    const int fd = int(server.socketDescriptor());
+    const quint16 port = client.localPort();
+    QDtlsClientVerifier v;
+    const QByteArray hello = load("openssl_dtls12.bin");
+    const std::string_view helloView(hello.constData(), size_t(hello.size()));
+
+    CHECK(!v.verifyClient(&server, hello, QHostAddress::LocalHost, port));
+    const QByteArray second = withCookie(hello, receive(client));
+    const std::string_view secondView(second.constData(), size_t(second.size()));
+
+    // Accepted by the Qt form; refused input in the other form keeps it.
+    CHECK(v.verifyClient(&server, second, QHostAddress::LocalHost, port));
+    CHECK(!v.verifyClient(fd, helloView, "", port));
+    CHECK_EQ(v.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK_EQ(str(v.verifiedHello()), str(second));
+    CHECK(!v.setCookieGeneratorParameters(Params(QCryptographicHash::Sha256, QByteArray())));
+    CHECK_EQ(str(v.dtlsErrorString()), "Invalid (empty) secret");
+    CHECK_EQ(str(v.verifiedHello()), str(second));
+
+    // Accepted by the descriptor form, emptied by the Qt form; refused
+    // input in the descriptor form then keeps the empty one, not the
+    // library's older datagram.
+    CHECK(v.verifyClient(fd, secondView, "127.0.0.1", port));
+    CHECK_EQ(v.dtlsError(), QDtlsError::NoError);
+    CHECK_EQ(str(v.verifiedHello()), str(second));
+    CHECK(!v.verifyClient(&server, hello, QHostAddress::LocalHost, port));
+    CHECK(v.verifiedHello().isEmpty());
+    CHECK(!v.verifyClient(fd, helloView, "127.0.0.1", 0));
+    CHECK_EQ(v.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK(v.verifiedHello().isEmpty());
+    CHECK(v.verifyClient(fd, secondView, "127.0.0.1", port));
+    CHECK_EQ(str(v.verifiedHello()), str(second));
+    CHECK_EQ(v.dtlsError(), QDtlsError::NoError);
+    CHECK(v.dtlsErrorString().isEmpty());
 }
 
 void test_psk()
@@ -555,6 +726,8 @@ int main(int argc, char **argv)
     try {
         test_parameters();
         test_check_and_verify();
+        test_fast_path_matches_library();
+        test_outcome_across_forms();
         test_psk();
         test_session_event_loop();
         test_parents();
