@@ -119,6 +119,11 @@ func withServer(h *C.capi_const_server, f func(x *cServer) C.int) C.int {
 	if !ok {
 		return C.DTLSGATE_E_BAD_HANDLE
 	}
+	return x.with(f)
+}
+
+// with runs f on x, locked, unless x was freed meanwhile.
+func (x *cServer) with(f func(x *cServer) C.int) C.int {
 	if x.callingBack() {
 		return C.DTLSGATE_E_BUSY
 	}
@@ -329,13 +334,17 @@ func dtlsgo_server_free(h *C.dtlsgate_server) {
 	if _, ok := servers.remove(uintptr(unsafe.Pointer(h))); !ok {
 		return // another thread frees it
 	}
+	// Gone before stop looks for workers: a call that found the handle
+	// earlier and waits for the lock (a listen) must not start any after.
+	x.mu.Lock()
+	x.gone = true
+	x.mu.Unlock()
 	x.stop()
 	close(x.freed) // a waiting poll returns
 	x.pollMu.Lock()
 	defer x.pollMu.Unlock()
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.gone = true
 	x.cfg.Keys.Replace(nil) // wipes the keys
 	x.srv, x.out, x.events = nil, nil, nil
 	unix.Close(x.evfd)
@@ -635,29 +644,33 @@ func dtlsgo_server_handle_timers(h *C.dtlsgate_server) (ret C.int) {
 func dtlsgo_server_listen(h *C.dtlsgate_server, address *C.capi_in_char) (ret C.int) {
 	defer guard(&ret)
 	return withServer(h, func(x *cServer) C.int {
-		switch {
-		case address == nil:
+		if address == nil {
 			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "address: NULL")
-		case x.callback != nil:
-			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "psk_callback: a listening server has no thread of the application to call it on; use psk_requests")
 		}
-		addr := C.GoString(address)
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "address: %v", err)
-		}
-		if x.ep != nil || x.srv.Stats().Sessions > 0 || len(x.out) > 0 {
-			return C.DTLSGATE_E_INVALID_STATE
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		ep, err := server.Listen(ctx, addr, x.serve)
-		if err != nil {
-			cancel()
-			return fail(C.DTLSGATE_E_IO, "%s", strings.TrimPrefix(err.Error(), "server: "))
-		}
-		x.ep, x.cancel, x.pumpDone = ep, cancel, make(chan struct{})
-		go x.pump(ep.Events())
-		return C.DTLSGATE_OK
+		return x.listen(C.GoString(address))
 	})
+}
+
+// listen starts a managed server on addr, with x.mu held.
+func (x *cServer) listen(addr string) C.int {
+	if x.callback != nil {
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "psk_callback: a listening server has no thread of the application to call it on; use psk_requests")
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "address: %v", err)
+	}
+	if x.ep != nil || x.srv.Stats().Sessions > 0 || len(x.out) > 0 {
+		return C.DTLSGATE_E_INVALID_STATE
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ep, err := server.Listen(ctx, addr, x.serve)
+	if err != nil {
+		cancel()
+		return fail(C.DTLSGATE_E_IO, "%s", strings.TrimPrefix(err.Error(), "server: "))
+	}
+	x.ep, x.cancel, x.pumpDone = ep, cancel, make(chan struct{})
+	go x.pump(ep.Events())
+	return C.DTLSGATE_OK
 }
 
 //export dtlsgo_server_local_address
