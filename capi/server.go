@@ -167,6 +167,15 @@ func defaultConfig() C.dtlsgate_server_config {
 // so a garbage size is refused instead of read far beyond the struct.
 const maxStructSize = 1 << 16
 
+// structSize reports whether size can be the size of some version of a
+// size-versioned struct: the size field whole, a bounded total, and a
+// multiple of the struct's alignment (the size field's, the largest of its
+// fields), so that no field, a pointer least of all, is cut in half.
+func structSize(size C.size_t) bool {
+	n := uintptr(size)
+	return n >= unsafe.Sizeof(size) && n <= maxStructSize && n%unsafe.Alignof(size) == 0
+}
+
 // versioned checks a size-versioned struct at p whose size field says
 // size, against ours, the size this library knows: size must hold at least
 // the size field, and bytes beyond ours must be zero (fields of a newer
@@ -174,7 +183,7 @@ const maxStructSize = 1 << 16
 // know.
 func versioned(p unsafe.Pointer, size C.size_t, ours uintptr) (uintptr, bool) {
 	n := uintptr(size)
-	if n < unsafe.Sizeof(size) || n > maxStructSize {
+	if !structSize(size) {
 		return 0, false
 	}
 	if n > ours {
@@ -190,7 +199,7 @@ func versioned(p unsafe.Pointer, size C.size_t, ours uintptr) (uintptr, bool) {
 //export dtlsgo_server_config_init
 func dtlsgo_server_config_init(cfg *C.dtlsgate_server_config) (ret C.int) {
 	defer guard(&ret)
-	if cfg == nil || cfg.size == 0 || cfg.size > maxStructSize {
+	if cfg == nil || !structSize(cfg.size) {
 		return C.DTLSGATE_E_INVALID_ARGUMENT
 	}
 	size := cfg.size
@@ -295,7 +304,7 @@ func dtlsgo_server_new(p *C.capi_in_server_config, out **C.dtlsgate_server) (ret
 	*out = nil
 	c, ok := readConfig(p)
 	if !ok {
-		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "size: 0, under %d, or a newer struct with settings this library does not know", unsafe.Sizeof(c.size))
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "size: 0, under %d, not a multiple of %d, or a newer struct with settings this library does not know", unsafe.Sizeof(c.size), unsafe.Alignof(c.size))
 	}
 	cfg, serve, status := serverConfig(&c)
 	if status != C.DTLSGATE_OK {

@@ -593,6 +593,29 @@ static void test_config(void)
     CHECK_EQ(dtlsgate_server_new(&cfg, &srv), DTLSGATE_OK);
     dtlsgate_server_free(srv);
 
+    /* A size that ends inside a field is no struct of any version: refused,
+     * not read as half a pointer (a torn ciphers or psk_callback pointer
+     * was dereferenced or called). */
+    cfg.size = sizeof cfg;
+    dtlsgate_server_config_init(&cfg);
+    cfg.ciphers = "PSK-AES128-GCM-SHA256";
+    cfg.size = offsetof(dtlsgate_server_config, ciphers) + 4;
+    srv = (dtlsgate_server *)&cfg;
+    CHECK_EQ(dtlsgate_server_new(&cfg, &srv), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK(srv == NULL);
+    cfg.size = offsetof(dtlsgate_server_config, ciphers) + 4;
+    CHECK_EQ(dtlsgate_server_config_init(&cfg), DTLSGATE_E_INVALID_ARGUMENT);
+    cfg.size = sizeof(size_t) - 1; /* not even the size field */
+    CHECK_EQ(dtlsgate_server_config_init(&cfg), DTLSGATE_E_INVALID_ARGUMENT);
+    {
+        dtlsgate_server_stats st;
+        memset(&st, 0, sizeof st);
+        st.size = offsetof(dtlsgate_server_stats, datagrams) + 4;
+        CHECK_EQ(dtlsgate_server_new(NULL, &srv), DTLSGATE_OK);
+        CHECK_EQ(dtlsgate_server_get_stats(srv, &st), DTLSGATE_E_INVALID_ARGUMENT);
+        dtlsgate_server_free(srv);
+    }
+
     /* Values out of range. */
     cfg.size = sizeof cfg;
     dtlsgate_server_config_init(&cfg);
