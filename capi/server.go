@@ -119,6 +119,11 @@ func withServer(h *C.capi_const_server, f func(x *cServer) C.int) C.int {
 	if !ok {
 		return C.DTLSGATE_E_BAD_HANDLE
 	}
+	return x.with(f)
+}
+
+// with runs f on x, locked, unless x was freed meanwhile.
+func (x *cServer) with(f func(x *cServer) C.int) C.int {
 	if x.callingBack() {
 		return C.DTLSGATE_E_BUSY
 	}
@@ -162,6 +167,15 @@ func defaultConfig() C.dtlsgate_server_config {
 // so a garbage size is refused instead of read far beyond the struct.
 const maxStructSize = 1 << 16
 
+// structSize reports whether size can be the size of some version of a
+// size-versioned struct: the size field whole, a bounded total, and a
+// multiple of the struct's alignment (the size field's, the largest of its
+// fields), so that no field, a pointer least of all, is cut in half.
+func structSize(size C.size_t) bool {
+	n := uintptr(size)
+	return n >= unsafe.Sizeof(size) && n <= maxStructSize && n%unsafe.Alignof(size) == 0
+}
+
 // versioned checks a size-versioned struct at p whose size field says
 // size, against ours, the size this library knows: size must hold at least
 // the size field, and bytes beyond ours must be zero (fields of a newer
@@ -169,7 +183,7 @@ const maxStructSize = 1 << 16
 // know.
 func versioned(p unsafe.Pointer, size C.size_t, ours uintptr) (uintptr, bool) {
 	n := uintptr(size)
-	if n < unsafe.Sizeof(size) || n > maxStructSize {
+	if !structSize(size) {
 		return 0, false
 	}
 	if n > ours {
@@ -185,7 +199,7 @@ func versioned(p unsafe.Pointer, size C.size_t, ours uintptr) (uintptr, bool) {
 //export dtlsgo_server_config_init
 func dtlsgo_server_config_init(cfg *C.dtlsgate_server_config) (ret C.int) {
 	defer guard(&ret)
-	if cfg == nil || cfg.size == 0 || cfg.size > maxStructSize {
+	if cfg == nil || !structSize(cfg.size) {
 		return C.DTLSGATE_E_INVALID_ARGUMENT
 	}
 	size := cfg.size
@@ -290,7 +304,7 @@ func dtlsgo_server_new(p *C.capi_in_server_config, out **C.dtlsgate_server) (ret
 	*out = nil
 	c, ok := readConfig(p)
 	if !ok {
-		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "size: 0, under %d, or a newer struct with settings this library does not know", unsafe.Sizeof(c.size))
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "size: 0, under %d, not a multiple of %d, or a newer struct with settings this library does not know", unsafe.Sizeof(c.size), unsafe.Alignof(c.size))
 	}
 	cfg, serve, status := serverConfig(&c)
 	if status != C.DTLSGATE_OK {
@@ -329,13 +343,17 @@ func dtlsgo_server_free(h *C.dtlsgate_server) {
 	if _, ok := servers.remove(uintptr(unsafe.Pointer(h))); !ok {
 		return // another thread frees it
 	}
+	// Gone before stop looks for workers: a call that found the handle
+	// earlier and waits for the lock (a listen) must not start any after.
+	x.mu.Lock()
+	x.gone = true
+	x.mu.Unlock()
 	x.stop()
 	close(x.freed) // a waiting poll returns
 	x.pollMu.Lock()
 	defer x.pollMu.Unlock()
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.gone = true
 	x.cfg.Keys.Replace(nil) // wipes the keys
 	x.srv, x.out, x.events = nil, nil, nil
 	unix.Close(x.evfd)
@@ -635,29 +653,33 @@ func dtlsgo_server_handle_timers(h *C.dtlsgate_server) (ret C.int) {
 func dtlsgo_server_listen(h *C.dtlsgate_server, address *C.capi_in_char) (ret C.int) {
 	defer guard(&ret)
 	return withServer(h, func(x *cServer) C.int {
-		switch {
-		case address == nil:
+		if address == nil {
 			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "address: NULL")
-		case x.callback != nil:
-			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "psk_callback: a listening server has no thread of the application to call it on; use psk_requests")
 		}
-		addr := C.GoString(address)
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "address: %v", err)
-		}
-		if x.ep != nil || x.srv.Stats().Sessions > 0 || len(x.out) > 0 {
-			return C.DTLSGATE_E_INVALID_STATE
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		ep, err := server.Listen(ctx, addr, x.serve)
-		if err != nil {
-			cancel()
-			return fail(C.DTLSGATE_E_IO, "%s", strings.TrimPrefix(err.Error(), "server: "))
-		}
-		x.ep, x.cancel, x.pumpDone = ep, cancel, make(chan struct{})
-		go x.pump(ep.Events())
-		return C.DTLSGATE_OK
+		return x.listen(C.GoString(address))
 	})
+}
+
+// listen starts a managed server on addr, with x.mu held.
+func (x *cServer) listen(addr string) C.int {
+	if x.callback != nil {
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "psk_callback: a listening server has no thread of the application to call it on; use psk_requests")
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "address: %v", err)
+	}
+	if x.ep != nil || x.srv.Stats().Sessions > 0 || len(x.out) > 0 {
+		return C.DTLSGATE_E_INVALID_STATE
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ep, err := server.Listen(ctx, addr, x.serve)
+	if err != nil {
+		cancel()
+		return fail(C.DTLSGATE_E_IO, "%s", strings.TrimPrefix(err.Error(), "server: "))
+	}
+	x.ep, x.cancel, x.pumpDone = ep, cancel, make(chan struct{})
+	go x.pump(ep.Events())
+	return C.DTLSGATE_OK
 }
 
 //export dtlsgo_server_local_address

@@ -311,7 +311,9 @@ func dtlsgo_verifier_check_batch(h *C.capi_const_verifier, items *C.dtlsgate_che
 	}
 	var room []byte
 	if replies != nil {
-		room = unsafe.Slice((*byte)(unsafe.Pointer(replies)), uint64(*repliesLen))
+		// No more than the replies can take: a claimed SIZE_MAX is not
+		// turned into a slice that long (which would panic).
+		room = unsafe.Slice((*byte)(unsafe.Pointer(replies)), min(uint64(*repliesLen), uint64(count)*verifier.MaxReplySize))
 	}
 	used, verified := 0, C.int(0)
 	list := unsafe.Slice(items, count)

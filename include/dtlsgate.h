@@ -942,12 +942,14 @@ typedef struct dtlsgate_server_config {
 
 /* Fills every field within cfg->size with its default (the values above,
  * idle_timeout_ms 600000). Returns DTLSGATE_OK, or
- * DTLSGATE_E_INVALID_ARGUMENT for a NULL cfg or a size of 0. */
+ * DTLSGATE_E_INVALID_ARGUMENT for a NULL cfg or a size that no version of
+ * the struct has (0, or one ending inside a field). */
 int dtlsgate_server_config_init(dtlsgate_server_config *cfg);
 
 /* A new socket-less server with cfg (NULL: every default) into *out, which
  * the caller releases with dtlsgate_server_free(). Returns DTLSGATE_OK, or
- * DTLSGATE_E_INVALID_ARGUMENT (out NULL; cfg->size 0; non-zero bytes
+ * DTLSGATE_E_INVALID_ARGUMENT (out NULL; cfg->size 0 or ending inside a
+ * field; non-zero bytes
  * beyond the struct this library knows; a limit over INT32_MAX, a
  * handshake deadline over DTLSGATE_HANDSHAKE_DEADLINE_MAX, an MTU hint
  * not 0 or 256..65507; an unknown cipher name, an unavailable cookie hash,

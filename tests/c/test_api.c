@@ -1443,6 +1443,16 @@ static void test_check_batch(void)
     CHECK_EQ(items[0].result, DTLSGATE_E_BUFFER_TOO_SMALL);
     CHECK_EQ(items[4].result, DTLSGATE_CHECK_VERIFIED);
 
+    /* A replies_len beyond any real buffer (SIZE_MAX: "plenty of room") is
+     * read as the room the replies can take, as dtlsgate_verifier_check()
+     * reads its reply_len: not refused as an internal error. */
+    one = item(h->data, h->len, &a4, sizeof a4);
+    rlen = SIZE_MAX;
+    CHECK_EQ(dtlsgate_verifier_check_batch(v, &one, 1, replies, &rlen), 0);
+    CHECK_EQ(one.result, DTLSGATE_CHECK_SEND_REPLY);
+    CHECK_EQ(one.reply_len, hvr_len);
+    CHECK_EQ(rlen, hvr_len);
+
     /* The call as a whole refused: nothing written to the items. */
     one = item(h->data, h->len, &a4, sizeof a4);
     rlen = sizeof replies;

@@ -846,6 +846,9 @@ class Batch(unittest.TestCase):
                            (("a str", ("127.0.0.1", self.port)), TypeError),
                            ((self.hello, (2130706433, self.port)), TypeError),
                            ((self.hello, ("127.0.0.1", "80")), TypeError),
+                           # Equal to a remembered peer's address (the pairs
+                           # hold it), yet refused as a new one would be.
+                           ((self.hello, ("127.0.0.1", float(self.port))), TypeError),
                            ((self.hello, ("127.0.0.1", 65536)), dtlsgate.InvalidArgumentError),
                            ((bytes(dtlsgate.MAX_INPUT + 1), ("127.0.0.1", self.port)),
                             dtlsgate.InvalidArgumentError)]:

@@ -477,9 +477,13 @@ class _Peer(NamedTuple):
 
 def _peer(address: Tuple[Any, ...]) -> _Peer:
     """_Peer for a recvfrom() address, remembered for (str, int, ...) ones."""
-    peer = _PEERS.get(address) if type(address) is tuple else None
-    if peer is not None:
-        return peer
+    # Looked up only for what is remembered, (str, int, ...): tuples compare
+    # by value, and ("h", 80.0) equals ("h", 80), which is a TypeError.
+    if (type(address) is tuple and len(address) in (2, 4) and type(address[0]) is str
+            and type(address[1]) is int):
+        peer = _PEERS.get(address)
+        if peer is not None:
+            return peer
     if not isinstance(address, tuple) or len(address) not in (2, 4):
         raise TypeError("address must be a (host, port) or (host, port, flowinfo, scope_id) "
                         "tuple as recvfrom() returns, not %r" % (address,))
