@@ -46,7 +46,7 @@ $(WHEEL): $(SO) $(PY_SOURCES) LICENSE THIRD_PARTY_NOTICES $(HEADER)
 		print(dtlsgate_build.build_wheel(sys.argv[1]))' $(CURDIR)/$(DIST)
 	test -f $@
 
-## test-wheel: pip installs the wheel offline into a fresh venv of Debian's python3; from there: the version, a verifier on a real ClientHello, the Python DTLS-PSK example server echoing to the C client
+## test-wheel: pip installs the wheel offline into a fresh venv of Debian's python3; from there: the version, a verifier on a real ClientHello, the Python DTLS-PSK example server echoing to the C client, the README's Python quick start echoing to openssl s_client
 .PHONY: test-wheel
 test-wheel: $(WHEEL) $(BUILD)/examples/secure_udp_client_c | deps-release
 	scripts/test-wheel.sh $(WHEEL) $(BUILD)/examples/secure_udp_client_c

@@ -4,8 +4,9 @@
 # Debian's python3 (which refuses `pip install` outside one), and the
 # installed package, away from the source tree, works: its version is the
 # header's, the library it loads is the one inside the wheel, the verifier
-# answers a real ClientHello, and the Python secure UDP example server
-# (DTLS-PSK, on the installed package) echoes to the C example client.
+# answers a real ClientHello, the Python secure UDP example server
+# (DTLS-PSK, on the installed package) echoes to the C example client, and
+# so does the README's Python quick start to openssl s_client.
 # Usage: scripts/test-wheel.sh WHEEL C-CLIENT
 set -eu
 wheel=$(realpath "${1:?usage: scripts/test-wheel.sh WHEEL C-CLIENT}")
@@ -67,5 +68,25 @@ out=$(timeout 20 "$client" 127.0.0.1 "$port" --name wheel --count 2 2>&1) ||
 	{ echo "$out" >&2; cat "$tmp/server.log" >&2; fail "the C client against the Python server from the wheel"; }
 echo "$out" | grep -q 'got "echo: ping 2 from wheel"' ||
 	{ echo "$out" >&2; fail "no echo from the Python server from the wheel"; }
+kill "$server" 2>/dev/null || true
+wait "$server" 2>/dev/null || true
+server=
+
+# The README's Python quick start, run by the venv's python as a reader
+# would, tried with openssl s_client (the quick start's own key).
+python3 "$root/tests/readme/run.py" "$root/README.md" --print python >"$tmp/echo_server.py"
+"$py" -E -s "$tmp/echo_server.py" >"$tmp/quickstart.log" 2>&1 &
+server=$!
+i=0
+until grep -q '^listening on ' "$tmp/quickstart.log"; do
+	i=$((i + 1))
+	[ "$i" -le 100 ] && kill -0 "$server" 2>/dev/null ||
+		{ cat "$tmp/quickstart.log" >&2; fail "the README's Python quick start did not start"; }
+	sleep 0.1
+done
+out=$( (echo hello; sleep 2) | timeout 15 openssl s_client -dtls1_2 -psk 1a2b3c4d5e6f -psk_identity me \
+	-connect 127.0.0.1:5684 -quiet 2>&1) || true
+echo "$out" | grep -q '^echo: hello$' ||
+	{ echo "$out" >&2; cat "$tmp/quickstart.log" >&2; fail "no echo from the README's Python quick start"; }
 echo "test-wheel: OK: $(basename "$wheel") installed offline into a venv of $python; its package" \
-	"checked a ClientHello and its example server echoed over DTLS-PSK"
+	"checked a ClientHello, its example server and the README's Python quick start echoed over DTLS-PSK"
