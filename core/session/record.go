@@ -3,7 +3,6 @@
 package session
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -151,7 +150,10 @@ func newProtection(s Suite, k keyBlock, client bool) (protection, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &aeadProtection{write: w, read: r, writeIV: bytes.Clone(wIV), readIV: bytes.Clone(rIV)}, nil
+	p := &aeadProtection{write: w, read: r}
+	p.writeIV = append(p.ivs[0][:0], wIV...)
+	p.readIV = append(p.ivs[1][:0], rIV...)
+	return p, nil
 }
 
 // aeadProtection follows RFC 5288 and RFC 6655 when the implicit IV is 4 bytes
@@ -160,7 +162,8 @@ func newProtection(s Suite, k keyBlock, client bool) (protection, error) {
 // with the epoch and sequence number, nothing travels).
 type aeadProtection struct {
 	write, read     cipher.AEAD
-	writeIV, readIV []byte
+	writeIV, readIV []byte // in ivs: the state is one allocation
+	ivs             [2][12]byte
 	// Scratch for one seal or open at a time (a session is used by one
 	// goroutine at a time): kept here, the nonce and the additional data
 	// handed to the AEAD do not move to the heap for every record.
