@@ -184,11 +184,11 @@ func (s *Session) setConfig(cfg Config) error {
 		return errors.New("session: identity hint longer than 65535 bytes")
 	}
 	cfg.IdentityHint = append([]byte(nil), cfg.IdentityHint...)
-	if cfg.Cookies == nil && s.mode == Server {
-		// A client makes it only when asked for it (cookies): it never
-		// checks a cookie, and a generator costs a handshake allocations.
-		cfg.Cookies = cookie.NewDefaultGenerator()
-	}
+	// With no generator, the default one is made when first needed
+	// (cookies): a client never checks a cookie, and a server is usually
+	// given its verifier's generator right after New, so a generator made
+	// here would cost every session a random secret and a dozen
+	// allocations for nothing.
 	if cfg.MaxRetransmits <= 0 {
 		cfg.MaxRetransmits = DefaultMaxRetransmits
 	}
@@ -224,6 +224,16 @@ func (s *Session) SetConfig(cfg Config) bool {
 		return s.setError(dtlserror.InvalidInputParameters, err.Error())
 	}
 	return true
+}
+
+// Reconfigure sets the configuration to the one in effect changed by
+// change, as SetConfig would. Unlike Config then SetConfig, it leaves a
+// configuration without a cookie generator without one, rather than make
+// the default generator only to have it replaced.
+func (s *Session) Reconfigure(change func(cfg *Config)) bool {
+	cfg := s.cfg
+	change(&cfg)
+	return s.SetConfig(cfg)
 }
 
 // Config returns the configuration in effect, defaults filled in.

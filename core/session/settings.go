@@ -34,7 +34,7 @@ func (s *Session) CookieGeneratorParameters() cookie.Parameters {
 }
 
 // cookies returns the generator cookies are checked with, making the
-// default one first if the configuration has none yet (a client's).
+// default one first if the configuration has none yet.
 func (s *Session) cookies() *cookie.Generator {
 	if s.cfg.Cookies == nil {
 		s.cfg.Cookies = cookie.NewDefaultGenerator()
