@@ -74,7 +74,7 @@ func ParseSuites(list string) ([]uint16, error) {
 		return nil, nil
 	}
 	var ids []uint16
-	for _, name := range strings.Split(list, ":") {
+	for name := range strings.SplitSeq(list, ":") {
 		name = strings.TrimSpace(name)
 		suite, ok := SuiteByName(name)
 		if !ok {
