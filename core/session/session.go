@@ -371,6 +371,15 @@ func (s *Session) setError(code dtlserror.Code, msg string) bool {
 // peer sends. It returns false when the handshake failed or the call was
 // wrong; DtlsError says why.
 func (s *Session) DoHandshake(dgram []byte) bool {
+	hs := s.hs
+	ok := s.doHandshake(dgram)
+	if hs != nil && s.hs == nil && s.state == HandshakeComplete {
+		hs.release()
+	}
+	return ok
+}
+
+func (s *Session) doHandshake(dgram []byte) bool {
 	s.clearError()
 	if s.inCallback() {
 		return false
