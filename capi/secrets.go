@@ -18,10 +18,9 @@ func useOnce(b []byte, use func([]byte)) {
 
 // takeCredentials moves the answer of a PSK callback from src, the
 // authenticator the application filled in, to dst, the engine's: the
-// identity and the key. It leaves no key behind but dst's own: the copy
-// that carries it across and src are wiped.
+// identity and the key, moved rather than copied. It leaves no key behind
+// but dst's own: src is wiped.
 func takeCredentials(dst, src *psk.Authenticator) {
-	dst.SetIdentity(src.Identity())
-	useOnce(src.PreSharedKey(), dst.SetPreSharedKey)
+	dst.TakeCredentials(src)
 	src.Wipe()
 }

@@ -73,6 +73,15 @@ func (a *Authenticator) Clone() *Authenticator {
 	}
 }
 
+// TakeCredentials moves the identity and the key from src to a, wiping the
+// key a had; src keeps neither, and its other fields stay. Nothing is
+// copied, so no other copy of the key is left to wipe.
+func (a *Authenticator) TakeCredentials(src *Authenticator) {
+	wipe(a.preSharedKey)
+	a.identity, a.preSharedKey = src.identity, src.preSharedKey
+	src.identity, src.preSharedKey = nil, nil
+}
+
 // Swap exchanges the contents of a and b.
 func (a *Authenticator) Swap(b *Authenticator) { *a, *b = *b, *a }
 

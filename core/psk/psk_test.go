@@ -115,3 +115,28 @@ func TestWipeZeroesKeyMemory(t *testing.T) {
 		t.Fatal("replaced key not zeroed")
 	}
 }
+
+func TestTakeCredentialsMovesIdentityAndKey(t *testing.T) {
+	dst, src := filled(), &Authenticator{}
+	src.SetIdentity([]byte("client"))
+	src.SetPreSharedKey([]byte{9, 8, 7})
+	src.SetIdentityHint([]byte("src hint"))
+	old, moved := dst.preSharedKey, src.preSharedKey
+	hint := dst.IdentityHint()
+	dst.TakeCredentials(src)
+	if string(dst.Identity()) != "client" || !bytes.Equal(dst.PreSharedKey(), []byte{9, 8, 7}) {
+		t.Fatalf("dst has identity %q and key %x", dst.Identity(), dst.PreSharedKey())
+	}
+	if &dst.preSharedKey[0] != &moved[0] {
+		t.Error("the key was copied, not moved")
+	}
+	if !bytes.Equal(old, make([]byte, len(old))) {
+		t.Error("dst's replaced key not zeroed")
+	}
+	if src.Identity() != nil || src.PreSharedKey() != nil || string(src.IdentityHint()) != "src hint" {
+		t.Errorf("src kept identity %q, key %x, hint %q", src.Identity(), src.PreSharedKey(), src.IdentityHint())
+	}
+	if !bytes.Equal(dst.IdentityHint(), hint) {
+		t.Errorf("dst's hint changed to %q", dst.IdentityHint())
+	}
+}

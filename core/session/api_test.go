@@ -92,7 +92,7 @@ func TestServerRechecksCookie(t *testing.T) {
 	other := netip.MustParseAddrPort("127.0.0.2:40000")
 	s.SetPeer(other)
 	cookie := make([]byte, 32)
-	cookie = cookie[:s.cfg.Cookies.Mint(cookie, clientAddr)]
+	cookie = cookie[:s.cookies().Mint(cookie, clientAddr)]
 	good := dtlstest.WithCookie(t, hello, cookie)
 	expectError(t, s, s.DoHandshake(good), dtlserror.TlsFatalError, "Cannot start the handshake, verified client hello expected")
 	// From the peer it was made for, the same datagram starts the handshake.

@@ -387,7 +387,7 @@ func TestSecretsWiped(t *testing.T) {
 		var held [][]byte
 		switch p := l.server.readProt.(type) {
 		case *aeadProtection:
-			held = [][]byte{p.readIV, p.writeIV}
+			held = [][]byte{p.readIV(), p.writeIV()}
 		case *cbcProtection:
 			held = [][]byte{p.readMAC.ipad, p.readMAC.opad, p.writeMAC.ipad, p.writeMAC.opad}
 		}

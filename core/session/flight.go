@@ -7,6 +7,7 @@ import (
 	"crypto/ecdh"
 	"crypto/subtle"
 	"hash"
+	"sync"
 	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
@@ -68,8 +69,14 @@ type handshake struct {
 // cipher keys and two implicit IVs.
 const maxKeyBlock = 2*32 + 2*32 + 2*16
 
+// spareHandshakes holds the states of completed handshakes, wiped and
+// zeroed, for the next ones: a handshake's state is its largest
+// allocation (about 1.8 KB a side).
+var spareHandshakes = sync.Pool{New: func() any { return new(handshake) }}
+
 func newHandshake() *handshake {
-	hs := &handshake{timeout: InitialTimeout}
+	hs := spareHandshakes.Get().(*handshake)
+	hs.timeout = InitialTimeout
 	hs.clientRandom, hs.serverRandom = hs.randoms[:32:32], hs.randoms[32:]
 	hs.master = hs.secrets[:48:48]
 	return hs
@@ -79,6 +86,15 @@ func newHandshake() *handshake {
 func (hs *handshake) useSuite(suite Suite) {
 	hs.transcript.start(suite.prf)
 	hs.prf.init(suite.prf)
+}
+
+// release hands the state of a completed handshake back for reuse. Only
+// DoHandshake calls it, once the call is over: no function that holds hs
+// is then running.
+func (hs *handshake) release() {
+	hs.wipe()
+	*hs = handshake{}
+	spareHandshakes.Put(hs)
 }
 
 func (hs *handshake) wipe() {

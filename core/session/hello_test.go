@@ -20,7 +20,7 @@ func TestServerHelloWithoutExtensions(t *testing.T) {
 	s, _ := New(Server, Config{PSK: keyFor("", "k", nil)})
 	s.SetPeer(clientAddr)
 	cookie := make([]byte, 32)
-	cookie = cookie[:s.cfg.Cookies.Mint(cookie, clientAddr)]
+	cookie = cookie[:s.cookies().Mint(cookie, clientAddr)]
 	hello := dtlstest.WithCookie(t, c.Outgoing()[0], cookie)
 
 	// Cut the hello after its compression methods and fix the three lengths

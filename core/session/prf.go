@@ -37,8 +37,10 @@ type hashState interface {
 // and it keeps its buffers, so deriving allocates nothing. One lives in
 // each handshake: keyed with the premaster secret for the master secret,
 // then with the master secret for the key block and both Finished messages.
+// One hash does the inner and the outer HMAC: each starts by restoring its
+// saved state.
 type prfState struct {
-	inner, outer   hashState
+	h              hashState
 	istate, ostate []byte // the marshaled states after the key pads; secret
 	states         [2][maxState]byte
 	a, block, sum  [maxHashSize]byte // A(i), an output block, an inner digest
@@ -47,32 +49,33 @@ type prfState struct {
 
 // init makes p a PRF over h, not yet keyed.
 func (p *prfState) init(h func() hash.Hash) {
-	p.inner, p.outer = h().(hashState), h().(hashState)
+	p.h = h().(hashState)
 }
 
 // setKey keys the HMAC with secret.
 func (p *prfState) setKey(secret []byte) {
-	bs := p.inner.BlockSize()
+	bs := p.h.BlockSize()
 	key := p.pad[:bs]
 	clear(key)
 	if len(secret) > bs {
 		// RFC 2104: a key longer than a block is hashed first. Our PSK
 		// premaster secret is longer than a block when the key is longer
 		// than 30 bytes.
-		p.inner.Reset()
-		p.inner.Write(secret)
-		p.inner.Sum(key[:0])
+		p.h.Reset()
+		p.h.Write(secret)
+		p.h.Sum(key[:0])
 	} else {
 		copy(key, secret)
 	}
-	p.istate = p.keyState(p.inner, p.states[0][:0], 0x36)
-	p.ostate = p.keyState(p.outer, p.states[1][:0], 0x5c)
+	p.istate = p.keyState(p.states[0][:0], 0x36)
+	p.ostate = p.keyState(p.states[1][:0], 0x5c)
 	clear(key)
 }
 
 // keyState hashes the key XORed with pad byte x, then saves the state in
 // dst. It leaves p.pad holding the key again.
-func (p *prfState) keyState(h hashState, dst []byte, x byte) []byte {
+func (p *prfState) keyState(dst []byte, x byte) []byte {
+	h := p.h
 	key := p.pad[:h.BlockSize()]
 	for i := range key {
 		key[i] ^= x
@@ -91,18 +94,18 @@ func (p *prfState) keyState(h hashState, dst []byte, x byte) []byte {
 
 // mac appends HMAC(key, parts joined) to dst.
 func (p *prfState) mac(dst []byte, parts ...[]byte) []byte {
-	p.restore(p.inner, p.istate)
+	p.restore(p.istate)
 	for _, b := range parts {
-		p.inner.Write(b)
+		p.h.Write(b)
 	}
-	inner := p.inner.Sum(p.sum[:0])
-	p.restore(p.outer, p.ostate)
-	p.outer.Write(inner)
-	return p.outer.Sum(dst)
+	inner := p.h.Sum(p.sum[:0])
+	p.restore(p.ostate)
+	p.h.Write(inner)
+	return p.h.Sum(dst)
 }
 
-func (p *prfState) restore(h hashState, state []byte) {
-	if err := h.UnmarshalBinary(state); err != nil {
+func (p *prfState) restore(state []byte) {
+	if err := p.h.UnmarshalBinary(state); err != nil {
 		panic("session: a suite's hash cannot restore its state: " + err.Error())
 	}
 }
@@ -132,8 +135,7 @@ func (p *prfState) wipe() {
 	clear(p.states[0][:])
 	clear(p.states[1][:])
 	p.istate, p.ostate = nil, nil
-	if p.inner != nil {
-		p.inner.Reset()
-		p.outer.Reset()
+	if p.h != nil {
+		p.h.Reset()
 	}
 }

@@ -3,7 +3,6 @@
 package session
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -151,7 +150,10 @@ func newProtection(s Suite, k keyBlock, client bool) (protection, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &aeadProtection{write: w, read: r, writeIV: bytes.Clone(wIV), readIV: bytes.Clone(rIV)}, nil
+	p := &aeadProtection{write: w, read: r, ivLen: uint8(len(wIV))}
+	copy(p.ivs[0][:], wIV)
+	copy(p.ivs[1][:], rIV)
+	return p, nil
 }
 
 // aeadProtection follows RFC 5288 and RFC 6655 when the implicit IV is 4 bytes
@@ -159,8 +161,12 @@ func newProtection(s Suite, k keyBlock, client bool) (protection, error) {
 // with the record) and RFC 7905 when it is 12 (the nonce is the IV XORed
 // with the epoch and sequence number, nothing travels).
 type aeadProtection struct {
-	write, read     cipher.AEAD
-	writeIV, readIV []byte
+	write, read cipher.AEAD
+	// The implicit IVs, writing and reading, ivLen bytes each: held in
+	// the state rather than as slices, the state is one allocation and
+	// smaller.
+	ivs   [2][12]byte
+	ivLen uint8
 	// Scratch for one seal or open at a time (a session is used by one
 	// goroutine at a time): kept here, the nonce and the additional data
 	// handed to the AEAD do not move to the heap for every record.
@@ -169,7 +175,7 @@ type aeadProtection struct {
 }
 
 func (p *aeadProtection) explicit() int {
-	if len(p.writeIV) == 12 {
+	if p.ivLen == 12 {
 		return 0
 	}
 	return 8
@@ -186,9 +192,11 @@ func (p *aeadProtection) openRoom(n int) int {
 }
 
 func (p *aeadProtection) wipe() {
-	clear(p.writeIV)
-	clear(p.readIV)
+	clear(p.ivs[:])
 }
+
+func (p *aeadProtection) writeIV() []byte { return p.ivs[0][:p.ivLen] }
+func (p *aeadProtection) readIV() []byte  { return p.ivs[1][:p.ivLen] }
 
 // setNonce fills p.nonce for a record and returns it.
 func (p *aeadProtection) setNonce(iv []byte, epochSeq uint64, explicit []byte) []byte {
@@ -223,7 +231,7 @@ func (p *aeadProtection) seal(b []byte, typ uint8, epoch uint16, seq uint64, pla
 	binary.BigEndian.PutUint64(explicit[:], epochSeq)
 	b = appendRecordHeader(b, typ, versionDTLS12, epoch, seq, p.sealedLen(len(plaintext)))
 	b = append(b, explicit[:p.explicit()]...)
-	nonce := p.setNonce(p.writeIV, epochSeq, explicit[:])
+	nonce := p.setNonce(p.writeIV(), epochSeq, explicit[:])
 	return p.write.Seal(b, nonce, plaintext, p.setAdditionalData(typ, versionDTLS12, epoch, seq, len(plaintext))), nil
 }
 
@@ -235,7 +243,7 @@ func (p *aeadProtection) openTo(dst []byte, r record) ([]byte, error) {
 		return nil, errRecordAuth
 	}
 	ex := p.explicit()
-	nonce := p.setNonce(p.readIV, uint64(r.epoch)<<48|r.seq, r.payload[:ex])
+	nonce := p.setNonce(p.readIV(), uint64(r.epoch)<<48|r.seq, r.payload[:ex])
 	ad := p.setAdditionalData(r.typ, r.version, r.epoch, r.seq, n)
 	body := r.payload[ex:]
 	if dst != nil && overlap(dst[:n], body) {

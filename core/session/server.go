@@ -46,7 +46,7 @@ func curveOf(id uint16) ecdh.Curve {
 func (s *Session) serverStart(dgram []byte) bool {
 	hs := s.hs
 	ch, err := wire.ParseClientHello(dgram)
-	if err != nil || !ch.Complete || s.cfg.Cookies.Check(ch.Cookie, s.peer) != nil {
+	if err != nil || !ch.Complete || s.cookies().Check(ch.Cookie, s.peer) != nil {
 		s.resetConnection()
 		return s.setError(dtlserror.TlsFatalError, "Cannot start the handshake, verified client hello expected")
 	}

@@ -107,6 +107,17 @@ type Config struct {
 	Rand io.Reader
 }
 
+// monotonicBase anchors monotonicNow.
+var monotonicBase = time.Now()
+
+// monotonicNow is the default clock. A session only measures durations
+// (timeouts, deadlines), which Go takes from the monotonic clock alone;
+// time.Now reads the wall clock too, and a handshake reads the clock about
+// ten times, so this reads one clock instead of two.
+func monotonicNow() time.Time {
+	return monotonicBase.Add(time.Since(monotonicBase))
+}
+
 // Session is one DTLS 1.2 connection with a PSK, in the shape of Qt's QDtls,
 // without any I/O: the application feeds in the datagrams it receives from
 // the peer and sends what Outgoing returns. It is not safe for concurrent use.
@@ -184,11 +195,11 @@ func (s *Session) setConfig(cfg Config) error {
 		return errors.New("session: identity hint longer than 65535 bytes")
 	}
 	cfg.IdentityHint = append([]byte(nil), cfg.IdentityHint...)
-	if cfg.Cookies == nil && s.mode == Server {
-		// A client makes it only when asked for it (cookies): it never
-		// checks a cookie, and a generator costs a handshake allocations.
-		cfg.Cookies = cookie.NewDefaultGenerator()
-	}
+	// With no generator, the default one is made when first needed
+	// (cookies): a client never checks a cookie, and a server is usually
+	// given its verifier's generator right after New, so a generator made
+	// here would cost every session a random secret and a dozen
+	// allocations for nothing.
 	if cfg.MaxRetransmits <= 0 {
 		cfg.MaxRetransmits = DefaultMaxRetransmits
 	}
@@ -202,7 +213,7 @@ func (s *Session) setConfig(cfg Config) error {
 		return fmt.Errorf("session: negative handshake buffer limit %d", cfg.MaxHandshakeBuffer)
 	}
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		cfg.Now = monotonicNow
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
@@ -224,6 +235,16 @@ func (s *Session) SetConfig(cfg Config) bool {
 		return s.setError(dtlserror.InvalidInputParameters, err.Error())
 	}
 	return true
+}
+
+// Reconfigure sets the configuration to the one in effect changed by
+// change, as SetConfig would. Unlike Config then SetConfig, it leaves a
+// configuration without a cookie generator without one, rather than make
+// the default generator only to have it replaced.
+func (s *Session) Reconfigure(change func(cfg *Config)) bool {
+	cfg := s.cfg
+	change(&cfg)
+	return s.SetConfig(cfg)
 }
 
 // Config returns the configuration in effect, defaults filled in.
@@ -350,6 +371,15 @@ func (s *Session) setError(code dtlserror.Code, msg string) bool {
 // peer sends. It returns false when the handshake failed or the call was
 // wrong; DtlsError says why.
 func (s *Session) DoHandshake(dgram []byte) bool {
+	hs := s.hs
+	ok := s.doHandshake(dgram)
+	if hs != nil && s.hs == nil && s.state == HandshakeComplete {
+		hs.release()
+	}
+	return ok
+}
+
+func (s *Session) doHandshake(dgram []byte) bool {
 	s.clearError()
 	if s.inCallback() {
 		return false

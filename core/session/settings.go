@@ -34,7 +34,7 @@ func (s *Session) CookieGeneratorParameters() cookie.Parameters {
 }
 
 // cookies returns the generator cookies are checked with, making the
-// default one first if the configuration has none yet (a client's).
+// default one first if the configuration has none yet.
 func (s *Session) cookies() *cookie.Generator {
 	if s.cfg.Cookies == nil {
 		s.cfg.Cookies = cookie.NewDefaultGenerator()
@@ -74,7 +74,7 @@ func ParseSuites(list string) ([]uint16, error) {
 		return nil, nil
 	}
 	var ids []uint16
-	for _, name := range strings.Split(list, ":") {
+	for name := range strings.SplitSeq(list, ":") {
 		name = strings.TrimSpace(name)
 		suite, ok := SuiteByName(name)
 		if !ok {
