@@ -101,3 +101,16 @@ func TestReview5PooledHandshakesStayApart(t *testing.T) {
 	}
 	t.Logf("%d of %d handshake states came from the pool", reused, 2*36)
 }
+
+// TakeCredentials from the authenticator itself is a move onto itself: it
+// wiped the key it was moving (as the key being replaced) and then dropped
+// both identity and key, so an answer handed on that way was lost.
+func TestReview5FindingTakeCredentialsFromItself(t *testing.T) {
+	var a psk.Authenticator
+	a.SetIdentity([]byte("id"))
+	a.SetPreSharedKey([]byte("secret"))
+	a.TakeCredentials(&a)
+	if string(a.Identity()) != "id" || string(a.PreSharedKey()) != "secret" {
+		t.Fatalf("after taking from itself: identity %q, key %q", a.Identity(), a.PreSharedKey())
+	}
+}
