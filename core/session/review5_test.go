@@ -114,3 +114,32 @@ func TestReview5FindingTakeCredentialsFromItself(t *testing.T) {
 		t.Fatalf("after taking from itself: identity %q, key %q", a.Identity(), a.PreSharedKey())
 	}
 }
+
+// Handshakes on several goroutines at once share the pool: under the race
+// detector, any touch of a state after DoHandshake released it (while
+// another goroutine's handshake has taken it) is reported, and every
+// session established on a goroutine keeps opening its peer's records.
+func TestReview5PooledHandshakesInParallel(t *testing.T) {
+	all := Suites()
+	t.Run("group", func(t *testing.T) {
+		for g := range 4 {
+			t.Run(fmt.Sprint(g), func(t *testing.T) {
+				t.Parallel()
+				var live [][2]*Session
+				for i := range 12 {
+					if i%4 == 0 {
+						runtime.GC()
+					}
+					c, s := connected(t, all[(g+i)%len(all)].ID)
+					live = append(live, [2]*Session{c, s}, [2]*Session{s, c})
+					for k, ends := range live {
+						msg := []byte(fmt.Sprintf("goroutine %d, pair %d, after handshake %d", g, k/2, i))
+						if got := open(t, ends[1], seal(t, ends[0], msg)); !bytes.Equal(got, msg) {
+							t.Fatalf("opened %q, want %q", got, msg)
+						}
+					}
+				}
+			})
+		}
+	})
+}
