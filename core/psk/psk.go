@@ -75,8 +75,12 @@ func (a *Authenticator) Clone() *Authenticator {
 
 // TakeCredentials moves the identity and the key from src to a, wiping the
 // key a had; src keeps neither, and its other fields stay. Nothing is
-// copied, so no other copy of the key is left to wipe.
+// copied, so no other copy of the key is left to wipe. Taking from a
+// itself changes nothing.
 func (a *Authenticator) TakeCredentials(src *Authenticator) {
+	if a == src {
+		return // the key a had is the one to keep
+	}
 	wipe(a.preSharedKey)
 	a.identity, a.preSharedKey = src.identity, src.preSharedKey
 	src.identity, src.preSharedKey = nil, nil
