@@ -805,7 +805,12 @@ static long key_copies(const uint8_t *masked, size_t len, uint8_t mask_byte)
                 while (j < len && buf[i + j] == (masked[j] ^ mask_byte))
                     j++;
                 uintptr_t where = at + (uintptr_t)i;
-                found += j == len && (where < (uintptr_t)buf || where >= (uintptr_t)buf + sizeof buf);
+                if (j == len && (where < (uintptr_t)buf || where >= (uintptr_t)buf + sizeof buf)) {
+                    found++;
+                    /* Where it lies (heap, a thread's stack, Go's arenas)
+                     * is the first clue when a copy is not expected. */
+                    fprintf(stderr, "key copy at %#lx in %s", (unsigned long)where, line);
+                }
             }
             if (n < (ssize_t)want)
                 break;
