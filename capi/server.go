@@ -40,7 +40,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -66,7 +65,7 @@ type cServer struct {
 	callback    C.dtlsgate_server_psk_callback
 	userData    uintptr // the caller's, only handed back
 	pskRequests bool
-	inCallback  atomic.Uintptr // the thread inside the PSK callback, 0 when none
+	inCallback  callbackThread
 
 	ep       *server.Endpoint
 	cancel   context.CancelFunc
@@ -106,13 +105,6 @@ func lookupServer(h *C.capi_const_server) (*cServer, bool) {
 	return servers.get(uintptr(unsafe.Pointer(h)))
 }
 
-// callingBack reports whether the calling thread runs x's PSK callback,
-// and so holds x.mu further up its stack.
-func (x *cServer) callingBack() bool {
-	t := x.inCallback.Load()
-	return t != 0 && t == uintptr(C.capi_thread_self())
-}
-
 // withServer runs f on the server behind h, locked.
 func withServer(h *C.capi_const_server, f func(x *cServer) C.int) C.int {
 	x, ok := lookupServer(h)
@@ -124,7 +116,7 @@ func withServer(h *C.capi_const_server, f func(x *cServer) C.int) C.int {
 
 // with runs f on x, locked, unless x was freed meanwhile.
 func (x *cServer) with(f func(x *cServer) C.int) C.int {
-	if x.callingBack() {
+	if x.inCallback.current() {
 		return C.DTLSGATE_E_BUSY
 	}
 	x.mu.Lock()
@@ -337,7 +329,7 @@ func dtlsgo_server_free(h *C.dtlsgate_server) {
 		}
 	}()
 	x, ok := lookupServer(h)
-	if !ok || x.callingBack() {
+	if !ok || x.inCallback.current() {
 		return // from inside the callback this thread holds x.mu: documented no-op
 	}
 	if _, ok := servers.remove(uintptr(unsafe.Pointer(h))); !ok {
@@ -402,10 +394,10 @@ func (x *cServer) callBack(peer netip.AddrPort, identity []byte) ([]byte, bool) 
 	}
 	peerLen := putSockaddr(peer, &call.peer)
 	call.key_len = C.DTLSGATE_PSK_MAX_KEY
-	x.inCallback.Store(uintptr(C.capi_thread_self()))
+	x.inCallback.enter()
 	answer := C.capi_call_server_psk(x.callback, C.uintptr_t(x.userData), call, peerLen,
 		(*C.uint8_t)(id), C.size_t(len(identity)))
-	x.inCallback.Store(0)
+	x.inCallback.leave()
 	switch {
 	case answer == C.DTLSGATE_PSK_PENDING:
 		return nil, true
@@ -820,7 +812,7 @@ func dtlsgo_server_poll(h *C.dtlsgate_server, events *C.dtlsgate_server_event, m
 		return C.DTLSGATE_E_BAD_HANDLE
 	case max < 0 || timeoutMs < -1 || (events == nil && max > 0):
 		return C.DTLSGATE_E_INVALID_ARGUMENT
-	case x.callingBack():
+	case x.inCallback.current():
 		return C.DTLSGATE_E_BUSY
 	}
 	x.pollMu.Lock()

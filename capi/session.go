@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -28,19 +27,11 @@ type dtlsSession struct {
 	queue    [][]byte
 	callback C.dtlsgate_psk_callback
 	userData uintptr // the caller's, only handed back: not necessarily a pointer
-	// inCallback is the thread running the PSK callback (0 when none): a
-	// call from it on this session would wait for itself.
-	inCallback atomic.Uintptr
+	// inCallback refuses calls from the PSK callback on its own session.
+	inCallback callbackThread
 }
 
 var sessions table[dtlsSession]
-
-// callingBack reports whether the calling thread is inside x's PSK
-// callback, and so already holds x.mu further up its stack.
-func (x *dtlsSession) callingBack() bool {
-	t := x.inCallback.Load()
-	return t != 0 && t == uintptr(C.capi_thread_self())
-}
 
 // withSession runs f on the session behind h, locked; DTLSGATE_E_BUSY when
 // called from inside the session's own PSK callback.
@@ -49,7 +40,7 @@ func withSession(h *C.capi_const_session, f func(x *dtlsSession) C.int) C.int {
 	if !ok {
 		return C.DTLSGATE_E_BAD_HANDLE
 	}
-	if x.callingBack() {
+	if x.inCallback.current() {
 		return C.DTLSGATE_E_BUSY
 	}
 	x.mu.Lock()
@@ -90,7 +81,7 @@ func dtlsgo_session_free(h *C.dtlsgate_session) {
 	// (the callback's own do_handshake), and the engine puts the wipe off
 	// until the callback returns; any other thread waits for the call that
 	// runs.
-	if x.callingBack() {
+	if x.inCallback.current() {
 		x.s.Close()
 		return
 	}
@@ -114,8 +105,8 @@ func (x *dtlsSession) askPSK(a *psk.Authenticator) {
 		tmp.a.Wipe()
 		tmp.mu.Unlock()
 	}()
-	x.inCallback.Store(uintptr(C.capi_thread_self()))
-	defer x.inCallback.Store(0)
+	x.inCallback.enter()
+	defer x.inCallback.leave()
 	C.capi_call_psk(x.callback, C.uintptr_t(x.userData), C.capi_authenticator_handle(C.uintptr_t(id)))
 	tmp.mu.Lock()
 	takeCredentials(a, &tmp.a)
