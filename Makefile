@@ -192,7 +192,8 @@ $(BUILD)/server_c: examples/c/verify_server.c examples/c/example.h $(HEADER) $(S
 	$(CC) -std=c11 -O2 $(CFLAGS_STRICT) -Iinclude -o $@ $< $(LDFLAGS_SHARED)
 
 # The secure UDP examples (examples/CONTRACT.md) in C.
-EXAMPLES_C := $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c
+EXAMPLES_C := $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/diy_udp_server_c \
+	$(BUILD)/examples/secure_udp_client_c
 
 $(BUILD)/examples/%_c: examples/c/%.c examples/c/example.h $(HEADER) $(SO)
 	@mkdir -p $(@D)

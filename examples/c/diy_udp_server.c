@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * secure_udp_server.c - a DTLS echo server with pre-shared keys: dtlsgate's
- * port of Qt's secure UDP server example to C.
+ * diy_udp_server.c - a DTLS echo server with pre-shared keys, done by hand:
+ * dtlsgate's port of Qt's secure UDP server example to C, on the low-level
+ * verifier and session API. secure_udp_server.c is the same server on the
+ * library's endpoint, which does all of this (and the limits below) itself;
+ * this one shows what that means, and bench/load.sh measures one against
+ * the other.
  *
  * One UDP socket serves every client. A datagram from an address without a
  * connection goes to the verifier, which answers a ClientHello without a
@@ -15,7 +19,7 @@
  * a replay (RFC 6347, 4.2.8). Only when that handshake completes does its
  * session replace the old one.
  *
- * Usage: secure_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT]
+ * Usage: diy_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT] [--deadline SECONDS]
  * The lines it prints are listed in examples/CONTRACT.md. SIGINT or
  * SIGTERM closes every connection with close_notify and exits 0.
  *
@@ -46,6 +50,7 @@ static dtlsgate_verifier *verifier;
 static uint8_t psk[EXAMPLE_MAX_KEY];
 static int psk_len;
 static const char *identity_hint = "dtlsgate example server";
+static uint32_t deadline_ms = 30000;
 static uint8_t datagram[65536];
 
 /* The PSK callback: any identity is welcome, the key is the server's. */
@@ -148,6 +153,7 @@ static void accept_client(const struct sockaddr_storage *addr, socklen_t len, co
         dtlsgate_session_set_cookie_verifier(s, verifier) != 1 ||
         dtlsgate_session_set_identity_hint(s, (const uint8_t *)identity_hint,
                                            strlen(identity_hint)) != 1 ||
+        dtlsgate_session_set_handshake_deadline(s, deadline_ms) != 1 ||
         dtlsgate_session_set_psk_callback(s, on_psk_required, c) != DTLSGATE_OK) {
         forget(c, s, "cannot set up a session");
         return;
@@ -290,7 +296,7 @@ static void shut_down(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: secure_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT]\n");
+    fprintf(stderr, "usage: diy_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT] [--deadline SECONDS]\n");
     exit(2);
 }
 
@@ -304,18 +310,20 @@ int main(int argc, char **argv)
             key_hex = argv[++i];
         else if (strcmp(argv[i], "--hint") == 0 && i + 1 < argc)
             identity_hint = argv[++i];
+        else if (strcmp(argv[i], "--deadline") == 0 && i + 1 < argc)
+            deadline_ms = option_ms("--deadline", argv[++i]);
         else
             usage();
     }
     if ((psk_len = parse_hex_key(key_hex, psk)) < 0) {
-        fprintf(stderr, "secure_udp_server: --psk wants 1 to %d bytes in hex\n", EXAMPLE_MAX_KEY);
+        fprintf(stderr, "diy_udp_server: --psk wants 1 to %d bytes in hex\n", EXAMPLE_MAX_KEY);
         return 2;
     }
 
     struct addrinfo *ai = numeric_address(argv[1], argv[2], 1);
     server_fd = socket(ai->ai_family, SOCK_DGRAM, 0);
     if (server_fd < 0 || bind(server_fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        fprintf(stderr, "secure_udp_server: cannot bind %s %s: %s\n", argv[1], argv[2],
+        fprintf(stderr, "diy_udp_server: cannot bind %s %s: %s\n", argv[1], argv[2],
                 strerror(errno));
         return 1;
     }
