@@ -1164,10 +1164,30 @@ static dtlsgate_server_stats stats_of(dtlsgate_server *srv)
     return st;
 }
 
-static void free_clients(client_t **cs, int n)
+/* A server with cfg for the test named what, alice's key in its table. */
+static dtlsgate_server *server_for(const char *what, dtlsgate_server_config *cfg)
+{
+    check_context = what;
+    dtlsgate_server *srv = new_server(cfg);
+    CHECK_EQ(dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY), DTLSGATE_OK);
+    return srv;
+}
+
+/* Starts alice as c at ip:port and connects her among cs[0..n-1]. */
+static int connect_at(dtlsgate_server *srv, client_t **cs, int n, client_t *c, const char *ip,
+                      uint16_t port, tally *t)
+{
+    client_start_at(c, "alice", KEY, sizeof KEY, ip, port);
+    return joins(srv, cs, n, c, t);
+}
+
+/* Ends a test: its clients and its server go. */
+static void done(dtlsgate_server *srv, client_t **cs, int n)
 {
     for (int i = 0; i < n; i++)
         dtlsgate_session_free(cs[i]->s);
+    dtlsgate_server_free(srv);
+    check_context = "";
 }
 
 /* 200 clients at once, each from an address of its own: every handshake
@@ -1175,13 +1195,11 @@ static void free_clients(client_t **cs, int n)
  * reaches them all. */
 static void test_many_clients(void)
 {
-    check_context = "200 clients";
     enum { N = 200 };
     static client_t clients[N];
     static client_t *cs[N];
     dtlsgate_server_config cfg = defaults();
-    dtlsgate_server *srv = new_server(&cfg);
-    dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY);
+    dtlsgate_server *srv = server_for("200 clients", &cfg);
     for (int i = 0; i < N; i++) {
         char ip[32];
         snprintf(ip, sizeof ip, "10.0.%d.%d", i / 200, i % 200 + 1);
@@ -1226,39 +1244,31 @@ static void test_many_clients(void)
         closed += clients[i].closed;
     CHECK_EQ(closed, N);
     CHECK_EQ(stats_of(srv).sessions, 0);
-    free_clients(cs, N);
-    dtlsgate_server_free(srv);
-    check_context = "";
+    done(srv, cs, N);
 }
 
 /* max_sessions: a half-open handshake makes room for a newcomer; with only
  * active established sessions left, the next one is refused. */
 static void test_limit_sessions(void)
 {
-    check_context = "max_sessions";
     dtlsgate_server_config cfg = defaults();
     cfg.max_sessions = 3;
-    dtlsgate_server *srv = new_server(&cfg);
-    dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY);
+    dtlsgate_server *srv = server_for("max_sessions", &cfg);
     client_t a, b, c, d, squatter;
     client_t *cs[] = {&a, &b, &squatter, &c, &d};
     tally t = {0};
-    client_start_at(&a, "alice", KEY, sizeof KEY, "10.1.0.1", 40001);
-    CHECK(joins(srv, cs, 1, &a, &t));
-    client_start_at(&b, "alice", KEY, sizeof KEY, "10.1.0.2", 40002);
-    CHECK(joins(srv, cs, 2, &b, &t));
+    CHECK(connect_at(srv, cs, 1, &a, "10.1.0.1", 40001, &t));
+    CHECK(connect_at(srv, cs, 2, &b, "10.1.0.2", 40002, &t));
     squat(srv, &squatter, "10.1.0.3", 40003);
     CHECK_EQ(stats_of(srv).sessions, 3);
 
-    client_start_at(&c, "alice", KEY, sizeof KEY, "10.1.0.4", 40004);
-    CHECK(joins(srv, cs, 4, &c, &t));
+    CHECK(connect_at(srv, cs, 4, &c, "10.1.0.4", 40004, &t));
     dtlsgate_server_stats st = stats_of(srv);
     CHECK_EQ(st.evicted_for_session, 1);
     CHECK_EQ(st.half_open, 0);
     CHECK_EQ(st.sessions, 3);
 
-    client_start_at(&d, "alice", KEY, sizeof KEY, "10.1.0.5", 40005);
-    CHECK(!joins(srv, cs, 5, &d, &t));
+    CHECK(!connect_at(srv, cs, 5, &d, "10.1.0.5", 40005, &t));
     st = stats_of(srv);
     CHECK(st.refused_full >= 1);
     CHECK_EQ(st.evicted_idle, 0); /* active sessions are never evicted */
@@ -1267,25 +1277,20 @@ static void test_limit_sessions(void)
     CHECK(works(srv, cs, 5, &b, "b still works", &t));
     CHECK(works(srv, cs, 5, &c, "c works", &t));
     CHECK_EQ(t.closed[DTLSGATE_SERVER_CLOSED_EVICTED], 0);
-    free_clients(cs, 5);
-    dtlsgate_server_free(srv);
-    check_context = "";
+    done(srv, cs, 5);
 }
 
 /* max_half_open: the oldest handshake makes room, for squatters and for a
  * real client alike; the real client gets in. */
 static void test_limit_half_open(void)
 {
-    check_context = "max_half_open";
     dtlsgate_server_config cfg = defaults();
     cfg.max_half_open = 3;
-    dtlsgate_server *srv = new_server(&cfg);
-    dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY);
+    dtlsgate_server *srv = server_for("max_half_open", &cfg);
     client_t a, b, sq[4];
     client_t *cs[] = {&a, &sq[0], &sq[1], &sq[2], &sq[3], &b};
     tally t = {0};
-    client_start_at(&a, "alice", KEY, sizeof KEY, "10.2.0.1", 40001);
-    CHECK(joins(srv, cs, 1, &a, &t));
+    CHECK(connect_at(srv, cs, 1, &a, "10.2.0.1", 40001, &t));
     for (int i = 0; i < 4; i++) {
         char ip[32];
         snprintf(ip, sizeof ip, "10.2.1.%d", i + 1);
@@ -1294,43 +1299,35 @@ static void test_limit_half_open(void)
     dtlsgate_server_stats st = stats_of(srv);
     CHECK_EQ(st.evicted_half_open, 1);
     CHECK_EQ(st.half_open, 3);
-    client_start_at(&b, "alice", KEY, sizeof KEY, "10.2.0.2", 40002);
-    CHECK(joins(srv, cs, 6, &b, &t));
+    CHECK(connect_at(srv, cs, 6, &b, "10.2.0.2", 40002, &t));
     st = stats_of(srv);
     CHECK_EQ(st.evicted_half_open, 2);
     CHECK_EQ(st.half_open, 2);
     CHECK(works(srv, cs, 6, &a, "a still works", &t));
     CHECK(works(srv, cs, 6, &b, "b works", &t));
-    free_clients(cs, 6);
-    dtlsgate_server_free(srv);
-    check_context = "";
+    done(srv, cs, 6);
 }
 
 /* max_half_open_per_ip: one address's handshakes make room among
  * themselves; other addresses are not touched. */
 static void test_limit_per_ip(void)
 {
-    check_context = "max_half_open_per_ip";
     dtlsgate_server_config cfg = defaults();
     cfg.max_half_open_per_ip = 2;
-    dtlsgate_server *srv = new_server(&cfg);
-    dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY);
+    dtlsgate_server *srv = server_for("max_half_open_per_ip", &cfg);
     client_t a, b, c, other, sq[3];
     client_t *cs[] = {&a, &other, &sq[0], &sq[1], &sq[2], &b, &c};
     tally t = {0};
-    client_start_at(&a, "alice", KEY, sizeof KEY, "10.3.0.1", 40001);
-    CHECK(joins(srv, cs, 1, &a, &t));
+    CHECK(connect_at(srv, cs, 1, &a, "10.3.0.1", 40001, &t));
     squat(srv, &other, "10.3.0.9", 40009); /* another address's handshake */
     for (int i = 0; i < 3; i++)
         squat(srv, &sq[i], "10.3.0.2", (uint16_t)(41000 + i));
     dtlsgate_server_stats st = stats_of(srv);
     CHECK_EQ(st.evicted_half_open_per_ip, 1);
     CHECK_EQ(st.half_open, 3);
-    client_start_at(&b, "alice", KEY, sizeof KEY, "10.3.0.2", 40002); /* the squatters' address */
-    CHECK(joins(srv, cs, 6, &b, &t));
+    CHECK(connect_at(srv, cs, 6, &b, "10.3.0.2", 40002, &t)); /* the squatters' address */
     CHECK_EQ(stats_of(srv).evicted_half_open_per_ip, 2);
-    client_start_at(&c, "alice", KEY, sizeof KEY, "10.3.0.3", 40003);
-    CHECK(joins(srv, cs, 7, &c, &t));
+    CHECK(connect_at(srv, cs, 7, &c, "10.3.0.3", 40003, &t));
     st = stats_of(srv);
     CHECK_EQ(st.evicted_half_open_per_ip, 2);
     CHECK_EQ(st.evicted_half_open, 0);
@@ -1338,25 +1335,20 @@ static void test_limit_per_ip(void)
     CHECK(works(srv, cs, 7, &a, "a still works", &t));
     CHECK(works(srv, cs, 7, &b, "b works", &t));
     CHECK(works(srv, cs, 7, &c, "c works", &t));
-    free_clients(cs, 7);
-    dtlsgate_server_free(srv);
-    check_context = "";
+    done(srv, cs, 7);
 }
 
 /* handshake_deadline_ms ends a squatter's handshake, and not an
  * established session. */
 static void test_limit_deadline(void)
 {
-    check_context = "handshake_deadline_ms";
     dtlsgate_server_config cfg = defaults();
     cfg.handshake_deadline_ms = 50;
-    dtlsgate_server *srv = new_server(&cfg);
-    dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY);
+    dtlsgate_server *srv = server_for("handshake_deadline_ms", &cfg);
     client_t a, squatter;
     client_t *cs[] = {&a, &squatter};
     tally t = {0};
-    client_start_at(&a, "alice", KEY, sizeof KEY, "10.4.0.1", 40001);
-    CHECK(joins(srv, cs, 1, &a, &t));
+    CHECK(connect_at(srv, cs, 1, &a, "10.4.0.1", 40001, &t));
     squat(srv, &squatter, "10.4.0.2", 40002);
     CHECK_EQ(stats_of(srv).half_open, 1);
     sleep_ms(70);
@@ -1366,21 +1358,17 @@ static void test_limit_deadline(void)
     CHECK_EQ(st.half_open, 0);
     CHECK_EQ(st.sessions, 1);
     CHECK(works(srv, cs, 2, &a, "a still works", &t));
-    free_clients(cs, 2);
-    dtlsgate_server_free(srv);
-    check_context = "";
+    done(srv, cs, 2);
 }
 
 /* idle_timeout_ms closes the quiet session with close_notify; the one that
  * keeps talking stays. */
 static void test_limit_idle(void)
 {
-    check_context = "idle_timeout_ms";
     enum { IDLE_MS = 300 };
     dtlsgate_server_config cfg = defaults();
     cfg.idle_timeout_ms = IDLE_MS;
-    dtlsgate_server *srv = new_server(&cfg);
-    dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY);
+    dtlsgate_server *srv = server_for("idle_timeout_ms", &cfg);
     client_t chatty, quiet;
     client_t *cs[] = {&chatty, &quiet};
     tally t = {0};
@@ -1413,9 +1401,7 @@ static void test_limit_idle(void)
     CHECK(!chatty.closed);
     CHECK(talked > 0);
     CHECK(works(srv, cs, 2, &chatty, "chatty still works", &t));
-    free_clients(cs, 2);
-    dtlsgate_server_free(srv);
-    check_context = "";
+    done(srv, cs, 2);
 }
 
 /* Records of a datagram: n of them, each of len bytes of 'x', from c. */
@@ -1439,16 +1425,13 @@ static void records(client_t *c, int n, size_t len, dgram_t *out)
  * session goes on. */
 static void test_limit_buffered(void)
 {
-    check_context = "max_buffered_bytes";
     dtlsgate_server_config cfg = defaults();
     cfg.max_buffered_bytes = 1024;
-    dtlsgate_server *srv = new_server(&cfg);
-    dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY);
+    dtlsgate_server *srv = server_for("max_buffered_bytes", &cfg);
     client_t a;
     client_t *cs[] = {&a};
     tally t = {0};
-    client_start_at(&a, "alice", KEY, sizeof KEY, "10.6.0.1", 40001);
-    CHECK(joins(srv, cs, 1, &a, &t));
+    CHECK(connect_at(srv, cs, 1, &a, "10.6.0.1", 40001, &t));
     static dgram_t d;
     records(&a, 3, 400, &d); /* 1200 bytes > 1024 */
     CHECK_EQ(dtlsgate_server_input(srv, sa_of(&a), sizeof a.from, d.data, d.len), DTLSGATE_OK);
@@ -1463,9 +1446,7 @@ static void test_limit_buffered(void)
     CHECK_EQ(stats_of(srv).dropped_buffered, 1);
     CHECK(works(srv, cs, 1, &a, "a still works", &t));
     CHECK_EQ(stats_of(srv).sessions, 1);
-    free_clients(cs, 1);
-    dtlsgate_server_free(srv);
-    check_context = "";
+    done(srv, cs, 1);
 }
 
 int main(void)
