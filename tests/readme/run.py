@@ -237,8 +237,10 @@ def run(server: Server, work: str, env: dict) -> None:
 
         p = start(server.command, server.cwd, log, env)
         wait_bound(p, True)
+        identity = re.search(r"-psk_identity (\S+)", server.openssl)
         r = subprocess.run([sys.executable, os.path.join(ROOT, "tests/interop/replay.py"),
-                            "--server", HOST, str(PORT), "--delay", "1"],
+                            "--server", HOST, str(PORT), "--delay", "1"]
+                           + (["--identity", identity.group(1)] if identity else []),
                            env=env, capture_output=True, text=True, timeout=60)
         report(r.returncode == 0, "%s: a replayed ClientHello leaves the session working"
                % server.name, r.stdout + r.stderr)
