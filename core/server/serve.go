@@ -507,6 +507,9 @@ func (st *Stats) add(o Stats) {
 	st.RefusedFull += o.RefusedFull
 	st.IdleTimeouts += o.IdleTimeouts
 	st.DroppedBuffered += o.DroppedBuffered
+	st.DroppedUnknownCID += o.DroppedUnknownCID
+	st.Moves += o.Moves
+	st.RefusedMoves += o.RefusedMoves
 	st.Sessions += o.Sessions
 	st.HalfOpen += o.HalfOpen
 }

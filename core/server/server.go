@@ -28,6 +28,11 @@ const (
 	Connected EventKind = iota + 1 // a handshake completed
 	Data                           // application data arrived
 	Closed                         // a connected session ended
+	// Moved: a connected peer's address changed (RFC 9146 section 6): a
+	// record with its connection ID came from Peer, authenticated, and
+	// was newer than any before; OldPeer is where it was. Data goes to
+	// Peer from now on.
+	Moved
 )
 
 func (k EventKind) String() string {
@@ -38,6 +43,8 @@ func (k EventKind) String() string {
 		return "Data"
 	case Closed:
 		return "Closed"
+	case Moved:
+		return "Moved"
 	}
 	return "EventKind(?)"
 }
@@ -66,11 +73,15 @@ func (r CloseReason) String() string {
 type Event struct {
 	Kind     EventKind
 	Peer     netip.AddrPort
-	Identity []byte        // Connected: the client's PSK identity
-	Cipher   session.Suite // Connected: the negotiated suite
-	Data     []byte        // Data: the application's to keep
-	Reason   CloseReason   // Closed
-	Err      string        // Closed: what the session said, if anything
+	Identity []byte         // Connected: the client's PSK identity
+	Cipher   session.Suite  // Connected: the negotiated suite
+	Data     []byte         // Data: the application's to keep
+	Reason   CloseReason    // Closed
+	Err      string         // Closed: what the session said, if anything
+	OldPeer  netip.AddrPort // Moved: the address the peer had before
+	// ConnectionID is, on Connected, the connection ID the server gave
+	// the session (nil without one; the application's to keep).
+	ConnectionID []byte
 }
 
 // Errors of the calls that name a peer.

@@ -66,6 +66,26 @@ const (
 	MaxPreSharedKeyLength = 512
 )
 
+// Connection IDs (RFC 9146), for Config.ConnectionIDLength.
+const (
+	// DefaultConnectionIDLength is the length of the ID a server asks for
+	// when Config.ConnectionIDLength is 0.
+	DefaultConnectionIDLength = 8
+	// MaxConnectionIDLength is the longest ID this side asks for. The
+	// peer's may be longer (up to 255 bytes): it is taken as it comes.
+	MaxConnectionIDLength = 16
+	// NoConnectionID turns connection IDs off: the connection_id extension
+	// is neither offered (client) nor answered (server), and records are
+	// plain DTLS 1.2.
+	NoConnectionID = -1
+	// EmptyConnectionID offers connection IDs with a zero-length ID for
+	// this side: "I can send with your ID, send me none". The peer's
+	// records stay plain while this side's carry the peer's ID, so the
+	// peer finds this side's session whatever its address. The usual
+	// choice of a device behind a NAT.
+	EmptyConnectionID = -2
+)
+
 // Config holds what a Session needs besides its peer. The zero value is a
 // usable configuration (default suites, MTU and retransmission limit, the
 // process-wide default cookie parameters, no identity hint).
@@ -102,6 +122,22 @@ type Config struct {
 	// enough for the largest flight a PSK handshake can have (about 130
 	// KB). A server with many half-open handshakes sets it lower.
 	MaxHandshakeBuffer int
+	// ConnectionIDLength says whether this side negotiates connection IDs
+	// (RFC 9146) and how long the ID is that it asks the peer to put in
+	// the records it sends here once the epoch changes; the ID is drawn
+	// from Rand for each handshake. 1..MaxConnectionIDLength bytes,
+	// EmptyConnectionID, NoConnectionID, or 0 for the role's default: a
+	// server answers a client that offers the extension with an ID of
+	// DefaultConnectionIDLength bytes; a client does not offer it, so its
+	// ClientHello stays what it was without connection ID support.
+	// Connection IDs are used only when both sides send the extension: a
+	// peer without it gets plain records.
+	ConnectionIDLength int
+	// ConnectionID, when not nil, is the ID this side asks for instead of
+	// a random one (ConnectionIDLength is then ignored; an empty, non-nil
+	// slice is EmptyConnectionID). It suits one session: a server endpoint
+	// sets it per session so that its IDs are unique and routable.
+	ConnectionID []byte
 	// Now and Rand replace the clock and the randomness source, for tests.
 	Now  func() time.Time
 	Rand io.Reader
@@ -154,6 +190,17 @@ type Session struct {
 	peerLast      message
 	peerLastEpoch uint16
 	resentAt      time.Time // when a repeat last made us send a flight again
+
+	// Connection IDs (RFC 9146), once negotiated (cidOn): ownCID is the
+	// one records from the peer carry, peerCID the one ours carry; an
+	// empty one means plain records in that direction.
+	cidOn   bool
+	ownCID  []byte
+	peerCID []byte
+	// newest: the last datagram taken held a tls12_cid record that
+	// authenticated with a sequence number above any before it in its
+	// epoch (RFC 9146 section 6), which MovePeer requires.
+	newest bool
 
 	inPSK      bool // the PSK callback is running
 	closeLater bool // Close was called from inside the PSK callback
@@ -211,6 +258,14 @@ func (s *Session) setConfig(cfg Config) error {
 	}
 	if cfg.MaxHandshakeBuffer < 0 {
 		return fmt.Errorf("session: negative handshake buffer limit %d", cfg.MaxHandshakeBuffer)
+	}
+	switch l := cfg.ConnectionIDLength; {
+	case cfg.ConnectionID != nil && len(cfg.ConnectionID) > MaxConnectionIDLength:
+		return fmt.Errorf("session: connection ID of %d bytes, more than %d", len(cfg.ConnectionID), MaxConnectionIDLength)
+	case cfg.ConnectionID != nil:
+		cfg.ConnectionID = append([]byte{}, cfg.ConnectionID...)
+	case l > MaxConnectionIDLength || l < EmptyConnectionID:
+		return fmt.Errorf("session: connection ID length %d is outside 1..%d (0: default, -1: none, -2: empty)", l, MaxConnectionIDLength)
 	}
 	if cfg.Now == nil {
 		cfg.Now = monotonicNow
@@ -278,6 +333,46 @@ func (s *Session) SetPeer(peer netip.AddrPort) bool {
 
 // Peer returns the peer's address, invalid until SetPeer.
 func (s *Session) Peer() netip.AddrPort { return s.peer }
+
+// ConnectionID returns the connection ID this side asked the peer to use,
+// which the peer's records carry, and whether connection IDs were
+// negotiated (both sides sent the extension; the ID may then be empty).
+// It is known from the hello exchange on, until the connection ends. The
+// slice is the session's: do not change it.
+func (s *Session) ConnectionID() ([]byte, bool) { return s.ownCID, s.cidOn }
+
+// PeerConnectionID returns the connection ID the peer asked for, which
+// this side's records carry, and whether connection IDs were negotiated.
+// The slice is the session's: do not change it.
+func (s *Session) PeerConnectionID() ([]byte, bool) { return s.peerCID, s.cidOn }
+
+// MovePeer changes the peer's address on an established connection with
+// connection IDs, as RFC 9146 section 6 allows: only when the last
+// datagram passed to DecryptDatagram or Open, which the caller says came
+// from to, held a record with this side's connection ID that
+// authenticated and carried a sequence number higher than any before it
+// in its epoch. A replayed, reordered or forged record never moves the
+// peer. It returns false with InvalidOperation, changing nothing, when
+// that does not hold. Records are then meant for to; the application may
+// want to check the new address answers (a return-routability check)
+// before it sends much there.
+func (s *Session) MovePeer(to netip.AddrPort) bool {
+	s.clearError()
+	if s.inCallback() {
+		return false
+	}
+	a := to.Addr()
+	switch {
+	case !s.encrypted || !s.cidOn:
+		return s.setError(dtlserror.InvalidOperation, "Cannot move the peer: no connection with connection IDs")
+	case !s.newest:
+		return s.setError(dtlserror.InvalidOperation, "Cannot move the peer: the last datagram held no new authenticated record with our connection ID")
+	case !a.IsValid() || a.IsUnspecified() || to.Port() == 0 || a.IsMulticast():
+		return s.setError(dtlserror.InvalidInputParameters, "Invalid address")
+	}
+	s.peer = to
+	return true
+}
 
 // HandshakeState returns the state of the handshake.
 func (s *Session) HandshakeState() State { return s.state }
