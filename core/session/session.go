@@ -3,11 +3,13 @@
 package session
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/cookie"
@@ -339,12 +341,77 @@ func (s *Session) Peer() netip.AddrPort { return s.peer }
 // negotiated (both sides sent the extension; the ID may then be empty).
 // It is known from the hello exchange on, until the connection ends. The
 // slice is the session's: do not change it.
-func (s *Session) ConnectionID() ([]byte, bool) { return s.ownCID, s.cidOn }
+func (s *Session) ConnectionID() ([]byte, bool) {
+	if !s.cidOn {
+		return nil, false
+	}
+	return s.ownCID, true
+}
 
 // PeerConnectionID returns the connection ID the peer asked for, which
 // this side's records carry, and whether connection IDs were negotiated.
 // The slice is the session's: do not change it.
 func (s *Session) PeerConnectionID() ([]byte, bool) { return s.peerCID, s.cidOn }
+
+// chooseCID returns the connection ID this side asks for, drawn now, and
+// whether it takes part in connection IDs at all (Config.ConnectionIDLength).
+func (s *Session) chooseCID() ([]byte, bool, error) {
+	n := s.cfg.ConnectionIDLength
+	switch {
+	case s.cfg.ConnectionID != nil:
+		return s.cfg.ConnectionID, true, nil
+	case n == NoConnectionID, n == 0 && s.mode == Client:
+		return nil, false, nil
+	case n == EmptyConnectionID:
+		return []byte{}, true, nil
+	case n == 0:
+		n = DefaultConnectionIDLength
+	}
+	cid := make([]byte, n)
+	if _, err := io.ReadFull(s.cfg.Rand, cid); err != nil {
+		return nil, false, err
+	}
+	return cid, true, nil
+}
+
+// readCIDLen is the length of the connection ID in the peer's tls12_cid
+// records; 0 when none may come.
+func (s *Session) readCIDLen() int {
+	if !s.cidOn {
+		return 0
+	}
+	return len(s.ownCID)
+}
+
+// writesCID reports whether our protected records are tls12_cid ones.
+func (s *Session) writesCID() bool { return s.cidOn && len(s.peerCID) > 0 }
+
+// writeHeaderLen is the header length of our protected records.
+func (s *Session) writeHeaderLen() int {
+	if s.writesCID() {
+		return recordHeaderLen + len(s.peerCID)
+	}
+	return recordHeaderLen
+}
+
+// innerLen is what the inner plaintext of our tls12_cid records adds to
+// their content: the real type (no padding is sent).
+func (s *Session) innerLen() int {
+	if s.writesCID() {
+		return 1
+	}
+	return 0
+}
+
+// cidFits reports whether an epoch-1 record has the form this connection
+// expects of the peer: a tls12_cid record with our ID when we asked for a
+// non-empty one, a plain record otherwise.
+func (s *Session) cidFits(r record) bool {
+	if r.typ != contentCID {
+		return s.readCIDLen() == 0
+	}
+	return s.readCIDLen() > 0 && bytes.Equal(r.cid, s.ownCID)
+}
 
 // MovePeer changes the peer's address on an established connection with
 // connection IDs, as RFC 9146 section 6 allows: only when the last
@@ -665,7 +732,7 @@ func (s *Session) SealedLen(n int) int {
 	if !s.encrypted {
 		return 0
 	}
-	return recordHeaderLen + s.writeProt.sealedLen(n)
+	return s.writeHeaderLen() + s.writeProt.sealedLen(n+s.innerLen())
 }
 
 // Seal writes plaintext as one application-data record at the start of out
@@ -686,7 +753,7 @@ func (s *Session) Seal(out, plaintext []byte) (int, RecordResult) {
 	if overlap(out[:n], plaintext) {
 		// Move the plaintext to where its encryption goes, so the header
 		// written first cannot overwrite it.
-		at := recordHeaderLen + s.writeProt.prefix()
+		at := s.writeHeaderLen() + s.writeProt.prefix()
 		plaintext = out[at : at+copy(out[at:], plaintext)]
 	}
 	rec, err := s.sealRecord(out[:0], contentApplicationData, 1, plaintext)
@@ -702,8 +769,11 @@ func (s *Session) Seal(out, plaintext []byte) (int, RecordResult) {
 // out may overlap dgram anywhere (in place); dgram's bytes are then
 // overwritten, unless the result is RecordShortBuffer or RecordNotData.
 // Anything else than a lone application-data record is RecordNotData,
-// left for DecryptDatagram. On RecordShortBuffer the length is the size
-// needed. Once warmed up it allocates nothing.
+// left for DecryptDatagram. With connection IDs a record's real type is
+// inside its encryption: one that turns out to hold something else (an
+// alert) is handled here as DecryptDatagram would, and is RecordNotData
+// too, with nothing left for DecryptDatagram to do. On RecordShortBuffer
+// the length is the size needed. Once warmed up it allocates nothing.
 func (s *Session) Open(out, dgram []byte) (int, RecordResult) {
 	s.clearError()
 	switch {
@@ -716,11 +786,12 @@ func (s *Session) Open(out, dgram []byte) (int, RecordResult) {
 		s.setError(dtlserror.InvalidInputParameters, "Cannot decrypt an empty datagram")
 		return 0, RecordError
 	}
-	r, ok := firstRecord(dgram)
+	s.newest = false
+	r, ok := firstRecordCID(dgram, s.readCIDLen())
 	switch {
-	case ok && r.typ != contentApplicationData, ok && len(r.raw) != len(dgram):
+	case ok && r.typ != contentApplicationData && r.typ != contentCID, ok && len(r.raw) != len(dgram):
 		return 0, RecordNotData
-	case !ok, r.version>>8 != 0xFE, r.epoch != 1:
+	case !ok, r.version>>8 != 0xFE, r.epoch != 1, !s.cidFits(r):
 		// Unframable, or what DecryptDatagram drops too.
 		return 0, RecordDropped
 	}
@@ -731,9 +802,15 @@ func (s *Session) Open(out, dgram []byte) (int, RecordResult) {
 	case len(out) < room:
 		return room, RecordShortBuffer
 	}
-	plain, ok := s.openProtected(out, r)
+	plain, typ, ok := s.openProtected(out, r)
 	if !ok {
 		return 0, RecordDropped
+	}
+	if typ != contentApplicationData {
+		if _, repeated := s.take(r, typ, plain, nil); repeated && s.code == dtlserror.NoError {
+			s.resendOnRequest()
+		}
+		return 0, RecordNotData
 	}
 	s.dataArrived()
 	return len(plain), RecordOK
@@ -791,7 +868,18 @@ func (s *Session) sealRecord(b []byte, typ uint8, epoch uint16, payload []byte) 
 		b = appendRecordHeader(b, typ, versionDTLS12, 0, seq, len(payload))
 		return append(b, payload...), nil
 	}
-	return s.writeProt.seal(b, typ, epoch, seq, payload)
+	if !s.writesCID() {
+		return s.writeProt.seal(b, typ, epoch, seq, payload)
+	}
+	// A tls12_cid record: the real type follows the content inside the
+	// encryption, so both go where the encryption will be, in b's spare
+	// capacity (where Seal may have put the payload already).
+	at := len(b) + s.writeHeaderLen() + s.writeProt.prefix()
+	b = slices.Grow(b, s.writeHeaderLen()+s.writeProt.sealedLen(len(payload)+1))
+	inner := b[at : at+len(payload)+1]
+	copy(inner, payload)
+	inner[len(payload)] = typ
+	return s.writeProt.seal(b, contentCID, epoch, seq, inner)
 }
 
 // input processes every record of a datagram and returns the application
@@ -799,37 +887,15 @@ func (s *Session) sealRecord(b []byte, typ uint8, epoch uint16, payload []byte) 
 func (s *Session) input(dgram []byte) []byte {
 	var data []byte
 	retransmit := false
-	splitRecords(dgram, func(r record) bool {
-		plain, ok := s.openRecord(r)
+	s.newest = false
+	splitRecordsCID(dgram, s.readCIDLen(), func(r record) bool {
+		plain, typ, ok := s.openRecord(r)
 		if !ok {
 			return s.code == dtlserror.NoError
 		}
-		used := false
-		switch r.typ {
-		case contentHandshake:
-			var repeated bool
-			used, repeated = s.handleHandshakeRecord(r.epoch, plain)
-			retransmit = retransmit || repeated
-		case contentChangeCipherSpec:
-			if s.hs != nil && len(plain) == 1 && plain[0] == 1 && r.epoch == 0 {
-				s.handleChangeCipherSpec()
-			}
-		case contentAlert:
-			s.handleAlert(r.epoch, plain)
-		case contentApplicationData:
-			if r.epoch == 1 && s.encrypted {
-				data = append(data, plain...)
-				s.dataArrived()
-			}
-		}
-		// An epoch-0 record is not authenticated: it moves the replay
-		// window only once it completed a handshake message, so that one
-		// forged record with a huge sequence number cannot make every
-		// genuine one look old (epoch-1 records moved it when they
-		// authenticated). A ChangeCipherSpec or an alert never moves it.
-		if used && r.epoch == 0 && s.state == HandshakeInProgress {
-			s.replay[0].accept(r.seq)
-		}
+		var repeated bool
+		data, repeated = s.take(r, typ, plain, data)
+		retransmit = retransmit || repeated
 		// Stop at an error that ended the connection.
 		return s.code == dtlserror.NoError
 	})
@@ -839,47 +905,92 @@ func (s *Session) input(dgram []byte) []byte {
 	return data
 }
 
+// take acts on one record that opened, of real type typ, appending the
+// application data it carries to data. It reports whether the record
+// repeated the last message of the peer's previous flight.
+func (s *Session) take(r record, typ uint8, plain, data []byte) ([]byte, bool) {
+	used, repeated := false, false
+	switch typ {
+	case contentHandshake:
+		used, repeated = s.handleHandshakeRecord(r.epoch, plain)
+	case contentChangeCipherSpec:
+		if s.hs != nil && len(plain) == 1 && plain[0] == 1 && r.epoch == 0 {
+			s.handleChangeCipherSpec()
+		}
+	case contentAlert:
+		s.handleAlert(r.epoch, plain)
+	case contentApplicationData:
+		if r.epoch == 1 && s.encrypted {
+			data = append(data, plain...)
+			s.dataArrived()
+		}
+	}
+	// An epoch-0 record is not authenticated: it moves the replay
+	// window only once it completed a handshake message, so that one
+	// forged record with a huge sequence number cannot make every
+	// genuine one look old (epoch-1 records moved it when they
+	// authenticated). A ChangeCipherSpec or an alert never moves it.
+	if used && r.epoch == 0 && s.state == HandshakeInProgress {
+		s.replay[0].accept(r.seq)
+	}
+	return data, repeated
+}
+
 // openRecord authenticates and decrypts one record, enforcing epochs and the
 // replay window. It reports false for a record to drop: a record that fails
 // authentication is dropped silently whatever the step (RFC 6347 section
 // 4.1.2.7), so that garbage cannot end a handshake or a connection.
-func (s *Session) openRecord(r record) ([]byte, bool) {
+func (s *Session) openRecord(r record) ([]byte, uint8, bool) {
 	if r.version>>8 != 0xFE {
-		return nil, false
+		return nil, 0, false
 	}
 	switch {
 	case r.epoch == 0:
-		return r.payload, s.replay[0].fresh(r.seq)
-	case r.epoch != 1 || r.typ == contentChangeCipherSpec:
-		// ChangeCipherSpec is only ever sent in epoch 0.
-		return nil, false
+		return r.payload, r.typ, r.typ != contentCID && s.replay[0].fresh(r.seq)
+	case r.epoch != 1 || r.typ == contentChangeCipherSpec || !s.cidFits(r):
+		// ChangeCipherSpec is only ever sent in epoch 0; with connection
+		// IDs negotiated, a record without ours is not the peer's.
+		return nil, 0, false
 	case s.readEpoch == 0:
 		// An epoch-1 record that overtook the ChangeCipherSpec: keep a few
 		// small ones (a Finished is), so a peer cannot park big datagrams.
 		if s.hs != nil && len(s.hs.early) < 4 && len(r.raw) <= maxEarlyRecord {
 			s.hs.early = append(s.hs.early, append([]byte(nil), r.raw...))
 		}
-		return nil, false
+		return nil, 0, false
 	}
 	return s.openProtected(nil, r)
 }
 
 // openProtected authenticates and decrypts an epoch-1 record into dst (nil:
-// a new buffer), checking and then moving the replay window.
-func (s *Session) openProtected(dst []byte, r record) ([]byte, bool) {
+// a new buffer), checking and then moving the replay window. It returns
+// the content and its real type, which a tls12_cid record carries inside.
+func (s *Session) openProtected(dst []byte, r record) ([]byte, uint8, bool) {
 	w := &s.replay[1]
 	if !w.fresh(r.seq) {
-		return nil, false
+		return nil, 0, false
 	}
 	plain, err := s.readProt.openTo(dst, r)
-	if err != nil || len(plain) > maxPlaintext {
+	if err != nil {
 		if s.hs != nil {
 			s.hs.unauthenticated++ // a hint for the error should the handshake time out
 		}
-		return nil, false
+		return nil, 0, false
+	}
+	typ := r.typ
+	if typ == contentCID {
+		var ok bool
+		if plain, typ, ok = innerPlaintext(plain); !ok || typ == contentCID {
+			return nil, 0, false
+		}
+		// RFC 9146 section 6: only such a record may move the peer.
+		s.newest = s.newest || !w.used || r.seq > w.top
+	}
+	if len(plain) > maxPlaintext {
+		return nil, 0, false
 	}
 	w.accept(r.seq)
-	return plain, true
+	return plain, typ, true
 }
 
 // dataArrived notes authenticated application data from the peer: a
