@@ -34,10 +34,7 @@ type natRelay struct {
 
 func startRelay(t *testing.T, server netip.AddrPort) *natRelay {
 	t.Helper()
-	inside, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback4, 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	inside := loopbackUDP(t)
 	r := &natRelay{inside: inside, server: server}
 	r.rebind(t)
 	r.wg.Add(1)
@@ -66,13 +63,20 @@ func startRelay(t *testing.T, server netip.AddrPort) *natRelay {
 	return r
 }
 
-// rebind gives the client a new outside port.
-func (r *natRelay) rebind(t *testing.T) {
+// loopbackUDP opens a socket on a free loopback port; the caller closes it.
+func loopbackUDP(t *testing.T) *net.UDPConn {
 	t.Helper()
-	out, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback4, 0)))
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback4, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// rebind gives the client a new outside port.
+func (r *natRelay) rebind(t *testing.T) {
+	t.Helper()
+	out := loopbackUDP(t)
 	r.mu.Lock()
 	old := r.outside
 	r.outside = out
@@ -122,10 +126,7 @@ func waitStats(t *testing.T, e *Endpoint, ok func(Stats) bool) Stats {
 func TestServeNATRebindingRelay(t *testing.T) {
 	e, _ := listen(t, "127.0.0.1:0", ServeConfig{Workers: 4, Handler: echoHandler})
 	relay := startRelay(t, e.Addr())
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback4, 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := loopbackUDP(t)
 	t.Cleanup(func() { conn.Close() })
 	c, err := dtlsnet.Dial(conn, relay.inside.LocalAddr().(*net.UDPAddr).AddrPort(), session.Config{
 		ConnectionIDLength: session.EmptyConnectionID,
@@ -167,10 +168,7 @@ func newSwapConn(t *testing.T) *swapConn {
 }
 
 func (s *swapConn) swap(t *testing.T) {
-	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback4, 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := loopbackUDP(t)
 	s.mu.Lock()
 	old := s.cur
 	s.cur = c
@@ -299,10 +297,7 @@ func TestServePion3ChangesPort(t *testing.T) {
 	rec := sc.lastWritten()
 	forged := bytes.Clone(rec)
 	forged[len(forged)-1] ^= 1
-	attacker, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback4, 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	attacker := loopbackUDP(t)
 	defer attacker.Close()
 	for _, d := range [][]byte{forged, rec} {
 		if _, err := attacker.WriteToUDPAddrPort(d, e.Addr()); err != nil {

@@ -315,17 +315,27 @@ func (s *Session) SetPeer(peer netip.AddrPort) bool {
 	if s.inCallback() {
 		return false
 	}
-	a := peer.Addr()
 	switch {
 	case s.state != HandshakeNotStarted:
 		return s.setError(dtlserror.InvalidOperation, "Cannot set peer after handshake started")
-	case !a.IsValid() || a.IsUnspecified() || peer.Port() == 0:
-		return s.setError(dtlserror.InvalidInputParameters, "Invalid address")
-	case a.IsMulticast() || a.Unmap() == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-		return s.setError(dtlserror.InvalidInputParameters, "Multicast and broadcast addresses are not supported")
+	case addressProblem(peer) != "":
+		return s.setError(dtlserror.InvalidInputParameters, addressProblem(peer))
 	}
 	s.peer = peer
 	return true
+}
+
+// addressProblem says what makes peer unusable as the peer's address; ""
+// when nothing does.
+func addressProblem(peer netip.AddrPort) string {
+	a := peer.Addr()
+	switch {
+	case !a.IsValid() || a.IsUnspecified() || peer.Port() == 0:
+		return "Invalid address"
+	case a.IsMulticast() || a.Unmap() == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return "Multicast and broadcast addresses are not supported"
+	}
+	return ""
 }
 
 // Peer returns the peer's address, invalid until SetPeer.
@@ -440,14 +450,13 @@ func (s *Session) MovePeer(to netip.AddrPort) bool {
 	if s.inCallback() {
 		return false
 	}
-	a := to.Addr()
 	switch {
 	case !s.encrypted || !s.cidsOn():
 		return s.setError(dtlserror.InvalidOperation, "Cannot move the peer: no connection with connection IDs")
 	case !s.newest:
 		return s.setError(dtlserror.InvalidOperation, "Cannot move the peer: the last datagram held no new authenticated record with our connection ID")
-	case !a.IsValid() || a.IsUnspecified() || to.Port() == 0 || a.IsMulticast():
-		return s.setError(dtlserror.InvalidInputParameters, "Invalid address")
+	case addressProblem(to) != "":
+		return s.setError(dtlserror.InvalidInputParameters, addressProblem(to))
 	}
 	s.peer = to
 	return true
