@@ -168,4 +168,5 @@ func cidStats(c *C.dtlsgate_server_stats, s server.Stats) {
 	c.dropped_unknown_cid = C.uint64_t(s.DroppedUnknownCID)
 	c.moves = C.uint64_t(s.Moves)
 	c.refused_moves = C.uint64_t(s.RefusedMoves)
+	c.routed_cid = C.uint64_t(s.RoutedCID)
 }

@@ -1285,6 +1285,8 @@ typedef struct dtlsgate_server_stats {
     uint64_t moves;                /* MOVED events: a session followed its peer */
     uint64_t refused_moves;        /* from a new address with a known ID, but forged,
                                     * replayed or older than the newest record */
+    uint64_t routed_cid;           /* managed: a record passed to the worker holding its
+                                    * ID (a NAT rebinding took it to another socket) */
 } dtlsgate_server_stats;
 
 /* Fills the fields of stats within stats->size. Returns DTLSGATE_OK,
