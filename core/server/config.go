@@ -181,7 +181,7 @@ type Stats struct {
 	DroppedUnknownCID uint64 // a tls12_cid record whose connection ID no session holds
 	Moves             uint64 // a session moved to the address its newest record came from
 	RefusedMoves      uint64 // from a new address with a known ID, but not authenticated or not the newest record
-	RoutedCID         uint64 // Serve: passed to the worker holding its ID (a NAT rebinding moved the client to another worker)
+	RoutedCID         uint64 // Serve: passed to the worker holding its ID (a NAT rebinding moved the client to another worker), which counts it in Datagrams again
 
 	Sessions int // held now, half-open included
 	HalfOpen int // handshakes in progress now

@@ -304,40 +304,6 @@ func TestConnectionIDConfig(t *testing.T) {
 	}
 }
 
-// Once warm, sealing and opening tls12_cid records allocate nothing.
-func TestConnectionIDRecordNoAllocations(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector's instrumentation allocates")
-	}
-	for _, suite := range Suites() {
-		t.Run(suite.Name, func(t *testing.T) {
-			c, s := connectedCID(t, suite.ID, cidCases[1])
-			plain := pattern(1400)
-			rec, out := make([]byte, 2048), make([]byte, 2048)
-			cases := map[string]func(){
-				"Seal then Open": func() {
-					n, _ := c.Seal(rec, plain)
-					if _, res := s.Open(out, rec[:n]); res != RecordOK {
-						t.Fatal(res)
-					}
-				},
-				"in place": func() {
-					copy(rec, plain)
-					n, _ := c.Seal(rec, rec[:len(plain)])
-					if _, res := s.Open(rec, rec[:n]); res != RecordOK {
-						t.Fatal(res)
-					}
-				},
-			}
-			for name, f := range cases {
-				if n := testing.AllocsPerRun(100, f); n != 0 {
-					t.Errorf("%s: %v allocations", name, n)
-				}
-			}
-		})
-	}
-}
-
 // In place, with the plaintext anywhere in the output buffer.
 func TestConnectionIDSealInPlace(t *testing.T) {
 	for _, suite := range Suites() {

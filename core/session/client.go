@@ -16,7 +16,7 @@ func (s *Session) clientStart() bool {
 		s.fail(0, "No randomness: "+err.Error())
 		return false
 	}
-	// ownCID not nil: the extension is offered; the server's answer
+	// s.cid not nil: the extension is offered; the server's answer
 	// decides whether connection IDs are used.
 	cid, offer, err := s.chooseCID()
 	if err != nil {
@@ -24,7 +24,7 @@ func (s *Session) clientStart() bool {
 		return false
 	}
 	if offer {
-		s.ownCID = cid
+		s.cid = &connIDs{own: cid}
 	}
 	hs.clientHello = s.clientHelloBody()
 	s.sendClientHello(nil)
@@ -63,8 +63,8 @@ func (s *Session) clientHelloBody() []byte {
 		}
 		b = appendExtension(b, extECPointFormats, []byte{1, 0})
 	}
-	if s.ownCID != nil {
-		b = appendExtension(b, extConnectionID, appendVec8(nil, s.ownCID))
+	if s.cid != nil {
+		b = appendExtension(b, extConnectionID, appendVec8(nil, s.cid.own))
 	}
 	binary.BigEndian.PutUint16(b[exts:], uint16(len(b)-exts-2))
 	return b
@@ -168,14 +168,14 @@ func (s *Session) clientServerHello(m message) bool {
 			return false
 		case typ == extRenegotiationInfo:
 		case typ == extECPointFormats && suite.ecdhe:
-		case typ == extConnectionID && s.ownCID != nil:
+		case typ == extConnectionID && s.cid != nil:
 			c := reader{b: body}
 			cid := c.vec8()
 			if !c.done() {
 				s.failAlert(alertDecodeError, "Malformed connection_id extension")
 				return false
 			}
-			s.cidOn, s.peerCID = true, append([]byte{}, cid...)
+			s.cid.on, s.cid.peer = true, append([]byte{}, cid...)
 		default:
 			s.failAlert(alertUnsupportedExtension, "The server sent an extension we did not offer")
 			return false

@@ -467,8 +467,8 @@ func (s *Session) keysReady(preMaster []byte) bool {
 		s.failAlert(alertInternalError, "Cannot set up the record keys: "+err.Error())
 		return false
 	}
-	if s.cidOn {
-		s.writeProt.useCID(s.peerCID, len(s.ownCID))
+	if s.cidsOn() {
+		s.writeProt.useCID(s.cid.peer, len(s.cid.own))
 	}
 	hs.pendRead = s.writeProt
 	return true

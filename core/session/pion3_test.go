@@ -68,18 +68,38 @@ func pion3Config(suite uint16, identityOrHint []byte, cid func() []byte) *dtls3.
 	}
 }
 
-// pion3Handshake runs pion's side of a handshake within handshakeLimit.
-func pion3Handshake(c *dtls3.Conn, err error) (net.Conn, error) {
+// startPion3 runs pion's side of a handshake with ours at conn, as a
+// client or a server, on a socket of its own, which it returns; the
+// channel gives pion's connection once the handshake is over (nil if it
+// failed, within handshakeLimit).
+func startPion3(t *testing.T, conn *net.UDPConn, client bool, cfg *dtls3.Config) (*net.UDPConn, <-chan net.Conn) {
+	raw, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), handshakeLimit)
-	defer cancel()
-	if err := c.HandshakeContext(ctx); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
+	t.Cleanup(func() { raw.Close() })
+	done := make(chan net.Conn, 1)
+	go func() {
+		start := dtls3.Server
+		if client {
+			start = dtls3.Client
+		}
+		c, err := start(raw, conn.LocalAddr(), cfg)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), handshakeLimit)
+			if err = c.HandshakeContext(ctx); err != nil {
+				c.Close()
+			}
+			cancel()
+		}
+		if err != nil {
+			t.Errorf("pion: %v", err)
+			done <- nil
+			return
+		}
+		done <- c
+	}()
+	return raw, done
 }
 
 // checkPionIDs checks both ends agree on the IDs: each side's records
@@ -108,25 +128,12 @@ func TestPion3ServerConnectionID(t *testing.T) {
 		for _, pc := range pion3CIDs {
 			t.Run(suite.Name+"/"+pc.name, func(t *testing.T) {
 				t.Parallel()
-				conn := listenUDP(t, loopback4)
-				raw, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { raw.Close() })
 				gen, wantOwn, wantPeer := pc.gen, session.DefaultConnectionIDLength, pc.len
 				if !pion3CIDWorks(id) {
 					gen, wantOwn, wantPeer = nil, -1, -1
 				}
-				done := make(chan net.Conn, 1)
-				go func() {
-					c, err := pion3Handshake(dtls3.Client(raw, conn.LocalAddr(), pion3Config(id, []byte(peerIdentity), gen)))
-					if err != nil {
-						t.Errorf("pion: %v", err)
-						c = nil
-					}
-					done <- c
-				}()
+				conn := listenUDP(t, loopback4)
+				_, done := startPion3(t, conn, true, pion3Config(id, []byte(peerIdentity), gen))
 				cfg := session.Config{IdentityHint: []byte(peerHint), PSK: pskCallback("", peerKey, new(psk.Authenticator))}
 				c, err := dtlsnet.Accept(conn, verifier.New(), cfg, time.Now().Add(handshakeLimit))
 				p := <-done
@@ -154,25 +161,12 @@ func TestPion3ClientConnectionID(t *testing.T) {
 		}{{"ours-empty", session.EmptyConnectionID, 0}, {"ours-5", 5, 5}} {
 			t.Run(suite.Name+"/"+ours.name, func(t *testing.T) {
 				t.Parallel()
-				conn := listenUDP(t, loopback4)
-				raw, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { raw.Close() })
 				gen, wantOwn, wantPeer := dtls3.RandomCIDGenerator(7), ours.wantsLen, 7
 				if !pion3CIDWorks(id) {
 					gen, wantOwn, wantPeer = nil, -1, -1
 				}
-				done := make(chan net.Conn, 1)
-				go func() {
-					c, err := pion3Handshake(dtls3.Server(raw, conn.LocalAddr(), pion3Config(id, []byte(peerHint), gen)))
-					if err != nil {
-						t.Errorf("pion: %v", err)
-						c = nil
-					}
-					done <- c
-				}()
+				conn := listenUDP(t, loopback4)
+				raw, done := startPion3(t, conn, false, pion3Config(id, []byte(peerHint), gen))
 				cfg := session.Config{Suites: []uint16{id}, PSK: pskCallback(peerIdentity, peerKey, new(psk.Authenticator)), ConnectionIDLength: ours.setting}
 				server := raw.LocalAddr().(*net.UDPAddr).AddrPort()
 				c, err := dtlsnet.Dial(conn, netip.AddrPortFrom(server.Addr().Unmap(), server.Port()), cfg, time.Now().Add(handshakeLimit))

@@ -135,14 +135,21 @@ func innerPlaintext(b []byte) ([]byte, uint8, bool) {
 // version, epoch and sequence number, and the inner plaintext's length.
 const cidHeaderLen = 8 + 1 + 1 + 1 + 2 + 2 + 6 + 2
 
-// putCIDHeader writes the pseudo-header of a tls12_cid record up to its
-// connection ID into b (21 bytes) and returns them.
-func putCIDHeader(b []byte, version, epoch uint16, seq uint64, cidLen int) []byte {
+// The pseudo-header of a tls12_cid record up to its connection ID is
+// written in two parts, each within a MAC's 13-byte scratch: putCIDPrefix
+// writes the sequence number placeholder, tls12_cid, the ID's length and
+// tls12_cid again (11 bytes), putVersionEpochSeq the version, epoch and
+// sequence number (10 bytes). Each returns what it wrote.
+func putCIDPrefix(b []byte, cidLen int) []byte {
 	binary.BigEndian.PutUint64(b, ^uint64(0))
 	b[8], b[9], b[10] = contentCID, byte(cidLen), contentCID
-	binary.BigEndian.PutUint16(b[11:], version)
-	binary.BigEndian.PutUint64(b[13:], uint64(epoch)<<48|seq)
-	return b[:21]
+	return b[:11]
+}
+
+func putVersionEpochSeq(b []byte, version, epoch uint16, seq uint64) []byte {
+	binary.BigEndian.PutUint16(b, version)
+	binary.BigEndian.PutUint64(b[2:], uint64(epoch)<<48|seq)
+	return b[:10]
 }
 
 // appendRecordHeader appends a record header for a payload of n bytes.
@@ -245,15 +252,26 @@ type aeadProtection struct {
 	// handed to the AEAD do not move to the heap for every record.
 	nonce [12]byte
 	ad    [13]byte
-	// With connection IDs: the ID of the records sealed, and scratch for
-	// the longer additional data of tls12_cid records.
-	writeCID []byte
-	adCID    []byte
+	cid   *cidWriting // nil without connection IDs
+}
+
+// cidWriting is what a protection needs for connection IDs, apart so that
+// one without them pays a pointer: the ID of the records it seals as
+// tls12_cid, and for an AEAD scratch for their longer additional data.
+type cidWriting struct {
+	id, ad []byte
+}
+
+// writeID is the ID sealed records carry; nil without one.
+func (c *cidWriting) writeID() []byte {
+	if c == nil {
+		return nil
+	}
+	return c.id
 }
 
 func (p *aeadProtection) useCID(write []byte, readLen int) {
-	p.writeCID = write
-	p.adCID = make([]byte, cidHeaderLen+max(len(write), readLen))
+	p.cid = &cidWriting{id: write, ad: make([]byte, cidHeaderLen+max(len(write), readLen))}
 }
 
 func (p *aeadProtection) explicit() int {
@@ -301,8 +319,9 @@ func (p *aeadProtection) setNonce(iv []byte, epochSeq uint64, explicit []byte) [
 // section 5.2 with its connection ID.
 func (p *aeadProtection) setAdditionalData(typ uint8, version, epoch uint16, seq uint64, cid []byte, n int) []byte {
 	if typ == contentCID {
-		ad := p.adCID[:cidHeaderLen+len(cid)]
-		putCIDHeader(ad, version, epoch, seq, len(cid))
+		ad := p.cid.ad[:cidHeaderLen+len(cid)]
+		putCIDPrefix(ad, len(cid))
+		putVersionEpochSeq(ad[11:], version, epoch, seq)
 		copy(ad[21:], cid)
 		binary.BigEndian.PutUint16(ad[21+len(cid):], uint16(n))
 		return ad
@@ -319,10 +338,10 @@ func (p *aeadProtection) seal(b []byte, typ uint8, epoch uint16, seq uint64, pla
 	epochSeq := uint64(epoch)<<48 | seq
 	var explicit [8]byte
 	binary.BigEndian.PutUint64(explicit[:], epochSeq)
-	b = headerFor(b, typ, epoch, seq, p.writeCID, p.sealedLen(len(plaintext)))
+	b = headerFor(b, typ, epoch, seq, p.cid.writeID(), p.sealedLen(len(plaintext)))
 	b = append(b, explicit[:p.explicit()]...)
 	nonce := p.setNonce(p.writeIV(), epochSeq, explicit[:])
-	return p.write.Seal(b, nonce, plaintext, p.setAdditionalData(typ, versionDTLS12, epoch, seq, p.writeCID, len(plaintext))), nil
+	return p.write.Seal(b, nonce, plaintext, p.setAdditionalData(typ, versionDTLS12, epoch, seq, p.cid.writeID(), len(plaintext))), nil
 }
 
 func (p *aeadProtection) open(r record) ([]byte, error) { return p.openTo(nil, r) }
@@ -334,7 +353,7 @@ func (p *aeadProtection) openTo(dst []byte, r record) ([]byte, error) {
 	}
 	ex := p.explicit()
 	nonce := p.setNonce(p.readIV(), uint64(r.epoch)<<48|r.seq, r.payload[:ex])
-	if r.typ == contentCID && len(r.cid) > len(p.adCID)-cidHeaderLen {
+	if r.typ == contentCID && (p.cid == nil || len(r.cid) > len(p.cid.ad)-cidHeaderLen) {
 		return nil, errRecordAuth // not an ID this connection uses
 	}
 	ad := p.setAdditionalData(r.typ, r.version, r.epoch, r.seq, r.cid, n)
@@ -376,10 +395,10 @@ type cbcProtection struct {
 	enc, dec          cipher.BlockMode // over write and read, the IV set per record
 	writeMAC, readMAC *keyedHash       // reset before each use
 	sum               [64]byte         // the MAC a record should carry
-	writeCID          []byte           // the ID of the records sealed as tls12_cid
+	cid               *cidWriting      // nil without connection IDs
 }
 
-func (p *cbcProtection) useCID(write []byte, _ int) { p.writeCID = write }
+func (p *cbcProtection) useCID(write []byte, _ int) { p.cid = &cidWriting{id: write} }
 
 // ivSetter is what the standard library's CBC modes implement so that one
 // mode serves every record; making a mode per record would allocate.
@@ -407,7 +426,7 @@ type keyedHash struct {
 	// Scratch handed to the hashes, which as interfaces would make any
 	// local buffer escape to the heap.
 	innerSum [64]byte
-	header   [21]byte
+	header   [13]byte
 }
 
 func newKeyedHash(h func() hash.Hash, key []byte) *keyedHash {
@@ -498,7 +517,8 @@ func macHeader(h *keyedHash, typ uint8, version, epoch uint16, seq uint64, n int
 func macHeaderCID(h *keyedHash, typ uint8, version, epoch uint16, seq uint64, cid []byte, n int) {
 	hdr := &h.header
 	if typ == contentCID {
-		h.Write(putCIDHeader(hdr[:], version, epoch, seq, len(cid)))
+		h.Write(putCIDPrefix(hdr[:], len(cid)))
+		h.Write(putVersionEpochSeq(hdr[:], version, epoch, seq))
 		h.Write(cid)
 		binary.BigEndian.PutUint16(hdr[:2], uint16(n))
 		h.Write(hdr[:2])
@@ -508,13 +528,13 @@ func macHeaderCID(h *keyedHash, typ uint8, version, epoch uint16, seq uint64, ci
 	hdr[8] = typ
 	binary.BigEndian.PutUint16(hdr[9:11], version)
 	binary.BigEndian.PutUint16(hdr[11:13], uint16(n))
-	h.Write(hdr[:13])
+	h.Write(hdr[:])
 }
 
 func (p *cbcProtection) seal(b []byte, typ uint8, epoch uint16, seq uint64, plaintext []byte) ([]byte, error) {
 	bs := p.write.BlockSize()
 	padLen := p.padLen(len(plaintext))
-	b = headerFor(b, typ, epoch, seq, p.writeCID, p.sealedLen(len(plaintext)))
+	b = headerFor(b, typ, epoch, seq, p.cid.writeID(), p.sealedLen(len(plaintext)))
 	start := len(b)
 	var zero [aes.BlockSize]byte
 	b = append(b, zero[:bs]...)
@@ -523,7 +543,7 @@ func (p *cbcProtection) seal(b []byte, typ uint8, epoch uint16, seq uint64, plai
 	}
 	b = append(b, plaintext...) // in place when plaintext is already there
 	p.writeMAC.Reset()
-	macHeaderCID(p.writeMAC, typ, versionDTLS12, epoch, seq, p.writeCID, len(plaintext))
+	macHeaderCID(p.writeMAC, typ, versionDTLS12, epoch, seq, p.cid.writeID(), len(plaintext))
 	p.writeMAC.Write(plaintext)
 	b = p.writeMAC.Sum(b)
 	for range padLen {

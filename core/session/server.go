@@ -192,17 +192,15 @@ func (s *Session) serverCID(ch wire.ClientHello) bool {
 		return false
 	}
 	if on {
-		s.cidOn, s.ownCID, s.peerCID = true, own, bytes.Clone(peer)
-		if s.peerCID == nil {
-			s.peerCID = []byte{}
-		}
+		s.cid = &connIDs{on: true, own: own, peer: append([]byte{}, peer...)}
 	}
 	return true
 }
 
 func (s *Session) serverHelloBody(ch wire.ClientHello) []byte {
 	hs := s.hs
-	b := make([]byte, 0, 2+32+1+2+1+2+5+4+6+5+len(s.ownCID))
+	own, _ := s.ConnectionID()
+	b := make([]byte, 0, 2+32+1+2+1+2+5+4+6+5+len(own))
 	b = binary.BigEndian.AppendUint16(b, versionDTLS12)
 	b = append(b, hs.serverRandom...)
 	b = append(b, 0) // no session id: sessions are not resumed
@@ -219,8 +217,8 @@ func (s *Session) serverHelloBody(ch wire.ClientHello) []byte {
 	if _, ok := wire.FindExtension(ch.Extensions, extECPointFormats); ok && s.suite.ecdhe {
 		b = appendExtension(b, extECPointFormats, []byte{1, 0}) // uncompressed only
 	}
-	if s.cidOn {
-		b = appendExtension(b, extConnectionID, appendVec8(nil, s.ownCID))
+	if s.cidsOn() {
+		b = appendExtension(b, extConnectionID, appendVec8(nil, own))
 	}
 	if len(b) == exts+2 {
 		return b[:exts] // no extensions: no length either

@@ -166,9 +166,13 @@ type Session struct {
 
 	state     State
 	encrypted bool
-	code      dtlserror.Code
-	message   string
-	out       [][]byte
+	// newest: the last datagram taken held a tls12_cid record that
+	// authenticated with a sequence number above any before it in its
+	// epoch (RFC 9146 section 6), which MovePeer requires.
+	newest  bool
+	code    dtlserror.Code
+	message string
+	out     [][]byte
 
 	hs    *handshake // nil outside a handshake
 	suite Suite
@@ -193,16 +197,7 @@ type Session struct {
 	peerLastEpoch uint16
 	resentAt      time.Time // when a repeat last made us send a flight again
 
-	// Connection IDs (RFC 9146), once negotiated (cidOn): ownCID is the
-	// one records from the peer carry, peerCID the one ours carry; an
-	// empty one means plain records in that direction.
-	cidOn   bool
-	ownCID  []byte
-	peerCID []byte
-	// newest: the last datagram taken held a tls12_cid record that
-	// authenticated with a sequence number above any before it in its
-	// epoch (RFC 9146 section 6), which MovePeer requires.
-	newest bool
+	cid *connIDs // nil: connection IDs neither offered nor negotiated
 
 	inPSK      bool // the PSK callback is running
 	closeLater bool // Close was called from inside the PSK callback
@@ -320,17 +315,27 @@ func (s *Session) SetPeer(peer netip.AddrPort) bool {
 	if s.inCallback() {
 		return false
 	}
-	a := peer.Addr()
 	switch {
 	case s.state != HandshakeNotStarted:
 		return s.setError(dtlserror.InvalidOperation, "Cannot set peer after handshake started")
-	case !a.IsValid() || a.IsUnspecified() || peer.Port() == 0:
-		return s.setError(dtlserror.InvalidInputParameters, "Invalid address")
-	case a.IsMulticast() || a.Unmap() == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-		return s.setError(dtlserror.InvalidInputParameters, "Multicast and broadcast addresses are not supported")
+	case addressProblem(peer) != "":
+		return s.setError(dtlserror.InvalidInputParameters, addressProblem(peer))
 	}
 	s.peer = peer
 	return true
+}
+
+// addressProblem says what makes peer unusable as the peer's address; ""
+// when nothing does.
+func addressProblem(peer netip.AddrPort) string {
+	a := peer.Addr()
+	switch {
+	case !a.IsValid() || a.IsUnspecified() || peer.Port() == 0:
+		return "Invalid address"
+	case a.IsMulticast() || a.Unmap() == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return "Multicast and broadcast addresses are not supported"
+	}
+	return ""
 }
 
 // Peer returns the peer's address, invalid until SetPeer.
@@ -342,16 +347,33 @@ func (s *Session) Peer() netip.AddrPort { return s.peer }
 // It is known from the hello exchange on, until the connection ends. The
 // slice is the session's: do not change it.
 func (s *Session) ConnectionID() ([]byte, bool) {
-	if !s.cidOn {
+	if !s.cidsOn() {
 		return nil, false
 	}
-	return s.ownCID, true
+	return s.cid.own, true
 }
 
 // PeerConnectionID returns the connection ID the peer asked for, which
 // this side's records carry, and whether connection IDs were negotiated.
 // The slice is the session's: do not change it.
-func (s *Session) PeerConnectionID() ([]byte, bool) { return s.peerCID, s.cidOn }
+func (s *Session) PeerConnectionID() ([]byte, bool) {
+	if !s.cidsOn() {
+		return nil, false
+	}
+	return s.cid.peer, true
+}
+
+// connIDs holds a session's connection IDs (RFC 9146), apart from the
+// session so that one without them pays a pointer.
+type connIDs struct {
+	on   bool   // negotiated: both sides sent the extension
+	own  []byte // what the peer's records carry; a client's offer until on
+	peer []byte // what ours carry
+}
+
+// cidsOn reports whether connection IDs were negotiated; an empty ID then
+// means plain records in that direction.
+func (s *Session) cidsOn() bool { return s.cid != nil && s.cid.on }
 
 // chooseCID returns the connection ID this side asks for, drawn now, and
 // whether it takes part in connection IDs at all (Config.ConnectionIDLength).
@@ -377,19 +399,19 @@ func (s *Session) chooseCID() ([]byte, bool, error) {
 // readCIDLen is the length of the connection ID in the peer's tls12_cid
 // records; 0 when none may come.
 func (s *Session) readCIDLen() int {
-	if !s.cidOn {
+	if !s.cidsOn() {
 		return 0
 	}
-	return len(s.ownCID)
+	return len(s.cid.own)
 }
 
 // writesCID reports whether our protected records are tls12_cid ones.
-func (s *Session) writesCID() bool { return s.cidOn && len(s.peerCID) > 0 }
+func (s *Session) writesCID() bool { return s.cidsOn() && len(s.cid.peer) > 0 }
 
 // writeHeaderLen is the header length of our protected records.
 func (s *Session) writeHeaderLen() int {
 	if s.writesCID() {
-		return recordHeaderLen + len(s.peerCID)
+		return recordHeaderLen + len(s.cid.peer)
 	}
 	return recordHeaderLen
 }
@@ -410,7 +432,7 @@ func (s *Session) cidFits(r record) bool {
 	if r.typ != contentCID {
 		return s.readCIDLen() == 0
 	}
-	return s.readCIDLen() > 0 && bytes.Equal(r.cid, s.ownCID)
+	return s.readCIDLen() > 0 && bytes.Equal(r.cid, s.cid.own)
 }
 
 // MovePeer changes the peer's address on an established connection with
@@ -428,14 +450,13 @@ func (s *Session) MovePeer(to netip.AddrPort) bool {
 	if s.inCallback() {
 		return false
 	}
-	a := to.Addr()
 	switch {
-	case !s.encrypted || !s.cidOn:
+	case !s.encrypted || !s.cidsOn():
 		return s.setError(dtlserror.InvalidOperation, "Cannot move the peer: no connection with connection IDs")
 	case !s.newest:
 		return s.setError(dtlserror.InvalidOperation, "Cannot move the peer: the last datagram held no new authenticated record with our connection ID")
-	case !a.IsValid() || a.IsUnspecified() || to.Port() == 0 || a.IsMulticast():
-		return s.setError(dtlserror.InvalidInputParameters, "Invalid address")
+	case addressProblem(to) != "":
+		return s.setError(dtlserror.InvalidInputParameters, addressProblem(to))
 	}
 	s.peer = to
 	return true
