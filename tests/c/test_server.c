@@ -1449,6 +1449,307 @@ static void test_limit_buffered(void)
     done(srv, cs, 1);
 }
 
+/* ---------------------------------------------------------------------------
+ * Connection IDs (RFC 9146): the config fields, the ID a client is given,
+ * and a client that comes back from a new address.
+ */
+
+static uint64_t cid_stat(dtlsgate_server *srv, size_t offset)
+{
+    dtlsgate_server_stats st = {.size = sizeof st};
+    CHECK_EQ(dtlsgate_server_get_stats(srv, &st), DTLSGATE_OK);
+    uint64_t v;
+    memcpy(&v, (const char *)&st + offset, sizeof v);
+    return v;
+}
+#define STAT(srv, field) cid_stat(srv, offsetof(dtlsgate_server_stats, field))
+
+/* c's next record of text, as it would go out. */
+static void record_of(client_t *c, const char *text, dgram_t *d)
+{
+    CHECK_EQ(dtlsgate_session_write_datagram_encrypted(c->s, DTLSGATE_NO_SOCKET,
+                                                       (const uint8_t *)text, strlen(text)),
+             (long long)strlen(text));
+    d->len = sizeof d->data;
+    CHECK_EQ(dtlsgate_session_next_outgoing(c->s, d->data, &d->len), 1);
+}
+
+static void test_cid_config(void)
+{
+    check_context = "connection ID config";
+    dtlsgate_server_config cfg = defaults();
+    CHECK_EQ(cfg.connection_id_length, DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH);
+    CHECK_EQ(cfg.node_id, 0);
+    dtlsgate_server *srv = (dtlsgate_server *)&cfg;
+    static const struct {
+        int length, node;
+        const char *field;
+    } bad[] = {{DTLSGATE_CONNECTION_ID_MAX + 1, 0, "connection_id_length: "},
+               {DTLSGATE_EMPTY_CONNECTION_ID, 0, "connection_id_length: "},
+               {-100, 0, "connection_id_length: "},
+               {8, 256, "node_id: "},
+               {8, -1, "node_id: "},
+               {DTLSGATE_NO_CONNECTION_ID, 7, "node_id: "},
+               {1, 7, "node_id: "}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cfg.connection_id_length = bad[i].length;
+        cfg.node_id = bad[i].node;
+        CHECK_EQ(dtlsgate_server_new(&cfg, &srv), DTLSGATE_E_INVALID_ARGUMENT);
+        CHECK(srv == NULL);
+        CHECK(strncmp(dtlsgate_last_error_message(), bad[i].field, strlen(bad[i].field)) == 0);
+    }
+    /* A struct from before the fields: whatever lies there is not read
+     * (the first of them sits where that struct had padding). */
+    cfg.connection_id_length = 99;
+    cfg.node_id = 300;
+    cfg.size = offsetof(dtlsgate_server_config, node_id);
+    CHECK_EQ(dtlsgate_server_new(&cfg, &srv), DTLSGATE_OK);
+    dtlsgate_server_free(srv);
+    /* ... and init leaves both out too. */
+    CHECK_EQ(dtlsgate_server_config_init(&cfg), DTLSGATE_OK);
+    CHECK_EQ(cfg.node_id, 300);
+    check_context = "";
+}
+
+/* The client asks for client_cid; the server gives IDs of cfg's length. */
+static void cid_connect(dtlsgate_server *srv, client_t *c, int client_cid, uint16_t port,
+                        dtlsgate_server_event *e)
+{
+    client_start(c, "alice", KEY, sizeof KEY, port);
+    /* client_start began the handshake: the setting goes on a new session. */
+    dtlsgate_session_free(c->s);
+    c->s = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    dtlsgate_session_set_psk_callback(c->s, on_client_psk, &c->psk);
+    CHECK_EQ(dtlsgate_session_set_peer(c->s, "192.0.2.1", 5684), 1);
+    CHECK_EQ(dtlsgate_session_set_connection_id_length(c->s, client_cid), 1);
+    CHECK_EQ(dtlsgate_session_do_handshake(c->s, DTLSGATE_NO_SOCKET, NULL, 0), 1);
+    shuttle1(srv, c);
+    CHECK_EQ(dtlsgate_session_is_connection_encrypted(c->s), 1);
+    one_event(srv, DTLSGATE_SERVER_EVENT_CONNECTED, c, e);
+}
+
+static void test_cid_moves(void)
+{
+    check_context = "connection ID moves";
+    dtlsgate_server_config cfg = defaults();
+    cfg.connection_id_length = 12;
+    cfg.node_id = 0x42;
+    dtlsgate_server *srv = new_server(&cfg);
+    dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY);
+    client_t c;
+    dtlsgate_server_event e;
+    cid_connect(srv, &c, DTLSGATE_EMPTY_CONNECTION_ID, 41000, &e);
+    /* The ID given, node byte first, is the one the client sends with. */
+    uint8_t id[DTLSGATE_PEER_CONNECTION_ID_MAX];
+    size_t n = sizeof id;
+    CHECK_EQ(dtlsgate_session_peer_connection_id(c.s, id, &n), 1);
+    if (CHECK_EQ(e.connection_id_len, 12) && CHECK(e.connection_id != NULL)) {
+        CHECK_EQ(e.connection_id[0], 0x42);
+        CHECK_MEM(e.connection_id, e.connection_id_len, id, n);
+    }
+    CHECK_EQ(e.old_peer_len, 0);
+
+    /* The NAT forgets the client, which comes back from another port: the
+     * session follows it (MOVED, then the data) and answers there. */
+    struct sockaddr_in home = c.from;
+    c.from.sin_port = htons(41001);
+    static dgram_t d;
+    record_of(&c, "after the nap", &d);
+    CHECK_EQ(d.data[0], 25);
+    CHECK_MEM(d.data + 11, 12, id, 12);
+    CHECK_EQ(dtlsgate_server_input(srv, sa_of(&c), sizeof c.from, d.data, d.len), DTLSGATE_OK);
+    dtlsgate_server_event evs[4];
+    if (CHECK_EQ(dtlsgate_server_poll(srv, evs, 4, 0), 2)) {
+        CHECK_EQ(evs[0].type, DTLSGATE_SERVER_EVENT_MOVED);
+        CHECK(same_peer(&evs[0], &c));
+        CHECK_EQ(evs[0].old_peer_len, sizeof home);
+        CHECK(memcmp(&evs[0].old_peer, &home, sizeof home) == 0);
+        CHECK_EQ(evs[1].type, DTLSGATE_SERVER_EVENT_DATA);
+        CHECK(same_peer(&evs[1], &c));
+        CHECK_MEM(evs[1].data, evs[1].data_len, "after the nap", 13);
+        CHECK_EQ(evs[1].old_peer_len, 0);
+    }
+    CHECK_EQ(STAT(srv, moves), 1);
+    CHECK_EQ(dtlsgate_server_send(srv, sa_of(&c), sizeof c.from, (const uint8_t *)"found you", 9),
+             DTLSGATE_OK);
+    shuttle1(srv, &c); /* fails a check if it goes anywhere but the new address */
+    CHECK_STR(c.got, "found you");
+    CHECK_EQ(dtlsgate_server_send(srv, (const struct sockaddr *)&home, sizeof home,
+                                  (const uint8_t *)"x", 1),
+             DTLSGATE_E_NOT_FOUND);
+
+    /* From a third address, a forged copy of a new record and a replay of
+     * the last one move nothing and tell the application nothing. */
+    struct sockaddr_in thief = c.from;
+    thief.sin_port = htons(41002);
+    record_of(&c, "genuine", &d);
+    static dgram_t forged;
+    forged = d;
+    forged.data[forged.len - 1] ^= 0x80;
+    CHECK_EQ(dtlsgate_server_input(srv, (const struct sockaddr *)&thief, sizeof thief, forged.data,
+                                   forged.len),
+             DTLSGATE_OK);
+    CHECK_EQ(dtlsgate_server_poll(srv, evs, 4, 0), 0);
+    CHECK_EQ(STAT(srv, refused_moves), 1);
+    CHECK_EQ(dtlsgate_server_input(srv, sa_of(&c), sizeof c.from, d.data, d.len), DTLSGATE_OK);
+    if (one_event(srv, DTLSGATE_SERVER_EVENT_DATA, &c, &e))
+        CHECK_MEM(e.data, e.data_len, "genuine", 7);
+    CHECK_EQ(dtlsgate_server_input(srv, (const struct sockaddr *)&thief, sizeof thief, d.data, d.len),
+             DTLSGATE_OK);
+    CHECK_EQ(dtlsgate_server_poll(srv, evs, 4, 0), 0);
+    CHECK_EQ(STAT(srv, refused_moves), 2);
+    CHECK_EQ(STAT(srv, moves), 1);
+    CHECK_EQ(dtlsgate_server_send(srv, sa_of(&c), sizeof c.from, (const uint8_t *)"still", 5),
+             DTLSGATE_OK);
+    shuttle1(srv, &c);
+    CHECK_STR(c.got, "still");
+
+    /* A record with an ID no session holds is dropped before the verifier. */
+    forged.data[11] ^= 0xff;
+    uint64_t stranger = STAT(srv, dropped_stranger);
+    CHECK_EQ(dtlsgate_server_input(srv, (const struct sockaddr *)&thief, sizeof thief, forged.data,
+                                   forged.len),
+             DTLSGATE_OK);
+    CHECK_EQ(STAT(srv, dropped_unknown_cid), 1);
+    CHECK_EQ(STAT(srv, dropped_stranger), stranger);
+    CHECK_EQ(STAT(srv, hello_verifies), 1); /* the first handshake's */
+
+    /* A client that does not ask gets plain records and no ID. */
+    client_t plain;
+    cid_connect(srv, &plain, DTLSGATE_NO_CONNECTION_ID, 41010, &e);
+    CHECK(e.connection_id == NULL);
+    CHECK_EQ(e.connection_id_len, 0);
+    n = sizeof id;
+    CHECK_EQ(dtlsgate_session_peer_connection_id(plain.s, id, &n), 0);
+    record_of(&plain, "plain", &d);
+    CHECK_EQ(d.data[0], 23);
+    dtlsgate_session_free(plain.s);
+    dtlsgate_session_free(c.s);
+    dtlsgate_server_free(srv);
+
+    /* A server without IDs answers no client with one. */
+    cfg = defaults();
+    cfg.connection_id_length = DTLSGATE_NO_CONNECTION_ID;
+    srv = new_server(&cfg);
+    dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY);
+    cid_connect(srv, &c, 8, 41020, &e);
+    CHECK_EQ(e.connection_id_len, 0);
+    n = sizeof id;
+    CHECK_EQ(dtlsgate_session_connection_id(c.s, id, &n), 0);
+    dtlsgate_session_free(c.s);
+    dtlsgate_server_free(srv);
+    check_context = "";
+}
+
+/* Managed, with connection IDs: a client that goes on from another socket
+ * (a NAT rebinding) keeps its session; the server reports the move, with
+ * both ports, and answers at the new one. With four workers the record
+ * from the new port may reach another worker than the session's, which
+ * passes it on (stats.routed_cid). */
+static void test_managed_moves(void)
+{
+    check_context = "managed, connection ID moves";
+    dtlsgate_server_config cfg = defaults();
+    cfg.workers = 4;
+    cfg.node_id = 9;
+    dtlsgate_server *srv = new_server(&cfg);
+    CHECK_EQ(dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY), DTLSGATE_OK);
+    CHECK_EQ(dtlsgate_server_listen(srv, "127.0.0.1:0"), DTLSGATE_OK);
+    struct sockaddr_storage local;
+    socklen_t local_len = sizeof local;
+    CHECK_EQ(dtlsgate_server_local_address(srv, &local, &local_len), DTLSGATE_OK);
+    uint16_t port = ntohs(((struct sockaddr_in *)&local)->sin_port);
+    udp_t before, after;
+    if (!CHECK(udp_open(AF_INET, "127.0.0.1", &before) == 0))
+        return;
+    if (!CHECK(udp_open(AF_INET, "127.0.0.1", &after) == 0)) {
+        udp_close(&before);
+        return;
+    }
+    client_psk psk = {"alice", KEY, sizeof KEY};
+    dtlsgate_session *c = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    dtlsgate_session_set_psk_callback(c, on_client_psk, &psk);
+    CHECK_EQ(dtlsgate_session_set_peer(c, "127.0.0.1", port), 1);
+    CHECK_EQ(dtlsgate_session_set_connection_id_length(c, DTLSGATE_EMPTY_CONNECTION_ID), 1);
+    CHECK_EQ(dtlsgate_session_do_handshake(c, before.fd, NULL, 0), 1);
+
+    static uint8_t buf[DTLSGATE_MAX_DATAGRAM];
+    char echoed[64] = "";
+    int connected = 0, moved = 0, sent = 0;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec > 10 || echoed[0])
+            break;
+        struct pollfd p[3] = {{.fd = before.fd, .events = POLLIN},
+                              {.fd = after.fd, .events = POLLIN},
+                              {.fd = dtlsgate_server_fd(srv), .events = POLLIN}};
+        if (poll(p, 3, 200) <= 0)
+            continue;
+        for (int i = 0; i < 2; i++) {
+            if (!(p[i].revents & POLLIN))
+                continue;
+            long n = recv(p[i].fd, buf, sizeof buf, 0);
+            if (n > 0 && dtlsgate_session_handshake_state(c) == DTLSGATE_HANDSHAKE_IN_PROGRESS) {
+                CHECK_EQ(dtlsgate_session_do_handshake(c, before.fd, buf, (size_t)n), 1);
+            } else if (n > 0) {
+                CHECK_EQ(p[i].fd, after.fd); /* once moved, nothing goes to the old port */
+                size_t pn = sizeof echoed - 1;
+                if (dtlsgate_session_decrypt_datagram(c, after.fd, buf, (size_t)n, (uint8_t *)echoed, &pn) == 1)
+                    echoed[pn] = 0;
+            }
+        }
+        /* The NAT forgot the client: it goes on from another port. */
+        if (!sent && dtlsgate_session_is_connection_encrypted(c) == 1)
+            sent = dtlsgate_session_write_datagram_encrypted(c, after.fd, (const uint8_t *)"moved", 5) == 5;
+        if (!(p[2].revents & POLLIN))
+            continue;
+        dtlsgate_server_event evs[8];
+        int n = dtlsgate_server_poll(srv, evs, 8, 0);
+        for (int i = 0; i < n; i++) {
+            dtlsgate_server_event *e = &evs[i];
+            uint16_t at = ntohs(((struct sockaddr_in *)&e->peer)->sin_port);
+            switch (e->type) {
+            case DTLSGATE_SERVER_EVENT_CONNECTED:
+                connected++;
+                CHECK_EQ(at, before.port);
+                if (CHECK_EQ(e->connection_id_len, DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH))
+                    CHECK_EQ(e->connection_id[0], 9);
+                break;
+            case DTLSGATE_SERVER_EVENT_MOVED:
+                moved++;
+                CHECK_EQ(at, after.port);
+                CHECK_EQ(ntohs(((struct sockaddr_in *)&e->old_peer)->sin_port), before.port);
+                break;
+            case DTLSGATE_SERVER_EVENT_DATA:
+                CHECK_EQ(moved, 1); /* the move is told before the data */
+                CHECK_EQ(at, after.port);
+                CHECK_EQ(dtlsgate_server_send(srv, (struct sockaddr *)&e->peer, e->peer_len, e->data,
+                                              e->data_len),
+                         DTLSGATE_OK);
+                break;
+            default:
+                CHECK(!"unexpected event");
+            }
+        }
+    }
+    CHECK_EQ(connected, 1);
+    CHECK_EQ(moved, 1);
+    CHECK_STR(echoed, "moved");
+    dtlsgate_server_stats st = {.size = sizeof st};
+    CHECK_EQ(dtlsgate_server_get_stats(srv, &st), DTLSGATE_OK);
+    CHECK_EQ(st.moves, 1);
+    CHECK_EQ(st.handshakes_completed, 1);
+    CHECK(st.routed_cid <= 1);
+    CHECK_EQ(dtlsgate_server_stop(srv), DTLSGATE_OK);
+    dtlsgate_server_free(srv);
+    dtlsgate_session_free(c);
+    udp_close(&before);
+    udp_close(&after);
+    check_context = "";
+}
+
 int main(void)
 {
     test_config();
@@ -1457,6 +1758,8 @@ int main(void)
     test_psk_callback();
     test_psk_requests();
     test_key_table();
+    test_cid_config();
+    test_cid_moves();
     test_poll_threads();
     test_bad_arguments();
     test_free_races(3, 20);
@@ -1480,6 +1783,7 @@ int main(void)
         test_many_clients();
         test_managed(AF_INET);
         test_managed(AF_INET6);
+        test_managed_moves();
         test_free_listening();
         test_free_races(4, 50);
     }

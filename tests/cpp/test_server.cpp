@@ -2,7 +2,7 @@
 // test_server.cpp - dtlsgate::DtlsServer, the C++ wrapper of the server
 // endpoint: socket-less with a QDtls client whose datagrams the test
 // carries (events, data both ways, close, a key asked for with an event,
-// moves, misuse), then managed on loopback with the client over a real UDP
+// moves, misuse, connection IDs and a client that changed address), then managed on loopback with the client over a real UDP
 // socket and the server's events taken when poll(2) says its fd is ready.
 #include "check.hpp"
 #include "dtlsgate.hpp"
@@ -34,6 +34,18 @@ void give_key(QDtls &client, const std::string &identity)
         a->setIdentity(identity);
         a->setPreSharedKey(kKey);
     });
+}
+
+// A socket-less client of identity that has sent its first ClientHello,
+// asking for connection IDs of length cid.
+QDtls start_client(const std::string &identity, int cid = DTLSGATE_NO_CONNECTION_ID)
+{
+    QDtls client(QSslSocket::SslClientMode);
+    give_key(client, identity);
+    CHECK(client.setPeer("192.0.2.1", 5684));
+    CHECK(client.setConnectionIdLength(cid));
+    CHECK(client.doHandshake(DTLSGATE_NO_SOCKET));
+    return client;
 }
 
 DtlsServer::Peer peer_at(uint16_t port)
@@ -78,10 +90,7 @@ void test_socketless()
     DtlsServer server(cfg);
     server.setPsk("alice", kKey);
 
-    QDtls client(QSslSocket::SslClientMode);
-    give_key(client, "alice");
-    CHECK(client.setPeer("192.0.2.1", 5684));
-    CHECK(client.doHandshake(DTLSGATE_NO_SOCKET));
+    QDtls client = start_client("alice");
     const DtlsServer::Peer from = peer_at(40001);
     std::string got;
     shuttle(server, client, from, got);
@@ -120,10 +129,7 @@ void test_socketless()
     }
 
     // A key the table lacks: asked for with an event, answered.
-    QDtls bob(QSslSocket::SslClientMode);
-    give_key(bob, "bob");
-    bob.setPeer("192.0.2.1", 5684);
-    bob.doHandshake(DTLSGATE_NO_SOCKET);
+    QDtls bob = start_client("bob");
     const DtlsServer::Peer bobFrom = peer_at(40002);
     shuttle(moved, bob, bobFrom, got);
     evs = moved.poll();
@@ -143,6 +149,53 @@ void test_socketless()
     DtlsServer::Config bad;
     bad.ciphers = "NO-SUCH-SUITE";
     CHECK_THROWS(DtlsServer{bad}, DTLSGATE_E_INVALID_ARGUMENT);
+}
+
+// Connection IDs: the ID a client is given (node byte first), a client
+// that comes back from a new port (Moved, then its data; answers go
+// there), and a replayed record from elsewhere that moves nothing.
+void test_connection_ids()
+{
+    DtlsServer::Config cfg;
+    CHECK_EQ(cfg.connection_id_length, DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH);
+    cfg.connection_id_length = 10;
+    cfg.node_id = 7;
+    DtlsServer server(cfg);
+    server.setPsk("dave", kKey);
+    QDtls client = start_client("dave", DTLSGATE_EMPTY_CONNECTION_ID);
+    const DtlsServer::Peer home = peer_at(41000), away = peer_at(41001), thief = peer_at(41002);
+    std::string got;
+    shuttle(server, client, home, got);
+    std::vector<DtlsServer::Event> evs = server.poll();
+    if (CHECK_EQ(evs.size(), 1u) && CHECK(evs[0].type == Event::Connected)) {
+        CHECK_EQ(evs[0].connectionId.size(), 10u);
+        CHECK_EQ(int(evs[0].connectionId[0]), 7);
+        CHECK_EQ(evs[0].connectionId, client.peerConnectionId().value_or(""));
+        CHECK_EQ(evs[0].oldPeer.len, 0u);
+    }
+    CHECK_EQ(client.writeDatagramEncrypted(DTLSGATE_NO_SOCKET, "back"), 4);
+    shuttle(server, client, away, got);
+    evs = server.poll();
+    if (CHECK_EQ(evs.size(), 2u) && CHECK(evs[0].type == Event::Moved)) {
+        CHECK(evs[0].peer.len == away.len && std::memcmp(&evs[0].peer.addr, &away.addr, away.len) == 0);
+        CHECK(evs[0].oldPeer.len == home.len &&
+              std::memcmp(&evs[0].oldPeer.addr, &home.addr, home.len) == 0);
+        CHECK(evs[1].type == Event::Data);
+        CHECK_EQ(evs[1].data, "back");
+    }
+    CHECK(server.send(away, "here"));
+    CHECK(!server.send(home, "gone"));
+    shuttle(server, client, away, got);
+    CHECK_EQ(got, "here");
+    const std::string rec = client.encrypt("once");
+    server.input(away.sa(), away.len, rec);
+    server.input(thief.sa(), thief.len, rec);
+    evs = server.poll();
+    if (CHECK_EQ(evs.size(), 1u))
+        CHECK(evs[0].type == Event::Data);
+    const dtlsgate_server_stats st = server.stats();
+    CHECK_EQ(st.moves, 1u);
+    CHECK_EQ(st.refused_moves, 1u);
 }
 
 void test_managed()
@@ -203,6 +256,7 @@ int main()
 {
     try {
         test_socketless();
+        test_connection_ids();
         test_managed();
     } catch (const std::exception &e) {
         std::cerr << "test_server: unexpected exception: " << e.what() << "\n";
