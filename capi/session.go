@@ -31,7 +31,7 @@ type dtlsSession struct {
 	inCallback callbackThread
 }
 
-var sessions table[dtlsSession]
+var sessions = newTable[dtlsSession](kindSession)
 
 // withSession runs f on the session behind h, locked; DTLSGATE_E_BUSY when
 // called from inside the session's own PSK callback.
