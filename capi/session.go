@@ -363,6 +363,60 @@ func dtlsgo_session_do_handshake(h *C.dtlsgate_session, fd C.int, dgram *C.capi_
 	})
 }
 
+//export dtlsgo_session_handshake_step
+func dtlsgo_session_handshake_step(h *C.dtlsgate_session, dgram *C.capi_in_bytes, n C.size_t, out *C.uint8_t, outLen, lens, count *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	b, ok := inBytes(dgram, n, "datagram")
+	return withSession(h, func(x *dtlsSession) C.int {
+		switch {
+		case !ok:
+			return C.DTLSGATE_E_INVALID_ARGUMENT
+		case outLen == nil:
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out_len: NULL; pass the buffer's size in it")
+		case count == nil:
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "count: NULL; pass the number of entries of lens in it")
+		case out == nil && *outLen > 0:
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out: NULL with a size of %d", uint64(*outLen))
+		case lens == nil && *count > 0:
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "lens: NULL with a count of %d", uint64(*count))
+		}
+		done := x.s.DoHandshake(b)
+		x.takeFlight(out, outLen, lens, count)
+		switch {
+		case !done:
+			return 0
+		case x.s.HandshakeState() == session.HandshakeComplete:
+			return C.DTLSGATE_HANDSHAKE_COMPLETE
+		}
+		return 1
+	})
+}
+
+// takeFlight moves every queued datagram into out, back to back, and their
+// lengths into lens, when all of them fit; otherwise it leaves them all
+// queued. Either way *count and *outLen end up saying how many there are
+// and how many bytes they take, so a caller whose buffers were too small
+// knows what it needs.
+func (x *dtlsSession) takeFlight(out *C.uint8_t, outLen, lens, count *C.size_t) {
+	x.takeOutgoing()
+	total := 0
+	for _, d := range x.queue {
+		total += len(d)
+	}
+	n := len(x.queue)
+	if uint64(n) <= uint64(*count) && uint64(total) <= uint64(*outLen) && n > 0 {
+		dst := unsafe.Slice((*byte)(unsafe.Pointer(out)), total)
+		sizes := unsafe.Slice(lens, n)
+		off := 0
+		for i, d := range x.queue {
+			off += copy(dst[off:], d)
+			sizes[i] = C.size_t(len(d))
+		}
+		x.queue = nil
+	}
+	*count, *outLen = C.size_t(n), C.size_t(total)
+}
+
 //export dtlsgo_session_remaining_timeout
 func dtlsgo_session_remaining_timeout(h *C.capi_const_session, ms *C.uint32_t) (ret C.int) {
 	defer guard(&ret)
