@@ -371,14 +371,13 @@ func dtlsgo_session_handshake_step(h *C.dtlsgate_session, dgram *C.capi_in_bytes
 		switch {
 		case !ok:
 			return C.DTLSGATE_E_INVALID_ARGUMENT
-		case outLen == nil:
-			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out_len: NULL; pass the buffer's size in it")
 		case count == nil:
 			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "count: NULL; pass the number of entries of lens in it")
-		case out == nil && *outLen > 0:
-			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out: NULL with a size of %d", uint64(*outLen))
 		case lens == nil && *count > 0:
 			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "lens: NULL with a count of %d", uint64(*count))
+		}
+		if status := checkOut(out, outLen); status != C.DTLSGATE_OK {
+			return status
 		}
 		done := x.s.DoHandshake(b)
 		x.takeFlight(out, outLen, lens, count)
@@ -521,6 +520,18 @@ func outSlice(out *C.uint8_t, n C.size_t) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(out)), int(min(n, maxRecordBuffer)))
 }
 
+// checkOut refuses an output buffer the caller described wrongly: no
+// length, or no buffer with a non-zero length.
+func checkOut(out *C.uint8_t, outLen *C.size_t) C.int {
+	switch {
+	case outLen == nil:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out_len: NULL")
+	case out == nil && *outLen > 0:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out: NULL with a capacity of %d", uint64(*outLen))
+	}
+	return C.DTLSGATE_OK
+}
+
 // recordStatus is what encrypt and decrypt return for a result of Seal or
 // Open, setting *outLen.
 func recordStatus(n int, res session.RecordResult, outLen *C.size_t) C.int {
@@ -548,13 +559,11 @@ type recordOp func(s *session.Session, out, in []byte) (int, session.RecordResul
 // oneRecord checks one call's arguments and runs op on them.
 func (x *dtlsSession) oneRecord(op recordOp, in *C.capi_in_bytes, inLen C.size_t, out *C.uint8_t, outLen *C.size_t) C.int {
 	b, ok := inBytes(in, inLen, "input")
-	switch {
-	case !ok:
+	if !ok {
 		return C.DTLSGATE_E_INVALID_ARGUMENT
-	case outLen == nil:
-		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out_len: NULL")
-	case out == nil && *outLen > 0:
-		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out: NULL with a capacity of %d", uint64(*outLen))
+	}
+	if status := checkOut(out, outLen); status != C.DTLSGATE_OK {
+		return status
 	}
 	n, res := op(x.s, outSlice(out, *outLen), b)
 	return recordStatus(n, res, outLen)
