@@ -138,3 +138,31 @@ func TestHandlesUnderConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Every C call looks its handle up: that must not allocate, or no record
+// call could be allocation-free.
+func TestHandleLookupDoesNotAllocate(t *testing.T) {
+	tb := newTable[thing](kindSession)
+	id := tb.add(&thing{})
+	if n := testing.AllocsPerRun(100, func() {
+		if _, ok := tb.get(id); !ok {
+			t.Fatal("not found")
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per lookup", n)
+	}
+}
+
+func BenchmarkHandleLookup(b *testing.B) {
+	tb := newTable[thing](kindSession)
+	ids := make([]uintptr, 64)
+	for i := range ids {
+		ids[i] = tb.add(&thing{i})
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, ok := tb.get(ids[i&63]); !ok {
+			b.Fatal("not found")
+		}
+	}
+}
