@@ -10,7 +10,7 @@ import (
 // A handle given to C is a number, not an address: its object's slot in
 // the table of its kind, the slot's generation and the kind, in the bits
 //
-//	| 0 | generation | slot index | kind | 0000 |
+//	| 0 | slot index | generation | kind | 0000 |
 //
 // Every call looks its handle up, so finding the object is a few loads with
 // no lock: the slot is found by indexing, and the entry in it names the
@@ -21,18 +21,21 @@ import (
 // generations are used up is retired, so no handle value is ever issued
 // twice.
 //
-// The low four bits stay zero so that handles are aligned like the
+// Slots are reused most recent first, so a program with few live objects
+// of a kind keeps getting small handles: below 2^31 while the slot index
+// is under 256, which the Python binding passes as a C int, its cheapest
+// form. The low four bits stay zero so that handles are aligned like the
 // pointers they pass for, for C and C++ code that might check.
 const (
 	handleAlign = 4
 	kindBits    = 3
-	// 24 bits of slot index on 64-bit targets (16M live objects of a kind),
-	// 8 on 32-bit ones, where the generation still gets 16.
+	// 16 bits of generation on 64-bit targets (a slot retires after 65536
+	// objects, 12 bytes a time) and 40 of slot index; 8 and 16 on 32-bit.
 	ptrBits    = 32 << (^uintptr(0) >> 63)
-	indexBits  = ptrBits/2 - 8
-	indexShift = handleAlign + kindBits
-	genShift   = indexShift + indexBits
-	genBits    = ptrBits - 1 - genShift
+	genBits    = ptrBits / 4
+	genShift   = handleAlign + kindBits
+	indexShift = genShift + genBits
+	indexBits  = ptrBits - 1 - indexShift
 	kindMask   = 1<<kindBits - 1
 	indexMask  = 1<<indexBits - 1
 	maxGen     = 1<<genBits - 1
@@ -49,15 +52,15 @@ type table[T any] struct {
 	chunks atomic.Pointer[[]*chunk[T]] // grows by copying; chunks never move
 
 	mu   sync.Mutex
-	free []uint32 // slots emptied by remove, for reuse
-	used uint32   // slots handed out so far, free ones included
+	free []uintptr // slots emptied by remove, for reuse, the last first
+	used uintptr   // slots handed out so far, free ones included
 }
 
 // chunk is a block of slots: allocated once, never moved or freed, so a
 // lookup that raced with the table's growth still reads the right slot.
 type chunk[T any] struct {
 	slots [chunkSize]atomic.Pointer[entry[T]]
-	gen   [chunkSize]uint32 // the generation the slot's next handle gets; under mu
+	gen   [chunkSize]uint16 // the generation the slot's next handle gets; under mu
 }
 
 // entry is never changed once stored: a lookup that loaded it sees the
@@ -96,17 +99,17 @@ func (t *table[T]) slot(id uintptr) *atomic.Pointer[entry[T]] {
 	return &(*chunks)[i>>chunkBits].slots[i&(chunkSize-1)]
 }
 
-// add gives obj a handle. It panics when the kind's slots are all in use
-// (16M live objects); the calls that make objects turn that into NULL.
+// add gives obj a handle. It panics when the kind's slots are all used up,
+// which takes 2^56 objects; the calls that make objects turn that into NULL.
 func (t *table[T]) add(obj *T) uintptr {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var i uint32
+	var i uintptr
 	if n := len(t.free); n > 0 {
 		i, t.free = t.free[n-1], t.free[:n-1]
 	} else {
 		if t.used > indexMask {
-			panic("capi: too many live handles of one kind")
+			panic("capi: the handles of one kind are used up")
 		}
 		i = t.used
 		t.used++
@@ -114,18 +117,18 @@ func (t *table[T]) add(obj *T) uintptr {
 	}
 	c := (*t.chunks.Load())[i>>chunkBits]
 	k := i & (chunkSize - 1)
-	id := uintptr(c.gen[k])<<genShift | uintptr(i)<<indexShift | t.kind<<handleAlign
+	id := i<<indexShift | uintptr(c.gen[k])<<genShift | t.kind<<handleAlign
 	c.slots[k].Store(&entry[T]{id: id, obj: obj})
 	return id
 }
 
 // grow makes sure slot i has a chunk; with mu held.
-func (t *table[T]) grow(i uint32) {
+func (t *table[T]) grow(i uintptr) {
 	var chunks []*chunk[T]
 	if p := t.chunks.Load(); p != nil {
 		chunks = *p
 	}
-	if int(i>>chunkBits) < len(chunks) {
+	if i>>chunkBits < uintptr(len(chunks)) {
 		return
 	}
 	grown := append(chunks[:len(chunks):len(chunks)], new(chunk[T]))
@@ -158,7 +161,7 @@ func (t *table[T]) remove(id uintptr) (*T, bool) {
 		return nil, false
 	}
 	s.Store(nil)
-	i := uint32(id >> indexShift & indexMask)
+	i := id >> indexShift & indexMask
 	c := (*t.chunks.Load())[i>>chunkBits]
 	k := i & (chunkSize - 1)
 	if c.gen[k] < maxGen {

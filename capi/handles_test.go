@@ -94,7 +94,7 @@ func TestHandlesRetireASlotAtItsLastGeneration(t *testing.T) {
 	c.gen[0] = maxGen - 1 // as if it had been used that often
 	tb.remove(id)
 	last := tb.add(&thing{})
-	if last>>genShift != maxGen || last>>indexShift&indexMask != 0 {
+	if last>>genShift&maxGen != maxGen || last>>indexShift&indexMask != 0 {
 		t.Fatalf("handle %#x: not slot 0 at generation %#x", last, maxGen)
 	}
 	tb.remove(last)
@@ -104,6 +104,23 @@ func TestHandlesRetireASlotAtItsLastGeneration(t *testing.T) {
 	}
 	if _, ok := tb.get(last); ok {
 		t.Error("the retired slot's last handle is still found")
+	}
+}
+
+// A program that makes and frees objects one at a time keeps getting
+// handles that fit a C int, the form the Python binding passes fastest,
+// also once a slot has retired.
+func TestHandlesStaySmallUnderChurn(t *testing.T) {
+	tb := newTable[thing](kindVerifier)
+	for i := range 2*maxGen + 10 {
+		id := tb.add(&thing{i})
+		if id > 0x7fffffff {
+			t.Fatalf("object %d got handle %#x, beyond a C int", i, id)
+		}
+		tb.remove(id)
+	}
+	if tb.used != 3 {
+		t.Errorf("%d slots used: slots retire after %d objects each", tb.used, maxGen+1)
 	}
 }
 
