@@ -2,8 +2,9 @@
 /*
  * bench_inmem_dtlsgate: dtlsgate's C ABI under the in-memory driver
  * (inmem.c), socket-less: the verifier's dtlsgate_verifier_check() answers
- * the first ClientHello, sessions run with DTLSGATE_NO_SOCKET and their
- * datagrams are taken with dtlsgate_session_next_outgoing().
+ * the first ClientHello, and the sessions run socket-less, one call per
+ * datagram received: dtlsgate_session_handshake_step() takes it and gives
+ * the whole flight to send back.
  *
  * Usage: bench_inmem_dtlsgate [dirty] [OPERATION...]
  * With "dirty", INMEM_DIRTY() before each call into the library leaves the
@@ -52,15 +53,34 @@ static const char *error_of(dtlsgate_session *s)
     return msg;
 }
 
-/* The next datagram s queued, into d; 0 when there is none. */
-static int take(dtlsgate_session *s, struct dgram *d)
+/* What one handshake step gave to send: datagrams back to back. */
+struct flight {
+    uint8_t data[4 * INMEM_MAX_DGRAM];
+    size_t len, lens[8], count;
+};
+
+/* One handshake step of s with the datagram (in, len), its flight into f;
+ * returns 1 when the step completed the handshake. */
+static int step(dtlsgate_session *s, const uint8_t *in, size_t len, struct flight *f)
 {
-    d->len = sizeof d->data;
+    f->len = sizeof f->data;
+    f->count = sizeof f->lens / sizeof f->lens[0];
     INMEM_DIRTY();
-    int r = dtlsgate_session_next_outgoing(s, d->data, &d->len);
-    if (r < 0)
-        inmem_fail("next_outgoing: %s", dtlsgate_strerror(r));
-    return r == 1;
+    int r = dtlsgate_session_handshake_step(s, in, len, f->data, &f->len, f->lens, &f->count);
+    if (r != 1 && r != DTLSGATE_HANDSHAKE_COMPLETE)
+        inmem_fail("handshake step: %d, %s", r, error_of(s));
+    if (f->count > sizeof f->lens / sizeof f->lens[0] || f->len > sizeof f->data)
+        inmem_fail("a flight of %zu datagrams, %zu bytes, did not fit", f->count, f->len);
+    return r == DTLSGATE_HANDSHAKE_COMPLETE;
+}
+
+/* The one datagram of a flight, into d. */
+static void only(const struct flight *f, struct dgram *d)
+{
+    if (f->count != 1)
+        inmem_fail("%zu datagrams where one ClientHello was due", f->count);
+    memcpy(d->data, f->data, f->lens[0]);
+    d->len = f->lens[0];
 }
 
 /* The verifier's answer to one datagram from the client. */
@@ -77,6 +97,7 @@ static int check(const struct dgram *d, struct dgram *reply)
 static dtlsgate_session *client_to_cookie(const char *suite, struct dgram *hello)
 {
     struct dgram reply;
+    struct flight f;
     INMEM_DIRTY();
     dtlsgate_session *c = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
     if (!c)
@@ -87,42 +108,42 @@ static dtlsgate_session *client_to_cookie(const char *suite, struct dgram *hello
     ok = ok && dtlsgate_session_set_ciphers(c, suite) == 1;
     INMEM_DIRTY();
     ok = ok && dtlsgate_session_set_psk_callback(c, on_psk, &client_role) == DTLSGATE_OK;
-    INMEM_DIRTY();
-    ok = ok && dtlsgate_session_do_handshake(c, DTLSGATE_NO_SOCKET, NULL, 0) == 1;
-    if (!ok || !take(c, hello))
-        inmem_fail("client start: %s", error_of(c));
+    if (!ok)
+        inmem_fail("client setup: %s", error_of(c));
+    step(c, NULL, 0, &f);
+    only(&f, hello);
     if (check(hello, &reply) != DTLSGATE_CHECK_SEND_REPLY)
         inmem_fail("the first ClientHello got no HelloVerifyRequest");
-    INMEM_DIRTY();
-    if (dtlsgate_session_do_handshake(c, DTLSGATE_NO_SOCKET, reply.data, reply.len) != 1 ||
-        !take(c, hello))
-        inmem_fail("client after the HelloVerifyRequest: %s", error_of(c));
+    step(c, reply.data, reply.len, &f);
+    only(&f, hello);
     return c;
 }
 
-static int complete(dtlsgate_session *s)
+/* Hands each datagram of `in` to `to`, the flights it answers with
+ * gathered in out; returns 1 when that completed to's handshake. */
+static int deliver(dtlsgate_session *to, const struct flight *in, struct flight *out)
 {
-    INMEM_DIRTY();
-    return dtlsgate_session_handshake_state(s) == DTLSGATE_HANDSHAKE_COMPLETE;
-}
-
-/* Hands every datagram `from` queued to `to`; returns how many. */
-static int carry(dtlsgate_session *from, dtlsgate_session *to)
-{
-    struct dgram d;
-    int n = 0;
-    while (take(from, &d)) {
-        n++;
-        INMEM_DIRTY();
-        if (dtlsgate_session_do_handshake(to, DTLSGATE_NO_SOCKET, d.data, d.len) != 1)
-            inmem_fail("handshake: %s", error_of(to));
+    struct flight f;
+    size_t off = 0;
+    int done = 0;
+    out->len = out->count = 0;
+    for (size_t i = 0; i < in->count; off += in->lens[i++]) {
+        done |= step(to, in->data + off, in->lens[i], &f);
+        if (out->count + f.count > sizeof out->lens / sizeof out->lens[0] ||
+            out->len + f.len > sizeof out->data)
+            inmem_fail("the answers to one flight did not fit");
+        memcpy(out->data + out->len, f.data, f.len);
+        memcpy(out->lens + out->count, f.lens, f.count * sizeof f.lens[0]);
+        out->len += f.len;
+        out->count += f.count;
     }
-    return n;
+    return done;
 }
 
 static void *dg_connect(const char *suite)
 {
     struct dgram hello, reply;
+    struct flight f[2]; /* what the client [0] and the server [1] sent last */
     struct pair *p = calloc(1, sizeof *p);
     if (!p)
         inmem_fail("out of memory");
@@ -143,15 +164,16 @@ static void *dg_connect(const char *suite)
     ok = ok && dtlsgate_session_set_ciphers(p->server, suite) == 1;
     INMEM_DIRTY();
     ok = ok && dtlsgate_session_set_psk_callback(p->server, on_psk, &server_role) == DTLSGATE_OK;
-    INMEM_DIRTY();
-    ok = ok && dtlsgate_session_do_handshake(p->server, DTLSGATE_NO_SOCKET, hello.data,
-                                             hello.len) == 1;
     if (!ok)
-        inmem_fail("server start: %s", error_of(p->server));
+        inmem_fail("server setup: %s", error_of(p->server));
 
-    for (int rounds = 0; !(complete(p->client) && complete(p->server)); rounds++)
-        if (rounds == 10 || carry(p->server, p->client) + carry(p->client, p->server) == 0)
+    dtlsgate_session *side[2] = {p->client, p->server};
+    int done[2] = {0, step(p->server, hello.data, hello.len, &f[1])};
+    for (int rounds = 0, from = 1; !(done[0] && done[1]); rounds++, from = !from) {
+        if (rounds == 10 || f[from].count == 0)
             inmem_fail("the %s handshake did not complete", suite);
+        done[!from] |= deliver(side[!from], &f[from], &f[!from]);
+    }
     char cipher[64];
     size_t n = sizeof cipher;
     INMEM_DIRTY();

@@ -81,6 +81,7 @@ int dtlsgo_session_shutdown(dtlsgate_session *s, int socket_fd) DTLSGO_HIDDEN;
 int dtlsgo_session_write_datagram_encrypted(dtlsgate_session *s, int socket_fd, const uint8_t *data, size_t data_len) DTLSGO_HIDDEN;
 int dtlsgo_session_decrypt_datagram(dtlsgate_session *s, int socket_fd, const uint8_t *dgram, size_t dgram_len, uint8_t *out, size_t *out_len) DTLSGO_HIDDEN;
 int dtlsgo_session_next_outgoing(dtlsgate_session *s, uint8_t *buf, size_t *len) DTLSGO_HIDDEN;
+int dtlsgo_session_handshake_step(dtlsgate_session *s, const uint8_t *dgram, size_t dgram_len, uint8_t *out, size_t *out_len, size_t *lens, size_t *count) DTLSGO_HIDDEN;
 int dtlsgo_session_handshake_state(const dtlsgate_session *s) DTLSGO_HIDDEN;
 int dtlsgo_session_is_connection_encrypted(const dtlsgate_session *s) DTLSGO_HIDDEN;
 int dtlsgo_session_session_cipher(const dtlsgate_session *s, char *buf, size_t *len) DTLSGO_HIDDEN;
@@ -531,6 +532,12 @@ int dtlsgate_session_next_outgoing(dtlsgate_session *s, uint8_t *buf, size_t *le
 {
     capi_clear_upper();
     return dtlsgo_session_next_outgoing(s, buf, len);
+}
+
+int dtlsgate_session_handshake_step(dtlsgate_session *s, const uint8_t *dgram, size_t dgram_len, uint8_t *out, size_t *out_len, size_t *lens, size_t *count)
+{
+    capi_clear_upper();
+    return dtlsgo_session_handshake_step(s, dgram, dgram_len, out, out_len, lens, count);
 }
 
 int dtlsgate_session_handshake_state(const dtlsgate_session *s)

@@ -19,7 +19,7 @@ type authenticator struct {
 	a  psk.Authenticator
 }
 
-var authenticators table[authenticator]
+var authenticators = newTable[authenticator](kindAuthenticator)
 
 func lookupAuthenticator(h *C.capi_const_authenticator) (*authenticator, bool) {
 	return authenticators.get(uintptr(unsafe.Pointer(h)))

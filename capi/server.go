@@ -87,7 +87,7 @@ type cServer struct {
 	arenaCap int
 }
 
-var servers table[cServer]
+var servers = newTable[cServer](kindServer)
 
 // pskRequest marks the events asking the application for a key; the
 // server package has no such kind, since its PSKFunc asks.

@@ -31,7 +31,7 @@ type dtlsSession struct {
 	inCallback callbackThread
 }
 
-var sessions table[dtlsSession]
+var sessions = newTable[dtlsSession](kindSession)
 
 // withSession runs f on the session behind h, locked; DTLSGATE_E_BUSY when
 // called from inside the session's own PSK callback.
@@ -366,6 +366,59 @@ func dtlsgo_session_do_handshake(h *C.dtlsgate_session, fd C.int, dgram *C.capi_
 	})
 }
 
+//export dtlsgo_session_handshake_step
+func dtlsgo_session_handshake_step(h *C.dtlsgate_session, dgram *C.capi_in_bytes, n C.size_t, out *C.uint8_t, outLen, lens, count *C.size_t) (ret C.int) {
+	defer guard(&ret)
+	b, ok := inBytes(dgram, n, "datagram")
+	return withSession(h, func(x *dtlsSession) C.int {
+		switch {
+		case !ok:
+			return C.DTLSGATE_E_INVALID_ARGUMENT
+		case count == nil:
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "count: NULL; pass the number of entries of lens in it")
+		case lens == nil && *count > 0:
+			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "lens: NULL with a count of %d", uint64(*count))
+		}
+		if status := checkOut(out, outLen); status != C.DTLSGATE_OK {
+			return status
+		}
+		done := x.s.DoHandshake(b)
+		x.takeFlight(out, outLen, lens, count)
+		switch {
+		case !done:
+			return 0
+		case x.s.HandshakeState() == session.HandshakeComplete:
+			return C.DTLSGATE_HANDSHAKE_COMPLETE
+		}
+		return 1
+	})
+}
+
+// takeFlight moves every queued datagram into out, back to back, and their
+// lengths into lens, when all of them fit; otherwise it leaves them all
+// queued. Either way *count and *outLen end up saying how many there are
+// and how many bytes they take, so a caller whose buffers were too small
+// knows what it needs.
+func (x *dtlsSession) takeFlight(out *C.uint8_t, outLen, lens, count *C.size_t) {
+	x.takeOutgoing()
+	total := 0
+	for _, d := range x.queue {
+		total += len(d)
+	}
+	n := len(x.queue)
+	if uint64(n) <= uint64(*count) && uint64(total) <= uint64(*outLen) && n > 0 {
+		dst := unsafe.Slice((*byte)(unsafe.Pointer(out)), total)
+		sizes := unsafe.Slice(lens, n)
+		off := 0
+		for i, d := range x.queue {
+			off += copy(dst[off:], d)
+			sizes[i] = C.size_t(len(d))
+		}
+		x.queue = nil
+	}
+	*count, *outLen = C.size_t(n), C.size_t(total)
+}
+
 //export dtlsgo_session_remaining_timeout
 func dtlsgo_session_remaining_timeout(h *C.capi_const_session, ms *C.uint32_t) (ret C.int) {
 	defer guard(&ret)
@@ -470,6 +523,18 @@ func outSlice(out *C.uint8_t, n C.size_t) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(out)), int(min(n, maxRecordBuffer)))
 }
 
+// checkOut refuses an output buffer the caller described wrongly: no
+// length, or no buffer with a non-zero length.
+func checkOut(out *C.uint8_t, outLen *C.size_t) C.int {
+	switch {
+	case outLen == nil:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out_len: NULL")
+	case out == nil && *outLen > 0:
+		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out: NULL with a capacity of %d", uint64(*outLen))
+	}
+	return C.DTLSGATE_OK
+}
+
 // recordStatus is what encrypt and decrypt return for a result of Seal or
 // Open, setting *outLen.
 func recordStatus(n int, res session.RecordResult, outLen *C.size_t) C.int {
@@ -497,13 +562,11 @@ type recordOp func(s *session.Session, out, in []byte) (int, session.RecordResul
 // oneRecord checks one call's arguments and runs op on them.
 func (x *dtlsSession) oneRecord(op recordOp, in *C.capi_in_bytes, inLen C.size_t, out *C.uint8_t, outLen *C.size_t) C.int {
 	b, ok := inBytes(in, inLen, "input")
-	switch {
-	case !ok:
+	if !ok {
 		return C.DTLSGATE_E_INVALID_ARGUMENT
-	case outLen == nil:
-		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out_len: NULL")
-	case out == nil && *outLen > 0:
-		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "out: NULL with a capacity of %d", uint64(*outLen))
+	}
+	if status := checkOut(out, outLen); status != C.DTLSGATE_OK {
+		return status
 	}
 	n, res := op(x.s, outSlice(out, *outLen), b)
 	return recordStatus(n, res, outLen)

@@ -18,7 +18,7 @@ import (
 	"github.com/dtlsgate/dtlsgate/core/wire"
 )
 
-var verifiers table[verifier.ClientVerifier]
+var verifiers = newTable[verifier.ClientVerifier](kindVerifier)
 
 func lookupVerifier(h *C.capi_const_verifier) (*verifier.ClientVerifier, bool) {
 	return verifiers.get(uintptr(unsafe.Pointer(h)))

@@ -711,6 +711,28 @@ int dtlsgate_session_decrypt_datagram(dtlsgate_session *s, int socket_fd, const 
  * DTLSGATE_E_INVALID_ARGUMENT (len NULL). */
 int dtlsgate_session_next_outgoing(dtlsgate_session *s, uint8_t *buf, size_t *len);
 
+/* One step of a socket-less handshake in one call: dtlsgate_session_do_handshake()
+ * with DTLSGATE_NO_SOCKET and dgram, then every datagram queued to send
+ * (this step's flight, after any left from earlier calls) taken at once,
+ * where next_outgoing() would take them one call each. The datagrams are
+ * written back to back into out, oldest first, the length of the i-th in
+ * lens[i]; send each as one datagram. On entry *out_len is out's size and
+ * *count the number of entries of lens; on return they are the bytes and
+ * the number of datagrams queued. If those fit (*count and *out_len no
+ * larger than on entry), all were written and none stays queued; if not,
+ * none was written, all stay queued, and the two say what they need (pass
+ * them to next_outgoing(), or bigger buffers to the next step). A flight
+ * is a few datagrams of at most the MTU hint each, most often one.
+ * Returns 1 while all is well,
+ * DTLSGATE_HANDSHAKE_COMPLETE when this step completed the handshake, or 0
+ * with the errors of do_handshake() (a fatal alert due to the peer is in
+ * the datagrams written). Negative: DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY,
+ * DTLSGATE_E_INVALID_ARGUMENT (out_len or count NULL, out NULL with a
+ * non-zero *out_len, lens NULL with a non-zero *count, dgram as for
+ * do_handshake()), with nothing done. */
+int dtlsgate_session_handshake_step(dtlsgate_session *s, const uint8_t *dgram, size_t dgram_len,
+                                    uint8_t *out, size_t *out_len, size_t *lens, size_t *count);
+
 /* The dtlsgate_handshake_state, or a negative status. */
 int dtlsgate_session_handshake_state(const dtlsgate_session *s);
 

@@ -1054,6 +1054,34 @@ public:
         rethrow_psk_exception();
         return result(rc, "dtlsgate_session_do_handshake");
     }
+    // doHandshake(DTLSGATE_NO_SOCKET, dgram) and takeOutgoing() in one C
+    // call (dtlsgate_session_handshake_step()): the datagrams to send back
+    // are appended to flight, oldest first. True while all is well, as
+    // doHandshake(); *complete (if given) says whether this step completed
+    // the handshake. A flight too big for the first try is taken with
+    // takeOutgoing().
+    bool handshakeStep(std::string_view dgram, std::vector<std::string> &flight,
+                       bool *complete = nullptr)
+    {
+        std::uint8_t buf[2 * DTLSGATE_MAX_DATAGRAM];
+        std::size_t lens[8], len = sizeof buf, count = sizeof lens / sizeof lens[0];
+        clear_local_error();
+        const int rc = dtlsgate_session_handshake_step(
+            s_, reinterpret_cast<const std::uint8_t *>(dgram.data()), dgram.size(), buf, &len,
+            lens, &count);
+        rethrow_psk_exception();
+        detail::check_status(rc, "dtlsgate_session_handshake_step");
+        if (count <= sizeof lens / sizeof lens[0] && len <= sizeof buf) {
+            for (std::size_t i = 0, off = 0; i < count; off += lens[i++])
+                flight.emplace_back(reinterpret_cast<const char *>(buf) + off, lens[i]);
+        } else {
+            for (std::string &d : takeOutgoing())
+                flight.push_back(std::move(d));
+        }
+        if (complete)
+            *complete = rc == DTLSGATE_HANDSHAKE_COMPLETE;
+        return rc != 0;
+    }
     // Retransmits the last flight once its timer is due (earlier: true,
     // nothing sent). False, with TlsFatalError, after
     // maximumRetransmissions() of them or once the handshake deadline has

@@ -301,6 +301,171 @@ out:
 }
 
 /* ---------------------------------------------------------------------------
+ * dtlsgate_session_handshake_step(): a datagram in, the whole flight out.
+ */
+
+typedef struct {
+    uint8_t data[4 * DTLSGATE_MAX_DATAGRAM];
+    size_t len, lens[8], count;
+} flight_t;
+
+/* One step with room for the whole flight; returns what the call did. */
+static int step(dtlsgate_session *s, const uint8_t *in, size_t len, flight_t *f)
+{
+    f->len = sizeof f->data;
+    f->count = sizeof f->lens / sizeof f->lens[0];
+    int r = dtlsgate_session_handshake_step(s, in, len, f->data, &f->len, f->lens, &f->count);
+    size_t sum = 0;
+    for (size_t i = 0; i < f->count && i < sizeof f->lens / sizeof f->lens[0]; i++)
+        sum += f->lens[i];
+    CHECK_EQ(sum, f->len); /* back to back, nothing between */
+    return r;
+}
+
+/* Hands every datagram of `in` to s, one step each, and checks each
+ * step's result: 1 but for the last, which gives `last`; out gets the
+ * last step's flight (the earlier ones have none to give). */
+static void deliver(dtlsgate_session *s, const flight_t *in, int last, flight_t *out)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < in->count; off += in->lens[i++]) {
+        int r = step(s, in->data + off, in->lens[i], out);
+        if (i + 1 < in->count) {
+            CHECK_EQ(r, 1);
+            CHECK_EQ(out->count, 0);
+        } else if (!CHECK_EQ(r, last)) {
+            fprintf(stderr, "    %s\n", err_of(s));
+        }
+    }
+}
+
+/* A handshake carried by handshake_step() alone, the server's first flight
+ * spread over several datagrams by a small MTU and a long hint. */
+static void test_handshake_step(void)
+{
+    dtlsgate_verifier *v = dtlsgate_verifier_new();
+    dtlsgate_session *client = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    dtlsgate_session *server = dtlsgate_session_new(DTLSGATE_SSL_SERVER_MODE);
+    psk_seen cs = {.key = KEY, .key_len = sizeof KEY}, ss = {.key = KEY, .key_len = sizeof KEY};
+    uint8_t reply[DTLSGATE_HELLO_VERIFY_REQUEST_MAX], hint[400], plain[64];
+    flight_t hello, f, g;
+    size_t rlen = sizeof reply, none = 0, n;
+    check_context = "handshake_step";
+
+    /* Refused arguments do nothing: the client has not started after them. */
+    CHECK_EQ(dtlsgate_session_set_peer(client, "192.0.2.1", 5684), 1);
+    CHECK_EQ(dtlsgate_session_set_psk_callback(client, on_psk, &cs), DTLSGATE_OK);
+    n = 10;
+    CHECK_EQ(dtlsgate_session_handshake_step(client, NULL, 0, f.data, NULL, f.lens, &n),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK(strstr(dtlsgate_last_error_message(), "out_len") != NULL);
+    CHECK_EQ(dtlsgate_session_handshake_step(client, NULL, 0, f.data, &n, f.lens, NULL),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK(strstr(dtlsgate_last_error_message(), "count") != NULL);
+    CHECK_EQ(dtlsgate_session_handshake_step(client, NULL, 0, NULL, &n, f.lens, &n),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK(strstr(dtlsgate_last_error_message(), "out: NULL") != NULL);
+    CHECK_EQ(dtlsgate_session_handshake_step(client, NULL, 0, f.data, &n, NULL, &n),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK(strstr(dtlsgate_last_error_message(), "lens: NULL") != NULL);
+    CHECK_EQ(dtlsgate_session_handshake_step(client, NULL, 3, f.data, &n, f.lens, &n),
+             DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_handshake_state(client), DTLSGATE_HANDSHAKE_NOT_STARTED);
+
+    /* A step hands over what earlier calls left queued, even one that
+     * fails: here the first ClientHello, after a step without the datagram
+     * a handshake in progress needs. */
+    CHECK_EQ(dtlsgate_session_do_handshake(client, DTLSGATE_NO_SOCKET, NULL, 0), 1);
+    CHECK_EQ(step(client, NULL, 0, &hello), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(client), DTLSGATE_INVALID_INPUT_PARAMETERS);
+    if (!CHECK_EQ(hello.count, 1))
+        goto out;
+    CHECK_EQ(dtlsgate_verifier_check_address(v, hello.data, hello.len, CLIENT_IP, CLIENT_PORT,
+                                             reply, &rlen),
+             DTLSGATE_CHECK_SEND_REPLY);
+    /* Too small a buffer: the second ClientHello stays queued, and the
+     * step says its size; next_outgoing() takes it. */
+    n = 10;
+    g.count = 2;
+    CHECK_EQ(dtlsgate_session_handshake_step(client, reply, rlen, g.data, &n, g.lens, &g.count),
+             1);
+    CHECK_EQ(g.count, 1);
+    CHECK(n > 10);
+    g.len = sizeof g.data;
+    CHECK_EQ(dtlsgate_session_next_outgoing(client, g.data, &g.len), 1);
+    CHECK_EQ(g.len, n);
+    /* A step with nothing to send gives an empty flight (NULL buffers of
+     * size 0 allowed); a repeated HelloVerifyRequest is not answered. */
+    n = 0;
+    CHECK_EQ(dtlsgate_session_handshake_step(client, reply, rlen, NULL, &n, NULL, &none), 1);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(none, 0);
+    rlen = sizeof reply;
+    CHECK_EQ(dtlsgate_verifier_check_address(v, g.data, g.len, CLIENT_IP, CLIENT_PORT, reply,
+                                             &rlen),
+             DTLSGATE_CHECK_VERIFIED);
+
+    /* The server's flight spans datagrams; too few lengths leave it all
+     * queued, and say what it needs. */
+    memset(hint, 'h', sizeof hint);
+    CHECK_EQ(dtlsgate_session_set_peer(server, CLIENT_IP, CLIENT_PORT), 1);
+    CHECK_EQ(dtlsgate_session_set_cookie_verifier(server, v), 1);
+    CHECK_EQ(dtlsgate_session_set_identity_hint(server, hint, sizeof hint), 1);
+    CHECK_EQ(dtlsgate_session_set_mtu_hint(server, 256), 1);
+    CHECK_EQ(dtlsgate_session_set_psk_callback(server, on_psk, &ss), DTLSGATE_OK);
+    f.len = sizeof f.data;
+    f.count = 1;
+    CHECK_EQ(dtlsgate_session_handshake_step(server, g.data, g.len, f.data, &f.len, f.lens,
+                                             &f.count),
+             1);
+    if (!CHECK(f.count >= 3))
+        goto out;
+    size_t count = f.count, total = f.len;
+    CHECK(total > 2 * 256);
+    /* next_outgoing() takes the same datagrams, one at a time. */
+    size_t off = 0;
+    for (size_t i = 0; i < count; i++) {
+        n = sizeof f.data - off;
+        CHECK_EQ(dtlsgate_session_next_outgoing(server, f.data + off, &n), 1);
+        CHECK(n <= 256);
+        f.lens[i] = n;
+        off += n;
+    }
+    CHECK_EQ(off, total);
+    f.count = count;
+    n = sizeof g.data;
+    CHECK_EQ(dtlsgate_session_next_outgoing(server, g.data, &n), 0);
+
+    /* The rest by steps alone: the client's answer, the server's last
+     * flight (which completes it), the client completed by it. */
+    deliver(client, &f, 1, &g);
+    CHECK(g.count >= 1);
+    deliver(server, &g, DTLSGATE_HANDSHAKE_COMPLETE, &f);
+    CHECK(f.count >= 1);
+    deliver(client, &f, DTLSGATE_HANDSHAKE_COMPLETE, &g);
+    CHECK_EQ(g.count, 0);
+    CHECK_EQ(dtlsgate_session_handshake_state(client), DTLSGATE_HANDSHAKE_COMPLETE);
+    CHECK_EQ(dtlsgate_session_handshake_state(server), DTLSGATE_HANDSHAKE_COMPLETE);
+    CHECK_EQ(cs.calls, 1);
+    CHECK_EQ(ss.calls, 1);
+    n = sizeof g.data;
+    CHECK_EQ(dtlsgate_session_encrypt(client, (const uint8_t *)"after steps", 11, g.data, &n), 1);
+    size_t pn = sizeof plain;
+    CHECK_EQ(dtlsgate_session_decrypt(server, g.data, n, plain, &pn), 1);
+    CHECK_MEM(plain, pn, "after steps", 11);
+
+    /* Once complete, a step is do_handshake()'s InvalidOperation: 0. */
+    CHECK_EQ(step(client, g.data, n, &f), 0);
+    CHECK_EQ(dtlsgate_session_dtls_error(client), DTLSGATE_INVALID_OPERATION);
+    CHECK_EQ(f.count, 0);
+out:
+    dtlsgate_session_free(server);
+    dtlsgate_session_free(client);
+    dtlsgate_verifier_free(v);
+    check_context = "";
+}
+
+/* ---------------------------------------------------------------------------
  * Records in the caller's buffers: encrypt, decrypt and their batches.
  */
 
@@ -1466,6 +1631,11 @@ static void expect_bad_session(dtlsgate_session *s, const char *what)
     CHECK_EQ(dtlsgate_session_decrypt_datagram(s, DTLSGATE_NO_SOCKET, buf, 1, buf, &len),
              DTLSGATE_E_BAD_HANDLE);
     CHECK_EQ(dtlsgate_session_next_outgoing(s, buf, &len), DTLSGATE_E_BAD_HANDLE);
+    size_t lens[2], count = 2;
+    len = sizeof buf;
+    CHECK_EQ(dtlsgate_session_handshake_step(s, NULL, 0, buf, &len, lens, &count),
+             DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(count, 2);
     len = sizeof buf;
     CHECK_EQ(dtlsgate_session_encrypt(s, buf, 1, buf, &len), DTLSGATE_E_BAD_HANDLE);
     CHECK_EQ(dtlsgate_session_decrypt(s, buf, 1, buf, &len), DTLSGATE_E_BAD_HANDLE);
@@ -1720,6 +1890,7 @@ int main(void)
     test_in_memory("PSK-AES128-CCM8", "PSK-AES128-CCM8");
     test_in_memory("ECDHE-PSK-AES128-CBC-SHA256:PSK-AES128-GCM-SHA256",
                    "ECDHE-PSK-AES128-CBC-SHA256");
+    test_handshake_step();
     test_records("PSK-AES128-GCM-SHA256");
     test_records("PSK-AES256-GCM-SHA384");
     test_records("PSK-CHACHA20-POLY1305");

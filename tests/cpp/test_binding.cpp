@@ -644,6 +644,54 @@ std::string carry(QDtls &from, QDtls &to, const std::string &text)
     return got;
 }
 
+// The same exchange by handshakeStep() alone: one call per datagram, the
+// whole flight back.
+void test_handshake_step()
+{
+    QDtlsClientVerifier v;
+    QDtls client(QSslSocket::SslClientMode);
+    PskSeen cs, ss;
+    answer_psk(client, cs);
+    CHECK(client.setPeer("192.0.2.1", 5684));
+    std::vector<std::string> out;
+    bool complete = true;
+    CHECK(client.handshakeStep({}, out, &complete));
+    CHECK(!complete);
+    if (!CHECK_EQ(out.size(), 1u))
+        return;
+    const auto first = v.check(out[0], kClientIp, kClientPort);
+    out.clear();
+    CHECK(client.handshakeStep(first.reply(), out));
+    if (!CHECK_EQ(out.size(), 1u) ||
+        !CHECK_EQ(v.check(out[0], kClientIp, kClientPort).decision(), Decision::Verified))
+        return;
+    QDtls server = make_server(v, kClientIp, kClientPort, ss);
+    QDtls *side[2] = {&client, &server};
+    bool done[2] = {false, false};
+    std::vector<std::string> flight;
+    CHECK(server.handshakeStep(out[0], flight, &done[1]));
+    for (int from = 1, rounds = 0; !(done[0] && done[1]) && rounds < 10; rounds++, from = !from) {
+        std::vector<std::string> answer;
+        for (const std::string &d : flight) {
+            bool completed = false;
+            CHECK(side[!from]->handshakeStep(d, answer, &completed));
+            done[!from] = done[!from] || completed;
+        }
+        if (!CHECK(!answer.empty() || (done[0] && done[1])))
+            break;
+        flight = std::move(answer);
+    }
+    CHECK(done[0] && done[1]);
+    CHECK_EQ(client.handshakeState(), QDtls::HandshakeComplete);
+    CHECK_EQ(server.handshakeState(), QDtls::HandshakeComplete);
+    CHECK_EQ(carry(client, server, "stepped"), "stepped");
+    // Once complete, a step is doHandshake()'s InvalidOperation.
+    out.clear();
+    CHECK(!client.handshakeStep("x", out));
+    CHECK_EQ(client.dtlsError(), QDtlsError::InvalidOperation);
+    CHECK(out.empty());
+}
+
 // The whole exchange in memory. Both sessions are moved half-way, before
 // the messages that make them call their PSK functions: the moved-to
 // objects finish the handshake and the functions still run.
@@ -1223,6 +1271,7 @@ int main(int argc, char **argv)
         test_verifier_moves();
         test_psk();
         test_session_in_memory();
+        test_handshake_step();
         test_session_records();
         test_session_connection_ids();
         test_session_udp(false);

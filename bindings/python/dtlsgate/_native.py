@@ -308,6 +308,8 @@ DECLARATIONS: List[_Decl] = [
     ("dtlsgate_session_decrypt_datagram", c_int,
      [_S, c_int, c_char_p, c_size_t, c_char_p, _LEN], _status),
     ("dtlsgate_session_next_outgoing", c_int, [_S, c_char_p, _LEN], _status),
+    ("dtlsgate_session_handshake_step", c_int,
+     [_S, c_char_p, c_size_t, c_char_p, _LEN, _LEN, _LEN], _status),
     ("dtlsgate_session_handshake_state", c_int, [_S], _status),
     ("dtlsgate_session_is_connection_encrypted", c_int, [_S], _status),
     ("dtlsgate_session_session_cipher", c_int, [_S, c_char_p, _LEN], _status),
