@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+
+//go:build linux
+
+package dtlstest
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"syscall"
+	"unsafe"
+)
+
+// stackT is the kernel's stack_t on 64-bit Linux.
+type stackT struct {
+	sp    uintptr
+	flags int32
+	_     int32
+	size  uintptr
+}
+
+// SignalFrame sends the calling thread SIGURG, the signal the Go runtime
+// preempts goroutines with, and returns a copy of the thread's signal
+// stack once the handler has run. The kernel saved every register of the
+// moment of the call in the signal frame there, vector registers included,
+// and nothing wipes it: a test that just copied a key calls it to see
+// whether the copy left the key in a register for a signal to keep.
+//
+// It runs nothing that uses vector registers before the signal, so the
+// frame holds what the caller left in them.
+func SignalFrame() ([]byte, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var alt stackT
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SIGALTSTACK, 0, uintptr(unsafe.Pointer(&alt)), 0); e != 0 {
+		return nil, fmt.Errorf("sigaltstack: %v", e)
+	}
+	pid, tid := syscall.Getpid(), syscall.Gettid()
+	if _, _, e := syscall.RawSyscall(syscall.SYS_TGKILL, uintptr(pid), uintptr(tid), uintptr(syscall.SIGURG)); e != 0 {
+		return nil, fmt.Errorf("tgkill: %v", e)
+	}
+	if alt.flags&0x2 != 0 || alt.size == 0 { // SS_DISABLE: the frame went on the stack itself
+		return nil, fmt.Errorf("the thread has no signal stack")
+	}
+	mem, err := os.Open("/proc/self/mem")
+	if err != nil {
+		return nil, err
+	}
+	defer mem.Close()
+	frame := make([]byte, alt.size)
+	if _, err := mem.ReadAt(frame, int64(alt.sp)); err != nil {
+		return nil, fmt.Errorf("reading the signal stack: %v", err)
+	}
+	return frame, nil
+}
+
+// HoldsMasked reports whether mem holds the key that masked is, XORed
+// with mask. Comparing one byte at a time, it makes no copy of the key.
+func HoldsMasked(mem, masked []byte, mask byte) bool {
+	for i := 0; i+len(masked) <= len(mem); i++ {
+		j := 0
+		for j < len(masked) && mem[i+j] == masked[j]^mask {
+			j++
+		}
+		if j == len(masked) {
+			return true
+		}
+	}
+	return false
+}
