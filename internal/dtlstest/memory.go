@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"syscall"
 	"unsafe"
 )
@@ -68,4 +69,46 @@ func HoldsMasked(mem, masked []byte, mask byte) bool {
 		}
 	}
 	return false
+}
+
+// KeyCopies lists where the key that masked is, XORed with mask, lies in
+// the process's writable memory: each as its address and its line of
+// /proc/self/maps.
+func KeyCopies(masked []byte, mask byte) ([]string, error) {
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return nil, err
+	}
+	mem, err := os.Open("/proc/self/mem")
+	if err != nil {
+		return nil, err
+	}
+	defer mem.Close()
+	buf := make([]byte, 1<<20)
+	defer clear(buf)
+	own := uintptr(unsafe.Pointer(&buf[0]))
+	var found []string
+	for _, line := range strings.Split(string(maps), "\n") {
+		var lo, hi uintptr
+		var perm string
+		if n, _ := fmt.Sscanf(line, "%x-%x %s", &lo, &hi, &perm); n != 3 || perm[1] != 'w' {
+			continue
+		}
+		// Chunks overlap by len(masked)-1 bytes, so a copy across two is
+		// seen; buf itself holds what it just read, and is left out.
+		for at := lo; at < hi; at += uintptr(len(buf) - (len(masked) - 1)) {
+			want := min(int(hi-at), len(buf))
+			n, _ := mem.ReadAt(buf[:want], int64(at))
+			for i := 0; i+len(masked) <= n; i++ {
+				where := at + uintptr(i)
+				if (where < own || where >= own+uintptr(len(buf))) && HoldsMasked(buf[i:i+len(masked)], masked, mask) {
+					found = append(found, fmt.Sprintf("%#x in %s", where, line))
+				}
+			}
+			if n < want {
+				break
+			}
+		}
+	}
+	return found, nil
 }
