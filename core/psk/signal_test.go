@@ -3,7 +3,6 @@
 package psk
 
 import (
-	"crypto/rand"
 	"testing"
 
 	"github.com/dtlsgate/dtlsgate/internal/dtlstest"
@@ -32,12 +31,7 @@ func TestKeyCopiesLeaveNoKeyForASignal(t *testing.T) {
 	}
 	for name, copyKey := range ways {
 		for _, n := range []int{32, 64} {
-			masked := make([]byte, n)
-			rand.Read(masked)
-			key := make([]byte, n)
-			for i := range key {
-				key[i] = masked[i] ^ mask
-			}
+			masked, key := dtlstest.MaskedKey(n, mask)
 			a := copyKey(key)
 			frame, err := dtlstest.SignalFrame()
 			a.Wipe()

@@ -3,7 +3,6 @@
 package server
 
 import (
-	"crypto/rand"
 	"net/netip"
 	"testing"
 	"time"
@@ -13,23 +12,11 @@ import (
 
 const copyMask = 0x3C
 
-// maskedKey returns a random key XORed with copyMask, and the key itself,
-// made a byte at a time so that making it leaves no other copy.
-func maskedKey(n int) (masked, key []byte) {
-	masked = make([]byte, n)
-	rand.Read(masked)
-	key = make([]byte, n)
-	for i := range key {
-		key[i] = masked[i] ^ copyMask
-	}
-	return masked, key
-}
-
 // The copy of the key Endpoint.ResolvePSK hands to its workers is wiped
 // once every worker has looked for the request: none is left in memory.
 func TestServeResolvePSKWipesItsCopy(t *testing.T) {
 	e, _ := listen(t, "127.0.0.1:0", ServeConfig{Workers: 2, Handler: echoHandler})
-	masked, key := maskedKey(32)
+	masked, key := dtlstest.MaskedKey(32, copyMask)
 	e.ResolvePSK(netip.MustParseAddrPort("127.0.0.1:4000"), []byte("nobody"), key) // no such request: every worker looks
 	clear(key)
 	var copies []string
@@ -50,7 +37,7 @@ func TestServeResolvePSKWipesItsCopy(t *testing.T) {
 // A key table copies keys in and out a byte at a time: a signal right
 // after finds no key in the registers it saves.
 func TestKeyTableCopiesLeaveNoKeyForASignal(t *testing.T) {
-	masked, key := maskedKey(32)
+	masked, key := dtlstest.MaskedKey(32, copyMask)
 	tab := NewKeyTable()
 	if err := tab.Set([]byte("alice"), key); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@
 package dtlstest
 
 import (
+	"crypto/rand"
 	"fmt"
 	"os"
 	"runtime"
@@ -111,4 +112,17 @@ func KeyCopies(masked []byte, mask byte) ([]string, error) {
 		}
 	}
 	return found, nil
+}
+
+// MaskedKey returns a random n-byte key, both XORed with mask (what a test
+// keeps, to look for the key with) and as it is, made a byte at a time so
+// that making it leaves no other copy.
+func MaskedKey(n int, mask byte) (masked, key []byte) {
+	masked = make([]byte, n)
+	rand.Read(masked)
+	key = make([]byte, n)
+	for i := range key {
+		key[i] = masked[i] ^ mask
+	}
+	return masked, key
 }

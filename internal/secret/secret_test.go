@@ -4,7 +4,6 @@ package secret
 
 import (
 	"bytes"
-	"crypto/rand"
 	"runtime"
 	"testing"
 
@@ -12,18 +11,6 @@ import (
 )
 
 const mask = 0xA5
-
-// maskedKey returns a random key XORed with mask, and the key itself,
-// made one byte at a time.
-func maskedKey(n int) (masked, key []byte) {
-	masked = make([]byte, n)
-	rand.Read(masked)
-	key = make([]byte, n)
-	for i := range key {
-		key[i] = masked[i] ^ mask
-	}
-	return masked, key
-}
 
 func TestCopyAndClone(t *testing.T) {
 	src := []byte("0123456789abcdef0123456789abcdef!")
@@ -60,7 +47,7 @@ func copyThenSignal(t *testing.T, key []byte, cp func(dst, src []byte) int) []by
 // A signal right after a copy finds no key in the registers.
 func TestCopyLeavesNoKeyForASignal(t *testing.T) {
 	for _, n := range []int{16, 32, 48, 64, 128, 256} {
-		masked, key := maskedKey(n)
+		masked, key := dtlstest.MaskedKey(n, mask)
 		if dtlstest.HoldsMasked(copyThenSignal(t, key, Copy), masked, mask) {
 			t.Errorf("%d bytes: the signal frame holds the key Copy copied", n)
 		}
@@ -76,7 +63,7 @@ func TestBuiltinCopyLeavesTheKeyForASignal(t *testing.T) {
 		t.Skip("the registers memmove uses are amd64's")
 	}
 	for _, n := range []int{32, 64} {
-		masked, key := maskedKey(n)
+		masked, key := dtlstest.MaskedKey(n, mask)
 		if !dtlstest.HoldsMasked(copyThenSignal(t, key, func(d, s []byte) int { return copy(d, s) }), masked, mask) {
 			t.Errorf("%d bytes: the builtin copy left no key in the signal frame; the tests of key copies no longer see what they check", n)
 		}
