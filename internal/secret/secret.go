@@ -8,8 +8,10 @@
 // happens to overwrite them. A signal that arrives meanwhile (the Go
 // runtime preempts goroutines with SIGURG, more often on a loaded machine)
 // makes the kernel save every register into the signal frame on the
-// thread's signal stack, and the runtime's asyncPreempt spills them onto
-// the goroutine's stack: the key is then in memory nobody wipes. A loop
+// thread's signal stack, the runtime's asyncPreempt spills them onto the
+// goroutine's stack, and so does the dynamic linker's lazy binding on the
+// C stack the first time a C function is called: the key is then in
+// memory nobody wipes. A loop
 // of single bytes holds at most one byte of the key in a general-purpose
 // register, so no register file ever holds a key worth saving.
 package secret
