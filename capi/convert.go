@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"unsafe"
+
+	"github.com/dtlsgate/dtlsgate/internal/secret"
 )
 
 // guard turns a panic inside an export into DTLSGATE_E_INTERNAL: whatever
@@ -76,20 +78,37 @@ func inBytes(p *C.capi_in_bytes, n C.size_t, what string) (b []byte, ok bool) {
 // putBytes copies src into the caller's (buf, *n) by the header's in/out
 // length convention.
 func putBytes(src []byte, buf *C.uint8_t, n *C.size_t) C.int {
+	dst, status := outBuffer(len(src), buf, n)
+	copy(dst, src)
+	return status
+}
+
+// putSecret is putBytes for key bytes, which go over one at a time (see
+// internal/secret).
+func putSecret(src []byte, buf *C.uint8_t, n *C.size_t) C.int {
+	dst, status := outBuffer(len(src), buf, n)
+	secret.Copy(dst, src)
+	return status
+}
+
+// outBuffer applies the header's in/out length convention to (buf, *n)
+// for size bytes: it returns the buffer to fill, or nil and the status to
+// return.
+func outBuffer(size int, buf *C.uint8_t, n *C.size_t) ([]byte, C.int) {
 	switch {
 	case n == nil:
-		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "length: NULL; pass the buffer's size in it")
-	case uint64(*n) < uint64(len(src)):
-		*n = C.size_t(len(src))
-		return C.DTLSGATE_E_BUFFER_TOO_SMALL
-	case buf == nil && len(src) > 0:
-		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "buffer: NULL with a length of %d", uint64(*n))
+		return nil, fail(C.DTLSGATE_E_INVALID_ARGUMENT, "length: NULL; pass the buffer's size in it")
+	case uint64(*n) < uint64(size):
+		*n = C.size_t(size)
+		return nil, C.DTLSGATE_E_BUFFER_TOO_SMALL
+	case buf == nil && size > 0:
+		return nil, fail(C.DTLSGATE_E_INVALID_ARGUMENT, "buffer: NULL with a length of %d", uint64(*n))
 	}
-	if len(src) > 0 {
-		copy(unsafe.Slice((*byte)(unsafe.Pointer(buf)), len(src)), src)
+	*n = C.size_t(size)
+	if size == 0 {
+		return nil, C.DTLSGATE_OK
 	}
-	*n = C.size_t(len(src))
-	return C.DTLSGATE_OK
+	return unsafe.Slice((*byte)(unsafe.Pointer(buf)), size), C.DTLSGATE_OK
 }
 
 // putString writes s NUL-terminated into (buf, *n); on success *n is the

@@ -105,7 +105,7 @@ func putParameters(p cookie.Parameters, hash *C.int, secret *C.uint8_t, secretLe
 	if hash == nil {
 		return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "hash: NULL; pass where to store the algorithm")
 	}
-	if status := putBytes(p.Secret, secret, secretLen); status != C.DTLSGATE_OK {
+	if status := putSecret(p.Secret, secret, secretLen); status != C.DTLSGATE_OK {
 		return status
 	}
 	*hash = C.int(p.Hash)

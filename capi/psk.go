@@ -125,11 +125,12 @@ func withOne(h *C.capi_const_authenticator, f func(a *psk.Authenticator) C.int) 
 	return f(&a.a)
 }
 
-// getBytes writes one byte field to the caller's buffer. The field comes
-// as a copy, wiped once it is in the buffer, since it may be the key.
+// getBytes writes one byte field to the caller's buffer. The field may be
+// the key: it comes as a copy, goes over as a secret and is wiped once it
+// is in the buffer.
 func getBytes(h *C.capi_const_authenticator, field func(*psk.Authenticator) []byte, buf *C.uint8_t, n *C.size_t) C.int {
 	return withOne(h, func(a *psk.Authenticator) (status C.int) {
-		useOnce(field(a), func(b []byte) { status = putBytes(b, buf, n) })
+		useOnce(field(a), func(b []byte) { status = putSecret(b, buf, n) })
 		return status
 	})
 }

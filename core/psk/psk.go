@@ -12,6 +12,8 @@ package psk
 import (
 	"bytes"
 	"crypto/subtle"
+
+	"github.com/dtlsgate/dtlsgate/internal/secret"
 )
 
 // Authenticator is a value type: the zero value is an empty authenticator
@@ -31,7 +33,7 @@ func (a *Authenticator) IdentityHint() []byte { return clone(a.identityHint) }
 func (a *Authenticator) Identity() []byte { return clone(a.identity) }
 
 // PreSharedKey returns a copy of the key.
-func (a *Authenticator) PreSharedKey() []byte { return clone(a.preSharedKey) }
+func (a *Authenticator) PreSharedKey() []byte { return secret.Clone(a.preSharedKey) }
 
 // MaximumIdentityLength is the longest identity the engine will send.
 func (a *Authenticator) MaximumIdentityLength() int { return a.maximumIdentityLength }
@@ -45,7 +47,7 @@ func (a *Authenticator) SetIdentity(identity []byte) { a.identity = clone(identi
 // SetPreSharedKey stores a copy of key, wiping the key it replaces.
 func (a *Authenticator) SetPreSharedKey(key []byte) {
 	wipe(a.preSharedKey)
-	a.preSharedKey = clone(key)
+	a.preSharedKey = secret.Clone(key)
 }
 
 // SetIdentityHint is for the handshake engine: the hint received from (or,
@@ -67,7 +69,7 @@ func (a *Authenticator) Clone() *Authenticator {
 	return &Authenticator{
 		identityHint:              clone(a.identityHint),
 		identity:                  clone(a.identity),
-		preSharedKey:              clone(a.preSharedKey),
+		preSharedKey:              secret.Clone(a.preSharedKey),
 		maximumIdentityLength:     a.maximumIdentityLength,
 		maximumPreSharedKeyLength: a.maximumPreSharedKeyLength,
 	}

@@ -12,11 +12,13 @@ import (
 	"sync"
 
 	"github.com/dtlsgate/dtlsgate/core/session"
+	"github.com/dtlsgate/dtlsgate/internal/secret"
 )
 
 // KeyTable maps PSK identities to keys. It is safe for concurrent use: the
 // workers of Serve share one while the application changes it. Keys are
-// copied in and out, and wiped when removed or replaced.
+// copied in and out, a byte at a time (see internal/secret), and wiped
+// when removed or replaced.
 type KeyTable struct {
 	mu   sync.RWMutex
 	keys map[string][]byte
@@ -50,7 +52,7 @@ func (t *KeyTable) Set(identity, key []byte) error {
 		t.keys = make(map[string][]byte)
 	}
 	clear(t.keys[string(identity)])
-	t.keys[string(identity)] = bytes.Clone(key)
+	t.keys[string(identity)] = secret.Clone(key)
 	return nil
 }
 
@@ -72,7 +74,7 @@ func (t *KeyTable) Replace(keys map[string][]byte) error {
 		if err := checkEntry([]byte(id), k); err != nil {
 			return fmt.Errorf("server: identity %q: %v", id, err)
 		}
-		fresh[id] = bytes.Clone(k)
+		fresh[id] = secret.Clone(k)
 	}
 	t.mu.Lock()
 	old := t.keys
@@ -92,7 +94,7 @@ func (t *KeyTable) Lookup(identity []byte) ([]byte, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	k, ok := t.keys[string(identity)]
-	return bytes.Clone(k), ok
+	return secret.Clone(k), ok
 }
 
 // Len returns the number of identities.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/verifier"
+	"github.com/dtlsgate/dtlsgate/internal/secret"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
@@ -322,13 +323,24 @@ func (e *Endpoint) Close(peer netip.AddrPort) error {
 }
 
 // ResolvePSK answers a PSKFunc that returned pending; an empty key refuses
-// the client. The request is looked for on every worker.
+// the client. The request is looked for on every worker. The key is
+// copied, and the copy wiped once every worker has looked.
 func (e *Endpoint) ResolvePSK(peer netip.AddrPort, identity, key []byte) {
-	identity, key = append([]byte(nil), identity...), append([]byte(nil), key...)
+	identity, key = append([]byte(nil), identity...), secret.Clone(key)
+	var left atomic.Int32
+	left.Store(int32(len(e.workers)))
+	looked := func() {
+		if left.Add(-1) == 0 {
+			clear(key)
+		}
+	}
 	for _, w := range e.workers {
-		w.post(func(h *Worker) {
+		if !w.post(func(h *Worker) {
 			h.ResolvePSK(peer, identity, key)
-		})
+			looked()
+		}) {
+			looked()
+		}
 	}
 }
 
@@ -347,13 +359,16 @@ func (e *Endpoint) toOwner(peer netip.AddrPort, f func(*Worker)) error {
 	return nil
 }
 
-// post queues f for the worker's goroutine, unless the endpoint stopped.
-func (w *worker) post(f func(*Worker)) {
+// post queues f for the worker's goroutine, unless the endpoint stopped;
+// it reports whether f was queued.
+func (w *worker) post(f func(*Worker)) bool {
 	select {
 	case w.cmds <- f:
+		return true
 	case <-w.ep.done:
 	case <-w.ep.ctx.Done():
 	}
+	return false
 }
 
 // read moves batches from the socket to the worker until the socket is

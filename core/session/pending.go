@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
+	"github.com/dtlsgate/dtlsgate/internal/secret"
 )
 
 // stepWaitPSK is a server handshake whose PSK callback called DeferPSK: the
@@ -51,10 +52,8 @@ func (s *Session) ResolvePSK(key []byte) bool {
 	if !s.cfg.Now().Before(s.hs.giveUpAt) {
 		return s.HandleTimeout()
 	}
-	var own []byte
-	if len(key) > 0 {
-		own = append([]byte(nil), key[:min(len(key), MaxPreSharedKeyLength)]...)
-	}
+	own := secret.Clone(key[:min(len(key), MaxPreSharedKeyLength)])
+	afterKeyCopy()
 	peerPoint := s.hs.peerPoint
 	s.hs.peerPoint = nil
 	s.serverUseKey(own, peerPoint)

@@ -5,6 +5,8 @@ package session
 import (
 	"encoding"
 	"hash"
+
+	"github.com/dtlsgate/dtlsgate/internal/secret"
 )
 
 // Labels of the PRF outputs a handshake derives (RFC 5246 sections 6.3,
@@ -52,21 +54,28 @@ func (p *prfState) init(h func() hash.Hash) {
 	p.h = h().(hashState)
 }
 
-// setKey keys the HMAC with secret.
-func (p *prfState) setKey(secret []byte) {
+// setKey keys the HMAC with k, a secret.
+func (p *prfState) setKey(k []byte) {
 	bs := p.h.BlockSize()
 	key := p.pad[:bs]
 	clear(key)
-	if len(secret) > bs {
+	if len(k) > bs {
 		// RFC 2104: a key longer than a block is hashed first. Our PSK
 		// premaster secret is longer than a block when the key is longer
-		// than 30 bytes.
+		// than 30 bytes. The hash reads whole blocks where they lie but
+		// copies a last partial one, with memmove: that part goes in a
+		// byte at a time (see package secret).
+		whole := len(k) - len(k)%bs
 		p.h.Reset()
-		p.h.Write(secret)
+		p.h.Write(k[:whole])
+		for i := whole; i < len(k); i++ {
+			p.h.Write(k[i : i+1])
+		}
 		p.h.Sum(key[:0])
 	} else {
-		copy(key, secret)
+		secret.Copy(key, k)
 	}
+	afterKeyCopy()
 	p.istate = p.keyState(p.states[0][:0], 0x36)
 	p.ostate = p.keyState(p.states[1][:0], 0x5c)
 	clear(key)

@@ -11,6 +11,7 @@ import (
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/dtlsgate/dtlsgate/core/psk"
 	"github.com/dtlsgate/dtlsgate/core/wire"
+	"github.com/dtlsgate/dtlsgate/internal/secret"
 )
 
 // Extension numbers the engine understands.
@@ -315,6 +316,7 @@ func (s *Session) serverUseKey(key, peerPoint []byte) {
 // when it set none. The authenticator is wiped.
 func (s *Session) pskFrom(auth *psk.Authenticator) []byte {
 	key := auth.PreSharedKey()
+	afterKeyCopy()
 	auth.Wipe()
 	if len(key) == 0 {
 		return nil
@@ -327,33 +329,44 @@ func (s *Session) pskFrom(auth *psk.Authenticator) []byte {
 }
 
 // preMaster builds the premaster secret: RFC 4279 section 2 for plain PSK,
-// RFC 5489 section 2 for ECDHE_PSK.
+// RFC 5489 section 2 for ECDHE_PSK. Secrets go in with secret.Copy, which
+// leaves them in no register (see package secret).
 func (s *Session) preMaster(key, peerPoint []byte) ([]byte, bool) {
-	if !s.suite.ecdhe {
-		// RFC 4279 section 2: as many zero bytes as the key has stand in
-		// for the other secret.
-		n := len(key)
-		out := make([]byte, 2+n+2+n)
-		binary.BigEndian.PutUint16(out, uint16(n))
-		binary.BigEndian.PutUint16(out[2+n:], uint16(n))
-		copy(out[4+n:], key)
-		return out, true
+	// RFC 4279 section 2: without ECDHE, as many zero bytes as the key has
+	// stand in for the other secret.
+	var shared []byte
+	otherLen := len(key)
+	if s.suite.ecdhe {
+		pub, err := curveOf(s.hs.group).NewPublicKey(peerPoint)
+		if err != nil {
+			s.failAlert(alertIllegalParameter, "Invalid ECDH public key from the peer")
+			return nil, false
+		}
+		if shared, err = s.hs.ecdhKey.ECDH(pub); err != nil {
+			s.failAlert(alertIllegalParameter, "ECDH with the peer's key failed")
+			return nil, false
+		}
+		otherLen = len(shared)
 	}
-	pub, err := curveOf(s.hs.group).NewPublicKey(peerPoint)
-	if err != nil {
-		s.failAlert(alertIllegalParameter, "Invalid ECDH public key from the peer")
-		return nil, false
-	}
-	shared, err := s.hs.ecdhKey.ECDH(pub)
-	if err != nil {
-		s.failAlert(alertIllegalParameter, "ECDH with the peer's key failed")
-		return nil, false
-	}
-	// One buffer of the final size: growing it would leave a copy of the
-	// shared secret behind.
-	out := appendVec16(make([]byte, 0, 4+len(shared)+len(key)), shared)
+	out := make([]byte, 2+otherLen+2+len(key))
+	binary.BigEndian.PutUint16(out, uint16(otherLen))
+	secret.Copy(out[2:], shared)
+	binary.BigEndian.PutUint16(out[2+otherLen:], uint16(len(key)))
+	secret.Copy(out[4+otherLen:], key)
+	afterKeyCopy()
 	clear(shared)
-	return appendVec16(out, key), true
+	return out, true
+}
+
+// keyCopied, set by tests only, runs right after the engine copied the
+// key: a test signals the thread there, as a preemption can at any time,
+// and looks for the key in the signal frame.
+var keyCopied func()
+
+func afterKeyCopy() {
+	if keyCopied != nil {
+		keyCopied()
+	}
 }
 
 func containsByte(b []byte, v byte) bool {
