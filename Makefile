@@ -86,7 +86,7 @@ $(BUILD)/valgrind/$(SONAME): $(CAPI_DEPS) | deps
 
 C_PROGRAMS := test_api test_session test_server
 C_TESTS := $(foreach t,$(C_PROGRAMS),$(BUILD)/$(t)_shared $(BUILD)/$(t)_static)
-C_TEST_DEPS := tests/c/check.h tests/c/udp.h tests/common/dtls_bytes.h $(HEADER)
+C_TEST_DEPS := tests/c/check.h tests/c/keyscan.h tests/c/udp.h tests/common/dtls_bytes.h $(HEADER)
 
 $(BUILD)/test_%_shared: tests/c/test_%.c $(C_TEST_DEPS) $(SO)
 	@mkdir -p $(@D)

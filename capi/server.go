@@ -47,6 +47,7 @@ import (
 	"github.com/dtlsgate/dtlsgate/core/server"
 	"github.com/dtlsgate/dtlsgate/core/session"
 	"github.com/dtlsgate/dtlsgate/core/verifier"
+	"github.com/dtlsgate/dtlsgate/internal/secret"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,6 +67,9 @@ type cServer struct {
 	userData    uintptr // the caller's, only handed back
 	pskRequests bool
 	inCallback  callbackThread
+	// keyCopy holds the key a PSK callback gave, in Go memory the server
+	// owns, from callBack until the Input that asked for it returns.
+	keyCopy []byte
 
 	ep       *server.Endpoint
 	cancel   context.CancelFunc
@@ -408,9 +412,13 @@ func (x *cServer) callBack(peer netip.AddrPort, identity []byte) ([]byte, bool) 
 	case answer != C.DTLSGATE_PSK_FOUND || call.key_len == 0 || call.key_len > C.DTLSGATE_PSK_MAX_KEY:
 		return nil, false
 	}
-	// A copy in Go memory: the C one is wiped when this returns, before
-	// the server takes its own copy.
-	return C.GoBytes(unsafe.Pointer(&call.key[0]), C.int(call.key_len)), false
+	// The C copy is wiped when this returns, before the server takes its
+	// own copy; this one is wiped once Input returns (dtlsgo_server_input).
+	if x.keyCopy == nil {
+		x.keyCopy = make([]byte, C.DTLSGATE_PSK_MAX_KEY)
+	}
+	n := secret.Copy(x.keyCopy, unsafe.Slice((*byte)(unsafe.Pointer(&call.key[0])), int(call.key_len)))
+	return x.keyCopy[:n], false
 }
 
 // push queues an event for poll.
@@ -586,6 +594,7 @@ func dtlsgo_server_input(h *C.dtlsgate_server, sa *C.capi_in_sockaddr, saLen C.s
 		case !peer.IsValid():
 			return badPeer()
 		}
+		defer func() { clear(x.keyCopy) }() // a key from the PSK callback, if it ran
 		x.out = x.srv.Input(time.Now(), peer, b, x.out)
 		x.collect()
 		return C.DTLSGATE_OK

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dtlsgate/dtlsgate/internal/dtlstest"
+	"github.com/dtlsgate/dtlsgate/internal/secret"
 )
 
 const copyMask = 0x3C
@@ -64,4 +65,31 @@ func TestKeyTableCopiesLeaveNoKeyForASignal(t *testing.T) {
 	}
 	clear(key)
 	tab.Replace(nil)
+}
+
+// A key that the application's PSKFunc gives (and wipes once Input
+// returns) leaves no copy behind once the handshake has taken it, nor does
+// the client's.
+func TestPSKFuncKeyLeavesNoCopy(t *testing.T) {
+	masked, key := dtlstest.MaskedKey(32, copyMask)
+	given := make([]byte, len(key))
+	h := newHarness(t, Config{PSK: func(netip.AddrPort, []byte) ([]byte, bool) {
+		secret.Copy(given, key)
+		return given, false
+	}})
+	c := h.dialWith(addr(1, false), plainPSK, "alice", key)
+	h.exchange(10)
+	clear(given)
+	clear(key)
+	if !c.s.IsConnectionEncrypted() {
+		t.Fatal("no connection:", c.s.DtlsErrorString())
+	}
+	h.echoes(c, "ping")
+	copies, err := dtlstest.KeyCopies(masked, copyMask)
+	if err != nil {
+		t.Skip(err)
+	}
+	if len(copies) > 0 {
+		t.Errorf("the key is still in memory: %v", copies)
+	}
 }

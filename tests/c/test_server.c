@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "keyscan.h"
 #include "udp.h"
 #include "dtlsgate.h"
 
@@ -1750,12 +1751,74 @@ static void test_managed_moves(void)
     check_context = "";
 }
 
+/* ---------------------------------------------------------------------------
+ * The key a PSK callback hands the server leaves no copy behind: the
+ * library's copies are wiped once the handshake has taken the key. Both
+ * callbacks unmask the key only into the buffer they hand over (volatile,
+ * so the compiler keeps it out of vector registers) and wipe their own.
+ */
+
+enum { KEY_MASK = 0x5A };
+static uint8_t masked_key[32];
+
+static void unmask_key(volatile uint8_t *to)
+{
+    for (size_t i = 0; i < sizeof masked_key; i++)
+        to[i] = masked_key[i] ^ KEY_MASK;
+}
+
+static void on_client_masked_psk(void *user, dtlsgate_psk_authenticator *a)
+{
+    (void)user;
+    uint8_t key[sizeof masked_key];
+    unmask_key(key);
+    dtlsgate_psk_authenticator_set_identity(a, (const uint8_t *)"masked", 6);
+    dtlsgate_psk_authenticator_set_pre_shared_key(a, key, sizeof key);
+    explicit_bzero(key, sizeof key);
+}
+
+static int lookup_masked(void *user, const struct sockaddr *peer, socklen_t peer_len,
+                         const uint8_t *identity, size_t identity_len, uint8_t *key, size_t *key_len)
+{
+    (void)user, (void)peer, (void)peer_len, (void)identity, (void)identity_len;
+    if (*key_len < sizeof masked_key)
+        return DTLSGATE_PSK_REFUSE;
+    unmask_key(key);
+    *key_len = sizeof masked_key;
+    return DTLSGATE_PSK_FOUND;
+}
+
+static void test_callback_key_not_left(void)
+{
+    check_context = "PSK callback key wiped";
+    int fd = open("/dev/urandom", O_RDONLY);
+    if (!CHECK(fd >= 0) || !CHECK_EQ(read(fd, masked_key, sizeof masked_key), (long long)sizeof masked_key))
+        return;
+    close(fd);
+    CHECK_EQ(key_copies(masked_key, sizeof masked_key, KEY_MASK), 0);
+    dtlsgate_server_config cfg = defaults();
+    cfg.psk_callback = lookup_masked;
+    dtlsgate_server *srv = new_server(&cfg);
+    client_t c;
+    client_start(&c, "masked", NULL, 0, 40090);
+    CHECK_EQ(dtlsgate_session_set_psk_callback(c.s, on_client_masked_psk, NULL), DTLSGATE_OK);
+    shuttle1(srv, &c);
+    dtlsgate_server_event e;
+    CHECK(one_event(srv, DTLSGATE_SERVER_EVENT_CONNECTED, &c, &e));
+    CHECK_EQ(key_copies(masked_key, sizeof masked_key, KEY_MASK), 0);
+    dtlsgate_session_free(c.s);
+    dtlsgate_server_free(srv);
+    CHECK_EQ(key_copies(masked_key, sizeof masked_key, KEY_MASK), 0);
+    check_context = "";
+}
+
 int main(void)
 {
     test_config();
     test_socketless();
     test_timers();
     test_psk_callback();
+    test_callback_key_not_left();
     test_psk_requests();
     test_key_table();
     test_cid_config();
