@@ -37,6 +37,11 @@ $(BUILD)/cpp/test_qt_adapter: tests/cpp/test_qt_adapter.cpp tests/cpp/check.hpp 
 	@mkdir -p $(@D)
 	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(CPP_QT_MOC) $(QT_FLAGS) $(LDFLAGS_SHARED)
 
+$(BUILD)/cpp/test_qt_server: tests/cpp/test_qt_server.cpp tests/cpp/check.hpp \
+		$(CPP_QT_HEADERS) $(CPP_QT_MOC) $(HEADER) $(SO) | deps-qt
+	@mkdir -p $(@D)
+	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(CPP_QT_MOC) $(QT_FLAGS) $(LDFLAGS_SHARED)
+
 $(BUILD)/cpp/qt_verify_server: examples/cpp/qt_verify_server.cpp $(CPP_QT_HEADERS) $(HEADER) \
 		$(SO) | deps-qt
 	@mkdir -p $(@D)
@@ -80,13 +85,14 @@ test-cpp: $(BUILD)/cpp/test_binding $(BUILD)/cpp/verify_server | deps-test
 
 ## test-cpp-qt: Qt adapter: the header alone, unit tests, the Qt-style echo server on the adapter and on Qt's QDtls (wrong key, then right), the Qt example servers against real clients, the secure UDP examples against each other, the C ports, openssl and gnutls, parity with Qt 6
 .PHONY: test-cpp-qt
-test-cpp-qt: $(BUILD)/cpp/test_qt_adapter $(BUILD)/cpp/qt_verify_server \
+test-cpp-qt: $(BUILD)/cpp/test_qt_adapter $(BUILD)/cpp/test_qt_server $(BUILD)/cpp/qt_verify_server \
 		$(BUILD)/cpp/qt_verify_server_qtverifier $(BUILD)/cpp/parity_qt_adapter \
 		$(BUILD)/parity_qt $(BUILD)/parity_dtlsgate $(CPP_QT_EXAMPLES) $(EXAMPLES_C) \
 		$(BUILD)/cpp/readme_quickstart_qt | deps-qt deps-test
 	printf '#include "dtlsgate_qt.hpp"\nint main() { return 0; }\n' | \
 		$(CXX) $(CPP_QT_CXXFLAGS) $(QT_FLAGS) -x c++ -fsyntax-only -
 	$(BUILD)/cpp/test_qt_adapter $(CPP_CORPUS)
+	$(BUILD)/cpp/test_qt_server
 	@echo "qt_verify_server on dtlsgate's verifier (the adapter):"
 	tests/interop/run.sh $(BUILD)/cpp/qt_verify_server
 	@echo "the same program on Qt's own QDtlsClientVerifier:"
