@@ -192,17 +192,20 @@ $(BUILD)/server_c: examples/c/verify_server.c examples/c/example.h $(HEADER) $(S
 	$(CC) -std=c11 -O2 $(CFLAGS_STRICT) -Iinclude -o $@ $< $(LDFLAGS_SHARED)
 
 # The secure UDP examples (examples/CONTRACT.md) in C.
-EXAMPLES_C := $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c
+EXAMPLES_C := $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/diy_udp_server_c \
+	$(BUILD)/examples/secure_udp_client_c
 
 $(BUILD)/examples/%_c: examples/c/%.c examples/c/example.h $(HEADER) $(SO)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 $(CFLAGS_STRICT) -Iinclude -o $@ $< $(LDFLAGS_SHARED)
 
-## test-examples: the C secure UDP server and client with each other and with openssl and gnutls; a CBC forgery search against the server
+## test-examples: the C secure UDP servers (on the endpoint, and the DIY one) and client with each other and with openssl and gnutls; a CBC forgery search against both servers
 .PHONY: test-examples
 test-examples: $(EXAMPLES_C) | deps-test
 	tests/interop/secure_udp.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c
+	tests/interop/secure_udp.sh --diy $(BUILD)/examples/diy_udp_server_c $(BUILD)/examples/secure_udp_client_c
 	tests/interop/cbc_forgery.py $(BUILD)/examples/secure_udp_server_c
+	tests/interop/cbc_forgery.py $(BUILD)/examples/diy_udp_server_c
 
 ## test-readme: the README's quick starts, built with the README's commands against a scratch install and tried with its openssl s_client line, a wrong key first
 .PHONY: test-readme

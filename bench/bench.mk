@@ -52,7 +52,7 @@ $(BUILD)/bench_loadgen: bench/loadgen/main.go $(GO_SOURCES) $(wildcard internal/
 	@mkdir -p $(@D)
 	$(GO) build -o $@ ./bench/loadgen
 
-BENCH_LOAD := $(BUILD)/bench_endpoint_server $(BUILD)/bench_loadgen $(BUILD)/examples/secure_udp_server_c
+BENCH_LOAD := $(BUILD)/bench_endpoint_server $(BUILD)/bench_loadgen $(BUILD)/examples/diy_udp_server_c
 
 ## bench-load: handshakes/s and echoes/s of the endpoint (1 worker, every core) and the C example server, from a load generator in another process; a squatter flood
 .PHONY: bench-load

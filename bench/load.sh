@@ -5,7 +5,7 @@
 # against
 #   endpoint x1  bench/endpoint_server.c with 1 worker (C, managed mode)
 #   endpoint xN  the same with one worker per core
-#   example      examples/c/secure_udp_server.c, the hand-written loop
+#   example      examples/c/diy_udp_server.c, the hand-written loop
 #                (one datagram per system call, a line printed per message)
 # handshakes/s (connect, close_notify, again) and echoes/s (sessions kept,
 # -window messages in flight each), then a legitimate client's connect time
@@ -23,7 +23,7 @@
 #
 # Usage: bench/load.sh BUILD_DIR
 #   BUILD_DIR holds bench_endpoint_server, bench_loadgen and
-#   examples/secure_udp_server_c.
+#   examples/diy_udp_server_c.
 #   LOAD_SECONDS (default 3) measured seconds per figure, LOAD_ROUNDS (2),
 #   LOAD_CLIENTS (64), LOAD_WINDOW (4), LOAD_PAYLOAD (64 bytes),
 #   LOAD_SQUAT_RATE (2000 squatters/s).
@@ -144,7 +144,7 @@ flood() {
 }
 
 endpoint=$build/bench_endpoint_server
-example=$build/examples/secure_udp_server_c
+example=$build/examples/diy_udp_server_c
 echo "Loading the servers over loopback: $rounds round(s) of ${seconds} s per figure, $clients clients, window $window, $payload-byte messages..."
 for round in $(seq "$rounds"); do
 	throughput one "$endpoint" 1

@@ -59,6 +59,32 @@ static inline int parse_hex_key(const char *hex, uint8_t *key)
     return (int)(n / 2);
 }
 
+/* An option's whole number, 0 to INT32_MAX; exits with status 2 if it is not one. */
+static inline uint32_t option_count(const char *option, const char *text)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(text, &end, 10);
+    if (errno || end == text || *end || text[0] == '-' || n > 0x7fffffffUL) {
+        fprintf(stderr, "%s wants a whole number, not \"%s\"\n", option, text);
+        exit(2);
+    }
+    return (uint32_t)n;
+}
+
+/* An option's seconds (fractions allowed, at most a day) in milliseconds;
+ * exits with status 2 if it is not such a number. */
+static inline uint32_t option_ms(const char *option, const char *text)
+{
+    char *end;
+    double s = strtod(text, &end);
+    if (end == text || *end || !(s >= 0 && s <= 86400)) {
+        fprintf(stderr, "%s wants seconds from 0 to 86400, not \"%s\"\n", option, text);
+        exit(2);
+    }
+    return (uint32_t)(s * 1000 + 0.5);
+}
+
 /* "127.0.0.1:5555" or "[::1]:5555". */
 static inline void format_peer(const struct sockaddr *sa, socklen_t len, char *out, size_t out_len)
 {

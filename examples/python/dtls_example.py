@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""What secure_udp_server.py and secure_udp_client.py share: finding the
+"""What the secure UDP examples in Python share: finding the
 dtlsgate package (installed, or else the repository's bindings/python),
 their common arguments and the way they print (examples/CONTRACT.md)."""
 
@@ -33,14 +33,6 @@ def summary(dtls):
     """ "CIPHER, DTLSv1.2" for a QDtls whose handshake is complete."""
     cipher = dtls.sessionCipher()
     return "%s, %s" % (cipher.name(), cipher.protocolString())
-
-
-def is_client_hello(datagram):
-    """Whether the first record is a ClientHello in epoch 0: type 22, epoch
-    (bytes 3-4) 0, handshake type 1 after the 13-byte record header. The
-    server routes by it (examples/CONTRACT.md)."""
-    return len(datagram) > 13 and datagram[0] == 22 and datagram[3:5] == b"\0\0" \
-        and datagram[13] == 1
 
 
 def parse(ap, check=None):

@@ -321,6 +321,31 @@ class Managed(unittest.TestCase):
             self.assertEqual(seen[-1].reason, "shutdown")
             self.assertEqual(server.stats()["handshakes_completed"], 1)
 
+    def test_stop_between_an_empty_poll_and_the_next(self):
+        """A stop() that lands right after a poll came back empty, as a
+        SIGTERM handler's does (examples/python/secure_udp_server.py): the
+        iteration must still yield the Closed events of the shutdown."""
+        with DtlsServer(keys={b"ivan": KEY}) as server:
+            addr = server.listen("127.0.0.1:0")
+            results, seen = [], []
+            client_thread = threading.Thread(target=run_client,
+                                             args=(addr, b"ivan", b"stay", results))
+            client_thread.start()
+            poll = server.poll
+
+            def poll_then_stop(*args, **kwargs):
+                events = poll(*args, **kwargs)
+                if not events and b"stay" in results:
+                    server.stop()
+                return events
+            server.poll = poll_then_stop
+            for ev in server:
+                self.echo(ev, server, seen)
+            client_thread.join()
+            self.assertEqual([e.kind for e in seen], ["connected", "data", "closed"])
+            self.assertEqual(seen[-1].reason, "shutdown")
+            self.assertEqual(results, [b"stay", "closed"])
+
     def test_asyncio(self):
         async def main(server):
             addr = server.listen("[::1]:0")

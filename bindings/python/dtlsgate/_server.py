@@ -305,9 +305,13 @@ class DtlsServer(_native.Owner):
         """Events as they come, blocking; ends once a listening server has
         stopped and its last events were taken."""
         while self._handle:
+            # Read before the poll: a stop() between an empty poll and the
+            # check (a signal handler, another thread) queued Closed events
+            # that one more poll must take.
+            stopped = self._stopped
             events = self.poll(timeout=0.25)
             yield from events
-            if not events and self._stopped:
+            if not events and stopped:
                 return
 
     async def __aiter__(self) -> AsyncIterator[ServerEvent]:
@@ -315,12 +319,13 @@ class DtlsServer(_native.Owner):
         so the loop never blocks; ends as the blocking iterator does."""
         loop = asyncio.get_running_loop()
         while self._handle:
+            stopped = self._stopped  # before the poll, as in __iter__
             events = self.poll(timeout=0)
             for event in events:
                 yield event
             if events:
                 continue
-            if self._stopped:
+            if stopped:
                 return
             ready = loop.create_future()
             fd = self.fileno()
