@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# make demo: the C echo server (examples/c/secure_udp_server.c) on 127.0.0.1,
+# make demo: the C echo server on the library's endpoint
+# (examples/c/secure_udp_server.c) on 127.0.0.1,
 # then three different clients, one after the other: the Python example
 # client, the C example client and a real `openssl s_client -dtls1_2 -psk`.
 # Each goes through the cookie exchange and the PSK handshake and gets its

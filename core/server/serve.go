@@ -145,6 +145,16 @@ func Listen(ctx context.Context, address string, cfg ServeConfig) (*Endpoint, er
 	if cfg.Handler == nil {
 		e.events = make(chan Event, cfg.EventQueue)
 	}
+	// SO_REUSEPORT would let another process of the same user bind the
+	// port too and silently take part of the clients (a second copy of the
+	// server, started by mistake). A plain socket bound first fails, as
+	// bind(2) does, when the port is in use; port 0 is resolved with it.
+	probe, err := net.ListenPacket("udp", address)
+	if err != nil {
+		return nil, fmt.Errorf("server: %v", err)
+	}
+	address = probe.LocalAddr().String()
+	probe.Close()
 	lc := net.ListenConfig{Control: reusePort}
 	for i := range cfg.Workers {
 		if i == 1 { // the others bind the port the first one got

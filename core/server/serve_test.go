@@ -120,6 +120,18 @@ func TestServeDualStack(t *testing.T) {
 
 // Two hundred clients at once, each from its own loopback address (one
 // address would meet MaxHalfOpenPerIP).
+// A second endpoint on a port in use fails as a plain bind does, though
+// its sockets use SO_REUSEPORT: it must not silently share the clients.
+func TestServePortInUse(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		e, _ := listen(t, "127.0.0.1:0", ServeConfig{Workers: workers})
+		_, err := Listen(context.Background(), e.Addr().String(), ServeConfig{Workers: workers})
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			t.Errorf("%d worker(s): a second Listen on %v: %v, want address already in use", workers, e.Addr(), err)
+		}
+	}
+}
+
 func TestServeTwoHundredClients(t *testing.T) {
 	e, _ := listen(t, "127.0.0.1:0", ServeConfig{Workers: 2, Handler: echoHandler})
 	var wg sync.WaitGroup

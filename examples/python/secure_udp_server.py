@@ -77,7 +77,8 @@ def arguments(description):
     ap.add_argument("--deadline", type=float, default=30.0, help="handshake deadline, seconds")
     ap.add_argument("--max-sessions", type=int, default=0, help="most sessions held (0: 100000)")
     ap.add_argument("--idle", type=float, default=600.0, help="idle timeout, seconds (0: never)")
-    return parse(ap)
+    return parse(ap, lambda a: "--deadline, --max-sessions and --idle must not be negative"
+                 if min(a.deadline, a.max_sessions, a.idle) < 0 else None)
 
 
 def main():

@@ -3,6 +3,7 @@
 """Replays a client's verified ClientHello at its established DTLS session.
 
     replay.py --server HOST PORT [--server-out FILE] [--delay SECONDS] [--psk HEX]
+              [--identity TEXT]
 
 Whoever saw the ClientHello that carried a valid cookie, and can send from
 the client's address, can send it again for as long as the cookie lives
@@ -111,10 +112,10 @@ class Relay(threading.Thread):
 class Client:
     """openssl s_client, fed lines on stdin; its output lines are collected."""
 
-    def __init__(self, host, port, key):
+    def __init__(self, host, port, key, identity):
         target = "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
         self.proc = subprocess.Popen(
-            ["openssl", "s_client", "-dtls1_2", "-psk", key, "-psk_identity", "replay test",
+            ["openssl", "s_client", "-dtls1_2", "-psk", key, "-psk_identity", identity,
              "-quiet", "-connect", target],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.lines = []
@@ -202,6 +203,7 @@ def main():
     ap.add_argument("--server-out", help="the server's standard output, to check its lines")
     ap.add_argument("--delay", type=float, default=5.0, help="seconds between echo and replay")
     ap.add_argument("--psk", default="1a2b3c4d5e6f")
+    ap.add_argument("--identity", default="replay test", help="the client's PSK identity")
     args = ap.parse_args()
     host = args.server[0]
     if not ipaddress.ip_address(host).is_loopback:
@@ -209,7 +211,7 @@ def main():
 
     relay = Relay(host, int(args.server[1]))
     relay.start()
-    client = Client(host, relay.front.getsockname()[1], args.psk)
+    client = Client(host, relay.front.getsockname()[1], args.psk, args.identity)
     try:
         problem = run(args, relay, client)
     finally:
