@@ -769,8 +769,8 @@ public:
         }
         try {
             server_.listen((host + QLatin1Char(':') + QString::number(port)).toStdString());
-        } catch (const dtlsgate::error &e) {
-            errorString_ = QString::fromStdString(e.what());
+        } catch (const dtlsgate::error &e) { // the library's words, e.g. the system's
+            errorString_ = QString::fromStdString(e.detail().empty() ? e.what() : e.detail());
             return false;
         }
         return true;

@@ -310,7 +310,7 @@ void test_close_and_shutdown()
     CHECK(b.answers == std::vector<std::string>({"echo: hi"}));
     CHECK_EQ(server.shutdown(), 0);
     CHECK(!server.listen(kLocal, 0)); // a stopped server does not listen again
-    CHECK(!server.errorString().isEmpty());
+    CHECK(server.errorString().contains(QLatin1String("mode")));
     CHECK(rec.onItsThread);
 }
 
