@@ -714,8 +714,9 @@ private:
 // no timer: the library's threads serve the timers, and never touch a Qt
 // object or run application code. shutdown() also emits, before it
 // returns, the events that the stop produced (called from inside a slot of
-// this object, those follow when that slot returns). moveToThread() moves
-// the notifier along. The other calls may come from any thread.
+// this object, those follow when that slot returns), so it belongs on the
+// object's thread too. moveToThread() moves the notifier along. The other
+// calls (send(), close(), the keys, stats()) may come from any thread.
 //
 // Errors work as in dtlsgate.hpp: listen() returns false with
 // errorString() for an address it cannot use or bind (a usual outcome, as
@@ -895,6 +896,10 @@ private:
         if (dispatching_)
             return;
         dispatching_ = true;
+        struct Done { // also if a slot throws, against the rules
+            bool &flag;
+            ~Done() { flag = false; }
+        } done{dispatching_};
         while (!queue_.empty()) {
             const base::Event e = std::move(queue_.front());
             queue_.pop_front();
@@ -915,7 +920,6 @@ private:
                 break;
             }
         }
-        dispatching_ = false;
     }
 
     base server_;

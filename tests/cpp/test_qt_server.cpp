@@ -2,7 +2,8 @@
 // test_qt_server.cpp - dtlsgate::qt::DtlsServer in a Qt event loop, with
 // real DTLS clients (dtlsgate::QDtls on UDP sockets, each on a thread of
 // its own) on loopback: the signals and their arguments, echo, close() of
-// one peer, shutdown() with close_notify to the rest, keys asked for with
+// one peer, shutdown() with close_notify to the rest (also from inside a
+// slot), keys asked for with
 // pskRequired and answered later, a key file, the thread the signals come
 // from (also after moveToThread()), and misuse.
 //
@@ -178,7 +179,7 @@ private:
         for (const std::string &m : messages) {
             got.clear();
             s.writeDatagramEncrypted(fd_, m);
-            drive(s, got, [&] { return !got.empty(); });
+            drive(s, got, [&] { return !got.empty() || s.dtlsError() != dtlsgate::QDtlsError::NoError; });
             answers.push_back(got);
         }
         if (finish == ShutDown) {
@@ -314,6 +315,32 @@ void test_close_and_shutdown()
     CHECK(rec.onItsThread);
 }
 
+// shutdown() from inside a slot: it returns the count at once; the closed
+// signal follows when the slot returns, in order after the slot's signal.
+void test_shutdown_from_slot()
+{
+    Server server;
+    Recorder rec(server, false);
+    server.setPsk("eve", QByteArray::fromStdString(kKey));
+    int returned = -1;
+    std::size_t closedInSlot = 99;
+    QObject::connect(&server, &Server::datagramReceived, &server, [&] {
+        returned = server.shutdown();
+        closedInSlot = rec.closed.size();
+    });
+    CHECK(server.listen(kLocal, 0));
+    Client eve(server.localPort(), "eve");
+    eve.start({"stop"}, Client::AwaitClose);
+    CHECK(spin([&] { return eve.done() && !rec.closed.empty(); }));
+    eve.join();
+    CHECK_EQ(returned, 1);
+    CHECK_EQ(closedInSlot, 0u);
+    if (CHECK_EQ(rec.closed.size(), 1u))
+        CHECK_EQ(rec.closed[0].reason, Reason::Shutdown);
+    CHECK(eve.closedByServer);
+    CHECK(eve.answers == std::vector<std::string>({""})); // no echo, the close_notify
+}
+
 // Keys the table lacks: pskRequired, answered from the event loop later;
 // a refused client never connects. Then a key file.
 void test_psk_requests()
@@ -441,6 +468,7 @@ int main(int argc, char **argv)
     try {
         test_echo();
         test_close_and_shutdown();
+        test_shutdown_from_slot();
         test_psk_requests();
         test_other_thread();
         test_misuse();
