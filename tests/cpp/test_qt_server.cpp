@@ -3,9 +3,8 @@
 // real DTLS clients (dtlsgate::QDtls on UDP sockets, each on a thread of
 // its own) on loopback: the signals and their arguments, echo, close() of
 // one peer, shutdown() with close_notify to the rest (also from inside a
-// slot), keys asked for with
-// pskRequired and answered later, a key file, the thread the signals come
-// from (also after moveToThread()), and misuse.
+// slot), keys asked for with pskRequired and answered later, a key file,
+// the thread the signals come from (also after moveToThread()), and misuse.
 //
 // The server is never polled here: the only thing that can emit its
 // signals is its QSocketNotifier, run by the event loop. spin() runs that
