@@ -720,8 +720,10 @@ private:
 //
 // Errors work as in dtlsgate.hpp: listen() returns false with
 // errorString() for an address it cannot use or bind (a usual outcome, as
-// QUdpSocket::bind()); send(), close() and resolvePsk() return false for a
-// peer that is not (or no longer) connected or asking; misuse (data empty
+// QUdpSocket::bind()), and for a Config with a psk_callback (it would run
+// on a library thread: use psk_requests); send() and close() return false
+// for a peer that is not (or no longer) connected (resolvePsk() cannot
+// tell on a listening server, and returns true); misuse (data empty
 // or over 16384 bytes, a null address to send(), an empty identity or key
 // to setPsk(), a key file that cannot be read) throws dtlsgate::error.
 // A slot must not delete this object (deleteLater() it) and must not throw.
@@ -824,7 +826,9 @@ public:
     void loadPskFile(const QString &path) { server_.loadPskFile(path.toStdString()); }
 
     // Answers pskRequired: the handshake goes on with key (an empty key
-    // refuses, as refusePsk()). False when the request is gone.
+    // refuses, as refusePsk()). A request that is gone (timed out, evicted)
+    // is ignored: false before listen(), true once listening, where the
+    // library cannot tell.
     bool resolvePsk(const QHostAddress &address, quint16 port, const QByteArray &identity,
                     const QByteArray &key)
     {
