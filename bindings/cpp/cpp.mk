@@ -32,8 +32,17 @@ $(BUILD)/cpp/verify_server: examples/cpp/verify_server.cpp $(CPP_HEADERS) $(HEAD
 	@mkdir -p $(@D)
 	$(CXX) $(CPP_CXXFLAGS) -o $@ $< $(LDFLAGS_SHARED)
 
+$(BUILD)/cpp/secure_udp_server: examples/cpp/secure_udp_server.cpp $(CPP_HEADERS) $(HEADER) $(SO)
+	@mkdir -p $(@D)
+	$(CXX) $(CPP_CXXFLAGS) -o $@ $< $(LDFLAGS_SHARED)
+
 $(BUILD)/cpp/test_qt_adapter: tests/cpp/test_qt_adapter.cpp tests/cpp/check.hpp \
 		tests/common/dtls_bytes.h $(CPP_QT_HEADERS) $(CPP_QT_MOC) $(HEADER) $(SO) | deps-qt
+	@mkdir -p $(@D)
+	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(CPP_QT_MOC) $(QT_FLAGS) $(LDFLAGS_SHARED)
+
+$(BUILD)/cpp/test_qt_server: tests/cpp/test_qt_server.cpp tests/cpp/check.hpp \
+		$(CPP_QT_HEADERS) $(CPP_QT_MOC) $(HEADER) $(SO) | deps-qt
 	@mkdir -p $(@D)
 	$(CXX) $(CPP_QT_CXXFLAGS) -o $@ $< $(CPP_QT_MOC) $(QT_FLAGS) $(LDFLAGS_SHARED)
 
@@ -70,23 +79,27 @@ $(BUILD)/cpp/parity_qt_adapter: tests/parity/parity_qt.cpp tests/parity/harness.
 	$(CXX) $(CPP_QT_CXXFLAGS) -Itests/cpp/qt_include -o $@ $< $(BUILD)/parity/harness.o \
 		$(QT_FLAGS) $(LDFLAGS_SHARED)
 
-## test-cpp: C++ binding: the header alone, unit tests, the C++ example server against openssl and gnutls
+## test-cpp: C++ binding: the header alone, unit tests, the C++ example servers against openssl, gnutls and the C client
 .PHONY: test-cpp
-test-cpp: $(BUILD)/cpp/test_binding $(BUILD)/cpp/verify_server | deps-test
+test-cpp: $(BUILD)/cpp/test_binding $(BUILD)/cpp/verify_server $(BUILD)/cpp/secure_udp_server \
+		$(BUILD)/examples/secure_udp_client_c | deps-test
 	printf '#include "dtlsgate.hpp"\nint main() { return dtlsgate::version().empty(); }\n' | \
 		$(CXX) $(CPP_CXXFLAGS) -x c++ -fsyntax-only -
 	$(BUILD)/cpp/test_binding $(CPP_CORPUS)
 	tests/interop/run.sh $(BUILD)/cpp/verify_server
+	@echo "the C++ secure UDP server (dtlsgate::DtlsServer) with the C client, openssl and gnutls:"
+	tests/interop/secure_udp.sh $(BUILD)/cpp/secure_udp_server $(BUILD)/examples/secure_udp_client_c
 
 ## test-cpp-qt: Qt adapter: the header alone, unit tests, the Qt-style echo server on the adapter and on Qt's QDtls (wrong key, then right), the Qt example servers against real clients, the secure UDP examples against each other, the C ports, openssl and gnutls, parity with Qt 6
 .PHONY: test-cpp-qt
-test-cpp-qt: $(BUILD)/cpp/test_qt_adapter $(BUILD)/cpp/qt_verify_server \
+test-cpp-qt: $(BUILD)/cpp/test_qt_adapter $(BUILD)/cpp/test_qt_server $(BUILD)/cpp/qt_verify_server \
 		$(BUILD)/cpp/qt_verify_server_qtverifier $(BUILD)/cpp/parity_qt_adapter \
 		$(BUILD)/parity_qt $(BUILD)/parity_dtlsgate $(CPP_QT_EXAMPLES) $(EXAMPLES_C) \
 		$(BUILD)/cpp/readme_quickstart_qt | deps-qt deps-test
 	printf '#include "dtlsgate_qt.hpp"\nint main() { return 0; }\n' | \
 		$(CXX) $(CPP_QT_CXXFLAGS) $(QT_FLAGS) -x c++ -fsyntax-only -
 	$(BUILD)/cpp/test_qt_adapter $(CPP_CORPUS)
+	$(BUILD)/cpp/test_qt_server
 	@echo "qt_verify_server on dtlsgate's verifier (the adapter):"
 	tests/interop/run.sh $(BUILD)/cpp/qt_verify_server
 	@echo "the same program on Qt's own QDtlsClientVerifier:"

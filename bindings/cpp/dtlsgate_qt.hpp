@@ -20,16 +20,22 @@
 // clash. The pskRequired signal carries Qt's own class.) README.md has the
 // table of what differs from Qt class by class.
 //
-// QDtls has Q_OBJECT, so a program that uses it compiles the output of moc
-// run on this header once: CMake does it when the target links
-// dtlsgate::qt (find_package(dtlsgate)) and has AUTOMOC on; a Makefile runs
+// It also has DtlsServer, which Qt has not: the whole server endpoint
+// (sockets, cookies, sessions, timers, limits) run by the library, its
+// events delivered as Qt signals. For a new server, start there.
+//
+// QDtls and DtlsServer have Q_OBJECT, so a program that uses either
+// compiles the output of moc run on this header once: CMake does it when
+// the target links dtlsgate::qt (find_package(dtlsgate)) and has AUTOMOC
+// on; a Makefile runs
 //     moc $(pkg-config --cflags-only-I Qt6Network) dtlsgate_qt.hpp -o moc_dtlsgate_qt.cpp
 // and compiles that file with the rest. The verifier and the authenticator
 // need no moc.
 //
-// Each class also derives from its counterpart in dtlsgate.hpp, so the
-// extensions (check(), cookie lifetime, rotation, fleet mode) and the
-// file-descriptor overloads are there too. The getters that return bytes,
+// The three Qt classes also derive from their counterparts in dtlsgate.hpp
+// (DtlsServer wraps dtlsgate::DtlsServer), so the extensions (check(),
+// cookie lifetime, rotation, fleet mode) and the file-descriptor overloads
+// are there too. The getters that return bytes,
 // text or configuration are redeclared with Qt types; the std::string
 // versions stay reachable through the base class. Errors work as in
 // dtlsgate.hpp.
@@ -52,6 +58,7 @@
 #include <QSslKey>
 #include <QSslPreSharedKeyAuthenticator>
 #include <QSslSocket>
+#include <QSocketNotifier>
 #include <QString>
 #include <QTimer>
 #include <QUdpSocket>
@@ -62,6 +69,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <deque>
 #include <cstring>
 #include <limits>
 #include <system_error>
@@ -679,6 +687,250 @@ private:
     std::function<void()> timeoutCallback_;
     ::QSslConfiguration config_;
     bool configured_ = false;
+};
+
+// The server endpoint (dtlsgate::DtlsServer, dtlsgate_server_* in
+// dtlsgate.h) for a Qt program: listen() lets the library own the UDP
+// sockets and run the cookie exchange, the handshakes, retransmissions and
+// timeouts on its own threads, within the limits of the Config; what the
+// application needs to see arrives as Qt signals:
+// - connected(address, port, identity, cipher): a handshake completed; the
+//   client's PSK identity and the suite's OpenSSL name.
+// - datagramReceived(address, port, data): application data from a
+//   connected peer; answer with send().
+// - closed(address, port, reason, message): a connected peer's session
+//   ended (only a peer that got connected gets closed); message is what
+//   the session said ("" for most reasons).
+// - pskRequired(address, port, identity): the key table has no key for a
+//   client's identity and Config::psk_requests is set; answer with
+//   resolvePsk() or refusePsk(), now or later (within the handshake
+//   deadline), e.g. once a database answered. Without psk_requests such a
+//   client is refused.
+//
+// Threads. The signals are emitted on the thread this object lives in,
+// from its event loop: a QSocketNotifier (a child of this object) watches
+// dtlsgate_server_fd(), which is readable while events wait, and its slot
+// takes them with dtlsgate_server_poll() and emits them in order. There is
+// no timer: the library's threads serve the timers, and never touch a Qt
+// object or run application code. shutdown() also emits, before it
+// returns, the events that the stop produced (called from inside a slot of
+// this object, those follow when that slot returns), so it belongs on the
+// object's thread too. moveToThread() moves the notifier along. The other
+// calls (send(), close(), the keys, stats()) may come from any thread.
+//
+// Errors work as in dtlsgate.hpp: listen() returns false with
+// errorString() for an address it cannot use or bind (a usual outcome, as
+// QUdpSocket::bind()), and for a Config with a psk_callback (it would run
+// on a library thread: use psk_requests); send() and close() return false
+// for a peer that is not (or no longer) connected (resolvePsk() cannot
+// tell on a listening server, and returns true); misuse (data empty
+// or over 16384 bytes, a null address to send(), an empty identity or key
+// to setPsk(), a key file that cannot be read) throws dtlsgate::error.
+// A slot must not delete this object (deleteLater() it) and must not throw.
+class DtlsServer : public QObject {
+    Q_OBJECT
+    using base = dtlsgate::DtlsServer;
+
+public:
+    using Config = base::Config;
+
+    enum class CloseReason {
+        ByPeer = DTLSGATE_SERVER_CLOSED_BY_PEER,     // the peer sent close_notify
+        Fatal = DTLSGATE_SERVER_CLOSED_FATAL,        // a fatal alert or error (message says)
+        ByApp = DTLSGATE_SERVER_CLOSED_BY_APP,       // close()
+        Idle = DTLSGATE_SERVER_CLOSED_IDLE,          // Config::idle_timeout_ms
+        Evicted = DTLSGATE_SERVER_CLOSED_EVICTED,    // made room for a newcomer
+        Replaced = DTLSGATE_SERVER_CLOSED_REPLACED,  // the client restarted and connected again
+        Shutdown = DTLSGATE_SERVER_CLOSED_SHUTDOWN,  // shutdown()
+    };
+    Q_ENUM(CloseReason)
+
+    explicit DtlsServer(QObject *parent = nullptr) : DtlsServer(Config(), parent) {}
+    // Limits, cookies, suites and the identity hint come from config (read
+    // here only). Throws dtlsgate::error for a config the library refuses.
+    explicit DtlsServer(const Config &config, QObject *parent = nullptr)
+        : QObject(parent), server_(config), notifier_(server_.fd(), QSocketNotifier::Read, this)
+    {
+        connect(&notifier_, &QSocketNotifier::activated, this, [this] { deliver(); });
+    }
+
+    // Opens the sockets on address and port (0 picks a free one; then see
+    // localPort()) and starts the library's workers. QHostAddress::Any is
+    // dual stack, "[::]", as for QUdpSocket. False, with errorString(), for
+    // a null address, an address that cannot be bound, or a second call.
+    bool listen(const QHostAddress &address, quint16 port = 0)
+    {
+        QString host = address.toString();
+        if (address.protocol() == QAbstractSocket::AnyIPProtocol)
+            host = QStringLiteral("::");
+        if (address.protocol() != QAbstractSocket::IPv4Protocol)
+            host = QLatin1Char('[') + host + QLatin1Char(']');
+        errorString_.clear();
+        if (address.isNull()) {
+            errorString_ = QStringLiteral("listen: address: null QHostAddress");
+            return false;
+        }
+        try {
+            server_.listen((host + QLatin1Char(':') + QString::number(port)).toStdString());
+        } catch (const dtlsgate::error &e) { // the library's words, e.g. the system's
+            errorString_ = QString::fromStdString(e.detail().empty() ? e.what() : e.detail());
+            return false;
+        }
+        return true;
+    }
+    // Why the last listen() failed.
+    QString errorString() const { return errorString_; }
+
+    // Where listen() bound the sockets: null and 0 before.
+    QHostAddress localAddress() const
+    {
+        base::Peer p;
+        return local(&p) ? QHostAddress(p.sa()) : QHostAddress();
+    }
+    quint16 localPort() const
+    {
+        base::Peer p;
+        return local(&p) ? portOf(p) : 0;
+    }
+
+    // Encrypts data as one record to a connected peer.
+    bool send(const QHostAddress &address, quint16 port, const QByteArray &data)
+    {
+        return server_.send(peer(address, port), detail::view(data));
+    }
+    // close_notify to a connected peer; closed(..., CloseReason::ByApp) follows.
+    bool close(const QHostAddress &address, quint16 port) { return server_.close(peer(address, port)); }
+    // close_notify to every connected peer, then the sockets close and the
+    // workers end; the server cannot listen again. Emits closed(...,
+    // CloseReason::Shutdown) for each of those peers (and whatever else
+    // was waiting) before it returns, and returns how many they were.
+    int shutdown()
+    {
+        server_.shutdown();
+        while (take()) {
+        }
+        const int closedNow = int(std::count_if(queue_.begin(), queue_.end(), [](const base::Event &e) {
+            return e.type == base::EventType::Closed && e.reason == DTLSGATE_SERVER_CLOSED_SHUTDOWN;
+        }));
+        dispatch();
+        return closedNow;
+    }
+
+    // The key table (dtlsgate_server_set_psk and the rest).
+    void setPsk(const QByteArray &identity, const QByteArray &key)
+    {
+        server_.setPsk(detail::view(identity), detail::view(key));
+    }
+    bool removePsk(const QByteArray &identity) { return server_.removePsk(detail::view(identity)); }
+    // Replaces the whole table with a file of identity:hexkey lines.
+    void loadPskFile(const QString &path) { server_.loadPskFile(path.toStdString()); }
+
+    // Answers pskRequired: the handshake goes on with key (an empty key
+    // refuses, as refusePsk()). A request that is gone (timed out, evicted)
+    // is ignored: false before listen(), true once listening, where the
+    // library cannot tell.
+    bool resolvePsk(const QHostAddress &address, quint16 port, const QByteArray &identity,
+                    const QByteArray &key)
+    {
+        const base::Event request{base::EventType::PskRequest, 0, peer(address, port),
+                                  identity.toStdString(), {}, {}, {}};
+        return server_.resolvePsk(request, detail::view(key));
+    }
+    bool refusePsk(const QHostAddress &address, quint16 port, const QByteArray &identity)
+    {
+        return resolvePsk(address, port, identity, {});
+    }
+
+    // What the server did, and each limit every time it bit.
+    dtlsgate_server_stats stats() const { return server_.stats(); }
+    // The C handle, for calls this class does not wrap. Still owned here.
+    dtlsgate_server *handle() const noexcept { return server_.handle(); }
+
+Q_SIGNALS:
+    void connected(const QHostAddress &address, quint16 port, const QByteArray &identity,
+                   const QString &cipher);
+    void datagramReceived(const QHostAddress &address, quint16 port, const QByteArray &data);
+    void closed(const QHostAddress &address, quint16 port, dtlsgate::qt::DtlsServer::CloseReason reason,
+                const QString &message);
+    void pskRequired(const QHostAddress &address, quint16 port, const QByteArray &identity);
+
+private:
+    static base::Peer peer(const QHostAddress &address, quint16 port)
+    {
+        const detail::Peer p(address, port);
+        base::Peer out;
+        out.addr = p.ss;
+        out.len = p.len;
+        return out;
+    }
+    static quint16 portOf(const base::Peer &p)
+    {
+        return ntohs(p.addr.ss_family == AF_INET6
+                         ? reinterpret_cast<const sockaddr_in6 *>(&p.addr)->sin6_port
+                         : reinterpret_cast<const sockaddr_in *>(&p.addr)->sin_port);
+    }
+    bool local(base::Peer *p) const
+    {
+        p->len = sizeof p->addr;
+        return dtlsgate_server_local_address(handle(), &p->addr, &p->len) == DTLSGATE_OK;
+    }
+
+    // Moves one batch of waiting events into queue_; false if none waited.
+    bool take()
+    {
+        std::vector<base::Event> batch = server_.poll(64, 0);
+        for (base::Event &e : batch)
+            queue_.push_back(std::move(e));
+        return !batch.empty();
+    }
+
+    // The notifier's slot: one batch per wake-up, so that a flood of events
+    // leaves the event loop its turns (the descriptor stays readable while
+    // more wait).
+    void deliver()
+    {
+        take();
+        dispatch();
+    }
+
+    // Emits the queued events in order. A slot that calls shutdown() comes
+    // back here: the outer call goes on emitting, in order.
+    void dispatch()
+    {
+        if (dispatching_)
+            return;
+        dispatching_ = true;
+        struct Done { // also if a slot throws, against the rules
+            bool &flag;
+            ~Done() { flag = false; }
+        } done{dispatching_};
+        while (!queue_.empty()) {
+            const base::Event e = std::move(queue_.front());
+            queue_.pop_front();
+            const QHostAddress address(e.peer.sa());
+            const quint16 port = portOf(e.peer);
+            switch (e.type) {
+            case base::EventType::Connected:
+                Q_EMIT connected(address, port, detail::bytes(e.identity), QString::fromStdString(e.cipher));
+                break;
+            case base::EventType::Data:
+                Q_EMIT datagramReceived(address, port, detail::bytes(e.data));
+                break;
+            case base::EventType::Closed:
+                Q_EMIT closed(address, port, CloseReason(e.reason), QString::fromStdString(e.message));
+                break;
+            case base::EventType::PskRequest:
+                Q_EMIT pskRequired(address, port, detail::bytes(e.identity));
+                break;
+            }
+        }
+    }
+
+    base server_;
+    QSocketNotifier notifier_; // after server_: gone before the descriptor closes
+    std::deque<base::Event> queue_;
+    bool dispatching_ = false;
+    QString errorString_;
 };
 
 static_assert(int(::QSslSocket::SslClientMode) == DTLSGATE_SSL_CLIENT_MODE &&

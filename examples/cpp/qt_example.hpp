@@ -67,6 +67,33 @@ inline bool parsePort(const QString &text, quint16 *port)
     std::exit(2);
 }
 
+// An option's whole number (0 to 2^31-1); exits with status 2 if it is not one.
+inline quint32 optionCount(const QString &option, const QString &text)
+{
+    bool ok = false;
+    const uint n = text.toUInt(&ok);
+    if (!ok || text.startsWith(QLatin1Char('+')) || n > 0x7fffffffu) {
+        std::fprintf(stderr, "%s wants a whole number, not \"%s\"\n", qPrintable(option),
+                     qPrintable(text));
+        std::exit(2);
+    }
+    return n;
+}
+
+// An option's seconds (fractions allowed, at most a day) in milliseconds;
+// exits with status 2 if it is not such a number.
+inline quint32 optionMs(const QString &option, const QString &text)
+{
+    bool ok = false;
+    const double s = text.toDouble(&ok);
+    if (!ok || !(s >= 0 && s <= 86400)) {
+        std::fprintf(stderr, "%s wants seconds from 0 to 86400, not \"%s\"\n", qPrintable(option),
+                     qPrintable(text));
+        std::exit(2);
+    }
+    return quint32(s * 1000 + 0.5);
+}
+
 // The arguments after the program name, which start with a numeric
 // ADDRESS and a PORT; anything else is a usage error.
 inline QStringList addressAndPort(const char *usageLine, QHostAddress *address, quint16 *port)
@@ -87,14 +114,6 @@ inline QString peerName(const QHostAddress &address, quint16 port)
     return address.protocol() == QAbstractSocket::IPv6Protocol
                ? QStringLiteral("[%1]:%2").arg(host).arg(port)
                : QStringLiteral("%1:%2").arg(host).arg(port);
-}
-
-// Whether the first record of a datagram is a ClientHello in epoch 0: type
-// 22, epoch (bytes 3-4) 0, handshake type 1 after the 13-byte record header.
-// The server routes by it (examples/CONTRACT.md).
-inline bool isClientHello(const QByteArray &d)
-{
-    return d.size() > 13 && d[0] == 22 && d[3] == 0 && d[4] == 0 && d[13] == 1;
 }
 
 // "PSK-AES128-GCM-SHA256, DTLSv1.2" for the handshake-complete lines.

@@ -1,258 +1,53 @@
 // SPDX-License-Identifier: MIT
-// qt_secure_udp_server.cpp - a DTLS echo server with pre-shared keys on
-// Qt's event loop: dtlsgate's port of Qt's secure UDP server example.
+// qt_secure_udp_server.cpp - a DTLS echo server with pre-shared keys in
+// Qt's event loop, on dtlsgate::qt::DtlsServer: dtlsgate's port of Qt's
+// secure UDP server example.
 //
-// One QUdpSocket takes every datagram. A peer without a session meets the
-// verifier first (cookie exchange, RFC 6347 4.2.1); once its ClientHello
-// carries a valid cookie the peer gets a dtlsgate::qt::QDtls of its own,
-// which checks the cookie again with the verifier's generator and runs the
-// PSK handshake. After the handshake every message is answered with
-// "echo: " and the message. SIGINT or SIGTERM sends close_notify to every
-// peer with an open connection and ends the program with status 0.
-//
-// A verified ClientHello from a peer that has a session starts a second,
-// pending handshake and leaves the session working: the ClientHello may be
-// a replay (RFC 6347, 4.2.8). Only when that handshake completes does its
-// connection replace the old one.
+// The endpoint owns the sockets: it answers strangers with cookies, runs
+// the handshakes and their timers, handles restarted clients and enforces
+// the limits. Its events arrive here as Qt signals, on this thread; this
+// program prints them and answers each message with "echo: MESSAGE".
+// SIGINT or SIGTERM closes every connection with close_notify and exits 0.
+// examples/c/diy_udp_server.c is the same server written by hand on the
+// low-level session API, as Qt's example is on QDtls.
 //
 // Usage: qt_secure_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT]
+//            [--deadline SECONDS] [--max-sessions N] [--idle SECONDS]
 // The lines it prints are listed in examples/CONTRACT.md.
 #include "qt_example.hpp"
 
 #include <QCoreApplication>
-#include <QNetworkDatagram>
 #include <QStringList>
-#include <QUdpSocket>
 
-#include <map>
-#include <vector>
-
-using dtlsgate::qt::QDtls;
-using dtlsgate::qt::QDtlsClientVerifier;
-using dtlsgate::qt::QDtlsError;
+using dtlsgate::qt::DtlsServer;
 using example::say;
 
 namespace {
 
-class Server {
-public:
-    Server(const QByteArray &key, const QByteArray &hint) : key(key), hint(hint)
-    {
-        QObject::connect(&socket, &QUdpSocket::readyRead, [this] { readPending(); });
+const char kUsage[] = "qt_secure_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT] "
+                      "[--deadline SECONDS] [--max-sessions N] [--idle SECONDS]";
+
+// What a closed signal prints after the peer's name.
+QString closedLine(DtlsServer::CloseReason reason)
+{
+    switch (reason) {
+    case DtlsServer::CloseReason::ByPeer:
+        return QStringLiteral("closed the connection");
+    case DtlsServer::CloseReason::Fatal:
+        return QStringLiteral("session ended (fatal)");
+    case DtlsServer::CloseReason::ByApp:
+        return QStringLiteral("session ended (closed by app)");
+    case DtlsServer::CloseReason::Idle:
+        return QStringLiteral("session ended (idle)");
+    case DtlsServer::CloseReason::Evicted:
+        return QStringLiteral("session ended (evicted)");
+    case DtlsServer::CloseReason::Replaced:
+        return QStringLiteral("session ended (replaced)");
+    case DtlsServer::CloseReason::Shutdown:
+        return QStringLiteral("session ended (shutdown)");
     }
-
-    bool listen(const QHostAddress &address, quint16 port)
-    {
-        if (!socket.bind(address, port))
-            return false;
-        say(QStringLiteral("server: listening on ") +
-            example::peerName(socket.localAddress(), socket.localPort()));
-        return true;
-    }
-
-    // close_notify to every open connection.
-    void shutDown()
-    {
-        int closed = 0;
-        for (auto &entry : connections) {
-            QDtls &dtls = entry.second->dtls;
-            if (dtls.isConnectionEncrypted() && dtls.shutdown(&socket))
-                closed++;
-        }
-        connections.clear();
-        pending.clear();
-        say(QStringLiteral("server: shutting down, closed %1 connection(s)").arg(closed));
-    }
-
-private:
-    struct Connection {
-        explicit Connection(const QString &name)
-            : name(name), dtls(dtlsgate::QSslSocket::SslServerMode)
-        {
-        }
-        QString name; // "127.0.0.1:5555", also its key in `connections` or `pending`
-        QDtls dtls;
-    };
-    using Table = std::map<QString, std::unique_ptr<Connection>>;
-
-    void readPending()
-    {
-        while (socket.hasPendingDatagrams()) {
-            const QNetworkDatagram dgram = socket.receiveDatagram();
-            if (dgram.data().isEmpty() || dgram.senderPort() <= 0)
-                continue;
-            const QHostAddress from = dgram.senderAddress();
-            const quint16 port = quint16(dgram.senderPort());
-            const QString name = example::peerName(from, port);
-            const auto found = connections.find(name);
-            if (found == connections.end())
-                screen(dgram.data(), from, port, name);
-            else
-                serve(*found->second, dgram.data());
-        }
-    }
-
-    // A datagram from a peer without a session, or one that gave its session
-    // no data: only the verifier answers.
-    void screen(const QByteArray &dgram, const QHostAddress &from, quint16 port, const QString &name)
-    {
-        QDtlsClientVerifier::CheckResult verdict;
-        try {
-            verdict = verifier.check(dgram, from, port);
-        } catch (const dtlsgate::error &) {
-            return; // a source address no reply may go to (broadcast, ...)
-        }
-        switch (verdict.decision()) {
-        case QDtlsClientVerifier::CheckResult::SendReply: {
-            const QByteArray reply(verdict.reply().data(), qsizetype(verdict.reply().size()));
-            if (socket.writeDatagram(reply, from, port) < 0)
-                say(QStringLiteral("server: %1 cannot send HelloVerifyRequest: %2")
-                        .arg(name, socket.errorString()));
-            else
-                say(QStringLiteral("server: %1 no cookie yet, sent HelloVerifyRequest").arg(name));
-            break;
-        }
-        case QDtlsClientVerifier::CheckResult::Verified:
-            accept(dgram, from, port, name);
-            break;
-        case QDtlsClientVerifier::CheckResult::Drop:
-            break;
-        }
-    }
-
-    void accept(const QByteArray &hello, const QHostAddress &from, quint16 port, const QString &name)
-    {
-        auto owned = std::make_unique<Connection>(name);
-        Connection *c = owned.get();
-        QDtls &dtls = c->dtls;
-        dtlsgate::QSslConfiguration conf;
-        conf.setPreSharedKeyIdentityHint(std::string_view(hint.constData(), size_t(hint.size())));
-        if (!dtls.setPeer(from, port) || !dtls.setCookieVerifier(verifier) ||
-            !dtls.setDtlsConfiguration(conf)) {
-            say(QStringLiteral("server: %1 cannot set up a session: %2")
-                    .arg(name, dtls.dtlsErrorString()));
-            return;
-        }
-        dtls.onPskRequired([this, c](dtlsgate::qt::QSslPreSharedKeyAuthenticator *auth) {
-            say(QStringLiteral("server: %1 PSK identity \"%2\"")
-                    .arg(c->name, QString::fromUtf8(auth->identity())));
-            auth->setPreSharedKey(key);
-        });
-        dtls.onHandshakeTimeout([this, c] {
-            if (!c->dtls.handleTimeout(&socket))
-                failed(c);
-        });
-        // A peer with a session gets a pending handshake, replacing an
-        // earlier pending one.
-        Table &table = connections.count(name) ? pending : connections;
-        retire(table, name);
-        table[name] = std::move(owned);
-        say(QStringLiteral("server: %1 cookie verified, starting handshake").arg(name));
-        handshake(*c, hello);
-    }
-
-    // Feeds a datagram to a handshake: the peer's first one or its pending one.
-    void handshake(Connection &c, const QByteArray &dgram)
-    {
-        if (!c.dtls.doHandshake(&socket, dgram)) {
-            failed(&c);
-        } else if (c.dtls.isConnectionEncrypted()) {
-            say(QStringLiteral("server: %1 handshake complete (%2)")
-                    .arg(c.name, example::summary(c.dtls)));
-            const auto it = pending.find(c.name);
-            if (it != pending.end() && it->second.get() == &c) { // the peer proved it holds the key
-                say(QStringLiteral("server: %1 started over").arg(c.name));
-                retire(connections, c.name);
-                connections[c.name] = std::move(it->second);
-                pending.erase(it);
-            }
-        }
-    }
-
-    // Says why c's handshake failed, and drops c.
-    void failed(Connection *c)
-    {
-        say(QStringLiteral("server: %1 handshake failed: %2")
-                .arg(c->name, c->dtls.dtlsErrorString()));
-        drop(c);
-    }
-
-    // A datagram from a peer with a session.
-    void serve(Connection &c, const QByteArray &dgram)
-    {
-        QDtls &dtls = c.dtls;
-        if (dtls.handshakeState() == QDtls::HandshakeInProgress) {
-            handshake(c, dgram);
-            return;
-        }
-        const QByteArray message = dtls.decryptDatagram(&socket, dgram);
-        if (!message.isEmpty()) {
-            // Line-oriented peers (openssl s_client) end with a newline: it
-            // is echoed, not printed.
-            QByteArray shown = message;
-            while (shown.endsWith('\n') || shown.endsWith('\r'))
-                shown.chop(1);
-            say(QStringLiteral("server: %1 says \"%2\"").arg(c.name, QString::fromUtf8(shown)));
-        }
-        if (dtls.dtlsError() == QDtlsError::RemoteClosedConnectionError) {
-            say(QStringLiteral("server: %1 closed the connection").arg(c.name));
-            drop(&c); // possibly right after its last message
-            return;
-        }
-        if (dtls.dtlsError() != QDtlsError::NoError) {
-            say(QStringLiteral("server: %1 connection failed: %2").arg(c.name, dtls.dtlsErrorString()));
-            drop(&c);
-            return;
-        }
-        if (message.isEmpty()) {
-            // Nothing for the session. A ClientHello goes to the verifier (it
-            // may start a pending handshake); the rest, if a handshake is
-            // pending, is for that handshake.
-            const auto next = pending.find(c.name);
-            if (next != pending.end() && !example::isClientHello(dgram))
-                handshake(*next->second, dgram);
-            else
-                screen(dgram, c.dtls.peerAddress(), c.dtls.peerPort(), c.name);
-            return;
-        }
-        const QByteArray reply = ("echo: " + message).left(16384); // the most a record holds
-        if (dtls.writeDatagramEncrypted(&socket, reply) < 0)
-            say(QStringLiteral("server: %1 cannot reply: %2").arg(c.name, dtls.dtlsErrorString()));
-    }
-
-    // Forgets c: a pending handshake alone, a connection together with its
-    // peer's pending handshake. Nothing if c has already been taken out.
-    void drop(Connection *c)
-    {
-        const QString name = c->name; // copied: c moves out of its table
-        if (!retire(pending, name, c) && retire(connections, name, c))
-            retire(pending, name);
-    }
-
-    // Takes table[name] out (only if it is c, when c is given) at once, but
-    // destroys it once control is back in the event loop: this may run
-    // inside that session's own timer callback. True if it took it out.
-    bool retire(Table &table, const QString &name, const Connection *c = nullptr)
-    {
-        const auto it = table.find(name);
-        if (it == table.end() || (c && it->second.get() != c))
-            return false;
-        retired.push_back(std::move(it->second));
-        table.erase(it);
-        QMetaObject::invokeMethod(&socket, [this] { retired.clear(); }, Qt::QueuedConnection);
-        return true;
-    }
-
-    QUdpSocket socket;
-    QDtlsClientVerifier verifier;
-    Table connections;
-    Table pending; // a second handshake per peer, while its connection is up
-    std::vector<std::unique_ptr<Connection>> retired;
-    const QByteArray key;
-    const QByteArray hint;
-};
-
-const char kUsage[] = "qt_secure_udp_server ADDRESS PORT [--psk HEX] [--hint TEXT]";
+    return QStringLiteral("session ended (unknown)");
+}
 
 } // namespace
 
@@ -263,15 +58,23 @@ int main(int argc, char **argv)
     quint16 port = 0;
     QStringList args = example::addressAndPort(kUsage, &address, &port);
     QString keyHex = QString::fromLatin1(example::kDefaultKey);
-    QString hint = QStringLiteral("dtlsgate example server");
+    QByteArray hint = "dtlsgate example server";
+    DtlsServer::Config cfg;
     while (!args.isEmpty()) {
         const QString option = args.takeFirst();
         if (args.isEmpty())
             example::usage(kUsage);
+        const QString value = args.takeFirst();
         if (option == QLatin1String("--psk"))
-            keyHex = args.takeFirst();
+            keyHex = value;
         else if (option == QLatin1String("--hint"))
-            hint = args.takeFirst();
+            hint = value.toUtf8();
+        else if (option == QLatin1String("--deadline"))
+            cfg.handshake_deadline_ms = example::optionMs(option, value);
+        else if (option == QLatin1String("--max-sessions"))
+            cfg.max_sessions = example::optionCount(option, value);
+        else if (option == QLatin1String("--idle"))
+            cfg.idle_timeout_ms = example::optionMs(option, value); // 0: never
         else
             example::usage(kUsage);
     }
@@ -281,16 +84,63 @@ int main(int argc, char **argv)
                      example::kMaxKey);
         return 2;
     }
+    cfg.identity_hint = reinterpret_cast<const uint8_t *>(hint.constData());
+    cfg.identity_hint_len = size_t(hint.size());
+    cfg.psk_requests = 1; // ask us for every identity's key: see pskRequired below
 
-    Server server(key, hint.toUtf8());
+    std::unique_ptr<DtlsServer> made;
+    try {
+        made = std::make_unique<DtlsServer>(cfg);
+    } catch (const dtlsgate::error &e) {
+        std::fprintf(stderr, "qt_secure_udp_server: %s\n", e.what());
+        return 2;
+    }
+    DtlsServer &server = *made;
+
+    // Any identity is welcome; the key is ours.
+    QObject::connect(&server, &DtlsServer::pskRequired,
+                     [&](const QHostAddress &from, quint16 fromPort, const QByteArray &identity) {
+                         server.resolvePsk(from, fromPort, identity, key);
+                     });
+    QObject::connect(&server, &DtlsServer::connected,
+                     [](const QHostAddress &from, quint16 fromPort, const QByteArray &identity,
+                        const QString &cipher) {
+                         const QString peer = example::peerName(from, fromPort);
+                         say(QStringLiteral("server: %1 PSK identity \"%2\"")
+                                 .arg(peer, QString::fromUtf8(identity)));
+                         say(QStringLiteral("server: %1 handshake complete (%2, DTLSv1.2)").arg(peer, cipher));
+                     });
+    QObject::connect(&server, &DtlsServer::datagramReceived,
+                     [&](const QHostAddress &from, quint16 fromPort, const QByteArray &message) {
+                         // Line-oriented peers (openssl s_client) end with a
+                         // newline: it is echoed, not printed.
+                         QByteArray shown = message;
+                         while (shown.endsWith('\n') || shown.endsWith('\r'))
+                             shown.chop(1);
+                         say(QStringLiteral("server: %1 says \"%2\"")
+                                 .arg(example::peerName(from, fromPort), QString::fromUtf8(shown)));
+                         // The most a record holds; false if the peer has gone meanwhile.
+                         server.send(from, fromPort, ("echo: " + message).left(16384));
+                     });
+    QObject::connect(&server, &DtlsServer::closed,
+                     [](const QHostAddress &from, quint16 fromPort, DtlsServer::CloseReason reason) {
+                         say(QStringLiteral("server: %1 %2")
+                                 .arg(example::peerName(from, fromPort), closedLine(reason)));
+                     });
+    // close_notify to every peer; shutdown() emits their closed signals
+    // before it returns how many there were.
     example::StopSignals stop([&] {
-        server.shutDown();
+        const int closed = server.shutdown();
+        say(QStringLiteral("server: shutting down, closed %1 connection(s)").arg(closed));
         QCoreApplication::exit(0);
     });
+
     if (!server.listen(address, port)) {
-        std::fprintf(stderr, "qt_secure_udp_server: cannot bind %s %u\n",
-                     qPrintable(address.toString()), unsigned(port));
+        std::fprintf(stderr, "qt_secure_udp_server: cannot listen on %s: %s\n",
+                     qPrintable(example::peerName(address, port)), qPrintable(server.errorString()));
         return 1;
     }
+    say(QStringLiteral("server: listening on ") +
+        example::peerName(server.localAddress(), server.localPort()));
     return app.exec();
 }

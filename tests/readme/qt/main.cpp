@@ -2,73 +2,49 @@
 // The C++/Qt quick start of README.md (between the markers):
 // tests/readme/qt.sh builds it as the README says, with the CMakeLists.txt
 // next to it, against an installed dtlsgate, and tries it with a wrong key
-// and then the right one; `make test-readme` also runs it against the
-// example client. A DTLS-PSK echo server on 127.0.0.1:5684.
+// and then the right one; `make test-readme` also runs it through
+// tests/readme/run.py (echo, replayed ClientHello). A DTLS-PSK echo server
+// on 127.0.0.1:5684.
 // README: begin
-#include <dtlsgate_qt.hpp> // in place of Qt's <QDtls>
-using dtlsgate::qt::QDtls;
-using dtlsgate::qt::QDtlsClientVerifier;
-using dtlsgate::qt::QDtlsError;
+// main.cpp: a DTLS 1.2 echo server with a pre-shared key on 127.0.0.1:5684
+#include <dtlsgate_qt.hpp>
 
 #include <QCoreApplication>
-#include <QHash>
-#include <QNetworkDatagram>
-#include <QSslConfiguration>
-#include <QSslPreSharedKeyAuthenticator>
-#include <QUdpSocket>
 #include <cstdio>
+
+using dtlsgate::qt::DtlsServer;
 
 int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
-    QUdpSocket socket;
-    if (!socket.bind(QHostAddress::LocalHost, 5684)) {
-        std::fprintf(stderr, "cannot bind 127.0.0.1:5684: %s\n", qPrintable(socket.errorString()));
+    DtlsServer::Config config;            // the limits' defaults (see "Limits")
+    config.handshake_deadline_ms = 10000; // a client with a wrong key is dropped then
+    config.psk_requests = 1;              // keys come from the pskRequired signal
+    DtlsServer server(config);
+    const QByteArray key = QByteArray::fromHex("1a2b3c4d5e6f");
+
+    // The signals come from this thread's event loop.
+    QObject::connect(&server, &DtlsServer::pskRequired,
+                     [&](const QHostAddress &peer, quint16 port, const QByteArray &identity) {
+                         server.resolvePsk(peer, port, identity, key); // any identity; or later
+                     });
+    QObject::connect(&server, &DtlsServer::connected,
+                     [](const QHostAddress &, quint16, const QByteArray &identity) {
+                         std::printf("connected: %s\n", identity.constData());
+                         std::fflush(stdout);
+                     });
+    QObject::connect(&server, &DtlsServer::datagramReceived,
+                     [&](const QHostAddress &peer, quint16 port, const QByteArray &data) {
+                         server.send(peer, port, ("echo: " + data).left(16384)); // one record
+                     });
+
+    if (!server.listen(QHostAddress::LocalHost, 5684)) {
+        std::fprintf(stderr, "echo: cannot use 127.0.0.1:5684: %s\n",
+                     qPrintable(server.errorString()));
         return 1;
     }
     std::printf("listening on 127.0.0.1:5684\n");
     std::fflush(stdout);
-
-    auto *verifier = new QDtlsClientVerifier(&app); // cookies before any state
-    QSslConfiguration config = QSslConfiguration::defaultDtlsConfiguration();
-    config.setPreSharedKeyIdentityHint("quick start");
-    QHash<QString, QDtls *> peers; // one session per client
-    auto drop = [&](QDtls *dtls) {
-        peers.remove(dtls->objectName());
-        dtls->deleteLater(); // not at once: we may be inside one of its calls
-    };
-
-    QObject::connect(&socket, &QUdpSocket::readyRead, [&] {
-        while (socket.hasPendingDatagrams()) {
-            const QNetworkDatagram d = socket.receiveDatagram();
-            const QString peer = d.senderAddress().toString() + ' ' + QString::number(d.senderPort());
-            QDtls *dtls = peers.value(peer);
-            if (!dtls) { // a stranger: a HelloVerifyRequest until it returns the cookie
-                if (!verifier->verifyClient(&socket, d.data(), d.senderAddress(), d.senderPort()))
-                    continue;
-                dtls = new QDtls(QSslSocket::SslServerMode, &app);
-                dtls->setObjectName(peer);
-                dtls->setPeer(d.senderAddress(), d.senderPort());
-                dtls->setDtlsConfiguration(config);
-                QObject::connect(dtls, &QDtls::pskRequired, [](QSslPreSharedKeyAuthenticator *auth) {
-                    auth->setPreSharedKey(QByteArray::fromHex("1a2b3c4d5e6f"));
-                });
-                QObject::connect(dtls, &QDtls::handshakeTimeout, [&, dtls] {
-                    if (!dtls->handleTimeout(&socket))
-                        drop(dtls); // gave up: lost peer, or one with another key
-                });
-                peers.insert(peer, dtls);
-            }
-            if (!dtls->isConnectionEncrypted()) {
-                if (!dtls->doHandshake(&socket, d.data()))
-                    drop(dtls);
-            } else if (const QByteArray msg = dtls->decryptDatagram(&socket, d.data()); !msg.isEmpty()) {
-                dtls->writeDatagramEncrypted(&socket, "echo: " + msg);
-            } else if (dtls->dtlsError() != QDtlsError::NoError) {
-                drop(dtls); // close_notify or a fatal alert
-            }
-        }
-    });
     return app.exec();
 }
 // README: end
