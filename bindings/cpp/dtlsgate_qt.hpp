@@ -706,6 +706,11 @@ private:
 //   resolvePsk() or refusePsk(), now or later (within the handshake
 //   deadline), e.g. once a database answered. Without psk_requests such a
 //   client is refused.
+// - moved(oldAddress, oldPort, address, port): with connection IDs, a
+//   connected peer's records now come from a new address (its NAT mapping
+//   changed) and the server sends there; the peer keeps its session. The
+//   move follows only a new authenticated record (see dtlsgate.h); data
+//   from the new address comes after this signal.
 //
 // Threads. The signals are emitted on the thread this object lives in,
 // from its event loop: a QSocketNotifier (a child of this object) watches
@@ -832,8 +837,7 @@ public:
     bool resolvePsk(const QHostAddress &address, quint16 port, const QByteArray &identity,
                     const QByteArray &key)
     {
-        const base::Event request{base::EventType::PskRequest, 0, peer(address, port),
-                                  identity.toStdString(), {}, {}, {}};
+        const base::Event request = pskRequest(address, port, identity);
         return server_.resolvePsk(request, detail::view(key));
     }
     bool refusePsk(const QHostAddress &address, quint16 port, const QByteArray &identity)
@@ -853,8 +857,18 @@ Q_SIGNALS:
     void closed(const QHostAddress &address, quint16 port, dtlsgate::qt::DtlsServer::CloseReason reason,
                 const QString &message);
     void pskRequired(const QHostAddress &address, quint16 port, const QByteArray &identity);
+    void moved(const QHostAddress &oldAddress, quint16 oldPort, const QHostAddress &address, quint16 port);
 
 private:
+    // The request resolvePsk() and refusePsk() answer.
+    static base::Event pskRequest(const QHostAddress &address, quint16 port, const QByteArray &identity)
+    {
+        base::Event e{};
+        e.type = base::EventType::PskRequest;
+        e.peer = peer(address, port);
+        e.identity = identity.toStdString();
+        return e;
+    }
     static base::Peer peer(const QHostAddress &address, quint16 port)
     {
         const detail::Peer p(address, port);
@@ -921,6 +935,9 @@ private:
                 break;
             case base::EventType::PskRequest:
                 Q_EMIT pskRequired(address, port, detail::bytes(e.identity));
+                break;
+            case base::EventType::Moved:
+                Q_EMIT moved(QHostAddress(e.oldPeer.sa()), portOf(e.oldPeer), address, port);
                 break;
             }
         }

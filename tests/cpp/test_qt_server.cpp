@@ -72,6 +72,7 @@ struct Recorder {
         Reason reason = Reason::Fatal;
     };
     std::vector<Signal> connected, data, closed, asked;
+    std::vector<std::pair<quint16, quint16>> moved; // old port, new port
     bool onItsThread = true;
 
     explicit Recorder(Server &server, bool echo = true)
@@ -100,6 +101,12 @@ struct Recorder {
                              mine();
                              asked.push_back({a, p, id, {}, {}});
                          }, Qt::DirectConnection);
+        QObject::connect(&server, &Server::moved, &server,
+                         [=](const QHostAddress &oldA, quint16 oldP, const QHostAddress &a, quint16 p) {
+                             mine();
+                             CHECK(oldA == a);
+                             moved.push_back({oldP, p});
+                         }, Qt::DirectConnection);
     }
 };
 
@@ -113,15 +120,7 @@ public:
     Client(quint16 serverPort, std::string identity, std::string key = kKey)
         : serverPort_(serverPort), identity_(std::move(identity)), key_(std::move(key))
     {
-        fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_in sin{};
-        sin.sin_family = AF_INET;
-        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof sin;
-        if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr *>(&sin), len) != 0 ||
-            getsockname(fd_, reinterpret_cast<sockaddr *>(&sin), &len) != 0)
-            throw std::runtime_error("client socket");
-        port = ntohs(sin.sin_port);
+        fd_ = bound(&port);
     }
     ~Client()
     {
@@ -149,9 +148,13 @@ public:
     }
     bool done() const { return done_; }
     bool connected() const { return connected_; }
+    // Offers connection IDs (an empty one of its own) and, after the first
+    // answer, goes on from a new UDP socket, as after a NAT rebinding.
+    void moveAfterFirstAnswer() { move_ = true; }
 
     quint16 port = 0;
     // Read these after join().
+    quint16 movedPort = 0; // the port of the second socket, after a move
     std::string cipher;
     std::vector<std::string> answers;
     bool closedByServer = false;
@@ -161,6 +164,8 @@ private:
     void run(const std::vector<std::string> &messages, Finish finish)
     {
         Session s(dtlsgate::QSslSocket::SslClientMode);
+        if (move_)
+            s.setConnectionIdLength(DTLSGATE_EMPTY_CONNECTION_ID);
         s.onPskRequired([this](dtlsgate::QSslPreSharedKeyAuthenticator *a) {
             a->setIdentity(identity_);
             a->setPreSharedKey(key_);
@@ -180,6 +185,10 @@ private:
             s.writeDatagramEncrypted(fd_, m);
             drive(s, got, [&] { return !got.empty() || s.dtlsError() != dtlsgate::QDtlsError::NoError; });
             answers.push_back(got);
+            if (move_ && answers.size() == 1) {
+                ::close(fd_);
+                fd_ = bound(&movedPort);
+            }
         }
         if (finish == ShutDown) {
             s.shutdown(fd_);
@@ -187,6 +196,21 @@ private:
         }
         drive(s, got, [&] { return s.dtlsError() != dtlsgate::QDtlsError::NoError; });
         closedByServer = s.dtlsError() == dtlsgate::QDtlsError::RemoteClosedConnectionError;
+    }
+
+    // A UDP socket bound to 127.0.0.1 and the port it got.
+    static int bound(quint16 *port)
+    {
+        const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_in sin{};
+        sin.sin_family = AF_INET;
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof sin;
+        if (fd < 0 || bind(fd, reinterpret_cast<sockaddr *>(&sin), len) != 0 ||
+            getsockname(fd, reinterpret_cast<sockaddr *>(&sin), &len) != 0)
+            throw std::runtime_error("client socket");
+        *port = ntohs(sin.sin_port);
+        return fd;
     }
 
     // Reads and serves timers until `until` holds, for 10 s at most.
@@ -217,6 +241,7 @@ private:
     int fd_ = -1;
     std::thread thread_;
     std::atomic<bool> done_{false}, connected_{false};
+    bool move_ = false;
 };
 
 // A client's data comes in, the echo goes out; the client's close_notify
@@ -461,6 +486,36 @@ void test_misuse()
 
 } // namespace
 
+// With connection IDs, a client that goes on from a new socket keeps its
+// session: moved() tells the old and the new port, the data after it comes
+// from the new one and its echo reaches it.
+void test_moved()
+{
+    Server server;
+    Recorder rec(server);
+    server.setPsk("alice", QByteArray::fromStdString(kKey));
+    if (!CHECK(server.listen(kLocal, 0)))
+        return;
+    Client alice(server.localPort(), "alice");
+    alice.moveAfterFirstAnswer();
+    alice.start({"before", "after", "again"}, Client::ShutDown);
+    CHECK(spin([&] { return alice.done() && !rec.closed.empty(); }));
+    alice.join();
+    CHECK_EQ(alice.error, "");
+    CHECK(alice.answers == std::vector<std::string>({"echo: before", "echo: after", "echo: again"}));
+    if (CHECK_EQ(rec.moved.size(), 1u)) {
+        CHECK_EQ(rec.moved[0].first, alice.port);
+        CHECK_EQ(rec.moved[0].second, alice.movedPort);
+    }
+    if (CHECK_EQ(rec.data.size(), 3u)) {
+        CHECK_EQ(rec.data[0].port, alice.port);
+        CHECK_EQ(rec.data[1].port, alice.movedPort);
+    }
+    CHECK_EQ(rec.connected.size(), 1u);
+    CHECK(rec.onItsThread);
+    CHECK_EQ(server.stats().moves, 1u);
+}
+
 int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
@@ -471,6 +526,7 @@ int main(int argc, char **argv)
         test_psk_requests();
         test_other_thread();
         test_misuse();
+        test_moved();
     } catch (const std::exception &e) {
         std::cerr << "test_qt_server: unexpected exception: " << e.what() << "\n";
         return 1;
