@@ -76,6 +76,22 @@ type Config struct {
 	// messages being reassembled, and data received but not yet taken by
 	// the application with Events. Data beyond it is dropped.
 	MaxBufferedBytes int
+
+	// ConnectionIDLength is the length of the connection IDs (RFC 9146)
+	// the server gives the sessions of clients that offer the extension,
+	// node byte included: 0 means session.DefaultConnectionIDLength (8),
+	// session.NoConnectionID turns them off (the extension goes
+	// unanswered), else 1..session.MaxConnectionIDLength (at least 2 with
+	// a NodeID). Clients that do not offer it get plain records. All of a
+	// server's IDs have this length: the record header does not carry it.
+	// Session.ConnectionIDLength and Session.ConnectionID are the
+	// server's to set.
+	ConnectionIDLength int
+	// NodeID, 1..255, is the first byte of every connection ID this server
+	// gives, so that a load balancer or a peer node can route a record to
+	// the node holding its session (the format is in the package
+	// documentation); 0 means none, every byte random.
+	NodeID int
 }
 
 // withDefaults returns c with every zero field set to its default, or an
@@ -116,6 +132,22 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Session.HandshakeDeadline == 0 {
 		c.Session.HandshakeDeadline = session.DefaultHandshakeDeadline
 	}
+	switch l := c.ConnectionIDLength; {
+	case l == 0:
+		c.ConnectionIDLength = session.DefaultConnectionIDLength
+	case l == session.NoConnectionID:
+	case l < 1 || l > session.MaxConnectionIDLength:
+		return c, fmt.Errorf("server: ConnectionIDLength %d is outside 1..%d (0: default, session.NoConnectionID: off)", l, session.MaxConnectionIDLength)
+	}
+	switch {
+	case c.NodeID < 0 || c.NodeID > 255:
+		return c, fmt.Errorf("server: NodeID %d is outside 0..255", c.NodeID)
+	case c.NodeID != 0 && c.ConnectionIDLength == session.NoConnectionID:
+		return c, errors.New("server: a NodeID needs connection IDs")
+	case c.NodeID != 0 && c.ConnectionIDLength < 2:
+		return c, errors.New("server: a NodeID needs a ConnectionIDLength of at least 2")
+	}
+	c.Session.ConnectionIDLength, c.Session.ConnectionID = session.NoConnectionID, nil
 	c.Session.Cookies = c.Verifier.Generator()
 	c.Session.MaxHandshakeBuffer = c.MaxBufferedBytes
 	return c, nil
@@ -144,6 +176,12 @@ type Stats struct {
 	RefusedFull          uint64 // MaxSessions: only active sessions, newcomer refused
 	IdleTimeouts         uint64 // IdleTimeout closed a session
 	DroppedBuffered      uint64 // MaxBufferedBytes: data dropped, application too slow
+
+	// Connection IDs (RFC 9146).
+	DroppedUnknownCID uint64 // a tls12_cid record whose connection ID no session holds
+	Moves             uint64 // a session moved to the address its newest record came from
+	RefusedMoves      uint64 // from a new address with a known ID, but not authenticated or not the newest record
+	RoutedCID         uint64 // Serve: passed to the worker holding its ID (a NAT rebinding moved the client to another worker), which counts it in Datagrams again
 
 	Sessions int // held now, half-open included
 	HalfOpen int // handshakes in progress now

@@ -61,9 +61,9 @@
 // # Memory
 //
 // Measured by TestMemoryPerSessionAlloc (Go 1.26, amd64), everything the server
-// holds included: about 2.0 KB per half-open handshake with a PSK suite
-// (2.4 KB with ECDHE_PSK) and 2.7 KB per established session (3.1 KB with
-// ECDHE_PSK). A peer past the cookie exchange can make its half-open
+// holds included: about 3.4 KB per half-open handshake with a PSK suite
+// (3.8 KB with ECDHE_PSK) and 2.7 KB per established session (4.4 KB with
+// ECDHE_PSK); a client with a connection ID adds about 0.2 KB to either. A peer past the cookie exchange can make its half-open
 // handshake hold more: its ClientHello, twice (at most MaxHello, 2 KB;
 // longer ones are dropped); MaxBufferedBytes of handshake messages, being
 // reassembled or delivered; the PSK identity it sends (within those, and
@@ -73,6 +73,40 @@
 // (TestBigHelloBounded), 44.5 KB with the longest identity, awaiting its
 // key, and early records (TestPendingPSKBufferBounded). So the default
 // half-open table holds at most about 1000 x 50 KB.
+//
+// # Connection IDs
+//
+// A client that offers the connection_id extension (RFC 9146) gets a
+// connection ID of Config.ConnectionIDLength bytes (8 by default;
+// session.NoConnectionID turns them off), which it puts in every record it
+// sends once the epoch changes (content type tls12_cid, 25). The server
+// finds a session by the ID of such a record first, by the source address
+// otherwise; a tls12_cid record with an ID no session holds is dropped and
+// counted (Stats.DroppedUnknownCID), never shown to the verifier. Clients
+// that do not offer the extension (OpenSSL, GnuTLS, Qt today) get plain
+// records, as before.
+//
+// So a device whose NAT gave it a new address and port while it slept
+// keeps its session: a record from a new address with a known ID moves
+// the session there, but only if it authenticates and its sequence number
+// is higher than any the session saw in that epoch (RFC 9146 section 6);
+// a forged or replayed record, or an old one the network delayed, moves
+// nothing (Stats.RefusedMoves). The server then sends to the new address
+// and reports a Moved event with both addresses. The move is not a proof
+// that the client receives at the new address (an attacker on the path
+// can redirect a genuine record): an application that is about to send
+// much may want an answer from the peer at the new address first (a
+// return-routability check).
+//
+// The format of the IDs is stable, for load balancers and peer nodes to
+// route by. An ID is ConnectionIDLength bytes: with Config.NodeID n
+// (1..255) the first byte is n and the rest are random; without, all are
+// random. Random bytes come from crypto/rand, so IDs cannot be guessed
+// from one another; an ID is unique among the sessions of a server (of
+// all the workers of an Endpoint). In a tls12_cid record the ID starts at
+// byte 11 of the datagram (after content type, version, epoch and
+// sequence number), so the node byte of a record is its byte 11 when byte
+// 0 is 25.
 //
 // # Keys
 //
@@ -104,4 +138,10 @@
 // net.core.rmem_max without CAP_NET_ADMIN). Cancelling the context sends
 // close_notify to every connected peer, closes the sockets and the Events
 // channel.
+//
+// The kernel spreads datagrams by their source address and port, so after
+// a NAT rebinding a client's records with its connection ID may reach
+// another worker than the one holding its session: workers register their
+// IDs in a table they share and pass such a datagram to the owner, whose
+// session then moves as above.
 package server

@@ -58,6 +58,7 @@ type harness struct {
 	out     []Datagram
 	events  []Event
 	echo    bool // the application echoes every Data event
+	cid     int  // the clients' session.Config.ConnectionIDLength
 	sent    int  // datagrams the server sent, to anybody
 }
 
@@ -89,8 +90,9 @@ func (h *harness) dial(a netip.AddrPort, suites []uint16) *client {
 func (h *harness) dialWith(a netip.AddrPort, suites []uint16, identity string, key []byte) *client {
 	h.t.Helper()
 	s, err := session.New(session.Client, session.Config{
-		Suites: suites,
-		Now:    func() time.Time { return h.now },
+		Suites:             suites,
+		ConnectionIDLength: h.cid,
+		Now:                func() time.Time { return h.now },
 		PSK: func(p *psk.Authenticator) {
 			p.SetIdentity([]byte(identity))
 			p.SetPreSharedKey(key)
@@ -285,6 +287,16 @@ func (h *harness) checkTables() {
 	ip := 0
 	for _, l := range h.srv.perIP {
 		ip += l.n
+	}
+	withID := 0
+	for id, c := range h.srv.cids {
+		withID++
+		if c.cid != id {
+			h.t.Fatalf("connection ID %x indexes the session of %x", id, c.cid)
+		}
+	}
+	if withID > st.Sessions {
+		h.t.Fatalf("%d connection IDs for %d sessions", withID, st.Sessions)
 	}
 	if n != st.Sessions || st.HalfOpen+h.srv.established.n != st.Sessions || ip != st.HalfOpen || len(h.srv.timers) > st.Sessions {
 		h.t.Fatalf("tables disagree: %d conns, stats %+v, %d established, %d per-IP, %d timers",

@@ -22,8 +22,14 @@ func TestMemoryPerSessionAlloc(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		suites []uint16
-	}{{"PSK", plainPSK}, {"ECDHE_PSK", []uint16{session.TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256}}} {
+		cid    int // the clients' ConnectionIDLength
+	}{
+		{"PSK", plainPSK, 0},
+		{"ECDHE_PSK", []uint16{session.TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256}, 0},
+		{"PSK, connection IDs", plainPSK, session.EmptyConnectionID},
+	} {
 		h := newHarness(t, Config{MaxHalfOpen: n, MaxHalfOpenPerIP: n})
+		h.cid = c.cid
 		sq := h.squatters()
 		h.dial(addr(65000, false), c.suites)
 		sq.template, h.queue = h.queue[0].data, nil
@@ -35,6 +41,7 @@ func TestMemoryPerSessionAlloc(t *testing.T) {
 		h.out = h.srv.Shutdown(h.out[:0])
 
 		h = newHarness(t, Config{})
+		h.cid = c.cid
 		before = heapInUse()
 		for i := range n {
 			h.dial(addr(i, false), c.suites)

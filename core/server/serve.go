@@ -3,6 +3,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -67,6 +68,7 @@ type Endpoint struct {
 	readBuffer int
 	workers    []*worker
 	owners     sync.Map // netip.AddrPort -> *worker, for connected peers
+	cids       sync.Map // string -> *worker: who holds each connection ID
 	events     chan Event
 	dropped    atomic.Uint64 // Data events the queue had no room for
 	done       chan struct{}
@@ -236,6 +238,7 @@ func (e *Endpoint) openWorker(ctx context.Context, lc net.ListenConfig, address 
 	}
 	w := &worker{ep: e, srv: srv, conn: conn, in: make(chan *readBatch, 2), free: make(chan *readBatch, 2),
 		cmds: make(chan func(*Worker), 1024)}
+	srv.fleet = w
 	if conn.LocalAddr().(*net.UDPAddr).IP.To4() == nil {
 		w.batch = ipv6.NewPacketConn(conn)
 	} else {
@@ -460,6 +463,9 @@ func (w *worker) dispatch(h *Worker) {
 				w.ep.owners.Store(e.Peer, w)
 			case Closed:
 				w.ep.owners.Delete(e.Peer)
+			case Moved:
+				w.ep.owners.Delete(e.OldPeer)
+				w.ep.owners.Store(e.Peer, w)
 			}
 			if w.ep.handler != nil {
 				w.ep.handler(h, e)
@@ -497,6 +503,31 @@ func (w *worker) waitForRoom(h *Worker, e Event) {
 	}
 }
 
+// claim, release and route make the workers of an Endpoint a fleet for
+// connection IDs (see fleet in server.go).
+func (w *worker) claim(id string) bool {
+	_, taken := w.ep.cids.LoadOrStore(id, w)
+	return !taken
+}
+
+func (w *worker) release(id string) { w.ep.cids.CompareAndDelete(id, w) }
+
+// route queues the datagram to the worker holding id, as if that worker
+// had read it. The datagram is dropped, as UDP may, when that worker's
+// queue is full: waiting could deadlock two workers routing to each other.
+func (w *worker) route(id []byte, from netip.AddrPort, dgram []byte) bool {
+	v, ok := w.ep.cids.Load(string(id))
+	if !ok || v == w {
+		return false
+	}
+	owner, d := v.(*worker), bytes.Clone(dgram)
+	select {
+	case owner.cmds <- func(*Worker) { owner.out = owner.srv.Input(time.Now(), from, d, owner.out) }:
+	default:
+	}
+	return true
+}
+
 // add adds o's counters to st.
 func (st *Stats) add(o Stats) {
 	st.Datagrams += o.Datagrams
@@ -517,6 +548,10 @@ func (st *Stats) add(o Stats) {
 	st.RefusedFull += o.RefusedFull
 	st.IdleTimeouts += o.IdleTimeouts
 	st.DroppedBuffered += o.DroppedBuffered
+	st.DroppedUnknownCID += o.DroppedUnknownCID
+	st.Moves += o.Moves
+	st.RefusedMoves += o.RefusedMoves
+	st.RoutedCID += o.RoutedCID
 	st.Sessions += o.Sessions
 	st.HalfOpen += o.HalfOpen
 }

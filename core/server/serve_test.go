@@ -273,11 +273,24 @@ func TestServeAsyncPSK(t *testing.T) {
 }
 
 // Real clients, openssl s_client and gnutls-cli, against the endpoint.
+// The endpoint gives connection IDs (with a node byte) to clients that
+// offer the extension; these two do not, and get plain records.
 func TestServeInterop(t *testing.T) {
 	const identity = "dtlsgate-client"
 	keys := NewKeyTable()
 	keys.Set([]byte(identity), testKey)
-	e, _ := listen(t, "127.0.0.1:0", ServeConfig{Workers: 2, Handler: echoHandler, Server: Config{Keys: keys}})
+	var mu sync.Mutex
+	var withID int
+	handler := func(w *Worker, e Event) {
+		if e.Kind == Connected && e.ConnectionID != nil {
+			mu.Lock()
+			withID++
+			mu.Unlock()
+		}
+		echoHandler(w, e)
+	}
+	e, _ := listen(t, "127.0.0.1:0", ServeConfig{Workers: 2, Handler: handler,
+		Server: Config{Keys: keys, ConnectionIDLength: session.DefaultConnectionIDLength, NodeID: 9}})
 	hexKey := hex.EncodeToString(testKey)
 	port := strconv.Itoa(int(e.Addr().Port()))
 	for _, c := range []struct {
@@ -304,6 +317,11 @@ func TestServeInterop(t *testing.T) {
 	}
 	if st := e.Stats(); st.HandshakesCompleted != 3 || st.Datagrams == 0 {
 		t.Errorf("stats %+v", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if withID != 0 {
+		t.Errorf("%d clients without the extension got a connection ID", withID)
 	}
 }
 

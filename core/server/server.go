@@ -4,8 +4,10 @@ package server
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
@@ -28,6 +30,11 @@ const (
 	Connected EventKind = iota + 1 // a handshake completed
 	Data                           // application data arrived
 	Closed                         // a connected session ended
+	// Moved: a connected peer's address changed (RFC 9146 section 6): a
+	// record with its connection ID came from Peer, authenticated, and
+	// was newer than any before; OldPeer is where it was. Data goes to
+	// Peer from now on.
+	Moved
 )
 
 func (k EventKind) String() string {
@@ -38,6 +45,8 @@ func (k EventKind) String() string {
 		return "Data"
 	case Closed:
 		return "Closed"
+	case Moved:
+		return "Moved"
 	}
 	return "EventKind(?)"
 }
@@ -66,11 +75,15 @@ func (r CloseReason) String() string {
 type Event struct {
 	Kind     EventKind
 	Peer     netip.AddrPort
-	Identity []byte        // Connected: the client's PSK identity
-	Cipher   session.Suite // Connected: the negotiated suite
-	Data     []byte        // Data: the application's to keep
-	Reason   CloseReason   // Closed
-	Err      string        // Closed: what the session said, if anything
+	Identity []byte         // Connected: the client's PSK identity
+	Cipher   session.Suite  // Connected: the negotiated suite
+	Data     []byte         // Data: the application's to keep
+	Reason   CloseReason    // Closed
+	Err      string         // Closed: what the session said, if anything
+	OldPeer  netip.AddrPort // Moved: the address the peer had before
+	// ConnectionID is, on Connected, the connection ID the server gave
+	// the session (nil without one; the application's to keep).
+	ConnectionID []byte
 }
 
 // Errors of the calls that name a peer.
@@ -89,11 +102,16 @@ type Server struct {
 	scfg session.Config // for every session: the server's clock and PSK lookup
 	now  time.Time
 
-	conns       map[netip.AddrPort]*conn // by address; a restart hangs off its primary
-	count       int                      // every conn, restarts included
-	halfOpen    list                     // handshakes in progress, oldest first
-	established list                     // least recently active first
-	perIP       map[netip.Addr]*list     // half-open handshakes by source (sourceOf)
+	conns map[netip.AddrPort]*conn // by address; a restart hangs off its primary
+	cids  map[string]*conn         // by connection ID, restarts included
+	// fleet, when the server is one of the workers of an Endpoint, keeps
+	// connection IDs unique across them and passes a record to the worker
+	// holding its ID.
+	fleet       fleet
+	count       int                  // every conn, restarts included
+	halfOpen    list                 // handshakes in progress, oldest first
+	established list                 // least recently active first
+	perIP       map[netip.Addr]*list // half-open handshakes by source (sourceOf)
 	timers      timers
 
 	events []Event
@@ -111,6 +129,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:   cfg,
 		conns: make(map[netip.AddrPort]*conn),
+		cids:  make(map[string]*conn),
 		perIP: make(map[netip.Addr]*list),
 	}
 	s.scfg = cfg.Session
@@ -147,6 +166,9 @@ func (s *Server) Input(now time.Time, from netip.AddrPort, dgram []byte, out []D
 		s.stats.DroppedBadPeer++
 		return out
 	}
+	if len(dgram) > 0 && dgram[0] == wire.ContentTypeConnectionID && s.cfg.ConnectionIDLength > 0 {
+		return s.inputCID(from, dgram, out)
+	}
 	var reply [verifier.MaxReplySize]byte
 	res, n, err := s.cfg.Verifier.Check(dgram, from, reply[:])
 	switch {
@@ -166,6 +188,86 @@ func (s *Server) Input(now time.Time, from netip.AddrPort, dgram []byte, out []D
 		return out
 	}
 	return s.deliver(c, dgram, out)
+}
+
+// inputCID handles a datagram that starts with a tls12_cid record: its
+// session is found by connection ID, whatever the address. A record from a
+// new address moves an established session there only if the session says
+// it authenticated and was the newest of its epoch (RFC 9146 section 6).
+func (s *Server) inputCID(from netip.AddrPort, dgram []byte, out []Datagram) []Datagram {
+	id, ok := wire.RecordConnectionID(dgram, s.cfg.ConnectionIDLength)
+	c := s.cids[string(id)]
+	switch {
+	case c == nil && ok && s.fleet != nil && s.fleet.route(id, from, dgram):
+		s.stats.RoutedCID++
+		return out
+	case c == nil:
+		s.stats.DroppedUnknownCID++
+		return out
+	case c.peer == from:
+		return s.deliver(c, dgram, out)
+	case !c.open:
+		// A handshake stays where it started.
+		s.stats.RefusedMoves++
+		return out
+	}
+	base := len(s.events)
+	out = s.drive(c, dgram, out)
+	if s.cids[c.cid] != c || !c.s.MovePeer(from) {
+		s.stats.RefusedMoves++
+		return out
+	}
+	s.move(c, from, base)
+	return out
+}
+
+// move makes to the address of c, which the session accepted. A session
+// that held to before has lost it (its NAT gave it to c's client): it ends
+// without a word sent there, which would reach c's client. The events from
+// base on came from the record that moved c: the Moved event goes before
+// them, and the data they carry is from the new address.
+func (s *Server) move(c *conn, to netip.AddrPort, base int) {
+	if other := s.conns[to]; other != nil {
+		if other.open {
+			s.emit(Event{Kind: Closed, Peer: other.peer, Reason: ClosedReplaced, Err: "another session moved to its address"})
+		}
+		s.remove(other)
+	}
+	if c.restart != nil {
+		s.remove(c.restart) // a handshake from the address c left
+	}
+	old := c.peer
+	delete(s.conns, old)
+	s.conns[to], c.peer = c, to
+	s.stats.Moves++
+	base = min(base, len(s.events))
+	s.events = slices.Insert(s.events, base, Event{Kind: Moved, Peer: to, OldPeer: old})
+	for i := base + 1; i < len(s.events); i++ {
+		if s.events[i].Peer == old {
+			s.events[i].Peer = to
+		}
+	}
+}
+
+// newCID draws a connection ID that no session of this server (or of its
+// fleet) holds, with the node byte first; "" when a few tries all
+// collided, which only short IDs on a full server make likely: the client
+// then goes without.
+func (s *Server) newCID() string {
+	b := make([]byte, s.cfg.ConnectionIDLength)
+	for range 8 {
+		if _, err := rand.Read(b); err != nil {
+			return ""
+		}
+		if s.cfg.NodeID != 0 {
+			b[0] = byte(s.cfg.NodeID)
+		}
+		id := string(b)
+		if s.cids[id] == nil && (s.fleet == nil || s.fleet.claim(id)) {
+			return id
+		}
+	}
+	return ""
 }
 
 // appendCopy appends a datagram holding a copy of b, reusing the buffer a
@@ -198,7 +300,7 @@ func (s *Server) hello(from netip.AddrPort, dgram []byte, out []Datagram) []Data
 	c := s.conns[from]
 	switch {
 	case c == nil:
-		return s.start(from, random, [32]byte{}, dgram, nil, out)
+		return s.start(from, random, [32]byte{}, dgram, nil, out, ch)
 	case c.random == random:
 		// A copy (the network's, or the client's retransmission): never a
 		// restart. A handshake in progress answers it as a retransmission.
@@ -220,28 +322,40 @@ func (s *Server) hello(from netip.AddrPort, dgram []byte, out []Datagram) []Data
 		// RFC 6347 4.2.8: the client restarted. The old session stays
 		// until the new handshake completes.
 		s.stats.Restarts++
-		return s.start(from, random, [32]byte{}, dgram, c, out)
+		return s.start(from, random, [32]byte{}, dgram, c, out, ch)
 	}
 	// A new hello during a handshake: the client started over.
 	older := c.random
 	s.remove(c)
-	return s.start(from, random, older, dgram, nil, out)
+	return s.start(from, random, older, dgram, nil, out, ch)
 }
 
 // start creates a session for a verified hello, making room first; older
 // is the random of the handshake it replaces, if any.
-func (s *Server) start(from netip.AddrPort, random, older [32]byte, dgram []byte, primary *conn, out []Datagram) []Datagram {
+func (s *Server) start(from netip.AddrPort, random, older [32]byte, dgram []byte, primary *conn, out []Datagram, ch wire.ClientHello) []Datagram {
 	out, ok := s.makeRoom(sourceOf(from), primary, out)
 	if !ok {
 		s.stats.RefusedFull++
 		return out
 	}
-	sess, err := session.New(session.Server, s.scfg)
+	cfg, cid := s.scfg, ""
+	if _, offered := wire.FindExtension(ch.Extensions, wire.ExtensionConnectionID); offered && s.cfg.ConnectionIDLength > 0 {
+		// The ID is drawn here, not by the session, so that it is unique
+		// and carries the node byte.
+		if cid = s.newCID(); cid != "" {
+			cfg.ConnectionID = []byte(cid)
+		}
+	}
+	sess, err := session.New(session.Server, cfg)
 	if err != nil || !sess.SetPeer(from) {
+		s.releaseCID(cid)
 		s.stats.DroppedBadPeer++
 		return out
 	}
-	c := &conn{peer: from, s: sess, random: random, older: older, primary: primary, hidx: -1}
+	c := &conn{peer: from, s: sess, random: random, older: older, primary: primary, hidx: -1, cid: cid}
+	if cid != "" {
+		s.cids[cid] = c
+	}
 	if primary != nil {
 		if primary.restart != nil {
 			c.older = primary.restart.random
@@ -373,7 +487,11 @@ func (s *Server) connected(c *conn) {
 	s.established.pushBack(c)
 	s.setIdleTimer(c)
 	suite, _ := c.s.SessionCipher()
-	s.emit(Event{Kind: Connected, Peer: c.peer, Identity: c.identity, Cipher: suite})
+	e := Event{Kind: Connected, Peer: c.peer, Identity: c.identity, Cipher: suite}
+	if id, ok := c.s.ConnectionID(); ok && len(id) > 0 {
+		e.ConnectionID = bytes.Clone(id)
+	}
+	s.emit(e)
 }
 
 func (s *Server) setIdleTimer(c *conn) {
@@ -446,8 +564,19 @@ func (s *Server) remove(c *conn) {
 	case s.conns[c.peer] == c:
 		delete(s.conns, c.peer)
 	}
+	if s.cids[c.cid] == c {
+		delete(s.cids, c.cid)
+		s.releaseCID(c.cid)
+	}
 	s.count--
 	c.s.Close()
+}
+
+// releaseCID gives a connection ID back to the fleet.
+func (s *Server) releaseCID(id string) {
+	if id != "" && s.fleet != nil {
+		s.fleet.release(id)
+	}
 }
 
 // closeConn ends a connected session with close_notify and reports it.
@@ -593,4 +722,17 @@ func (s *Server) ResolvePSK(peer netip.AddrPort, identity, key []byte, out []Dat
 // RefusePSK refuses the client of a pending PSK request.
 func (s *Server) RefusePSK(peer netip.AddrPort, identity []byte, out []Datagram) ([]Datagram, error) {
 	return s.ResolvePSK(peer, identity, nil, out)
+}
+
+// fleet is what a Server needs from the other workers of its Endpoint for
+// connection IDs: the kernel spreads datagrams by source address, so after
+// a NAT rebinding a client's records may reach a worker that does not hold
+// its session.
+type fleet interface {
+	// claim reserves id for this server; false when another holds it.
+	claim(id string) bool
+	release(id string)
+	// route passes a datagram with a tls12_cid record whose ID this
+	// server does not hold to the server that does; false when none does.
+	route(id []byte, from netip.AddrPort, dgram []byte) bool
 }

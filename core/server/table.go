@@ -21,6 +21,7 @@ type conn struct {
 	primary *conn    // for a restart (RFC 6347 4.2.8): the established session it will replace
 	restart *conn    // for an established session: the handshake that will replace it
 
+	cid        string    // the connection ID the session gave the client, "" without
 	identity   []byte    // the client's PSK identity
 	active     time.Time // last application data either way (established)
 	buffered   int       // bytes of Data events not yet taken

@@ -16,6 +16,16 @@ func (s *Session) clientStart() bool {
 		s.fail(0, "No randomness: "+err.Error())
 		return false
 	}
+	// s.cid not nil: the extension is offered; the server's answer
+	// decides whether connection IDs are used.
+	cid, offer, err := s.chooseCID()
+	if err != nil {
+		s.fail(0, "No randomness: "+err.Error())
+		return false
+	}
+	if offer {
+		s.cid = &connIDs{own: cid}
+	}
 	hs.clientHello = s.clientHelloBody()
 	s.sendClientHello(nil)
 	return true
@@ -52,6 +62,9 @@ func (s *Session) clientHelloBody() []byte {
 			b = binary.BigEndian.AppendUint16(b, g.id)
 		}
 		b = appendExtension(b, extECPointFormats, []byte{1, 0})
+	}
+	if s.cid != nil {
+		b = appendExtension(b, extConnectionID, appendVec8(nil, s.cid.own))
 	}
 	binary.BigEndian.PutUint16(b[exts:], uint16(len(b)-exts-2))
 	return b
@@ -155,6 +168,14 @@ func (s *Session) clientServerHello(m message) bool {
 			return false
 		case typ == extRenegotiationInfo:
 		case typ == extECPointFormats && suite.ecdhe:
+		case typ == extConnectionID && s.cid != nil:
+			c := reader{b: body}
+			cid := c.vec8()
+			if !c.done() {
+				s.failAlert(alertDecodeError, "Malformed connection_id extension")
+				return false
+			}
+			s.cid.on, s.cid.peer = true, append([]byte{}, cid...)
 		default:
 			s.failAlert(alertUnsupportedExtension, "The server sent an extension we did not offer")
 			return false

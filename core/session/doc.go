@@ -35,7 +35,13 @@
 //   - a handshake deadline (Config.HandshakeDeadline, 30 s by default)
 //     after which a handshake fails however many retransmissions are left;
 //   - a 64-record anti-replay window per epoch, moved only by records that
-//     authenticated (epoch 1) or brought something new (epoch 0).
+//     authenticated (epoch 1) or brought something new (epoch 0);
+//   - connection IDs (RFC 9146) when Config.ConnectionIDLength asks for
+//     them and the peer agrees: tls12_cid records with the real content
+//     type inside, authenticated as section 5 says; MovePeer follows a
+//     peer to a new address only on an authenticated record newer than
+//     any before it (section 6). A server answers a client that offers
+//     them by default; a client offers them only when told to.
 //
 // The CBC suites come last in the default order. Their records are opened
 // by this package's own code, which judges padding and MAC together and
@@ -44,8 +50,9 @@
 // still differ by one with the length. Prefer the AEAD suites.
 //
 // It does not do session resumption, certificates, compression,
-// encrypt_then_mac, connection IDs or DTLS 1.0 (a DTLS 1.0 client gets a
-// protocol_version alert).
+// encrypt_then_mac or DTLS 1.0 (a DTLS 1.0 client gets a protocol_version
+// alert), and it sends no padding in tls12_cid records (it strips the
+// peer's).
 //
 // Errors are reported as Qt does: calls return false (or -1, or nil) and
 // DtlsError and DtlsErrorString say why, with QDtlsError's codes. A failed

@@ -228,7 +228,7 @@ var changeCipherSpec = []byte{1}
 // takes in a datagram.
 func (s *Session) recordSize(epoch uint16, n int) int {
 	if epoch == 1 {
-		n += s.writeProt.overhead()
+		return s.writeHeaderLen() + n + s.innerLen() + s.writeProt.overhead()
 	}
 	return recordHeaderLen + n
 }
@@ -466,6 +466,9 @@ func (s *Session) keysReady(preMaster []byte) bool {
 	if err != nil {
 		s.failAlert(alertInternalError, "Cannot set up the record keys: "+err.Error())
 		return false
+	}
+	if s.cidsOn() {
+		s.writeProt.useCID(s.cid.peer, len(s.cid.own))
 	}
 	hs.pendRead = s.writeProt
 	return true

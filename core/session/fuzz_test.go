@@ -9,9 +9,10 @@ import (
 
 // fuzzTarget is a session in the state selected by the fuzz input's first
 // byte: a client waiting for the server's hello, a server waiting for the
-// client's key exchange, or either end of an established connection.
+// client's key exchange, either end of an established connection, or
+// either end of one with connection IDs both ways (tls12_cid records).
 func fuzzTarget(t *testing.T, which byte) *Session {
-	switch which % 4 {
+	switch which % 6 {
 	case 0:
 		c, _ := New(Client, Config{PSK: keyFor("id", "k", nil), Suites: []uint16{TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256, TLS_PSK_WITH_AES_128_GCM_SHA256}})
 		c.SetPeer(serverAddr)
@@ -31,9 +32,14 @@ func fuzzTarget(t *testing.T, which byte) *Session {
 		return l.server
 	case 2:
 		return established(t).server
-	default:
+	case 3:
 		return established(t).client
 	}
+	c, s := connectedCID(t, TLS_PSK_WITH_AES_128_GCM_SHA256, cidCases[1])
+	if which%6 == 4 {
+		return s
+	}
+	return c
 }
 
 // splitInput cuts fuzz data into datagrams, each prefixed by a 2-byte length.
@@ -76,6 +82,13 @@ func FuzzInput(f *testing.F) {
 		f.Add(append([]byte{which}, joinInput(toClient...)...))
 		f.Add(append([]byte{which}, joinInput(toServer...)...))
 	}
+	// tls12_cid records, each way, under the keys of another handshake:
+	// their framing is right, their authentication is not.
+	c, s := connectedCID(f, TLS_PSK_WITH_AES_128_GCM_SHA256, cidCases[1])
+	c.WriteDatagramEncrypted([]byte("to the server"))
+	s.WriteDatagramEncrypted([]byte("to the client"))
+	f.Add(append([]byte{4}, joinInput(c.Outgoing()...)...))
+	f.Add(append([]byte{5}, joinInput(s.Outgoing()...)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) == 0 {
 			return

@@ -319,6 +319,7 @@ func TestInteropClient(t *testing.T) {
 		// (where it prints it), what went wrong on failure.
 		peerSays []string
 		wantErr  string // what our error must contain; "" for success
+		cid      int    // Config.ConnectionIDLength: neither server knows the extension
 	}
 	// s_server pinned to one suite, for one connection: it exits when that
 	// one closes. It prints the suite when the first data arrives.
@@ -361,6 +362,10 @@ func TestInteropClient(t *testing.T) {
 		)
 	}
 	cases = append(cases,
+		// Offered connection IDs go unanswered: plain records follow.
+		clientCase{name: "openssl/connection-id-offered", addr: loopback4, suite: gcm, server: openssl("PSK-AES128-GCM-SHA256"), key: peerKey,
+			peerSays: []string{"CIPHER is PSK-AES128-GCM-SHA256"}, cid: session.EmptyConnectionID},
+		clientCase{name: "gnutls/connection-id-offered", addr: loopback4, suite: gcm, server: gnutls(gcm), key: peerKey, cid: 4},
 		clientCase{name: "openssl/ipv6", addr: loopback6, suite: gcm, server: openssl("PSK-AES128-GCM-SHA256"), key: peerKey,
 			peerSays: []string{"CIPHER is PSK-AES128-GCM-SHA256"}},
 		// With another key the server cannot read our Finished. openssl
@@ -392,7 +397,7 @@ func TestInteropClient(t *testing.T) {
 			p := tc.server(t, tc.addr, port)
 
 			var seen psk.Authenticator
-			cfg := session.Config{Suites: []uint16{tc.suite}, HandshakeDeadline: tc.deadline}
+			cfg := session.Config{Suites: []uint16{tc.suite}, HandshakeDeadline: tc.deadline, ConnectionIDLength: tc.cid}
 			if !tc.noCallback {
 				cfg.PSK = pskCallback(peerIdentity, tc.key, &seen)
 			}
@@ -405,6 +410,9 @@ func TestInteropClient(t *testing.T) {
 					p.WaitFor(t, s)
 				}
 				return
+			}
+			if _, on := c.Session.ConnectionID(); on {
+				t.Error("connection IDs negotiated with a server that does not know them")
 			}
 			if string(seen.IdentityHint()) != peerHint {
 				t.Errorf("our PSK callback got hint %q, want %q", seen.IdentityHint(), peerHint)

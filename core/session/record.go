@@ -21,6 +21,9 @@ const (
 	contentAlert            = 21
 	contentHandshake        = 22
 	contentApplicationData  = 23
+	// contentCID is tls12_cid (RFC 9146): a record with the connection
+	// ID in its header, its real type inside the encryption.
+	contentCID = 25
 )
 
 const (
@@ -38,16 +41,23 @@ type record struct {
 	version uint16
 	epoch   uint16
 	seq     uint64
+	cid     []byte // a tls12_cid record's connection ID, nil for others
 	raw     []byte // header and payload
 	payload []byte
 }
 
-// splitRecords calls fn for each well-formed record of a datagram. A header
-// whose length runs past the datagram ends the walk: what follows cannot be
-// framed, so it is dropped as RFC 6347 section 4.1.2.7 allows.
-func splitRecords(dgram []byte, fn func(record) bool) {
+// splitRecords calls fn for each well-formed record of a datagram without
+// connection IDs (see splitRecordsCID).
+func splitRecords(dgram []byte, fn func(record) bool) { splitRecordsCID(dgram, 0, fn) }
+
+// splitRecordsCID calls fn for each well-formed record of a datagram, whose
+// tls12_cid records carry connection IDs of cidLen bytes (0: none are
+// expected, and one cannot be framed). A header whose length runs past the
+// datagram ends the walk: what follows cannot be framed, so it is dropped
+// as RFC 6347 section 4.1.2.7 allows.
+func splitRecordsCID(dgram []byte, cidLen int, fn func(record) bool) {
 	for {
-		r, ok := firstRecord(dgram)
+		r, ok := firstRecordCID(dgram, cidLen)
 		if !ok || !fn(r) {
 			return
 		}
@@ -55,14 +65,28 @@ func splitRecords(dgram []byte, fn func(record) bool) {
 	}
 }
 
-// firstRecord frames the record at the start of dgram; false when no whole
-// record is there.
-func firstRecord(dgram []byte) (record, bool) {
+// firstRecord frames the record at the start of a datagram without
+// connection IDs; false when no whole record is there.
+func firstRecord(dgram []byte) (record, bool) { return firstRecordCID(dgram, 0) }
+
+// firstRecordCID frames the record at the start of dgram, reading the
+// connection ID of a tls12_cid record as cidLen bytes: the header does not
+// say how long it is, only the receiver knows (RFC 9146 section 4).
+func firstRecordCID(dgram []byte, cidLen int) (record, bool) {
 	if len(dgram) < recordHeaderLen {
 		return record{}, false
 	}
-	n := int(binary.BigEndian.Uint16(dgram[11:13]))
-	if recordHeaderLen+n > len(dgram) {
+	var cid []byte
+	hdr := recordHeaderLen
+	if dgram[0] == contentCID {
+		if cidLen == 0 || len(dgram) < recordHeaderLen+cidLen {
+			return record{}, false
+		}
+		cid = dgram[11 : 11+cidLen : 11+cidLen]
+		hdr += cidLen
+	}
+	n := int(binary.BigEndian.Uint16(dgram[hdr-2 : hdr]))
+	if hdr+n > len(dgram) {
 		return record{}, false
 	}
 	return record{
@@ -70,9 +94,62 @@ func firstRecord(dgram []byte) (record, bool) {
 		version: binary.BigEndian.Uint16(dgram[1:3]),
 		epoch:   binary.BigEndian.Uint16(dgram[3:5]),
 		seq:     uint64(binary.BigEndian.Uint16(dgram[5:7]))<<32 | uint64(binary.BigEndian.Uint32(dgram[7:11])),
-		raw:     dgram[:recordHeaderLen+n],
-		payload: dgram[recordHeaderLen : recordHeaderLen+n],
+		cid:     cid,
+		raw:     dgram[:hdr+n],
+		payload: dgram[hdr : hdr+n],
 	}, true
+}
+
+// appendCIDRecordHeader appends the header of a tls12_cid record with a
+// payload of n bytes.
+func appendCIDRecordHeader(b []byte, version, epoch uint16, seq uint64, cid []byte, n int) []byte {
+	b = appendRecordHeader(b, contentCID, version, epoch, seq, 0)
+	b = append(b[:len(b)-2], cid...)
+	return binary.BigEndian.AppendUint16(b, uint16(n))
+}
+
+// headerFor appends the header of a record that a protection seals: a
+// tls12_cid one carries cid.
+func headerFor(b []byte, typ uint8, epoch uint16, seq uint64, cid []byte, n int) []byte {
+	if typ == contentCID {
+		return appendCIDRecordHeader(b, versionDTLS12, epoch, seq, cid, n)
+	}
+	return appendRecordHeader(b, typ, versionDTLS12, epoch, seq, n)
+}
+
+// innerPlaintext splits the decrypted payload of a tls12_cid record into
+// content and real type: the type is the last byte that is not zero, the
+// zeros after it padding (RFC 9146 section 4). False when it is all zeros.
+func innerPlaintext(b []byte) ([]byte, uint8, bool) {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] != 0 {
+			return b[:i], b[i], true
+		}
+	}
+	return nil, 0, false
+}
+
+// cidHeaderLen is the length of the pseudo-header a tls12_cid record
+// authenticates besides its connection ID (RFC 9146 section 5): the
+// sequence number placeholder, tls12_cid, the ID's length, tls12_cid,
+// version, epoch and sequence number, and the inner plaintext's length.
+const cidHeaderLen = 8 + 1 + 1 + 1 + 2 + 2 + 6 + 2
+
+// The pseudo-header of a tls12_cid record up to its connection ID is
+// written in two parts, each within a MAC's 13-byte scratch: putCIDPrefix
+// writes the sequence number placeholder, tls12_cid, the ID's length and
+// tls12_cid again (11 bytes), putVersionEpochSeq the version, epoch and
+// sequence number (10 bytes). Each returns what it wrote.
+func putCIDPrefix(b []byte, cidLen int) []byte {
+	binary.BigEndian.PutUint64(b, ^uint64(0))
+	b[8], b[9], b[10] = contentCID, byte(cidLen), contentCID
+	return b[:11]
+}
+
+func putVersionEpochSeq(b []byte, version, epoch uint16, seq uint64) []byte {
+	binary.BigEndian.PutUint16(b, version)
+	binary.BigEndian.PutUint64(b[2:], uint64(epoch)<<48|seq)
+	return b[:10]
 }
 
 // appendRecordHeader appends a record header for a payload of n bytes.
@@ -111,6 +188,9 @@ type protection interface {
 	// wipe clears the key material the protection holds itself. (Keys
 	// expanded inside the standard library's ciphers are out of reach.)
 	wipe()
+	// useCID makes records sealed as tls12_cid carry write, and gets
+	// ready for opening tls12_cid records with IDs of readLen bytes.
+	useCID(write []byte, readLen int)
 }
 
 // keyBlock holds the keys of both directions, derived from the master secret.
@@ -172,6 +252,26 @@ type aeadProtection struct {
 	// handed to the AEAD do not move to the heap for every record.
 	nonce [12]byte
 	ad    [13]byte
+	cid   *cidWriting // nil without connection IDs
+}
+
+// cidWriting is what a protection needs for connection IDs, apart so that
+// one without them pays a pointer: the ID of the records it seals as
+// tls12_cid, and for an AEAD scratch for their longer additional data.
+type cidWriting struct {
+	id, ad []byte
+}
+
+// writeID is the ID sealed records carry; nil without one.
+func (c *cidWriting) writeID() []byte {
+	if c == nil {
+		return nil
+	}
+	return c.id
+}
+
+func (p *aeadProtection) useCID(write []byte, readLen int) {
+	p.cid = &cidWriting{id: write, ad: make([]byte, cidHeaderLen+max(len(write), readLen))}
 }
 
 func (p *aeadProtection) explicit() int {
@@ -215,8 +315,17 @@ func (p *aeadProtection) setNonce(iv []byte, epochSeq uint64, explicit []byte) [
 
 // setAdditionalData fills p.ad with what an AEAD record authenticates
 // besides its content: epoch and sequence number, type, version and
-// plaintext length.
-func (p *aeadProtection) setAdditionalData(typ uint8, version, epoch uint16, seq uint64, n int) []byte {
+// plaintext length; for a tls12_cid record, the longer form of RFC 9146
+// section 5.2 with its connection ID.
+func (p *aeadProtection) setAdditionalData(typ uint8, version, epoch uint16, seq uint64, cid []byte, n int) []byte {
+	if typ == contentCID {
+		ad := p.cid.ad[:cidHeaderLen+len(cid)]
+		putCIDPrefix(ad, len(cid))
+		putVersionEpochSeq(ad[11:], version, epoch, seq)
+		copy(ad[21:], cid)
+		binary.BigEndian.PutUint16(ad[21+len(cid):], uint16(n))
+		return ad
+	}
 	ad := p.ad[:]
 	binary.BigEndian.PutUint64(ad, uint64(epoch)<<48|seq)
 	ad[8] = typ
@@ -229,10 +338,10 @@ func (p *aeadProtection) seal(b []byte, typ uint8, epoch uint16, seq uint64, pla
 	epochSeq := uint64(epoch)<<48 | seq
 	var explicit [8]byte
 	binary.BigEndian.PutUint64(explicit[:], epochSeq)
-	b = appendRecordHeader(b, typ, versionDTLS12, epoch, seq, p.sealedLen(len(plaintext)))
+	b = headerFor(b, typ, epoch, seq, p.cid.writeID(), p.sealedLen(len(plaintext)))
 	b = append(b, explicit[:p.explicit()]...)
 	nonce := p.setNonce(p.writeIV(), epochSeq, explicit[:])
-	return p.write.Seal(b, nonce, plaintext, p.setAdditionalData(typ, versionDTLS12, epoch, seq, len(plaintext))), nil
+	return p.write.Seal(b, nonce, plaintext, p.setAdditionalData(typ, versionDTLS12, epoch, seq, p.cid.writeID(), len(plaintext))), nil
 }
 
 func (p *aeadProtection) open(r record) ([]byte, error) { return p.openTo(nil, r) }
@@ -244,7 +353,10 @@ func (p *aeadProtection) openTo(dst []byte, r record) ([]byte, error) {
 	}
 	ex := p.explicit()
 	nonce := p.setNonce(p.readIV(), uint64(r.epoch)<<48|r.seq, r.payload[:ex])
-	ad := p.setAdditionalData(r.typ, r.version, r.epoch, r.seq, n)
+	if r.typ == contentCID && (p.cid == nil || len(r.cid) > len(p.cid.ad)-cidHeaderLen) {
+		return nil, errRecordAuth // not an ID this connection uses
+	}
+	ad := p.setAdditionalData(r.typ, r.version, r.epoch, r.seq, r.cid, n)
 	body := r.payload[ex:]
 	if dst != nil && overlap(dst[:n], body) {
 		// An AEAD decrypts in place only onto its own input: do that, then
@@ -283,7 +395,10 @@ type cbcProtection struct {
 	enc, dec          cipher.BlockMode // over write and read, the IV set per record
 	writeMAC, readMAC *keyedHash       // reset before each use
 	sum               [64]byte         // the MAC a record should carry
+	cid               *cidWriting      // nil without connection IDs
 }
+
+func (p *cbcProtection) useCID(write []byte, _ int) { p.cid = &cidWriting{id: write} }
 
 // ivSetter is what the standard library's CBC modes implement so that one
 // mode serves every record; making a mode per record would allocate.
@@ -394,7 +509,21 @@ func (p *cbcProtection) wipe() {
 // macHeader writes the MAC's pseudo-header: epoch and sequence number, type,
 // version and content length (RFC 6347 section 4.1.2.1).
 func macHeader(h *keyedHash, typ uint8, version, epoch uint16, seq uint64, n int) {
+	macHeaderCID(h, typ, version, epoch, seq, nil, n)
+}
+
+// macHeaderCID is macHeader for any record: a tls12_cid record's takes the
+// form of RFC 9146 section 5.1, with its connection ID.
+func macHeaderCID(h *keyedHash, typ uint8, version, epoch uint16, seq uint64, cid []byte, n int) {
 	hdr := &h.header
+	if typ == contentCID {
+		h.Write(putCIDPrefix(hdr[:], len(cid)))
+		h.Write(putVersionEpochSeq(hdr[:], version, epoch, seq))
+		h.Write(cid)
+		binary.BigEndian.PutUint16(hdr[:2], uint16(n))
+		h.Write(hdr[:2])
+		return
+	}
 	binary.BigEndian.PutUint64(hdr[:8], uint64(epoch)<<48|seq)
 	hdr[8] = typ
 	binary.BigEndian.PutUint16(hdr[9:11], version)
@@ -405,7 +534,7 @@ func macHeader(h *keyedHash, typ uint8, version, epoch uint16, seq uint64, n int
 func (p *cbcProtection) seal(b []byte, typ uint8, epoch uint16, seq uint64, plaintext []byte) ([]byte, error) {
 	bs := p.write.BlockSize()
 	padLen := p.padLen(len(plaintext))
-	b = appendRecordHeader(b, typ, versionDTLS12, epoch, seq, p.sealedLen(len(plaintext)))
+	b = headerFor(b, typ, epoch, seq, p.cid.writeID(), p.sealedLen(len(plaintext)))
 	start := len(b)
 	var zero [aes.BlockSize]byte
 	b = append(b, zero[:bs]...)
@@ -414,7 +543,7 @@ func (p *cbcProtection) seal(b []byte, typ uint8, epoch uint16, seq uint64, plai
 	}
 	b = append(b, plaintext...) // in place when plaintext is already there
 	p.writeMAC.Reset()
-	macHeader(p.writeMAC, typ, versionDTLS12, epoch, seq, len(plaintext))
+	macHeaderCID(p.writeMAC, typ, versionDTLS12, epoch, seq, p.cid.writeID(), len(plaintext))
 	p.writeMAC.Write(plaintext)
 	b = p.writeMAC.Sum(b)
 	for range padLen {
@@ -454,7 +583,7 @@ func (p *cbcProtection) openTo(dst []byte, r record) ([]byte, error) {
 	n := len(plain) - macLen - padLen
 	h := p.readMAC
 	h.Reset()
-	macHeader(h, r.typ, r.version, r.epoch, r.seq, n)
+	macHeaderCID(h, r.typ, r.version, r.epoch, r.seq, r.cid, n)
 	h.Write(plain[:n])
 	want := h.Sum(p.sum[:0])
 	// Feed the bytes the padding covered too, so the MAC hashes as many

@@ -311,7 +311,8 @@ func TestSealOpenErrors(t *testing.T) {
 	}
 }
 
-// Once warm, sealing and opening allocate nothing, whatever the outcome.
+// Once warm, sealing and opening allocate nothing, whatever the outcome,
+// with connection IDs (tls12_cid records) too.
 func TestRecordNoAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's instrumentation allocates")
@@ -319,34 +320,43 @@ func TestRecordNoAllocations(t *testing.T) {
 	for _, suite := range Suites() {
 		t.Run(suite.Name, func(t *testing.T) {
 			c, s := connected(t, suite.ID)
-			plain := pattern(1400)
-			rec := make([]byte, 2048)
-			out := make([]byte, 2048)
-			forged := seal(t, c, plain)
-			forged[len(forged)-1] ^= 1
-			cases := map[string]func(){
-				"Seal then Open": func() {
-					n, _ := c.Seal(rec, plain)
-					if _, res := s.Open(out, rec[:n]); res != RecordOK {
-						t.Fatal(res)
-					}
-				},
-				"in place": func() {
-					copy(rec, plain)
-					n, _ := c.Seal(rec, rec[:len(plain)])
-					if _, res := s.Open(rec, rec[:n]); res != RecordOK {
-						t.Fatal(res)
-					}
-				},
-				"forged":       func() { s.Open(out, forged) },
-				"short buffer": func() { c.Seal(rec[:10], plain) },
-			}
-			for name, f := range cases {
-				if n := testing.AllocsPerRun(100, f); n != 0 {
-					t.Errorf("%s: %v allocations", name, n)
-				}
-			}
+			recordNoAllocations(t, c, s)
 		})
+		t.Run(suite.Name+"/connection IDs", func(t *testing.T) {
+			c, s := connectedCID(t, suite.ID, cidCases[1])
+			recordNoAllocations(t, c, s)
+		})
+	}
+}
+
+// recordNoAllocations checks that c's Seal and s's Open allocate nothing.
+func recordNoAllocations(t *testing.T, c, s *Session) {
+	plain := pattern(1400)
+	rec := make([]byte, 2048)
+	out := make([]byte, 2048)
+	forged := seal(t, c, plain)
+	forged[len(forged)-1] ^= 1
+	cases := map[string]func(){
+		"Seal then Open": func() {
+			n, _ := c.Seal(rec, plain)
+			if _, res := s.Open(out, rec[:n]); res != RecordOK {
+				t.Fatal(res)
+			}
+		},
+		"in place": func() {
+			copy(rec, plain)
+			n, _ := c.Seal(rec, rec[:len(plain)])
+			if _, res := s.Open(rec, rec[:n]); res != RecordOK {
+				t.Fatal(res)
+			}
+		},
+		"forged":       func() { s.Open(out, forged) },
+		"short buffer": func() { c.Seal(rec[:10], plain) },
+	}
+	for name, f := range cases {
+		if n := testing.AllocsPerRun(100, f); n != 0 {
+			t.Errorf("%s: %v allocations", name, n)
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ const (
 	extSupportedGroups      = 10
 	extECPointFormats       = 11
 	extExtendedMasterSecret = 23
+	extConnectionID         = 54 // RFC 9146
 	extRenegotiationInfo    = 0xFF01
 )
 
@@ -94,6 +95,9 @@ func (s *Session) serverStart(dgram []byte) bool {
 			hs.secureReneg = true
 		}
 	}
+	if !s.serverCID(ch) {
+		return false
+	}
 	if _, err := io.ReadFull(s.cfg.Rand, hs.serverRandom); err != nil {
 		s.failAlert(alertInternalError, "No randomness: "+err.Error())
 		return false
@@ -169,9 +173,34 @@ func commonGroup(exts []byte) (uint16, bool) {
 	return 0, false
 }
 
+// serverCID answers the client's connection_id extension, if any, with
+// ours, unless connection IDs are off (RFC 9146 section 3).
+func (s *Session) serverCID(ch wire.ClientHello) bool {
+	ext, ok := wire.FindExtension(ch.Extensions, extConnectionID)
+	if !ok {
+		return true
+	}
+	r := reader{b: ext}
+	peer := r.vec8()
+	if !r.done() {
+		s.failAlert(alertDecodeError, "Malformed connection_id extension")
+		return false
+	}
+	own, on, err := s.chooseCID()
+	if err != nil {
+		s.failAlert(alertInternalError, "No randomness: "+err.Error())
+		return false
+	}
+	if on {
+		s.cid = &connIDs{on: true, own: own, peer: append([]byte{}, peer...)}
+	}
+	return true
+}
+
 func (s *Session) serverHelloBody(ch wire.ClientHello) []byte {
 	hs := s.hs
-	b := make([]byte, 0, 2+32+1+2+1+2+5+4+6)
+	own, _ := s.ConnectionID()
+	b := make([]byte, 0, 2+32+1+2+1+2+5+4+6+5+len(own))
 	b = binary.BigEndian.AppendUint16(b, versionDTLS12)
 	b = append(b, hs.serverRandom...)
 	b = append(b, 0) // no session id: sessions are not resumed
@@ -187,6 +216,9 @@ func (s *Session) serverHelloBody(ch wire.ClientHello) []byte {
 	}
 	if _, ok := wire.FindExtension(ch.Extensions, extECPointFormats); ok && s.suite.ecdhe {
 		b = appendExtension(b, extECPointFormats, []byte{1, 0}) // uncompressed only
+	}
+	if s.cidsOn() {
+		b = appendExtension(b, extConnectionID, appendVec8(nil, own))
 	}
 	if len(b) == exts+2 {
 		return b[:exts] // no extensions: no length either

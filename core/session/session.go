@@ -3,11 +3,13 @@
 package session
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/cookie"
@@ -66,6 +68,26 @@ const (
 	MaxPreSharedKeyLength = 512
 )
 
+// Connection IDs (RFC 9146), for Config.ConnectionIDLength.
+const (
+	// DefaultConnectionIDLength is the length of the ID a server asks for
+	// when Config.ConnectionIDLength is 0.
+	DefaultConnectionIDLength = 8
+	// MaxConnectionIDLength is the longest ID this side asks for. The
+	// peer's may be longer (up to 255 bytes): it is taken as it comes.
+	MaxConnectionIDLength = 16
+	// NoConnectionID turns connection IDs off: the connection_id extension
+	// is neither offered (client) nor answered (server), and records are
+	// plain DTLS 1.2.
+	NoConnectionID = -1
+	// EmptyConnectionID offers connection IDs with a zero-length ID for
+	// this side: "I can send with your ID, send me none". The peer's
+	// records stay plain while this side's carry the peer's ID, so the
+	// peer finds this side's session whatever its address. The usual
+	// choice of a device behind a NAT.
+	EmptyConnectionID = -2
+)
+
 // Config holds what a Session needs besides its peer. The zero value is a
 // usable configuration (default suites, MTU and retransmission limit, the
 // process-wide default cookie parameters, no identity hint).
@@ -102,6 +124,22 @@ type Config struct {
 	// enough for the largest flight a PSK handshake can have (about 130
 	// KB). A server with many half-open handshakes sets it lower.
 	MaxHandshakeBuffer int
+	// ConnectionIDLength says whether this side negotiates connection IDs
+	// (RFC 9146) and how long the ID is that it asks the peer to put in
+	// the records it sends here once the epoch changes; the ID is drawn
+	// from Rand for each handshake. 1..MaxConnectionIDLength bytes,
+	// EmptyConnectionID, NoConnectionID, or 0 for the role's default: a
+	// server answers a client that offers the extension with an ID of
+	// DefaultConnectionIDLength bytes; a client does not offer it, so its
+	// ClientHello stays what it was without connection ID support.
+	// Connection IDs are used only when both sides send the extension: a
+	// peer without it gets plain records.
+	ConnectionIDLength int
+	// ConnectionID, when not nil, is the ID this side asks for instead of
+	// a random one (ConnectionIDLength is then ignored; an empty, non-nil
+	// slice is EmptyConnectionID). It suits one session: a server endpoint
+	// sets it per session so that its IDs are unique and routable.
+	ConnectionID []byte
 	// Now and Rand replace the clock and the randomness source, for tests.
 	Now  func() time.Time
 	Rand io.Reader
@@ -128,9 +166,13 @@ type Session struct {
 
 	state     State
 	encrypted bool
-	code      dtlserror.Code
-	message   string
-	out       [][]byte
+	// newest: the last datagram taken held a tls12_cid record that
+	// authenticated with a sequence number above any before it in its
+	// epoch (RFC 9146 section 6), which MovePeer requires.
+	newest  bool
+	code    dtlserror.Code
+	message string
+	out     [][]byte
 
 	hs    *handshake // nil outside a handshake
 	suite Suite
@@ -154,6 +196,8 @@ type Session struct {
 	peerLast      message
 	peerLastEpoch uint16
 	resentAt      time.Time // when a repeat last made us send a flight again
+
+	cid *connIDs // nil: connection IDs neither offered nor negotiated
 
 	inPSK      bool // the PSK callback is running
 	closeLater bool // Close was called from inside the PSK callback
@@ -212,6 +256,14 @@ func (s *Session) setConfig(cfg Config) error {
 	if cfg.MaxHandshakeBuffer < 0 {
 		return fmt.Errorf("session: negative handshake buffer limit %d", cfg.MaxHandshakeBuffer)
 	}
+	switch l := cfg.ConnectionIDLength; {
+	case cfg.ConnectionID != nil && len(cfg.ConnectionID) > MaxConnectionIDLength:
+		return fmt.Errorf("session: connection ID of %d bytes, more than %d", len(cfg.ConnectionID), MaxConnectionIDLength)
+	case cfg.ConnectionID != nil:
+		cfg.ConnectionID = append([]byte{}, cfg.ConnectionID...)
+	case l > MaxConnectionIDLength || l < EmptyConnectionID:
+		return fmt.Errorf("session: connection ID length %d is outside 1..%d (0: default, -1: none, -2: empty)", l, MaxConnectionIDLength)
+	}
 	if cfg.Now == nil {
 		cfg.Now = monotonicNow
 	}
@@ -263,21 +315,152 @@ func (s *Session) SetPeer(peer netip.AddrPort) bool {
 	if s.inCallback() {
 		return false
 	}
-	a := peer.Addr()
 	switch {
 	case s.state != HandshakeNotStarted:
 		return s.setError(dtlserror.InvalidOperation, "Cannot set peer after handshake started")
-	case !a.IsValid() || a.IsUnspecified() || peer.Port() == 0:
-		return s.setError(dtlserror.InvalidInputParameters, "Invalid address")
-	case a.IsMulticast() || a.Unmap() == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
-		return s.setError(dtlserror.InvalidInputParameters, "Multicast and broadcast addresses are not supported")
+	case addressProblem(peer) != "":
+		return s.setError(dtlserror.InvalidInputParameters, addressProblem(peer))
 	}
 	s.peer = peer
 	return true
 }
 
+// addressProblem says what makes peer unusable as the peer's address; ""
+// when nothing does.
+func addressProblem(peer netip.AddrPort) string {
+	a := peer.Addr()
+	switch {
+	case !a.IsValid() || a.IsUnspecified() || peer.Port() == 0:
+		return "Invalid address"
+	case a.IsMulticast() || a.Unmap() == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return "Multicast and broadcast addresses are not supported"
+	}
+	return ""
+}
+
 // Peer returns the peer's address, invalid until SetPeer.
 func (s *Session) Peer() netip.AddrPort { return s.peer }
+
+// ConnectionID returns the connection ID this side asked the peer to use,
+// which the peer's records carry, and whether connection IDs were
+// negotiated (both sides sent the extension; the ID may then be empty).
+// It is known from the hello exchange on, until the connection ends. The
+// slice is the session's: do not change it.
+func (s *Session) ConnectionID() ([]byte, bool) {
+	if !s.cidsOn() {
+		return nil, false
+	}
+	return s.cid.own, true
+}
+
+// PeerConnectionID returns the connection ID the peer asked for, which
+// this side's records carry, and whether connection IDs were negotiated.
+// The slice is the session's: do not change it.
+func (s *Session) PeerConnectionID() ([]byte, bool) {
+	if !s.cidsOn() {
+		return nil, false
+	}
+	return s.cid.peer, true
+}
+
+// connIDs holds a session's connection IDs (RFC 9146), apart from the
+// session so that one without them pays a pointer.
+type connIDs struct {
+	on   bool   // negotiated: both sides sent the extension
+	own  []byte // what the peer's records carry; a client's offer until on
+	peer []byte // what ours carry
+}
+
+// cidsOn reports whether connection IDs were negotiated; an empty ID then
+// means plain records in that direction.
+func (s *Session) cidsOn() bool { return s.cid != nil && s.cid.on }
+
+// chooseCID returns the connection ID this side asks for, drawn now, and
+// whether it takes part in connection IDs at all (Config.ConnectionIDLength).
+func (s *Session) chooseCID() ([]byte, bool, error) {
+	n := s.cfg.ConnectionIDLength
+	switch {
+	case s.cfg.ConnectionID != nil:
+		return s.cfg.ConnectionID, true, nil
+	case n == NoConnectionID, n == 0 && s.mode == Client:
+		return nil, false, nil
+	case n == EmptyConnectionID:
+		return []byte{}, true, nil
+	case n == 0:
+		n = DefaultConnectionIDLength
+	}
+	cid := make([]byte, n)
+	if _, err := io.ReadFull(s.cfg.Rand, cid); err != nil {
+		return nil, false, err
+	}
+	return cid, true, nil
+}
+
+// readCIDLen is the length of the connection ID in the peer's tls12_cid
+// records; 0 when none may come.
+func (s *Session) readCIDLen() int {
+	if !s.cidsOn() {
+		return 0
+	}
+	return len(s.cid.own)
+}
+
+// writesCID reports whether our protected records are tls12_cid ones.
+func (s *Session) writesCID() bool { return s.cidsOn() && len(s.cid.peer) > 0 }
+
+// writeHeaderLen is the header length of our protected records.
+func (s *Session) writeHeaderLen() int {
+	if s.writesCID() {
+		return recordHeaderLen + len(s.cid.peer)
+	}
+	return recordHeaderLen
+}
+
+// innerLen is what the inner plaintext of our tls12_cid records adds to
+// their content: the real type (no padding is sent).
+func (s *Session) innerLen() int {
+	if s.writesCID() {
+		return 1
+	}
+	return 0
+}
+
+// cidFits reports whether an epoch-1 record has the form this connection
+// expects of the peer: a tls12_cid record with our ID when we asked for a
+// non-empty one, a plain record otherwise.
+func (s *Session) cidFits(r record) bool {
+	if r.typ != contentCID {
+		return s.readCIDLen() == 0
+	}
+	return s.readCIDLen() > 0 && bytes.Equal(r.cid, s.cid.own)
+}
+
+// MovePeer changes the peer's address on an established connection with
+// connection IDs, as RFC 9146 section 6 allows: only when the last
+// datagram passed to DecryptDatagram or Open, which the caller says came
+// from to, held a record with this side's connection ID that
+// authenticated and carried a sequence number higher than any before it
+// in its epoch. A replayed, reordered or forged record never moves the
+// peer. It returns false with InvalidOperation, changing nothing, when
+// that does not hold. Records are then meant for to; the application may
+// want to check the new address answers (a return-routability check)
+// before it sends much there.
+func (s *Session) MovePeer(to netip.AddrPort) bool {
+	s.clearError()
+	if s.inCallback() {
+		return false
+	}
+	switch {
+	case !s.encrypted || !s.cidsOn():
+		return s.setError(dtlserror.InvalidOperation, "Cannot move the peer: no connection with connection IDs")
+	case !s.newest:
+		return s.setError(dtlserror.InvalidOperation, "Cannot move the peer: the last datagram held no new authenticated record with our connection ID")
+	case addressProblem(to) != "":
+		return s.setError(dtlserror.InvalidInputParameters, addressProblem(to))
+	}
+	s.peer = to
+	return true
+}
 
 // HandshakeState returns the state of the handshake.
 func (s *Session) HandshakeState() State { return s.state }
@@ -570,7 +753,7 @@ func (s *Session) SealedLen(n int) int {
 	if !s.encrypted {
 		return 0
 	}
-	return recordHeaderLen + s.writeProt.sealedLen(n)
+	return s.writeHeaderLen() + s.writeProt.sealedLen(n+s.innerLen())
 }
 
 // Seal writes plaintext as one application-data record at the start of out
@@ -591,7 +774,7 @@ func (s *Session) Seal(out, plaintext []byte) (int, RecordResult) {
 	if overlap(out[:n], plaintext) {
 		// Move the plaintext to where its encryption goes, so the header
 		// written first cannot overwrite it.
-		at := recordHeaderLen + s.writeProt.prefix()
+		at := s.writeHeaderLen() + s.writeProt.prefix()
 		plaintext = out[at : at+copy(out[at:], plaintext)]
 	}
 	rec, err := s.sealRecord(out[:0], contentApplicationData, 1, plaintext)
@@ -607,8 +790,11 @@ func (s *Session) Seal(out, plaintext []byte) (int, RecordResult) {
 // out may overlap dgram anywhere (in place); dgram's bytes are then
 // overwritten, unless the result is RecordShortBuffer or RecordNotData.
 // Anything else than a lone application-data record is RecordNotData,
-// left for DecryptDatagram. On RecordShortBuffer the length is the size
-// needed. Once warmed up it allocates nothing.
+// left for DecryptDatagram. With connection IDs a record's real type is
+// inside its encryption: one that turns out to hold something else (an
+// alert) is handled here as DecryptDatagram would, and is RecordNotData
+// too, with nothing left for DecryptDatagram to do. On RecordShortBuffer
+// the length is the size needed. Once warmed up it allocates nothing.
 func (s *Session) Open(out, dgram []byte) (int, RecordResult) {
 	s.clearError()
 	switch {
@@ -621,11 +807,12 @@ func (s *Session) Open(out, dgram []byte) (int, RecordResult) {
 		s.setError(dtlserror.InvalidInputParameters, "Cannot decrypt an empty datagram")
 		return 0, RecordError
 	}
-	r, ok := firstRecord(dgram)
+	s.newest = false
+	r, ok := firstRecordCID(dgram, s.readCIDLen())
 	switch {
-	case ok && r.typ != contentApplicationData, ok && len(r.raw) != len(dgram):
+	case ok && r.typ != contentApplicationData && r.typ != contentCID, ok && len(r.raw) != len(dgram):
 		return 0, RecordNotData
-	case !ok, r.version>>8 != 0xFE, r.epoch != 1:
+	case !ok, r.version>>8 != 0xFE, r.epoch != 1, !s.cidFits(r):
 		// Unframable, or what DecryptDatagram drops too.
 		return 0, RecordDropped
 	}
@@ -636,9 +823,15 @@ func (s *Session) Open(out, dgram []byte) (int, RecordResult) {
 	case len(out) < room:
 		return room, RecordShortBuffer
 	}
-	plain, ok := s.openProtected(out, r)
+	plain, typ, ok := s.openProtected(out, r)
 	if !ok {
 		return 0, RecordDropped
+	}
+	if typ != contentApplicationData {
+		if _, repeated := s.take(r, typ, plain, nil); repeated && s.code == dtlserror.NoError {
+			s.resendOnRequest()
+		}
+		return 0, RecordNotData
 	}
 	s.dataArrived()
 	return len(plain), RecordOK
@@ -696,7 +889,18 @@ func (s *Session) sealRecord(b []byte, typ uint8, epoch uint16, payload []byte) 
 		b = appendRecordHeader(b, typ, versionDTLS12, 0, seq, len(payload))
 		return append(b, payload...), nil
 	}
-	return s.writeProt.seal(b, typ, epoch, seq, payload)
+	if !s.writesCID() {
+		return s.writeProt.seal(b, typ, epoch, seq, payload)
+	}
+	// A tls12_cid record: the real type follows the content inside the
+	// encryption, so both go where the encryption will be, in b's spare
+	// capacity (where Seal may have put the payload already).
+	at := len(b) + s.writeHeaderLen() + s.writeProt.prefix()
+	b = slices.Grow(b, s.writeHeaderLen()+s.writeProt.sealedLen(len(payload)+1))
+	inner := b[at : at+len(payload)+1]
+	copy(inner, payload)
+	inner[len(payload)] = typ
+	return s.writeProt.seal(b, contentCID, epoch, seq, inner)
 }
 
 // input processes every record of a datagram and returns the application
@@ -704,37 +908,15 @@ func (s *Session) sealRecord(b []byte, typ uint8, epoch uint16, payload []byte) 
 func (s *Session) input(dgram []byte) []byte {
 	var data []byte
 	retransmit := false
-	splitRecords(dgram, func(r record) bool {
-		plain, ok := s.openRecord(r)
+	s.newest = false
+	splitRecordsCID(dgram, s.readCIDLen(), func(r record) bool {
+		plain, typ, ok := s.openRecord(r)
 		if !ok {
 			return s.code == dtlserror.NoError
 		}
-		used := false
-		switch r.typ {
-		case contentHandshake:
-			var repeated bool
-			used, repeated = s.handleHandshakeRecord(r.epoch, plain)
-			retransmit = retransmit || repeated
-		case contentChangeCipherSpec:
-			if s.hs != nil && len(plain) == 1 && plain[0] == 1 && r.epoch == 0 {
-				s.handleChangeCipherSpec()
-			}
-		case contentAlert:
-			s.handleAlert(r.epoch, plain)
-		case contentApplicationData:
-			if r.epoch == 1 && s.encrypted {
-				data = append(data, plain...)
-				s.dataArrived()
-			}
-		}
-		// An epoch-0 record is not authenticated: it moves the replay
-		// window only once it completed a handshake message, so that one
-		// forged record with a huge sequence number cannot make every
-		// genuine one look old (epoch-1 records moved it when they
-		// authenticated). A ChangeCipherSpec or an alert never moves it.
-		if used && r.epoch == 0 && s.state == HandshakeInProgress {
-			s.replay[0].accept(r.seq)
-		}
+		var repeated bool
+		data, repeated = s.take(r, typ, plain, data)
+		retransmit = retransmit || repeated
 		// Stop at an error that ended the connection.
 		return s.code == dtlserror.NoError
 	})
@@ -744,47 +926,92 @@ func (s *Session) input(dgram []byte) []byte {
 	return data
 }
 
+// take acts on one record that opened, of real type typ, appending the
+// application data it carries to data. It reports whether the record
+// repeated the last message of the peer's previous flight.
+func (s *Session) take(r record, typ uint8, plain, data []byte) ([]byte, bool) {
+	used, repeated := false, false
+	switch typ {
+	case contentHandshake:
+		used, repeated = s.handleHandshakeRecord(r.epoch, plain)
+	case contentChangeCipherSpec:
+		if s.hs != nil && len(plain) == 1 && plain[0] == 1 && r.epoch == 0 {
+			s.handleChangeCipherSpec()
+		}
+	case contentAlert:
+		s.handleAlert(r.epoch, plain)
+	case contentApplicationData:
+		if r.epoch == 1 && s.encrypted {
+			data = append(data, plain...)
+			s.dataArrived()
+		}
+	}
+	// An epoch-0 record is not authenticated: it moves the replay
+	// window only once it completed a handshake message, so that one
+	// forged record with a huge sequence number cannot make every
+	// genuine one look old (epoch-1 records moved it when they
+	// authenticated). A ChangeCipherSpec or an alert never moves it.
+	if used && r.epoch == 0 && s.state == HandshakeInProgress {
+		s.replay[0].accept(r.seq)
+	}
+	return data, repeated
+}
+
 // openRecord authenticates and decrypts one record, enforcing epochs and the
 // replay window. It reports false for a record to drop: a record that fails
 // authentication is dropped silently whatever the step (RFC 6347 section
 // 4.1.2.7), so that garbage cannot end a handshake or a connection.
-func (s *Session) openRecord(r record) ([]byte, bool) {
+func (s *Session) openRecord(r record) ([]byte, uint8, bool) {
 	if r.version>>8 != 0xFE {
-		return nil, false
+		return nil, 0, false
 	}
 	switch {
 	case r.epoch == 0:
-		return r.payload, s.replay[0].fresh(r.seq)
-	case r.epoch != 1 || r.typ == contentChangeCipherSpec:
-		// ChangeCipherSpec is only ever sent in epoch 0.
-		return nil, false
+		return r.payload, r.typ, r.typ != contentCID && s.replay[0].fresh(r.seq)
+	case r.epoch != 1 || r.typ == contentChangeCipherSpec || !s.cidFits(r):
+		// ChangeCipherSpec is only ever sent in epoch 0; with connection
+		// IDs negotiated, a record without ours is not the peer's.
+		return nil, 0, false
 	case s.readEpoch == 0:
 		// An epoch-1 record that overtook the ChangeCipherSpec: keep a few
 		// small ones (a Finished is), so a peer cannot park big datagrams.
 		if s.hs != nil && len(s.hs.early) < 4 && len(r.raw) <= maxEarlyRecord {
 			s.hs.early = append(s.hs.early, append([]byte(nil), r.raw...))
 		}
-		return nil, false
+		return nil, 0, false
 	}
 	return s.openProtected(nil, r)
 }
 
 // openProtected authenticates and decrypts an epoch-1 record into dst (nil:
-// a new buffer), checking and then moving the replay window.
-func (s *Session) openProtected(dst []byte, r record) ([]byte, bool) {
+// a new buffer), checking and then moving the replay window. It returns
+// the content and its real type, which a tls12_cid record carries inside.
+func (s *Session) openProtected(dst []byte, r record) ([]byte, uint8, bool) {
 	w := &s.replay[1]
 	if !w.fresh(r.seq) {
-		return nil, false
+		return nil, 0, false
 	}
 	plain, err := s.readProt.openTo(dst, r)
-	if err != nil || len(plain) > maxPlaintext {
+	if err != nil {
 		if s.hs != nil {
 			s.hs.unauthenticated++ // a hint for the error should the handshake time out
 		}
-		return nil, false
+		return nil, 0, false
+	}
+	typ := r.typ
+	if typ == contentCID {
+		var ok bool
+		if plain, typ, ok = innerPlaintext(plain); !ok || typ == contentCID {
+			return nil, 0, false
+		}
+		// RFC 9146 section 6: only such a record may move the peer.
+		s.newest = s.newest || !w.used || r.seq > w.top
+	}
+	if len(plain) > maxPlaintext {
+		return nil, 0, false
 	}
 	w.accept(r.seq)
-	return plain, true
+	return plain, typ, true
 }
 
 // dataArrived notes authenticated application data from the peer: a

@@ -154,3 +154,20 @@ func TestPutHelloVerifyRequestDoesNotAllocate(t *testing.T) {
 		t.Errorf("PutHelloVerifyRequest allocates: %v per run", allocs)
 	}
 }
+
+// RecordConnectionID reads the ID at byte 11 of a tls12_cid record, as long
+// as the receiver says it is, and refuses anything shorter than a header.
+func TestRecordConnectionID(t *testing.T) {
+	rec := []byte{25, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 7, 0xA7, 1, 2, 3, 0, 0}
+	if id, ok := RecordConnectionID(rec, 4); !ok || string(id) != "\xa7\x01\x02\x03" {
+		t.Fatalf("%x, %v", id, ok)
+	}
+	for _, c := range []struct {
+		d []byte
+		n int
+	}{{rec[:16], 4}, {rec, 0}, {append([]byte{23}, rec[1:]...), 4}, {nil, 4}} {
+		if id, ok := RecordConnectionID(c.d, c.n); ok {
+			t.Errorf("% x with length %d: %x", c.d, c.n, id)
+		}
+	}
+}

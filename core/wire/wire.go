@@ -24,7 +24,12 @@ const (
 	RecordHeaderSize    = 13 // type, version, epoch, 48-bit sequence number, length
 	HandshakeHeaderSize = 12 // type, 24-bit length, message_seq, 24-bit offset and fragment length
 
-	ContentTypeHandshake   uint8  = 22
+	ContentTypeHandshake uint8 = 22
+	// ContentTypeConnectionID is tls12_cid (RFC 9146): a protected record
+	// with a connection ID in its header.
+	ContentTypeConnectionID uint8 = 25
+	// ExtensionConnectionID is the connection_id extension (RFC 9146).
+	ExtensionConnectionID  uint16 = 54
 	TypeClientHello        uint8  = 1
 	TypeHelloVerifyRequest uint8  = 3
 	VersionDTLS10          uint16 = 0xFEFF
@@ -140,4 +145,17 @@ func putUint48(b []byte, v uint64) {
 	b[3] = byte(v >> 16)
 	b[4] = byte(v >> 8)
 	b[5] = byte(v)
+}
+
+// RecordConnectionID returns the connection ID of the tls12_cid record at
+// the start of dgram, taking it to be n bytes long: the header does not
+// say, the receiver knows the length of the IDs it gives (RFC 9146 section
+// 4). It reports false when dgram does not start with such a record's
+// header. The ID is a view of dgram.
+func RecordConnectionID(dgram []byte, n int) ([]byte, bool) {
+	const at = RecordHeaderSize - 2 // type, version, epoch, sequence number
+	if n <= 0 || len(dgram) < at+n+2 || dgram[0] != ContentTypeConnectionID {
+		return nil, false
+	}
+	return dgram[at : at+n : at+n], true
 }
