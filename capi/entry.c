@@ -91,6 +91,12 @@ int dtlsgo_session_encrypt(dtlsgate_session *s, const uint8_t *plain, size_t pla
 int dtlsgo_session_decrypt(dtlsgate_session *s, const uint8_t *dgram, size_t dgram_len, uint8_t *out, size_t *out_len) DTLSGO_HIDDEN;
 int dtlsgo_session_encrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *entries, size_t count) DTLSGO_HIDDEN;
 int dtlsgo_session_decrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *entries, size_t count) DTLSGO_HIDDEN;
+int dtlsgo_session_set_connection_id_length(dtlsgate_session *s, int length) DTLSGO_HIDDEN;
+int dtlsgo_session_connection_id_length(const dtlsgate_session *s, int *length) DTLSGO_HIDDEN;
+int dtlsgo_session_set_connection_id(dtlsgate_session *s, const uint8_t *cid, size_t len) DTLSGO_HIDDEN;
+int dtlsgo_session_connection_id(const dtlsgate_session *s, uint8_t *buf, size_t *len) DTLSGO_HIDDEN;
+int dtlsgo_session_peer_connection_id(const dtlsgate_session *s, uint8_t *buf, size_t *len) DTLSGO_HIDDEN;
+int dtlsgo_session_move_peer(dtlsgate_session *s, const struct sockaddr *peer, socklen_t peer_len) DTLSGO_HIDDEN;
 int dtlsgo_server_config_init(dtlsgate_server_config *cfg) DTLSGO_HIDDEN;
 int dtlsgo_server_new(const dtlsgate_server_config *cfg, dtlsgate_server **out) DTLSGO_HIDDEN;
 void dtlsgo_server_free(dtlsgate_server *srv) DTLSGO_HIDDEN;
@@ -585,6 +591,42 @@ int dtlsgate_session_decrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *
 {
     capi_clear_upper();
     return dtlsgo_session_decrypt_batch(s, entries, count);
+}
+
+int dtlsgate_session_set_connection_id_length(dtlsgate_session *s, int length)
+{
+    capi_clear_upper();
+    return dtlsgo_session_set_connection_id_length(s, length);
+}
+
+int dtlsgate_session_connection_id_length(const dtlsgate_session *s, int *length)
+{
+    capi_clear_upper();
+    return dtlsgo_session_connection_id_length(s, length);
+}
+
+int dtlsgate_session_set_connection_id(dtlsgate_session *s, const uint8_t *cid, size_t len)
+{
+    capi_clear_upper();
+    return dtlsgo_session_set_connection_id(s, cid, len);
+}
+
+int dtlsgate_session_connection_id(const dtlsgate_session *s, uint8_t *buf, size_t *len)
+{
+    capi_clear_upper();
+    return dtlsgo_session_connection_id(s, buf, len);
+}
+
+int dtlsgate_session_peer_connection_id(const dtlsgate_session *s, uint8_t *buf, size_t *len)
+{
+    capi_clear_upper();
+    return dtlsgo_session_peer_connection_id(s, buf, len);
+}
+
+int dtlsgate_session_move_peer(dtlsgate_session *s, const struct sockaddr *peer, socklen_t peer_len)
+{
+    capi_clear_upper();
+    return dtlsgo_session_move_peer(s, peer, peer_len);
 }
 
 int dtlsgate_server_config_init(dtlsgate_server_config *cfg)

@@ -152,6 +152,7 @@ func defaultConfig() C.dtlsgate_server_config {
 		cookie_hash:           C.int(cookie.Sha256),
 		mtu:                   session.DefaultMTU,
 		max_retransmits:       session.DefaultMaxRetransmits,
+		connection_id_length:  C.DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH,
 	}
 }
 
@@ -282,6 +283,9 @@ func serverConfig(c *C.dtlsgate_server_config) (server.Config, server.ServeConfi
 		if len(secret) > 0 && !cfg.Verifier.SetCookieGeneratorParameters(cookie.Parameters{Hash: cookie.Algorithm(c.cookie_hash), Secret: secret}) {
 			return cfg, serve, fail(C.DTLSGATE_E_INVALID_ARGUMENT, "cookie_hash: %s", cfg.Verifier.DtlsErrorString())
 		}
+	}
+	if status := cidConfig(c, &cfg); status != C.DTLSGATE_OK {
+		return cfg, serve, status
 	}
 	cfg.Keys = server.NewKeyTable()
 	return cfg, serve, C.DTLSGATE_OK
@@ -861,6 +865,7 @@ var eventTypes = map[server.EventKind]C.int{
 	server.Data:      C.DTLSGATE_SERVER_EVENT_DATA,
 	server.Closed:    C.DTLSGATE_SERVER_EVENT_CLOSED,
 	pskRequest:       C.DTLSGATE_SERVER_EVENT_PSK_REQUEST,
+	server.Moved:     C.DTLSGATE_SERVER_EVENT_MOVED,
 }
 
 // fill writes evs to the caller's array. Their bytes go to the arena, C
@@ -871,7 +876,7 @@ func (x *cServer) fill(dst *C.dtlsgate_server_event, evs []server.Event) C.int {
 	}
 	need := 0
 	for _, e := range evs {
-		need += len(e.Identity) + len(e.Data) + len(e.Err) + 1
+		need += len(e.Identity) + len(e.Data) + len(e.Err) + 1 + len(e.ConnectionID)
 	}
 	if need > x.arenaCap {
 		// Zeroed, not merely allocated: Go's comparisons of short byte
@@ -901,6 +906,7 @@ func (x *cServer) fill(dst *C.dtlsgate_server_event, evs []server.Event) C.int {
 		ev.peer_len = putSockaddr(e.Peer, &ev.peer)
 		ev.identity, ev.identity_len = place(e.Identity)
 		ev.data, ev.data_len = place(e.Data)
+		fillCID(ev, e, place)
 		switch e.Kind {
 		case server.Connected:
 			ev.cipher = cipherName(e.Cipher.Name)
@@ -943,6 +949,7 @@ func dtlsgo_server_get_stats(h *C.capi_const_server, st *C.dtlsgate_server_stats
 			idle_timeouts: C.uint64_t(s.IdleTimeouts), dropped_buffered: C.uint64_t(s.DroppedBuffered),
 			sessions: C.uint64_t(s.Sessions), half_open: C.uint64_t(s.HalfOpen),
 		}
+		cidStats(&c, s)
 		n, ok := versioned(unsafe.Pointer(st), st.size, unsafe.Sizeof(c))
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT

@@ -57,7 +57,10 @@ func dtlsgo_session_new(mode C.int) (h *C.dtlsgate_session) {
 		}
 	}()
 	x := &dtlsSession{}
-	s, err := session.New(session.Mode(mode), session.Config{PSK: x.askPSK})
+	// Connection IDs wait to be asked for: they change the records (and
+	// so DTLSGATE_RECORD_OVERHEAD_MAX) that programs written before them
+	// expect.
+	s, err := session.New(session.Mode(mode), session.Config{PSK: x.askPSK, ConnectionIDLength: session.NoConnectionID})
 	if err != nil {
 		return nil
 	}

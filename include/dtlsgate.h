@@ -831,6 +831,107 @@ int dtlsgate_session_decrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *
                                    size_t count);
 
 /* ---------------------------------------------------------------------------
+ * Connection IDs (RFC 9146)
+ *
+ * A connection ID lets a session survive its peer's change of address: a
+ * device whose NAT forgot the mapping while it slept comes back from a new
+ * address and port, and its records still name the session. Each side
+ * asks the other for the ID to put in the records it sends (content type
+ * tls12_cid, 25) once the handshake switches to encryption; either side may
+ * ask for an empty one, and then receives plain records. IDs are used only
+ * when both sides ask in the hello messages; with a peer that does not
+ * (OpenSSL, GnuTLS and Qt do not), records stay plain DTLS 1.2.
+ *
+ * A session made by dtlsgate_session_new() does not negotiate IDs until
+ * dtlsgate_session_set_connection_id_length() or
+ * dtlsgate_session_set_connection_id() asks for them, so programs written
+ * before they existed see the same records as before. Once IDs are in
+ * use, a record this side sends carries the peer's ID and one byte more
+ * (its real content type), so for dtlsgate_session_encrypt() add the
+ * length from dtlsgate_session_peer_connection_id() + 1 to
+ * DTLSGATE_RECORD_OVERHEAD_MAX (at most DTLSGATE_PEER_CONNECTION_ID_MAX + 1).
+ *
+ * In a tls12_cid record the ID starts at byte 11 of the datagram, after
+ * the content type, version, epoch and sequence number; its length is not
+ * written, so a server that finds sessions by ID gives them all IDs of one
+ * length (the server endpoint below does this by itself).
+ * ------------------------------------------------------------------------- */
+
+/* Values of dtlsgate_session_set_connection_id_length() besides 1 to
+ * DTLSGATE_CONNECTION_ID_MAX. */
+#define DTLSGATE_NO_CONNECTION_ID (-1)    /* do not negotiate IDs (the default) */
+#define DTLSGATE_EMPTY_CONNECTION_ID (-2) /* negotiate, asking for no ID: "send
+                                           * me plain records, I send with
+                                           * yours", the usual device choice */
+#define DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH 8 /* what 0 asks for in a server */
+#define DTLSGATE_CONNECTION_ID_MAX 16     /* the longest ID this side asks for */
+#define DTLSGATE_PEER_CONNECTION_ID_MAX 255 /* the longest the peer may ask for */
+
+/* Whether the session negotiates connection IDs, and the length of the ID
+ * it asks the peer to use, drawn at random for each handshake: 1 to
+ * DTLSGATE_CONNECTION_ID_MAX bytes, DTLSGATE_EMPTY_CONNECTION_ID,
+ * DTLSGATE_NO_CONNECTION_ID, or 0 for the role's default (a server asks
+ * for DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH bytes, a client does not
+ * negotiate). Replaces an ID given to dtlsgate_session_set_connection_id().
+ * Only before the handshake. Returns 1, or 0 with InvalidInputParameters
+ * (out of range) or InvalidOperation (handshake started); negative:
+ * DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY. */
+int dtlsgate_session_set_connection_id_length(dtlsgate_session *s, int length);
+
+/* The setting in effect into *length, the role's default resolved: 1 to
+ * DTLSGATE_CONNECTION_ID_MAX, DTLSGATE_EMPTY_CONNECTION_ID or
+ * DTLSGATE_NO_CONNECTION_ID (an ID given to
+ * dtlsgate_session_set_connection_id() counts by its length). Returns
+ * DTLSGATE_OK, DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY or
+ * DTLSGATE_E_INVALID_ARGUMENT (length NULL). */
+int dtlsgate_session_connection_id_length(const dtlsgate_session *s, int *length);
+
+/* Negotiates connection IDs asking the peer for this ID rather than a
+ * random one: 0 to DTLSGATE_CONNECTION_ID_MAX bytes, copied (0 bytes is
+ * DTLSGATE_EMPTY_CONNECTION_ID). For servers that route by ID and so choose
+ * their IDs, unique among their sessions, perhaps with a node prefix; an
+ * ID that others can guess lets them send records that are looked at
+ * (they cannot forge one that authenticates). Only before the handshake.
+ * Returns 1, or 0 with InvalidInputParameters (too long) or
+ * InvalidOperation; negative: DTLSGATE_E_BAD_HANDLE, DTLSGATE_E_BUSY,
+ * DTLSGATE_E_INVALID_ARGUMENT (NULL with a non-zero length). */
+int dtlsgate_session_set_connection_id(dtlsgate_session *s, const uint8_t *cid, size_t len);
+
+/* The ID this side asked for, which the peer's records carry, into (buf,
+ * *len) as in the conventions. Returns 1 when IDs were negotiated (known
+ * from the hello exchange until the connection ends; the ID may be empty),
+ * 0 when they were not (*len set to 0); negative: DTLSGATE_E_BAD_HANDLE,
+ * DTLSGATE_E_BUSY, DTLSGATE_E_INVALID_ARGUMENT (len NULL) or
+ * DTLSGATE_E_BUFFER_TOO_SMALL (*len the size needed;
+ * DTLSGATE_CONNECTION_ID_MAX bytes always do). */
+int dtlsgate_session_connection_id(const dtlsgate_session *s, uint8_t *buf, size_t *len);
+
+/* The ID the peer asked for, which this side's records carry; as
+ * dtlsgate_session_connection_id(), DTLSGATE_PEER_CONNECTION_ID_MAX bytes
+ * always doing. */
+int dtlsgate_session_peer_connection_id(const dtlsgate_session *s, uint8_t *buf, size_t *len);
+
+/* Sends to peer from now on (RFC 9146 section 6), for an application that
+ * finds its sessions by connection ID: call it after passing
+ * dtlsgate_session_decrypt_datagram() or dtlsgate_session_decrypt() a
+ * datagram that came from peer (as recvfrom(2) filled it in). The session
+ * moves only if that datagram held a record with this side's ID that
+ * authenticated and carried a sequence number higher than any before it:
+ * a forged, replayed or delayed record from a new address moves nothing.
+ * Returns 1 when the session moved to peer, 2 when peer already was its
+ * peer (nothing to do), or 0, the peer unchanged, with InvalidOperation
+ * (no connection with IDs, or the last datagram allows no move) or
+ * InvalidInputParameters (peer NULL, of another family, too short, port
+ * 0, unspecified or multicast). Negative: DTLSGATE_E_BAD_HANDLE,
+ * DTLSGATE_E_BUSY. A move proves that the peer sent from the new
+ * address, not that it receives there (an attacker on the path can pass
+ * a genuine record on from elsewhere): before sending much to a new
+ * address the application may want an answer from it first (a
+ * return-routability check). */
+int dtlsgate_session_move_peer(dtlsgate_session *s, const struct sockaddr *peer,
+                               socklen_t peer_len);
+
+/* ---------------------------------------------------------------------------
  * DTLS server endpoint
  *
  * Many sessions behind one cookie verifier, with their timers, limits and
@@ -938,6 +1039,17 @@ typedef struct dtlsgate_server_config {
     dtlsgate_server_psk_callback psk_callback;
     void *psk_user_data;
     int psk_requests;
+    /* Connection IDs (RFC 9146) for clients that offer them: the length of
+     * the IDs the server gives, node byte included: 1 to
+     * DTLSGATE_CONNECTION_ID_MAX, 0 for DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH
+     * (dtlsgate_server_config_init() sets 8), or DTLSGATE_NO_CONNECTION_ID
+     * to answer no client with one. node_id, 1 to 255, is the first byte of
+     * every ID, for a load balancer or a peer node to route by; 0 (the
+     * default): every byte random. The format is in README.md ("Connection
+     * IDs"). Both came with one version of the struct: a size that does not
+     * hold node_id gives both their defaults. */
+    int connection_id_length;
+    int node_id;
 } dtlsgate_server_config;
 
 /* Fills every field within cfg->size with its default (the values above,
@@ -1085,6 +1197,7 @@ int dtlsgate_server_shutdown(dtlsgate_server *srv);
 #define DTLSGATE_SERVER_EVENT_DATA 2        /* application data arrived */
 #define DTLSGATE_SERVER_EVENT_CLOSED 3      /* a connected session ended */
 #define DTLSGATE_SERVER_EVENT_PSK_REQUEST 4 /* the key of identity is asked for */
+#define DTLSGATE_SERVER_EVENT_MOVED 5       /* a peer's address changed (connection IDs) */
 
 /* Why a session ended (dtlsgate_server_event.reason). */
 #define DTLSGATE_SERVER_CLOSED_BY_PEER 1  /* the peer sent close_notify */
@@ -1110,6 +1223,18 @@ typedef struct dtlsgate_server_event {
     const uint8_t *data;           /* DATA: the plaintext */
     size_t data_len;
     const char *message;           /* CLOSED: what the session said, or "" */
+    /* MOVED: a record with a connected peer's connection ID came from peer,
+     * authenticated and newer than any before it (RFC 9146 section 6);
+     * old_peer is where the peer was, and the server sends to peer from
+     * now on, dtlsgate_server_send() and _close() taking peer. Forged,
+     * replayed and delayed records move nothing (stats.refused_moves). See
+     * dtlsgate_session_move_peer() on checking that peer receives there. */
+    struct sockaddr_storage old_peer;
+    socklen_t old_peer_len;
+    /* CONNECTED: the connection ID the server gave the session, which the
+     * client's records carry; NULL with a length of 0 without one. */
+    const uint8_t *connection_id;
+    size_t connection_id_len;
 } dtlsgate_server_event;
 
 /* Takes up to max waiting events into events[0..max-1], oldest first,
@@ -1155,6 +1280,13 @@ typedef struct dtlsgate_server_stats {
     uint64_t dropped_buffered;     /* max_buffered_bytes or the event queue: data dropped */
     uint64_t sessions;             /* held now, handshakes included */
     uint64_t half_open;            /* handshakes in progress now */
+    /* Connection IDs. */
+    uint64_t dropped_unknown_cid;  /* a tls12_cid record with an ID no session holds */
+    uint64_t moves;                /* MOVED events: a session followed its peer */
+    uint64_t refused_moves;        /* from a new address with a known ID, but forged,
+                                    * replayed or older than the newest record */
+    uint64_t routed_cid;           /* managed: a record passed to the worker holding its
+                                    * ID (a NAT rebinding took it to another socket) */
 } dtlsgate_server_stats;
 
 /* Fills the fields of stats within stats->size. Returns DTLSGATE_OK,

@@ -878,6 +878,57 @@ public:
                                     "dtlsgate_session_max_retransmits");
     }
 
+    // Extension: connection IDs (RFC 9146), which Qt does not have. Whether
+    // the session negotiates them and the length of the ID it asks the
+    // peer to use: 1 to DTLSGATE_CONNECTION_ID_MAX bytes,
+    // DTLSGATE_EMPTY_CONNECTION_ID, DTLSGATE_NO_CONNECTION_ID (the
+    // default), or 0 for the role's default (a server 8 bytes, a client
+    // none). Only before the handshake; false with InvalidInputParameters
+    // or InvalidOperation.
+    bool setConnectionIdLength(int length)
+    {
+        return result(dtlsgate_session_set_connection_id_length(s_, length),
+                      "dtlsgate_session_set_connection_id_length");
+    }
+    // The setting in effect, the role's default resolved.
+    int connectionIdLength() const
+    {
+        int length = 0;
+        detail::check_status(dtlsgate_session_connection_id_length(s_, &length),
+                             "dtlsgate_session_connection_id_length");
+        return length;
+    }
+    // Asks for this ID (0 to 16 bytes) rather than a random one.
+    bool setConnectionId(std::string_view cid)
+    {
+        return result(dtlsgate_session_set_connection_id(s_, detail::bytes(cid), cid.size()),
+                      "dtlsgate_session_set_connection_id");
+    }
+    // The ID this side asked for, which the peer's records carry (may be
+    // empty), or nothing when IDs were not negotiated.
+    std::optional<std::string> connectionId() const
+    {
+        return read_cid(dtlsgate_session_connection_id, "dtlsgate_session_connection_id");
+    }
+    // The ID the peer asked for, which this side's records carry.
+    std::optional<std::string> peerConnectionId() const
+    {
+        return read_cid(dtlsgate_session_peer_connection_id, "dtlsgate_session_peer_connection_id");
+    }
+    // Sends to peer (where the datagram last decrypted came from) from now
+    // on: true when the session moved there or already was there. It
+    // moves only for a record with this side's ID that authenticated and
+    // was newer than any before; false, the peer unchanged, for a forged,
+    // replayed or delayed one (InvalidOperation) or a bad address
+    // (InvalidInputParameters). A move does not prove the peer receives
+    // there: check with it before sending much to a new address.
+    bool movePeer(const sockaddr *peer, socklen_t peer_len)
+    {
+        clear_local_error();
+        return detail::check_status(dtlsgate_session_move_peer(s_, peer, peer_len),
+                                    "dtlsgate_session_move_peer") > 0;
+    }
+
     // Qt's way for a server to check cookies: the verifier's parameters.
     bool setCookieGeneratorParameters(const GeneratorParameters &params)
     {
@@ -1101,7 +1152,10 @@ public:
     // The record for plain; empty on an error (see dtlsError()).
     std::string encrypt(std::string_view plain)
     {
-        std::string rec(plain.size() + DTLSGATE_RECORD_OVERHEAD_MAX, '\0');
+        // With connection IDs a record also carries the peer's ID and a byte.
+        std::string rec(plain.size() + DTLSGATE_RECORD_OVERHEAD_MAX +
+                            DTLSGATE_PEER_CONNECTION_ID_MAX + 1,
+                        '\0');
         std::size_t len = rec.size();
         rec.resize(encrypt(plain.data(), plain.size(), &rec[0], len) == 1 ? len : 0);
         return rec;
@@ -1233,6 +1287,17 @@ private:
         return detail::check_status(rc, call) == 1;
     }
 
+    std::optional<std::string> read_cid(int (*get)(const dtlsgate_session *, std::uint8_t *, std::size_t *),
+                                   const char *call) const
+    {
+        std::string id(DTLSGATE_PEER_CONNECTION_ID_MAX, '\0');
+        std::size_t len = id.size();
+        if (detail::check_status(get(s_, detail::bytes(&id[0]), &len), call) == 0)
+            return std::nullopt;
+        id.resize(len);
+        return id;
+    }
+
     std::string peer(std::uint16_t *port) const
     {
         return detail::read_output(
@@ -1314,6 +1379,7 @@ public:
         Data = DTLSGATE_SERVER_EVENT_DATA,
         Closed = DTLSGATE_SERVER_EVENT_CLOSED,
         PskRequest = DTLSGATE_SERVER_EVENT_PSK_REQUEST,
+        Moved = DTLSGATE_SERVER_EVENT_MOVED, // connection IDs: the peer's address changed
     };
 
     // One event, copied out of the library's memory.
@@ -1325,6 +1391,8 @@ public:
         std::string cipher;   // Connected
         std::string data;     // Data
         std::string message;  // Closed
+        Peer oldPeer;         // Moved: where the peer was (peer: where it is)
+        std::string connectionId; // Connected: the ID the client's records carry, if any
     };
 
     explicit DtlsServer(const Config &cfg = Config())
@@ -1444,7 +1512,8 @@ public:
             const dtlsgate_server_event &e = raw[static_cast<std::size_t>(i)];
             Event ev{static_cast<EventType>(e.type), e.reason, {e.peer, e.peer_len},
                      text(e.identity, e.identity_len), e.cipher ? e.cipher : "",
-                     text(e.data, e.data_len), e.message ? e.message : ""};
+                     text(e.data, e.data_len), e.message ? e.message : "",
+                     {e.old_peer, e.old_peer_len}, text(e.connection_id, e.connection_id_len)};
             out.push_back(std::move(ev));
         }
         return out;

@@ -59,12 +59,10 @@ typedef struct {
     char got[256]; /* the last plaintext it decrypted */
     int closed;    /* it heard close_notify */
     int failed;    /* its handshake failed */
-    int mute;      /* a squatter: it takes nothing from the server any more */
 } client_t;
 
-/* The same, the server seeing it at ip:port. */
-static void client_start_at(client_t *c, const char *identity, const uint8_t *key, size_t key_len,
-                            const char *ip, uint16_t port)
+static void client_start(client_t *c, const char *identity, const uint8_t *key, size_t key_len,
+                         uint16_t port)
 {
     memset(c, 0, sizeof *c);
     c->psk = (client_psk){identity, key, key_len};
@@ -73,14 +71,8 @@ static void client_start_at(client_t *c, const char *identity, const uint8_t *ke
     CHECK_EQ(dtlsgate_session_set_peer(c->s, "192.0.2.1", 5684), 1);
     c->from.sin_family = AF_INET;
     c->from.sin_port = htons(port);
-    CHECK_EQ(inet_pton(AF_INET, ip, &c->from.sin_addr), 1);
+    inet_pton(AF_INET, "192.0.2.7", &c->from.sin_addr);
     CHECK_EQ(dtlsgate_session_do_handshake(c->s, DTLSGATE_NO_SOCKET, NULL, 0), 1);
-}
-
-static void client_start(client_t *c, const char *identity, const uint8_t *key, size_t key_len,
-                         uint16_t port)
-{
-    client_start_at(c, identity, key, key_len, "192.0.2.7", port);
 }
 
 static const struct sockaddr *sa_of(const client_t *c) { return (const struct sockaddr *)&c->from; }
@@ -88,8 +80,6 @@ static const struct sockaddr *sa_of(const client_t *c) { return (const struct so
 /* The client takes one datagram from the server. */
 static void client_take(client_t *c, const uint8_t *d, size_t n)
 {
-    if (c->mute)
-        return;
     if (dtlsgate_session_handshake_state(c->s) == DTLSGATE_HANDSHAKE_IN_PROGRESS) {
         if (!dtlsgate_session_do_handshake(c->s, DTLSGATE_NO_SOCKET, d, n))
             c->failed = 1;
@@ -1078,375 +1068,195 @@ static void test_free_races(int kinds, int rounds)
 }
 
 /* ---------------------------------------------------------------------------
- * Many clients, and every limit biting (issue 13, item 8), socket-less: the
- * clients are the library's own client sessions, each seen by the server at
- * an address of its own unless a test wants them to share one. Limits are
- * small and timers short (milliseconds), so this stays fast in real time.
+ * Connection IDs (RFC 9146): the config fields, the ID a client is given,
+ * and a client that comes back from a new address.
  */
 
-/* What take_events saw: events by type, Closed events by reason. */
-typedef struct {
-    int connected, data, closed[8];
-} tally;
-
-/* Takes every waiting event into t, echoing each DATA event to its peer. */
-static void take_events(dtlsgate_server *srv, tally *t)
-{
-    dtlsgate_server_event evs[64];
-    int n;
-    while ((n = dtlsgate_server_poll(srv, evs, 64, 0)) > 0) {
-        for (int i = 0; i < n; i++) {
-            const dtlsgate_server_event *e = &evs[i];
-            if (e->type == DTLSGATE_SERVER_EVENT_CONNECTED) {
-                t->connected++;
-            } else if (e->type == DTLSGATE_SERVER_EVENT_DATA) {
-                t->data++;
-                CHECK_EQ(dtlsgate_server_send(srv, (const struct sockaddr *)&e->peer, e->peer_len,
-                                              e->data, e->data_len),
-                         DTLSGATE_OK);
-            } else if (e->type == DTLSGATE_SERVER_EVENT_CLOSED && e->reason > 0 && e->reason < 8) {
-                t->closed[e->reason]++;
-            }
-        }
-    }
-    CHECK_EQ(n, 0);
-}
-
-/* A client at ip:port that passes the cookie exchange and goes quiet: a
- * half-open handshake on the server until a limit or the deadline ends it.
- * Only while no other traffic waits (what the server sends goes here). */
-static void squat(dtlsgate_server *srv, client_t *c, const char *ip, uint16_t port)
-{
-    client_start_at(c, "squatter", KEY, sizeof KEY, ip, port);
-    static dgram_t d;
-    for (int round = 0; round < 2; round++) { /* hello; hello with the cookie */
-        d.len = sizeof d.data;
-        CHECK_EQ(dtlsgate_session_next_outgoing(c->s, d.data, &d.len), 1);
-        CHECK_EQ(dtlsgate_server_input(srv, sa_of(c), sizeof c->from, d.data, d.len), DTLSGATE_OK);
-        struct sockaddr_storage to;
-        socklen_t to_len;
-        d.len = sizeof d.data;
-        while (dtlsgate_server_next_outgoing(srv, d.data, &d.len, &to, &to_len) == 1) {
-            if (round == 0)
-                client_take(c, d.data, d.len); /* the HelloVerifyRequest */
-            d.len = sizeof d.data;
-        }
-    }
-    c->mute = 1;
-}
-
-/* Connects c (already started) among everyone in cs[0..n-1]; 1 if it did. */
-static int joins(dtlsgate_server *srv, client_t **cs, int n, client_t *c, tally *t)
-{
-    int before = t->connected;
-    shuttle(srv, cs, n);
-    take_events(srv, t);
-    return dtlsgate_session_is_connection_encrypted(c->s) == 1 && t->connected == before + 1;
-}
-
-/* c sends msg and gets it back, everyone in cs[0..n-1] taking part. */
-static int works(dtlsgate_server *srv, client_t **cs, int n, client_t *c, const char *msg, tally *t)
-{
-    c->got[0] = 0;
-    CHECK_EQ(dtlsgate_session_write_datagram_encrypted(c->s, DTLSGATE_NO_SOCKET, (const uint8_t *)msg,
-                                                       strlen(msg)),
-             (int)strlen(msg));
-    shuttle(srv, cs, n);
-    take_events(srv, t);
-    shuttle(srv, cs, n);
-    return strcmp(c->got, msg) == 0;
-}
-
-static dtlsgate_server_stats stats_of(dtlsgate_server *srv)
+static uint64_t cid_stat(dtlsgate_server *srv, size_t offset)
 {
     dtlsgate_server_stats st = {.size = sizeof st};
     CHECK_EQ(dtlsgate_server_get_stats(srv, &st), DTLSGATE_OK);
-    return st;
+    uint64_t v;
+    memcpy(&v, (const char *)&st + offset, sizeof v);
+    return v;
+}
+#define STAT(srv, field) cid_stat(srv, offsetof(dtlsgate_server_stats, field))
+
+/* c's next record of text, as it would go out. */
+static void record_of(client_t *c, const char *text, dgram_t *d)
+{
+    CHECK_EQ(dtlsgate_session_write_datagram_encrypted(c->s, DTLSGATE_NO_SOCKET,
+                                                       (const uint8_t *)text, strlen(text)),
+             (long long)strlen(text));
+    d->len = sizeof d->data;
+    CHECK_EQ(dtlsgate_session_next_outgoing(c->s, d->data, &d->len), 1);
 }
 
-/* A server with cfg for the test named what, alice's key in its table. */
-static dtlsgate_server *server_for(const char *what, dtlsgate_server_config *cfg)
+static void test_cid_config(void)
 {
-    check_context = what;
-    dtlsgate_server *srv = new_server(cfg);
-    CHECK_EQ(dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY), DTLSGATE_OK);
-    return srv;
-}
-
-/* Starts alice as c at ip:port and connects her among cs[0..n-1]. */
-static int connect_at(dtlsgate_server *srv, client_t **cs, int n, client_t *c, const char *ip,
-                      uint16_t port, tally *t)
-{
-    client_start_at(c, "alice", KEY, sizeof KEY, ip, port);
-    return joins(srv, cs, n, c, t);
-}
-
-/* Ends a test: its clients and its server go. */
-static void done(dtlsgate_server *srv, client_t **cs, int n)
-{
-    for (int i = 0; i < n; i++)
-        dtlsgate_session_free(cs[i]->s);
+    check_context = "connection ID config";
+    dtlsgate_server_config cfg = defaults();
+    CHECK_EQ(cfg.connection_id_length, DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH);
+    CHECK_EQ(cfg.node_id, 0);
+    dtlsgate_server *srv = (dtlsgate_server *)&cfg;
+    static const struct {
+        int length, node;
+        const char *field;
+    } bad[] = {{DTLSGATE_CONNECTION_ID_MAX + 1, 0, "connection_id_length: "},
+               {DTLSGATE_EMPTY_CONNECTION_ID, 0, "connection_id_length: "},
+               {-100, 0, "connection_id_length: "},
+               {8, 256, "node_id: "},
+               {8, -1, "node_id: "},
+               {DTLSGATE_NO_CONNECTION_ID, 7, "node_id: "},
+               {1, 7, "node_id: "}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cfg.connection_id_length = bad[i].length;
+        cfg.node_id = bad[i].node;
+        CHECK_EQ(dtlsgate_server_new(&cfg, &srv), DTLSGATE_E_INVALID_ARGUMENT);
+        CHECK(srv == NULL);
+        CHECK(strncmp(dtlsgate_last_error_message(), bad[i].field, strlen(bad[i].field)) == 0);
+    }
+    /* A struct from before the fields: whatever lies there is not read
+     * (the first of them sits where that struct had padding). */
+    cfg.connection_id_length = 99;
+    cfg.node_id = 300;
+    cfg.size = offsetof(dtlsgate_server_config, node_id);
+    CHECK_EQ(dtlsgate_server_new(&cfg, &srv), DTLSGATE_OK);
     dtlsgate_server_free(srv);
+    /* ... and init leaves both out too. */
+    CHECK_EQ(dtlsgate_server_config_init(&cfg), DTLSGATE_OK);
+    CHECK_EQ(cfg.node_id, 300);
     check_context = "";
 }
 
-/* 200 clients at once, each from an address of its own: every handshake
- * completes, every client gets its own message back, and a shutdown
- * reaches them all. */
-static void test_many_clients(void)
+/* The client asks for client_cid; the server gives IDs of cfg's length. */
+static void cid_connect(dtlsgate_server *srv, client_t *c, int client_cid, uint16_t port,
+                        dtlsgate_server_event *e)
 {
-    enum { N = 200 };
-    static client_t clients[N];
-    static client_t *cs[N];
-    dtlsgate_server_config cfg = defaults();
-    dtlsgate_server *srv = server_for("200 clients", &cfg);
-    for (int i = 0; i < N; i++) {
-        char ip[32];
-        snprintf(ip, sizeof ip, "10.0.%d.%d", i / 200, i % 200 + 1);
-        client_start_at(&clients[i], "alice", KEY, sizeof KEY, ip, (uint16_t)(40000 + i));
-        cs[i] = &clients[i];
-    }
-    tally t = {0};
-    shuttle(srv, cs, N);
-    take_events(srv, &t);
-    CHECK_EQ(t.connected, N);
-    dtlsgate_server_stats st = stats_of(srv);
-    CHECK_EQ(st.handshakes_completed, N);
-    CHECK_EQ(st.sessions, N);
-    CHECK_EQ(st.half_open, 0);
-    CHECK_EQ(st.evicted_half_open + st.evicted_half_open_per_ip + st.evicted_for_session +
-                 st.refused_full, 0);
-
-    for (int i = 0; i < N; i++) {
-        char msg[32];
-        snprintf(msg, sizeof msg, "message %d", i);
-        dtlsgate_session_write_datagram_encrypted(clients[i].s, DTLSGATE_NO_SOCKET, (const uint8_t *)msg,
-                                                  strlen(msg));
-    }
-    shuttle(srv, cs, N);
-    take_events(srv, &t);
-    CHECK_EQ(t.data, N);
-    shuttle(srv, cs, N);
-    int echoed = 0;
-    for (int i = 0; i < N; i++) {
-        char msg[32];
-        snprintf(msg, sizeof msg, "message %d", i);
-        echoed += strcmp(clients[i].got, msg) == 0;
-    }
-    CHECK_EQ(echoed, N);
-
-    CHECK_EQ(dtlsgate_server_shutdown(srv), DTLSGATE_OK);
-    shuttle(srv, cs, N);
-    take_events(srv, &t);
-    CHECK_EQ(t.closed[DTLSGATE_SERVER_CLOSED_SHUTDOWN], N);
-    int closed = 0;
-    for (int i = 0; i < N; i++)
-        closed += clients[i].closed;
-    CHECK_EQ(closed, N);
-    CHECK_EQ(stats_of(srv).sessions, 0);
-    done(srv, cs, N);
+    client_start(c, "alice", KEY, sizeof KEY, port);
+    /* client_start began the handshake: the setting goes on a new session. */
+    dtlsgate_session_free(c->s);
+    c->s = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    dtlsgate_session_set_psk_callback(c->s, on_client_psk, &c->psk);
+    CHECK_EQ(dtlsgate_session_set_peer(c->s, "192.0.2.1", 5684), 1);
+    CHECK_EQ(dtlsgate_session_set_connection_id_length(c->s, client_cid), 1);
+    CHECK_EQ(dtlsgate_session_do_handshake(c->s, DTLSGATE_NO_SOCKET, NULL, 0), 1);
+    shuttle1(srv, c);
+    CHECK_EQ(dtlsgate_session_is_connection_encrypted(c->s), 1);
+    one_event(srv, DTLSGATE_SERVER_EVENT_CONNECTED, c, e);
 }
 
-/* max_sessions: a half-open handshake makes room for a newcomer; with only
- * active established sessions left, the next one is refused. */
-static void test_limit_sessions(void)
+static void test_cid_moves(void)
 {
+    check_context = "connection ID moves";
     dtlsgate_server_config cfg = defaults();
-    cfg.max_sessions = 3;
-    dtlsgate_server *srv = server_for("max_sessions", &cfg);
-    client_t a, b, c, d, squatter;
-    client_t *cs[] = {&a, &b, &squatter, &c, &d};
-    tally t = {0};
-    CHECK(connect_at(srv, cs, 1, &a, "10.1.0.1", 40001, &t));
-    CHECK(connect_at(srv, cs, 2, &b, "10.1.0.2", 40002, &t));
-    squat(srv, &squatter, "10.1.0.3", 40003);
-    CHECK_EQ(stats_of(srv).sessions, 3);
-
-    CHECK(connect_at(srv, cs, 4, &c, "10.1.0.4", 40004, &t));
-    dtlsgate_server_stats st = stats_of(srv);
-    CHECK_EQ(st.evicted_for_session, 1);
-    CHECK_EQ(st.half_open, 0);
-    CHECK_EQ(st.sessions, 3);
-
-    CHECK(!connect_at(srv, cs, 5, &d, "10.1.0.5", 40005, &t));
-    st = stats_of(srv);
-    CHECK(st.refused_full >= 1);
-    CHECK_EQ(st.evicted_idle, 0); /* active sessions are never evicted */
-    CHECK_EQ(st.sessions, 3);
-    CHECK(works(srv, cs, 5, &a, "a still works", &t));
-    CHECK(works(srv, cs, 5, &b, "b still works", &t));
-    CHECK(works(srv, cs, 5, &c, "c works", &t));
-    CHECK_EQ(t.closed[DTLSGATE_SERVER_CLOSED_EVICTED], 0);
-    done(srv, cs, 5);
-}
-
-/* max_half_open: the oldest handshake makes room, for squatters and for a
- * real client alike; the real client gets in. */
-static void test_limit_half_open(void)
-{
-    dtlsgate_server_config cfg = defaults();
-    cfg.max_half_open = 3;
-    dtlsgate_server *srv = server_for("max_half_open", &cfg);
-    client_t a, b, sq[4];
-    client_t *cs[] = {&a, &sq[0], &sq[1], &sq[2], &sq[3], &b};
-    tally t = {0};
-    CHECK(connect_at(srv, cs, 1, &a, "10.2.0.1", 40001, &t));
-    for (int i = 0; i < 4; i++) {
-        char ip[32];
-        snprintf(ip, sizeof ip, "10.2.1.%d", i + 1);
-        squat(srv, &sq[i], ip, (uint16_t)(41000 + i));
-    }
-    dtlsgate_server_stats st = stats_of(srv);
-    CHECK_EQ(st.evicted_half_open, 1);
-    CHECK_EQ(st.half_open, 3);
-    CHECK(connect_at(srv, cs, 6, &b, "10.2.0.2", 40002, &t));
-    st = stats_of(srv);
-    CHECK_EQ(st.evicted_half_open, 2);
-    CHECK_EQ(st.half_open, 2);
-    CHECK(works(srv, cs, 6, &a, "a still works", &t));
-    CHECK(works(srv, cs, 6, &b, "b works", &t));
-    done(srv, cs, 6);
-}
-
-/* max_half_open_per_ip: one address's handshakes make room among
- * themselves; other addresses are not touched. */
-static void test_limit_per_ip(void)
-{
-    dtlsgate_server_config cfg = defaults();
-    cfg.max_half_open_per_ip = 2;
-    dtlsgate_server *srv = server_for("max_half_open_per_ip", &cfg);
-    client_t a, b, c, other, sq[3];
-    client_t *cs[] = {&a, &other, &sq[0], &sq[1], &sq[2], &b, &c};
-    tally t = {0};
-    CHECK(connect_at(srv, cs, 1, &a, "10.3.0.1", 40001, &t));
-    squat(srv, &other, "10.3.0.9", 40009); /* another address's handshake */
-    for (int i = 0; i < 3; i++)
-        squat(srv, &sq[i], "10.3.0.2", (uint16_t)(41000 + i));
-    dtlsgate_server_stats st = stats_of(srv);
-    CHECK_EQ(st.evicted_half_open_per_ip, 1);
-    CHECK_EQ(st.half_open, 3);
-    CHECK(connect_at(srv, cs, 6, &b, "10.3.0.2", 40002, &t)); /* the squatters' address */
-    CHECK_EQ(stats_of(srv).evicted_half_open_per_ip, 2);
-    CHECK(connect_at(srv, cs, 7, &c, "10.3.0.3", 40003, &t));
-    st = stats_of(srv);
-    CHECK_EQ(st.evicted_half_open_per_ip, 2);
-    CHECK_EQ(st.evicted_half_open, 0);
-    CHECK_EQ(st.half_open, 2); /* the other address's, and one squatter */
-    CHECK(works(srv, cs, 7, &a, "a still works", &t));
-    CHECK(works(srv, cs, 7, &b, "b works", &t));
-    CHECK(works(srv, cs, 7, &c, "c works", &t));
-    done(srv, cs, 7);
-}
-
-/* handshake_deadline_ms ends a squatter's handshake, and not an
- * established session. */
-static void test_limit_deadline(void)
-{
-    dtlsgate_server_config cfg = defaults();
-    cfg.handshake_deadline_ms = 50;
-    dtlsgate_server *srv = server_for("handshake_deadline_ms", &cfg);
-    client_t a, squatter;
-    client_t *cs[] = {&a, &squatter};
-    tally t = {0};
-    CHECK(connect_at(srv, cs, 1, &a, "10.4.0.1", 40001, &t));
-    squat(srv, &squatter, "10.4.0.2", 40002);
-    CHECK_EQ(stats_of(srv).half_open, 1);
-    sleep_ms(70);
-    CHECK_EQ(dtlsgate_server_handle_timers(srv), DTLSGATE_OK);
-    dtlsgate_server_stats st = stats_of(srv);
-    CHECK_EQ(st.handshake_timeouts, 1);
-    CHECK_EQ(st.half_open, 0);
-    CHECK_EQ(st.sessions, 1);
-    CHECK(works(srv, cs, 2, &a, "a still works", &t));
-    done(srv, cs, 2);
-}
-
-/* idle_timeout_ms closes the quiet session with close_notify; the one that
- * keeps talking stays. */
-static void test_limit_idle(void)
-{
-    enum { IDLE_MS = 300 };
-    dtlsgate_server_config cfg = defaults();
-    cfg.idle_timeout_ms = IDLE_MS;
-    dtlsgate_server *srv = server_for("idle_timeout_ms", &cfg);
-    client_t chatty, quiet;
-    client_t *cs[] = {&chatty, &quiet};
-    tally t = {0};
-    client_start_at(&chatty, "alice", KEY, sizeof KEY, "10.5.0.1", 40001);
-    client_start_at(&quiet, "alice", KEY, sizeof KEY, "10.5.0.2", 40002);
-    shuttle(srv, cs, 2);
-    take_events(srv, &t);
-    CHECK_EQ(t.connected, 2);
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    long elapsed = 0;
-    int talked = 0;
-    /* Talk every 10 ms, far inside the timeout, until the quiet one goes
-     * (or 5 s pass). */
-    while (!quiet.closed && elapsed < 5000) {
-        talked += works(srv, cs, 2, &chatty, "still here", &t);
-        sleep_ms(10);
-        CHECK_EQ(dtlsgate_server_handle_timers(srv), DTLSGATE_OK);
-        shuttle(srv, cs, 2);
-        take_events(srv, &t);
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-    }
-    CHECK(quiet.closed);
-    CHECK(elapsed >= IDLE_MS);
-    CHECK_EQ(t.closed[DTLSGATE_SERVER_CLOSED_IDLE], 1);
-    dtlsgate_server_stats st = stats_of(srv);
-    CHECK_EQ(st.idle_timeouts, 1);
-    CHECK_EQ(st.sessions, 1);
-    CHECK(!chatty.closed);
-    CHECK(talked > 0);
-    CHECK(works(srv, cs, 2, &chatty, "chatty still works", &t));
-    done(srv, cs, 2);
-}
-
-/* Records of a datagram: n of them, each of len bytes of 'x', from c. */
-static void records(client_t *c, int n, size_t len, dgram_t *out)
-{
-    static uint8_t msg[1024];
-    static dgram_t one;
-    memset(msg, 'x', sizeof msg);
-    out->len = 0;
-    for (int i = 0; i < n; i++) {
-        CHECK_EQ(dtlsgate_session_write_datagram_encrypted(c->s, DTLSGATE_NO_SOCKET, msg, len), (int)len);
-        one.len = sizeof one.data;
-        CHECK_EQ(dtlsgate_session_next_outgoing(c->s, one.data, &one.len), 1);
-        memcpy(out->data + out->len, one.data, one.len);
-        out->len += one.len;
-    }
-}
-
-/* max_buffered_bytes: data beyond a session's bound before the events are
- * taken (here, the records of one datagram) is dropped and counted; the
- * session goes on. */
-static void test_limit_buffered(void)
-{
-    dtlsgate_server_config cfg = defaults();
-    cfg.max_buffered_bytes = 1024;
-    dtlsgate_server *srv = server_for("max_buffered_bytes", &cfg);
-    client_t a;
-    client_t *cs[] = {&a};
-    tally t = {0};
-    CHECK(connect_at(srv, cs, 1, &a, "10.6.0.1", 40001, &t));
-    static dgram_t d;
-    records(&a, 3, 400, &d); /* 1200 bytes > 1024 */
-    CHECK_EQ(dtlsgate_server_input(srv, sa_of(&a), sizeof a.from, d.data, d.len), DTLSGATE_OK);
-    take_events(srv, &t);
-    CHECK_EQ(t.data, 0);
-    CHECK_EQ(stats_of(srv).dropped_buffered, 1);
-    records(&a, 2, 400, &d); /* 800 bytes: within */
-    CHECK_EQ(dtlsgate_server_input(srv, sa_of(&a), sizeof a.from, d.data, d.len), DTLSGATE_OK);
+    cfg.connection_id_length = 12;
+    cfg.node_id = 0x42;
+    dtlsgate_server *srv = new_server(&cfg);
+    dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY);
+    client_t c;
     dtlsgate_server_event e;
-    if (one_event(srv, DTLSGATE_SERVER_EVENT_DATA, &a, &e))
-        CHECK_EQ(e.data_len, 800);
-    CHECK_EQ(stats_of(srv).dropped_buffered, 1);
-    CHECK(works(srv, cs, 1, &a, "a still works", &t));
-    CHECK_EQ(stats_of(srv).sessions, 1);
-    done(srv, cs, 1);
+    cid_connect(srv, &c, DTLSGATE_EMPTY_CONNECTION_ID, 41000, &e);
+    /* The ID given, node byte first, is the one the client sends with. */
+    uint8_t id[DTLSGATE_PEER_CONNECTION_ID_MAX];
+    size_t n = sizeof id;
+    CHECK_EQ(dtlsgate_session_peer_connection_id(c.s, id, &n), 1);
+    if (CHECK_EQ(e.connection_id_len, 12) && CHECK(e.connection_id != NULL)) {
+        CHECK_EQ(e.connection_id[0], 0x42);
+        CHECK_MEM(e.connection_id, e.connection_id_len, id, n);
+    }
+    CHECK_EQ(e.old_peer_len, 0);
+
+    /* The NAT forgets the client, which comes back from another port: the
+     * session follows it (MOVED, then the data) and answers there. */
+    struct sockaddr_in home = c.from;
+    c.from.sin_port = htons(41001);
+    static dgram_t d;
+    record_of(&c, "after the nap", &d);
+    CHECK_EQ(d.data[0], 25);
+    CHECK_MEM(d.data + 11, 12, id, 12);
+    CHECK_EQ(dtlsgate_server_input(srv, sa_of(&c), sizeof c.from, d.data, d.len), DTLSGATE_OK);
+    dtlsgate_server_event evs[4];
+    if (CHECK_EQ(dtlsgate_server_poll(srv, evs, 4, 0), 2)) {
+        CHECK_EQ(evs[0].type, DTLSGATE_SERVER_EVENT_MOVED);
+        CHECK(same_peer(&evs[0], &c));
+        CHECK_EQ(evs[0].old_peer_len, sizeof home);
+        CHECK(memcmp(&evs[0].old_peer, &home, sizeof home) == 0);
+        CHECK_EQ(evs[1].type, DTLSGATE_SERVER_EVENT_DATA);
+        CHECK(same_peer(&evs[1], &c));
+        CHECK_MEM(evs[1].data, evs[1].data_len, "after the nap", 13);
+        CHECK_EQ(evs[1].old_peer_len, 0);
+    }
+    CHECK_EQ(STAT(srv, moves), 1);
+    CHECK_EQ(dtlsgate_server_send(srv, sa_of(&c), sizeof c.from, (const uint8_t *)"found you", 9),
+             DTLSGATE_OK);
+    shuttle1(srv, &c); /* fails a check if it goes anywhere but the new address */
+    CHECK_STR(c.got, "found you");
+    CHECK_EQ(dtlsgate_server_send(srv, (const struct sockaddr *)&home, sizeof home,
+                                  (const uint8_t *)"x", 1),
+             DTLSGATE_E_NOT_FOUND);
+
+    /* From a third address, a forged copy of a new record and a replay of
+     * the last one move nothing and tell the application nothing. */
+    struct sockaddr_in thief = c.from;
+    thief.sin_port = htons(41002);
+    record_of(&c, "genuine", &d);
+    static dgram_t forged;
+    forged = d;
+    forged.data[forged.len - 1] ^= 0x80;
+    CHECK_EQ(dtlsgate_server_input(srv, (const struct sockaddr *)&thief, sizeof thief, forged.data,
+                                   forged.len),
+             DTLSGATE_OK);
+    CHECK_EQ(dtlsgate_server_poll(srv, evs, 4, 0), 0);
+    CHECK_EQ(STAT(srv, refused_moves), 1);
+    CHECK_EQ(dtlsgate_server_input(srv, sa_of(&c), sizeof c.from, d.data, d.len), DTLSGATE_OK);
+    if (one_event(srv, DTLSGATE_SERVER_EVENT_DATA, &c, &e))
+        CHECK_MEM(e.data, e.data_len, "genuine", 7);
+    CHECK_EQ(dtlsgate_server_input(srv, (const struct sockaddr *)&thief, sizeof thief, d.data, d.len),
+             DTLSGATE_OK);
+    CHECK_EQ(dtlsgate_server_poll(srv, evs, 4, 0), 0);
+    CHECK_EQ(STAT(srv, refused_moves), 2);
+    CHECK_EQ(STAT(srv, moves), 1);
+    CHECK_EQ(dtlsgate_server_send(srv, sa_of(&c), sizeof c.from, (const uint8_t *)"still", 5),
+             DTLSGATE_OK);
+    shuttle1(srv, &c);
+    CHECK_STR(c.got, "still");
+
+    /* A record with an ID no session holds is dropped before the verifier. */
+    forged.data[11] ^= 0xff;
+    uint64_t stranger = STAT(srv, dropped_stranger);
+    CHECK_EQ(dtlsgate_server_input(srv, (const struct sockaddr *)&thief, sizeof thief, forged.data,
+                                   forged.len),
+             DTLSGATE_OK);
+    CHECK_EQ(STAT(srv, dropped_unknown_cid), 1);
+    CHECK_EQ(STAT(srv, dropped_stranger), stranger);
+    CHECK_EQ(STAT(srv, hello_verifies), 1); /* the first handshake's */
+
+    /* A client that does not ask gets plain records and no ID. */
+    client_t plain;
+    cid_connect(srv, &plain, DTLSGATE_NO_CONNECTION_ID, 41010, &e);
+    CHECK(e.connection_id == NULL);
+    CHECK_EQ(e.connection_id_len, 0);
+    n = sizeof id;
+    CHECK_EQ(dtlsgate_session_peer_connection_id(plain.s, id, &n), 0);
+    record_of(&plain, "plain", &d);
+    CHECK_EQ(d.data[0], 23);
+    dtlsgate_session_free(plain.s);
+    dtlsgate_session_free(c.s);
+    dtlsgate_server_free(srv);
+
+    /* A server without IDs answers no client with one. */
+    cfg = defaults();
+    cfg.connection_id_length = DTLSGATE_NO_CONNECTION_ID;
+    srv = new_server(&cfg);
+    dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY);
+    cid_connect(srv, &c, 8, 41020, &e);
+    CHECK_EQ(e.connection_id_len, 0);
+    n = sizeof id;
+    CHECK_EQ(dtlsgate_session_connection_id(c.s, id, &n), 0);
+    dtlsgate_session_free(c.s);
+    dtlsgate_server_free(srv);
+    check_context = "";
 }
 
 int main(void)
@@ -1457,15 +1267,11 @@ int main(void)
     test_psk_callback();
     test_psk_requests();
     test_key_table();
+    test_cid_config();
+    test_cid_moves();
     test_poll_threads();
     test_bad_arguments();
     test_free_races(3, 20);
-    test_limit_sessions();
-    test_limit_half_open();
-    test_limit_per_ip();
-    test_limit_deadline();
-    test_limit_idle();
-    test_limit_buffered();
     /* Memcheck (valgrind 3.19) loses track of the Go runtime's memory
      * once its collector has a lot to do: the workers' goroutines, or
      * thousands of records, end in false "invalid write" reports inside
@@ -1477,7 +1283,6 @@ int main(void)
         printf("test_server: the event queue bound and managed mode not run under valgrind (see main)\n");
     } else {
         test_queue_bound();
-        test_many_clients();
         test_managed(AF_INET);
         test_managed(AF_INET6);
         test_free_listening();

@@ -119,6 +119,11 @@ static int take(dtlsgate_session *s, dgram_t *d)
     return r == 1;
 }
 
+/* What the server sessions of handshake_in_memory() ask for: a length
+ * setting, or server_cid when not NULL (server_cid_length bytes). */
+static int server_cid_length = DTLSGATE_NO_CONNECTION_ID;
+static const uint8_t *server_cid;
+
 static const char CLIENT_IP[] = "192.0.2.7";
 static const uint16_t CLIENT_PORT = 40001;
 
@@ -163,6 +168,10 @@ static dtlsgate_session *handshake_in_memory(dtlsgate_verifier *v, dtlsgate_sess
             CHECK_EQ(dtlsgate_session_set_ciphers(server, server_ciphers), 1);
         if (deadline_ms)
             CHECK_EQ(dtlsgate_session_set_handshake_deadline(server, deadline_ms), 1);
+        if (server_cid)
+            CHECK_EQ(dtlsgate_session_set_connection_id(server, server_cid, server_cid_length), 1);
+        else
+            CHECK_EQ(dtlsgate_session_set_connection_id_length(server, server_cid_length), 1);
         server_seen->self = server;
         CHECK_EQ(dtlsgate_session_set_psk_callback(server, on_psk, server_seen), DTLSGATE_OK);
         if (!dtlsgate_session_do_handshake(server, DTLSGATE_NO_SOCKET, d.data, d.len)) {
@@ -1103,6 +1112,317 @@ static void test_handshake_deadline(void)
 }
 
 /* ---------------------------------------------------------------------------
+ * Connection IDs (RFC 9146): negotiation both ways, the records they make,
+ * the getters and the address move rule.
+ */
+
+/* An ID getter's result into (id, *n): 1 negotiated, 0 not. */
+static int cid_of(int (*get)(const dtlsgate_session *, uint8_t *, size_t *),
+                  const dtlsgate_session *s, uint8_t *id, size_t *n)
+{
+    *n = DTLSGATE_PEER_CONNECTION_ID_MAX;
+    return get(s, id, n);
+}
+
+/* The length a setting makes the ID: -1 for none. */
+static int cid_bytes(int setting)
+{
+    return setting == DTLSGATE_EMPTY_CONNECTION_ID ? 0 : setting;
+}
+
+/* A handshake with the client asking for client_cid and the server for
+ * server_cid (each a length, DTLSGATE_EMPTY_CONNECTION_ID or
+ * DTLSGATE_NO_CONNECTION_ID); records both ways carry the other side's ID
+ * and grow by its length + 1. */
+static void cid_pair(int client_cid, int server_cid)
+{
+    char ctx[64];
+    snprintf(ctx, sizeof ctx, "connection IDs client %d server %d", client_cid, server_cid);
+    check_context = ctx;
+    dtlsgate_verifier *v = dtlsgate_verifier_new();
+    dtlsgate_session *client = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    psk_seen cs = {.key = KEY, .key_len = sizeof KEY}, ss = {.key = KEY, .key_len = sizeof KEY};
+    CHECK_EQ(dtlsgate_session_set_psk_callback(client, on_psk, &cs), DTLSGATE_OK);
+    CHECK_EQ(dtlsgate_session_set_connection_id_length(client, client_cid), 1);
+    server_cid_length = server_cid;
+    dtlsgate_session *server = handshake_in_memory(v, client, &ss, NULL, 0);
+    server_cid_length = DTLSGATE_NO_CONNECTION_ID;
+    if (!CHECK(server != NULL) ||
+        !CHECK_EQ(dtlsgate_session_is_connection_encrypted(server), 1) ||
+        !CHECK_EQ(dtlsgate_session_is_connection_encrypted(client), 1))
+        goto out;
+
+    int on = client_cid != DTLSGATE_NO_CONNECTION_ID && server_cid != DTLSGATE_NO_CONNECTION_ID;
+    uint8_t c_own[256], c_peer[256], s_own[256], s_peer[256];
+    size_t c_own_n, c_peer_n, s_own_n, s_peer_n;
+    CHECK_EQ(cid_of(dtlsgate_session_connection_id, client, c_own, &c_own_n), on);
+    CHECK_EQ(cid_of(dtlsgate_session_peer_connection_id, client, c_peer, &c_peer_n), on);
+    CHECK_EQ(cid_of(dtlsgate_session_connection_id, server, s_own, &s_own_n), on);
+    CHECK_EQ(cid_of(dtlsgate_session_peer_connection_id, server, s_peer, &s_peer_n), on);
+    /* What one side asked for is what the other sends with. */
+    CHECK_MEM(c_own, c_own_n, s_peer, s_peer_n);
+    CHECK_MEM(s_own, s_own_n, c_peer, c_peer_n);
+    CHECK_EQ(c_own_n, on ? cid_bytes(client_cid) : 0);
+    CHECK_EQ(s_own_n, on ? cid_bytes(server_cid) : 0);
+
+    /* PSK-AES128-GCM-SHA256: header 13, explicit nonce 8, tag 16; a
+     * tls12_cid record adds the ID and the real content type. */
+    static const char text[] = "through the NAT";
+    dtlsgate_session *from[2] = {client, server}, *to[2] = {server, client};
+    size_t to_id_n[2] = {s_own_n, c_own_n};
+    const uint8_t *to_id[2] = {s_own, c_own};
+    for (int i = 0; i < 2; i++) {
+        uint8_t rec[256], out[256];
+        size_t n = encrypt_text(from[i], text, strlen(text), rec, sizeof rec);
+        int cid = on && to_id_n[i] > 0;
+        CHECK_EQ(n, 13 + 8 + strlen(text) + 16 + (cid ? to_id_n[i] + 1 : 0));
+        CHECK_EQ(rec[0], cid ? 25 : 23);
+        if (cid)
+            CHECK_MEM(rec + 11, to_id_n[i], to_id[i], to_id_n[i]);
+        size_t on_ = sizeof out;
+        CHECK_EQ(dtlsgate_session_decrypt(to[i], rec, n, out, &on_), 1);
+        CHECK_MEM(out, on_, text, strlen(text));
+    }
+    CHECK_STR(carry(client, server, "ping"), "ping");
+    CHECK_STR(carry(server, client, "pong"), "pong");
+out:
+    dtlsgate_session_free(server);
+    dtlsgate_session_free(client);
+    dtlsgate_verifier_free(v);
+    check_context = "";
+}
+
+static const struct sockaddr *ipv4(struct sockaddr_in *sin, const char *addr, uint16_t port)
+{
+    memset(sin, 0, sizeof *sin);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    inet_pton(AF_INET, addr, &sin->sin_addr);
+    return (const struct sockaddr *)sin;
+}
+
+/* The peer's address as "addr:port". */
+static const char *peer_of(const dtlsgate_session *s)
+{
+    static char str[80];
+    char addr[64];
+    size_t n = sizeof addr;
+    uint16_t port = 0;
+    CHECK_EQ(dtlsgate_session_peer(s, addr, &n, &port), DTLSGATE_OK);
+    snprintf(str, sizeof str, "%s:%u", addr, port);
+    return str;
+}
+
+/* RFC 9146 section 6: a server session follows its client to a new address
+ * only for an authenticated record newer than any before. */
+static void test_move_peer(void)
+{
+    check_context = "move_peer";
+    dtlsgate_verifier *v = dtlsgate_verifier_new();
+    dtlsgate_session *client = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    psk_seen cs = {.key = KEY, .key_len = sizeof KEY}, ss = {.key = KEY, .key_len = sizeof KEY};
+    CHECK_EQ(dtlsgate_session_set_psk_callback(client, on_psk, &cs), DTLSGATE_OK);
+    struct sockaddr_in a, b, c;
+    /* Before a connection with IDs there is nothing to move. */
+    ipv4(&a, "198.51.100.1", 1000);
+    CHECK_EQ(dtlsgate_session_move_peer(client, (const struct sockaddr *)&a, sizeof a), 0);
+    CHECK(error_is(client, DTLSGATE_INVALID_OPERATION, "connection IDs"));
+
+    CHECK_EQ(dtlsgate_session_set_connection_id_length(client, DTLSGATE_EMPTY_CONNECTION_ID), 1);
+    server_cid_length = 8;
+    dtlsgate_session *server = handshake_in_memory(v, client, &ss, NULL, 0);
+    server_cid_length = DTLSGATE_NO_CONNECTION_ID;
+    if (!CHECK(server != NULL) || !CHECK_EQ(dtlsgate_session_is_connection_encrypted(server), 1))
+        goto out;
+    char home[80];
+    snprintf(home, sizeof home, "%s:%u", CLIENT_IP, CLIENT_PORT);
+    CHECK_STR(peer_of(server), home);
+
+    uint8_t r1[128], r2[128], r3[128], out[128];
+    size_t n1 = encrypt_text(client, "one", 3, r1, sizeof r1);
+    size_t n2 = encrypt_text(client, "two", 3, r2, sizeof r2);
+    size_t n3 = encrypt_text(client, "three", 5, r3, sizeof r3);
+    size_t n = sizeof out;
+
+    /* The newest record from the address the session has: nothing to do. */
+    CHECK_EQ(dtlsgate_session_decrypt_datagram(server, DTLSGATE_NO_SOCKET, r2, n2, out, &n), 1);
+    CHECK_MEM(out, n, "two", 3);
+    struct sockaddr_in here;
+    CHECK_EQ(dtlsgate_session_move_peer(server, ipv4(&here, CLIENT_IP, CLIENT_PORT), sizeof here), 2);
+    CHECK_EQ(dtlsgate_session_dtls_error(server), DTLSGATE_NO_ERROR);
+
+    /* An older record (delayed by the network) from a new address:
+     * authentic, delivered, but it moves nothing. */
+    n = sizeof out;
+    CHECK_EQ(dtlsgate_session_decrypt_datagram(server, DTLSGATE_NO_SOCKET, r1, n1, out, &n), 1);
+    CHECK_MEM(out, n, "one", 3);
+    CHECK_EQ(dtlsgate_session_move_peer(server, ipv4(&a, "198.51.100.1", 1000), sizeof a), 0);
+    CHECK(error_is(server, DTLSGATE_INVALID_OPERATION, ""));
+    CHECK_STR(peer_of(server), home);
+
+    /* A replay of the newest record from a new address: dropped, no move. */
+    n = sizeof out;
+    CHECK_EQ(dtlsgate_session_decrypt_datagram(server, DTLSGATE_NO_SOCKET, r2, n2, out, &n), 1);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(dtlsgate_session_move_peer(server, (const struct sockaddr *)&a, sizeof a), 0);
+    CHECK_STR(peer_of(server), home);
+
+    /* A forged one (the ID intact, a tag byte changed): no move. */
+    uint8_t forged[128];
+    memcpy(forged, r3, n3);
+    forged[n3 - 1] ^= 1;
+    n = sizeof out;
+    CHECK_EQ(dtlsgate_session_decrypt(server, forged, n3, out, &n), DTLSGATE_RECORD_DROPPED);
+    CHECK_EQ(dtlsgate_session_move_peer(server, (const struct sockaddr *)&a, sizeof a), 0);
+    CHECK_STR(peer_of(server), home);
+
+    /* The genuine newest record from the new address moves the session,
+     * through the fast path too; a bad address is refused first. */
+    n = sizeof out;
+    CHECK_EQ(dtlsgate_session_decrypt(server, r3, n3, out, &n), 1);
+    CHECK_MEM(out, n, "three", 5);
+    CHECK_EQ(dtlsgate_session_move_peer(server, NULL, 0), 0);
+    CHECK(error_is(server, DTLSGATE_INVALID_INPUT_PARAMETERS, "Invalid address"));
+    CHECK_EQ(dtlsgate_session_move_peer(server, ipv4(&c, "198.51.100.1", 0), sizeof c), 0);
+    CHECK_EQ(dtlsgate_session_move_peer(server, (const struct sockaddr *)&a, sizeof a - 1), 0);
+    CHECK_EQ(dtlsgate_session_move_peer(server, (const struct sockaddr *)&a, sizeof a), 1);
+    CHECK_EQ(dtlsgate_session_dtls_error(server), DTLSGATE_NO_ERROR);
+    CHECK_STR(peer_of(server), "198.51.100.1:1000");
+    /* IPv4-mapped IPv6 is the same peer. */
+    struct sockaddr_in6 m = {.sin6_family = AF_INET6, .sin6_port = htons(1000)};
+    inet_pton(AF_INET6, "::ffff:198.51.100.1", &m.sin6_addr);
+    CHECK_EQ(dtlsgate_session_move_peer(server, (const struct sockaddr *)&m, sizeof m), 2);
+
+    /* The client never moves: the server's records carry no ID for it. */
+    CHECK_STR(carry(server, client, "still here"), "still here");
+    CHECK_EQ(dtlsgate_session_move_peer(client, ipv4(&b, "203.0.113.9", 2000), sizeof b), 0);
+out:
+    dtlsgate_session_free(server);
+    dtlsgate_session_free(client);
+    dtlsgate_verifier_free(v);
+    check_context = "";
+}
+
+/* The settings: range, role defaults, an ID of the caller's, only before
+ * the handshake; the getters' buffers. */
+static void test_cid_settings(void)
+{
+    check_context = "connection ID settings";
+    dtlsgate_session *s = dtlsgate_session_new(DTLSGATE_SSL_SERVER_MODE);
+    dtlsgate_session *c = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    int len = 99;
+    /* New sessions do not negotiate, whatever their role. */
+    CHECK_EQ(dtlsgate_session_connection_id_length(s, &len), DTLSGATE_OK);
+    CHECK_EQ(len, DTLSGATE_NO_CONNECTION_ID);
+    CHECK_EQ(dtlsgate_session_connection_id_length(c, &len), DTLSGATE_OK);
+    CHECK_EQ(len, DTLSGATE_NO_CONNECTION_ID);
+    /* 0 is the role's default. */
+    CHECK_EQ(dtlsgate_session_set_connection_id_length(s, 0), 1);
+    CHECK_EQ(dtlsgate_session_connection_id_length(s, &len), DTLSGATE_OK);
+    CHECK_EQ(len, DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH);
+    CHECK_EQ(dtlsgate_session_set_connection_id_length(c, 0), 1);
+    CHECK_EQ(dtlsgate_session_connection_id_length(c, &len), DTLSGATE_OK);
+    CHECK_EQ(len, DTLSGATE_NO_CONNECTION_ID);
+    static const int good[] = {1, 8, DTLSGATE_CONNECTION_ID_MAX, DTLSGATE_EMPTY_CONNECTION_ID,
+                               DTLSGATE_NO_CONNECTION_ID};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        CHECK_EQ(dtlsgate_session_set_connection_id_length(s, good[i]), 1);
+        CHECK_EQ(dtlsgate_session_connection_id_length(s, &len), DTLSGATE_OK);
+        CHECK_EQ(len, good[i]);
+    }
+    static const int bad[] = {DTLSGATE_CONNECTION_ID_MAX + 1, -3, 255, INT_MIN};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_EQ(dtlsgate_session_set_connection_id_length(s, bad[i]), 0);
+        CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "connection ID length"));
+        CHECK_EQ(dtlsgate_session_connection_id_length(s, &len), DTLSGATE_OK);
+        CHECK_EQ(len, DTLSGATE_NO_CONNECTION_ID); /* unchanged */
+    }
+    CHECK_EQ(dtlsgate_session_connection_id_length(s, NULL), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK(strstr(dtlsgate_last_error_message(), "length") != NULL);
+
+    /* The caller's own ID. */
+    static const uint8_t mine[] = {0x2a, 1, 2, 3, 4};
+    CHECK_EQ(dtlsgate_session_set_connection_id(s, mine, sizeof mine), 1);
+    CHECK_EQ(dtlsgate_session_connection_id_length(s, &len), DTLSGATE_OK);
+    CHECK_EQ(len, (int)sizeof mine);
+    CHECK_EQ(dtlsgate_session_set_connection_id(s, NULL, 0), 1);
+    CHECK_EQ(dtlsgate_session_connection_id_length(s, &len), DTLSGATE_OK);
+    CHECK_EQ(len, DTLSGATE_EMPTY_CONNECTION_ID);
+    uint8_t long_id[DTLSGATE_CONNECTION_ID_MAX + 1] = {0};
+    CHECK_EQ(dtlsgate_session_set_connection_id(s, long_id, sizeof long_id), 0);
+    CHECK(error_is(s, DTLSGATE_INVALID_INPUT_PARAMETERS, "connection ID"));
+    CHECK_EQ(dtlsgate_session_set_connection_id(s, NULL, 3), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK(strstr(dtlsgate_last_error_message(), "connection ID") != NULL);
+    /* A length setting replaces the ID. */
+    CHECK_EQ(dtlsgate_session_set_connection_id(s, mine, sizeof mine), 1);
+    CHECK_EQ(dtlsgate_session_set_connection_id_length(s, 12), 1);
+    CHECK_EQ(dtlsgate_session_connection_id_length(s, &len), DTLSGATE_OK);
+    CHECK_EQ(len, 12);
+
+    /* Not negotiated yet: 0 and nothing written. */
+    uint8_t id[32];
+    size_t n = sizeof id;
+    CHECK_EQ(dtlsgate_session_connection_id(s, id, &n), 0);
+    CHECK_EQ(n, 0);
+    n = sizeof id;
+    CHECK_EQ(dtlsgate_session_peer_connection_id(s, id, &n), 0);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(dtlsgate_session_connection_id(s, id, NULL), DTLSGATE_E_INVALID_ARGUMENT);
+    CHECK_EQ(dtlsgate_session_peer_connection_id(s, id, NULL), DTLSGATE_E_INVALID_ARGUMENT);
+    dtlsgate_session_free(s);
+    dtlsgate_session_free(c);
+
+    /* The server's ID is the caller's; small buffers get the size. */
+    dtlsgate_verifier *v = dtlsgate_verifier_new();
+    c = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    psk_seen cs = {.key = KEY, .key_len = sizeof KEY}, ss = {.key = KEY, .key_len = sizeof KEY};
+    CHECK_EQ(dtlsgate_session_set_psk_callback(c, on_psk, &cs), DTLSGATE_OK);
+    CHECK_EQ(dtlsgate_session_set_connection_id_length(c, DTLSGATE_EMPTY_CONNECTION_ID), 1);
+    server_cid_length = sizeof mine;
+    server_cid = mine;
+    s = handshake_in_memory(v, c, &ss, NULL, 0);
+    server_cid = NULL;
+    server_cid_length = DTLSGATE_NO_CONNECTION_ID;
+    if (CHECK(s != NULL) && CHECK_EQ(dtlsgate_session_is_connection_encrypted(s), 1)) {
+        n = sizeof mine - 1;
+        CHECK_EQ(dtlsgate_session_connection_id(s, id, &n), DTLSGATE_E_BUFFER_TOO_SMALL);
+        CHECK_EQ(n, sizeof mine);
+        n = 0;
+        CHECK_EQ(dtlsgate_session_peer_connection_id(c, NULL, &n), DTLSGATE_E_BUFFER_TOO_SMALL);
+        CHECK_EQ(n, sizeof mine);
+        CHECK_EQ(dtlsgate_session_peer_connection_id(c, id, &n), 1);
+        CHECK_MEM(id, n, mine, sizeof mine);
+        n = sizeof mine;
+        CHECK_EQ(dtlsgate_session_connection_id(s, NULL, &n), DTLSGATE_E_INVALID_ARGUMENT);
+        /* The client's empty ID fits in no buffer at all. */
+        n = 0;
+        CHECK_EQ(dtlsgate_session_connection_id(c, NULL, &n), 1);
+        CHECK_EQ(n, 0);
+        /* Settings are for before the handshake. */
+        CHECK_EQ(dtlsgate_session_set_connection_id_length(s, 4), 0);
+        CHECK(error_is(s, DTLSGATE_INVALID_OPERATION, ""));
+        CHECK_EQ(dtlsgate_session_set_connection_id(c, mine, 2), 0);
+        CHECK(error_is(c, DTLSGATE_INVALID_OPERATION, ""));
+        CHECK_EQ(dtlsgate_session_set_connection_id_length(c, 99), 0);
+        CHECK(error_is(c, DTLSGATE_INVALID_OPERATION, ""));
+    }
+    dtlsgate_session_free(s);
+    dtlsgate_session_free(c);
+    dtlsgate_verifier_free(v);
+    check_context = "";
+}
+
+static void test_connection_ids(void)
+{
+    static const int settings[] = {DTLSGATE_EMPTY_CONNECTION_ID, 8, 16, DTLSGATE_NO_CONNECTION_ID};
+    for (size_t i = 0; i < 4; i++)
+        for (size_t j = 0; j < 4; j++)
+            cid_pair(settings[i], settings[j]);
+    test_cid_settings();
+    test_move_peer();
+}
+
+/* ---------------------------------------------------------------------------
  * Bad input: every refusal has its code and message, nothing crashes.
  */
 
@@ -1159,6 +1479,15 @@ static void expect_bad_session(dtlsgate_session *s, const char *what)
     CHECK_EQ(dtlsgate_session_session_protocol(s, str, &len), DTLSGATE_E_BAD_HANDLE);
     CHECK_EQ(dtlsgate_session_dtls_error(s), DTLSGATE_E_BAD_HANDLE);
     CHECK_EQ(dtlsgate_session_dtls_error_string(s, str, &len), DTLSGATE_E_BAD_HANDLE);
+    int cid_len;
+    CHECK_EQ(dtlsgate_session_set_connection_id_length(s, 8), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_connection_id_length(s, &cid_len), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_set_connection_id(s, buf, 4), DTLSGATE_E_BAD_HANDLE);
+    len = sizeof buf;
+    CHECK_EQ(dtlsgate_session_connection_id(s, buf, &len), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_peer_connection_id(s, buf, &len), DTLSGATE_E_BAD_HANDLE);
+    CHECK_EQ(dtlsgate_session_move_peer(s, (struct sockaddr *)&a4, sizeof a4),
+             DTLSGATE_E_BAD_HANDLE);
     dtlsgate_session_free(s); /* a no-op */
     check_context = "";
 }
@@ -1406,6 +1735,7 @@ int main(void)
     test_retransmission();
     test_handshake_limits();
     test_handshake_deadline();
+    test_connection_ids();
     test_bad_handles();
     test_bad_arguments();
     test_free_inside_callback();

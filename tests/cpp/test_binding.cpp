@@ -788,6 +788,102 @@ void test_session_records()
     }
 }
 
+// Connection IDs (RFC 9146): negotiated between two sessions in both
+// roles, the records they make, the settings, and the move rule.
+void test_session_connection_ids()
+{
+    const int settings[] = {DTLSGATE_EMPTY_CONNECTION_ID, 8, 16, DTLSGATE_NO_CONNECTION_ID};
+    for (int cl : settings)
+        for (int sl : settings) {
+            QDtlsClientVerifier v;
+            QDtls c(QSslSocket::SslClientMode);
+            PskSeen cs, ss;
+            answer_psk(c, cs);
+            CHECK(c.setPeer("192.0.2.1", 5684));
+            CHECK(c.setConnectionIdLength(cl));
+            CHECK_EQ(c.connectionIdLength(), cl);
+            QDtls s = make_server(v, kClientIp, kClientPort, ss);
+            CHECK(s.setConnectionIdLength(sl));
+            CHECK(s.doHandshake(DTLSGATE_NO_SOCKET, cookie_exchange(v, c)));
+            pump(c, s);
+            if (!CHECK(c.isConnectionEncrypted() && s.isConnectionEncrypted()))
+                continue;
+            const bool on = cl != DTLSGATE_NO_CONNECTION_ID && sl != DTLSGATE_NO_CONNECTION_ID;
+            CHECK_EQ(c.connectionId().has_value(), on);
+            CHECK_EQ(s.peerConnectionId().has_value(), on);
+            CHECK_EQ(c.connectionId().value_or("none"), s.peerConnectionId().value_or("none"));
+            CHECK_EQ(s.connectionId().value_or("none"), c.peerConnectionId().value_or("none"));
+            if (on) {
+                CHECK_EQ(c.connectionId()->size(), std::size_t(cl < 0 ? 0 : cl));
+                CHECK_EQ(s.connectionId()->size(), std::size_t(sl < 0 ? 0 : sl));
+            }
+            // Each record carries the receiver's ID and its real type.
+            QDtls *ends[2][2] = {{&c, &s}, {&s, &c}};
+            for (auto &e : ends) {
+                const std::string id = e[1]->connectionId().value_or("");
+                const std::string rec = e[0]->encrypt("hello");
+                CHECK_EQ(rec.size(), 13 + 8 + 5 + 16 + (id.empty() ? 0 : id.size() + 1));
+                CHECK_EQ(int(std::uint8_t(rec[0])), id.empty() ? 23 : 25);
+                CHECK_EQ(rec.substr(11, id.size()), id);
+                CHECK_EQ(e[1]->decrypt(rec).value_or("?"), "hello");
+            }
+            CHECK_EQ(carry(c, s, "queued"), "queued");
+        }
+
+    // Settings: before the handshake only, in range.
+    QDtls s(QSslSocket::SslServerMode);
+    CHECK_EQ(s.connectionIdLength(), DTLSGATE_NO_CONNECTION_ID);
+    CHECK(s.setConnectionIdLength(0));
+    CHECK_EQ(s.connectionIdLength(), DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH);
+    CHECK(!s.setConnectionIdLength(17));
+    CHECK_EQ(s.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK(s.setConnectionId(std::string("\x2a\x01\x02", 3)));
+    CHECK_EQ(s.connectionIdLength(), 3);
+    CHECK(!s.setConnectionId(std::string(17, 'x')));
+    CHECK(!s.connectionId().has_value());
+
+    // The move rule: a server session with an ID follows its client only
+    // for the newest authenticated record.
+    QDtlsClientVerifier v;
+    QDtls c(QSslSocket::SslClientMode);
+    PskSeen cs, ss;
+    answer_psk(c, cs);
+    CHECK(c.setPeer("192.0.2.1", 5684));
+    CHECK(c.setConnectionIdLength(DTLSGATE_EMPTY_CONNECTION_ID));
+    QDtls srv = make_server(v, kClientIp, kClientPort, ss);
+    CHECK(srv.setConnectionIdLength(8));
+    CHECK(srv.doHandshake(DTLSGATE_NO_SOCKET, cookie_exchange(v, c)));
+    pump(c, srv);
+    CHECK(!srv.setConnectionIdLength(4));
+    CHECK_EQ(srv.dtlsError(), QDtlsError::InvalidOperation);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(1000);
+    inet_pton(AF_INET, "198.51.100.1", &to.sin_addr);
+    const sockaddr *sa = reinterpret_cast<const sockaddr *>(&to);
+    const std::string older = c.encrypt("older"), newer = c.encrypt("newer");
+    CHECK_EQ(srv.decrypt(newer).value_or("?"), "newer");
+    CHECK_EQ(srv.decrypt(older).value_or("?"), "older");
+    CHECK(!srv.movePeer(sa, sizeof to)); // delayed
+    CHECK_EQ(srv.dtlsError(), QDtlsError::InvalidOperation);
+    CHECK_EQ(srv.decrypt(newer).value_or("?"), "");
+    CHECK(!srv.movePeer(sa, sizeof to)); // replayed
+    std::string forged = c.encrypt("forged");
+    const std::string genuine = forged;
+    forged.back() ^= 1;
+    CHECK_EQ(srv.decrypt(forged).value_or("?"), "");
+    CHECK(!srv.movePeer(sa, sizeof to)); // forged
+    CHECK_EQ(srv.peerAddress(), kClientIp);
+    CHECK_EQ(srv.decryptDatagram(DTLSGATE_NO_SOCKET, genuine), "forged");
+    CHECK(!srv.movePeer(nullptr, 0));
+    CHECK_EQ(srv.dtlsError(), QDtlsError::InvalidInputParameters);
+    CHECK(srv.movePeer(sa, sizeof to));
+    CHECK_EQ(srv.peerAddress(), "198.51.100.1");
+    CHECK_EQ(srv.peerPort(), 1000);
+    CHECK(srv.movePeer(sa, sizeof to)); // already there
+    CHECK(!c.movePeer(sa, sizeof to));  // no ID for the client
+}
+
 // The same over real loopback UDP sockets: the sessions send with sendto,
 // the verifier answers through the server's socket.
 void test_session_udp(bool v6)
@@ -1122,6 +1218,7 @@ int main(int argc, char **argv)
         test_psk();
         test_session_in_memory();
         test_session_records();
+        test_session_connection_ids();
         test_session_udp(false);
         test_session_udp(true);
         test_session_wrong_key();

@@ -2,7 +2,7 @@
 // test_server.cpp - dtlsgate::DtlsServer, the C++ wrapper of the server
 // endpoint: socket-less with a QDtls client whose datagrams the test
 // carries (events, data both ways, close, a key asked for with an event,
-// moves, misuse), then managed on loopback with the client over a real UDP
+// moves, misuse, connection IDs and a client that changed address), then managed on loopback with the client over a real UDP
 // socket and the server's events taken when poll(2) says its fd is ready.
 #include "check.hpp"
 #include "dtlsgate.hpp"
@@ -145,6 +145,57 @@ void test_socketless()
     CHECK_THROWS(DtlsServer{bad}, DTLSGATE_E_INVALID_ARGUMENT);
 }
 
+// Connection IDs: the ID a client is given (node byte first), a client
+// that comes back from a new port (Moved, then its data; answers go
+// there), and a replayed record from elsewhere that moves nothing.
+void test_connection_ids()
+{
+    DtlsServer::Config cfg;
+    CHECK_EQ(cfg.connection_id_length, DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH);
+    cfg.connection_id_length = 10;
+    cfg.node_id = 7;
+    DtlsServer server(cfg);
+    server.setPsk("dave", kKey);
+    QDtls client(QSslSocket::SslClientMode);
+    give_key(client, "dave");
+    CHECK(client.setPeer("192.0.2.1", 5684));
+    CHECK(client.setConnectionIdLength(DTLSGATE_EMPTY_CONNECTION_ID));
+    CHECK(client.doHandshake(DTLSGATE_NO_SOCKET));
+    const DtlsServer::Peer home = peer_at(41000), away = peer_at(41001), thief = peer_at(41002);
+    std::string got;
+    shuttle(server, client, home, got);
+    std::vector<DtlsServer::Event> evs = server.poll();
+    if (CHECK_EQ(evs.size(), 1u) && CHECK(evs[0].type == Event::Connected)) {
+        CHECK_EQ(evs[0].connectionId.size(), 10u);
+        CHECK_EQ(int(evs[0].connectionId[0]), 7);
+        CHECK_EQ(evs[0].connectionId, client.peerConnectionId().value_or(""));
+        CHECK_EQ(evs[0].oldPeer.len, 0u);
+    }
+    CHECK_EQ(client.writeDatagramEncrypted(DTLSGATE_NO_SOCKET, "back"), 4);
+    shuttle(server, client, away, got);
+    evs = server.poll();
+    if (CHECK_EQ(evs.size(), 2u) && CHECK(evs[0].type == Event::Moved)) {
+        CHECK(evs[0].peer.len == away.len && std::memcmp(&evs[0].peer.addr, &away.addr, away.len) == 0);
+        CHECK(evs[0].oldPeer.len == home.len &&
+              std::memcmp(&evs[0].oldPeer.addr, &home.addr, home.len) == 0);
+        CHECK(evs[1].type == Event::Data);
+        CHECK_EQ(evs[1].data, "back");
+    }
+    CHECK(server.send(away, "here"));
+    CHECK(!server.send(home, "gone"));
+    shuttle(server, client, away, got);
+    CHECK_EQ(got, "here");
+    const std::string rec = client.encrypt("once");
+    server.input(away.sa(), away.len, rec);
+    server.input(thief.sa(), thief.len, rec);
+    evs = server.poll();
+    if (CHECK_EQ(evs.size(), 1u))
+        CHECK(evs[0].type == Event::Data);
+    const dtlsgate_server_stats st = server.stats();
+    CHECK_EQ(st.moves, 1u);
+    CHECK_EQ(st.refused_moves, 1u);
+}
+
 void test_managed()
 {
     DtlsServer server;
@@ -203,6 +254,7 @@ int main()
 {
     try {
         test_socketless();
+        test_connection_ids();
         test_managed();
     } catch (const std::exception &e) {
         std::cerr << "test_server: unexpected exception: " << e.what() << "\n";

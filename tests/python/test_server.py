@@ -55,13 +55,15 @@ def client(identity, key=KEY):
 class Peer:
     """A socket-less QDtls client the server sees at ("192.0.2.7", port)."""
 
-    def __init__(self, identity, port, key=KEY):
+    def __init__(self, identity, port, key=KEY, cid=None):
         self.addr = ("192.0.2.7", port)
         self.sock = Collect()
         self.dtls = client(identity, key)
         self.got = []
         self.failed = False
         self.dtls.setPeer("192.0.2.1", 5684)
+        if cid is not None:
+            assert self.dtls.setConnectionIdLength(cid)
         self.dtls.doHandshake(self.sock)
 
     def take(self, data):
@@ -94,6 +96,68 @@ def shuttle(server, *peers):
             matching[0].take(d)
         if not moved:
             return
+
+
+class ConnectionIds(unittest.TestCase):
+    """The server's connection IDs: the ID a client gets (node byte first),
+    a client that comes back from a new port (moved, then its data), and
+    forged or replayed records from elsewhere that move nothing."""
+
+    def test_moves(self):
+        with DtlsServer(keys={b"alice": KEY}, connection_id_length=12, node_id=0x42) as server:
+            a = Peer(b"alice", 41000, cid=QDtls.EmptyConnectionId)
+            shuttle(server, a)
+            [ev] = server.poll()
+            self.assertEqual(ev.kind, "connected")
+            self.assertEqual(len(ev.connection_id), 12)
+            self.assertEqual(ev.connection_id[0], 0x42)
+            self.assertEqual(ev.connection_id, a.dtls.peerConnectionId())
+            self.assertIsNone(ev.old_peer)
+
+            home, a.addr = a.addr, ("192.0.2.7", 41001)
+            a.dtls.writeDatagramEncrypted(a.sock, b"after the nap")
+            shuttle(server, a)
+            moved, data = server.poll()
+            self.assertEqual((moved.kind, moved.peer, moved.old_peer),
+                             (dtlsgate.MOVED, a.addr, home))
+            self.assertEqual((data.kind, data.peer, data.data), ("data", a.addr, b"after the nap"))
+            server.send(a.addr, b"found you")
+            shuttle(server, a)  # asserts that it goes to the new address
+            self.assertEqual(a.got, [b"found you"])
+            with self.assertRaises(NotFoundError):
+                server.send(home, b"x")
+
+            thief = ("192.0.2.66", 5000)
+            record = a.dtls.encrypt(b"genuine")
+            forged = record[:-1] + bytes([record[-1] ^ 1])
+            server.input(thief, forged)
+            server.input(a.addr, record)
+            server.input(thief, record)
+            [ev] = server.poll()
+            self.assertEqual((ev.kind, ev.peer, ev.data), ("data", a.addr, b"genuine"))
+            unknown = bytearray(record)
+            unknown[11] ^= 0xff
+            server.input(thief, bytes(unknown))
+            self.assertEqual(server.poll(), [])
+            stats = server.stats()
+            self.assertEqual((stats["moves"], stats["refused_moves"], stats["dropped_unknown_cid"],
+                              stats["routed_cid"]), (1, 2, 1, 0))
+
+    def test_settings(self):
+        with DtlsServer(keys={b"alice": KEY}, connection_id_length=dtlsgate.NO_CONNECTION_ID) as server:
+            a = Peer(b"alice", 41010, cid=8)
+            shuttle(server, a)
+            [ev] = server.poll()
+            self.assertEqual((ev.kind, ev.connection_id), ("connected", b""))
+            self.assertIsNone(a.dtls.connectionId())
+        for bad, field in (({"connection_id_length": 17}, "connection_id_length"),
+                           ({"node_id": 256}, "node_id"),
+                           ({"node_id": 1, "connection_id_length": 1}, "node_id"),
+                           ({"node_id": 1, "connection_id_length": dtlsgate.NO_CONNECTION_ID},
+                            "node_id")):
+            with self.subTest(**bad), self.assertRaises(InvalidArgumentError) as caught:
+                DtlsServer(**bad)
+            self.assertIn(field, str(caught.exception))
 
 
 class SocketLess(unittest.TestCase):

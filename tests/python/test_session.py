@@ -887,6 +887,135 @@ class Records(unittest.TestCase):
             self.client.encrypt(b"x")
 
 
+class CidLink(Link):
+    """A Link whose client and server sessions ask for connection IDs."""
+
+    def __init__(self, client_cid, server_cid, **kw):
+        client = client_session()
+        assert client.setConnectionIdLength(client_cid)
+        self.server_cid = server_cid
+        super().__init__(client=client, **kw)
+
+    def new_server(self, peer):
+        server = super().new_server(peer)
+        assert server.setConnectionIdLength(self.server_cid)
+        return server
+
+
+class ConnectionIds(unittest.TestCase):
+    """Connection IDs (RFC 9146): negotiated both ways on loopback, the
+    records they make, the settings, and a server that follows its client
+    to a new address only for a new authenticated record."""
+
+    def link(self, client_cid, server_cid):
+        link = CidLink(client_cid, server_cid)
+        self.addCleanup(link.close)
+        link.run()
+        self.assertTrue(link.server.isConnectionEncrypted())
+        return link
+
+    def test_negotiated_both_roles(self):
+        settings = (QDtls.EmptyConnectionId, 8, 16, QDtls.NoConnectionId)
+        for c in settings:
+            for s in settings:
+                with self.subTest(client=c, server=s):
+                    link = self.link(c, s)
+                    client, server = link.client, link.server
+                    if QDtls.NoConnectionId in (c, s):
+                        for session in (client, server):
+                            self.assertIsNone(session.connectionId())
+                            self.assertIsNone(session.peer_connection_id())
+                        record = client.encrypt(b"plain")
+                        self.assertEqual(record[0], 23)
+                        self.assertEqual(len(record), 13 + 8 + 5 + 16)
+                        continue
+                    self.assertEqual(len(client.connectionId()), max(c, 0))
+                    self.assertEqual(len(server.connectionId()), max(s, 0))
+                    self.assertEqual(client.connectionId(), server.peerConnectionId())
+                    self.assertEqual(server.connectionId(), client.peerConnectionId())
+                    # A record grows by the other side's ID and its real type.
+                    for sender, receiver in ((client, server), (server, client)):
+                        cid = receiver.connectionId()
+                        record = sender.encrypt(b"through")
+                        if cid:
+                            self.assertEqual(record[0], 25)
+                            self.assertEqual(record[11:11 + len(cid)], cid)
+                            self.assertEqual(len(record), 13 + 8 + 7 + 16 + len(cid) + 1)
+                        else:
+                            self.assertEqual(record[0], 23)
+                            self.assertEqual(len(record), 13 + 8 + 7 + 16)
+                        self.assertEqual(receiver.decrypt(record), b"through")
+                    # The queued calls carry the IDs too.
+                    link.send(client, link.csock, server, link.ssock, link.ssock_raw, b"q")
+
+    def test_settings(self):
+        server, client = QDtls(QSslSocket.SslServerMode), QDtls(QSslSocket.SslClientMode)
+        self.addCleanup(server.close)
+        self.addCleanup(client.close)
+        self.assertEqual(server.connectionIdLength(), QDtls.NoConnectionId)
+        self.assertTrue(server.setConnectionIdLength(0))
+        self.assertEqual(server.connectionIdLength(), 8)
+        self.assertTrue(client.set_connection_id_length(0))
+        self.assertEqual(client.connection_id_length(), QDtls.NoConnectionId)
+        for bad in (17, -3):
+            self.assertFalse(server.setConnectionIdLength(bad))
+            self.assertEqual(server.dtlsError(), QDtlsError.InvalidInputParameters)
+            self.assertEqual(server.connectionIdLength(), 8)
+        with self.assertRaises(InvalidArgumentError):
+            server.setConnectionIdLength(2 ** 40)
+        self.assertTrue(server.setConnectionId(b"\x2a\x01\x02"))
+        self.assertEqual(server.connectionIdLength(), 3)
+        self.assertTrue(server.setConnectionId(b""))
+        self.assertEqual(server.connectionIdLength(), QDtls.EmptyConnectionId)
+        self.assertFalse(server.setConnectionId(bytes(17)))
+        self.assertEqual(server.dtlsError(), QDtlsError.InvalidInputParameters)
+        self.assertIsNone(server.connectionId())
+        self.assertIsNone(server.peerConnectionId())
+        # After the handshake, settings are refused.
+        link = self.link(QDtls.EmptyConnectionId, 8)
+        self.assertFalse(link.server.setConnectionIdLength(4))
+        self.assertEqual(link.server.dtlsError(), QDtlsError.InvalidOperation)
+        self.assertEqual(link.client.connectionId(), b"")
+        server.close()
+        with self.assertRaises(BadHandleError):
+            server.connectionId()
+
+    def test_move_peer(self):
+        link = self.link(QDtls.EmptyConnectionId, 8)
+        client, server = link.client, link.server
+        home = link.client_peer
+        elsewhere = support.udp("127.0.0.1")
+        self.addCleanup(elsewhere.close)
+        new = elsewhere.getsockname()[:2]
+        r1, r2, r3 = (client.encrypt(b"one"), client.encrypt(b"two"), client.encrypt(b"three"))
+        # Newest record from where the session is: nothing to move.
+        self.assertEqual(server.decrypt(r2), b"two")
+        self.assertTrue(server.movePeer(*home))
+        # Older, replayed and forged records from a new address move nothing.
+        self.assertEqual(server.decrypt(r1), b"one")
+        self.assertFalse(server.movePeer(*new))
+        self.assertEqual(server.dtlsError(), QDtlsError.InvalidOperation)
+        self.assertEqual(server.decrypt(r2), b"")
+        self.assertFalse(server.movePeer(*new))
+        forged = bytearray(r3)
+        forged[-1] ^= 1
+        self.assertEqual(server.decrypt(bytes(forged)), b"")
+        self.assertFalse(server.move_peer(*new))
+        self.assertEqual((server.peerAddress(), server.peerPort()), home)
+        # The genuine newest one moves it: its records go to the new socket.
+        self.assertEqual(server.decryptDatagram(link.ssock, r3), b"three")
+        self.assertFalse(server.movePeer("not an address", 1))
+        self.assertEqual(server.dtlsError(), QDtlsError.InvalidInputParameters)
+        self.assertTrue(server.movePeer(*new))
+        self.assertEqual((server.peerAddress(), server.peerPort()), new)
+        self.assertEqual(server.writeDatagramEncrypted(link.ssock, b"found you"), 9)
+        record, _ = support.recv(elsewhere)
+        self.assertEqual(client.decrypt(record), b"found you")
+        # Without IDs there is nothing to move.
+        self.assertFalse(client.movePeer(*new))
+        self.assertEqual(client.dtlsError(), QDtlsError.InvalidOperation)
+
+
 class Values(unittest.TestCase):
     def test_snake_case_aliases(self):
         # test_verifier's test_snake_case_aliases covers the classes; this

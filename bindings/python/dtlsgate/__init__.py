@@ -35,7 +35,7 @@ from ._native import (
     UnsupportedError,
 )
 from ._psk import QSslPreSharedKeyAuthenticator
-from ._server import DtlsServer, ServerEvent
+from ._server import MOVED, DtlsServer, ServerEvent
 from ._session import QDtls
 from ._signal import BoundSignal, Signal
 from ._ssl import QSslCipher, QSslConfiguration
@@ -44,6 +44,8 @@ from ._version import __version__
 
 MAX_INPUT = _native.MAX_INPUT
 MAX_DATAGRAM = _native.MAX_DATAGRAM
+NO_CONNECTION_ID = _native.NO_CONNECTION_ID
+EMPTY_CONNECTION_ID = _native.EMPTY_CONNECTION_ID
 
 
 def library_version() -> str:
@@ -65,6 +67,7 @@ __all__ = [
     "CheckVerdict",
     "DtlsServer",
     "DtlsgateError",
+    "EMPTY_CONNECTION_ID",
     "FleetMode",
     "GeneratorParameters",
     "InternalError",
@@ -73,6 +76,8 @@ __all__ = [
     "InvalidStateError",
     "MAX_DATAGRAM",
     "MAX_INPUT",
+    "MOVED",
+    "NO_CONNECTION_ID",
     "NotFoundError",
     "QCryptographicHash",
     "QDtls",

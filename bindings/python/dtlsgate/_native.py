@@ -43,6 +43,10 @@ MAX_RECORD_PLAINTEXT = 16384
 RECORD_OVERHEAD_MAX = 77
 RECORD_DROPPED = 2
 RECORD_NOT_DATA = 3
+# Connection IDs (RFC 9146): settings besides a length of 1..16.
+NO_CONNECTION_ID = -1
+EMPTY_CONNECTION_ID = -2
+PEER_CONNECTION_ID_MAX = 255  # the longest ID a peer may ask for
 
 CHECK_DROP = 0
 CHECK_SEND_REPLY = 1
@@ -316,6 +320,12 @@ DECLARATIONS: List[_Decl] = [
     ("dtlsgate_session_decrypt", c_int, [_S, c_void_p, c_size_t, c_void_p, _LEN], _status),
     ("dtlsgate_session_encrypt_batch", c_int, [_S, c_void_p, c_size_t], _status),
     ("dtlsgate_session_decrypt_batch", c_int, [_S, c_void_p, c_size_t], _status),
+    ("dtlsgate_session_set_connection_id_length", c_int, [_S, c_int], _status),
+    ("dtlsgate_session_connection_id_length", c_int, [_S, POINTER(c_int)], _status),
+    ("dtlsgate_session_set_connection_id", c_int, [_S, c_char_p, c_size_t], _status),
+    ("dtlsgate_session_connection_id", c_int, [_S, c_char_p, _LEN], _status),
+    ("dtlsgate_session_peer_connection_id", c_int, [_S, c_char_p, _LEN], _status),
+    ("dtlsgate_session_move_peer", c_int, [_S, c_void_p, c_uint32], _status),
     # The server endpoint (_server.py): structs by pointer, peers as
     # struct sockaddr * (c_void_p) and socklen_t.
     ("dtlsgate_server_config_init", c_int, [c_void_p], _status),

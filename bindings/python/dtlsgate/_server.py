@@ -30,7 +30,8 @@ CONNECTED = "connected"
 DATA = "data"
 CLOSED = "closed"
 PSK_REQUEST = "psk_request"
-_KINDS = {1: CONNECTED, 2: DATA, 3: CLOSED, 4: PSK_REQUEST}
+MOVED = "moved"
+_KINDS = {1: CONNECTED, 2: DATA, 3: CLOSED, 4: PSK_REQUEST, 5: MOVED}
 # dtlsgate_server_event.reason, by name.
 CLOSE_REASONS = {1: "by_peer", 2: "fatal", 3: "by_app", 4: "idle", 5: "evicted",
                  6: "replaced", 7: "shutdown"}
@@ -39,10 +40,13 @@ MAX_RECORD = 16384  # the most one record, so one send, carries
 
 
 class ServerEvent(NamedTuple):
-    """One event: ``kind`` is "connected", "data", "closed" or
-    "psk_request"; ``identity`` (connected, psk_request), ``cipher``
-    (connected), ``data`` (data), ``reason`` and ``message`` (closed) are
-    set where they apply, empty elsewhere."""
+    """One event: ``kind`` is "connected", "data", "closed",
+    "psk_request" or "moved"; ``identity`` (connected, psk_request),
+    ``cipher`` (connected), ``data`` (data), ``reason`` and ``message``
+    (closed), ``connection_id`` (connected: the ID the client's records
+    carry, b"" without one) and ``old_peer`` (moved: where the peer was;
+    ``peer`` is where it is now) are set where they apply, empty (None)
+    elsewhere."""
 
     kind: str
     peer: Peer
@@ -51,6 +55,8 @@ class ServerEvent(NamedTuple):
     data: bytes = b""
     reason: str = ""
     message: str = ""
+    connection_id: bytes = b""
+    old_peer: Optional[Peer] = None
 
 
 class _Storage(ctypes.Structure):
@@ -61,7 +67,9 @@ class _Storage(ctypes.Structure):
 class _Event(ctypes.Structure):
     _fields_ = [("type", c_int), ("reason", c_int), ("peer", _Storage), ("peer_len", c_uint32),
                 ("identity", c_void_p), ("identity_len", c_size_t), ("cipher", c_char_p),
-                ("data", c_void_p), ("data_len", c_size_t), ("message", c_char_p)]
+                ("data", c_void_p), ("data_len", c_size_t), ("message", c_char_p),
+                ("old_peer", _Storage), ("old_peer_len", c_uint32),
+                ("connection_id", c_void_p), ("connection_id_len", c_size_t)]
 
 
 class _Config(ctypes.Structure):
@@ -72,14 +80,16 @@ class _Config(ctypes.Structure):
                 ("cookie_hash", c_int), ("cookie_secret", c_char_p), ("cookie_secret_len", c_size_t),
                 ("ciphers", c_char_p), ("identity_hint", c_char_p), ("identity_hint_len", c_size_t),
                 ("mtu", c_uint32), ("max_retransmits", c_uint32), ("psk_callback", c_void_p),
-                ("psk_user_data", c_void_p), ("psk_requests", c_int)]
+                ("psk_user_data", c_void_p), ("psk_requests", c_int),
+                ("connection_id_length", c_int), ("node_id", c_int)]
 
 
 _STATS = ["datagrams", "hello_verifies", "dropped_stranger", "dropped_bad_peer",
           "dropped_too_large", "handshakes_started", "handshakes_completed", "handshakes_failed",
           "handshake_timeouts", "restarts", "duplicate_hellos", "evicted_half_open",
           "evicted_half_open_per_ip", "evicted_idle", "evicted_for_session", "refused_full",
-          "idle_timeouts", "dropped_buffered", "sessions", "half_open"]
+          "idle_timeouts", "dropped_buffered", "sessions", "half_open",
+          "dropped_unknown_cid", "moves", "refused_moves", "routed_cid"]
 
 
 class _Stats(ctypes.Structure):
@@ -137,7 +147,11 @@ class DtlsServer(_native.Owner):
     ``max_buffered_bytes`` (16384), ``receive_buffer`` (bytes per socket,
     4 MB), ``workers`` (one per core), ``ciphers`` (OpenSSL names joined by
     colons), ``identity_hint`` and ``verifier`` (a QDtlsClientVerifier whose
-    cookies, fleet key included, the server shares).
+    cookies, fleet key included, the server shares); connection IDs (RFC
+    9146) for clients that offer them: ``connection_id_length`` (1..16
+    bytes, 8; NO_CONNECTION_ID: none) and ``node_id`` (1..255, their first
+    byte; 0: all random). A client that comes back from a new address with
+    its ID gets a "moved" event.
     """
 
     _free = lib.dtlsgate_server_free
@@ -147,7 +161,8 @@ class DtlsServer(_native.Owner):
                  max_half_open_per_ip: int = 0, handshake_deadline: Optional[float] = None,
                  idle_timeout: Optional[float] = 600.0, max_buffered_bytes: int = 0,
                  receive_buffer: int = 0, workers: int = 0, ciphers: Optional[str] = None,
-                 identity_hint: bytes = b"", verifier: Any = None) -> None:
+                 identity_hint: bytes = b"", verifier: Any = None, connection_id_length: int = 0,
+                 node_id: int = 0) -> None:
         name = "DtlsServer"
         cfg = _Config(size=ctypes.sizeof(_Config))
         lib.dtlsgate_server_config_init(byref(cfg))
@@ -159,6 +174,9 @@ class DtlsServer(_native.Owner):
         cfg.handshake_deadline_ms = _ms(handshake_deadline, "handshake_deadline", name)
         cfg.idle_timeout_ms = _ms(idle_timeout, "idle_timeout", name)
         cfg.psk_requests = 1 if psk_requests else 0
+        cfg.connection_id_length = _native.c_range(connection_id_length, _native.INT_MIN,
+                                                   _native.INT_MAX, name, "connection_id_length")
+        cfg.node_id = _native.c_range(node_id, _native.INT_MIN, _native.INT_MAX, name, "node_id")
         if ciphers is not None:
             cfg.ciphers = ciphers.encode()
         hint = bytes(identity_hint)
@@ -299,7 +317,10 @@ class DtlsServer(_native.Owner):
             cipher=(e.cipher or b"").decode(),
             data=ctypes.string_at(e.data, e.data_len) if e.data_len else b"",
             reason=CLOSE_REASONS.get(e.reason, "") if e.type == 3 else "",
-            message=(e.message or b"").decode(errors="replace"))
+            message=(e.message or b"").decode(errors="replace"),
+            connection_id=ctypes.string_at(e.connection_id, e.connection_id_len)
+            if e.connection_id_len else b"",
+            old_peer=_peer(e.old_peer, e.old_peer_len) if e.old_peer_len else None)
 
     def __iter__(self) -> Iterator[ServerEvent]:
         """Events as they come, blocking; ends once a listening server has
@@ -345,4 +366,4 @@ class DtlsServer(_native.Owner):
         return {name: getattr(st, name) for name in _STATS}
 
 
-__all__ = ["DtlsServer", "ServerEvent", "CONNECTED", "DATA", "CLOSED", "PSK_REQUEST"]
+__all__ = ["DtlsServer", "ServerEvent", "CONNECTED", "DATA", "CLOSED", "PSK_REQUEST", "MOVED"]

@@ -13,6 +13,7 @@ from ._enums import (DtlsErrorState, QDtlsError, QSsl, QSslSocket, _enumerators_
                      with_snake_case_aliases)
 from ._inputs import Address, BytesLike, to_address, to_bytes, to_port
 from ._psk import QSslPreSharedKeyAuthenticator
+from ._server import _sockaddr
 from ._signal import Signal
 from ._ssl import QSslCipher, QSslConfiguration, split_names
 from ._verifier import (GeneratorParameters, QDtlsClientVerifier, _read_parameters, _sendto,
@@ -254,6 +255,79 @@ class QDtls(DtlsErrorState, _native.Owner):
         """The limit in effect: 12 unless set."""
         return lib.dtlsgate_session_max_retransmits(self._handle)
 
+    # -- connection IDs (RFC 9146; not in Qt) ---------------------------------
+
+    NoConnectionId = _native.NO_CONNECTION_ID
+    EmptyConnectionId = _native.EMPTY_CONNECTION_ID
+
+    def setConnectionIdLength(self, length: int) -> bool:
+        """Whether the session negotiates connection IDs, and the length of
+        the ID it asks the peer to put in its records: 1..16 bytes,
+        EmptyConnectionId (negotiate, but receive plain records: the usual
+        device choice), NoConnectionId (the default), or 0 for the role's
+        default (a server asks for 8 bytes, a client does not negotiate).
+        Only before the handshake. False with InvalidInputParameters or
+        InvalidOperation."""
+        name = "dtlsgate_session_set_connection_id_length"
+        n = _native.c_range(length, _native.INT_MIN, _native.INT_MAX, name, "length")
+        self._error = None
+        return lib.dtlsgate_session_set_connection_id_length(self._open(name), n) == 1
+
+    def connectionIdLength(self) -> int:
+        """The setting in effect, the role's default resolved: 1..16,
+        EmptyConnectionId or NoConnectionId."""
+        n = ctypes.c_int()
+        lib.dtlsgate_session_connection_id_length(self._open("connectionIdLength"), ctypes.byref(n))
+        return n.value
+
+    def setConnectionId(self, cid: BytesLike) -> bool:
+        """Negotiates connection IDs asking for this ID (0..16 bytes) rather
+        than a random one, for servers that choose their IDs to route by.
+        Only before the handshake."""
+        data = to_bytes(cid, "cid")
+        self._error = None
+        return lib.dtlsgate_session_set_connection_id(self._open("setConnectionId"), data,
+                                                      len(data)) == 1
+
+    def _cid(self, name: str, function: Callable[..., int]) -> Optional[bytes]:
+        buf = ctypes.create_string_buffer(_native.PEER_CONNECTION_ID_MAX)
+        n = ctypes.c_size_t(len(buf))
+        return buf.raw[: n.value] if function(self._open(name), buf, ctypes.byref(n)) == 1 else None
+
+    def connectionId(self) -> Optional[bytes]:
+        """The ID this side asked for, which the peer's records carry (b""
+        when empty), or None when connection IDs were not negotiated."""
+        return self._cid("connectionId", lib.dtlsgate_session_connection_id)
+
+    def peerConnectionId(self) -> Optional[bytes]:
+        """The ID the peer asked for, which this side's records carry."""
+        return self._cid("peerConnectionId", lib.dtlsgate_session_peer_connection_id)
+
+    def movePeer(self, address: Address, port: int) -> bool:
+        """Sends to (address, port) from now on, where the datagram last
+        passed to decryptDatagram() or decrypt() came from: True when the
+        session moved there or already was there. It moves only if that
+        datagram held a record with this side's ID that authenticated and
+        was newer than any before (RFC 9146 section 6); False, the peer
+        unchanged, with InvalidOperation for a forged, replayed or delayed
+        record or without connection IDs, InvalidInputParameters for a bad
+        address. A move does not prove that the peer receives there: check
+        with the peer before sending much to a new address."""
+        name = "dtlsgate_session_move_peer"
+        handle = self._open(name)
+        host = to_address(address)
+        port = to_port(port, name)
+        try:
+            sa, n = _sockaddr(((host or b"").decode("ascii", "replace"), port), name)
+        except _native.InvalidArgumentError:
+            self._error = (QDtlsError.InvalidInputParameters, "Invalid address")
+            return False
+        self._error = None
+        if lib.dtlsgate_session_move_peer(handle, sa, n) == 0:
+            return False
+        self._peer = (self._read_peer()[0], port, address)
+        return True
+
     def setCookieGeneratorParameters(self, params: GeneratorParameters) -> bool:
         """The cookie parameters a server re-checks the ClientHello with;
         they must be its verifier's. setCookieVerifier() is simpler and
@@ -468,7 +542,8 @@ class QDtls(DtlsErrorState, _native.Owner):
         bytearray, memoryview, ctypes array) it is written at its start and
         its length returned. `out` may be the buffer `data` is in, the
         plaintext at its start and DTLSGATE_RECORD_OVERHEAD_MAX (77) bytes
-        to spare: in place. On an error b"" (or 0) with dtlsError() set:
+        to spare, and with connection IDs the peer's ID and one byte more:
+        in place. On an error b"" (or 0) with dtlsError() set:
         InvalidOperation (not encrypted), InvalidInputParameters (empty, or
         more than 16384 bytes). BufferTooSmallError when `out` is too
         small, nothing done."""
@@ -476,7 +551,7 @@ class QDtls(DtlsErrorState, _native.Owner):
         if n > _native.MAX_INPUT:
             src, n = src[: _native.MAX_INPUT], _native.MAX_INPUT  # too long for a record all the same
         return self._record("dtlsgate_session_encrypt", lib.dtlsgate_session_encrypt, src, n,
-                            out, n + _native.RECORD_OVERHEAD_MAX)
+                            out, n + _native.RECORD_OVERHEAD_MAX + _native.PEER_CONNECTION_ID_MAX + 1)
 
     def decrypt(self, dgram: BytesLike, out: Any = None) -> Union[bytes, int, None]:
         """Decrypts a datagram holding one application-data record: one call
