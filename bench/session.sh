@@ -45,3 +45,25 @@ END {
 	printf "\n| record | fastest ns/op | against bad-MAC |\n|---|---|---|\n"
 	for (i = 1; i <= n; i++) printf "| %s | %.0f | %.2fx |\n", order[i], best[order[i]], best[order[i]] / best["bad-MAC"]
 }' "$out"
+
+echo
+echo "Records with and without connection IDs (device to server, PSK-AES128-GCM-SHA256, best of ${BENCH_COUNT:-3} runs)..."
+"$go" test -run='^$' -bench='RecordCID' -benchtime="${BENCH_SECONDS:-1}s" -count="${BENCH_COUNT:-3}" ./core/session >"$out"
+# Lines look like: BenchmarkRecordCID/cid-8/64-2  N  ns/op  MB/s  R records/s  W wire-bytes/record ...
+awk '
+/^BenchmarkRecordCID\// {
+	split($1, p, "/"); sub(/-[0-9]+$/, "", p[3]); k = p[2] " " p[3]
+	for (i = 4; i < NF; i++) {
+		if ($(i + 1) == "records/s" && (!(k in rate) || $i > rate[k])) rate[k] = $i
+		if ($(i + 1) == "wire-bytes/record") wire[k] = $i
+	}
+	if (!(k in seen)) { seen[k] = 1; order[++n] = k; id[k] = p[2]; size[k] = p[3] }
+}
+END {
+	if (n == 0) { print "no benchmark output" > "/dev/stderr"; exit 1 }
+	printf "\n| connection ID | payload bytes | records/s | bytes on the wire | bytes added | records/s against none |\n|---|---|---|---|---|---|\n"
+	for (i = 1; i <= n; i++) {
+		k = order[i]; base = "none " size[k]
+		printf "| %s | %s | %.0f | %d | %d | %.2fx |\n", id[k], size[k], rate[k], wire[k], wire[k] - wire[base], rate[k] / rate[base]
+	}
+}' "$out"
