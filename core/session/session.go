@@ -396,6 +396,20 @@ func (s *Session) chooseCID() ([]byte, bool, error) {
 	return cid, true, nil
 }
 
+// maxRecordExpansion is the most protection adds to a record's content with
+// any of our suites: a CBC suite's explicit IV, SHA-256 MAC and a block of
+// padding.
+const maxRecordExpansion = 16 + 32 + 16
+
+// peerIDFits reports whether a record carrying a peer's connection ID of n
+// bytes (RFC 9146 allows up to 255) still holds a Finished message within
+// the MTU, whatever the suite: a longer ID leaves no room for a handshake
+// fragment at a small MTU.
+func (s *Session) peerIDFits(n int) bool {
+	const finished = handshakeHeaderLen + len(handshake{}.verifyData)
+	return recordHeaderLen+n+1+maxRecordExpansion+finished <= s.cfg.MTU
+}
+
 // readCIDLen is the length of the connection ID in the peer's tls12_cid
 // records; 0 when none may come.
 func (s *Session) readCIDLen() int {
