@@ -512,6 +512,11 @@ func (w *worker) claim(id string) bool {
 
 func (w *worker) release(id string) { w.ep.cids.CompareAndDelete(id, w) }
 
+func (w *worker) holds(a netip.AddrPort) bool {
+	v, ok := w.ep.owners.Load(a)
+	return ok && v != w
+}
+
 // route queues the datagram to the worker holding id, as if that worker
 // had read it. The datagram is dropped, as UDP may, when that worker's
 // queue is full: waiting could deadlock two workers routing to each other.
