@@ -3,6 +3,7 @@
 package server
 
 import (
+	"bytes"
 	"net/netip"
 	"testing"
 
@@ -64,4 +65,51 @@ func TestReview6FindingSpoofedMoveAcrossWorkers(t *testing.T) {
 		t.Fatalf("moved to an address another worker holds: %+v", h.srv.Stats())
 	}
 	h.echoes(m, "Mallory where she was")
+}
+
+// A flood of tls12_cid records with IDs nobody holds is what an attacker
+// sends for free: each must be dropped at the cost of a lookup, without
+// the verifier and without allocating, on an Endpoint's worker too (which
+// also asks the other workers).
+func TestReview6HoldsUnknownIDFloodCostsNoAllocation(t *testing.T) {
+	h := cidHarness(t, Config{})
+	c := h.connect(addr(0, false))
+	c.s.WriteDatagramEncrypted([]byte("x"))
+	rec := bytes.Clone(c.s.Outgoing()[0])
+	rec[12] ^= 0xff
+	h.srv.fleet = &worker{ep: &Endpoint{}}
+	out := h.out[:0]
+	allocs := testing.AllocsPerRun(1000, func() {
+		out = h.srv.Input(h.now, addr(7, false), rec, out[:0])
+	})
+	if allocs != 0 || len(out) != 0 || h.srv.Stats().DroppedUnknownCID < 1000 {
+		t.Fatalf("%v allocations per unknown-ID datagram, %d answers, stats %+v", allocs, len(out), h.srv.Stats())
+	}
+}
+
+// Records with a session's ID (on the wire in clear, or the attacker's own
+// session's) sent from source ports the kernel gives other workers are
+// each copied and queued on the owner's command queue, which the
+// application's Send, Close and ResolvePSK share. A flood filled it, and
+// those calls, which promise not to wait for the worker, then waited
+// behind the attacker's datagrams. Routed datagrams now take at most half
+// of the queue: the rest stays the application's.
+func TestReview6FindingRoutedFloodFillsCommandQueue(t *testing.T) {
+	e := &Endpoint{}
+	owner := &worker{ep: e, cmds: make(chan func(*Worker), 1024)}
+	reader := &worker{ep: e}
+	e.cids.Store("someone's", owner)
+	dgram := make([]byte, 1200)
+	for i := range 2 * cap(owner.cmds) {
+		if !reader.route([]byte("someone's"), addr(i, false), dgram) {
+			t.Fatal("not routed")
+		}
+	}
+	for range cap(owner.cmds) / 4 {
+		select {
+		case owner.cmds <- func(*Worker) {}:
+		default:
+			t.Fatalf("the application's command waits: %d of %d queued by the network", len(owner.cmds), cap(owner.cmds))
+		}
+	}
 }
