@@ -4,6 +4,7 @@ package session
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
@@ -79,5 +80,28 @@ func TestReview6FindingServerNamesHugeIDAtSmallMTU(t *testing.T) {
 	}
 	if client.HandshakeState() != HandshakeNotStarted || client.DtlsError() != dtlserror.TlsFatalError {
 		t.Fatalf("state %v, error %v %q", client.HandshakeState(), client.DtlsError(), client.DtlsErrorString())
+	}
+}
+
+// MovePeer looks at "the last datagram passed to DecryptDatagram or Open".
+// An empty one was refused before that point, so the verdict of the
+// datagram before it stood: after a genuine new record from the peer's
+// own address, an attacker's empty UDP datagram from anywhere, followed by
+// the MovePeer an application makes after a datagram from an unexpected
+// address, moved the session to the attacker. Every datagram, refused or
+// not, now resets the verdict.
+func TestReview6FindingEmptyDatagramKeepsMoveVerdict(t *testing.T) {
+	attacker := netip.MustParseAddrPort("203.0.113.66:666")
+	for _, name := range []string{"Open", "DecryptDatagram"} {
+		c, s := connectedCID(t, TLS_PSK_WITH_AES_128_GCM_SHA256, cidCases[0])
+		open(t, s, seal(t, c, []byte("genuine, from home")))
+		if name == "Open" {
+			s.Open(make([]byte, 64), nil)
+		} else {
+			s.DecryptDatagram(nil)
+		}
+		if s.MovePeer(attacker) || s.Peer() == attacker {
+			t.Fatalf("%s of an empty datagram, then MovePeer: moved to %v", name, s.Peer())
+		}
 	}
 }

@@ -811,6 +811,7 @@ func (s *Session) Seal(out, plaintext []byte) (int, RecordResult) {
 // the length is the size needed. Once warmed up it allocates nothing.
 func (s *Session) Open(out, dgram []byte) (int, RecordResult) {
 	s.clearError()
+	s.newest = false // whatever becomes of this datagram, MovePeer looks at it
 	switch {
 	case s.inCallback():
 		return 0, RecordError
@@ -821,7 +822,6 @@ func (s *Session) Open(out, dgram []byte) (int, RecordResult) {
 		s.setError(dtlserror.InvalidInputParameters, "Cannot decrypt an empty datagram")
 		return 0, RecordError
 	}
-	s.newest = false
 	r, ok := firstRecordCID(dgram, s.readCIDLen())
 	switch {
 	case ok && r.typ != contentApplicationData && r.typ != contentCID, ok && len(r.raw) != len(dgram):
@@ -856,6 +856,7 @@ func (s *Session) Open(out, dgram []byte) (int, RecordResult) {
 // authentication or are replayed are dropped silently.
 func (s *Session) DecryptDatagram(dgram []byte) []byte {
 	s.clearError()
+	s.newest = false // whatever becomes of this datagram, MovePeer looks at it
 	if s.inCallback() {
 		return nil
 	}
