@@ -113,3 +113,44 @@ func TestReview6FindingRoutedFloodFillsCommandQueue(t *testing.T) {
 		}
 	}
 }
+
+// A session's connection ID is in clear in every record its client sends,
+// so anyone can reach the session from anywhere, no spoofing needed: a
+// datagram that starts with a tls12_cid record naming it is handed to it
+// whole. What follows that record must get no further than it would from
+// the client's own address: an unauthenticated fatal alert, a
+// ChangeCipherSpec, a ClientHello and a copy of the client's Finished in
+// epoch 0, a tls12_cid record in epoch 0, and one with the ID but a wrong
+// MAC end nothing, move nothing and send nothing to the stranger.
+func TestReview6HoldsAnyoneCanReachASessionByID(t *testing.T) {
+	h := cidHarness(t, Config{})
+	c := h.connect(addr(0, false))
+	c.s.WriteDatagramEncrypted([]byte("x"))
+	rec := bytes.Clone(c.s.Outgoing()[0])
+	forged := bytes.Clone(rec)
+	forged[len(forged)-1] ^= 1
+	epoch0 := bytes.Clone(forged)
+	epoch0[3], epoch0[4] = 0, 0
+	plain := func(typ byte, body ...byte) []byte {
+		return append([]byte{typ, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, byte(len(body))}, body...)
+	}
+	hello := plain(22, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	stranger := addr(9, false)
+	for i, tail := range [][]byte{plain(21, 2, 40), plain(20, 1), hello, epoch0, forged} {
+		d := append(bytes.Clone(forged), tail...)
+		h.out = h.srv.Input(h.now, stranger, d, h.out[:0])
+		for _, o := range h.out {
+			if o.To == stranger {
+				t.Fatalf("datagram %d: %d bytes sent to the stranger", i, len(o.Data))
+			}
+		}
+		h.afterServer()
+	}
+	if st := h.srv.Stats(); st.Moves != 0 || st.Sessions != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if _, closed := h.lastEvent(Closed); closed {
+		t.Fatal("the session ended")
+	}
+	h.echoes(c, "unharmed")
+}

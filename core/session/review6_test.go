@@ -105,3 +105,80 @@ func TestReview6FindingEmptyDatagramKeepsMoveVerdict(t *testing.T) {
 		}
 	}
 }
+
+// sealInner seals inner as the whole inner plaintext of a tls12_cid record
+// from s, authentic under its next sequence number: what a peer with the
+// keys (or a bug) may send.
+func sealInner(t *testing.T, s *Session, inner []byte) []byte {
+	t.Helper()
+	seq := s.writeSeq[1]
+	s.writeSeq[1]++
+	rec, err := s.writeProt.seal(nil, contentCID, 1, seq, bytes.Clone(inner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// The inner plaintext of RFC 9146 section 4 as a peer with the keys may
+// shape it, every suite: all zeros (no real type) and an inner type of
+// tls12_cid are dropped and move nothing; padding after the type is
+// stripped; a padding-only record of application data is empty data; an
+// inner ChangeCipherSpec in epoch 1 is ignored; an inner alert is an alert.
+func TestReview6HoldsInnerPlaintext(t *testing.T) {
+	for _, suite := range Suites() {
+		t.Run(suite.Name, func(t *testing.T) {
+			c, s := connectedCID(t, suite.ID, cidCases[1])
+			there := netip.MustParseAddrPort("203.0.113.5:5")
+			for _, inner := range [][]byte{{0}, make([]byte, 40), {'x', contentCID}, {'x', contentCID, 0, 0}} {
+				if n, res := s.Open(make([]byte, 128), sealInner(t, c, inner)); res != RecordDropped || s.MovePeer(there) {
+					t.Fatalf("inner % x: %d bytes, result %d, or it moved", inner, n, res)
+				}
+			}
+			for inner, want := range map[string]string{"data\x17\x00\x00\x00": "data", "\x17": "", "\x17\x00": ""} {
+				out := make([]byte, 128)
+				if n, res := s.Open(out, sealInner(t, c, []byte(inner))); res != RecordOK || string(out[:n]) != want {
+					t.Fatalf("inner %q: %q, result %d", inner, out[:n], res)
+				}
+			}
+			if _, res := s.Open(make([]byte, 128), sealInner(t, c, []byte{1, contentChangeCipherSpec})); res != RecordNotData || !s.IsConnectionEncrypted() {
+				t.Fatalf("an inner ChangeCipherSpec: %d, %s", res, s.DtlsErrorString())
+			}
+			if got := open(t, s, seal(t, c, []byte("still"))); string(got) != "still" {
+				t.Fatal(got)
+			}
+			if s.DecryptDatagram(sealInner(t, c, []byte{alertFatal, alertInternalError, contentAlert})); s.IsConnectionEncrypted() {
+				t.Fatal("an inner fatal alert did not end the connection")
+			}
+		})
+	}
+}
+
+// Records of the wrong form for what was negotiated are dropped: a plain
+// record to a session that asked for an ID, a tls12_cid record with
+// another ID, or to a session that gets plain records, and one in epoch 0.
+func TestReview6HoldsWrongRecordForm(t *testing.T) {
+	c, s := connectedCID(t, TLS_PSK_WITH_AES_128_GCM_SHA256, cidCases[1]) // both with IDs
+	rec := seal(t, c, []byte("x"))
+	other := bytes.Clone(rec)
+	other[11] ^= 1
+	epoch0 := bytes.Clone(rec)
+	epoch0[4] = 0
+	plain := seal(t, c, []byte("y"))
+	// The same record made plain: header without the ID, type 23.
+	id, _ := c.PeerConnectionID()
+	plain = append(append([]byte{contentApplicationData}, plain[1:11]...), plain[11+len(id):]...)
+	for i, d := range [][]byte{other, epoch0, plain} {
+		if n, res := s.Open(make([]byte, 128), d); res != RecordDropped {
+			t.Fatalf("datagram %d: %d bytes, result %d", i, n, res)
+		}
+		if got := s.DecryptDatagram(d); got != nil || !s.IsConnectionEncrypted() {
+			t.Fatalf("datagram %d: %q", i, got)
+		}
+	}
+	// A session that gets plain records cannot even frame a tls12_cid one.
+	_, ps := connectedCID(t, TLS_PSK_WITH_AES_128_GCM_SHA256, cidCases[4])
+	if n, res := ps.Open(make([]byte, 128), rec); res != RecordDropped || ps.DecryptDatagram(rec) != nil {
+		t.Fatalf("tls12_cid to a session without IDs: %d, %d", n, res)
+	}
+}
