@@ -17,6 +17,13 @@ import (
 // Connection IDs (RFC 9146): the session's settings and getters, and the
 // server's config fields, event and counters for them.
 
+// The header's settings are the engine's, passed through unchanged: should
+// they ever differ, an index other than 0 stops the build.
+var _ = [1]int{}[session.NoConnectionID-C.DTLSGATE_NO_CONNECTION_ID] +
+	[1]int{}[session.EmptyConnectionID-C.DTLSGATE_EMPTY_CONNECTION_ID] +
+	[1]int{}[session.DefaultConnectionIDLength-C.DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH] +
+	[1]int{}[session.MaxConnectionIDLength-C.DTLSGATE_CONNECTION_ID_MAX]
+
 //export dtlsgo_session_set_connection_id_length
 func dtlsgo_session_set_connection_id_length(h *C.dtlsgate_session, length C.int) (ret C.int) {
 	defer guard(&ret)

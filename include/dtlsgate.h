@@ -747,7 +747,9 @@ int dtlsgate_session_dtls_error_string(const dtlsgate_session *s, char *buf, siz
 
 /* The most a record carries (RFC 6347), and the most it adds to it: a
  * buffer of plain_len + DTLSGATE_RECORD_OVERHEAD_MAX bytes always holds
- * the record dtlsgate_session_encrypt() makes of plain_len bytes. */
+ * the record dtlsgate_session_encrypt() makes of plain_len bytes, on a
+ * session without connection IDs; with them add the peer's ID length + 1
+ * ("Connection IDs" below). */
 #define DTLSGATE_MAX_RECORD_PLAINTEXT 16384
 #define DTLSGATE_RECORD_OVERHEAD_MAX 77
 
@@ -1246,7 +1248,8 @@ typedef struct dtlsgate_server_event {
  * at once take turns. At most 4096 events wait for the application: DATA
  * events beyond that are dropped (counted in stats.dropped_buffered);
  * CONNECTED, CLOSED and PSK_REQUEST, which the session limits bound, are
- * always kept. */
+ * always kept, and so is MOVED (one per authenticated record that moved a
+ * session), so that the application always knows where its peers are. */
 int dtlsgate_server_poll(dtlsgate_server *srv, dtlsgate_server_event *events, int max,
                          int timeout_ms);
 
@@ -1286,7 +1289,8 @@ typedef struct dtlsgate_server_stats {
     uint64_t refused_moves;        /* from a new address with a known ID, but forged,
                                     * replayed or older than the newest record */
     uint64_t routed_cid;           /* managed: a record passed to the worker holding its
-                                    * ID (a NAT rebinding took it to another socket) */
+                                    * ID (a NAT rebinding took it to another socket),
+                                    * which counts it in datagrams again */
 } dtlsgate_server_stats;
 
 /* Fills the fields of stats within stats->size. Returns DTLSGATE_OK,

@@ -1259,6 +1259,115 @@ static void test_cid_moves(void)
     check_context = "";
 }
 
+/* Managed, with connection IDs: a client that goes on from another socket
+ * (a NAT rebinding) keeps its session; the server reports the move, with
+ * both ports, and answers at the new one. With four workers the record
+ * from the new port may reach another worker than the session's, which
+ * passes it on (stats.routed_cid). */
+static void test_managed_moves(void)
+{
+    check_context = "managed, connection ID moves";
+    dtlsgate_server_config cfg = defaults();
+    cfg.workers = 4;
+    cfg.node_id = 9;
+    dtlsgate_server *srv = new_server(&cfg);
+    CHECK_EQ(dtlsgate_server_set_psk(srv, (const uint8_t *)"alice", 5, KEY, sizeof KEY), DTLSGATE_OK);
+    CHECK_EQ(dtlsgate_server_listen(srv, "127.0.0.1:0"), DTLSGATE_OK);
+    struct sockaddr_storage local;
+    socklen_t local_len = sizeof local;
+    CHECK_EQ(dtlsgate_server_local_address(srv, &local, &local_len), DTLSGATE_OK);
+    uint16_t port = ntohs(((struct sockaddr_in *)&local)->sin_port);
+    udp_t before, after;
+    if (!CHECK(udp_open(AF_INET, "127.0.0.1", &before) == 0))
+        return;
+    if (!CHECK(udp_open(AF_INET, "127.0.0.1", &after) == 0)) {
+        udp_close(&before);
+        return;
+    }
+    client_psk psk = {"alice", KEY, sizeof KEY};
+    dtlsgate_session *c = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    dtlsgate_session_set_psk_callback(c, on_client_psk, &psk);
+    CHECK_EQ(dtlsgate_session_set_peer(c, "127.0.0.1", port), 1);
+    CHECK_EQ(dtlsgate_session_set_connection_id_length(c, DTLSGATE_EMPTY_CONNECTION_ID), 1);
+    CHECK_EQ(dtlsgate_session_do_handshake(c, before.fd, NULL, 0), 1);
+
+    static uint8_t buf[DTLSGATE_MAX_DATAGRAM];
+    char echoed[64] = "";
+    int connected = 0, moved = 0, sent = 0;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec > 10 || echoed[0])
+            break;
+        struct pollfd p[3] = {{.fd = before.fd, .events = POLLIN},
+                              {.fd = after.fd, .events = POLLIN},
+                              {.fd = dtlsgate_server_fd(srv), .events = POLLIN}};
+        if (poll(p, 3, 200) <= 0)
+            continue;
+        for (int i = 0; i < 2; i++) {
+            if (!(p[i].revents & POLLIN))
+                continue;
+            long n = recv(p[i].fd, buf, sizeof buf, 0);
+            if (n > 0 && dtlsgate_session_handshake_state(c) == DTLSGATE_HANDSHAKE_IN_PROGRESS) {
+                CHECK_EQ(dtlsgate_session_do_handshake(c, before.fd, buf, (size_t)n), 1);
+            } else if (n > 0) {
+                CHECK_EQ(p[i].fd, after.fd); /* once moved, nothing goes to the old port */
+                size_t pn = sizeof echoed - 1;
+                if (dtlsgate_session_decrypt_datagram(c, after.fd, buf, (size_t)n, (uint8_t *)echoed, &pn) == 1)
+                    echoed[pn] = 0;
+            }
+        }
+        /* The NAT forgot the client: it goes on from another port. */
+        if (!sent && dtlsgate_session_is_connection_encrypted(c) == 1)
+            sent = dtlsgate_session_write_datagram_encrypted(c, after.fd, (const uint8_t *)"moved", 5) == 5;
+        if (!(p[2].revents & POLLIN))
+            continue;
+        dtlsgate_server_event evs[8];
+        int n = dtlsgate_server_poll(srv, evs, 8, 0);
+        for (int i = 0; i < n; i++) {
+            dtlsgate_server_event *e = &evs[i];
+            uint16_t at = ntohs(((struct sockaddr_in *)&e->peer)->sin_port);
+            switch (e->type) {
+            case DTLSGATE_SERVER_EVENT_CONNECTED:
+                connected++;
+                CHECK_EQ(at, before.port);
+                if (CHECK_EQ(e->connection_id_len, DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH))
+                    CHECK_EQ(e->connection_id[0], 9);
+                break;
+            case DTLSGATE_SERVER_EVENT_MOVED:
+                moved++;
+                CHECK_EQ(at, after.port);
+                CHECK_EQ(ntohs(((struct sockaddr_in *)&e->old_peer)->sin_port), before.port);
+                break;
+            case DTLSGATE_SERVER_EVENT_DATA:
+                CHECK_EQ(moved, 1); /* the move is told before the data */
+                CHECK_EQ(at, after.port);
+                CHECK_EQ(dtlsgate_server_send(srv, (struct sockaddr *)&e->peer, e->peer_len, e->data,
+                                              e->data_len),
+                         DTLSGATE_OK);
+                break;
+            default:
+                CHECK(!"unexpected event");
+            }
+        }
+    }
+    CHECK_EQ(connected, 1);
+    CHECK_EQ(moved, 1);
+    CHECK_STR(echoed, "moved");
+    dtlsgate_server_stats st = {.size = sizeof st};
+    CHECK_EQ(dtlsgate_server_get_stats(srv, &st), DTLSGATE_OK);
+    CHECK_EQ(st.moves, 1);
+    CHECK_EQ(st.handshakes_completed, 1);
+    CHECK(st.routed_cid <= 1);
+    CHECK_EQ(dtlsgate_server_stop(srv), DTLSGATE_OK);
+    dtlsgate_server_free(srv);
+    dtlsgate_session_free(c);
+    udp_close(&before);
+    udp_close(&after);
+    check_context = "";
+}
+
 int main(void)
 {
     test_config();
@@ -1285,6 +1394,7 @@ int main(void)
         test_queue_bound();
         test_managed(AF_INET);
         test_managed(AF_INET6);
+        test_managed_moves();
         test_free_listening();
         test_free_races(4, 50);
     }

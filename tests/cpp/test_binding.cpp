@@ -788,6 +788,29 @@ void test_session_records()
     }
 }
 
+// A client asking for connection IDs of length cl and a server asking for
+// sl, after a handshake in memory.
+struct CidPair {
+    QDtlsClientVerifier v;
+    PskSeen cs, ss;
+    QDtls c{QSslSocket::SslClientMode};
+    QDtls s{QSslSocket::SslServerMode};
+
+    CidPair(int cl, int sl)
+    {
+        answer_psk(c, cs);
+        CHECK(c.setPeer("192.0.2.1", 5684));
+        CHECK(c.setConnectionIdLength(cl));
+        CHECK_EQ(c.connectionIdLength(), cl);
+        s = make_server(v, kClientIp, kClientPort, ss);
+        CHECK(s.setConnectionIdLength(sl));
+        CHECK(s.doHandshake(DTLSGATE_NO_SOCKET, cookie_exchange(v, c)));
+        pump(c, s);
+    }
+    CidPair(const CidPair &) = delete; // the PSK functions hold cs and ss
+    CidPair &operator=(const CidPair &) = delete;
+};
+
 // Connection IDs (RFC 9146): negotiated between two sessions in both
 // roles, the records they make, the settings, and the move rule.
 void test_session_connection_ids()
@@ -795,17 +818,8 @@ void test_session_connection_ids()
     const int settings[] = {DTLSGATE_EMPTY_CONNECTION_ID, 8, 16, DTLSGATE_NO_CONNECTION_ID};
     for (int cl : settings)
         for (int sl : settings) {
-            QDtlsClientVerifier v;
-            QDtls c(QSslSocket::SslClientMode);
-            PskSeen cs, ss;
-            answer_psk(c, cs);
-            CHECK(c.setPeer("192.0.2.1", 5684));
-            CHECK(c.setConnectionIdLength(cl));
-            CHECK_EQ(c.connectionIdLength(), cl);
-            QDtls s = make_server(v, kClientIp, kClientPort, ss);
-            CHECK(s.setConnectionIdLength(sl));
-            CHECK(s.doHandshake(DTLSGATE_NO_SOCKET, cookie_exchange(v, c)));
-            pump(c, s);
+            CidPair pair(cl, sl);
+            QDtls &c = pair.c, &s = pair.s;
             if (!CHECK(c.isConnectionEncrypted() && s.isConnectionEncrypted()))
                 continue;
             const bool on = cl != DTLSGATE_NO_CONNECTION_ID && sl != DTLSGATE_NO_CONNECTION_ID;
@@ -844,16 +858,8 @@ void test_session_connection_ids()
 
     // The move rule: a server session with an ID follows its client only
     // for the newest authenticated record.
-    QDtlsClientVerifier v;
-    QDtls c(QSslSocket::SslClientMode);
-    PskSeen cs, ss;
-    answer_psk(c, cs);
-    CHECK(c.setPeer("192.0.2.1", 5684));
-    CHECK(c.setConnectionIdLength(DTLSGATE_EMPTY_CONNECTION_ID));
-    QDtls srv = make_server(v, kClientIp, kClientPort, ss);
-    CHECK(srv.setConnectionIdLength(8));
-    CHECK(srv.doHandshake(DTLSGATE_NO_SOCKET, cookie_exchange(v, c)));
-    pump(c, srv);
+    CidPair pair(DTLSGATE_EMPTY_CONNECTION_ID, 8);
+    QDtls &c = pair.c, &srv = pair.s;
     CHECK(!srv.setConnectionIdLength(4));
     CHECK_EQ(srv.dtlsError(), QDtlsError::InvalidOperation);
     sockaddr_in to{};

@@ -36,6 +36,18 @@ void give_key(QDtls &client, const std::string &identity)
     });
 }
 
+// A socket-less client of identity that has sent its first ClientHello,
+// asking for connection IDs of length cid.
+QDtls start_client(const std::string &identity, int cid = DTLSGATE_NO_CONNECTION_ID)
+{
+    QDtls client(QSslSocket::SslClientMode);
+    give_key(client, identity);
+    CHECK(client.setPeer("192.0.2.1", 5684));
+    CHECK(client.setConnectionIdLength(cid));
+    CHECK(client.doHandshake(DTLSGATE_NO_SOCKET));
+    return client;
+}
+
 DtlsServer::Peer peer_at(uint16_t port)
 {
     DtlsServer::Peer p;
@@ -78,10 +90,7 @@ void test_socketless()
     DtlsServer server(cfg);
     server.setPsk("alice", kKey);
 
-    QDtls client(QSslSocket::SslClientMode);
-    give_key(client, "alice");
-    CHECK(client.setPeer("192.0.2.1", 5684));
-    CHECK(client.doHandshake(DTLSGATE_NO_SOCKET));
+    QDtls client = start_client("alice");
     const DtlsServer::Peer from = peer_at(40001);
     std::string got;
     shuttle(server, client, from, got);
@@ -120,10 +129,7 @@ void test_socketless()
     }
 
     // A key the table lacks: asked for with an event, answered.
-    QDtls bob(QSslSocket::SslClientMode);
-    give_key(bob, "bob");
-    bob.setPeer("192.0.2.1", 5684);
-    bob.doHandshake(DTLSGATE_NO_SOCKET);
+    QDtls bob = start_client("bob");
     const DtlsServer::Peer bobFrom = peer_at(40002);
     shuttle(moved, bob, bobFrom, got);
     evs = moved.poll();
@@ -156,11 +162,7 @@ void test_connection_ids()
     cfg.node_id = 7;
     DtlsServer server(cfg);
     server.setPsk("dave", kKey);
-    QDtls client(QSslSocket::SslClientMode);
-    give_key(client, "dave");
-    CHECK(client.setPeer("192.0.2.1", 5684));
-    CHECK(client.setConnectionIdLength(DTLSGATE_EMPTY_CONNECTION_ID));
-    CHECK(client.doHandshake(DTLSGATE_NO_SOCKET));
+    QDtls client = start_client("dave", DTLSGATE_EMPTY_CONNECTION_ID);
     const DtlsServer::Peer home = peer_at(41000), away = peer_at(41001), thief = peer_at(41002);
     std::string got;
     shuttle(server, client, home, got);
