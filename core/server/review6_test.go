@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/session"
 )
@@ -153,4 +154,72 @@ func TestReview6HoldsAnyoneCanReachASessionByID(t *testing.T) {
 		t.Fatal("the session ended")
 	}
 	h.echoes(c, "unharmed")
+}
+
+// fleetLedger is an Endpoint's shared ID table as one worker sees it.
+type fleetLedger struct{ claimed map[string]bool }
+
+func (f *fleetLedger) claim(id string) bool {
+	if f.claimed[id] {
+		return false
+	}
+	f.claimed[id] = true
+	return true
+}
+func (f *fleetLedger) release(id string)                         { delete(f.claimed, id) }
+func (f *fleetLedger) route([]byte, netip.AddrPort, []byte) bool { return false }
+func (f *fleetLedger) holds(netip.AddrPort) bool                 { return false }
+
+// A session's ID leaves the server's table and the fleet's with the
+// session, however it ends: closed by the peer or the application, timed
+// out, replaced by a restart from its address, or moved and then closed.
+// A stale entry would route records to nobody, or let the ID be claimed
+// twice.
+func TestReview6HoldsIDsLeaveWithTheirSession(t *testing.T) {
+	h := cidHarness(t, Config{IdleTimeout: time.Minute})
+	ledger := &fleetLedger{claimed: map[string]bool{}}
+	h.srv.fleet = ledger
+	check := func(when string) {
+		t.Helper()
+		h.checkTables()
+		live := 0
+		for id, c := range h.srv.cids {
+			if h.srv.conns[c.peer] != c && (h.srv.conns[c.peer] == nil || h.srv.conns[c.peer].restart != c) {
+				t.Fatalf("%s: ID %x names a session the server no longer holds", when, id)
+			}
+			live++
+		}
+		if len(ledger.claimed) != live {
+			t.Fatalf("%s: the fleet holds %d IDs, the server %d", when, len(ledger.claimed), live)
+		}
+	}
+	byPeer := h.connect(addr(0, false))
+	byApp := h.connect(addr(1, false))
+	h.connect(addr(2, false)) // to be restarted
+	mover := h.connect(addr(3, false))
+	check("connected")
+
+	byPeer.s.Shutdown()
+	h.fromClient(byPeer)
+	h.exchange(4)
+	check("closed by the peer")
+	var err error
+	if h.out, err = h.srv.Close(byApp.addr, h.out[:0]); err != nil {
+		t.Fatal(err)
+	}
+	h.afterServer()
+	check("closed by the application")
+	h.connect(addr(2, false))
+	if h.srv.Stats().Restarts != 1 {
+		t.Fatalf("no restart: %+v", h.srv.Stats())
+	}
+	check("replaced by a restart")
+	h.moveClient(mover, addr(4, false))
+	h.echoes(mover, "moved")
+	check("moved")
+	h.advance(2 * time.Minute)
+	check("timed out")
+	if len(h.srv.cids) != 0 || h.srv.Stats().Sessions != 0 {
+		t.Fatalf("%d IDs, stats %+v", len(h.srv.cids), h.srv.Stats())
+	}
 }
