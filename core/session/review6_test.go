@@ -9,6 +9,7 @@ import (
 
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/dtlsgate/dtlsgate/core/verifier"
+	"github.com/dtlsgate/dtlsgate/core/wire"
 )
 
 // hugeID is the longest connection ID RFC 9146 lets a peer ask for; our own
@@ -180,5 +181,40 @@ func TestReview6HoldsWrongRecordForm(t *testing.T) {
 	_, ps := connectedCID(t, TLS_PSK_WITH_AES_128_GCM_SHA256, cidCases[4])
 	if n, res := ps.Open(make([]byte, 128), rec); res != RecordDropped || ps.DecryptDatagram(rec) != nil {
 		t.Fatalf("tls12_cid to a session without IDs: %d, %d", n, res)
+	}
+}
+
+// The client's connection_id extension as an attacker may shape it: a
+// body without its length byte, a length past the end, bytes after the
+// ID, each refused with decode_error; one ID of 255 bytes and an empty
+// one are taken as they are (at the default MTU); a second copy of the
+// extension does not replace the first.
+func TestReview6HoldsConnectionIDExtensionForms(t *testing.T) {
+	ext := func(body ...byte) []byte {
+		return append([]byte{0, extConnectionID, 0, byte(len(body))}, body...)
+	}
+	long := append([]byte{255}, hugeID...)
+	for _, c := range []struct {
+		exts []byte
+		ok   bool
+		peer []byte
+	}{
+		{ext(), false, nil},
+		{ext(3, 1, 2), false, nil},
+		{ext(1, 1, 2), false, nil},
+		{ext(0), true, []byte{}},
+		{append([]byte{0, extConnectionID, 1, 0}, long...), true, hugeID},
+		{append(ext(1, 7), ext(1, 8)...), true, []byte{7}},
+	} {
+		s, err := New(Server, Config{PSK: keyFor("", "k", nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.hs = &handshake{}
+		ok := s.serverCID(wire.ClientHello{Extensions: c.exts})
+		peer, on := s.PeerConnectionID()
+		if ok != c.ok || on != c.ok || !bytes.Equal(peer, c.peer) {
+			t.Errorf("% x: %v, negotiated %v with peer ID %x (%s)", c.exts, ok, on, peer, s.DtlsErrorString())
+		}
 	}
 }
