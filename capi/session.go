@@ -489,7 +489,10 @@ func dtlsgo_session_write_datagram_encrypted(h *C.dtlsgate_session, fd C.int, da
 // datagram, none is kept per session.
 var recordBuffers = sync.Pool{New: func() any { return new(recordBuffer) }}
 
-type recordBuffer [C.DTLSGATE_MAX_RECORD_PLAINTEXT + C.DTLSGATE_RECORD_OVERHEAD_MAX]byte
+// recordBuffer holds the largest record: with connection IDs it carries the
+// peer's ID and the real content type besides the usual overhead.
+type recordBuffer [C.DTLSGATE_MAX_RECORD_PLAINTEXT + C.DTLSGATE_RECORD_OVERHEAD_MAX +
+	C.DTLSGATE_PEER_CONNECTION_ID_MAX + 1]byte
 
 // sendRecord seals data into a pooled buffer and sends it at once, after
 // anything still queued. It returns len(data), or 0 with the error set.

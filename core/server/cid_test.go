@@ -176,16 +176,30 @@ func TestCIDNodeIDAndSettings(t *testing.T) {
 	}
 }
 
-// A session that moves to an address another session holds takes it: the
-// other's client has lost it to the NAT.
-func TestCIDMoveTakesAddressOver(t *testing.T) {
-	h := cidHarness(t, Config{})
+// A session does not move to an address another session holds, even when
+// the other's client has lost it to the NAT (the server cannot tell that
+// from a spoofed source): the other ends by its idle timeout, and the next
+// record moves the session then.
+func TestCIDMoveWaitsForAddress(t *testing.T) {
+	h := cidHarness(t, Config{IdleTimeout: time.Minute})
 	a := h.connect(addr(0, false))
 	b := h.connect(addr(1, false))
 	delete(h.clients, b.addr)
 	h.moveClient(a, addr(1, false))
+	h.fromClient(a)
+	a.s.WriteDatagramEncrypted([]byte("refused"))
+	h.fromClient(a)
+	h.exchange(4)
+	if st := h.srv.Stats(); st.Moves != 0 || st.RefusedMoves != 1 || st.Sessions != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	h.advance(40 * time.Second)
+	a.s.WriteDatagramEncrypted([]byte("keeps a active"))
+	h.fromClient(a)
+	h.exchange(4)
+	h.advance(30 * time.Second) // b has been idle a minute, a not
 	h.echoes(a, "at b's old address")
-	if h.countEvents(Closed, ClosedReplaced) != 1 || h.srv.Stats().Sessions != 1 {
+	if h.countEvents(Closed, ClosedIdle) != 1 || h.srv.Stats().Sessions != 1 || h.srv.Stats().Moves != 1 {
 		t.Fatalf("events %+v, stats %+v", h.events, h.srv.Stats())
 	}
 	h.checkTables()

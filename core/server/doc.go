@@ -91,7 +91,9 @@
 // the session there, but only if it authenticates and its sequence number
 // is higher than any the session saw in that epoch (RFC 9146 section 6);
 // a forged or replayed record, or an old one the network delayed, moves
-// nothing (Stats.RefusedMoves). The server then sends to the new address
+// nothing (Stats.RefusedMoves), and neither does one from an address
+// another session holds: a spoofed source must not end that session. The
+// server then sends to the new address
 // and reports a Moved event with both addresses. The move is not a proof
 // that the client receives at the new address (an attacker on the path
 // can redirect a genuine record): an application that is about to send

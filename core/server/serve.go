@@ -527,15 +527,26 @@ func (w *worker) claim(id string) bool {
 
 func (w *worker) release(id string) { w.ep.cids.CompareAndDelete(id, w) }
 
+func (w *worker) holds(a netip.AddrPort) bool {
+	v, ok := w.ep.owners.Load(a)
+	return ok && v != w
+}
+
 // route queues the datagram to the worker holding id, as if that worker
 // had read it. The datagram is dropped, as UDP may, when that worker's
-// queue is full: waiting could deadlock two workers routing to each other.
+// queue is half full: waiting could deadlock two workers routing to each
+// other, and the other half is kept for the application's commands, which
+// a flood of records with a known ID would otherwise make wait.
 func (w *worker) route(id []byte, from netip.AddrPort, dgram []byte) bool {
 	v, ok := w.ep.cids.Load(string(id))
 	if !ok || v == w {
 		return false
 	}
-	owner, d := v.(*worker), bytes.Clone(dgram)
+	owner := v.(*worker)
+	if len(owner.cmds) >= cap(owner.cmds)/2 {
+		return true
+	}
+	d := bytes.Clone(dgram)
 	select {
 	case owner.cmds <- func(*Worker) { owner.out = owner.srv.Input(time.Now(), from, d, owner.out) }:
 	default:

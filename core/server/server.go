@@ -213,7 +213,7 @@ func (s *Server) inputCID(from netip.AddrPort, dgram []byte, out []Datagram) []D
 	}
 	base := len(s.events)
 	out = s.drive(c, dgram, out)
-	if s.cids[c.cid] != c || !c.s.MovePeer(from) {
+	if s.cids[c.cid] != c || s.taken(from) || !c.s.MovePeer(from) {
 		s.stats.RefusedMoves++
 		return out
 	}
@@ -221,18 +221,20 @@ func (s *Server) inputCID(from netip.AddrPort, dgram []byte, out []Datagram) []D
 	return out
 }
 
-// move makes to the address of c, which the session accepted. A session
-// that held to before has lost it (its NAT gave it to c's client): it ends
-// without a word sent there, which would reach c's client. The events from
-// base on came from the record that moved c: the Moved event goes before
-// them, and the data they carry is from the new address.
+// taken reports whether another session holds the address to, here or on
+// another worker. A record proves which client made it, not where it came
+// from (its source may be spoofed), so a move never takes an address from
+// a session: that one ends by itself (idle timeout, or its own move) if
+// its client really lost the address, and the next record moves c then.
+func (s *Server) taken(to netip.AddrPort) bool {
+	return s.conns[to] != nil || s.fleet != nil && s.fleet.holds(to)
+}
+
+// move makes to the address of c, which the session accepted and no other
+// session holds. The events from base on came from the record that moved
+// c: the Moved event goes before them, and the data they carry is from the
+// new address.
 func (s *Server) move(c *conn, to netip.AddrPort, base int) {
-	if other := s.conns[to]; other != nil {
-		if other.open {
-			s.emit(Event{Kind: Closed, Peer: other.peer, Reason: ClosedReplaced, Err: "another session moved to its address"})
-		}
-		s.remove(other)
-	}
 	if c.restart != nil {
 		s.remove(c.restart) // a handshake from the address c left
 	}
@@ -735,4 +737,7 @@ type fleet interface {
 	// route passes a datagram with a tls12_cid record whose ID this
 	// server does not hold to the server that does; false when none does.
 	route(id []byte, from netip.AddrPort, dgram []byte) bool
+	// holds reports whether another server holds a connected session
+	// at a.
+	holds(a netip.AddrPort) bool
 }

@@ -175,6 +175,10 @@ func (s *Session) clientServerHello(m message) bool {
 				s.failAlert(alertDecodeError, "Malformed connection_id extension")
 				return false
 			}
+			if !s.peerIDFits(len(cid)) {
+				s.failAlert(alertIllegalParameter, "The server's connection ID leaves no room for a record in the MTU")
+				return false
+			}
 			s.cid.on, s.cid.peer = true, append([]byte{}, cid...)
 		default:
 			s.failAlert(alertUnsupportedExtension, "The server sent an extension we did not offer")

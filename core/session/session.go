@@ -396,6 +396,20 @@ func (s *Session) chooseCID() ([]byte, bool, error) {
 	return cid, true, nil
 }
 
+// maxRecordExpansion is the most protection adds to a record's content with
+// any of our suites: a CBC suite's explicit IV, SHA-256 MAC and a block of
+// padding.
+const maxRecordExpansion = 16 + 32 + 16
+
+// peerIDFits reports whether a record carrying a peer's connection ID of n
+// bytes (RFC 9146 allows up to 255) still holds a Finished message within
+// the MTU, whatever the suite: a longer ID leaves no room for a handshake
+// fragment at a small MTU.
+func (s *Session) peerIDFits(n int) bool {
+	const finished = handshakeHeaderLen + len(handshake{}.verifyData)
+	return recordHeaderLen+n+1+maxRecordExpansion+finished <= s.cfg.MTU
+}
+
 // readCIDLen is the length of the connection ID in the peer's tls12_cid
 // records; 0 when none may come.
 func (s *Session) readCIDLen() int {
@@ -797,6 +811,7 @@ func (s *Session) Seal(out, plaintext []byte) (int, RecordResult) {
 // the length is the size needed. Once warmed up it allocates nothing.
 func (s *Session) Open(out, dgram []byte) (int, RecordResult) {
 	s.clearError()
+	s.newest = false // whatever becomes of this datagram, MovePeer looks at it
 	switch {
 	case s.inCallback():
 		return 0, RecordError
@@ -807,7 +822,6 @@ func (s *Session) Open(out, dgram []byte) (int, RecordResult) {
 		s.setError(dtlserror.InvalidInputParameters, "Cannot decrypt an empty datagram")
 		return 0, RecordError
 	}
-	s.newest = false
 	r, ok := firstRecordCID(dgram, s.readCIDLen())
 	switch {
 	case ok && r.typ != contentApplicationData && r.typ != contentCID, ok && len(r.raw) != len(dgram):
@@ -842,6 +856,7 @@ func (s *Session) Open(out, dgram []byte) (int, RecordResult) {
 // authentication or are replayed are dropped silently.
 func (s *Session) DecryptDatagram(dgram []byte) []byte {
 	s.clearError()
+	s.newest = false // whatever becomes of this datagram, MovePeer looks at it
 	if s.inCallback() {
 		return nil
 	}

@@ -1861,6 +1861,60 @@ static void test_free_inside_callback(void)
     dtlsgate_verifier_free(v);
 }
 
+/* Review 6: with connection IDs a record carries the peer's ID and its real
+ * type besides DTLSGATE_RECORD_OVERHEAD_MAX. dtlsgate_session_
+ * write_datagram_encrypted() with a socket seals into a buffer of
+ * DTLSGATE_MAX_RECORD_PLAINTEXT + DTLSGATE_RECORD_OVERHEAD_MAX bytes: a
+ * full record did not fit, and the call returned 0 with no error set and
+ * nothing sent. A peer chooses its ID, up to 255 bytes, so any peer could
+ * make full writes fail silently; with a CBC suite even our own 16-byte
+ * IDs did. */
+static void test_review6_full_record_with_connection_id(const char *ciphers)
+{
+    check_context = "review 6: a full record with connection IDs through a socket";
+    udp_t srv, cli;
+    if (!CHECK(udp_open(AF_INET, "127.0.0.1", &srv) == 0) ||
+        !CHECK(udp_open(AF_INET, "127.0.0.1", &cli) == 0))
+        return;
+    dtlsgate_verifier *v = dtlsgate_verifier_new();
+    dtlsgate_session *client = dtlsgate_session_new(DTLSGATE_SSL_CLIENT_MODE);
+    psk_seen cs = {.key = KEY, .key_len = sizeof KEY}, ss = {.key = KEY, .key_len = sizeof KEY};
+    CHECK_EQ(dtlsgate_session_set_psk_callback(client, on_psk, &cs), DTLSGATE_OK);
+    CHECK_EQ(dtlsgate_session_set_ciphers(client, ciphers), 1);
+    CHECK_EQ(dtlsgate_session_set_connection_id_length(client, DTLSGATE_CONNECTION_ID_MAX), 1);
+    server_cid_length = DTLSGATE_CONNECTION_ID_MAX;
+    dtlsgate_session *server = handshake_in_memory(v, client, &ss, NULL, 0);
+    server_cid_length = DTLSGATE_NO_CONNECTION_ID;
+    if (!CHECK(server != NULL) || !CHECK_EQ(dtlsgate_session_is_connection_encrypted(server), 1))
+        goto out;
+    /* A fresh record lets the server follow the client to its socket. */
+    uint8_t rec[128], small[128];
+    size_t n = sizeof rec, sn = sizeof small;
+    CHECK_EQ(dtlsgate_session_encrypt(client, (const uint8_t *)"here", 4, rec, &n), 1);
+    CHECK_EQ(dtlsgate_session_decrypt_datagram(server, DTLSGATE_NO_SOCKET, rec, n, small, &sn), 1);
+    CHECK_EQ(dtlsgate_session_move_peer(server, (const struct sockaddr *)&cli.addr, cli.len), 1);
+
+    static uint8_t full[DTLSGATE_MAX_RECORD_PLAINTEXT], buf[DTLSGATE_MAX_DATAGRAM],
+        plain[DTLSGATE_MAX_DATAGRAM];
+    fill(full, sizeof full, 6);
+    CHECK_EQ(dtlsgate_session_write_datagram_encrypted(server, srv.fd, full, sizeof full),
+             (long long)sizeof full);
+    CHECK_EQ(dtlsgate_session_dtls_error(server), DTLSGATE_NO_ERROR);
+    long got = recv_within(cli.fd, buf, sizeof buf, 3000, NULL, NULL);
+    size_t pn = sizeof plain;
+    if (CHECK(got > 0)) {
+        CHECK_EQ(dtlsgate_session_decrypt(client, buf, (size_t)got, plain, &pn), 1);
+        CHECK_MEM(plain, pn, full, sizeof full);
+    }
+out:
+    dtlsgate_session_free(server);
+    dtlsgate_session_free(client);
+    dtlsgate_verifier_free(v);
+    close(srv.fd);
+    close(cli.fd);
+    check_context = "";
+}
+
 int main(void)
 {
     test_in_memory(NULL, "PSK-AES128-GCM-SHA256");
@@ -1890,5 +1944,7 @@ int main(void)
     test_bad_handles();
     test_bad_arguments();
     test_free_inside_callback();
+    test_review6_full_record_with_connection_id("PSK-AES128-GCM-SHA256");
+    test_review6_full_record_with_connection_id("PSK-AES128-CBC-SHA256");
     return check_report();
 }
