@@ -22,7 +22,8 @@ import (
 var _ = [1]int{}[session.NoConnectionID-C.DTLSGATE_NO_CONNECTION_ID] +
 	[1]int{}[session.EmptyConnectionID-C.DTLSGATE_EMPTY_CONNECTION_ID] +
 	[1]int{}[session.DefaultConnectionIDLength-C.DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH] +
-	[1]int{}[session.MaxConnectionIDLength-C.DTLSGATE_CONNECTION_ID_MAX]
+	[1]int{}[session.MaxConnectionIDLength-C.DTLSGATE_CONNECTION_ID_MAX] +
+	[1]int{}[session.MaxPeerConnectionIDLength-C.DTLSGATE_SERVER_PEER_CONNECTION_ID_MAX]
 
 //export dtlsgo_session_set_connection_id_length
 func dtlsgo_session_set_connection_id_length(h *C.dtlsgate_session, length C.int) (ret C.int) {

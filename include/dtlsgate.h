@@ -890,6 +890,10 @@ int dtlsgate_session_decrypt_batch(dtlsgate_session *s, dtlsgate_record_buffer *
 #define DTLSGATE_CONNECTION_ID_DEFAULT_LENGTH 8 /* what 0 asks for in a server */
 #define DTLSGATE_CONNECTION_ID_MAX 16     /* the longest ID this side asks for */
 #define DTLSGATE_PEER_CONNECTION_ID_MAX 255 /* the longest the peer may ask for */
+/* A server answers a client that asks for an ID longer than this with
+ * plain records: every record to the client carries its ID, and a long
+ * one would make each answer up to 256 bytes larger than the request. */
+#define DTLSGATE_SERVER_PEER_CONNECTION_ID_MAX 32
 
 /* Whether the session negotiates connection IDs, and the length of the ID
  * it asks the peer to use, drawn at random for each handshake: 1 to

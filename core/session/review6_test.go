@@ -186,25 +186,30 @@ func TestReview6HoldsWrongRecordForm(t *testing.T) {
 
 // The client's connection_id extension as an attacker may shape it: a
 // body without its length byte, a length past the end, bytes after the
-// ID, each refused with decode_error; one ID of 255 bytes and an empty
-// one are taken as they are (at the default MTU); a second copy of the
-// extension does not replace the first.
+// ID, each refused with decode_error; an empty ID and one of
+// MaxPeerConnectionIDLength bytes are taken as they are, longer ones (up
+// to 255) get plain records; a second copy of the extension does not
+// replace the first.
 func TestReview6HoldsConnectionIDExtensionForms(t *testing.T) {
 	ext := func(body ...byte) []byte {
 		return append([]byte{0, extConnectionID, 0, byte(len(body))}, body...)
 	}
 	long := append([]byte{255}, hugeID...)
+	longest := hugeID[:MaxPeerConnectionIDLength]
+	tooLong := hugeID[:MaxPeerConnectionIDLength+1]
 	for _, c := range []struct {
-		exts []byte
-		ok   bool
-		peer []byte
+		exts   []byte
+		ok, on bool
+		peer   []byte
 	}{
-		{ext(), false, nil},
-		{ext(3, 1, 2), false, nil},
-		{ext(1, 1, 2), false, nil},
-		{ext(0), true, []byte{}},
-		{append([]byte{0, extConnectionID, 1, 0}, long...), true, hugeID},
-		{append(ext(1, 7), ext(1, 8)...), true, []byte{7}},
+		{ext(), false, false, nil},
+		{ext(3, 1, 2), false, false, nil},
+		{ext(1, 1, 2), false, false, nil},
+		{ext(0), true, true, []byte{}},
+		{ext(append([]byte{byte(len(longest))}, longest...)...), true, true, longest},
+		{ext(append([]byte{byte(len(tooLong))}, tooLong...)...), true, false, nil},
+		{append([]byte{0, extConnectionID, 1, 0}, long...), true, false, nil},
+		{append(ext(1, 7), ext(1, 8)...), true, true, []byte{7}},
 	} {
 		s, err := New(Server, Config{PSK: keyFor("", "k", nil)})
 		if err != nil {
@@ -213,7 +218,7 @@ func TestReview6HoldsConnectionIDExtensionForms(t *testing.T) {
 		s.hs = &handshake{}
 		ok := s.serverCID(wire.ClientHello{Extensions: c.exts})
 		peer, on := s.PeerConnectionID()
-		if ok != c.ok || on != c.ok || !bytes.Equal(peer, c.peer) {
+		if ok != c.ok || on != c.on || !bytes.Equal(peer, c.peer) {
 			t.Errorf("% x: %v, negotiated %v with peer ID %x (%s)", c.exts, ok, on, peer, s.DtlsErrorString())
 		}
 	}

@@ -192,7 +192,7 @@ func (s *Session) serverCID(ch wire.ClientHello) bool {
 		s.failAlert(alertInternalError, "No randomness: "+err.Error())
 		return false
 	}
-	if on && s.peerIDFits(len(peer)) {
+	if on && len(peer) <= MaxPeerConnectionIDLength && s.peerIDFits(len(peer)) {
 		s.cid = &connIDs{on: true, own: own, peer: append([]byte{}, peer...)}
 	}
 	return true

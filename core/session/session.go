@@ -74,8 +74,17 @@ const (
 	// when Config.ConnectionIDLength is 0.
 	DefaultConnectionIDLength = 8
 	// MaxConnectionIDLength is the longest ID this side asks for. The
-	// peer's may be longer (up to 255 bytes): it is taken as it comes.
+	// peer's may be longer (RFC 9146 allows 255 bytes): a client takes
+	// what the server names, a server answers IDs of up to
+	// MaxPeerConnectionIDLength bytes.
 	MaxConnectionIDLength = 16
+	// MaxPeerConnectionIDLength is the longest ID a server agrees to put
+	// in its records; a client asking for a longer one gets plain
+	// records. Every record to the peer carries the ID, so a long one
+	// would let a client make the server send up to 256 bytes more per
+	// record, to wherever RFC 9146's address moves take it (mbedTLS caps
+	// the same way, at 32).
+	MaxPeerConnectionIDLength = 32
 	// NoConnectionID turns connection IDs off: the connection_id extension
 	// is neither offered (client) nor answered (server), and records are
 	// plain DTLS 1.2.
