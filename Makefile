@@ -124,11 +124,6 @@ DTLSGATE_TEST_RUN := $(shell cat /proc/sys/kernel/random/uuid)
 endif
 export DTLSGATE_TEST_RUN
 
-## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity, license, version, ABI, wheel, deb; then no process of the run may be left
-.PHONY: test
-test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-readme test-parity test-leftovers
-	scripts/check-leftovers.py
-
 # `make test` runs its targets in lanes, side by side: most of its time is
 # spent waiting (handshake deadlines, retransmission timers, servers coming
 # up), not computing. Within a lane one target runs after the other; the
@@ -140,22 +135,34 @@ test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-insta
 # goal `test` alone; any other command line runs as written.
 TEST_JOBS ?= 4
 TEST_LANE_1 := test-go test-fuzz test-c test-valgrind test-header test-symbols test-install \
-	test-interop test-parity test-leftovers test-cpp test-bench test-license test-version test-abi
-TEST_LANE_2 := test-cpp-qt test-examples test-deb
+	test-interop test-parity test-leftovers test-cpp test-bench test-license test-version test-abi \
+	test-deb
+TEST_LANE_2 := test-cpp-qt test-examples
 TEST_LANE_3 := test-python test-readme test-wheel
 ifeq ($(MAKECMDGOALS),test)
 MAKEFLAGS += -j$(TEST_JOBS) --output-sync=target
+# The longest lanes first: make starts the builds in this order.
+test: $(TEST_LANE_2) $(TEST_LANE_3) $(TEST_LANE_1)
 # test-lane A B C...: B waits for A, C for B, and so on.
 test-lane = $(if $(word 2,$1),$(eval $(word 2,$1): | $(firstword $1))$(call test-lane,$(wordlist 2,$(words $1),$1)))
 $(call test-lane,$(TEST_LANE_1))
 $(call test-lane,$(TEST_LANE_2))
 $(call test-lane,$(TEST_LANE_3))
 # Scripts run `make install` on their own, which must find both libraries
-# built, not build them at the same time as this make.
-$(TEST_LANE_1) $(TEST_LANE_2) $(TEST_LANE_3): | $(SO) $(ARCHIVE)
+# built, not build them at the same time as this make (the Go tests need
+# neither).
+$(filter-out test-go test-fuzz,$(TEST_LANE_1) $(TEST_LANE_2) $(TEST_LANE_3)): | $(SO) $(ARCHIVE)
 # ensure-deps.sh may run apt-get: one group after the other.
 $(call test-lane,deps deps-test deps-qt deps-pyside deps-release deps-bench)
 endif
+
+## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity, license, version, ABI, wheel, deb; then no process of the run may be left
+.PHONY: test
+test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-readme test-parity test-leftovers
+# The recipe in a rule of its own: make puts the prerequisites of the rule
+# with the recipe first, before the order the lanes above set.
+test:
+	scripts/check-leftovers.py
 
 ## test-leftovers: the check that ends `make test` fails on a process left behind
 .PHONY: test-leftovers
