@@ -129,29 +129,30 @@ export DTLSGATE_TEST_RUN
 # up), not computing. Within a lane one target runs after the other; the
 # lanes, and the builds the targets need, share TEST_JOBS job slots. What
 # must not overlap shares a lane: test-readme and test-wheel both serve the
-# fixed port 127.0.0.1:5684, and test-python, test-readme and test-wheel
-# all pip-install bindings/python. A target of `test` that is in no lane
-# runs whenever a slot is free: give a new one a lane here. Only for the
-# goal `test` alone; any other command line runs as written.
-TEST_JOBS ?= 4
+# fixed port 127.0.0.1:5684 (the rest take their ports from port 0). A
+# target of `test` that is in no lane runs whenever a slot is free: give a
+# new one a lane here. Only for the goal `test` alone; any other command
+# line runs as written.
+TEST_JOBS ?= 5
 TEST_LANE_1 := test-go test-fuzz test-c test-valgrind test-header test-symbols test-install \
-	test-interop test-parity test-leftovers test-cpp test-bench test-license test-version test-abi \
-	test-deb
-TEST_LANE_2 := test-cpp-qt test-examples
-TEST_LANE_3 := test-python test-readme test-wheel
+	test-interop test-parity test-leftovers test-license test-version test-abi test-deb
+TEST_LANE_2 := test-cpp-qt test-cpp
+TEST_LANE_3 := test-python test-bench
+TEST_LANE_4 := test-readme test-wheel test-examples
 ifeq ($(MAKECMDGOALS),test)
 MAKEFLAGS += -j$(TEST_JOBS) --output-sync=target
 # The longest lanes first: make starts the builds in this order.
-test: $(TEST_LANE_2) $(TEST_LANE_3) $(TEST_LANE_1)
+test: $(TEST_LANE_2) $(TEST_LANE_3) $(TEST_LANE_4) $(TEST_LANE_1)
 # test-lane A B C...: B waits for A, C for B, and so on.
 test-lane = $(if $(word 2,$1),$(eval $(word 2,$1): | $(firstword $1))$(call test-lane,$(wordlist 2,$(words $1),$1)))
 $(call test-lane,$(TEST_LANE_1))
 $(call test-lane,$(TEST_LANE_2))
 $(call test-lane,$(TEST_LANE_3))
+$(call test-lane,$(TEST_LANE_4))
 # Scripts run `make install` on their own, which must find both libraries
 # built, not build them at the same time as this make (the Go tests need
 # neither).
-$(filter-out test-go test-fuzz,$(TEST_LANE_1) $(TEST_LANE_2) $(TEST_LANE_3)): | $(SO) $(ARCHIVE)
+$(filter-out test-go test-fuzz,$(TEST_LANE_1) $(TEST_LANE_2) $(TEST_LANE_3) $(TEST_LANE_4)): | $(SO) $(ARCHIVE)
 # ensure-deps.sh may run apt-get: one group after the other.
 $(call test-lane,deps deps-test deps-qt deps-pyside deps-release deps-bench)
 endif
