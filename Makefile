@@ -124,10 +124,49 @@ DTLSGATE_TEST_RUN := $(shell cat /proc/sys/kernel/random/uuid)
 endif
 export DTLSGATE_TEST_RUN
 
+# `make test` runs its targets in lanes, side by side: most of its time is
+# spent waiting (handshake deadlines, retransmission timers, servers coming
+# up), not computing. Within a lane one target runs after the other; the
+# lanes, and the builds the targets need, share TEST_JOBS job slots. What
+# must not overlap shares a lane: test-readme and test-wheel both serve the
+# fixed port 127.0.0.1:5684 (the rest take their ports from port 0). A
+# target of `test` that is in no lane runs whenever a slot is free, and
+# fails the run at its end: give a new one a lane here. Only for the goal
+# `test` alone; any other command line runs as written.
+TEST_JOBS ?= 5
+TEST_LANE_1 := test-go test-fuzz test-c test-valgrind test-header test-symbols test-install \
+	test-interop test-parity test-leftovers test-license test-version test-abi test-deb
+TEST_LANE_2 := test-cpp-qt test-cpp
+TEST_LANE_3 := test-python test-bench
+TEST_LANE_4 := test-readme test-wheel test-examples
+TEST_LANES := $(TEST_LANE_1) $(TEST_LANE_2) $(TEST_LANE_3) $(TEST_LANE_4)
+ifeq ($(MAKECMDGOALS),test)
+MAKEFLAGS += -j$(TEST_JOBS) --output-sync=target
+# The longest lanes first: make starts the builds in this order.
+test: $(TEST_LANE_2) $(TEST_LANE_3) $(TEST_LANE_4) $(TEST_LANE_1)
+# test-lane A B C...: B waits for A, C for B, and so on.
+test-lane = $(if $(word 2,$1),$(eval $(word 2,$1): | $(firstword $1))$(call test-lane,$(wordlist 2,$(words $1),$1)))
+$(call test-lane,$(TEST_LANE_1))
+$(call test-lane,$(TEST_LANE_2))
+$(call test-lane,$(TEST_LANE_3))
+$(call test-lane,$(TEST_LANE_4))
+# Scripts run `make install` on their own, which must find both libraries
+# built, not build them at the same time as this make (the Go tests need
+# neither).
+$(filter-out test-go test-fuzz,$(TEST_LANES)): | $(SO) $(ARCHIVE)
+# ensure-deps.sh may run apt-get: one group after the other.
+$(call test-lane,deps deps-test deps-qt deps-pyside deps-release deps-bench)
+endif
+
 ## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity, license, version, ABI, wheel, deb; then no process of the run may be left
 .PHONY: test
 test: test-go test-fuzz test-c test-header test-symbols test-valgrind test-install test-interop test-examples test-readme test-parity test-leftovers
+# The recipe in a rule of its own: make puts the prerequisites of the rule
+# with the recipe first, before the order the lanes above set.
+test:
 	scripts/check-leftovers.py
+	@unlaned='$(filter-out $(TEST_LANES),$^)'; [ -z "$$unlaned" ] || { echo "make test:" \
+		"$$unlaned in no TEST_LANE_ of the Makefile: it ran beside the lanes, give it one" >&2; exit 1; }
 
 ## test-leftovers: the check that ends `make test` fails on a process left behind
 .PHONY: test-leftovers

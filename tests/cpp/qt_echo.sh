@@ -14,7 +14,14 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 src=examples/cpp/qt_echo_server
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dtlsgate-qt-echo.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+builds=""
+finish() { # a build still running is waited for (killing its shell would leave cmake running)
+	local pid
+	for pid in $builds; do wait "$pid" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
 failed=0
 
 # 1. USE_QT_DTLS appears in the sources once, in a block of includes and
@@ -34,11 +41,19 @@ fi
 # 2. Build both against an installed dtlsgate.
 make --no-print-directory install PREFIX="$tmp/prefix" >"$tmp/install.log" 2>&1 ||
 	{ cat "$tmp/install.log"; echo "FAIL make install PREFIX=$tmp/prefix"; exit 1; }
+# The two builds share nothing but the installed prefix: side by side.
 for variant in adapter qt; do
 	flag=OFF
 	[ "$variant" = qt ] && flag=ON
-	if cmake -S "$src" -B "$tmp/$variant" -DCMAKE_PREFIX_PATH="$tmp/prefix" -DUSE_QT_DTLS=$flag \
-		>"$tmp/$variant.log" 2>&1 && cmake --build "$tmp/$variant" >>"$tmp/$variant.log" 2>&1; then
+	cmake -S "$src" -B "$tmp/$variant" -DCMAKE_PREFIX_PATH="$tmp/prefix" -DUSE_QT_DTLS=$flag \
+		>"$tmp/$variant.log" 2>&1 && cmake --build "$tmp/$variant" >>"$tmp/$variant.log" 2>&1 &
+	builds="$builds $!"
+done
+for variant in adapter qt; do
+	pid=${builds# }
+	pid=${pid%% *}
+	builds=${builds# $pid}
+	if wait "$pid"; then
 		echo "PASS builds with CMake and AUTOMOC on $variant"
 	else
 		tail -n 30 "$tmp/$variant.log"
