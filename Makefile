@@ -250,6 +250,7 @@ include bindings/cpp/cpp.mk
 include bench/bench.mk
 include packaging/release.mk
 include cmd/dtlsgate-proxy/proxy.mk
+include tests/fleet/fleet.mk
 
 # ---------------------------------------------------------------------------
 # Install
