@@ -81,9 +81,6 @@ type Event struct {
 	Reason   CloseReason    // Closed
 	Err      string         // Closed: what the session said, if anything
 	OldPeer  netip.AddrPort // Moved: the address the peer had before
-	// Handshake is, on Connected, how long the handshake took from the
-	// ClientHello with a valid cookie to the server's last flight.
-	Handshake time.Duration
 	// ConnectionID is, on Connected, the connection ID the server gave
 	// the session (nil without one; the application's to keep).
 	ConnectionID []byte
@@ -358,7 +355,7 @@ func (s *Server) start(from netip.AddrPort, random, older [32]byte, dgram []byte
 		s.stats.DroppedBadPeer++
 		return out
 	}
-	c := &conn{peer: from, s: sess, random: random, older: older, primary: primary, hidx: -1, cid: cid, started: s.now}
+	c := &conn{peer: from, s: sess, random: random, older: older, primary: primary, hidx: -1, cid: cid}
 	if cid != "" {
 		s.cids[cid] = c
 	}
@@ -493,7 +490,7 @@ func (s *Server) connected(c *conn) {
 	s.established.pushBack(c)
 	s.setIdleTimer(c)
 	suite, _ := c.s.SessionCipher()
-	e := Event{Kind: Connected, Peer: c.peer, Identity: c.identity, Cipher: suite, Handshake: s.now.Sub(c.started)}
+	e := Event{Kind: Connected, Peer: c.peer, Identity: c.identity, Cipher: suite}
 	if id, ok := c.s.ConnectionID(); ok && len(id) > 0 {
 		e.ConnectionID = bytes.Clone(id)
 	}

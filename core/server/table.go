@@ -24,7 +24,6 @@ type conn struct {
 	cid        string    // the connection ID the session gave the client, "" without
 	identity   []byte    // the client's PSK identity
 	active     time.Time // last application data either way (established)
-	started    time.Time // when the ClientHello with a valid cookie created it
 	buffered   int       // bytes of Data events not yet taken
 	pskPending bool      // the PSK callback answered "later"
 
