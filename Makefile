@@ -249,6 +249,7 @@ include bindings/python/python.mk
 include bindings/cpp/cpp.mk
 include bench/bench.mk
 include packaging/release.mk
+include cmd/dtlsgate-proxy/proxy.mk
 
 # ---------------------------------------------------------------------------
 # Install
