@@ -4,9 +4,9 @@
 // (--metrics). What the DTLS endpoint already counts (core/server's Stats:
 // sessions, handshakes, datagrams and bytes on the device side, drops) is
 // read when Prometheus scrapes, so the endpoint's fast path pays nothing
-// for it; what only the proxy sees (the backend side, handshake times, a
-// device with no backend) it reports through the methods of Metrics, which
-// are safe for concurrent use and cost an atomic add each.
+// for it; what only the proxy sees (the backend side, handshake times, its
+// own drops) comes through Metrics as the proxy's Observer, at the cost
+// of an atomic add per datagram.
 //
 // Every metric is in a registry of its own, not Prometheus's global one,
 // so two proxies in one process (tests) do not collide.
@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/server"
+	"github.com/dtlsgate/dtlsgate/internal/proxy"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -28,23 +29,25 @@ import (
 
 const namespace = "dtlsgate_proxy"
 
-// Label values of the drop reasons, each fed by these counters:
+// Label values of dropped_total fed by the endpoint's counters; the
+// proxy's own drops are labelled with proxy.DropReason's names
+// (no_backend, backend_write, device_gone, too_large).
 //
 //	limit        Stats.RefusedFull, Stats.DroppedBuffered
 //	bad_record   Stats.DroppedStranger, Stats.DroppedBadPeer, Stats.DroppedTooLarge
 //	unknown_cid  Stats.DroppedUnknownCID
-//	no_backend   Metrics.NoBackend
 const (
 	DropLimit      = "limit"
 	DropBadRecord  = "bad_record"
 	DropUnknownCID = "unknown_cid"
-	DropNoBackend  = "no_backend"
 )
 
 // Label values of the reasons a handshake failed:
 //
-//	alert    Stats.HandshakesFailed: refused (unknown identity) or ended by an alert (wrong key)
-//	timeout  Stats.HandshakeTimeouts: the deadline or the retransmissions ran out
+//	alert    Stats.HandshakesFailed: refused (an unknown identity) or ended by an alert
+//	timeout  Stats.HandshakeTimeouts: the deadline or the retransmissions ran out (a
+//	         wrong key ends so: the server cannot decrypt the client's Finished,
+//	         and DTLS drops such records without a word)
 //	evicted  Stats.EvictedHalfOpen, EvictedHalfOpenPerIP, EvictedForSession: a limit made room
 const (
 	FailAlert   = "alert"
@@ -52,30 +55,39 @@ const (
 	FailEvicted = "evicted"
 )
 
-// Metrics is the proxy's set of metrics and the registry holding them.
+// The proxy's drop reasons, as proxy.DropReason numbers them.
+var proxyDrops = []proxy.DropReason{proxy.DropNoBackend, proxy.DropBackendWrite, proxy.DropDeviceGone, proxy.DropTooLarge}
+
+// The operations of proxy.Observer.BackendError.
+var backendOps = []string{"dial", "read", "write"}
+
+// Metrics is the proxy's set of metrics and the registry holding them. It
+// is the proxy's Observer (proxy.Config.Observer).
 type Metrics struct {
+	proxy.NopObserver // Moved: the endpoint counts moves itself
+
 	reg   *prometheus.Registry
-	stats func() server.Stats
+	stats atomic.Pointer[func() server.Stats]
 
 	handshake prometheus.Histogram
+	closed    *prometheus.CounterVec
 
 	backendDatagramsIn, backendDatagramsOut atomic.Uint64
 	backendBytesIn, backendBytesOut         atomic.Uint64
-	backendErrors, noBackend                atomic.Uint64
+	dropped                                 [8]atomic.Uint64 // by proxy.DropReason
+	backendErrors                           [3]atomic.Uint64 // by backendOps
 
-	sessions, halfOpen, completed, verifies, failed, datagrams, bytes, dropped *prometheus.Desc
-	backendErrorsDesc                                                          *prometheus.Desc
+	sessions, halfOpen, completed, verifies, failed, datagrams, bytes, drops, errs *prometheus.Desc
 }
 
-// New makes the metrics of a proxy whose endpoint's counters stats
-// returns (Endpoint.Stats; it must be safe to call at any time).
-func New(stats func() server.Stats) *Metrics {
+// New makes the metrics of a proxy; SetStats says where the endpoint's
+// counters come from (until then they read 0).
+func New() *Metrics {
 	desc := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
 	}
 	m := &Metrics{
-		reg:   prometheus.NewRegistry(),
-		stats: stats,
+		reg: prometheus.NewRegistry(),
 		handshake: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace,
 			Name:      "handshake_duration_seconds",
@@ -83,6 +95,11 @@ func New(stats func() server.Stats) *Metrics {
 			// 1 ms (loopback) to 10 s (lossy links, retransmissions).
 			Buckets: prometheus.ExponentialBucketsRange(0.001, 10, 14),
 		}),
+		closed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "sessions_closed_total",
+			Help:      "Sessions ended, by the endpoint's reason (ClosedByPeer, ClosedIdle, ...).",
+		}, []string{"reason"}),
 		sessions:  desc("sessions", "Established DTLS sessions with devices."),
 		halfOpen:  desc("half_open_handshakes", "Handshakes past the cookie exchange, not yet complete."),
 		completed: desc("handshakes_completed_total", "Handshakes completed."),
@@ -90,45 +107,65 @@ func New(stats func() server.Stats) *Metrics {
 		failed:    desc("handshakes_failed_total", "Handshakes that did not complete, by reason.", "reason"),
 		datagrams: desc("datagrams_total", "UDP datagrams, by side (device: DTLS, backend: plain) and direction (in: received by the proxy).", "side", "direction"),
 		bytes:     desc("bytes_total", "UDP payload bytes, by side and direction as datagrams_total.", "side", "direction"),
-		dropped:   desc("dropped_total", "Datagrams dropped, by reason.", "reason"),
-
-		backendErrorsDesc: desc("backend_errors_total", "Failed reads and writes on backend sockets, and backend sockets that could not be opened."),
+		drops:     desc("dropped_total", "Datagrams dropped, by reason.", "reason"),
+		errs:      desc("backend_errors_total", "Backend sockets that failed, by operation (dial, read, write).", "op"),
 	}
-	m.reg.MustRegister(m, m.handshake,
+	m.SetStats(func() server.Stats { return server.Stats{} })
+	m.reg.MustRegister(m, m.handshake, m.closed,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
+// SetStats makes stats (proxy.Proxy.Stats, safe to call at any time) the
+// source of the endpoint's counters.
+func (m *Metrics) SetStats(stats func() server.Stats) { m.stats.Store(&stats) }
+
 // Registry is where the metrics are, for a test or an embedding program.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// Connected records a completed handshake that took d (Event.Handshake).
-func (m *Metrics) Connected(d time.Duration) { m.handshake.Observe(d.Seconds()) }
-
-// ToBackend records a datagram of n bytes sent to a backend.
-func (m *Metrics) ToBackend(n int) {
-	m.backendDatagramsOut.Add(1)
-	m.backendBytesOut.Add(uint64(n))
+// Connected is part of proxy.Observer.
+func (m *Metrics) Connected(_ proxy.Session, handshake time.Duration) {
+	m.handshake.Observe(handshake.Seconds())
 }
 
-// FromBackend records a datagram of n bytes received from a backend.
-func (m *Metrics) FromBackend(n int) {
-	m.backendDatagramsIn.Add(1)
-	m.backendBytesIn.Add(uint64(n))
+// Closed is part of proxy.Observer.
+func (m *Metrics) Closed(_ proxy.Session, reason string, _ time.Duration, _, _ uint64) {
+	m.closed.WithLabelValues(reason).Inc()
 }
 
-// BackendError records a backend socket that failed to open, read or write.
-func (m *Metrics) BackendError() { m.backendErrors.Add(1) }
+// Datagram is part of proxy.Observer.
+func (m *Metrics) Datagram(d proxy.Direction, n int) {
+	switch d {
+	case proxy.ToBackend:
+		m.backendDatagramsOut.Add(1)
+		m.backendBytesOut.Add(uint64(n))
+	case proxy.FromBackend:
+		m.backendDatagramsIn.Add(1)
+		m.backendBytesIn.Add(uint64(n))
+	}
+}
 
-// NoBackend records a device datagram dropped because its identity has no
-// backend.
-func (m *Metrics) NoBackend() { m.noBackend.Add(1) }
+// Dropped is part of proxy.Observer.
+func (m *Metrics) Dropped(r proxy.DropReason) {
+	if int(r) < len(m.dropped) {
+		m.dropped[r].Add(1)
+	}
+}
+
+// BackendError is part of proxy.Observer.
+func (m *Metrics) BackendError(op string, _ error) {
+	for i, o := range backendOps {
+		if o == op {
+			m.backendErrors[i].Add(1)
+		}
+	}
+}
 
 // Describe is part of prometheus.Collector.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.sessions, m.halfOpen, m.completed, m.verifies, m.failed,
-		m.datagrams, m.bytes, m.dropped, m.backendErrorsDesc} {
+		m.datagrams, m.bytes, m.drops, m.errs} {
 		ch <- d
 	}
 }
@@ -136,7 +173,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 // Collect is part of prometheus.Collector: the endpoint's counters as
 // they are now, with the proxy's own.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
-	st := m.stats()
+	st := (*m.stats.Load())()
 	gauge := func(d *prometheus.Desc, v int, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), labels...)
 	}
@@ -158,11 +195,15 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.bytes, st.BytesOut, "device", "out")
 	counter(m.bytes, m.backendBytesIn.Load(), "backend", "in")
 	counter(m.bytes, m.backendBytesOut.Load(), "backend", "out")
-	counter(m.dropped, st.RefusedFull+st.DroppedBuffered, DropLimit)
-	counter(m.dropped, st.DroppedStranger+st.DroppedBadPeer+st.DroppedTooLarge, DropBadRecord)
-	counter(m.dropped, st.DroppedUnknownCID, DropUnknownCID)
-	counter(m.dropped, m.noBackend.Load(), DropNoBackend)
-	counter(m.backendErrorsDesc, m.backendErrors.Load())
+	counter(m.drops, st.RefusedFull+st.DroppedBuffered, DropLimit)
+	counter(m.drops, st.DroppedStranger+st.DroppedBadPeer+st.DroppedTooLarge, DropBadRecord)
+	counter(m.drops, st.DroppedUnknownCID, DropUnknownCID)
+	for _, r := range proxyDrops {
+		counter(m.drops, m.dropped[r].Load(), r.String())
+	}
+	for i, op := range backendOps {
+		counter(m.errs, m.backendErrors[i].Load(), op)
+	}
 }
 
 // Handler serves the metrics in Prometheus's formats.
@@ -170,22 +211,16 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// Serve listens on address (host:port) and serves the metrics at /metrics
-// until ctx is done. It returns the address it listens on once it does;
-// errors of the server after that go to errs, if not nil.
-func (m *Metrics) Serve(ctx context.Context, address string, errs func(error)) (net.Addr, error) {
-	ln, err := net.Listen("tcp", address)
-	if err != nil {
-		return nil, err
-	}
+// Serve serves the metrics at /metrics on ln until ctx is done, then
+// closes ln; it returns nil then, or the error that stopped it before.
+func (m *Metrics) Serve(ctx context.Context, ln net.Listener) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) && errs != nil {
-			errs(err)
-		}
-	}()
-	context.AfterFunc(ctx, func() { srv.Close() })
-	return ln.Addr(), nil
+	stop := context.AfterFunc(ctx, func() { srv.Close() })
+	defer stop()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
