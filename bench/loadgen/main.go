@@ -11,6 +11,9 @@
 //	handshake  each client connects, closes (close_notify) and connects again
 //	echo       each client connects once, then sends a message, waits for
 //	           its echo and sends the next (-window messages in flight)
+//	coap       as echo, but each message is a CoAP confirmable GET of /
+//	           (RFC 7252) and each answer must be its piggybacked 2.05
+//	           Content: a CoAP server behind DTLS, or behind dtlsgate-proxy
 //	squat      a flood of clients that pass the cookie exchange, take the
 //	           server's first flight and vanish, each from a new address,
 //	           at -rate per second
@@ -92,10 +95,10 @@ func main() {
 	var o options
 	var server, suites, key, first string
 	flag.StringVar(&server, "addr", "127.0.0.1:4433", "the server's `address:port`")
-	flag.StringVar(&o.mode, "mode", "echo", "handshake, echo, squat or connect")
+	flag.StringVar(&o.mode, "mode", "echo", "handshake, echo, coap, squat or connect")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent clients (squat: goroutines)")
 	flag.IntVar(&o.serverPID, "server-pid", 0, "the server's process, whose processor time is reported")
-	flag.IntVar(&o.window, "window", 1, "echo: messages in flight per client")
+	flag.IntVar(&o.window, "window", 1, "echo, coap: messages in flight per client")
 	flag.IntVar(&o.payload, "payload", 64, "echo: bytes per message")
 	flag.Float64Var(&o.rate, "rate", 2000, "squat: squatters per second")
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "measured time")
@@ -188,7 +191,7 @@ func (o *options) check(server, suites, key, first string) error {
 		return fmt.Errorf("-local: want an address of the server's family")
 	}
 	switch {
-	case o.mode != "handshake" && o.mode != "echo" && o.mode != "squat" && o.mode != "connect":
+	case !slices.Contains([]string{"handshake", "echo", "coap", "squat", "connect"}, o.mode):
 		return fmt.Errorf("-mode: unknown %q", o.mode)
 	case o.clients < 1 || o.window < 1 || o.payload < 1 || o.payload > 16000 || o.rate <= 0:
 		return errors.New("-clients, -window, -payload and -rate want positive numbers (payload up to 16000)")
@@ -261,7 +264,7 @@ func (r report) summary(mode string, d time.Duration) string {
 		return fmt.Sprintf("%d connects, median %.2f ms, 90th percentile %.2f ms, %d failed",
 			r.ops, r.percentile(50), r.percentile(90), r.errors)
 	}
-	unit := map[string]string{"handshake": "handshakes", "echo": "echoes", "squat": "squatters"}[mode]
+	unit := map[string]string{"handshake": "handshakes", "echo": "echoes", "coap": "requests", "squat": "squatters"}[mode]
 	return fmt.Sprintf("%d %s (%.0f/s), %d errors or losses", r.ops, unit, r.rate(d), r.errors)
 }
 
@@ -310,7 +313,7 @@ func run(o options) (report, error) {
 // client is the i-th client's life in mode o.mode.
 func (o *options) client(ctx context.Context, i int, res *results, ready *sync.WaitGroup, start chan struct{}) {
 	local := nth(o.first, i)
-	if o.mode == "echo" {
+	if o.mode == "echo" || o.mode == "coap" {
 		c, err := o.connect(ctx, local)
 		ready.Done()
 		if err != nil {
@@ -500,23 +503,26 @@ func (c *conn) batch() batchConn {
 	return ipv6.NewPacketConn(c.udp)
 }
 
-// echo sends messages and checks their echoes until ctx ends, with
-// o.window in flight; those lost are counted as errors and replaced.
+// echo sends messages and checks their answers (echoes, or CoAP
+// responses) until ctx ends, with o.window in flight; those lost are
+// counted as errors and replaced.
 func (c *conn) echo(ctx context.Context, o *options, res *results) error {
-	msg := bytes.Repeat([]byte{'x'}, o.payload)
-	want := append([]byte(echoPrefix), msg...)
+	var ex exchange = newEchoExchange(o.payload)
+	if o.mode == "coap" {
+		ex = newCoAPExchange()
+	}
 	bc := c.batch()
 	in, out := make([]ipv4.Message, o.window), make([]ipv4.Message, o.window)
 	recs := make([][]byte, o.window)
 	for j := range o.window {
-		in[j].Buffers = [][]byte{make([]byte, 2048+len(want))}
-		recs[j] = make([]byte, c.s.SealedLen(len(msg)))
+		in[j].Buffers = [][]byte{make([]byte, 4096+o.payload)}
+		recs[j] = make([]byte, c.s.SealedLen(ex.size()))
 		out[j].Buffers = [][]byte{recs[j]}
 	}
 	// send seals k fresh records (the server's replay window drops copies).
 	send := func(k int) error {
 		for j := range k {
-			if _, r := c.s.Seal(recs[j], msg); r != session.RecordOK {
+			if _, r := c.s.Seal(recs[j], ex.request()); r != session.RecordOK {
 				return fmt.Errorf("seal: %s", c.s.DtlsErrorString())
 			}
 		}
@@ -562,8 +568,8 @@ func (c *conn) echo(ctx context.Context, o *options, res *results) error {
 			if err != nil || !ok {
 				continue
 			}
-			if !bytes.Equal(plain[:got], want) {
-				return fmt.Errorf("echo of %d bytes came back as %q", len(msg), plain[:min(got, 40)])
+			if err := ex.check(plain[:got]); err != nil {
+				return err
 			}
 			echoes++
 		}

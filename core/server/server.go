@@ -163,6 +163,7 @@ func (s *Server) clock() time.Time { return s.now }
 func (s *Server) Input(now time.Time, from netip.AddrPort, dgram []byte, out []Datagram) []Datagram {
 	s.now = now
 	s.stats.Datagrams++
+	s.stats.BytesIn += uint64(len(dgram))
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	if from.Addr().IsUnspecified() {
 		// The verifier lets it through, as Qt's does; but Linux routes a
