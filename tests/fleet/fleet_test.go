@@ -24,11 +24,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -243,10 +246,40 @@ func (f *fleet) startNode(id int, fleetKey string) *node {
 		"--listen", addr.String(), "--backend", f.backend.String(),
 		"--psk-file", f.keys, "--fleet-key-file", fleetKey,
 		"--cid-length", "8", "--node-id", fmt.Sprint(id), "--log-format", "json",
+		"--metrics", "127.0.0.1:0",
 		// Behind nginx every client comes from nginx's address.
 		"--max-half-open-per-ip", "1000")
 	f.waitReady(n)
 	return n
+}
+
+// metric returns the value of one series of the node's Prometheus
+// metrics, written as the text format writes it (name{label="value"}).
+func (n *node) metric(t *testing.T, series string) float64 {
+	var url string
+	for _, e := range n.log("metrics") {
+		url, _ = e["url"].(string)
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("node %d's metrics: %v", n.id, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("node %d's metrics: %v", n.id, err)
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), series+" "); ok {
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("node %d's metrics: %q: %v", n.id, line, err)
+			}
+			return x
+		}
+	}
+	t.Fatalf("node %d's metrics have no %s:\n%s", n.id, series, body)
+	return 0
 }
 
 // waitReady waits until the node completes a handshake.

@@ -24,7 +24,7 @@ import (
 func (f *fleet) cookieFromAnyNode(t *testing.T) {
 	for i, a := range f.nodes {
 		b := f.nodes[(i+1)%len(f.nodes)]
-		hvr := f.handshakeAcross(t, a.addr, b.addr)
+		hvr := f.handshakeAcross(t, a, b)
 		if hvr[a.addr] != 1 || hvr[b.addr] != 0 {
 			t.Errorf("first hello to node %d, second to node %d: HelloVerifyRequests %d from node %d and %d from node %d, want 1 and 0",
 				a.id, b.id, hvr[a.addr], a.id, hvr[b.addr], b.id)
@@ -33,24 +33,30 @@ func (f *fleet) cookieFromAnyNode(t *testing.T) {
 	other := f.startNode(200, f.write("other.key", hex.EncodeToString(random(32))))
 	defer other.stop(syscall.SIGTERM)
 	a := f.nodes[0]
-	if hvr := f.handshakeAcross(t, a.addr, other.addr); hvr[other.addr] == 0 {
+	if hvr := f.handshakeAcross(t, a, other); hvr[other.addr] == 0 {
 		t.Errorf("a node with another fleet key took node %d's cookie", a.id)
 	}
 }
 
 // handshakeAcross connects a client through a switcher from first to rest
 // and returns the HelloVerifyRequests each node sent.
-func (f *fleet) handshakeAcross(t *testing.T, first, rest netip.AddrPort) map[netip.AddrPort]int {
-	sw := startSwitcher(t, first, rest)
+func (f *fleet) handshakeAcross(t *testing.T, first, rest *node) map[netip.AddrPort]int {
+	sw := startSwitcher(t, first.addr, rest.addr)
 	c := f.newClient(99)
+	closed := rest.logged("close", c.identity)
 	err := c.dial(sw.addr(), time.Now().Add(5*time.Second))
 	if err == nil {
 		err = c.echo()
 	}
 	c.close()
+	// The switcher must pass the close_notify on before it stops, so that
+	// the session does not outlive the stage.
+	for wait := time.Now().Add(2 * time.Second); err == nil && rest.logged("close", c.identity) == closed && time.Now().Before(wait); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	hvr := sw.stop()
 	if err != nil {
-		t.Errorf("first hello to %v, then %v: %v", first, rest, err)
+		t.Errorf("first hello to node %d, then node %d: %v", first.id, rest.id, err)
 	}
 	return hvr
 }
@@ -150,6 +156,7 @@ func (f *fleet) spread(t *testing.T) []*client {
 			t.Errorf("node %d got none of %d clients", n.id, clients)
 		}
 	}
+	f.checkSessions(t, all, f.nodes)
 	return all
 }
 
@@ -178,6 +185,13 @@ func (f *fleet) nodeDies(t *testing.T, all []*client) {
 		}
 		f.checkOwner(t, c)
 	}
+	var live []*node
+	for _, n := range f.nodes {
+		if n != victim {
+			live = append(live, n)
+		}
+	}
+	f.checkSessions(t, all, live)
 	t.Logf("node %d killed: its clients were all back on other nodes after %v", victim.id, back.Round(time.Millisecond))
 }
 
@@ -202,6 +216,9 @@ func (f *fleet) nodeAdded(t *testing.T, old []*client) {
 	if on == 0 {
 		t.Errorf("node %d, added later, got none of %d new clients", added.id, len(fresh))
 	}
+	// The old nodes may still hold sessions of clients that dialed again
+	// (until their idle timeout); the new node holds only its own.
+	f.checkSessions(t, fresh, []*node{added})
 	t.Logf("node %d added: %d of %d new clients on it", added.id, on, len(fresh))
 
 	// nginx's old worker has gone, so the new one sends each old client's
@@ -245,6 +262,28 @@ func (f *fleet) keepUp(t *testing.T, cs []*client, deadline time.Time) map[*clie
 	}
 	wg.Wait()
 	return dials
+}
+
+// checkSessions checks that each of nodes reports, in its metrics, as many
+// sessions as clients name it in their connection IDs.
+func (f *fleet) checkSessions(t *testing.T, cs []*client, nodes []*node) {
+	want := map[int]float64{}
+	for _, c := range cs {
+		want[c.node()]++
+	}
+	for _, n := range nodes {
+		// A session closed with close_notify (the probes') may take a
+		// moment to go.
+		var got float64
+		for wait := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if got = n.metric(t, "dtlsgate_proxy_sessions"); got == want[n.id] || time.Now().After(wait) {
+				break
+			}
+		}
+		if got != want[n.id] {
+			t.Errorf("node %d's metrics say %v sessions, %v clients' connection IDs name it", n.id, got, want[n.id])
+		}
+	}
 }
 
 // checkOwner checks that the node the client's connection ID names is a
