@@ -366,7 +366,7 @@ func (p *Proxy) handle(w *server.Worker, e server.Event) {
 		attrs := []any{"identity", f.identity, "peer", e.Peer.String(), "cipher", f.cipher,
 			"reason", e.Reason.String(), "duration", lasted.Round(time.Millisecond).String(),
 			"bytes_to_backend", f.toBackend.Load(), "bytes_from_backend", f.fromBackend.Load()}
-		if e.Err != "" {
+		if e.Err != "" && e.Reason != server.ClosedByPeer { // a close_notify's "error" says nothing new
 			attrs = append(attrs, "error", e.Err)
 		}
 		p.log.Info("close", attrs...)
