@@ -27,6 +27,7 @@ for group in "${@:-build}"; do
 		want valgrind valgrind
 		want python3 python3
 		want cmake cmake
+		want coap-server-notls libcoap3-bin # dtlsgate-proxy's tests: CoAP servers and DTLS clients
 		;;
 	qt)
 		want /usr/lib/x86_64-linux-gnu/pkgconfig/Qt6Network.pc qt6-base-dev

@@ -24,3 +24,11 @@ install: install-proxy
 clean-proxy:
 	rm -rf bin
 clean: clean-proxy
+
+## test-proxy: dtlsgate-proxy: its Go tests (-race); libcoap's clients (OpenSSL, GnuTLS) through it to coap-server-notls (two identities, a wrong key, block-wise, observe, 100 at once), openssl s_client and the example C client to a UDP echo service, SIGHUP and SIGTERM; the example configuration and the systemd unit (systemd-analyze verify)
+.PHONY: test-proxy
+test-proxy: $(PROXY) $(BUILD)/examples/secure_udp_client_c | deps-test
+	$(GO) test -race -count=1 ./internal/proxy ./cmd/dtlsgate-proxy
+	tests/proxy/run.sh $(PROXY) $(BUILD)/examples/secure_udp_client_c
+	tests/proxy/unit.sh $(PROXY)
+test: test-proxy
