@@ -40,7 +40,7 @@ if [ "${LOAD_SMOKE:-0}" = 1 ]; then
 fi
 cores=$(nproc)
 root=$(cd "$(dirname "$0")/.." && pwd)
-. "$root/tests/interop/common.sh" # wait_for
+. "$root/tests/interop/common.sh" # interop_stop
 . "$root/scripts/coap.sh"         # free_udp_ports, wait_coap
 
 # libcoap takes the key as text, the proxy and the load generator in hex.
@@ -49,14 +49,8 @@ key=bench-secret
 key_hex=$(printf %s "$key" | od -An -tx1 | tr -d ' \n')
 
 tmp=$(mktemp -d)
-pids=""
-cleanup() {
-	local p
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	for p in $pids; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+# Every process started goes in INTEROP_PIDS; interop_stop ends them.
+trap 'interop_stop; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 printf '%s:%s\n' "$identity" "$key_hex" >"$tmp/keys.txt"
 
@@ -72,7 +66,7 @@ start_libcoap() {
 	local p
 	p=$(free_udp_ports 2)
 	coap-server-openssl -A 127.0.0.1 -p "$p" -k "$key" >"$tmp/libcoap.out" 2>&1 &
-	pids="$pids $!" server_pids=$! port=$((p + 1))
+	INTEROP_PIDS="$INTEROP_PIDS $!" server_pids=$! port=$((p + 1))
 	wait_coap "$p" || fail "coap-server-openssl did not start:" "$tmp/libcoap.out"
 }
 
@@ -83,12 +77,12 @@ start_proxy() {
 	p=$(free_udp_ports 1)
 	coap-server-notls -A 127.0.0.1 -p "$p" >"$tmp/backend.out" 2>&1 &
 	backend_pid=$!
-	pids="$pids $backend_pid"
+	INTEROP_PIDS="$INTEROP_PIDS $backend_pid"
 	wait_coap "$p" || fail "coap-server-notls did not start:" "$tmp/backend.out"
 	: >"$tmp/proxy.out"
 	"$proxy" --listen 127.0.0.1:0 --backend "127.0.0.1:$p" --psk-file "$tmp/keys.txt" --workers "$1" \
 		--log-level warn >"$tmp/proxy.out" 2>&1 &
-	pids="$pids $!" server_pids="$!,$backend_pid"
+	INTEROP_PIDS="$INTEROP_PIDS $!" server_pids="$!,$backend_pid"
 	# At warn, the one line is the listening address, logged at info: ask
 	# the kernel instead.
 	port=""
@@ -107,7 +101,7 @@ stop() {
 	for p in ${server_pids//,/ }; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in ${server_pids//,/ }; do
 		wait "$p" 2>/dev/null || true
-		pids=${pids// $p/}
+		INTEROP_PIDS=${INTEROP_PIDS// $p/}
 	done
 }
 

@@ -52,11 +52,15 @@ echo
 "$server" 127.0.0.1 0 >"$work/server.out" 2>&1 &
 server_pid=$!
 pids=" $server_pid"
-if ! wait_for "$work/server.out" '^server: listening on ' 10; then
-	echo "demo FAILED: the server did not start:"
-	sed 's/^/    /' "$work/server.out"
+# up OUTPUT PATTERN WHAT: waits until a line of OUTPUT matches PATTERN, or
+# fails the demo with what WHAT printed.
+up() {
+	wait_for "$1" "$2" 10 && return 0
+	echo "demo FAILED: $3 did not start:"
+	sed 's/^/    /' "$1"
 	exit 1
-fi
+}
+up "$work/server.out" '^server: listening on ' "the server"
 port=$(sed -n 's/^server: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/server.out")
 echo "Server: $server 127.0.0.1 0   (examples/c/secure_udp_server.c)"
 server_news
@@ -153,11 +157,7 @@ echo "    (keys.txt: sensor-1:$(cut -d: -f2 "$work/keys.txt"), \"$coap_key\" in 
 	--metrics 127.0.0.1:0 >"$work/proxy.out" 2>&1 &
 proxy_pid=$!
 pids="$pids $proxy_pid"
-if ! wait_for "$work/proxy.out" 'msg=metrics ' 10; then
-	echo "demo FAILED: the proxy did not start:"
-	sed 's/^/    /' "$work/proxy.out"
-	exit 1
-fi
+up "$work/proxy.out" 'msg=metrics ' "the proxy"
 proxy_port=$(sed -n 's/.*msg=listening address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/proxy.out")
 metrics=$(sed -n 's/.*msg=metrics url=\(.*\)$/\1/p' "$work/proxy.out")
 echo "  the proxy's log:"
