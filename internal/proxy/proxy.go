@@ -30,6 +30,7 @@ import (
 	"github.com/dtlsgate/dtlsgate/core/cookie"
 	"github.com/dtlsgate/dtlsgate/core/server"
 	"github.com/dtlsgate/dtlsgate/core/verifier"
+	"golang.org/x/sys/unix"
 )
 
 // Defaults of the fleet cookie settings.
@@ -270,7 +271,7 @@ func (p *Proxy) Start(ctx context.Context) error {
 	}
 	p.ep = ep
 	close(p.ready)
-	attrs := []any{"address", ep.Addr().String(), "read_buffer", ep.ReadBuffer()}
+	attrs := []any{"address", ep.Addr().String(), "read_buffer", ep.ReadBuffer(), "keys", p.keys.Len()}
 	if p.fallback.IsValid() {
 		attrs = append(attrs, "backend", p.fallback.String())
 	}
@@ -366,7 +367,7 @@ func (p *Proxy) handle(w *server.Worker, e server.Event) {
 		attrs := []any{"identity", f.identity, "peer", e.Peer.String(), "cipher", f.cipher,
 			"reason", e.Reason.String(), "duration", lasted.Round(time.Millisecond).String(),
 			"bytes_to_backend", f.toBackend.Load(), "bytes_from_backend", f.fromBackend.Load()}
-		if e.Err != "" {
+		if e.Err != "" && e.Reason != server.ClosedByPeer { // a close_notify's "error" says nothing new
 			attrs = append(attrs, "error", e.Err)
 		}
 		p.log.Info("close", attrs...)
@@ -414,30 +415,56 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 }
 
 // relay sends the backend's replies to the device until the session ends
-// and closes the socket.
+// and closes the socket. It waits for the socket in the runtime's poller
+// holding no buffer: a buffer is taken from a pool only once a datagram is
+// there, so an idle session costs its goroutine and its socket alone.
 func (p *Proxy) relay(f *flow) {
 	defer p.readers.Done()
 	<-p.ready
-	buf := make([]byte, 65535)
+	raw, err := f.conn.SyscallConn()
+	if err != nil {
+		p.obs.BackendError("read", err)
+		return
+	}
 	for {
-		n, err := f.conn.Read(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
+		var buf *[]byte
+		var n int
+		var rerr error
+		err := raw.Read(func(fd uintptr) bool {
+			buf = buffers.Get().(*[]byte)
+			// MSG_TRUNC: n is the datagram's real length, so one longer
+			// than a record is seen, not cut.
+			n, _, rerr = unix.Recvfrom(int(fd), *buf, unix.MSG_TRUNC)
+			if rerr == unix.EAGAIN || rerr == unix.EINTR {
+				buffers.Put(buf)
+				return false
 			}
-			// An ICMP error reported on the socket (the backend is
-			// not listening): the next datagram may fare better.
-			p.obs.BackendError("read", err)
-			continue
+			return true
+		})
+		if err != nil { // closed: the session ended
+			return
 		}
-		if n == 0 || n > maxRecordPlaintext {
-			p.obs.Dropped(DropTooLarge)
-			continue
-		}
-		if p.ep.Send(*f.peer.Load(), buf[:n]) != nil {
-			p.obs.Dropped(DropDeviceGone)
-			continue
-		}
+		p.deliver(f, *buf, n, rerr)
+		buffers.Put(buf)
+	}
+}
+
+// buffers hold one backend datagram each, as long as a record can carry.
+var buffers = sync.Pool{New: func() any { b := make([]byte, maxRecordPlaintext); return &b }}
+
+// deliver sends the n bytes the backend sent, read into buf, to the
+// device.
+func (p *Proxy) deliver(f *flow, buf []byte, n int, err error) {
+	switch {
+	case err != nil:
+		// An ICMP error reported on the socket (the backend is not
+		// listening): the next datagram may fare better.
+		p.obs.BackendError("read", err)
+	case n == 0 || n > maxRecordPlaintext:
+		p.obs.Dropped(DropTooLarge)
+	case p.ep.Send(*f.peer.Load(), buf[:n]) != nil:
+		p.obs.Dropped(DropDeviceGone)
+	default:
 		f.fromBackend.Add(uint64(n))
 		p.obs.Datagram(FromBackend, n)
 	}
