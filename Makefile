@@ -214,10 +214,10 @@ test-readme: $(BUILD)/cpp/readme_quickstart_qt $(SO) $(ARCHIVE) | deps-qt deps-t
 	tests/readme/run.py README.md --server 'C++/Qt=$(BUILD)/cpp/readme_quickstart_qt'
 	tests/readme/qt.sh
 
-## demo: the C echo server on loopback; the Python client, the C client and openssl s_client each get in and get an echo
+## demo: the C echo server on loopback; the Python client, the C client and openssl s_client each get in and get an echo; then coap-client-openssl fetches / through dtlsgate-proxy from coap-server-notls, with the proxy's log and metrics
 .PHONY: demo
 demo: $(EXAMPLES_C) $(SO) | deps-test
-	scripts/demo.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c
+	scripts/demo.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c $(PROXY)
 
 ## bench: Go benchmarks, the C ABI next to Qt 6's QDtlsClientVerifier, handshakes next to pion, then one table against OpenSSL 3 and GnuTLS 3
 .PHONY: bench
@@ -226,6 +226,7 @@ bench: $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt | deps-qt
 	bench/run.sh $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt
 	bench/session.sh $(GO)
 	bench/load.sh $(BUILD)
+	bench/proxy.sh $(BUILD)/bench_loadgen $(PROXY)
 	bench/inmem.sh $(BUILD) $(GO)
 
 ## fuzz: each fuzz target for FUZZTIME (default 5m); `make test` runs each for 100000 executions
@@ -251,6 +252,7 @@ include bench/bench.mk
 include packaging/release.mk
 include cmd/dtlsgate-proxy/proxy.mk
 include tests/fleet/fleet.mk
+include bench/proxy.mk
 
 # ---------------------------------------------------------------------------
 # Install

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Installs the system tools the build, tests and demo need, only when one is
 # missing, so a fresh Debian 12 machine gets them and a prepared one pays nothing.
-# Usage: scripts/ensure-deps.sh [group...]   groups: build test qt pyside bench release coap fleet
+# Usage: scripts/ensure-deps.sh [group...]   groups: build test qt pyside bench release fleet
 set -eu
 
 need=""
@@ -48,9 +48,6 @@ for group in "${@:-build}"; do
 		want dpkg-buildpackage dpkg-dev
 		want lintian lintian
 		want /usr/lib/python3.11/ensurepip/__init__.py python3-venv
-		;;
-	coap) # libcoap's servers and clients: the proxy's demo act and its benchmark
-		want coap-server-notls libcoap3-bin
 		;;
 	fleet) # tests/fleet runs its own nginx as a UDP load balancer, never the system's service
 		want /usr/sbin/nginx nginx

@@ -27,7 +27,8 @@
 // R is operations per second over -duration after -warmup; the connect
 // times are those of the connect mode (0 elsewhere). C, S and I are
 // processor time over the same window, in cores: what this process used,
-// what the server (-server-pid, Linux's /proc) used, and what the machine
+// what the server (-server-pid, Linux's /proc; a server of several
+// processes, such as a proxy and its backend, is their sum) used, and what the machine
 // left idle. On a machine where the load generator and the server share
 // the cores, they say how much was left to the server. It exits 1 when
 // nothing completed or an echo came back wrong, 2 on bad flags.
@@ -78,8 +79,8 @@ type options struct {
 	clients int
 	window  int
 	payload int
-	// serverPID is the server's process id, 0 when unknown.
-	serverPID int
+	// serverPID holds the server's processes, none when unknown.
+	serverPID []int
 	rate      float64
 	duration  time.Duration
 	warmup    time.Duration
@@ -93,11 +94,11 @@ type options struct {
 
 func main() {
 	var o options
-	var server, suites, key, first string
+	var server, suites, key, first, pids string
 	flag.StringVar(&server, "addr", "127.0.0.1:4433", "the server's `address:port`")
 	flag.StringVar(&o.mode, "mode", "echo", "handshake, echo, coap, squat or connect")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent clients (squat: goroutines)")
-	flag.IntVar(&o.serverPID, "server-pid", 0, "the server's process, whose processor time is reported")
+	flag.StringVar(&pids, "server-pid", "", "the server's processes, `PID[,PID...]`, whose processor time is reported")
 	flag.IntVar(&o.window, "window", 1, "echo, coap: messages in flight per client")
 	flag.IntVar(&o.payload, "payload", 64, "echo: bytes per message")
 	flag.Float64Var(&o.rate, "rate", 2000, "squat: squatters per second")
@@ -108,7 +109,15 @@ func main() {
 	flag.StringVar(&first, "local", "", "source address of the first client (default: 127.0.1.1; squat 127.2.0.1; connect 127.0.0.1)")
 	identity := flag.String("identity", defaultIdentity, "PSK identity")
 	flag.Parse()
-	if err := o.check(server, suites, key, first); err != nil || flag.NArg() > 0 {
+	err := o.check(server, suites, key, first)
+	for p := range strings.SplitSeq(pids, ",") {
+		if n, e := strconv.Atoi(p); e == nil && n > 0 {
+			o.serverPID = append(o.serverPID, n)
+		} else if p != "" && err == nil {
+			err = fmt.Errorf("-server-pid: %q is not a process id", p)
+		}
+	}
+	if err != nil || flag.NArg() > 0 {
 		if err == nil {
 			err = fmt.Errorf("unexpected argument %q", flag.Arg(0))
 		}
@@ -135,18 +144,18 @@ type usage struct{ self, server, idle float64 }
 // Linux's clock tick for /proc, USER_HZ, is 100 on every architecture.
 const userHZ = 100
 
-func usageNow(serverPID int) usage {
+func usageNow(serverPID []int) usage {
 	var u usage
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		u.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	}
-	if serverPID > 0 {
+	for _, pid := range serverPID {
 		// utime and stime are the 12th and 13th fields after the
 		// parenthesised command name.
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", serverPID)); err == nil {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
 			if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(f) > 12 {
-				u.server = (atof(f[11]) + atof(f[12])) / userHZ
+				u.server += (atof(f[11]) + atof(f[12])) / userHZ
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 
 	"github.com/dtlsgate/dtlsgate/internal/proxy"
 	"github.com/dtlsgate/dtlsgate/internal/proxymetrics"
@@ -16,8 +17,9 @@ import (
 // --metrics ADDR: the Prometheus endpoint (internal/proxymetrics).
 func init() {
 	var address string
-	var m *proxymetrics.Metrics
-	var log *slog.Logger
+	// What configure hands to started. A run's started goroutine may
+	// outlive the run (tests call run again), so it takes its own copy.
+	var current atomic.Pointer[metricsRun]
 	extensions = append(extensions, extension{
 		help: `   Metrics
        --metrics HOST:PORT
@@ -29,30 +31,42 @@ func init() {
 `,
 		flags: func(fs *flag.FlagSet) { fs.StringVar(&address, "metrics", "", "") },
 		configure: func(cfg *proxy.Config) error {
+			current.Store(nil)
 			if address == "" {
 				return nil
 			}
 			if _, _, err := net.SplitHostPort(address); err != nil {
 				return fmt.Errorf("--metrics %q: want HOST:PORT", address)
 			}
-			m, log = proxymetrics.New(), cfg.Logger
-			cfg.Observer = m
+			r := &metricsRun{address: address, m: proxymetrics.New(), log: cfg.Logger}
+			cfg.Observer = r.m
+			current.Store(r)
 			return nil
 		},
 		started: func(ctx context.Context, p *proxy.Proxy) error {
-			if m == nil {
-				return nil
-			}
-			m.SetStats(p.Stats)
-			ln, err := net.Listen("tcp", address)
-			if err != nil {
-				return fmt.Errorf("--metrics: %v", err)
-			}
-			log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
-			if err := m.Serve(ctx, ln); err != nil {
-				return fmt.Errorf("--metrics: %v", err)
+			if r := current.Load(); r != nil {
+				return r.serve(ctx, p)
 			}
 			return nil
 		},
 	})
+}
+
+type metricsRun struct {
+	address string
+	m       *proxymetrics.Metrics
+	log     *slog.Logger
+}
+
+func (r *metricsRun) serve(ctx context.Context, p *proxy.Proxy) error {
+	r.m.SetStats(p.Stats)
+	ln, err := net.Listen("tcp", r.address)
+	if err != nil {
+		return fmt.Errorf("--metrics: %v", err)
+	}
+	r.log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	if err := r.m.Serve(ctx, ln); err != nil {
+		return fmt.Errorf("--metrics: %v", err)
+	}
+	return nil
 }
