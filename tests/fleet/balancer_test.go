@@ -63,7 +63,7 @@ func startBalancer(t *testing.T, dir string, nodes []*node) *balancer {
 	}
 	// worker_shutdown_timeout: an old worker ends 1 s after a reload
 	// instead of keeping its UDP sessions for proxy_timeout.
-	b.process = start(t, "nginx", nginxPath, "-p", b.dir, "-c", conf, "-e", b.errorLog(),
+	b.process = start(t, b.dir, "nginx", nginxPath, "-p", b.dir, "-c", conf, "-e", b.errorLog(),
 		"-g", "daemon off; error_log "+b.errorLog()+" notice; worker_shutdown_timeout 1s;")
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -33,7 +33,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -167,35 +166,24 @@ func startEcho(t *testing.T) netip.AddrPort {
 }
 
 // process is a child the test ends however it ends: in a process group of
-// its own, so that nginx's workers go with their master.
+// its own, so that nginx's workers go with their master. What it prints
+// goes to a file, which the child writes without the test's help.
 type process struct {
 	name   string
 	cmd    *exec.Cmd
-	out    *output
+	output string // the file
 	exited chan struct{}
 }
 
-// output collects what a process prints.
-type output struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *output) Write(b []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(b)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
-
-func start(t *testing.T, name string, args ...string) *process {
-	p := &process{name: name, cmd: exec.Command(args[0], args[1:]...), out: &output{}, exited: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+func start(t *testing.T, dir, name string, args ...string) *process {
+	p := &process{name: name, cmd: exec.Command(args[0], args[1:]...), exited: make(chan struct{})}
+	p.output = filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".out")
+	out, err := os.Create(p.output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close() // the child has its own copy
+	p.cmd.Stdout, p.cmd.Stderr = out, out
 	// Pdeathsig: if the test binary dies (a -timeout panic), SIGTERM still
 	// ends the child, and nginx's master takes its workers with it.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
@@ -206,10 +194,16 @@ func start(t *testing.T, name string, args ...string) *process {
 	t.Cleanup(func() {
 		p.stop(syscall.SIGTERM)
 		if t.Failed() {
-			t.Logf("%s: %s\n----- its output -----\n%s-----", name, strings.Join(args, " "), p.out)
+			t.Logf("%s: %s\n----- its output -----\n%s-----", name, strings.Join(args, " "), p.out())
 		}
 	})
 	return p
+}
+
+// out returns what the process printed so far.
+func (p *process) out() string {
+	b, _ := os.ReadFile(p.output)
+	return string(b)
 }
 
 // stop sends sig and waits; whatever is left of the group after 5 s is
@@ -242,7 +236,7 @@ func (f *fleet) startNode(id int, fleetKey string) *node {
 	t := f.t
 	addr := freePort(t)
 	n := &node{id: id, addr: addr}
-	n.process = start(t, fmt.Sprintf("node %d", id), f.proxy,
+	n.process = start(t, f.dir, fmt.Sprintf("node %d", id), f.proxy,
 		"--listen", addr.String(), "--backend", f.backend.String(),
 		"--psk-file", f.keys, "--fleet-key-file", fleetKey,
 		"--cid-length", "8", "--node-id", fmt.Sprint(id), "--log-format", "json",
@@ -294,7 +288,7 @@ func (f *fleet) waitReady(n *node) {
 		}
 		select {
 		case <-n.exited:
-			f.t.Fatalf("node %d exited: %s", n.id, n.out)
+			f.t.Fatalf("node %d exited: %s", n.id, n.out())
 		default:
 		}
 		if time.Now().After(deadline) {

@@ -328,7 +328,7 @@ func (f *fleet) checkOwner(t *testing.T, c *client) {
 // log returns the node's JSON log lines with message msg.
 func (n *node) log(msg string) []map[string]any {
 	var found []map[string]any
-	for line := range strings.Lines(n.out.String()) {
+	for line := range strings.Lines(n.out()) {
 		var e map[string]any
 		if json.Unmarshal([]byte(line), &e) == nil && e["msg"] == msg {
 			found = append(found, e)
