@@ -49,7 +49,7 @@ const (
 	streamPath  = "/usr/lib/nginx/modules/ngx_stream_module.so"
 	clients     = 60
 	failover    = 10 * time.Second // what the issue allows for a dead node's clients to be back
-	echoWait    = time.Second      // a client that hears nothing for this long takes its node for gone
+	echoWait    = 2 * time.Second  // a client that hears nothing for this long takes its node for gone
 	dialTimeout = 3 * time.Second  // one handshake attempt
 	nodeIDBase  = 1                // node i (0-based) runs with --node-id i+nodeIDBase
 )
