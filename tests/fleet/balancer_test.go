@@ -22,7 +22,6 @@ import (
 // test's child, never as the system's service.
 type balancer struct {
 	*process
-	t    *testing.T
 	dir  string
 	addr netip.AddrPort
 }
@@ -52,11 +51,11 @@ stream {
 `
 
 func startBalancer(t *testing.T, dir string, nodes []*node) *balancer {
-	b := &balancer{t: t, dir: filepath.Join(dir, "nginx"), addr: freePort(t)}
+	b := &balancer{dir: filepath.Join(dir, "nginx"), addr: freePort(t)}
 	if err := os.Mkdir(b.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	conf := b.configure(nodes)
+	conf := b.configure(t, nodes)
 	out, err := exec.Command(nginxPath, "-t", "-q", "-p", b.dir, "-c", conf, "-e", b.errorLog()).CombinedOutput()
 	if err != nil {
 		t.Fatalf("nginx -t: %v\n%s", err, out)
@@ -71,14 +70,14 @@ func startBalancer(t *testing.T, dir string, nodes []*node) *balancer {
 			t.Logf("nginx's error log:\n%s", log)
 		}
 	})
-	b.wait("start worker process", 1)
+	b.wait(t, "start worker process", 1)
 	return b
 }
 
 func (b *balancer) errorLog() string { return filepath.Join(b.dir, "error.log") }
 
 // configure writes the configuration with nodes as the upstream servers.
-func (b *balancer) configure(nodes []*node) string {
+func (b *balancer) configure(t *testing.T, nodes []*node) string {
 	var servers strings.Builder
 	for _, n := range nodes {
 		fmt.Fprintf(&servers, "\t\tserver %s;\n", n.addr)
@@ -86,7 +85,7 @@ func (b *balancer) configure(nodes []*node) string {
 	conf := filepath.Join(b.dir, "nginx.conf")
 	text := fmt.Sprintf(nginxConf, streamPath, filepath.Join(b.dir, "nginx.pid"), servers.String(), b.addr)
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
-		b.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return conf
 }
@@ -94,12 +93,12 @@ func (b *balancer) configure(nodes []*node) string {
 // reload gives nginx nodes as its upstream servers, as an operator does
 // with `nginx -s reload`, and waits until the new worker has started and
 // the old one has exited.
-func (b *balancer) reload(nodes []*node) {
-	b.configure(nodes)
+func (b *balancer) reload(t *testing.T, nodes []*node) {
+	b.configure(t, nodes)
 	started, exited := b.count("start worker process"), b.count("exited with code")
 	b.cmd.Process.Signal(syscall.SIGHUP)
-	b.wait("start worker process", started+1)
-	b.wait("exited with code", exited+1)
+	b.wait(t, "start worker process", started+1)
+	b.wait(t, "exited with code", exited+1)
 }
 
 // count counts the lines of nginx's error log that hold each of what.
@@ -114,16 +113,16 @@ func (b *balancer) count(what ...string) int {
 	return n
 }
 
-func (b *balancer) wait(what string, n int) {
+func (b *balancer) wait(t *testing.T, what string, n int) {
 	deadline := time.Now().Add(10 * time.Second)
 	for b.count(what) < n {
 		select {
 		case <-b.exited:
-			b.t.Fatal("nginx exited")
+			t.Fatal("nginx exited")
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			b.t.Fatalf("nginx's error log has no %d lines with %q", n, what)
+			t.Fatalf("nginx's error log has no %d lines with %q", n, what)
 		}
 	}
 }

@@ -9,7 +9,7 @@
 // with nobody touching the balancer, a node added later takes clients, and
 // the node byte of each connection ID names the node holding the session.
 //
-//	go test -tags fleet ./tests/fleet -proxy build/dtlsgate-proxy
+//	go test -tags fleet ./tests/fleet -proxy "$PWD/bin/dtlsgate-proxy"
 //
 // It needs nginx with its stream module (scripts/ensure-deps.sh fleet). The
 // balancer and the nodes are processes of their own on loopback ports; the
@@ -56,7 +56,6 @@ const (
 
 // fleet is what every test stage shares.
 type fleet struct {
-	t       *testing.T
 	dir     string
 	proxy   string
 	backend netip.AddrPort
@@ -70,7 +69,7 @@ type fleet struct {
 func TestFleet(t *testing.T) {
 	f := newFleet(t)
 	for range 3 {
-		f.addNode(f.key)
+		f.addNode(t, f.key)
 	}
 	f.lb = startBalancer(t, f.dir, f.nodes)
 
@@ -93,7 +92,7 @@ func newFleet(t *testing.T) *fleet {
 			t.Fatalf("%v: run scripts/ensure-deps.sh fleet", err)
 		}
 	}
-	f := &fleet{t: t, dir: t.TempDir(), secrets: map[string][]byte{}}
+	f := &fleet{dir: t.TempDir(), secrets: map[string][]byte{}}
 	f.proxy = *proxyPath
 	if f.proxy == "" {
 		f.proxy = filepath.Join(f.dir, "dtlsgate-proxy")
@@ -111,8 +110,8 @@ func newFleet(t *testing.T) *fleet {
 		f.secrets[id] = key
 		fmt.Fprintf(&lines, "%s:%x\n", id, key)
 	}
-	f.keys = f.write("keys.txt", lines.String())
-	f.key = f.write("fleet.key", hex.EncodeToString(random(32))+"\n")
+	f.keys = f.write(t, "keys.txt", lines.String())
+	f.key = f.write(t, "fleet.key", hex.EncodeToString(random(32))+"\n")
 	return f
 }
 
@@ -124,10 +123,10 @@ func random(n int) []byte {
 	return b
 }
 
-func (f *fleet) write(name, content string) string {
+func (f *fleet) write(t *testing.T, name, content string) string {
 	p := filepath.Join(f.dir, name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return p
 }
@@ -206,17 +205,18 @@ func (p *process) out() string {
 	return string(b)
 }
 
-// stop sends sig and waits; whatever is left of the group after 5 s is
-// killed.
+// stop sends sig and waits (nginx's master exits after its workers); if
+// the process is still there after 5 s, its whole group is killed, while
+// the unreaped leader keeps the group id from going to anyone else.
 func (p *process) stop(sig syscall.Signal) {
-	pgid := p.cmd.Process.Pid
-	syscall.Kill(pgid, sig)
+	pid := p.cmd.Process.Pid
+	syscall.Kill(pid, sig)
 	select {
 	case <-p.exited:
 	case <-time.After(5 * time.Second):
+		syscall.Kill(-pid, syscall.SIGKILL)
+		<-p.exited
 	}
-	syscall.Kill(-pgid, syscall.SIGKILL)
-	<-p.exited
 }
 
 // node is one dtlsgate-proxy process.
@@ -226,14 +226,14 @@ type node struct {
 	addr netip.AddrPort
 }
 
-func (f *fleet) addNode(fleetKey string) *node {
-	n := f.startNode(len(f.nodes)+nodeIDBase, fleetKey)
+func (f *fleet) addNode(t *testing.T, fleetKey string) *node {
+	n := f.startNode(t, len(f.nodes)+nodeIDBase, fleetKey)
 	f.nodes = append(f.nodes, n)
 	return n
 }
 
-func (f *fleet) startNode(id int, fleetKey string) *node {
-	t := f.t
+// startNode starts a node that ends with t.
+func (f *fleet) startNode(t *testing.T, id int, fleetKey string) *node {
 	addr := freePort(t)
 	n := &node{id: id, addr: addr}
 	n.process = start(t, f.dir, fmt.Sprintf("node %d", id), f.proxy,
@@ -243,7 +243,7 @@ func (f *fleet) startNode(id int, fleetKey string) *node {
 		"--metrics", "127.0.0.1:0",
 		// Behind nginx every client comes from nginx's address.
 		"--max-half-open-per-ip", "1000")
-	f.waitReady(n)
+	f.waitReady(t, n)
 	return n
 }
 
@@ -277,7 +277,7 @@ func (n *node) metric(t *testing.T, series string) float64 {
 }
 
 // waitReady waits until the node completes a handshake.
-func (f *fleet) waitReady(n *node) {
+func (f *fleet) waitReady(t *testing.T, n *node) {
 	deadline := time.Now().Add(10 * time.Second)
 	c := f.newClient(99)
 	for {
@@ -288,11 +288,11 @@ func (f *fleet) waitReady(n *node) {
 		}
 		select {
 		case <-n.exited:
-			f.t.Fatalf("node %d exited: %s", n.id, n.out())
+			t.Fatalf("node %d exited: %s", n.id, n.out())
 		default:
 		}
 		if time.Now().After(deadline) {
-			f.t.Fatalf("node %d does not answer: %v", n.id, err)
+			t.Fatalf("node %d does not answer: %v", n.id, err)
 		}
 	}
 }

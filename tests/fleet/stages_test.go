@@ -30,7 +30,7 @@ func (f *fleet) cookieFromAnyNode(t *testing.T) {
 				a.id, b.id, hvr[a.addr], a.id, hvr[b.addr], b.id)
 		}
 	}
-	other := f.startNode(200, f.write("other.key", hex.EncodeToString(random(32))))
+	other := f.startNode(t, 200, f.write(t, "other.key", hex.EncodeToString(random(32))))
 	defer other.stop(syscall.SIGTERM)
 	a := f.nodes[0]
 	if hvr := f.handshakeAcross(t, a, other); hvr[other.addr] == 0 {
@@ -209,8 +209,8 @@ func (f *fleet) nodeDies(t *testing.T, all []*client) {
 // with a reload (the dead node stays listed: nobody removed it); new
 // clients must reach it, and every client must still be served.
 func (f *fleet) nodeAdded(t *testing.T, old []*client) {
-	added := f.addNode(f.key)
-	f.lb.reload(f.nodes)
+	added := f.addNode(t, f.key)
+	f.lb.reload(t, f.nodes)
 	fresh := make([]*client, 30)
 	for i := range fresh {
 		fresh[i] = f.newClient(clients + i)
