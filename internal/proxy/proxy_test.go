@@ -540,27 +540,19 @@ func TestBackendTroubles(t *testing.T) {
 	}
 }
 
-// Nodes with the same fleet key accept each other's cookies; a node with
-// another key does not.
-func TestFleetKey(t *testing.T) {
-	b := startBackend(t, "svc")
-	dir := t.TempDir()
-	k1 := writeFile(t, dir, "k1", "# fleet", "00112233445566778899aabbccddeeff", "0011")
-	k2 := writeFile(t, dir, "k2", "ffeeddccbbaa99887766554433221100")
-	withKey := func(path string) func(*Config) { return func(c *Config) { c.FleetKeyFile = path } }
-	n1, n2, other := start(t, b, []string{"alice"}, withKey(k1)), start(t, b, []string{"alice"}, withKey(k1)), start(t, b, []string{"alice"}, withKey(k2))
-
+// crossCookie asks mint for a cookie and sends the ClientHello with it to
+// verify, from a new client; it returns the handshake type of verify's
+// answer: 2, a ServerHello (the cookie held), or 3, a HelloVerifyRequest.
+func crossCookie(t *testing.T, mint, verify netip.AddrPort) byte {
+	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	s, _ := session.New(session.Client, session.Config{})
-	s.SetPeer(n1.Addr())
+	s.SetPeer(mint)
 	s.DoHandshake(nil)
-	hello := s.Outgoing()[0]
-	// send returns the handshake type of the answer: 3 HelloVerifyRequest,
-	// 2 ServerHello.
 	send := func(to netip.AddrPort, d []byte) ([]byte, byte) {
 		conn.WriteToUDPAddrPort(d, to)
 		conn.SetReadDeadline(time.Now().Add(netLimit))
@@ -571,17 +563,46 @@ func TestFleetKey(t *testing.T) {
 		}
 		return buf[:n], buf[13]
 	}
-	hvr, typ := send(n1.Addr(), hello)
+	hvr, typ := send(mint, s.Outgoing()[0])
 	if typ != 3 {
 		t.Fatalf("answer type %d, want a HelloVerifyRequest", typ)
 	}
 	s.DoHandshake(hvr)
-	withCookie := s.Outgoing()[0]
-	if _, typ := send(other.Addr(), withCookie); typ != 3 {
+	_, typ = send(verify, s.Outgoing()[0])
+	return typ
+}
+
+// Nodes with the same fleet key accept each other's cookies; a node with
+// another key does not. A reload with the same key keeps the cookies in
+// flight good; one with a new key moves to it.
+func TestFleetKey(t *testing.T) {
+	b := startBackend(t, "svc")
+	dir := t.TempDir()
+	k1 := writeFile(t, dir, "k1", "# fleet", "00112233445566778899aabbccddeeff", "0011")
+	k2 := writeFile(t, dir, "k2", "ffeeddccbbaa99887766554433221100")
+	withKey := func(path string) func(*Config) { return func(c *Config) { c.FleetKeyFile = path } }
+	n1, n2, other := start(t, b, []string{"alice"}, withKey(k1)), start(t, b, []string{"alice"}, withKey(k1)), start(t, b, []string{"alice"}, withKey(k2))
+	if typ := crossCookie(t, n1.Addr(), n2.Addr()); typ != 2 {
+		t.Fatalf("a node with the same fleet key answered type %d, want a ServerHello", typ)
+	}
+	if typ := crossCookie(t, n1.Addr(), other.Addr()); typ != 3 {
 		t.Fatalf("a node with another fleet key took the cookie (answer type %d)", typ)
 	}
-	if _, typ := send(n2.Addr(), withCookie); typ != 2 {
-		t.Fatalf("a node with the same fleet key answered type %d, want a ServerHello", typ)
+	if err := n2.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if typ := crossCookie(t, n1.Addr(), n2.Addr()); typ != 2 {
+		t.Fatalf("after a reload with the same key: answer type %d", typ)
+	}
+	writeFile(t, dir, "k1", "ffeeddccbbaa99887766554433221100")
+	if err := n2.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if typ := crossCookie(t, n1.Addr(), n2.Addr()); typ != 3 {
+		t.Fatalf("after a reload with a new key, the old key's cookie held (type %d)", typ)
+	}
+	if typ := crossCookie(t, other.Addr(), n2.Addr()); typ != 2 {
+		t.Fatalf("after a reload with a new key, that key's cookie: type %d", typ)
 	}
 }
 
