@@ -452,11 +452,12 @@ func TestIdleTimeoutClosesBackendSocket(t *testing.T) {
 	c.Close()
 }
 
-// A device with a connection ID that comes back from a new address keeps
-// its session and its backend socket; replies follow it.
+// A device with a connection ID (its first byte the node id) that comes
+// back from a new address keeps its session and its backend socket;
+// replies follow it.
 func TestMovedRepliesFollow(t *testing.T) {
 	b := startBackend(t, "svc")
-	p := start(t, b, []string{"alice"}, nil)
+	p := start(t, b, []string{"alice"}, func(c *Config) { c.Serve.Server.NodeID = 7 })
 	a, err := dial(t, p, "alice", true)
 	if err != nil {
 		t.Fatal(err)
@@ -481,7 +482,7 @@ func TestMovedRepliesFollow(t *testing.T) {
 	if p.obs.moved[1] != fresh.LocalAddr().(*net.UDPAddr).AddrPort() {
 		t.Fatalf("moved %v", p.obs.moved)
 	}
-	if len(p.obs.connected[0].ConnectionID) != 8 {
+	if id := p.obs.connected[0].ConnectionID; len(id) != 8 || id[0] != 7 {
 		t.Fatalf("connection ID %x", p.obs.connected[0].ConnectionID)
 	}
 }
