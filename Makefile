@@ -251,7 +251,7 @@ include bindings/cpp/cpp.mk
 include bench/bench.mk
 include packaging/release.mk
 include cmd/dtlsgate-proxy/proxy.mk
-include bench/proxy.mk
+include cmd/dtlsgate-proxy/ops.mk
 
 # ---------------------------------------------------------------------------
 # Install
