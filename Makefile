@@ -252,7 +252,7 @@ include bench/bench.mk
 include packaging/release.mk
 include cmd/dtlsgate-proxy/proxy.mk
 include tests/fleet/fleet.mk
-include bench/proxy.mk
+include cmd/dtlsgate-proxy/ops.mk
 
 # ---------------------------------------------------------------------------
 # Install

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Included by the top-level Makefile after cmd/dtlsgate-proxy/proxy.mk: the
-# proxy's act in `make demo` (scripts/demo.sh) and its CoAP benchmark
-# against libcoap with OpenSSL in `make bench` (bench/proxy.sh).
+# proxy's act in `make demo` (scripts/demo.sh), its CoAP benchmark against
+# libcoap with OpenSSL in `make bench` (bench/proxy.sh), and the licenses of
+# what it links (its metrics bring the Prometheus client library).
 
 demo: $(PROXY) | deps-test
 
@@ -18,4 +19,9 @@ bench: $(BUILD)/bench_loadgen $(PROXY) | deps-test
 test-proxy-ops: demo $(BUILD)/bench_loadgen $(PROXY) | deps-test
 	LOAD_SMOKE=1 bench/proxy.sh $(BUILD)/bench_loadgen $(PROXY)
 
-test: test-proxy-ops
+## test-proxy-license: THIRD_PARTY_NOTICES and cmd/dtlsgate-proxy/THIRD_PARTY_NOTICES name every module linked into bin/dtlsgate-proxy
+.PHONY: test-proxy-license
+test-proxy-license: $(PROXY)
+	scripts/check-notices.sh $(PROXY) THIRD_PARTY_NOTICES cmd/dtlsgate-proxy/THIRD_PARTY_NOTICES
+
+test: test-proxy-ops test-proxy-license
