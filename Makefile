@@ -39,7 +39,7 @@ SO_LDFLAGS := -extldflags '-Wl,-soname,$(SONAME) -Wl,--version-script=$(CURDIR)/
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 
-## all: build lib/libdtlsgate.so (+ soname link) and lib/libdtlsgate.a
+## all: build lib/libdtlsgate.so (+ soname link), lib/libdtlsgate.a and bin/dtlsgate-proxy
 .PHONY: all
 all: $(SO) $(ARCHIVE)
 
@@ -253,10 +253,10 @@ test-readme: $(BUILD)/cpp/readme_quickstart_qt $(SO) $(ARCHIVE) | deps-qt deps-t
 	tests/readme/run.py README.md --server 'C++/Qt=$(BUILD)/cpp/readme_quickstart_qt'
 	tests/readme/qt.sh
 
-## demo: the C echo server on loopback; the Python client, the C client and openssl s_client each get in and get an echo
+## demo: the C echo server on loopback; the Python client, the C client and openssl s_client each get in and get an echo; then coap-client-openssl fetches / through dtlsgate-proxy from coap-server-notls, with the proxy's log and metrics
 .PHONY: demo
 demo: $(EXAMPLES_C) $(SO) | deps-test
-	scripts/demo.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c
+	scripts/demo.sh $(BUILD)/examples/secure_udp_server_c $(BUILD)/examples/secure_udp_client_c $(PROXY)
 
 ## bench: Go benchmarks, the C ABI next to Qt 6's QDtlsClientVerifier, handshakes next to pion, then one table against OpenSSL 3 and GnuTLS 3
 .PHONY: bench
@@ -265,6 +265,7 @@ bench: $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt | deps-qt
 	bench/run.sh $(BUILD)/bench_dtlsgate $(BUILD)/bench_qt
 	bench/session.sh $(GO)
 	bench/load.sh $(BUILD)
+	bench/proxy.sh $(BUILD)/bench_loadgen $(PROXY)
 	bench/inmem.sh $(BUILD) $(GO)
 
 ## fuzz: each fuzz target for FUZZTIME (default 5m); `make test` runs each for 100000 executions
@@ -288,6 +289,9 @@ include bindings/python/python.mk
 include bindings/cpp/cpp.mk
 include bench/bench.mk
 include packaging/release.mk
+include cmd/dtlsgate-proxy/proxy.mk
+include tests/fleet/fleet.mk
+include cmd/dtlsgate-proxy/ops.mk
 
 # ---------------------------------------------------------------------------
 # Install

@@ -48,7 +48,7 @@ $(BUILD)/bench_endpoint_server: bench/endpoint_server.c examples/c/example.h $(H
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 $(CFLAGS_STRICT) -Iinclude -o $@ $< $(LDFLAGS_SHARED)
 
-$(BUILD)/bench_loadgen: bench/loadgen/main.go $(GO_SOURCES) $(wildcard internal/*/*.go)
+$(BUILD)/bench_loadgen: $(wildcard bench/loadgen/*.go) $(GO_SOURCES) $(wildcard internal/*/*.go)
 	@mkdir -p $(@D)
 	$(GO) build -o $@ ./bench/loadgen
 

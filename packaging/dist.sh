@@ -20,7 +20,7 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1 &&
 	git ls-files -z >"$tmp/files"
 	stamp=$(git log -1 --format=%ct)
 else
-	find . \( -name build -o -name lib -o -name .git -o -name __pycache__ \) -prune -o \
+	find . \( -name build -o -name lib -o -path ./bin -o -name .git -o -name __pycache__ \) -prune -o \
 		\( -type f -o -type l \) -print0 | sed -z 's|^\./||' >"$tmp/files"
 	stamp=$(date +%s)
 fi

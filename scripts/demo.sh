@@ -5,16 +5,22 @@
 # then three different clients, one after the other: the Python example
 # client, the C example client and a real `openssl s_client -dtls1_2 -psk`.
 # Each goes through the cookie exchange and the PSK handshake and gets its
-# message echoed. Prints what everyone said, stops every process it started,
-# and exits 0 only if all three got their echo.
+# message echoed. Then, given PROXY, a second act: dtlsgate-proxy in front
+# of libcoap's coap-server-notls (a CoAP server without DTLS), and
+# libcoap's coap-client-openssl fetching / through it over coaps://.
+# Prints what everyone said (the proxy's log and metrics too), stops every
+# process it started, and exits 0 only if all three got their echo and the
+# CoAP client its page.
 #
-#   scripts/demo.sh build/examples/secure_udp_server_c build/examples/secure_udp_client_c
+#   scripts/demo.sh build/examples/secure_udp_server_c build/examples/secure_udp_client_c [bin/dtlsgate-proxy]
 set -u
 
-server=${1:?usage: scripts/demo.sh SERVER CLIENT}
-client=${2:?usage: scripts/demo.sh SERVER CLIENT}
+server=${1:?usage: scripts/demo.sh SERVER CLIENT [PROXY]}
+client=${2:?usage: scripts/demo.sh SERVER CLIENT [PROXY]}
+proxy=${3:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/tests/interop/common.sh" # wait_for
+. "$root/scripts/coap.sh"         # free_udp_ports, wait_coap
 export PYTHONDONTWRITEBYTECODE=1
 KEY=1a2b3c4d5e6f
 
@@ -46,11 +52,15 @@ echo
 "$server" 127.0.0.1 0 >"$work/server.out" 2>&1 &
 server_pid=$!
 pids=" $server_pid"
-if ! wait_for "$work/server.out" '^server: listening on ' 10; then
-	echo "demo FAILED: the server did not start:"
-	sed 's/^/    /' "$work/server.out"
+# up OUTPUT PATTERN WHAT: waits until a line of OUTPUT matches PATTERN, or
+# fails the demo with what WHAT printed.
+up() {
+	wait_for "$1" "$2" 10 && return 0
+	echo "demo FAILED: $3 did not start:"
+	sed 's/^/    /' "$1"
 	exit 1
-fi
+}
+up "$work/server.out" '^server: listening on ' "the server"
 port=$(sed -n 's/^server: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/server.out")
 echo "Server: $server 127.0.0.1 0   (examples/c/secure_udp_server.c)"
 server_news
@@ -121,4 +131,73 @@ if [ "$ok" -ne 3 ] || [ "$status" -ne 0 ]; then
 	exit 1
 fi
 echo "All 3 clients passed the cookie check, completed the PSK handshake and got"
-echo "their echo. Every process the demo started has stopped."
+echo "their echo."
+[ -n "$proxy" ] || exit 0
+echo
+
+echo "Second act: dtlsgate-proxy puts DTLS-PSK in front of a UDP service that has none,"
+echo "libcoap's plain CoAP server; libcoap's own DTLS client fetches / through it."
+echo
+# libcoap takes the key as text; the proxy's key file holds it in hex.
+coap_key=demo-secret
+coap_port=$(free_udp_ports 1)
+printf 'sensor-1:%s\n' "$(printf %s "$coap_key" | od -An -tx1 | tr -d ' \n')" >"$work/keys.txt"
+echo "  \$ coap-server-notls -A 127.0.0.1 -p $coap_port"
+coap-server-notls -A 127.0.0.1 -p "$coap_port" >"$work/coap.out" 2>&1 &
+coap_pid=$!
+pids="$pids $coap_pid"
+if ! wait_coap "$coap_port"; then
+	echo "demo FAILED: coap-server-notls did not answer on port $coap_port:"
+	sed 's/^/    /' "$work/coap.out"
+	exit 1
+fi
+echo "  \$ dtlsgate-proxy --listen 127.0.0.1:0 --backend 127.0.0.1:$coap_port --psk-file keys.txt --metrics 127.0.0.1:0"
+echo "    (keys.txt: sensor-1:$(cut -d: -f2 "$work/keys.txt"), \"$coap_key\" in hex)"
+"$proxy" --listen 127.0.0.1:0 --backend "127.0.0.1:$coap_port" --psk-file "$work/keys.txt" \
+	--metrics 127.0.0.1:0 >"$work/proxy.out" 2>&1 &
+proxy_pid=$!
+pids="$pids $proxy_pid"
+up "$work/proxy.out" 'msg=metrics ' "the proxy"
+proxy_port=$(sed -n 's/.*msg=listening address=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/proxy.out")
+metrics=$(sed -n 's/.*msg=metrics url=\(.*\)$/\1/p' "$work/proxy.out")
+echo "  the proxy's log:"
+sed 's/^/    /' "$work/proxy.out"
+proxy_seen=$(wc -l <"$work/proxy.out")
+echo
+
+echo "4. libcoap's DTLS client through the proxy"
+echo "  \$ coap-client-openssl -u sensor-1 -k $coap_key -m get coaps://127.0.0.1:$proxy_port/"
+timeout 20 coap-client-openssl -u sensor-1 -k "$coap_key" -m get "coaps://127.0.0.1:$proxy_port/" \
+	>"$work/coap-client.out" 2>&1
+coap_status=$?
+sed 's/^/    /' "$work/coap-client.out"
+wait_for "$work/proxy.out" 'msg=close ' 5 || true
+echo "  what the proxy logged meanwhile:"
+sed -n "$((proxy_seen + 1)),\$p" "$work/proxy.out" | sed 's/^/    /'
+echo "  what its metrics say ($metrics):"
+python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
+	"$metrics" >"$work/metrics.txt" 2>&1
+# The proxy's own lines, without the histogram's buckets and the counters
+# still at 0.
+grep '^dtlsgate_proxy_' "$work/metrics.txt" | grep -v '_bucket{' | grep -E -v '_total(\{.*\})? 0$' | sed 's/^/    /'
+metric() { sed -n "s/^dtlsgate_proxy_$1 //p" "$work/metrics.txt"; }
+echo "  (sessions is back to 0: the client said close_notify once it had its page.)"
+echo
+
+echo "Stopping the proxy and the CoAP server."
+kill -TERM "$proxy_pid"
+wait "$proxy_pid"
+proxy_status=$?
+kill "$coap_pid"
+wait "$coap_pid" 2>/dev/null
+pids=${pids// $proxy_pid/}
+pids=${pids// $coap_pid/}
+if [ "$coap_status" -ne 0 ] || ! grep -q 'libcoap' "$work/coap-client.out" ||
+	[ "$(metric handshakes_completed_total)" != 1 ] || [ "$(metric handshake_duration_seconds_count)" != 1 ] ||
+	[ "$proxy_status" -ne 0 ]; then
+	echo "demo FAILED: coap-client-openssl exit status $coap_status; the proxy counted" \
+		"$(metric handshakes_completed_total) handshake(s) and exited with status $proxy_status."
+	exit 1
+fi
+echo "coap-client-openssl got the CoAP server's page through dtlsgate-proxy, which"
+echo "counted 1 handshake and exited 0. Every process the demo started has stopped."

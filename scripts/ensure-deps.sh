@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Installs the system tools the build, tests and demo need, only when one is
 # missing, so a fresh Debian 12 machine gets them and a prepared one pays nothing.
-# Usage: scripts/ensure-deps.sh [group...]   groups: build test qt pyside bench release
+# Usage: scripts/ensure-deps.sh [group...]   groups: build test qt pyside bench release fleet
 set -eu
 
 need=""
@@ -27,6 +27,7 @@ for group in "${@:-build}"; do
 		want valgrind valgrind
 		want python3 python3
 		want cmake cmake
+		want coap-server-notls libcoap3-bin # dtlsgate-proxy's tests: CoAP servers and DTLS clients
 		;;
 	qt)
 		want /usr/lib/x86_64-linux-gnu/pkgconfig/Qt6Network.pc qt6-base-dev
@@ -48,6 +49,10 @@ for group in "${@:-build}"; do
 		want lintian lintian
 		want /usr/lib/python3.11/ensurepip/__init__.py python3-venv
 		;;
+	fleet) # tests/fleet runs its own nginx as a UDP load balancer, never the system's service
+		want /usr/sbin/nginx nginx
+		want /usr/lib/nginx/modules/ngx_stream_module.so libnginx-mod-stream
+		;;
 	*) echo "ensure-deps: unknown group $group" >&2; exit 2 ;;
 	esac
 done
@@ -60,5 +65,17 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# A package such as nginx starts its service when installed; the tests run
+# their own instances, so a policy-rc.d (as in Debian's container images)
+# keeps every service down during the install, and a unit systemd enabled
+# is disabled again.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e $policy ]; then
+	printf '#!/bin/sh\nexit 101\n' >$policy && chmod 755 $policy
+	trap 'rm -f $policy' EXIT
+fi
 # shellcheck disable=SC2086 # word splitting of the package list is intended
 apt-get install -y -qq --no-install-recommends $need >/dev/null
+case " $need " in
+*" nginx "*) if command -v systemctl >/dev/null; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi ;;
+esac

@@ -26,7 +26,7 @@ version=$(sed -n 's/^#define DTLSGATE_VERSION "\(.*\)"$/\1/p' include/dtlsgate.h
 prefix=$tmp/usr
 $make --no-print-directory install PREFIX="$prefix" >"$tmp/install.log" 2>&1 ||
 	{ cat "$tmp/install.log" >&2; fail "make install PREFIX=$prefix"; }
-for f in include/dtlsgate.h lib/libdtlsgate.so.0 lib/libdtlsgate.so lib/libdtlsgate.a \
+for f in include/dtlsgate.h bin/dtlsgate-proxy lib/libdtlsgate.so.0 lib/libdtlsgate.so lib/libdtlsgate.a \
 	lib/pkgconfig/dtlsgate.pc lib/pkgconfig/dtlsgate-static.pc share/doc/dtlsgate/LICENSE \
 	share/doc/dtlsgate/THIRD_PARTY_NOTICES share/doc/dtlsgate/CHANGELOG.md; do
 	[ -e "$prefix/$f" ] || fail "$f not installed"
@@ -120,6 +120,7 @@ stage=$tmp/stage
 $make --no-print-directory install DESTDIR="$stage" PREFIX=/opt/dtlsgate >"$tmp/install2.log" 2>&1 ||
 	{ cat "$tmp/install2.log" >&2; fail "make install DESTDIR=$stage PREFIX=/opt/dtlsgate"; }
 [ -e "$stage/opt/dtlsgate/lib/libdtlsgate.so.0" ] || fail "DESTDIR install put no library under $stage"
+[ -x "$stage/opt/dtlsgate/bin/dtlsgate-proxy" ] || fail "DESTDIR install put no dtlsgate-proxy under $stage/opt/dtlsgate/bin"
 grep -qx 'prefix=/opt/dtlsgate' "$stage/opt/dtlsgate/lib/pkgconfig/dtlsgate.pc" ||
 	fail "DESTDIR install: dtlsgate.pc prefix is not /opt/dtlsgate"
 

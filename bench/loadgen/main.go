@@ -11,6 +11,9 @@
 //	handshake  each client connects, closes (close_notify) and connects again
 //	echo       each client connects once, then sends a message, waits for
 //	           its echo and sends the next (-window messages in flight)
+//	coap       as echo, but each message is a CoAP confirmable GET of /
+//	           (RFC 7252) and each answer must be its piggybacked 2.05
+//	           Content: a CoAP server behind DTLS, or behind dtlsgate-proxy
 //	squat      a flood of clients that pass the cookie exchange, take the
 //	           server's first flight and vanish, each from a new address,
 //	           at -rate per second
@@ -24,7 +27,8 @@
 // R is operations per second over -duration after -warmup; the connect
 // times are those of the connect mode (0 elsewhere). C, S and I are
 // processor time over the same window, in cores: what this process used,
-// what the server (-server-pid, Linux's /proc) used, and what the machine
+// what the server (-server-pid, Linux's /proc; a server of several
+// processes, such as a proxy and its backend, is their sum) used, and what the machine
 // left idle. On a machine where the load generator and the server share
 // the cores, they say how much was left to the server. It exits 1 when
 // nothing completed or an echo came back wrong, 2 on bad flags.
@@ -75,8 +79,8 @@ type options struct {
 	clients int
 	window  int
 	payload int
-	// serverPID is the server's process id, 0 when unknown.
-	serverPID int
+	// serverPID holds the server's processes, none when unknown.
+	serverPID []int
 	rate      float64
 	duration  time.Duration
 	warmup    time.Duration
@@ -90,12 +94,12 @@ type options struct {
 
 func main() {
 	var o options
-	var server, suites, key, first string
+	var server, suites, key, first, pids string
 	flag.StringVar(&server, "addr", "127.0.0.1:4433", "the server's `address:port`")
-	flag.StringVar(&o.mode, "mode", "echo", "handshake, echo, squat or connect")
+	flag.StringVar(&o.mode, "mode", "echo", "handshake, echo, coap, squat or connect")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent clients (squat: goroutines)")
-	flag.IntVar(&o.serverPID, "server-pid", 0, "the server's process, whose processor time is reported")
-	flag.IntVar(&o.window, "window", 1, "echo: messages in flight per client")
+	flag.StringVar(&pids, "server-pid", "", "the server's processes, `PID[,PID...]`, whose processor time is reported")
+	flag.IntVar(&o.window, "window", 1, "echo, coap: messages in flight per client")
 	flag.IntVar(&o.payload, "payload", 64, "echo: bytes per message")
 	flag.Float64Var(&o.rate, "rate", 2000, "squat: squatters per second")
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "measured time")
@@ -105,7 +109,15 @@ func main() {
 	flag.StringVar(&first, "local", "", "source address of the first client (default: 127.0.1.1; squat 127.2.0.1; connect 127.0.0.1)")
 	identity := flag.String("identity", defaultIdentity, "PSK identity")
 	flag.Parse()
-	if err := o.check(server, suites, key, first); err != nil || flag.NArg() > 0 {
+	err := o.check(server, suites, key, first)
+	for p := range strings.SplitSeq(pids, ",") {
+		if n, e := strconv.Atoi(p); e == nil && n > 0 {
+			o.serverPID = append(o.serverPID, n)
+		} else if p != "" && err == nil {
+			err = fmt.Errorf("-server-pid: %q is not a process id", p)
+		}
+	}
+	if err != nil || flag.NArg() > 0 {
 		if err == nil {
 			err = fmt.Errorf("unexpected argument %q", flag.Arg(0))
 		}
@@ -132,18 +144,18 @@ type usage struct{ self, server, idle float64 }
 // Linux's clock tick for /proc, USER_HZ, is 100 on every architecture.
 const userHZ = 100
 
-func usageNow(serverPID int) usage {
+func usageNow(serverPID []int) usage {
 	var u usage
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		u.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	}
-	if serverPID > 0 {
+	for _, pid := range serverPID {
 		// utime and stime are the 12th and 13th fields after the
 		// parenthesised command name.
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", serverPID)); err == nil {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
 			if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(f) > 12 {
-				u.server = (atof(f[11]) + atof(f[12])) / userHZ
+				u.server += (atof(f[11]) + atof(f[12])) / userHZ
 			}
 		}
 	}
@@ -188,7 +200,7 @@ func (o *options) check(server, suites, key, first string) error {
 		return fmt.Errorf("-local: want an address of the server's family")
 	}
 	switch {
-	case o.mode != "handshake" && o.mode != "echo" && o.mode != "squat" && o.mode != "connect":
+	case !slices.Contains([]string{"handshake", "echo", "coap", "squat", "connect"}, o.mode):
 		return fmt.Errorf("-mode: unknown %q", o.mode)
 	case o.clients < 1 || o.window < 1 || o.payload < 1 || o.payload > 16000 || o.rate <= 0:
 		return errors.New("-clients, -window, -payload and -rate want positive numbers (payload up to 16000)")
@@ -261,7 +273,7 @@ func (r report) summary(mode string, d time.Duration) string {
 		return fmt.Sprintf("%d connects, median %.2f ms, 90th percentile %.2f ms, %d failed",
 			r.ops, r.percentile(50), r.percentile(90), r.errors)
 	}
-	unit := map[string]string{"handshake": "handshakes", "echo": "echoes", "squat": "squatters"}[mode]
+	unit := map[string]string{"handshake": "handshakes", "echo": "echoes", "coap": "requests", "squat": "squatters"}[mode]
 	return fmt.Sprintf("%d %s (%.0f/s), %d errors or losses", r.ops, unit, r.rate(d), r.errors)
 }
 
@@ -310,7 +322,7 @@ func run(o options) (report, error) {
 // client is the i-th client's life in mode o.mode.
 func (o *options) client(ctx context.Context, i int, res *results, ready *sync.WaitGroup, start chan struct{}) {
 	local := nth(o.first, i)
-	if o.mode == "echo" {
+	if o.mode == "echo" || o.mode == "coap" {
 		c, err := o.connect(ctx, local)
 		ready.Done()
 		if err != nil {
@@ -500,23 +512,26 @@ func (c *conn) batch() batchConn {
 	return ipv6.NewPacketConn(c.udp)
 }
 
-// echo sends messages and checks their echoes until ctx ends, with
-// o.window in flight; those lost are counted as errors and replaced.
+// echo sends messages and checks their answers (echoes, or CoAP
+// responses) until ctx ends, with o.window in flight; those lost are
+// counted as errors and replaced.
 func (c *conn) echo(ctx context.Context, o *options, res *results) error {
-	msg := bytes.Repeat([]byte{'x'}, o.payload)
-	want := append([]byte(echoPrefix), msg...)
+	var ex exchange = newEchoExchange(o.payload)
+	if o.mode == "coap" {
+		ex = newCoAPExchange()
+	}
 	bc := c.batch()
 	in, out := make([]ipv4.Message, o.window), make([]ipv4.Message, o.window)
 	recs := make([][]byte, o.window)
 	for j := range o.window {
-		in[j].Buffers = [][]byte{make([]byte, 2048+len(want))}
-		recs[j] = make([]byte, c.s.SealedLen(len(msg)))
+		in[j].Buffers = [][]byte{make([]byte, 4096+o.payload)}
+		recs[j] = make([]byte, c.s.SealedLen(ex.size()))
 		out[j].Buffers = [][]byte{recs[j]}
 	}
 	// send seals k fresh records (the server's replay window drops copies).
 	send := func(k int) error {
 		for j := range k {
-			if _, r := c.s.Seal(recs[j], msg); r != session.RecordOK {
+			if _, r := c.s.Seal(recs[j], ex.request()); r != session.RecordOK {
 				return fmt.Errorf("seal: %s", c.s.DtlsErrorString())
 			}
 		}
@@ -562,8 +577,8 @@ func (c *conn) echo(ctx context.Context, o *options, res *results) error {
 			if err != nil || !ok {
 				continue
 			}
-			if !bytes.Equal(plain[:got], want) {
-				return fmt.Errorf("echo of %d bytes came back as %q", len(msg), plain[:min(got, 40)])
+			if err := ex.check(plain[:got]); err != nil {
+				return err
 			}
 			echoes++
 		}

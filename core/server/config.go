@@ -156,6 +156,9 @@ func (c Config) withDefaults() (Config, error) {
 // Stats counts what the server did, and each limit every time it bit.
 type Stats struct {
 	Datagrams       uint64 // received through Input
+	BytesIn         uint64 // the bytes of those datagrams
+	DatagramsOut    uint64 // Serve: written to the socket (a Server alone returns them, counts none)
+	BytesOut        uint64 // Serve: the bytes of those
 	HelloVerifies   uint64 // HelloVerifyRequests sent
 	DroppedStranger uint64 // from a peer without a session, not a ClientHello
 	DroppedBadPeer  uint64 // from an address no reply can go to

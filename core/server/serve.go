@@ -454,6 +454,10 @@ func (w *worker) flush() {
 			ua.IP, ua.Port = append(ua.IP[:0], ip[:]...), int(d.To.Port())
 		}
 		sent, err := w.batch.WriteBatch(ms, 0)
+		for _, m := range ms[:max(sent, 0)] {
+			w.srv.stats.DatagramsOut++
+			w.srv.stats.BytesOut += uint64(len(m.Buffers[0]))
+		}
 		if err != nil || sent == 0 {
 			sent = 1 // skip the datagram the kernel refused (UDP: as if lost)
 		}
@@ -557,6 +561,9 @@ func (w *worker) route(id []byte, from netip.AddrPort, dgram []byte) bool {
 // add adds o's counters to st.
 func (st *Stats) add(o Stats) {
 	st.Datagrams += o.Datagrams
+	st.BytesIn += o.BytesIn
+	st.DatagramsOut += o.DatagramsOut
+	st.BytesOut += o.BytesOut
 	st.HelloVerifies += o.HelloVerifies
 	st.DroppedStranger += o.DroppedStranger
 	st.DroppedBadPeer += o.DroppedBadPeer

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -379,5 +380,40 @@ func TestServeSlowApplication(t *testing.T) {
 	}
 	if st := e.Stats(); st.DroppedBuffered != 9 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// The endpoint counts the bytes each way, exactly: a ClientHello without a
+// cookie in, its HelloVerifyRequest out. A handshake then says how long it
+// took on its Connected event.
+func TestServeCountsBytesAndHandshakeTime(t *testing.T) {
+	e, _ := listen(t, "127.0.0.1:0", ServeConfig{Workers: 1})
+	conn, err := net.ListenUDP("udp", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	hello, err := os.ReadFile(filepath.Join(dtlstest.CorpusDir(), "openssl_dtls12.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.WriteToUDPAddrPort(hello, e.Addr())
+	conn.SetReadDeadline(time.Now().Add(netLimit))
+	reply := make([]byte, 2048)
+	n, err := conn.Read(reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(netLimit)
+	for e.Stats().DatagramsOut == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	st := e.Stats()
+	if st.Datagrams != 1 || st.BytesIn != uint64(len(hello)) || st.DatagramsOut != 1 || st.BytesOut != uint64(n) || st.HelloVerifies != 1 {
+		t.Fatalf("after one hello of %d bytes and a reply of %d: %+v", len(hello), n, st)
+	}
+	dialUDP(t, loopback4, e.Addr(), nil)
+	if ev := next(t, e); ev.Kind != Connected || ev.Handshake <= 0 || ev.Handshake > netLimit {
+		t.Fatalf("%+v", ev)
 	}
 }

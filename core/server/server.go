@@ -84,6 +84,10 @@ type Event struct {
 	// ConnectionID is, on Connected, the connection ID the server gave
 	// the session (nil without one; the application's to keep).
 	ConnectionID []byte
+	// Handshake is, on Connected, how long the handshake took: from the
+	// verified ClientHello that started it to its completion, by the
+	// server's clock.
+	Handshake time.Duration
 }
 
 // Errors of the calls that name a peer.
@@ -159,6 +163,7 @@ func (s *Server) clock() time.Time { return s.now }
 func (s *Server) Input(now time.Time, from netip.AddrPort, dgram []byte, out []Datagram) []Datagram {
 	s.now = now
 	s.stats.Datagrams++
+	s.stats.BytesIn += uint64(len(dgram))
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	if from.Addr().IsUnspecified() {
 		// The verifier lets it through, as Qt's does; but Linux routes a
@@ -354,7 +359,7 @@ func (s *Server) start(from netip.AddrPort, random, older [32]byte, dgram []byte
 		s.stats.DroppedBadPeer++
 		return out
 	}
-	c := &conn{peer: from, s: sess, random: random, older: older, primary: primary, hidx: -1, cid: cid}
+	c := &conn{peer: from, s: sess, random: random, older: older, primary: primary, hidx: -1, cid: cid, active: s.now}
 	if cid != "" {
 		s.cids[cid] = c
 	}
@@ -485,11 +490,12 @@ func (s *Server) connected(c *conn) {
 		s.remove(p)
 		s.conns[c.peer] = c
 	}
+	took := s.now.Sub(c.active)
 	c.active = s.now
 	s.established.pushBack(c)
 	s.setIdleTimer(c)
 	suite, _ := c.s.SessionCipher()
-	e := Event{Kind: Connected, Peer: c.peer, Identity: c.identity, Cipher: suite}
+	e := Event{Kind: Connected, Peer: c.peer, Identity: c.identity, Cipher: suite, Handshake: took}
 	if id, ok := c.s.ConnectionID(); ok && len(id) > 0 {
 		e.ConnectionID = bytes.Clone(id)
 	}

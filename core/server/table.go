@@ -23,7 +23,7 @@ type conn struct {
 
 	cid        string    // the connection ID the session gave the client, "" without
 	identity   []byte    // the client's PSK identity
-	active     time.Time // last application data either way (established)
+	active     time.Time // last application data either way (established); when the handshake started (half-open)
 	buffered   int       // bytes of Data events not yet taken
 	pskPending bool      // the PSK callback answered "later"
 

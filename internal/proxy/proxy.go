@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: MIT
+
+// Package proxy is dtlsgate-proxy's engine: DTLS-PSK in front of a plain
+// UDP service. Devices talk DTLS to a server endpoint (core/server); every
+// device that completes a handshake gets a UDP socket of its own, connected
+// to its backend, so the backend sees one flow per device and its replies
+// go back, encrypted, to that device alone.
+//
+// Goroutines: the endpoint's workers call the proxy on every event (a
+// handshake completed, a datagram from a device, a session ended or moved)
+// and write to the backend sockets; one goroutine per session reads its
+// backend socket and hands replies to the endpoint. A backend socket lives
+// exactly as long as its session: the session's idle timeout ends both.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dtlsgate/dtlsgate/core/cookie"
+	"github.com/dtlsgate/dtlsgate/core/server"
+	"github.com/dtlsgate/dtlsgate/core/verifier"
+	"golang.org/x/sys/unix"
+)
+
+// Defaults of the fleet cookie settings.
+const (
+	DefaultFleetWindow  = time.Hour
+	DefaultFleetMaxSkew = 10 * time.Second // well below the cookie lifetime of 60 s
+)
+
+// maxRecordPlaintext is the most a DTLS record carries (RFC 6347 section
+// 4.1, from TLS 1.2): a larger backend datagram cannot reach its device.
+const maxRecordPlaintext = 16384
+
+// Config is what the proxy serves and how.
+type Config struct {
+	// Listen is the DTLS address, "host:port" ("[::]:5684" is dual stack).
+	Listen string
+	// Backend is the default backend, "host:port", for identities that
+	// Routes does not list; "" means none: such identities are refused.
+	Backend string
+	// PSKFile holds the keys, `identity:hexkey` lines (GnuTLS psktool's
+	// format); Reload reads it again.
+	PSKFile string
+	// RouteFile, if set, maps identities to backends (see ParseRoutes);
+	// Reload reads it again.
+	RouteFile string
+	// RefuseUnrouted refuses identities that RouteFile does not list,
+	// even with a Backend: their keys are not loaded, so their handshakes
+	// fail as with an unknown identity.
+	RefuseUnrouted bool
+	// FleetKeyFile, if set, holds the fleet master key (see LoadFleetKey):
+	// every node given the same key accepts the others' cookies. Reload
+	// reads it again and switches to a changed key.
+	FleetKeyFile string
+	FleetWindow  time.Duration // 0: DefaultFleetWindow
+	FleetMaxSkew time.Duration // 0: DefaultFleetMaxSkew
+	// Serve holds the endpoint's settings: workers, limits, handshake
+	// deadline, idle timeout, connection IDs. Its Handler, Verifier, Keys
+	// and PSK are the proxy's.
+	Serve server.ServeConfig
+	// Logger gets one line per connect and close, and the proxy's
+	// warnings; nil means slog.Default().
+	Logger *slog.Logger
+	// Observer hears everything the proxy does, for metrics; nil means
+	// none.
+	Observer Observer
+}
+
+// Proxy is a running (or ready to run) dtlsgate-proxy.
+type Proxy struct {
+	cfg      Config
+	log      *slog.Logger
+	obs      Observer
+	keys     *server.KeyTable
+	verifier *verifier.ClientVerifier
+	fallback netip.AddrPort // the default backend; invalid when none
+	routes   atomic.Pointer[map[string]netip.AddrPort]
+
+	reload  sync.Mutex // one Reload at a time
+	ep      *server.Endpoint
+	ready   chan struct{} // closed once ep is set
+	flows   sync.Map      // netip.AddrPort (the device now) -> *flow
+	readers sync.WaitGroup
+}
+
+// flow is one device's session and its backend socket.
+type flow struct {
+	identity string
+	cipher   string
+	cid      []byte
+	backend  netip.AddrPort
+	conn     *net.UDPConn
+	peer     atomic.Pointer[netip.AddrPort]
+	started  time.Time
+
+	toBackend, fromBackend atomic.Uint64 // bytes
+}
+
+func (f *flow) session() Session {
+	return Session{Identity: f.identity, Peer: *f.peer.Load(), Cipher: f.cipher, Backend: f.backend, ConnectionID: f.cid}
+}
+
+// New checks cfg and reads its files; the proxy starts with Start or Run.
+// Errors name the file and line at fault.
+func New(cfg Config) (*Proxy, error) {
+	if cfg.Listen == "" {
+		return nil, errors.New("proxy: no listen address")
+	}
+	if cfg.PSKFile == "" {
+		return nil, errors.New("proxy: no PSK file")
+	}
+	if cfg.Backend == "" && cfg.RouteFile == "" {
+		return nil, errors.New("proxy: no backend: give a default backend, a route file, or both")
+	}
+	if cfg.FleetWindow == 0 {
+		cfg.FleetWindow = DefaultFleetWindow
+	}
+	if cfg.FleetMaxSkew == 0 {
+		cfg.FleetMaxSkew = DefaultFleetMaxSkew
+	}
+	p := &Proxy{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, keys: server.NewKeyTable(), ready: make(chan struct{})}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	if p.obs == nil {
+		p.obs = NopObserver{}
+	}
+	p.verifier = cfg.Serve.Server.Verifier
+	if p.verifier == nil {
+		p.verifier = verifier.New()
+	}
+	if cfg.Backend != "" {
+		a, err := ResolveBackend(cfg.Backend)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: %v", err)
+		}
+		p.fallback = a
+	}
+	if _, _, err := p.load(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// load reads the route, key and fleet key files and puts them in place;
+// on error nothing changes. It returns the keys that the sessions of each
+// identity were not established with any more (removed or changed), and
+// how many keys it loaded.
+func (p *Proxy) load() (gone map[string]bool, loaded int, err error) {
+	routes := map[string]netip.AddrPort{}
+	if p.cfg.RouteFile != "" {
+		if routes, err = LoadRoutes(p.cfg.RouteFile); err != nil {
+			return nil, 0, fmt.Errorf("proxy: route file %v", err)
+		}
+	}
+	f, err := os.Open(p.cfg.PSKFile)
+	if err != nil {
+		return nil, 0, fmt.Errorf("proxy: PSK file: %v", err)
+	}
+	keys, err := server.ParseKeys(f)
+	f.Close()
+	if err != nil {
+		return nil, 0, fmt.Errorf("proxy: PSK file %s:%v", p.cfg.PSKFile, err)
+	}
+	defer func() {
+		for _, k := range keys {
+			clear(k)
+		}
+	}()
+	for id, k := range keys {
+		if _, routed := routes[id]; !routed && (p.cfg.RefuseUnrouted || !p.fallback.IsValid()) {
+			clear(k)
+			delete(keys, id)
+		}
+	}
+	var fleetKey []byte
+	if p.cfg.FleetKeyFile != "" {
+		if fleetKey, err = LoadFleetKey(p.cfg.FleetKeyFile); err != nil {
+			return nil, 0, fmt.Errorf("proxy: fleet key file: %v", err)
+		}
+		defer clear(fleetKey)
+	}
+
+	gone = map[string]bool{}
+	p.flows.Range(func(_, v any) bool {
+		id := v.(*flow).identity
+		if _, seen := gone[id]; seen {
+			return true
+		}
+		old, _ := p.keys.Lookup([]byte(id))
+		k, ok := keys[id]
+		gone[id] = !ok || subtle.ConstantTimeCompare(old, k) != 1
+		clear(old)
+		return true
+	})
+	if fleetKey != nil {
+		if err := p.setFleet(fleetKey); err != nil {
+			return nil, 0, err
+		}
+	}
+	if err := p.keys.Replace(keys); err != nil {
+		return nil, 0, fmt.Errorf("proxy: PSK file %s: %v", p.cfg.PSKFile, err)
+	}
+	p.routes.Store(&routes)
+	return gone, len(keys), nil
+}
+
+// setFleet puts the verifier in fleet mode with key, unless it already is
+// with this very key (a reload of an unchanged file).
+func (p *Proxy) setFleet(key []byte) error {
+	g := p.verifier.Generator()
+	if cur, ok := g.Fleet(); ok {
+		same := bytes.Equal(cur.MasterKey, key)
+		clear(cur.MasterKey)
+		if same {
+			return nil
+		}
+	}
+	if err := g.SetFleet(cookie.FleetConfig{MasterKey: key, Window: p.cfg.FleetWindow, MaxSkew: p.cfg.FleetMaxSkew}); err != nil {
+		return fmt.Errorf("proxy: fleet key: %v", err)
+	}
+	return nil
+}
+
+// Reload reads the files again (SIGHUP): sessions go on, except those
+// whose identity lost its key or got a different one, which are closed
+// (close_notify). On error nothing changes and the old files stay in
+// force.
+func (p *Proxy) Reload() error {
+	p.reload.Lock()
+	defer p.reload.Unlock()
+	gone, loaded, err := p.load()
+	if err != nil {
+		return err
+	}
+	ended := 0
+	p.flows.Range(func(k, v any) bool {
+		if f := v.(*flow); gone[f.identity] {
+			if p.ep.Close(k.(netip.AddrPort)) == nil {
+				ended++
+			}
+		}
+		return true
+	})
+	p.log.Info("reloaded", "keys", loaded, "routes", len(*p.routes.Load()), "sessions_ended", ended)
+	return nil
+}
+
+// Start opens the sockets and starts serving; the proxy runs until ctx
+// is done, then sends close_notify to every device (Wait returns once it
+// has).
+func (p *Proxy) Start(ctx context.Context) error {
+	sc := p.cfg.Serve
+	sc.Server.Verifier, sc.Server.Keys, sc.Server.PSK = p.verifier, p.keys, nil
+	sc.Handler = p.handle
+	ep, err := server.Listen(ctx, p.cfg.Listen, sc)
+	if err != nil {
+		return fmt.Errorf("proxy: %v", err)
+	}
+	p.ep = ep
+	close(p.ready)
+	attrs := []any{"address", ep.Addr().String(), "read_buffer", ep.ReadBuffer(), "keys", p.keys.Len()}
+	if p.fallback.IsValid() {
+		attrs = append(attrs, "backend", p.fallback.String())
+	}
+	p.log.Info("listening", attrs...)
+	return nil
+}
+
+// Wait returns once the proxy has stopped and every backend socket is
+// closed.
+func (p *Proxy) Wait() {
+	p.ep.Wait()
+	// The endpoint reports every session's end before it stops; this is
+	// for sessions it could not report (the context ended while it waited).
+	p.flows.Range(func(k, v any) bool {
+		p.flows.Delete(k)
+		v.(*flow).conn.Close()
+		return true
+	})
+	p.readers.Wait()
+}
+
+// Run is Start, then Wait.
+func (p *Proxy) Run(ctx context.Context) error {
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
+	p.Wait()
+	return nil
+}
+
+// Addr returns the address the proxy listens on (once started).
+func (p *Proxy) Addr() netip.AddrPort { return p.ep.Addr() }
+
+// Stats returns the endpoint's counters (zero before Start).
+func (p *Proxy) Stats() server.Stats {
+	select {
+	case <-p.ready:
+		return p.ep.Stats()
+	default:
+		return server.Stats{}
+	}
+}
+
+// route returns the backend of identity.
+func (p *Proxy) route(identity string) (netip.AddrPort, bool) {
+	if a, ok := (*p.routes.Load())[identity]; ok {
+		return a, true
+	}
+	if p.cfg.RefuseUnrouted || !p.fallback.IsValid() {
+		return netip.AddrPort{}, false
+	}
+	return p.fallback, true
+}
+
+// handle runs on the worker that owns e.Peer, in order for each peer.
+func (p *Proxy) handle(w *server.Worker, e server.Event) {
+	switch e.Kind {
+	case server.Connected:
+		p.connected(w, e)
+	case server.Data:
+		v, ok := p.flows.Load(e.Peer)
+		if !ok {
+			p.obs.Dropped(DropNoBackend)
+			return
+		}
+		f := v.(*flow)
+		if _, err := f.conn.Write(e.Data); err != nil {
+			p.obs.BackendError("write", err)
+			p.obs.Dropped(DropBackendWrite)
+			return
+		}
+		f.toBackend.Add(uint64(len(e.Data)))
+		p.obs.Datagram(ToBackend, len(e.Data))
+	case server.Moved:
+		v, ok := p.flows.LoadAndDelete(e.OldPeer)
+		if !ok {
+			return
+		}
+		f := v.(*flow)
+		peer := e.Peer
+		f.peer.Store(&peer)
+		p.flows.Store(e.Peer, f)
+		p.log.Info("moved", "identity", f.identity, "peer", e.Peer.String(), "from", e.OldPeer.String())
+		p.obs.Moved(f.session(), e.OldPeer)
+	case server.Closed:
+		v, ok := p.flows.LoadAndDelete(e.Peer)
+		if !ok {
+			return // refused at Connected: logged there
+		}
+		f := v.(*flow)
+		f.conn.Close()
+		lasted := time.Since(f.started)
+		attrs := []any{"identity", f.identity, "peer", e.Peer.String(), "cipher", f.cipher,
+			"reason", e.Reason.String(), "duration", lasted.Round(time.Millisecond).String(),
+			"bytes_to_backend", f.toBackend.Load(), "bytes_from_backend", f.fromBackend.Load()}
+		if e.Err != "" && e.Reason != server.ClosedByPeer { // a close_notify's "error" says nothing new
+			attrs = append(attrs, "error", e.Err)
+		}
+		p.log.Info("close", attrs...)
+		p.obs.Closed(f.session(), e.Reason.String(), lasted, f.toBackend.Load(), f.fromBackend.Load())
+	}
+}
+
+func (p *Proxy) connected(w *server.Worker, e server.Event) {
+	id := string(e.Identity)
+	refuse := func(why string, err error) {
+		attrs := []any{"identity", id, "peer", e.Peer.String(), "reason", why}
+		if err != nil {
+			attrs = append(attrs, "error", err.Error())
+		}
+		p.log.Warn("refused", attrs...)
+		p.obs.Dropped(DropNoBackend)
+		w.Close(e.Peer)
+	}
+	backend, ok := p.route(id)
+	if !ok {
+		// Possible only when a reload removed the route during the
+		// handshake: the key table holds routed identities alone.
+		refuse("no backend for this identity", nil)
+		return
+	}
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(backend))
+	if err != nil {
+		p.obs.BackendError("dial", err)
+		refuse("backend socket", err)
+		return
+	}
+	f := &flow{identity: id, cipher: e.Cipher.Name, cid: e.ConnectionID, backend: backend, conn: conn, started: time.Now()}
+	peer := e.Peer
+	f.peer.Store(&peer)
+	p.flows.Store(e.Peer, f)
+	p.readers.Add(1)
+	go p.relay(f)
+	attrs := []any{"identity", id, "peer", e.Peer.String(), "cipher", f.cipher, "backend", backend.String(),
+		"local", conn.LocalAddr().String(), "handshake", e.Handshake.Round(time.Microsecond).String()}
+	if len(e.ConnectionID) > 0 {
+		attrs = append(attrs, "cid", fmt.Sprintf("%x", e.ConnectionID))
+	}
+	p.log.Info("connect", attrs...)
+	p.obs.Connected(f.session(), e.Handshake)
+}
+
+// relay sends the backend's replies to the device until the session ends
+// and closes the socket. It waits for the socket in the runtime's poller
+// holding no buffer: a buffer is taken from a pool only once a datagram is
+// there, so an idle session costs its goroutine and its socket alone.
+func (p *Proxy) relay(f *flow) {
+	defer p.readers.Done()
+	<-p.ready
+	raw, err := f.conn.SyscallConn()
+	if err != nil {
+		p.obs.BackendError("read", err)
+		return
+	}
+	for {
+		var buf *[]byte
+		var n int
+		var rerr error
+		err := raw.Read(func(fd uintptr) bool {
+			buf = buffers.Get().(*[]byte)
+			// MSG_TRUNC: n is the datagram's real length, so one longer
+			// than a record is seen, not cut.
+			n, _, rerr = unix.Recvfrom(int(fd), *buf, unix.MSG_TRUNC)
+			if rerr == unix.EAGAIN || rerr == unix.EINTR {
+				buffers.Put(buf)
+				return false
+			}
+			return true
+		})
+		if err != nil { // closed: the session ended
+			return
+		}
+		p.deliver(f, *buf, n, rerr)
+		buffers.Put(buf)
+	}
+}
+
+// buffers hold one backend datagram each, as long as a record can carry.
+var buffers = sync.Pool{New: func() any { b := make([]byte, maxRecordPlaintext); return &b }}
+
+// deliver sends the n bytes the backend sent, read into buf, to the
+// device.
+func (p *Proxy) deliver(f *flow, buf []byte, n int, err error) {
+	switch {
+	case err != nil:
+		// An ICMP error reported on the socket (the backend is not
+		// listening): the next datagram may fare better.
+		p.obs.BackendError("read", err)
+	case n == 0 || n > maxRecordPlaintext:
+		p.obs.Dropped(DropTooLarge)
+	case p.ep.Send(*f.peer.Load(), buf[:n]) != nil:
+		p.obs.Dropped(DropDeviceGone)
+	default:
+		f.fromBackend.Add(uint64(n))
+		p.obs.Datagram(FromBackend, n)
+	}
+}
