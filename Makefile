@@ -39,7 +39,7 @@ SO_LDFLAGS := -extldflags '-Wl,-soname,$(SONAME) -Wl,--version-script=$(CURDIR)/
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 
-## all: build lib/libdtlsgate.so (+ soname link) and lib/libdtlsgate.a
+## all: build lib/libdtlsgate.so (+ soname link), lib/libdtlsgate.a and bin/dtlsgate-proxy
 .PHONY: all
 all: $(SO) $(ARCHIVE)
 

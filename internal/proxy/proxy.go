@@ -217,8 +217,8 @@ func (p *Proxy) load() (gone map[string]bool, loaded int, err error) {
 	return gone, len(keys), nil
 }
 
-// setFleet puts the verifier in fleet mode with key, unless it already
-// is with this very key: switching refuses every cookie in flight.
+// setFleet puts the verifier in fleet mode with key, unless it already is
+// with this very key (a reload of an unchanged file).
 func (p *Proxy) setFleet(key []byte) error {
 	g := p.verifier.Generator()
 	if cur, ok := g.Fleet(); ok {

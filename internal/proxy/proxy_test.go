@@ -142,18 +142,21 @@ func (r *recorder) BackendError(op string, err error) {
 	r.errs = append(r.errs, op+": "+err.Error())
 }
 
-// waitFor polls cond (under the recorder's lock) until it holds.
+// waitFor polls cond (under the recorder's lock) until it holds, and
+// shows what the recorder holds if it never does.
 func (r *recorder) waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for end := time.Now().Add(netLimit); ; time.Sleep(5 * time.Millisecond) {
 		r.mu.Lock()
 		ok := cond()
+		if !ok && time.Now().After(end) {
+			defer r.mu.Unlock()
+			t.Fatalf("waited in vain for %s: connected %v, closed %v, moved %v, datagrams %v, bytes %v, drops %v, errors %v, handshakes %v",
+				what, r.connected, r.closed, r.moved, r.datagrams, r.bytes, r.drops, r.errs, r.handshake)
+		}
 		r.mu.Unlock()
 		if ok {
 			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("waited in vain for %s", what)
 		}
 	}
 }
@@ -183,7 +186,7 @@ type running struct {
 	obs  *recorder
 	stop context.CancelFunc
 	dir  string
-	log  *bytes.Buffer
+	log  *syncBuffer
 }
 
 // start runs a proxy on loopback with two workers and the keys of ids;
@@ -216,7 +219,7 @@ func start(t *testing.T, b *backend, ids []string, edit func(c *Config)) *runnin
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stop(); p.Wait() })
-	return &running{Proxy: p, obs: obs, stop: stop, dir: dir, log: &logBuf.Buffer}
+	return &running{Proxy: p, obs: obs, stop: stop, dir: dir, log: logBuf}
 }
 
 // syncBuffer is a log destination for many goroutines.
@@ -229,6 +232,12 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.Buffer.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Buffer.String()
 }
 
 // dial connects a client with identity id (and its key unless key is
@@ -305,23 +314,18 @@ func TestOneBackendSocketPerDevice(t *testing.T) {
 		ra2 != "svc "+fa+" again" || fa == fb {
 		t.Fatalf("replies %q, %q, %q", ra, rb, ra2)
 	}
-	p.obs.waitFor(t, "two connects and six datagrams", func() bool {
-		return len(p.obs.connected) == 2 && p.obs.datagrams[ToBackend] == 3 && p.obs.datagrams[FromBackend] == 3
-	})
-	if p.obs.bytes[ToBackend] != len("from alice")+len("from bob")+len("again") ||
-		p.obs.bytes[FromBackend] != len(ra)+len(rb)+len(ra2) {
-		t.Fatalf("bytes %v", p.obs.bytes)
-	}
-	for _, hs := range p.obs.handshake {
-		if hs <= 0 || hs > netLimit {
-			t.Fatalf("handshake durations %v", p.obs.handshake)
+	p.obs.waitFor(t, "two connects, six datagrams, their bytes", func() bool {
+		for _, hs := range p.obs.handshake {
+			if hs <= 0 || hs > netLimit {
+				return false
+			}
 		}
-	}
+		return len(p.obs.connected) == 2 && p.obs.datagrams[ToBackend] == 3 && p.obs.datagrams[FromBackend] == 3 &&
+			p.obs.bytes[ToBackend] == len("from alice")+len("from bob")+len("again") &&
+			p.obs.bytes[FromBackend] == len(ra)+len(rb)+len(ra2)
+	})
 	a.Close()
-	p.obs.waitFor(t, "alice's close", func() bool { return len(p.obs.closed) == 1 })
-	if p.obs.closed[0] != "alice ClosedByPeer" {
-		t.Fatalf("closed %v", p.obs.closed)
-	}
+	p.obs.waitFor(t, "alice's close", func() bool { return len(p.obs.closed) == 1 && p.obs.closed[0] == "alice ClosedByPeer" })
 	if ask(t, bo, "still here") == "" {
 		t.Fatal("bob lost his session")
 	}
@@ -440,10 +444,7 @@ func TestIdleTimeoutClosesBackendSocket(t *testing.T) {
 	if !closedByProxy(a) {
 		t.Fatal("the idle session was not closed")
 	}
-	p.obs.waitFor(t, "the close", func() bool { return len(p.obs.closed) == 1 })
-	if p.obs.closed[0] != "alice ClosedIdle" {
-		t.Fatalf("closed %v", p.obs.closed)
-	}
+	p.obs.waitFor(t, "the idle close", func() bool { return len(p.obs.closed) == 1 && p.obs.closed[0] == "alice ClosedIdle" })
 	// Its port is free again: the socket is closed.
 	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(local))
 	if err != nil {
@@ -452,11 +453,12 @@ func TestIdleTimeoutClosesBackendSocket(t *testing.T) {
 	c.Close()
 }
 
-// A device with a connection ID that comes back from a new address keeps
-// its session and its backend socket; replies follow it.
+// A device with a connection ID (its first byte the node id) that comes
+// back from a new address keeps its session and its backend socket;
+// replies follow it.
 func TestMovedRepliesFollow(t *testing.T) {
 	b := startBackend(t, "svc")
-	p := start(t, b, []string{"alice"}, nil)
+	p := start(t, b, []string{"alice"}, func(c *Config) { c.Serve.Server.NodeID = 7 })
 	a, err := dial(t, p, "alice", true)
 	if err != nil {
 		t.Fatal(err)
@@ -477,13 +479,10 @@ func TestMovedRepliesFollow(t *testing.T) {
 	if s1 != s2 || len(b.sources()) != 1 {
 		t.Fatalf("the backend saw %q then %q: want one socket", first, second)
 	}
-	p.obs.waitFor(t, "the move", func() bool { return len(p.obs.moved) == 2 })
-	if p.obs.moved[1] != fresh.LocalAddr().(*net.UDPAddr).AddrPort() {
-		t.Fatalf("moved %v", p.obs.moved)
-	}
-	if len(p.obs.connected[0].ConnectionID) != 8 {
-		t.Fatalf("connection ID %x", p.obs.connected[0].ConnectionID)
-	}
+	p.obs.waitFor(t, "the move to the new socket, an 8-byte ID from node 7", func() bool {
+		id := p.obs.connected[0].ConnectionID
+		return len(p.obs.moved) == 2 && p.obs.moved[1] == fresh.LocalAddr().(*net.UDPAddr).AddrPort() && len(id) == 8 && id[0] == 7
+	})
 }
 
 // Stopping sends close_notify to every device and closes every backend
@@ -534,33 +533,24 @@ func TestBackendTroubles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	p2.obs.waitFor(t, "a backend error", func() bool { return len(p2.obs.errs) > 0 })
-	if !strings.Contains(p2.obs.errs[0], "connection refused") {
-		t.Fatalf("errors %v", p2.obs.errs)
-	}
+	p2.obs.waitFor(t, "a backend error: connection refused", func() bool {
+		return len(p2.obs.errs) > 0 && strings.Contains(p2.obs.errs[0], "connection refused")
+	})
 }
 
-// Nodes with the same fleet key accept each other's cookies; a node with
-// another key does not.
-func TestFleetKey(t *testing.T) {
-	b := startBackend(t, "svc")
-	dir := t.TempDir()
-	k1 := writeFile(t, dir, "k1", "# fleet", "00112233445566778899aabbccddeeff", "0011")
-	k2 := writeFile(t, dir, "k2", "ffeeddccbbaa99887766554433221100")
-	withKey := func(path string) func(*Config) { return func(c *Config) { c.FleetKeyFile = path } }
-	n1, n2, other := start(t, b, []string{"alice"}, withKey(k1)), start(t, b, []string{"alice"}, withKey(k1)), start(t, b, []string{"alice"}, withKey(k2))
-
+// crossCookie asks mint for a cookie and sends the ClientHello with it to
+// verify, from a new client; it returns the handshake type of verify's
+// answer: 2, a ServerHello (the cookie held), or 3, a HelloVerifyRequest.
+func crossCookie(t *testing.T, mint, verify netip.AddrPort) byte {
+	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	s, _ := session.New(session.Client, session.Config{})
-	s.SetPeer(n1.Addr())
+	s.SetPeer(mint)
 	s.DoHandshake(nil)
-	hello := s.Outgoing()[0]
-	// send returns the handshake type of the answer: 3 HelloVerifyRequest,
-	// 2 ServerHello.
 	send := func(to netip.AddrPort, d []byte) ([]byte, byte) {
 		conn.WriteToUDPAddrPort(d, to)
 		conn.SetReadDeadline(time.Now().Add(netLimit))
@@ -571,17 +561,46 @@ func TestFleetKey(t *testing.T) {
 		}
 		return buf[:n], buf[13]
 	}
-	hvr, typ := send(n1.Addr(), hello)
+	hvr, typ := send(mint, s.Outgoing()[0])
 	if typ != 3 {
 		t.Fatalf("answer type %d, want a HelloVerifyRequest", typ)
 	}
 	s.DoHandshake(hvr)
-	withCookie := s.Outgoing()[0]
-	if _, typ := send(other.Addr(), withCookie); typ != 3 {
+	_, typ = send(verify, s.Outgoing()[0])
+	return typ
+}
+
+// Nodes with the same fleet key accept each other's cookies; a node with
+// another key does not. A reload with the same key keeps the cookies in
+// flight good; one with a new key moves to it.
+func TestFleetKey(t *testing.T) {
+	b := startBackend(t, "svc")
+	dir := t.TempDir()
+	k1 := writeFile(t, dir, "k1", "# fleet", "00112233445566778899aabbccddeeff", "0011")
+	k2 := writeFile(t, dir, "k2", "ffeeddccbbaa99887766554433221100")
+	withKey := func(path string) func(*Config) { return func(c *Config) { c.FleetKeyFile = path } }
+	n1, n2, other := start(t, b, []string{"alice"}, withKey(k1)), start(t, b, []string{"alice"}, withKey(k1)), start(t, b, []string{"alice"}, withKey(k2))
+	if typ := crossCookie(t, n1.Addr(), n2.Addr()); typ != 2 {
+		t.Fatalf("a node with the same fleet key answered type %d, want a ServerHello", typ)
+	}
+	if typ := crossCookie(t, n1.Addr(), other.Addr()); typ != 3 {
 		t.Fatalf("a node with another fleet key took the cookie (answer type %d)", typ)
 	}
-	if _, typ := send(n2.Addr(), withCookie); typ != 2 {
-		t.Fatalf("a node with the same fleet key answered type %d, want a ServerHello", typ)
+	if err := n2.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if typ := crossCookie(t, n1.Addr(), n2.Addr()); typ != 2 {
+		t.Fatalf("after a reload with the same key: answer type %d", typ)
+	}
+	writeFile(t, dir, "k1", "ffeeddccbbaa99887766554433221100")
+	if err := n2.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if typ := crossCookie(t, n1.Addr(), n2.Addr()); typ != 3 {
+		t.Fatalf("after a reload with a new key, the old key's cookie held (type %d)", typ)
+	}
+	if typ := crossCookie(t, other.Addr(), n2.Addr()); typ != 2 {
+		t.Fatalf("after a reload with a new key, that key's cookie: type %d", typ)
 	}
 }
 

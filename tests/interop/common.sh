@@ -103,3 +103,42 @@ run_exchange() {
 	interop_stop
 	return "$status"
 }
+
+# A script of PASS/FAIL cases. cases_start NAME makes $work (removed at the
+# end unless a case failed) and an EXIT trap that ends and waits for every
+# process in $pids (stop_all does that at any time); pass NAME and fail NAME
+# WHY [FILE...] report a case, fail with the last lines of each FILE; count
+# FILE PATTERN says how many lines match; cases_end prints the totals and
+# fails if a case did.
+cases_start() {
+	work=$(mktemp -d "${TMPDIR:-/tmp}/dtlsgate-$1.XXXXXX")
+	pids=""
+	passed=0
+	failed=0
+	trap cases_finish EXIT
+	trap 'exit 130' INT TERM
+}
+stop_all() {
+	local pid
+	for pid in $pids; do kill "$pid" 2>/dev/null || true; done
+	for pid in $pids; do wait "$pid" 2>/dev/null || true; done
+	pids=""
+}
+cases_finish() {
+	stop_all
+	if [ "$failed" -eq 0 ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
+}
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL $1: $2"
+	local f
+	for f in "${@:3}"; do
+		[ -s "$f" ] && { echo "  --- $f"; tail -n 12 "$f" | cut -c 1-200 | sed 's/^/    /'; }
+	done
+}
+count() { grep -cE -- "$2" "$1" 2>/dev/null || true; }
+cases_end() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}

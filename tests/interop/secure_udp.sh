@@ -30,38 +30,9 @@ read -r -a client_argv <<<"$client_cmd"
 
 KEY=1a2b3c4d5e6f
 WAIT=15 # seconds any one step may take at most (wait_for's default too)
-. "$(dirname "$0")/common.sh" # wait_for
+. "$(dirname "$0")/common.sh" # wait_for, cases_start
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/dtlsgate-secure-udp.XXXXXX")
-pids=""
-passed=0
-failed=0
-
-stop_all() {
-	local pid
-	for pid in $pids; do kill "$pid" 2>/dev/null || true; done
-	for pid in $pids; do wait "$pid" 2>/dev/null || true; done
-	pids=""
-}
-finish() {
-	stop_all
-	if [ "$failed" -eq 0 ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
-}
-trap finish EXIT
-trap 'exit 130' INT TERM
-
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL $1: $2"
-	local f
-	for f in "${@:3}"; do
-		[ -s "$f" ] && { echo "  --- $f"; tail -n 12 "$f" | cut -c 1-200 | sed 's/^/    /'; }
-	done
-}
-
-# count FILE PATTERN: how many lines match.
-count() { grep -cE -- "$2" "$1" 2>/dev/null || true; }
+cases_start secure-udp # pass, fail, count, stop_all
 
 # start_server HOST [OPTION...]: the example server on HOST port 0; sets
 # server_pid, server_port and server_out.
@@ -329,5 +300,4 @@ else
 fi
 stop_all
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cases_end

@@ -16,22 +16,10 @@ set -u
 proxy=${1:?usage: run.sh PROXY EXAMPLE-CLIENT}
 example_client=${2:?usage: run.sh PROXY EXAMPLE-CLIENT}
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../interop/common.sh" # wait_for, ready_port
+. "$here/../interop/common.sh" # wait_for, ready_port, cases_start
 
 BANNER='This is a test server made with libcoap'
-work=$(mktemp -d "${TMPDIR:-/tmp}/dtlsgate-proxy.XXXXXX")
-pids=""
-passed=0
-failed=0
-
-finish() {
-	local pid
-	for pid in $pids; do kill "$pid" 2>/dev/null || true; done
-	for pid in $pids; do wait "$pid" 2>/dev/null || true; done
-	if [ "$failed" -eq 0 ]; then rm -rf "$work"; else echo "logs kept in $work"; fi
-}
-trap finish EXIT
-trap 'exit 130' INT TERM
+cases_start proxy # pass, fail, count, stop_all
 
 # started PID: a process to end when the script does.
 started() { pids="$pids $1"; }
@@ -43,15 +31,6 @@ reaped() {
 	return "$status"
 }
 
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL $1: $2"
-	local f
-	for f in "${@:3}"; do
-		[ -s "$f" ] && { echo "  --- $f"; tail -n 12 "$f" | cut -c 1-240 | sed 's/^/    /'; }
-	done
-}
 check() { # check NAME WHY FILE... -- COMMAND...: PASS when COMMAND succeeds
 	local name=$1 why=$2 files=()
 	shift 2
@@ -62,7 +41,6 @@ check() { # check NAME WHY FILE... -- COMMAND...: PASS when COMMAND succeeds
 
 hexof() { printf %s "$1" | od -An -tx1 | tr -d ' \n'; }
 free_port() { python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-count() { grep -cE -- "$2" "$1" 2>/dev/null || true; }
 
 # coap ID KEY OUT [OPTION...] URI-PATH: a libcoap client (COAP: which build)
 # through the proxy, at most 20 s.
@@ -207,5 +185,4 @@ check "SIGTERM: exit 0, shell a's session closed by the shutdown" "exit $status"
 check "SIGTERM: s_client hears close_notify and ends" "s_client still runs" "$work/a.out" -- reaped "$a_pid"
 exec 3>&- 4>&-
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cases_end
