@@ -54,7 +54,7 @@ trap 'interop_stop; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 printf '%s:%s\n' "$identity" "$key_hex" >"$tmp/keys.txt"
 
-fail() {
+die() {
 	echo "$0: $1" >&2
 	shift
 	for f in "$@"; do sed 's/^/    /' "$f" >&2; done
@@ -67,7 +67,7 @@ start_libcoap() {
 	p=$(free_udp_ports 2)
 	coap-server-openssl -A 127.0.0.1 -p "$p" -k "$key" >"$tmp/libcoap.out" 2>&1 &
 	INTEROP_PIDS="$INTEROP_PIDS $!" server_pids=$! port=$((p + 1))
-	wait_coap "$p" || fail "coap-server-openssl did not start:" "$tmp/libcoap.out"
+	wait_coap "$p" || die "coap-server-openssl did not start:" "$tmp/libcoap.out"
 }
 
 # start_proxy WORKERS: coap-server-notls and the proxy in front of it; sets
@@ -78,7 +78,7 @@ start_proxy() {
 	coap-server-notls -A 127.0.0.1 -p "$p" >"$tmp/backend.out" 2>&1 &
 	backend_pid=$!
 	INTEROP_PIDS="$INTEROP_PIDS $backend_pid"
-	wait_coap "$p" || fail "coap-server-notls did not start:" "$tmp/backend.out"
+	wait_coap "$p" || die "coap-server-notls did not start:" "$tmp/backend.out"
 	: >"$tmp/proxy.out"
 	"$proxy" --listen 127.0.0.1:0 --backend "127.0.0.1:$p" --psk-file "$tmp/keys.txt" --workers "$1" \
 		--log-level warn >"$tmp/proxy.out" 2>&1 &
@@ -92,7 +92,7 @@ start_proxy() {
 		[ -n "$port" ] && break
 		sleep 0.05
 	done
-	[ -n "$port" ] || fail "dtlsgate-proxy did not start:" "$tmp/proxy.out"
+	[ -n "$port" ] || die "dtlsgate-proxy did not start:" "$tmp/proxy.out"
 }
 
 # stop: ends the servers of the last start and waits for them.
@@ -115,7 +115,7 @@ measure() {
 		if ! "$loadgen" -addr "127.0.0.1:$port" -server-pid "$server_pids" -duration "${seconds}s" \
 			-mode "$mode" -clients "$clients" -window "$window" -identity "$identity" -psk "$key_hex" \
 			>"$tmp/run" 2>&1; then
-			fail "loadgen -mode $mode against $label failed:" "$tmp/run"
+			die "loadgen -mode $mode against $label failed:" "$tmp/run"
 		fi
 		awk -v k="$label" -v r="$round" '$1 == "result" { print k, r, $0 }' "$tmp/run" >>"$tmp/results"
 	done
