@@ -135,10 +135,11 @@ export DTLSGATE_TEST_RUN
 # `test` alone; any other command line runs as written.
 TEST_JOBS ?= 5
 TEST_LANE_1 := test-go test-fuzz test-c test-valgrind test-header test-symbols test-install \
-	test-interop test-parity test-leftovers test-license test-version test-abi test-deb
+	test-interop test-parity test-leftovers test-license test-version test-abi test-deb \
+	test-proxy-license
 TEST_LANE_2 := test-cpp-qt test-cpp
-TEST_LANE_3 := test-python test-bench
-TEST_LANE_4 := test-readme test-wheel test-examples
+TEST_LANE_3 := test-python test-bench test-proxy test-proxy-ops
+TEST_LANE_4 := test-readme test-wheel test-examples test-fleet
 TEST_LANES := $(TEST_LANE_1) $(TEST_LANE_2) $(TEST_LANE_3) $(TEST_LANE_4)
 ifeq ($(MAKECMDGOALS),test)
 MAKEFLAGS += -j$(TEST_JOBS) --output-sync=target
@@ -155,7 +156,7 @@ $(call test-lane,$(TEST_LANE_4))
 # neither).
 $(filter-out test-go test-fuzz,$(TEST_LANES)): | $(SO) $(ARCHIVE)
 # ensure-deps.sh may run apt-get: one group after the other.
-$(call test-lane,deps deps-test deps-qt deps-pyside deps-release deps-bench)
+$(call test-lane,deps deps-test deps-qt deps-pyside deps-release deps-bench deps-fleet)
 endif
 
 ## test: every test: Go (-race), a short fuzz, C (shared and static), header, symbols, valgrind, install, interop, examples, README code, Qt parity, license, version, ABI, wheel, deb; then no process of the run may be left
