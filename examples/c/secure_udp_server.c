@@ -93,6 +93,12 @@ static void handle(dtlsgate_server *srv, const dtlsgate_server_event *ev)
     case DTLSGATE_SERVER_EVENT_DATA:
         echo(srv, ev, peer);
         break;
+    case DTLSGATE_SERVER_EVENT_MOVED: {
+        char old[PEER_NAME_MAX];
+        format_peer((const struct sockaddr *)&ev->old_peer, ev->old_peer_len, old, sizeof old);
+        say("server: %s moved to %s", old, peer);
+        break;
+    }
     case DTLSGATE_SERVER_EVENT_CLOSED:
         if (ev->reason == DTLSGATE_SERVER_CLOSED_BY_PEER)
             say("server: %s closed the connection", peer);

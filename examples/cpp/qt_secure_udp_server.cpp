@@ -122,6 +122,11 @@ int main(int argc, char **argv)
                          // The most a record holds; false if the peer has gone meanwhile.
                          server.send(from, fromPort, ("echo: " + message).left(16384));
                      });
+    QObject::connect(&server, &DtlsServer::moved,
+                     [](const QHostAddress &oldAddress, quint16 oldPort, const QHostAddress &to, quint16 toPort) {
+                         say(QStringLiteral("server: %1 moved to %2")
+                                 .arg(example::peerName(oldAddress, oldPort), example::peerName(to, toPort)));
+                     });
     QObject::connect(&server, &DtlsServer::closed,
                      [](const QHostAddress &from, quint16 fromPort, DtlsServer::CloseReason reason) {
                          say(QStringLiteral("server: %1 %2")

@@ -209,6 +209,9 @@ int main(int argc, char **argv)
                         server.send(e.peer, ("echo: " + e.data).substr(0, 16384));
                         break;
                     }
+                    case DtlsServer::EventType::Moved:
+                        say("server: " + name(e.oldPeer) + " moved to " + peer);
+                        break;
                     case DtlsServer::EventType::Closed:
                         say("server: " + peer + " " + closedLine(e.reason));
                         closedAtShutdown += e.reason == DTLSGATE_SERVER_CLOSED_SHUTDOWN;

@@ -60,6 +60,8 @@ class EchoServer:
                 self.server.send(e.peer, (b"echo: " + e.data)[:16384])
             except NotFoundError:
                 pass  # the peer has gone (closed, evicted) since its message came
+        elif e.kind == "moved":
+            say("server: %s moved to %s" % (endpoint(*e.old_peer), peer))
         elif e.reason == "by_peer":
             say("server: %s closed the connection" % peer)
         else:
