@@ -19,7 +19,7 @@ libdir=/usr/lib/$triplet
 root=$tmp/root
 mkdir -p "$root" "$tmp/work"
 
-for pkg in libdtlsgate0:$arch libdtlsgate-dev:$arch python3-dtlsgate:all; do
+for pkg in libdtlsgate0:$arch libdtlsgate-dev:$arch python3-dtlsgate:all dtlsgate-proxy:$arch; do
 	deb=$dir/${pkg%:*}_${version}_${pkg#*:}.deb
 	[ -f "$deb" ] || fail "no $deb (make deb)"
 	[ "$(dpkg-deb -f "$deb" Version)" = "$version" ] || fail "$deb is not version $version"
@@ -34,9 +34,12 @@ dpkg-deb -f "$dir/python3-dtlsgate_${version}_all.deb" Depends | grep -q "libdtl
 	fail "python3-dtlsgate does not depend on libdtlsgate0"
 for f in $libdir/libdtlsgate.so.0 $libdir/libdtlsgate.a $libdir/pkgconfig/dtlsgate.pc \
 	/usr/include/dtlsgate.h /usr/share/doc/libdtlsgate0/THIRD_PARTY_NOTICES \
-	/usr/lib/python3/dist-packages/dtlsgate/__init__.py; do
+	/usr/lib/python3/dist-packages/dtlsgate/__init__.py /usr/share/man/man1/dtlsgate-proxy.1.gz \
+	/lib/systemd/system/dtlsgate-proxy.service /usr/lib/sysusers.d/dtlsgate-proxy.conf \
+	/usr/share/doc/dtlsgate-proxy/examples/dtlsgate-proxy.conf; do
 	[ -e "$root$f" ] || fail "$f is in no package"
 done
+[ "$("$root/usr/bin/dtlsgate-proxy" --version)" = "dtlsgate-proxy $version" ] || fail "dtlsgate-proxy --version"
 [ "$(readlink "$root$libdir/libdtlsgate.so")" = libdtlsgate.so.0 ] || fail "libdtlsgate.so does not point to the soname"
 readelf -d "$root$libdir/libdtlsgate.so.0" | grep -q 'SONAME.*\[libdtlsgate.so.0\]' || fail "soname"
 readelf -d "$root$libdir/libdtlsgate.so.0" | grep -q 'BIND_NOW\|FLAGS.*NOW' || fail "not linked with -z now"
@@ -58,5 +61,5 @@ assert dtlsgate.library_path().startswith(root), dtlsgate.library_path()
 with open(hello_file, "rb") as f, dtlsgate.QDtlsClientVerifier() as v:
     assert v.check(f.read(), "192.0.2.1", 5684).verdict == dtlsgate.CheckVerdict.SendReply
 PY
-echo "test-deb: OK: libdtlsgate0, libdtlsgate-dev and python3-dtlsgate $version unpacked into a" \
+echo "test-deb: OK: libdtlsgate0, libdtlsgate-dev, python3-dtlsgate and dtlsgate-proxy $version unpacked into a" \
 	"scratch root; C and C++ programs built against it ran; the Python package checked a ClientHello"

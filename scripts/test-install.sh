@@ -26,7 +26,7 @@ version=$(sed -n 's/^#define DTLSGATE_VERSION "\(.*\)"$/\1/p' include/dtlsgate.h
 prefix=$tmp/usr
 $make --no-print-directory install PREFIX="$prefix" >"$tmp/install.log" 2>&1 ||
 	{ cat "$tmp/install.log" >&2; fail "make install PREFIX=$prefix"; }
-for f in include/dtlsgate.h bin/dtlsgate-proxy lib/libdtlsgate.so.0 lib/libdtlsgate.so lib/libdtlsgate.a \
+for f in include/dtlsgate.h bin/dtlsgate-proxy share/man/man1/dtlsgate-proxy.1 lib/libdtlsgate.so.0 lib/libdtlsgate.so lib/libdtlsgate.a \
 	lib/pkgconfig/dtlsgate.pc lib/pkgconfig/dtlsgate-static.pc share/doc/dtlsgate/LICENSE \
 	share/doc/dtlsgate/THIRD_PARTY_NOTICES share/doc/dtlsgate/CHANGELOG.md; do
 	[ -e "$prefix/$f" ] || fail "$f not installed"

@@ -5,19 +5,29 @@
 
 PROXY := bin/dtlsgate-proxy
 PROXY_SOURCES := go.mod go.sum $(shell find core internal cmd/dtlsgate-proxy -name '*.go' ! -name '*_test.go')
+PROXY_MAN := $(BUILD)/dtlsgate-proxy.1
 BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 
-all: $(PROXY)
+all: $(PROXY) $(PROXY_MAN)
 
 # Pure Go, without cgo: one static binary, the same on any Linux.
 $(PROXY): $(PROXY_SOURCES) $(HEADER) | deps
 	@mkdir -p $(@D)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-X main.buildVersion=$(VERSION)' -o $@ ./cmd/dtlsgate-proxy
 
+# Its manual page is its --help.
+$(PROXY_MAN): $(PROXY) scripts/manpage.py
+	@mkdir -p $(@D)
+	$(PROXY) --help >$@.txt
+	python3 scripts/manpage.py dtlsgate-proxy 1 $(VERSION) <$@.txt >$@
+	@rm -f $@.txt
+
 .PHONY: install-proxy
-install-proxy: $(PROXY)
-	install -d $(DESTDIR)$(BINDIR)
+install-proxy: $(PROXY) $(PROXY_MAN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(PROXY) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(PROXY_MAN) $(DESTDIR)$(MANDIR)/man1/
 install: install-proxy
 
 .PHONY: clean-proxy
