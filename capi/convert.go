@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"unsafe"
 
-	"github.com/dtlsgate/dtlsgate/internal/secret"
+	"github.com/dtlsgate/dtlsgate/core/secret"
 )
 
 // guard turns a panic inside an export into DTLSGATE_E_INTERNAL: whatever
@@ -84,7 +84,7 @@ func putBytes(src []byte, buf *C.uint8_t, n *C.size_t) C.int {
 }
 
 // putSecret is putBytes for key bytes, which go over one at a time (see
-// internal/secret).
+// core/secret).
 func putSecret(src []byte, buf *C.uint8_t, n *C.size_t) C.int {
 	dst, status := outBuffer(len(src), buf, n)
 	secret.Copy(dst, src)

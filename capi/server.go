@@ -44,10 +44,10 @@ import (
 	"unsafe"
 
 	"github.com/dtlsgate/dtlsgate/core/cookie"
+	"github.com/dtlsgate/dtlsgate/core/secret"
 	"github.com/dtlsgate/dtlsgate/core/server"
 	"github.com/dtlsgate/dtlsgate/core/session"
 	"github.com/dtlsgate/dtlsgate/core/verifier"
-	"github.com/dtlsgate/dtlsgate/internal/secret"
 	"golang.org/x/sys/unix"
 )
 

@@ -17,9 +17,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dtlsgate/dtlsgate/cmd/dtlsgate-proxy/internal/proxy"
 	"github.com/dtlsgate/dtlsgate/core/server"
 	"github.com/dtlsgate/dtlsgate/core/session"
-	"github.com/dtlsgate/dtlsgate/internal/proxy"
 )
 
 // Exit statuses.

@@ -10,11 +10,11 @@ import (
 	"net"
 	"sync/atomic"
 
-	"github.com/dtlsgate/dtlsgate/internal/proxy"
-	"github.com/dtlsgate/dtlsgate/internal/proxymetrics"
+	"github.com/dtlsgate/dtlsgate/cmd/dtlsgate-proxy/internal/proxy"
+	"github.com/dtlsgate/dtlsgate/cmd/dtlsgate-proxy/internal/proxymetrics"
 )
 
-// --metrics ADDR: the Prometheus endpoint (internal/proxymetrics).
+// --metrics ADDR: the Prometheus endpoint (cmd/dtlsgate-proxy/internal/proxymetrics).
 func init() {
 	var address string
 	// What configure hands to started. A run's started goroutine may

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # Included by the top-level Makefile: dtlsgate-proxy, DTLS-PSK in front of a
-# plain UDP service (cmd/dtlsgate-proxy, internal/proxy). Built by `make`,
+# plain UDP service (cmd/dtlsgate-proxy, cmd/dtlsgate-proxy/internal/proxy). Built by `make`,
 # installed by `make install`, tested by `make test`.
 
 PROXY := bin/dtlsgate-proxy
@@ -38,7 +38,7 @@ clean: clean-proxy
 ## test-proxy: dtlsgate-proxy: its Go tests (-race); libcoap's clients (OpenSSL, GnuTLS) through it to coap-server-notls (two identities, a wrong key, block-wise, observe, 100 at once), openssl s_client and the example C client to a UDP echo service, SIGHUP and SIGTERM; the example configuration and the systemd unit (systemd-analyze verify)
 .PHONY: test-proxy
 test-proxy: $(PROXY) $(BUILD)/examples/secure_udp_client_c | deps-test
-	$(GO) test -race -count=1 ./internal/proxy ./cmd/dtlsgate-proxy
+	$(GO) test -race -count=1 ./cmd/dtlsgate-proxy/...
 	tests/proxy/run.sh $(PROXY) $(BUILD)/examples/secure_udp_client_c
 	tests/proxy/unit.sh $(PROXY)
 test: test-proxy

@@ -13,7 +13,7 @@ import (
 	"bytes"
 	"crypto/subtle"
 
-	"github.com/dtlsgate/dtlsgate/internal/secret"
+	"github.com/dtlsgate/dtlsgate/core/secret"
 )
 
 // Authenticator is a value type: the zero value is an empty authenticator

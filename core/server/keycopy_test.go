@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtlsgate/dtlsgate/core/secret"
 	"github.com/dtlsgate/dtlsgate/internal/dtlstest"
-	"github.com/dtlsgate/dtlsgate/internal/secret"
 )
 
 const copyMask = 0x3C

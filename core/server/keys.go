@@ -11,13 +11,13 @@ import (
 	"os"
 	"sync"
 
+	"github.com/dtlsgate/dtlsgate/core/secret"
 	"github.com/dtlsgate/dtlsgate/core/session"
-	"github.com/dtlsgate/dtlsgate/internal/secret"
 )
 
 // KeyTable maps PSK identities to keys. It is safe for concurrent use: the
 // workers of Serve share one while the application changes it. Keys are
-// copied in and out, a byte at a time (see internal/secret), and wiped
+// copied in and out, a byte at a time (see core/secret), and wiped
 // when removed or replaced.
 type KeyTable struct {
 	mu   sync.RWMutex

@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dtlsgate/dtlsgate/core/secret"
 	"github.com/dtlsgate/dtlsgate/core/verifier"
-	"github.com/dtlsgate/dtlsgate/internal/secret"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"

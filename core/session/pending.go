@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
-	"github.com/dtlsgate/dtlsgate/internal/secret"
+	"github.com/dtlsgate/dtlsgate/core/secret"
 )
 
 // stepWaitPSK is a server handshake whose PSK callback called DeferPSK: the

@@ -6,7 +6,7 @@ import (
 	"encoding"
 	"hash"
 
-	"github.com/dtlsgate/dtlsgate/internal/secret"
+	"github.com/dtlsgate/dtlsgate/core/secret"
 )
 
 // Labels of the PRF outputs a handshake derives (RFC 5246 sections 6.3,

@@ -10,8 +10,8 @@ import (
 
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/dtlsgate/dtlsgate/core/psk"
+	"github.com/dtlsgate/dtlsgate/core/secret"
 	"github.com/dtlsgate/dtlsgate/core/wire"
-	"github.com/dtlsgate/dtlsgate/internal/secret"
 )
 
 // Extension numbers the engine understands.

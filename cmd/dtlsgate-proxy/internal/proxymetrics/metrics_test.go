@@ -17,11 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtlsgate/dtlsgate/cmd/dtlsgate-proxy/internal/proxy"
 	"github.com/dtlsgate/dtlsgate/core/psk"
 	"github.com/dtlsgate/dtlsgate/core/server"
 	"github.com/dtlsgate/dtlsgate/core/session"
 	"github.com/dtlsgate/dtlsgate/internal/dtlsnet"
-	"github.com/dtlsgate/dtlsgate/internal/proxy"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"

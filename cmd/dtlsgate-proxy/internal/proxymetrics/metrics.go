@@ -20,8 +20,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dtlsgate/dtlsgate/cmd/dtlsgate-proxy/internal/proxy"
 	"github.com/dtlsgate/dtlsgate/core/server"
-	"github.com/dtlsgate/dtlsgate/internal/proxy"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
