@@ -50,9 +50,10 @@ type handshake struct {
 	ecdhKey *ecdh.PrivateKey
 	group   uint16
 	// prf is keyed with the premaster secret, then with the master secret
-	// for the key block and both Finished messages. It is made with the
-	// transcript's hash, once the suite is known.
-	prf        prfState
+	// for the key block and both Finished messages. It is taken when the
+	// keys are derived (keysReady), not before: a half-open handshake
+	// waiting for the client's key exchange holds none (about 0.9 KB).
+	prf        *prfState
 	master     []byte // secrets[:48]
 	secrets    [48 + maxKeyBlock]byte
 	digest     [maxHashSize]byte // the transcript's hash at one point
@@ -85,8 +86,10 @@ func newHandshake() *handshake {
 // useSuite starts the hashes of the suite the handshake has settled on.
 func (hs *handshake) useSuite(suite Suite) {
 	hs.transcript.start(suite.prf)
-	hs.prf.init(suite.prf)
 }
+
+// sparePRFs holds wiped PRF states for the handshakes deriving keys.
+var sparePRFs = sync.Pool{New: func() any { return new(prfState) }}
 
 // release hands the state of a completed handshake back for reuse. Only
 // DoHandshake calls it, once the call is over: no function that holds hs
@@ -99,7 +102,11 @@ func (hs *handshake) release() {
 
 func (hs *handshake) wipe() {
 	clear(hs.secrets[:])
-	hs.prf.wipe()
+	if hs.prf != nil {
+		hs.prf.wipe()
+		sparePRFs.Put(hs.prf)
+		hs.prf = nil
+	}
 	hs.ecdhKey = nil
 }
 
@@ -438,6 +445,10 @@ func (s *Session) switchReadEpoch() {
 // at its ChangeCipherSpec (handleChangeCipherSpec). It wipes preMaster.
 func (s *Session) keysReady(preMaster []byte) bool {
 	hs := s.hs
+	if hs.prf == nil {
+		hs.prf = sparePRFs.Get().(*prfState)
+		hs.prf.init(s.suite.prf)
+	}
 	hs.prf.setKey(preMaster)
 	clear(preMaster)
 	if hs.ems {

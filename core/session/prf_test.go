@@ -66,16 +66,17 @@ func TestHandshakeSecretsWipedOnFailure(t *testing.T) {
 	zero := make([]byte, maxState)
 	for _, s := range []*Session{l.client, l.server} {
 		hs := s.hs
-		if hs == nil || hs.step != stepWaitFinished || bytes.Equal(hs.master, zero[:48]) || hs.prf.istate == nil {
+		if hs == nil || hs.step != stepWaitFinished || bytes.Equal(hs.master, zero[:48]) || hs.prf == nil || hs.prf.istate == nil {
 			t.Fatalf("mode %d: not at the Finished step with keys derived", s.Mode())
 		}
+		prf := hs.prf
 		if !s.AbortHandshake() {
 			t.Fatal(s.DtlsErrorString())
 		}
 		if !bytes.Equal(hs.secrets[:], zero[:len(hs.secrets)]) {
 			t.Errorf("mode %d: master secret or key block left: %x", s.Mode(), hs.secrets)
 		}
-		if hs.prf.istate != nil || !bytes.Equal(hs.prf.states[0][:], zero) || !bytes.Equal(hs.prf.states[1][:], zero) {
+		if hs.prf != nil || prf.istate != nil || !bytes.Equal(prf.states[0][:], zero) || !bytes.Equal(prf.states[1][:], zero) {
 			t.Errorf("mode %d: the PRF's keyed states left", s.Mode())
 		}
 	}
