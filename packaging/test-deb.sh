@@ -36,7 +36,7 @@ for f in $libdir/libdtlsgate.so.0 $libdir/libdtlsgate.a $libdir/pkgconfig/dtlsga
 	/usr/include/dtlsgate.h /usr/share/doc/libdtlsgate0/THIRD_PARTY_NOTICES \
 	/usr/lib/python3/dist-packages/dtlsgate/__init__.py /usr/share/man/man1/dtlsgate-proxy.1.gz \
 	/lib/systemd/system/dtlsgate-proxy.service /usr/lib/sysusers.d/dtlsgate-proxy.conf \
-	/usr/share/doc/dtlsgate-proxy/examples/dtlsgate-proxy.conf /usr/share/doc/dtlsgate-proxy/THIRD_PARTY_NOTICES; do
+	/usr/share/doc/dtlsgate-proxy/examples/dtlsgate-proxy.conf /usr/share/doc/dtlsgate-proxy/THIRD_PARTY_NOTICES.gz; do
 	[ -e "$root$f" ] || fail "$f is in no package"
 done
 [ "$("$root/usr/bin/dtlsgate-proxy" --version)" = "dtlsgate-proxy $version" ] || fail "dtlsgate-proxy --version"
