@@ -29,6 +29,7 @@ import (
 
 	"github.com/dtlsgate/dtlsgate/core/cookie"
 	"github.com/dtlsgate/dtlsgate/core/server"
+	"github.com/dtlsgate/dtlsgate/core/session"
 	"github.com/dtlsgate/dtlsgate/core/verifier"
 	"golang.org/x/sys/unix"
 )
@@ -88,7 +89,21 @@ type Proxy struct {
 	fallback netip.AddrPort // the default backend; invalid when none
 	routes   atomic.Pointer[map[string]netip.AddrPort]
 
-	reload  sync.Mutex // one Reload at a time
+	reload sync.Mutex // one Reload at a time
+	// A handshake may look its key up before a reload and complete after
+	// it, when the reload has already closed the sessions it saw. So each
+	// load is a generation: a lookup notes the generation it read, and a
+	// handshake whose identity lost or changed its key in a later one is
+	// refused. keyGen only changes with the key table, under keyMu held to
+	// write; lookups, and connects with their check and their flow, hold it
+	// to read, so a reload either sees the flow or the flow sees the reload.
+	keyMu   sync.RWMutex
+	keyGen  uint64
+	known   map[string]bool   // the identities of the table
+	changed map[string]uint64 // identity -> the generation that removed or changed its key
+	lookMu  sync.Mutex
+	lookups map[netip.AddrPort]lookup
+	sweepAt int
 	ep      *server.Endpoint
 	ready   chan struct{} // closed once ep is set
 	flows   sync.Map      // netip.AddrPort (the device now) -> *flow
@@ -130,7 +145,8 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.FleetMaxSkew == 0 {
 		cfg.FleetMaxSkew = DefaultFleetMaxSkew
 	}
-	p := &Proxy{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, keys: server.NewKeyTable(), ready: make(chan struct{})}
+	p := &Proxy{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, keys: server.NewKeyTable(), ready: make(chan struct{}),
+		known: map[string]bool{}, changed: map[string]uint64{}, lookups: map[netip.AddrPort]lookup{}, sweepAt: minSweep}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -193,25 +209,32 @@ func (p *Proxy) load() (gone map[string]bool, loaded int, err error) {
 		defer clear(fleetKey)
 	}
 
-	gone = map[string]bool{}
-	p.flows.Range(func(_, v any) bool {
-		id := v.(*flow).identity
-		if _, seen := gone[id]; seen {
-			return true
-		}
-		old, _ := p.keys.Lookup([]byte(id))
-		k, ok := keys[id]
-		gone[id] = !ok || subtle.ConstantTimeCompare(old, k) != 1
-		clear(old)
-		return true
-	})
 	if fleetKey != nil {
 		if err := p.setFleet(fleetKey); err != nil {
 			return nil, 0, err
 		}
 	}
+	p.keyMu.Lock()
+	defer p.keyMu.Unlock()
+	gone = map[string]bool{}
+	for id := range p.known {
+		old, _ := p.keys.Lookup([]byte(id))
+		k, ok := keys[id]
+		if !ok || subtle.ConstantTimeCompare(old, k) != 1 {
+			gone[id] = true
+		}
+		clear(old)
+	}
 	if err := p.keys.Replace(keys); err != nil {
 		return nil, 0, fmt.Errorf("proxy: PSK file %s: %v", p.cfg.PSKFile, err)
+	}
+	p.keyGen++
+	for id := range gone {
+		p.changed[id] = p.keyGen
+	}
+	clear(p.known)
+	for id := range keys {
+		p.known[id] = true
 	}
 	p.routes.Store(&routes)
 	return gone, len(keys), nil
@@ -263,7 +286,7 @@ func (p *Proxy) Reload() error {
 // has).
 func (p *Proxy) Start(ctx context.Context) error {
 	sc := p.cfg.Serve
-	sc.Server.Verifier, sc.Server.Keys, sc.Server.PSK = p.verifier, p.keys, nil
+	sc.Server.Verifier, sc.Server.Keys, sc.Server.PSK = p.verifier, nil, p.lookupKey
 	sc.Handler = p.handle
 	ep, err := server.Listen(ctx, p.cfg.Listen, sc)
 	if err != nil {
@@ -375,8 +398,66 @@ func (p *Proxy) handle(w *server.Worker, e server.Event) {
 	}
 }
 
+// lookup is a key handed to a handshake: the generation it came from,
+// when, and the copy the endpoint was given, wiped once the handshake
+// is over.
+type lookup struct {
+	gen uint64
+	at  time.Time
+	key []byte
+}
+
+// minSweep is how many lookups may pile up before those of handshakes
+// that cannot be running any more are dropped.
+const minSweep = 1024
+
+// lookupKey is the endpoint's PSKFunc: the key table's key, noted with
+// its generation for connected.
+func (p *Proxy) lookupKey(peer netip.AddrPort, identity []byte) ([]byte, bool) {
+	p.keyMu.RLock()
+	defer p.keyMu.RUnlock()
+	key, ok := p.keys.Lookup(identity)
+	if !ok {
+		return nil, false
+	}
+	now := time.Now()
+	p.lookMu.Lock()
+	defer p.lookMu.Unlock()
+	clear(p.lookups[peer].key)
+	p.lookups[peer] = lookup{gen: p.keyGen, at: now, key: key}
+	if len(p.lookups) >= p.sweepAt {
+		// Handshakes that failed leave their lookup behind; none lasts
+		// beyond the handshake deadline.
+		deadline := p.cfg.Serve.Server.Session.HandshakeDeadline
+		if deadline <= 0 {
+			deadline = session.DefaultHandshakeDeadline
+		}
+		for a, l := range p.lookups {
+			if now.Sub(l.at) > deadline {
+				clear(l.key)
+				delete(p.lookups, a)
+			}
+		}
+		p.sweepAt = max(minSweep, 2*len(p.lookups))
+	}
+	return key, false
+}
+
+// current reports whether the key that peer's handshake looked up for
+// identity is still the identity's key; keyMu is held to read.
+func (p *Proxy) current(peer netip.AddrPort, identity string) bool {
+	p.lookMu.Lock()
+	l, ok := p.lookups[peer]
+	delete(p.lookups, peer)
+	p.lookMu.Unlock()
+	clear(l.key)
+	return ok && p.changed[identity] <= l.gen
+}
+
 func (p *Proxy) connected(w *server.Worker, e server.Event) {
 	id := string(e.Identity)
+	p.keyMu.RLock()
+	defer p.keyMu.RUnlock()
 	refuse := func(why string, err error) {
 		attrs := []any{"identity", id, "peer", e.Peer.String(), "reason", why}
 		if err != nil {
@@ -385,6 +466,10 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 		p.log.Warn("refused", attrs...)
 		p.obs.Dropped(DropNoBackend)
 		w.Close(e.Peer)
+	}
+	if !p.current(e.Peer, id) {
+		refuse("its key was removed or changed during the handshake", nil)
+		return
 	}
 	backend, ok := p.route(id)
 	if !ok {

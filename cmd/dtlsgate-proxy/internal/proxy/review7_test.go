@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+
+package proxy
+
+import (
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/dtlsgate/dtlsgate/core/psk"
+	"github.com/dtlsgate/dtlsgate/core/session"
+	"github.com/dtlsgate/dtlsgate/internal/dtlsnet"
+)
+
+// splitter stands between a client and the proxy: it passes datagrams
+// both ways, except the client's datagram holding its ClientKeyExchange,
+// which it cuts in two: the records up to the ClientKeyExchange go on at
+// once (the proxy looks the key up), the rest (ChangeCipherSpec,
+// Finished) only once release is closed.
+type splitter struct {
+	conn    *net.UDPConn
+	sent    chan struct{} // closed once the ClientKeyExchange went on
+	release chan struct{}
+	done    chan struct{}
+}
+
+func startSplitter(t *testing.T, proxyAddr netip.AddrPort) *splitter {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &splitter{conn: conn, sent: make(chan struct{}), release: make(chan struct{}), done: make(chan struct{})}
+	to := net.UDPAddrFromAddrPort(proxyAddr)
+	var client netip.AddrPort
+	go func() {
+		defer close(s.done)
+		buf := make([]byte, 65535)
+		split := false
+		for {
+			n, from, err := conn.ReadFromUDPAddrPort(buf)
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if err != nil {
+				continue
+			}
+			d := append([]byte(nil), buf[:n]...)
+			if from == proxyAddr {
+				conn.WriteToUDPAddrPort(d, client)
+				continue
+			}
+			client = from
+			if cut := afterClientKeyExchange(d); !split && cut > 0 && cut < len(d) {
+				split = true
+				conn.WriteToUDP(d[:cut], to)
+				close(s.sent)
+				go func() {
+					<-s.release
+					conn.WriteToUDP(d[cut:], to)
+				}()
+				continue
+			}
+			conn.WriteToUDP(d, to)
+		}
+	}()
+	t.Cleanup(func() { conn.Close(); <-s.done })
+	return s
+}
+
+// afterClientKeyExchange returns the offset just past the epoch-0
+// handshake record carrying a ClientKeyExchange in datagram d, or 0.
+func afterClientKeyExchange(d []byte) int {
+	for off := 0; off+13 <= len(d); {
+		end := off + 13 + (int(d[off+11])<<8 | int(d[off+12]))
+		if end > len(d) {
+			return 0
+		}
+		if d[off] == 22 && d[off+3] == 0 && d[off+4] == 0 && end > off+13 && d[off+13] == 16 {
+			return end
+		}
+		off = end
+	}
+	return 0
+}
+
+// A key removed or changed by a reload (SIGHUP) while its device was in
+// the middle of a handshake, past the key lookup, used to leave that
+// device with a running session and a backend socket for good: the reload
+// closed the sessions it saw, and this one was not there yet. An attacker
+// whose key was revoked only had to time a handshake with the reload.
+func TestReview7FindingReloadDuringHandshakeKeepsRemovedKey(t *testing.T) {
+	for _, change := range []string{"removed", "changed"} {
+		t.Run(change, func(t *testing.T) {
+			b := startBackend(t, "svc")
+			p := start(t, b, []string{"alice", "bob"}, nil)
+			s := startSplitter(t, p.Addr())
+			type dialed struct {
+				c   *dtlsnet.Conn
+				err error
+			}
+			done := make(chan dialed, 1)
+			go func() {
+				c, err := dialTo(t, s.conn.LocalAddr().(*net.UDPAddr).AddrPort(), "alice")
+				done <- dialed{c, err}
+			}()
+			select {
+			case <-s.sent:
+			case <-time.After(netLimit):
+				t.Fatal("no ClientKeyExchange")
+			}
+			time.Sleep(200 * time.Millisecond) // the proxy looks alice's key up
+			lines := keyLines("bob")
+			if change == "changed" {
+				lines = append(lines, "alice:0123456789")
+			}
+			writeFile(t, p.dir, "keys.txt", lines...)
+			if err := p.Reload(); err != nil {
+				t.Fatal(err)
+			}
+			close(s.release)
+			d := <-done
+			if d.err == nil && !closedByProxy(d.c) {
+				t.Fatal("alice's session, begun with the key the reload took away, goes on")
+			}
+			p.obs.waitFor(t, "no flow left", func() bool {
+				n := 0
+				p.flows.Range(func(any, any) bool { n++; return true })
+				return n == 0
+			})
+		})
+	}
+}
+
+// dialTo connects a client with identity id and its key to addr.
+func dialTo(t *testing.T, addr netip.AddrPort, id string) (*dtlsnet.Conn, error) {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	raw, _ := hex.DecodeString(keys[id])
+	cfg := session.Config{PSK: func(a *psk.Authenticator) {
+		a.SetIdentity([]byte(id))
+		a.SetPreSharedKey(raw)
+	}}
+	return dtlsnet.Dial(conn, addr, cfg, time.Now().Add(netLimit))
+}
