@@ -15,6 +15,7 @@ package proxy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -288,6 +290,16 @@ func (p *Proxy) Start(ctx context.Context) error {
 	sc := p.cfg.Serve
 	sc.Server.Verifier, sc.Server.Keys, sc.Server.PSK = p.verifier, nil, p.lookupKey
 	sc.Handler = p.handle
+	if budget, ok := descriptorBudget(sc.Workers); ok {
+		if budget < 1 {
+			return errors.New("proxy: the file descriptor limit (ulimit -n) leaves no room for sessions")
+		}
+		if asked := cmp.Or(sc.Server.MaxSessions, server.DefaultMaxSessions); asked > budget {
+			p.log.Warn("fewer sessions than asked: each needs a backend socket; raise the file descriptor limit (LimitNOFILE=) for more",
+				"max_sessions", budget, "asked", asked)
+			sc.Server.MaxSessions = budget
+		}
+	}
 	ep, err := server.Listen(ctx, p.cfg.Listen, sc)
 	if err != nil {
 		return fmt.Errorf("proxy: %v", err)
@@ -300,6 +312,28 @@ func (p *Proxy) Start(ctx context.Context) error {
 	}
 	p.log.Info("listening", attrs...)
 	return nil
+}
+
+// fdReserve is the descriptors kept from sessions: reloads open files,
+// the metrics endpoint accepts connections, the logs may go to a file.
+const fdReserve = 64
+
+// descriptorBudget returns how many backend sockets the process's file
+// descriptor limit leaves room for, besides those open now, the workers'
+// sockets and fdReserve; ok is false where it cannot tell.
+func descriptorBudget(workers int) (budget int, ok bool) {
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) != nil || lim.Cur == unix.RLIM_INFINITY {
+		return 0, false
+	}
+	open, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0, false
+	}
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
+	return int(min(lim.Cur, 1<<30)) - len(open) - workers - fdReserve, true
 }
 
 // Wait returns once the proxy has stopped and every backend socket is

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/psk"
 	"github.com/dtlsgate/dtlsgate/core/session"
 	"github.com/dtlsgate/dtlsgate/internal/dtlsnet"
+	"golang.org/x/sys/unix"
 )
 
 // splitter stands between a client and the proxy: it passes datagrams
@@ -149,4 +151,41 @@ func dialTo(t *testing.T, addr netip.AddrPort, id string) (*dtlsnet.Conn, error)
 		a.SetPreSharedKey(raw)
 	}}
 	return dtlsnet.Dial(conn, addr, cfg, time.Now().Add(netLimit))
+}
+
+// Every session holds a backend socket, and the endpoint's MaxSessions
+// (100000 by default) knew nothing of the process's file descriptor
+// limit (often 1024 to 65536): one key holder, opening sessions from many
+// source ports, could take every descriptor, after which other devices'
+// backend sockets failed and a reload (SIGHUP) could not even open the
+// PSK file, so the attacker's key could not be revoked. The proxy now
+// holds no more sessions than the limit leaves room for, with a reserve.
+func TestReview7FindingSessionsExhaustDescriptors(t *testing.T) {
+	var saved unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &saved); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	low := saved
+	low.Cur = uint64(len(entries) + 100)
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	b := startBackend(t, "svc")
+	p := start(t, b, []string{"alice"}, func(c *Config) { c.Serve.Server.IdleAfter = time.Millisecond })
+	// The clients of this test live in the same process: give them room.
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &saved); err != nil {
+		t.Fatal(err)
+	}
+	for range 90 {
+		mustDial(t, p, "alice")
+	}
+	n := 0
+	p.flows.Range(func(any, any) bool { n++; return true })
+	if free := int(low.Cur) - len(entries) - n; free < 32 {
+		t.Fatalf("%d sessions under a limit of %d descriptors (%d open before): %d left for files and metrics", n, low.Cur, len(entries), free)
+	}
 }
