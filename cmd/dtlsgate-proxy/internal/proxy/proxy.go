@@ -260,8 +260,8 @@ func (p *Proxy) setFleet(key []byte) error {
 }
 
 // Reload reads the files again (SIGHUP): sessions go on, except those
-// whose identity lost its key or got a different one, which are closed
-// (close_notify). On error nothing changes and the old files stay in
+// whose identity lost its key, got a different one or goes to another
+// backend now, which are closed (close_notify). On error nothing changes and the old files stay in
 // force.
 func (p *Proxy) Reload() error {
 	p.reload.Lock()
@@ -272,7 +272,10 @@ func (p *Proxy) Reload() error {
 	}
 	ended := 0
 	p.flows.Range(func(k, v any) bool {
-		if f := v.(*flow); gone[f.identity] {
+		// A session whose identity now goes elsewhere ends too: the
+		// operator moved it off its backend.
+		f := v.(*flow)
+		if backend, ok := p.route(f.identity); gone[f.identity] || !ok || backend != f.backend {
 			if p.ep.Close(k.(netip.AddrPort)) == nil {
 				ended++
 			}

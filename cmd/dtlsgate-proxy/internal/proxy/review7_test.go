@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,5 +189,35 @@ func TestReview7FindingSessionsExhaustDescriptors(t *testing.T) {
 	p.flows.Range(func(any, any) bool { n++; return true })
 	if free := int(low.Cur) - len(entries) - n; free < 32 {
 		t.Fatalf("%d sessions under a limit of %d descriptors (%d open before): %d left for files and metrics", n, low.Cur, len(entries), free)
+	}
+}
+
+// A reload that sent an identity to another backend (or took its route
+// away, leaving it to the default one) used to leave its sessions on the
+// old backend for as long as they lasted: a device the operator moved
+// off a backend (a tenant moved, a backend retired) kept reaching it. Its
+// sessions are now closed, and it reconnects to the new one.
+func TestReview7FindingReloadedRouteKeepsOldBackend(t *testing.T) {
+	def, one, two := startBackend(t, "default"), startBackend(t, "one"), startBackend(t, "two")
+	var routes string
+	p := start(t, def, []string{"alice", "bob"}, func(c *Config) {
+		routes = writeFile(t, t.TempDir(), "routes", "alice "+one.addr(), "bob "+one.addr())
+		c.RouteFile = routes
+	})
+	a, bo := mustDial(t, p, "alice"), mustDial(t, p, "bob")
+	ask(t, a, "hi")
+	ask(t, bo, "hi")
+	writeFile(t, filepath.Dir(routes), "routes", "alice "+two.addr(), "bob "+one.addr())
+	if err := p.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if !closedByProxy(a) {
+		t.Fatal("alice's session goes on to the backend she was moved off")
+	}
+	if got := ask(t, bo, "still"); !strings.HasPrefix(got, "one ") {
+		t.Fatalf("bob, not moved: %q", got)
+	}
+	if got := ask(t, mustDial(t, p, "alice"), "again"); !strings.HasPrefix(got, "two ") {
+		t.Fatalf("alice reconnected to %q, want backend two", got)
 	}
 }
