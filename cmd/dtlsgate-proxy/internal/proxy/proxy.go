@@ -25,13 +25,13 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/cookie"
 	"github.com/dtlsgate/dtlsgate/core/server"
-	"github.com/dtlsgate/dtlsgate/core/session"
 	"github.com/dtlsgate/dtlsgate/core/verifier"
 	"golang.org/x/sys/unix"
 )
@@ -105,7 +105,7 @@ type Proxy struct {
 	changed map[string]uint64 // identity -> the generation that removed or changed its key
 	lookMu  sync.Mutex
 	lookups map[netip.AddrPort]lookup
-	sweepAt int
+	maxLive int // the most handshakes the endpoint holds past their key lookup
 	ep      *server.Endpoint
 	ready   chan struct{} // closed once ep is set
 	flows   sync.Map      // netip.AddrPort (the device now) -> *flow
@@ -148,7 +148,8 @@ func New(cfg Config) (*Proxy, error) {
 		cfg.FleetMaxSkew = DefaultFleetMaxSkew
 	}
 	p := &Proxy{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, keys: server.NewKeyTable(), ready: make(chan struct{}),
-		known: map[string]bool{}, changed: map[string]uint64{}, lookups: map[netip.AddrPort]lookup{}, sweepAt: minSweep}
+		known: map[string]bool{}, changed: map[string]uint64{}, lookups: map[netip.AddrPort]lookup{}}
+	p.maxLive = cmp.Or(cfg.Serve.Workers, runtime.NumCPU()) * cmp.Or(cfg.Serve.Server.MaxHalfOpen, server.DefaultMaxHalfOpen)
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -444,10 +445,6 @@ type lookup struct {
 	key []byte
 }
 
-// minSweep is how many lookups may pile up before those of handshakes
-// that cannot be running any more are dropped.
-const minSweep = 1024
-
 // lookupKey is the endpoint's PSKFunc: the key table's key, noted with
 // its generation for connected.
 func (p *Proxy) lookupKey(peer netip.AddrPort, identity []byte) ([]byte, bool) {
@@ -457,27 +454,34 @@ func (p *Proxy) lookupKey(peer netip.AddrPort, identity []byte) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	now := time.Now()
 	p.lookMu.Lock()
 	defer p.lookMu.Unlock()
 	clear(p.lookups[peer].key)
-	p.lookups[peer] = lookup{gen: p.keyGen, at: now, key: key}
-	if len(p.lookups) >= p.sweepAt {
-		// Handshakes that failed leave their lookup behind; none lasts
-		// beyond the handshake deadline.
-		deadline := p.cfg.Serve.Server.Session.HandshakeDeadline
-		if deadline <= 0 {
-			deadline = session.DefaultHandshakeDeadline
-		}
-		for a, l := range p.lookups {
-			if now.Sub(l.at) > deadline {
-				clear(l.key)
-				delete(p.lookups, a)
-			}
-		}
-		p.sweepAt = max(minSweep, 2*len(p.lookups))
+	p.lookups[peer] = lookup{gen: p.keyGen, at: time.Now(), key: key}
+	if len(p.lookups) >= 2*p.maxLive {
+		p.trimLookups()
 	}
 	return key, false
+}
+
+// trimLookups keeps the newest maxLive lookups. A handshake that fails
+// leaves its lookup behind (the endpoint reports only those that
+// complete), and anyone who knows an identity can make one; the live
+// ones are at most maxLive, and the endpoint itself evicts the oldest
+// handshakes under a flood. lookMu is held.
+func (p *Proxy) trimLookups() {
+	times := make([]time.Time, 0, len(p.lookups))
+	for _, l := range p.lookups {
+		times = append(times, l.at)
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	oldest := times[len(times)-p.maxLive]
+	for a, l := range p.lookups {
+		if l.at.Before(oldest) {
+			clear(l.key)
+			delete(p.lookups, a)
+		}
+	}
 }
 
 // current reports whether the key that peer's handshake looked up for

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/psk"
+	"github.com/dtlsgate/dtlsgate/core/server"
 	"github.com/dtlsgate/dtlsgate/core/session"
 	"github.com/dtlsgate/dtlsgate/internal/dtlsnet"
 	"golang.org/x/sys/unix"
@@ -219,5 +220,31 @@ func TestReview7FindingReloadedRouteKeepsOldBackend(t *testing.T) {
 	}
 	if got := ask(t, mustDial(t, p, "alice"), "again"); !strings.HasPrefix(got, "two ") {
 		t.Fatalf("alice reconnected to %q, want backend two", got)
+	}
+}
+
+// Anyone who knows an identity (no key needed) can get its key looked up,
+// and a handshake that then fails is never reported: the lookups kept
+// for the reload check must stay bounded by what the endpoint can hold
+// live, keeping the newest.
+func TestReview7HoldsFailedHandshakesLeaveBoundedLookups(t *testing.T) {
+	dir := t.TempDir()
+	p, err := New(Config{Listen: "127.0.0.1:0", Backend: "127.0.0.1:9", PSKFile: writeFile(t, dir, "keys", keyLines("alice")...),
+		Serve: server.ServeConfig{Workers: 1, Server: server.Config{MaxHalfOpen: 10}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last netip.AddrPort
+	for i := range 1000 {
+		last = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 5684)
+		if key, _ := p.lookupKey(last, []byte("alice")); key == nil {
+			t.Fatal("no key for alice")
+		}
+	}
+	if n := len(p.lookups); n > 20 {
+		t.Fatalf("%d lookups kept for 10 live handshakes at most", n)
+	}
+	if _, ok := p.lookups[last]; !ok {
+		t.Fatal("the newest lookup was dropped")
 	}
 }
