@@ -3,7 +3,6 @@
 package proxy
 
 import (
-	"encoding/hex"
 	"errors"
 	"net"
 	"net/netip"
@@ -13,9 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dtlsgate/dtlsgate/core/psk"
 	"github.com/dtlsgate/dtlsgate/core/server"
-	"github.com/dtlsgate/dtlsgate/core/session"
 	"github.com/dtlsgate/dtlsgate/internal/dtlsnet"
 	"golang.org/x/sys/unix"
 )
@@ -109,7 +106,7 @@ func TestReview7FindingReloadDuringHandshakeKeepsRemovedKey(t *testing.T) {
 			}
 			done := make(chan dialed, 1)
 			go func() {
-				c, err := dialTo(t, s.conn.LocalAddr().(*net.UDPAddr).AddrPort(), "alice")
+				c, err := dialTo(t, s.conn.LocalAddr().(*net.UDPAddr).AddrPort(), "alice", false)
 				done <- dialed{c, err}
 			}()
 			select {
@@ -138,22 +135,6 @@ func TestReview7FindingReloadDuringHandshakeKeepsRemovedKey(t *testing.T) {
 			})
 		})
 	}
-}
-
-// dialTo connects a client with identity id and its key to addr.
-func dialTo(t *testing.T, addr netip.AddrPort, id string) (*dtlsnet.Conn, error) {
-	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	raw, _ := hex.DecodeString(keys[id])
-	cfg := session.Config{PSK: func(a *psk.Authenticator) {
-		a.SetIdentity([]byte(id))
-		a.SetPreSharedKey(raw)
-	}}
-	return dtlsnet.Dial(conn, addr, cfg, time.Now().Add(netLimit))
 }
 
 // Every session holds a backend socket, and the endpoint's MaxSessions
