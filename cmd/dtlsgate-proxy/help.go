@@ -116,8 +116,8 @@ OPTIONS
 
 SIGNALS
        SIGHUP Read --psk-file, --route-file and --fleet-key-file again. Sessions go on,
-              except those of an identity whose key was removed or changed, which are
-              closed. If a file is wrong, the old ones stay in force and an error is
+              except those of an identity whose key was removed or changed, or whose
+              backend changed, which are closed. If a file is wrong, the old ones stay in force and an error is
               logged.
        SIGTERM, SIGINT
               Send close_notify to every device, close the sockets and exit 0.

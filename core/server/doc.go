@@ -92,8 +92,11 @@
 // is higher than any the session saw in that epoch (RFC 9146 section 6);
 // a forged or replayed record, or an old one the network delayed, moves
 // nothing (Stats.RefusedMoves), and neither does one from an address
-// another session holds: a spoofed source must not end that session. The
-// server then sends to the new address
+// another session holds: a spoofed source must not end that session. In
+// an Endpoint, where another worker may hold the address (a handshake
+// there, or a session that moved there), such a record is dropped, and a
+// ClientHello from an address another worker's session holds is too
+// (Stats.DroppedBadPeer). The server then sends to the new address
 // and reports a Moved event with both addresses. The move is not a proof
 // that the client receives at the new address (an attacker on the path
 // can redirect a genuine record): an application that is about to send

@@ -203,7 +203,10 @@ func (s *Server) inputCID(from netip.AddrPort, dgram []byte, out []Datagram) []D
 	id, ok := wire.RecordConnectionID(dgram, s.cfg.ConnectionIDLength)
 	c := s.cids[string(id)]
 	switch {
-	case c == nil && ok && s.fleet != nil && s.fleet.route(id, from, dgram):
+	// Not routed from an address this server holds: the session would
+	// move onto it, and the others know only of connected sessions, not
+	// of a handshake here.
+	case c == nil && ok && s.fleet != nil && s.conns[from] == nil && s.fleet.route(id, from, dgram):
 		s.stats.RoutedCID++
 		return out
 	case c == nil:
@@ -306,6 +309,12 @@ func (s *Server) hello(from netip.AddrPort, dgram []byte, out []Datagram) []Data
 	random := [32]byte(ch.Random)
 	c := s.conns[from]
 	switch {
+	case c == nil && s.fleet != nil && s.fleet.holds(from):
+		// A session of another server moved here (connection IDs): two
+		// sessions must not share an address, and this server cannot
+		// replace the other's as a restart would.
+		s.stats.DroppedBadPeer++
+		return out
 	case c == nil:
 		return s.start(from, random, [32]byte{}, dgram, nil, out, ch)
 	case c.random == random:

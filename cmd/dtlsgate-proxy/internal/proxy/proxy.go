@@ -15,6 +15,7 @@ package proxy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -23,6 +24,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,7 +91,21 @@ type Proxy struct {
 	fallback netip.AddrPort // the default backend; invalid when none
 	routes   atomic.Pointer[map[string]netip.AddrPort]
 
-	reload  sync.Mutex // one Reload at a time
+	reload sync.Mutex // one Reload at a time
+	// A handshake may look its key up before a reload and complete after
+	// it, when the reload has already closed the sessions it saw. So each
+	// load is a generation: a lookup notes the generation it read, and a
+	// handshake whose identity lost or changed its key in a later one is
+	// refused. keyGen only changes with the key table, under keyMu held to
+	// write; lookups, and connects with their check and their flow, hold it
+	// to read, so a reload either sees the flow or the flow sees the reload.
+	keyMu   sync.RWMutex
+	keyGen  uint64
+	known   map[string]bool   // the identities of the table
+	changed map[string]uint64 // identity -> the generation that removed or changed its key
+	lookMu  sync.Mutex
+	lookups map[netip.AddrPort]lookup
+	maxLive int // the most handshakes the endpoint holds past their key lookup
 	ep      *server.Endpoint
 	ready   chan struct{} // closed once ep is set
 	flows   sync.Map      // netip.AddrPort (the device now) -> *flow
@@ -130,7 +147,9 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.FleetMaxSkew == 0 {
 		cfg.FleetMaxSkew = DefaultFleetMaxSkew
 	}
-	p := &Proxy{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, keys: server.NewKeyTable(), ready: make(chan struct{})}
+	p := &Proxy{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, keys: server.NewKeyTable(), ready: make(chan struct{}),
+		known: map[string]bool{}, changed: map[string]uint64{}, lookups: map[netip.AddrPort]lookup{}}
+	p.maxLive = cmp.Or(cfg.Serve.Workers, runtime.NumCPU()) * cmp.Or(cfg.Serve.Server.MaxHalfOpen, server.DefaultMaxHalfOpen)
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -193,25 +212,32 @@ func (p *Proxy) load() (gone map[string]bool, loaded int, err error) {
 		defer clear(fleetKey)
 	}
 
-	gone = map[string]bool{}
-	p.flows.Range(func(_, v any) bool {
-		id := v.(*flow).identity
-		if _, seen := gone[id]; seen {
-			return true
-		}
-		old, _ := p.keys.Lookup([]byte(id))
-		k, ok := keys[id]
-		gone[id] = !ok || subtle.ConstantTimeCompare(old, k) != 1
-		clear(old)
-		return true
-	})
 	if fleetKey != nil {
 		if err := p.setFleet(fleetKey); err != nil {
 			return nil, 0, err
 		}
 	}
+	p.keyMu.Lock()
+	defer p.keyMu.Unlock()
+	gone = map[string]bool{}
+	for id := range p.known {
+		old, _ := p.keys.Lookup([]byte(id))
+		k, ok := keys[id]
+		if !ok || subtle.ConstantTimeCompare(old, k) != 1 {
+			gone[id] = true
+		}
+		clear(old)
+	}
 	if err := p.keys.Replace(keys); err != nil {
 		return nil, 0, fmt.Errorf("proxy: PSK file %s: %v", p.cfg.PSKFile, err)
+	}
+	p.keyGen++
+	for id := range gone {
+		p.changed[id] = p.keyGen
+	}
+	clear(p.known)
+	for id := range keys {
+		p.known[id] = true
 	}
 	p.routes.Store(&routes)
 	return gone, len(keys), nil
@@ -235,8 +261,8 @@ func (p *Proxy) setFleet(key []byte) error {
 }
 
 // Reload reads the files again (SIGHUP): sessions go on, except those
-// whose identity lost its key or got a different one, which are closed
-// (close_notify). On error nothing changes and the old files stay in
+// whose identity lost its key, got a different one or goes to another
+// backend now, which are closed (close_notify). On error nothing changes and the old files stay in
 // force.
 func (p *Proxy) Reload() error {
 	p.reload.Lock()
@@ -247,7 +273,10 @@ func (p *Proxy) Reload() error {
 	}
 	ended := 0
 	p.flows.Range(func(k, v any) bool {
-		if f := v.(*flow); gone[f.identity] {
+		// A session whose identity now goes elsewhere ends too: the
+		// operator moved it off its backend.
+		f := v.(*flow)
+		if backend, ok := p.route(f.identity); gone[f.identity] || !ok || backend != f.backend {
 			if p.ep.Close(k.(netip.AddrPort)) == nil {
 				ended++
 			}
@@ -263,8 +292,18 @@ func (p *Proxy) Reload() error {
 // has).
 func (p *Proxy) Start(ctx context.Context) error {
 	sc := p.cfg.Serve
-	sc.Server.Verifier, sc.Server.Keys, sc.Server.PSK = p.verifier, p.keys, nil
+	sc.Server.Verifier, sc.Server.Keys, sc.Server.PSK = p.verifier, nil, p.lookupKey
 	sc.Handler = p.handle
+	if budget, ok := descriptorBudget(sc.Workers); ok {
+		if budget < 1 {
+			return errors.New("proxy: the file descriptor limit (ulimit -n) leaves no room for sessions")
+		}
+		if asked := cmp.Or(sc.Server.MaxSessions, server.DefaultMaxSessions); asked > budget {
+			p.log.Warn("fewer sessions than asked: each needs a backend socket; raise the file descriptor limit (LimitNOFILE=) for more",
+				"max_sessions", budget, "asked", asked)
+			sc.Server.MaxSessions = budget
+		}
+	}
 	ep, err := server.Listen(ctx, p.cfg.Listen, sc)
 	if err != nil {
 		return fmt.Errorf("proxy: %v", err)
@@ -277,6 +316,28 @@ func (p *Proxy) Start(ctx context.Context) error {
 	}
 	p.log.Info("listening", attrs...)
 	return nil
+}
+
+// fdReserve is the descriptors kept from sessions: reloads open files,
+// the metrics endpoint accepts connections, the logs may go to a file.
+const fdReserve = 64
+
+// descriptorBudget returns how many backend sockets the process's file
+// descriptor limit leaves room for, besides those open now, the workers'
+// sockets and fdReserve; ok is false where it cannot tell.
+func descriptorBudget(workers int) (budget int, ok bool) {
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) != nil || lim.Cur == unix.RLIM_INFINITY {
+		return 0, false
+	}
+	open, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0, false
+	}
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
+	return int(min(lim.Cur, 1<<30)) - len(open) - workers - fdReserve, true
 }
 
 // Wait returns once the proxy has stopped and every backend socket is
@@ -375,8 +436,69 @@ func (p *Proxy) handle(w *server.Worker, e server.Event) {
 	}
 }
 
+// lookup is a key handed to a handshake: the generation it came from,
+// when, and the copy the endpoint was given, wiped once the handshake
+// is over.
+type lookup struct {
+	gen uint64
+	at  time.Time
+	key []byte
+}
+
+// lookupKey is the endpoint's PSKFunc: the key table's key, noted with
+// its generation for connected.
+func (p *Proxy) lookupKey(peer netip.AddrPort, identity []byte) ([]byte, bool) {
+	p.keyMu.RLock()
+	defer p.keyMu.RUnlock()
+	key, ok := p.keys.Lookup(identity)
+	if !ok {
+		return nil, false
+	}
+	p.lookMu.Lock()
+	defer p.lookMu.Unlock()
+	clear(p.lookups[peer].key)
+	p.lookups[peer] = lookup{gen: p.keyGen, at: time.Now(), key: key}
+	if len(p.lookups) >= 2*p.maxLive {
+		p.trimLookups()
+	}
+	return key, false
+}
+
+// trimLookups keeps the newest maxLive lookups. A handshake that fails
+// leaves its lookup behind (the endpoint reports only those that
+// complete), and anyone who knows an identity can make one; the live
+// ones are at most maxLive, and the endpoint itself evicts the oldest
+// handshakes under a flood. lookMu is held.
+func (p *Proxy) trimLookups() {
+	times := make([]time.Time, 0, len(p.lookups))
+	for _, l := range p.lookups {
+		times = append(times, l.at)
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	oldest := times[len(times)-p.maxLive]
+	for a, l := range p.lookups {
+		if l.at.Before(oldest) {
+			clear(l.key)
+			delete(p.lookups, a)
+		}
+	}
+}
+
+// current reports whether the key that peer's handshake looked up for
+// identity is still the identity's key; keyMu is held to read.
+func (p *Proxy) current(peer netip.AddrPort, identity string) bool {
+	p.lookMu.Lock()
+	l, ok := p.lookups[peer]
+	delete(p.lookups, peer)
+	p.lookMu.Unlock()
+	clear(l.key)
+	return ok && p.changed[identity] <= l.gen
+}
+
 func (p *Proxy) connected(w *server.Worker, e server.Event) {
 	id := string(e.Identity)
+	p.keyMu.RLock()
+	defer p.keyMu.RUnlock()
 	refuse := func(why string, err error) {
 		attrs := []any{"identity", id, "peer", e.Peer.String(), "reason", why}
 		if err != nil {
@@ -385,6 +507,10 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 		p.log.Warn("refused", attrs...)
 		p.obs.Dropped(DropNoBackend)
 		w.Close(e.Peer)
+	}
+	if !p.current(e.Peer, id) {
+		refuse("its key was removed or changed during the handshake", nil)
+		return
 	}
 	backend, ok := p.route(id)
 	if !ok {

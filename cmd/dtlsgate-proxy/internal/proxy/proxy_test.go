@@ -244,6 +244,12 @@ func (s *syncBuffer) String() string {
 // given) to the proxy; cid asks for connection IDs.
 func dial(t *testing.T, p *running, id string, cid bool, key ...string) (*dtlsnet.Conn, error) {
 	t.Helper()
+	return dialTo(t, p.Addr(), id, cid, key...)
+}
+
+// dialTo is dial to any address (one standing in for the proxy).
+func dialTo(t *testing.T, addr netip.AddrPort, id string, cid bool, key ...string) (*dtlsnet.Conn, error) {
+	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +267,7 @@ func dial(t *testing.T, p *running, id string, cid bool, key ...string) (*dtlsne
 	if cid {
 		cfg.ConnectionIDLength = session.EmptyConnectionID
 	}
-	return dtlsnet.Dial(conn, p.Addr(), cfg, time.Now().Add(netLimit))
+	return dtlsnet.Dial(conn, addr, cfg, time.Now().Add(netLimit))
 }
 
 func mustDial(t *testing.T, p *running, id string) *dtlsnet.Conn {

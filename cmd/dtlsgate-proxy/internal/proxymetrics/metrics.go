@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 )
 
 const namespace = "dtlsgate_proxy"
@@ -211,15 +212,23 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
+// maxMetricsConns bounds the connections served at once: a scraper needs
+// one, and each holds a file descriptor, which devices' backend sockets
+// need too. Others wait in the listen queue.
+const maxMetricsConns = 8
+
 // Serve serves the metrics at /metrics on ln until ctx is done, then
 // closes ln; it returns nil then, or the error that stopped it before.
 func (m *Metrics) Serve(ctx context.Context, ln net.Listener) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// The timeouts end the connections of clients that send nothing, or
+	// stop reading, and so give their place to a scraper.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		IdleTimeout: 30 * time.Second}
 	stop := context.AfterFunc(ctx, func() { srv.Close() })
 	defer stop()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(netutil.LimitListener(ln, maxMetricsConns)); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
