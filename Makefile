@@ -209,8 +209,11 @@ test-symbols: $(SO)
 # allocations are still errors.
 # Go's runtime uses RDTSCP where the CPU has it, an instruction valgrind
 # 3.19 does not know (SIGILL now and then): GODEBUG turns it off.
+# valgrind runs one thread at a time; without --fair-sched a thread that
+# calls the library in a loop (test_server's free races: lookups no longer
+# block) could keep the others waiting for minutes.
 test-valgrind: $(foreach t,$(C_PROGRAMS),$(BUILD)/$(t)_valgrind) tests/c/go-runtime.supp | deps-test
-	$(foreach t,$(C_PROGRAMS),GODEBUG=cpu.rdtscp=off valgrind --error-exitcode=99 --leak-check=full \
+	$(foreach t,$(C_PROGRAMS),GODEBUG=cpu.rdtscp=off valgrind --fair-sched=yes --error-exitcode=99 --leak-check=full \
 		--errors-for-leak-kinds=definite --show-leak-kinds=definite \
 		--suppressions=tests/c/go-runtime.supp -q $(BUILD)/$(t)_valgrind &&) true
 
