@@ -42,26 +42,9 @@ func dtlsgo_session_connection_id_length(h *C.capi_const_session, length *C.int)
 		if length == nil {
 			return fail(C.DTLSGATE_E_INVALID_ARGUMENT, "length: NULL; pass where to store the setting")
 		}
-		*length = C.int(connectionIDSetting(x.s.Config(), x.s.Mode()))
+		*length = C.int(x.s.ConnectionIDSetting())
 		return C.DTLSGATE_OK
 	})
-}
-
-// connectionIDSetting is what a session asks for, its role's default
-// resolved as the engine resolves it.
-func connectionIDSetting(cfg session.Config, mode session.Mode) int {
-	switch n := cfg.ConnectionIDLength; {
-	case cfg.ConnectionID != nil && len(cfg.ConnectionID) == 0:
-		return session.EmptyConnectionID
-	case cfg.ConnectionID != nil:
-		return len(cfg.ConnectionID)
-	case n == 0 && mode == session.Server:
-		return session.DefaultConnectionIDLength
-	case n == 0:
-		return session.NoConnectionID
-	default:
-		return n
-	}
 }
 
 //export dtlsgo_session_set_connection_id

@@ -384,19 +384,36 @@ type connIDs struct {
 // means plain records in that direction.
 func (s *Session) cidsOn() bool { return s.cid != nil && s.cid.on }
 
+// ConnectionIDSetting returns what this side asks for, Config's
+// ConnectionIDLength and ConnectionID with the role's default resolved: a
+// length of 1 to MaxConnectionIDLength, EmptyConnectionID or
+// NoConnectionID.
+func (s *Session) ConnectionIDSetting() int {
+	switch n := s.cfg.ConnectionIDLength; {
+	case s.cfg.ConnectionID != nil && len(s.cfg.ConnectionID) == 0:
+		return EmptyConnectionID
+	case s.cfg.ConnectionID != nil:
+		return len(s.cfg.ConnectionID)
+	case n == 0 && s.mode == Server:
+		return DefaultConnectionIDLength
+	case n == 0:
+		return NoConnectionID
+	default:
+		return n
+	}
+}
+
 // chooseCID returns the connection ID this side asks for, drawn now, and
-// whether it takes part in connection IDs at all (Config.ConnectionIDLength).
+// whether it takes part in connection IDs at all (ConnectionIDSetting).
 func (s *Session) chooseCID() ([]byte, bool, error) {
-	n := s.cfg.ConnectionIDLength
+	n := s.ConnectionIDSetting()
 	switch {
 	case s.cfg.ConnectionID != nil:
 		return s.cfg.ConnectionID, true, nil
-	case n == NoConnectionID, n == 0 && s.mode == Client:
+	case n == NoConnectionID:
 		return nil, false, nil
 	case n == EmptyConnectionID:
 		return []byte{}, true, nil
-	case n == 0:
-		n = DefaultConnectionIDLength
 	}
 	cid := make([]byte, n)
 	if _, err := io.ReadFull(s.cfg.Rand, cid); err != nil {
