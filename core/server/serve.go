@@ -404,6 +404,7 @@ func (w *worker) run(ctx context.Context) {
 			w.input(b)
 		case f := <-w.cmds:
 			f(h)
+			w.drain(h)
 		case <-due:
 			w.out = w.srv.HandleTimers(time.Now(), w.out)
 		case <-ctx.Done():
@@ -421,6 +422,20 @@ func (w *worker) run(ctx context.Context) {
 		w.mu.Lock()
 		w.stats = w.srv.Stats()
 		w.mu.Unlock()
+	}
+}
+
+// drain serves the commands queued behind the one just served, up to a
+// batch's worth, so that what they send (the replies of a busy
+// application) leaves in one sendmmsg rather than one each.
+func (w *worker) drain(h *Worker) {
+	for range len(w.wmsgs) - 1 {
+		select {
+		case f := <-w.cmds:
+			f(h)
+		default:
+			return
+		}
 	}
 }
 

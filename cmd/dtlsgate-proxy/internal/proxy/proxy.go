@@ -8,9 +8,10 @@
 //
 // Goroutines: the endpoint's workers call the proxy on every event (a
 // handshake completed, a datagram from a device, a session ended or moved)
-// and write to the backend sockets; one goroutine per session reads its
-// backend socket and hands replies to the endpoint. A backend socket lives
-// exactly as long as its session: the session's idle timeout ends both.
+// and write to the backend sockets; one poller per worker reads the
+// replies of its share of the backend sockets and hands them to the
+// endpoint (see backend.go). A backend socket lives exactly as long as its
+// session: the session's idle timeout ends both.
 package proxy
 
 import (
@@ -21,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"runtime"
@@ -109,7 +109,8 @@ type Proxy struct {
 	ep      *server.Endpoint
 	ready   chan struct{} // closed once ep is set
 	flows   sync.Map      // netip.AddrPort (the device now) -> *flow
-	readers sync.WaitGroup
+	pollers []*poller
+	spread  atomic.Uint64 // picks the poller of the next flow
 }
 
 // flow is one device's session and its backend socket.
@@ -118,7 +119,8 @@ type flow struct {
 	cipher   string
 	cid      []byte
 	backend  netip.AddrPort
-	conn     *net.UDPConn
+	fd       int // the backend socket
+	poller   *poller
 	peer     atomic.Pointer[netip.AddrPort]
 	started  time.Time
 
@@ -304,8 +306,12 @@ func (p *Proxy) Start(ctx context.Context) error {
 			sc.Server.MaxSessions = budget
 		}
 	}
+	if err := p.startPollers(cmp.Or(sc.Workers, runtime.NumCPU())); err != nil {
+		return err
+	}
 	ep, err := server.Listen(ctx, p.cfg.Listen, sc)
 	if err != nil {
+		p.stopPollers()
 		return fmt.Errorf("proxy: %v", err)
 	}
 	p.ep = ep
@@ -346,12 +352,8 @@ func (p *Proxy) Wait() {
 	p.ep.Wait()
 	// The endpoint reports every session's end before it stops; this is
 	// for sessions it could not report (the context ended while it waited).
-	p.flows.Range(func(k, v any) bool {
-		p.flows.Delete(k)
-		v.(*flow).conn.Close()
-		return true
-	})
-	p.readers.Wait()
+	p.flows.Clear()
+	p.stopPollers()
 }
 
 // Run is Start, then Wait.
@@ -399,7 +401,7 @@ func (p *Proxy) handle(w *server.Worker, e server.Event) {
 			return
 		}
 		f := v.(*flow)
-		if _, err := f.conn.Write(e.Data); err != nil {
+		if err := writeBackend(f.fd, e.Data); err != nil {
 			p.obs.BackendError("write", err)
 			p.obs.Dropped(DropBackendWrite)
 			return
@@ -423,7 +425,7 @@ func (p *Proxy) handle(w *server.Worker, e server.Event) {
 			return // refused at Connected: logged there
 		}
 		f := v.(*flow)
-		f.conn.Close()
+		f.poller.close(f)
 		lasted := time.Since(f.started)
 		attrs := []any{"identity", f.identity, "peer", e.Peer.String(), "cipher", f.cipher,
 			"reason", e.Reason.String(), "duration", lasted.Round(time.Millisecond).String(),
@@ -519,20 +521,28 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 		refuse("no backend for this identity", nil)
 		return
 	}
-	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(backend))
+	fd, err := dialBackend(backend)
 	if err != nil {
 		p.obs.BackendError("dial", err)
 		refuse("backend socket", err)
 		return
 	}
-	f := &flow{identity: id, cipher: e.Cipher.Name, cid: e.ConnectionID, backend: backend, conn: conn, started: time.Now()}
+	f := &flow{identity: id, cipher: e.Cipher.Name, cid: e.ConnectionID, backend: backend, fd: fd, started: time.Now()}
+	pl, err := p.nextPoller()
+	if err == nil {
+		err = pl.add(f)
+	}
+	if err != nil {
+		unix.Close(fd)
+		p.obs.BackendError("dial", err)
+		refuse("backend socket", err)
+		return
+	}
 	peer := e.Peer
 	f.peer.Store(&peer)
 	p.flows.Store(e.Peer, f)
-	p.readers.Add(1)
-	go p.relay(f)
 	attrs := []any{"identity", id, "peer", e.Peer.String(), "cipher", f.cipher, "backend", backend.String(),
-		"local", conn.LocalAddr().String(), "handshake", e.Handshake.Round(time.Microsecond).String()}
+		"local", localAddr(fd), "handshake", e.Handshake.Round(time.Microsecond).String()}
 	if len(e.ConnectionID) > 0 {
 		attrs = append(attrs, "cid", fmt.Sprintf("%x", e.ConnectionID))
 	}
@@ -540,58 +550,17 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 	p.obs.Connected(f.session(), e.Handshake)
 }
 
-// relay sends the backend's replies to the device until the session ends
-// and closes the socket. It waits for the socket in the runtime's poller
-// holding no buffer: a buffer is taken from a pool only once a datagram is
-// there, so an idle session costs its goroutine and its socket alone.
-func (p *Proxy) relay(f *flow) {
-	defer p.readers.Done()
-	<-p.ready
-	raw, err := f.conn.SyscallConn()
-	if err != nil {
-		p.obs.BackendError("read", err)
-		return
-	}
-	for {
-		var buf *[]byte
-		var n int
-		var rerr error
-		err := raw.Read(func(fd uintptr) bool {
-			buf = buffers.Get().(*[]byte)
-			// MSG_TRUNC: n is the datagram's real length, so one longer
-			// than a record is seen, not cut.
-			n, _, rerr = unix.Recvfrom(int(fd), *buf, unix.MSG_TRUNC)
-			if rerr == unix.EAGAIN || rerr == unix.EINTR {
-				buffers.Put(buf)
-				return false
-			}
-			return true
-		})
-		if err != nil { // closed: the session ended
-			return
-		}
-		p.deliver(f, *buf, n, rerr)
-		buffers.Put(buf)
-	}
-}
-
-// buffers hold one backend datagram each, as long as a record can carry.
-var buffers = sync.Pool{New: func() any { b := make([]byte, maxRecordPlaintext); return &b }}
-
-// deliver sends the n bytes the backend sent, read into buf, to the
-// device.
-func (p *Proxy) deliver(f *flow, buf []byte, n int, err error) {
+// deliver sends a datagram the backend sent to its device.
+func (p *Proxy) deliver(r *reply) {
 	switch {
-	case err != nil:
-		// An ICMP error reported on the socket (the backend is not
-		// listening): the next datagram may fare better.
-		p.obs.BackendError("read", err)
-	case n == 0 || n > maxRecordPlaintext:
+	case r.err != nil:
+		p.obs.BackendError("read", r.err)
+	case r.n == 0 || r.n > maxRecordPlaintext:
 		p.obs.Dropped(DropTooLarge)
-	case p.ep.Send(*f.peer.Load(), buf[:n]) != nil:
+	case p.ep.Send(*r.f.peer.Load(), r.data) != nil:
 		p.obs.Dropped(DropDeviceGone)
 	default:
-		f.fromBackend.Add(uint64(n))
-		p.obs.Datagram(FromBackend, n)
+		r.f.fromBackend.Add(uint64(r.n))
+		p.obs.Datagram(FromBackend, r.n)
 	}
 }

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Backend sockets are plain non-blocking descriptors, not net.UDPConns:
+// the runtime's poller would wake for every reply on each of them, and a
+// write to a full socket would park the worker that serves every other
+// device. Instead a few pollers, each an epoll set of its own that the
+// runtime's poller watches as one descriptor, read whatever replies are
+// ready in one pass, and a write that would block drops the datagram, as
+// UDP may.
+
+// pollEvents is how many ready sockets one pass takes.
+const pollEvents = 64
+
+// arenaSize holds a pass's replies until they are handed to the endpoint,
+// which copies them: at least arenaSize/maxRecordPlaintext of the largest,
+// and every small one of a pass.
+const arenaSize = 256 << 10
+
+// dialBackend opens a non-blocking UDP socket connected to backend.
+func dialBackend(backend netip.AddrPort) (int, error) {
+	family, sa := unix.AF_INET6, unix.Sockaddr(nil)
+	if backend.Addr().Is4() {
+		family = unix.AF_INET
+		sa = &unix.SockaddrInet4{Port: int(backend.Port()), Addr: backend.Addr().As4()}
+	} else {
+		sa = &unix.SockaddrInet6{Port: int(backend.Port()), Addr: backend.Addr().As16()}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
+	if err := unix.Connect(fd, sa); err != nil {
+		unix.Close(fd)
+		return -1, os.NewSyscallError("connect", err)
+	}
+	return fd, nil
+}
+
+// localAddr returns the address a backend socket got, for the logs.
+func localAddr(fd int) string {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return "?"
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)).String()
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port)).String()
+	}
+	return "?"
+}
+
+// writeBackend sends one datagram on a backend socket without waiting.
+func writeBackend(fd int, data []byte) error {
+	_, err := unix.Write(fd, data)
+	if err != nil {
+		return os.NewSyscallError("write", err)
+	}
+	return nil
+}
+
+// recvTrunc reads one datagram from a connected socket into buf. With
+// MSG_TRUNC, n is the datagram's real length, so one longer than buf is
+// seen, not cut. unix.Recvfrom would also decode the sender's address,
+// which costs a getsockopt call per datagram.
+func recvTrunc(fd int, buf []byte) (n int, err error) {
+	r, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)),
+		unix.MSG_TRUNC, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
+}
+
+// poller reads the replies of its flows' backend sockets and hands them
+// to the endpoint.
+type poller struct {
+	p     *Proxy
+	epfd  *os.File // the epoll set, watched by the runtime's poller
+	fd    int
+	mu    sync.Mutex    // held while adding, closing or reading a socket, so a descriptor is never read once closed
+	flows map[int]*flow // backend socket -> its flow
+	done  chan struct{}
+}
+
+func newPoller(p *Proxy) (*poller, error) {
+	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	return &poller{p: p, fd: fd, epfd: os.NewFile(uintptr(fd), "backend-poller"), flows: map[int]*flow{}, done: make(chan struct{})}, nil
+}
+
+// add starts reading f's backend socket.
+func (pl *poller) add(f *flow) error {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(f.fd)}
+	if err := unix.EpollCtl(pl.fd, unix.EPOLL_CTL_ADD, f.fd, &ev); err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	pl.flows[f.fd] = f
+	f.poller = pl
+	return nil
+}
+
+// close stops reading f's backend socket and closes it.
+func (pl *poller) close(f *flow) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pl.flows[f.fd] != f {
+		return
+	}
+	delete(pl.flows, f.fd)
+	unix.EpollCtl(pl.fd, unix.EPOLL_CTL_DEL, f.fd, nil)
+	unix.Close(f.fd)
+}
+
+// closeAll closes every socket left and ends run.
+func (pl *poller) closeAll() {
+	pl.mu.Lock()
+	for fd := range pl.flows {
+		unix.Close(fd)
+	}
+	clear(pl.flows)
+	pl.mu.Unlock()
+	pl.epfd.Close()
+	<-pl.done
+}
+
+// reply is a datagram a backend sent, read into the poller's arena.
+type reply struct {
+	f    *flow
+	data []byte
+	n    int // its real length, longer than data when cut
+	err  error
+}
+
+// run reads replies until closeAll. Each pass takes the sockets ready
+// now, one datagram from each (the epoll set is level-triggered: a socket
+// with more is ready again on the next pass), so one busy device cannot
+// starve the others.
+func (pl *poller) run() {
+	defer close(pl.done)
+	raw, err := pl.epfd.SyscallConn()
+	if err != nil {
+		pl.p.obs.BackendError("read", err)
+		return
+	}
+	events := make([]unix.EpollEvent, pollEvents)
+	arena := make([]byte, arenaSize)
+	replies := make([]reply, 0, pollEvents)
+	for {
+		var n int
+		err := raw.Read(func(fd uintptr) bool {
+			var werr error
+			n, werr = unix.EpollWait(int(fd), events, 0)
+			return werr != unix.EINTR && n > 0
+		})
+		if err != nil { // closed: the proxy stopped
+			return
+		}
+		replies = pl.read(events[:max(n, 0)], arena, replies[:0])
+		for i := range replies {
+			pl.p.deliver(&replies[i])
+			replies[i] = reply{}
+		}
+	}
+}
+
+// read takes one datagram from each ready socket while the arena has room
+// for the largest.
+func (pl *poller) read(ready []unix.EpollEvent, arena []byte, replies []reply) []reply {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	for _, ev := range ready {
+		if len(arena) < maxRecordPlaintext {
+			break // the rest wait for the next pass
+		}
+		f, ok := pl.flows[int(ev.Fd)]
+		if !ok {
+			continue // closed since epoll_wait
+		}
+		n, err := recvTrunc(f.fd, arena[:maxRecordPlaintext])
+		if err == unix.EAGAIN || err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			// An ICMP error reported on the socket (the backend is not
+			// listening): the next datagram may fare better.
+			replies = append(replies, reply{f: f, err: os.NewSyscallError("recvfrom", err)})
+			continue
+		}
+		got := min(n, maxRecordPlaintext)
+		replies = append(replies, reply{f: f, data: arena[:got:got], n: n})
+		arena = arena[got:]
+	}
+	return replies
+}
+
+// errNoPoller is what connected logs when no poller could be made.
+var errNoPoller = errors.New("no backend poller")
+
+// startPollers makes n pollers and starts them.
+func (p *Proxy) startPollers(n int) error {
+	for range n {
+		pl, err := newPoller(p)
+		if err != nil {
+			p.stopPollers()
+			return fmt.Errorf("proxy: %v", err)
+		}
+		p.pollers = append(p.pollers, pl)
+		go pl.run()
+	}
+	return nil
+}
+
+// stopPollers closes every backend socket left and stops the pollers.
+func (p *Proxy) stopPollers() {
+	for _, pl := range p.pollers {
+		pl.closeAll()
+	}
+}
+
+// nextPoller spreads new flows over the pollers.
+func (p *Proxy) nextPoller() (*poller, error) {
+	if len(p.pollers) == 0 {
+		return nil, errNoPoller
+	}
+	return p.pollers[p.spread.Add(1)%uint64(len(p.pollers))], nil
+}
