@@ -95,6 +95,8 @@ type worker struct {
 
 	mu    sync.Mutex
 	stats Stats
+
+	writeCalls atomic.Uint64 // sendmmsg calls, for the tests of batching
 }
 
 type readBatch struct {
@@ -469,6 +471,7 @@ func (w *worker) flush() {
 			ua.IP, ua.Port = append(ua.IP[:0], ip[:]...), int(d.To.Port())
 		}
 		sent, err := w.batch.WriteBatch(ms, 0)
+		w.writeCalls.Add(1)
 		for _, m := range ms[:max(sent, 0)] {
 			w.srv.stats.DatagramsOut++
 			w.srv.stats.BytesOut += uint64(len(m.Buffers[0]))

@@ -417,3 +417,43 @@ func TestServeCountsBytesAndHandshakeTime(t *testing.T) {
 		t.Fatalf("%+v", ev)
 	}
 }
+
+// Sends queued while the worker is busy leave together: one sendmmsg, not
+// one each.
+func TestServeBatchesQueuedSends(t *testing.T) {
+	busy, release := make(chan Event, 1), make(chan struct{})
+	e, _ := listen(t, "127.0.0.1:0", ServeConfig{Workers: 1, Handler: func(w *Worker, ev Event) {
+		if ev.Kind == Data {
+			busy <- ev
+			<-release
+		}
+	}})
+	c := dialUDP(t, loopback4, e.Addr(), nil)
+	if err := c.Write([]byte("hold on")); err != nil {
+		t.Fatal(err)
+	}
+	var ev Event
+	select {
+	case ev = <-busy:
+	case <-time.After(netLimit):
+		t.Fatal("no Data event")
+	}
+	const n = 20
+	for i := range n {
+		if err := e.Send(ev.Peer, fmt.Appendf(nil, "reply %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := e.workers[0]
+	before := w.writeCalls.Load()
+	close(release)
+	for i := range n {
+		got, err := c.Read(time.Now().Add(netLimit))
+		if err != nil || string(got) != fmt.Sprintf("reply %d", i) {
+			t.Fatalf("reply %d: %q %v", i, got, err)
+		}
+	}
+	if calls := w.writeCalls.Load() - before; calls > 2 {
+		t.Errorf("%d queued sends took %d sendmmsg calls, want one batch", n, calls)
+	}
+}

@@ -94,7 +94,7 @@ type poller struct {
 	fd    int
 	mu    sync.Mutex    // held while adding, closing or reading a socket, so a descriptor is never read once closed
 	flows map[int]*flow // backend socket -> its flow
-	done  chan struct{}
+	done  chan struct{} // closed when run returns; nil until it starts
 }
 
 func newPoller(p *Proxy) (*poller, error) {
@@ -106,7 +106,7 @@ func newPoller(p *Proxy) (*poller, error) {
 		unix.Close(fd)
 		return nil, os.NewSyscallError("fcntl", err)
 	}
-	return &poller{p: p, fd: fd, epfd: os.NewFile(uintptr(fd), "backend-poller"), flows: map[int]*flow{}, done: make(chan struct{})}, nil
+	return &poller{p: p, fd: fd, epfd: os.NewFile(uintptr(fd), "backend-poller"), flows: map[int]*flow{}}, nil
 }
 
 // add starts reading f's backend socket.
@@ -143,7 +143,9 @@ func (pl *poller) closeAll() {
 	clear(pl.flows)
 	pl.mu.Unlock()
 	pl.epfd.Close()
-	<-pl.done
+	if pl.done != nil {
+		<-pl.done
+	}
 }
 
 // reply is a datagram a backend sent, read into the poller's arena.
@@ -219,8 +221,10 @@ func (pl *poller) read(ready []unix.EpollEvent, arena []byte, replies []reply) [
 // errNoPoller is what connected logs when no poller could be made.
 var errNoPoller = errors.New("no backend poller")
 
-// startPollers makes n pollers and starts them.
-func (p *Proxy) startPollers(n int) error {
+// makePollers makes n pollers; sockets can be added to them at once, and
+// runPollers starts reading them once the endpoint that replies go to is
+// there.
+func (p *Proxy) makePollers(n int) error {
 	for range n {
 		pl, err := newPoller(p)
 		if err != nil {
@@ -228,9 +232,15 @@ func (p *Proxy) startPollers(n int) error {
 			return fmt.Errorf("proxy: %v", err)
 		}
 		p.pollers = append(p.pollers, pl)
-		go pl.run()
 	}
 	return nil
+}
+
+func (p *Proxy) runPollers() {
+	for _, pl := range p.pollers {
+		pl.done = make(chan struct{})
+		go pl.run()
+	}
 }
 
 // stopPollers closes every backend socket left and stops the pollers.

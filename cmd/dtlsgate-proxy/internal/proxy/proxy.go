@@ -306,7 +306,7 @@ func (p *Proxy) Start(ctx context.Context) error {
 			sc.Server.MaxSessions = budget
 		}
 	}
-	if err := p.startPollers(cmp.Or(sc.Workers, runtime.NumCPU())); err != nil {
+	if err := p.makePollers(cmp.Or(sc.Workers, runtime.NumCPU())); err != nil {
 		return err
 	}
 	ep, err := server.Listen(ctx, p.cfg.Listen, sc)
@@ -316,6 +316,7 @@ func (p *Proxy) Start(ctx context.Context) error {
 	}
 	p.ep = ep
 	close(p.ready)
+	p.runPollers()
 	attrs := []any{"address", ep.Addr().String(), "read_buffer", ep.ReadBuffer(), "keys", p.keys.Len()}
 	if p.fallback.IsValid() {
 		attrs = append(attrs, "backend", p.fallback.String())

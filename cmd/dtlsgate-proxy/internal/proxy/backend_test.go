@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+
+package proxy
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// backendPair opens a backend socket as the proxy does, connected to a
+// plain UDP socket standing in for the backend, which it returns.
+func backendPair(t *testing.T) (*flow, *net.UDPConn) {
+	t.Helper()
+	svc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	fd, err := dialBackend(svc.LocalAddr().(*net.UDPAddr).AddrPort())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &flow{fd: fd}
+	peer := netip.MustParseAddrPort("192.0.2.1:1")
+	f.peer.Store(&peer)
+	// The service learns the socket's address from a first datagram.
+	if err := writeBackend(fd, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	svc.SetReadDeadline(time.Now().Add(netLimit))
+	buf := make([]byte, 16)
+	if _, _, err := svc.ReadFromUDPAddrPort(buf); err != nil {
+		t.Fatal(err)
+	}
+	return f, svc
+}
+
+// readyFlows waits until n of pl's sockets are readable and returns their
+// events, as a pass of run would get them.
+func readyFlows(t *testing.T, pl *poller, n int) []unix.EpollEvent {
+	t.Helper()
+	events := make([]unix.EpollEvent, pollEvents)
+	for end := time.Now().Add(netLimit); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		got, err := unix.EpollWait(pl.fd, events, 0)
+		if err == nil && got == n {
+			return events[:got]
+		}
+	}
+	t.Fatalf("fewer than %d backend sockets became readable", n)
+	return nil
+}
+
+// A pass reads one datagram from each ready socket while the arena holds
+// the largest; the rest wait, intact, for the next pass.
+func TestPollerPassFillsArena(t *testing.T) {
+	pl, err := newPoller(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pl.epfd.Close()
+	const devices = arenaSize/maxRecordPlaintext + 4
+	for i := range devices {
+		f, svc := backendPair(t)
+		defer unix.Close(f.fd)
+		if err := pl.add(f); err != nil {
+			t.Fatal(err)
+		}
+		full := bytes.Repeat([]byte{byte(i)}, maxRecordPlaintext)
+		if _, err := svc.WriteToUDPAddrPort(full, netip.MustParseAddrPort(localAddr(f.fd))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arena := make([]byte, arenaSize)
+	seen := map[byte]bool{}
+	check := func(replies []reply) {
+		t.Helper()
+		for _, r := range replies {
+			if r.err != nil || r.n != maxRecordPlaintext || len(r.data) != maxRecordPlaintext {
+				t.Fatalf("reply: %d bytes (%d kept), %v", r.n, len(r.data), r.err)
+			}
+			want := bytes.Repeat(r.data[:1], maxRecordPlaintext)
+			if !bytes.Equal(r.data, want) || seen[r.data[0]] {
+				t.Fatalf("reply from device %d overwritten or read twice", r.data[0])
+			}
+			seen[r.data[0]] = true
+		}
+	}
+	first := pl.read(readyFlows(t, pl, devices), arena, nil)
+	if len(first) != arenaSize/maxRecordPlaintext {
+		t.Fatalf("first pass read %d, want %d (the arena's room)", len(first), arenaSize/maxRecordPlaintext)
+	}
+	check(first)
+	// The first pass's replies are still in the arena: a second pass gets
+	// its own.
+	second := pl.read(readyFlows(t, pl, devices-len(first)), make([]byte, arenaSize), nil)
+	check(second)
+	if len(seen) != devices {
+		t.Fatalf("%d devices' replies read, want %d", len(seen), devices)
+	}
+}
+
+// A socket closed after epoll_wait reported it is not read: its number
+// may already be another socket's.
+func TestPollerSkipsClosedFlow(t *testing.T) {
+	pl, err := newPoller(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pl.epfd.Close()
+	f, svc := backendPair(t)
+	if err := pl.add(f); err != nil {
+		t.Fatal(err)
+	}
+	svc.WriteToUDPAddrPort([]byte("late"), netip.MustParseAddrPort(localAddr(f.fd)))
+	ready := readyFlows(t, pl, 1)
+	pl.close(f)
+	if got := pl.read(ready, make([]byte, arenaSize), nil); len(got) != 0 {
+		t.Fatalf("read %d replies from a closed socket", len(got))
+	}
+	if _, err := unix.FcntlInt(uintptr(f.fd), unix.F_GETFD, 0); err != unix.EBADF {
+		t.Fatal("close left the socket open")
+	}
+}
+
+// A backend socket that cannot take a datagram now drops it: the worker
+// that writes serves every other device too and must not wait.
+func TestWriteBackendDoesNotWait(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	d := make([]byte, 1024)
+	var werr error
+	for range 100000 {
+		if werr = writeBackend(fds[0], d); werr != nil {
+			break
+		}
+	}
+	if werr == nil {
+		t.Fatal("the peer's queue never filled")
+	}
+	if err := writeBackend(fds[0], d); err == nil || !bytes.Contains([]byte(err.Error()), []byte("write:")) {
+		t.Fatalf("a write to a full socket: %v", err)
+	}
+}
