@@ -20,6 +20,7 @@
 #include <time.h>
 
 int inmem_dirty;
+static int batch_mode; /* "batch": records through record_batch() */
 
 static const char *impl_name = "inmem";
 
@@ -51,6 +52,8 @@ struct run {
     void *state;
     uint8_t in[INMEM_MAX_DGRAM], out[INMEM_MAX_DGRAM];
     uint32_t counter;
+    unsigned per_call; /* records per call of the operation */
+    uint8_t ins[INMEM_BATCH][INMEM_MAX_DGRAM], outs[INMEM_BATCH][INMEM_MAX_DGRAM];
 };
 
 static void handshake(struct run *r)
@@ -64,15 +67,39 @@ static void handshake(struct run *r)
 /* Each record carries a fresh counter in its first 4 bytes, checked on
  * arrival, so that a stale or missing plaintext cannot pass; every
  * 64th is compared in full. */
+static void check_record(const struct run *r, const uint8_t *in, const uint8_t *out, long n)
+{
+    uint32_t counter;
+    memcpy(&counter, in, sizeof counter);
+    if (n != (long)r->size || memcmp(out, in, sizeof counter) != 0 ||
+        ((counter & 63) == 0 && memcmp(out, in, r->size) != 0))
+        inmem_fail("a %zu-byte %s record did not come back as sent (got %ld bytes)", r->size,
+                   r->suite, n);
+}
+
 static void record(struct run *r)
 {
     r->counter++;
     memcpy(r->in, &r->counter, sizeof r->counter);
-    long n = r->lib->record(r->state, r->in, r->size, r->out, sizeof r->out);
-    if (n != (long)r->size || memcmp(r->out, r->in, sizeof r->counter) != 0 ||
-        ((r->counter & 63) == 0 && memcmp(r->out, r->in, r->size) != 0))
-        inmem_fail("a %zu-byte %s record did not come back as sent (got %ld bytes)", r->size,
-                   r->suite, n);
+    check_record(r, r->in, r->out, r->lib->record(r->state, r->in, r->size, r->out, sizeof r->out));
+}
+
+/* INMEM_BATCH records, two calls. */
+static void record_batch(struct run *r)
+{
+    const uint8_t *ins[INMEM_BATCH];
+    uint8_t *outs[INMEM_BATCH];
+    long lens[INMEM_BATCH];
+    for (unsigned i = 0; i < INMEM_BATCH; i++) {
+        r->counter++;
+        memcpy(r->ins[i], &r->counter, sizeof r->counter);
+        ins[i] = r->ins[i];
+        outs[i] = r->outs[i];
+    }
+    if (r->lib->record_batch(r->state, ins, r->size, outs, INMEM_MAX_DGRAM, lens, INMEM_BATCH) != 0)
+        inmem_fail("a batch of %zu-byte %s records failed", r->size, r->suite);
+    for (unsigned i = 0; i < INMEM_BATCH; i++)
+        check_record(r, r->ins[i], r->outs[i], lens[i]);
 }
 
 static void cookie(struct run *r)
@@ -117,12 +144,13 @@ static double timed(const struct op *op, struct run *r, double seconds)
     double spent = 0;
     unsigned long calls = 0;
     unsigned batch = op->fn == handshake ? 8 : 256;
+    void (*fn)(struct run *) = batch_mode ? record_batch : op->fn;
     while (spent < seconds * 1e9) {
         double start = now_ns();
         for (unsigned i = 0; i < batch; i++)
-            op->fn(r);
+            fn(r);
         spent += now_ns() - start;
-        calls += batch;
+        calls += batch * r->per_call;
     }
     return spent / (double)calls;
 }
@@ -169,8 +197,12 @@ static void run_op(const struct inmem_lib *lib, const struct op *op)
     r.lib = lib;
     r.suite = op->suite;
     r.size = op->size;
-    for (size_t i = 0; i < op->size; i++)
+    r.per_call = batch_mode ? INMEM_BATCH : 1;
+    for (size_t i = 0; i < op->size; i++) {
         r.in[i] = (uint8_t)(i * 7 + 1);
+        for (unsigned b = 0; b < INMEM_BATCH; b++)
+            r.ins[b][i] = r.in[i];
+    }
     if (op->fn == record && !(r.state = lib->connect(op->suite)))
         inmem_fail("the %s handshake before the records failed", op->suite);
     if (op->fn == cookie && !(r.state = lib->cookie_setup()))
@@ -216,10 +248,20 @@ static void check_dirty(void)
 
 int inmem_main(const struct inmem_lib *lib, int argc, char **argv)
 {
-    static char dirty_name[64];
+    static char dirty_name[64], batch_name[64];
     int first = 1;
 
     impl_name = lib->name;
+    if (argc > 1 && strcmp(argv[1], "batch") == 0) {
+        if (!lib->record_batch) {
+            printf("info %s-batch no batch form of the record calls\n", lib->name);
+            return 0;
+        }
+        snprintf(batch_name, sizeof batch_name, "%s-batch", lib->name);
+        impl_name = batch_name;
+        first = 2;
+        batch_mode = 1;
+    }
     if (argc > 1 && strcmp(argv[1], "dirty") == 0) {
         snprintf(dirty_name, sizeof dirty_name, "%s-dirty", lib->name);
         impl_name = dirty_name;
@@ -240,9 +282,13 @@ int inmem_main(const struct inmem_lib *lib, int argc, char **argv)
             known |= strcmp(argv[a], ops[i].name) == 0;
         if (!known)
             inmem_fail("unknown operation %s", argv[a]);
+        if (batch_mode && strncmp(argv[a], "record_", 7) != 0)
+            inmem_fail("batch mode times records only, not %s", argv[a]);
     }
     printf("info %s %s\n", impl_name, lib->version);
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        if (batch_mode && ops[i].fn != record)
+            continue;
         int wanted = first >= argc;
         for (int a = first; a < argc && !wanted; a++)
             wanted = strcmp(argv[a], ops[i].name) == 0;

@@ -42,6 +42,11 @@
 /* Largest datagram carried between the two sides. */
 #define INMEM_MAX_DGRAM 2048
 
+/* Records per call of record_batch(), for programs started with "batch"
+ * as their first argument: the result lines then name <impl>-batch and
+ * give the time per record. */
+#define INMEM_BATCH 16
+
 struct inmem_lib {
     const char *name;      /* the <impl> of the result lines */
     const char *version;   /* for the table's header */
@@ -54,6 +59,13 @@ struct inmem_lib {
      * decrypts it on the server into out (cap bytes); returns the length of
      * the plaintext, or -1 (with a message) on an error. */
     long (*record)(void *pair, const uint8_t *in, size_t len, uint8_t *out, size_t cap);
+    /* The batch form of record(), NULL where the library has none: count
+     * datagrams of len bytes, ins[i], encrypted on the client in one call
+     * and decrypted on the server in another into outs[i] (cap bytes
+     * each), the plaintext lengths into lens; returns 0, or -1 (with a
+     * message) on an error. */
+    int (*record_batch)(void *pair, const uint8_t *const *ins, size_t len, uint8_t *const *outs,
+                        size_t cap, long *lens, size_t count);
     /* Frees the client side only, so that what is left is the server's
      * established session. NULL: not measured. */
     void (*free_client)(void *pair);

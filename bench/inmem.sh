@@ -45,6 +45,7 @@ for round in 1 2 3; do
 	run dtlsgate "$build/bench_inmem_dtlsgate"
 	# shellcheck disable=SC2086 # one argument per operation
 	run dirty "$build/bench_inmem_dtlsgate" dirty $dirty_ops
+	run batch "$build/bench_inmem_dtlsgate" batch
 	run openssl "$build/bench_inmem_openssl"
 	run gnutls "$build/bench_inmem_gnutls"
 	run qt "$build/bench_qt_inprocess" "$dgram"
@@ -77,13 +78,22 @@ function shown(impl, op) {
 	return sprintf("%.0f", get(impl, op))
 }
 # Above 1: dtlsgate does better (every measured value is lower-is-better).
-function ratio(anchor, op) {
-	if (!has(anchor, op) || !has("dtlsgate", op) || get("dtlsgate", op) == 0) return "-"
-	return sprintf("%.2fx", get(anchor, op) / get("dtlsgate", op))
+function ratio(anchor, op, impl) {
+	if (!has(anchor, op) || !has(impl, op) || get(impl, op) == 0) return "-"
+	return sprintf("%.2fx", get(anchor, op) / get(impl, op))
 }
-function row(label, unit, op) {
-	printf "%-44s %-13s %10s %10s %10s %9s %9s\n", label, unit, shown("dtlsgate", op),
-		shown("openssl", op), shown("gnutls", op), ratio("openssl", op), ratio("gnutls", op)
+# row LABEL UNIT OP [IMPL]: dtlsgate (or IMPL, a variant of it) against the others.
+function row(label, unit, op, impl) {
+	if (impl == "") impl = "dtlsgate"
+	printf "%-44s %-13s %10s %10s %10s %9s %9s\n", label, unit, shown(impl, op),
+		shown("openssl", op), shown("gnutls", op), ratio("openssl", op, impl), ratio("gnutls", op, impl)
+}
+function records(impl) {
+	for (i = 1; i < n; i += 2) {
+		row("record " s[i + 1] " 64 B", "records/s", "record_" s[i] "_64", impl)
+		row("record " s[i + 1] " 1000 B", "records/s", "record_" s[i] "_1000", impl)
+		row("record " s[i + 1] " 1400 B", "records/s", "record_" s[i] "_1400", impl)
+	}
 }
 END {
 	printf "%-44s %-13s %10s %10s %10s %9s %9s\n", "DTLS 1.2 PSK in memory (best of 3)", "unit",
@@ -91,13 +101,13 @@ END {
 	row("handshake PSK-AES128-GCM-SHA256", "handshakes/s", "handshake_psk")
 	row("handshake ECDHE-PSK-AES128-CBC-SHA256", "handshakes/s", "handshake_ecdhe_psk")
 	n = split("aes128gcm PSK-AES128-GCM-SHA256 aes256gcm PSK-AES256-GCM-SHA384 chacha20 PSK-CHACHA20-POLY1305", s, " ")
-	for (i = 1; i < n; i += 2) {
-		row("record " s[i + 1] " 64 B", "records/s", "record_" s[i] "_64")
-		row("record " s[i + 1] " 1000 B", "records/s", "record_" s[i] "_1000")
-		row("record " s[i + 1] " 1400 B", "records/s", "record_" s[i] "_1400")
-	}
+	records("dtlsgate")
 	row("cookie check, valid ClientHello", "ns", "cookie_check")
 	row("memory per established session", "bytes", "session_memory")
+
+	printf "\n%-44s %-13s %10s %10s %10s %9s %9s\n", "dtlsgate batch calls, 16 records a call", "unit",
+		"dtlsgate", "OpenSSL", "GnuTLS", "vs OpenSSL", "vs GnuTLS"
+	records("dtlsgate-batch")
 
 	printf "\n%-44s %10s %10s %12s\n", "dtlsgate with a dirty upper vector state", "clean ns", "dirty ns", "dirty/clean"
 	m = split("cookie_check handshake_psk record_aes128gcm_64 record_aes128gcm_1400", d, " ")
@@ -118,6 +128,8 @@ echo
 echo "Handshakes: from nothing to an established pair and back (both sessions made, the cookie"
 echo "exchange, the handshake, both freed). Records: one datagram encrypted by the client and"
 echo "decrypted by the server, checked. vs OpenSSL/GnuTLS above 1: dtlsgate does better."
+echo "Batch calls: dtlsgate_session_encrypt_batch() and _decrypt_batch(), 16 records each way per"
+echo "call, against the others' one record per call (they have no batch form)."
 echo "Dirty: a 256-bit AVX2 instruction before each call into dtlsgate (goal: within 1.1x)."
 echo "Qt loop: datagrams arrive on a bound QUdpSocket through Qt's event loop; only"
 echo "verifyClient() is timed (goal: Qt/dtlsgate >= 3x for the valid cookie, >= 2x for the HVR)."

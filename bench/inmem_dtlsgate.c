@@ -6,9 +6,10 @@
  * datagram received: dtlsgate_session_handshake_step() takes it and gives
  * the whole flight to send back.
  *
- * Usage: bench_inmem_dtlsgate [dirty] [OPERATION...]
+ * Usage: bench_inmem_dtlsgate [dirty|batch] [OPERATION...]
  * With "dirty", INMEM_DIRTY() before each call into the library leaves the
- * upper vector state dirty, as a host program may (see inmem.h).
+ * upper vector state dirty, as a host program may (see inmem.h). With
+ * "batch", records go INMEM_BATCH to a call of the batch record calls.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -202,6 +203,32 @@ static long dg_record(void *pair, const uint8_t *in, size_t len, uint8_t *out, s
     return (long)m;
 }
 
+/* The same with dtlsgate_session_encrypt_batch() and
+ * dtlsgate_session_decrypt_batch(): one C call each way for count records. */
+static int dg_record_batch(void *pair, const uint8_t *const *ins, size_t len, uint8_t *const *outs,
+                           size_t cap, long *lens, size_t count)
+{
+    struct pair *p = pair;
+    uint8_t recs[INMEM_BATCH][INMEM_MAX_DGRAM];
+    dtlsgate_record_buffer e[INMEM_BATCH];
+
+    if (count > INMEM_BATCH)
+        inmem_fail("a batch of %zu records, more than %d", count, INMEM_BATCH);
+    for (size_t i = 0; i < count; i++)
+        e[i] = (dtlsgate_record_buffer){.in = ins[i], .in_len = len, .out = recs[i], .out_len = sizeof recs[i]};
+    INMEM_DIRTY();
+    if (dtlsgate_session_encrypt_batch(p->client, e, count) != (int)count)
+        inmem_fail("session_encrypt_batch: %s", error_of(p->client));
+    for (size_t i = 0; i < count; i++)
+        e[i] = (dtlsgate_record_buffer){.in = recs[i], .in_len = e[i].out_len, .out = outs[i], .out_len = cap};
+    INMEM_DIRTY();
+    if (dtlsgate_session_decrypt_batch(p->server, e, count) != (int)count)
+        inmem_fail("session_decrypt_batch: %s", error_of(p->server));
+    for (size_t i = 0; i < count; i++)
+        lens[i] = (long)e[i].out_len;
+    return 0;
+}
+
 static void dg_free_pair(void *pair)
 {
     struct pair *p = pair;
@@ -235,6 +262,7 @@ int main(int argc, char **argv)
         .version = NULL,
         .connect = dg_connect,
         .record = dg_record,
+        .record_batch = dg_record_batch,
         .free_client = NULL,
         .free_pair = dg_free_pair,
         .cookie_setup = dg_cookie_setup,
