@@ -54,6 +54,9 @@ const (
 	// DropTooLarge: the backend sent a datagram that no DTLS record can
 	// carry: longer than 16384 bytes, or empty.
 	DropTooLarge
+	// DropKeyChanged: a device completed its handshake with a key that a
+	// reload removed or changed meanwhile; its session is closed.
+	DropKeyChanged
 )
 
 func (r DropReason) String() string {
@@ -66,6 +69,8 @@ func (r DropReason) String() string {
 		return "device_gone"
 	case DropTooLarge:
 		return "too_large"
+	case DropKeyChanged:
+		return "key_changed"
 	}
 	return "drop(?)"
 }

@@ -502,30 +502,30 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 	id := string(e.Identity)
 	p.keyMu.RLock()
 	defer p.keyMu.RUnlock()
-	refuse := func(why string, err error) {
+	refuse := func(drop DropReason, why string, err error) {
 		attrs := []any{"identity", id, "peer", e.Peer.String(), "reason", why}
 		if err != nil {
 			attrs = append(attrs, "error", err.Error())
 		}
 		p.log.Warn("refused", attrs...)
-		p.obs.Dropped(DropNoBackend)
+		p.obs.Dropped(drop)
 		w.Close(e.Peer)
 	}
 	if !p.current(e.Peer, id) {
-		refuse("its key was removed or changed during the handshake", nil)
+		refuse(DropKeyChanged, "its key was removed or changed during the handshake", nil)
 		return
 	}
 	backend, ok := p.route(id)
 	if !ok {
 		// Possible only when a reload removed the route during the
 		// handshake: the key table holds routed identities alone.
-		refuse("no backend for this identity", nil)
+		refuse(DropNoBackend, "no backend for this identity", nil)
 		return
 	}
 	fd, err := dialBackend(backend)
 	if err != nil {
 		p.obs.BackendError("dial", err)
-		refuse("backend socket", err)
+		refuse(DropNoBackend, "backend socket", err)
 		return
 	}
 	f := &flow{identity: id, cipher: e.Cipher.Name, cid: e.ConnectionID, backend: backend, fd: fd, started: time.Now()}
@@ -536,7 +536,7 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 	if err != nil {
 		unix.Close(fd)
 		p.obs.BackendError("dial", err)
-		refuse("backend socket", err)
+		refuse(DropNoBackend, "backend socket", err)
 		return
 	}
 	peer := e.Peer

@@ -128,10 +128,10 @@ func TestReview7FindingReloadDuringHandshakeKeepsRemovedKey(t *testing.T) {
 			if d.err == nil && !closedByProxy(d.c) {
 				t.Fatal("alice's session, begun with the key the reload took away, goes on")
 			}
-			p.obs.waitFor(t, "no flow left", func() bool {
+			p.obs.waitFor(t, "no flow left, the refusal counted as key_changed", func() bool {
 				n := 0
 				p.flows.Range(func(any, any) bool { n++; return true })
-				return n == 0
+				return n == 0 && (d.err != nil || p.obs.drops[DropKeyChanged] == 1 && p.obs.drops[DropNoBackend] == 0)
 			})
 		})
 	}

@@ -32,7 +32,7 @@ const namespace = "dtlsgate_proxy"
 
 // Label values of dropped_total fed by the endpoint's counters; the
 // proxy's own drops are labelled with proxy.DropReason's names
-// (no_backend, backend_write, device_gone, too_large).
+// (no_backend, backend_write, device_gone, too_large, key_changed).
 //
 //	limit        Stats.RefusedFull, Stats.DroppedBuffered
 //	bad_record   Stats.DroppedStranger, Stats.DroppedBadPeer, Stats.DroppedTooLarge
@@ -57,7 +57,7 @@ const (
 )
 
 // The proxy's drop reasons, as proxy.DropReason numbers them.
-var proxyDrops = []proxy.DropReason{proxy.DropNoBackend, proxy.DropBackendWrite, proxy.DropDeviceGone, proxy.DropTooLarge}
+var proxyDrops = []proxy.DropReason{proxy.DropNoBackend, proxy.DropBackendWrite, proxy.DropDeviceGone, proxy.DropTooLarge, proxy.DropKeyChanged}
 
 // The operations of proxy.Observer.BackendError.
 var backendOps = []string{"dial", "read", "write"}
