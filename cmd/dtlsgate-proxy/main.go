@@ -45,7 +45,13 @@ type extension struct {
 var extensions []extension
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, nil))
+	// As early as main can: a SIGHUP (a reload) that arrives before the
+	// proxy listens is taken once the files are read and the sockets
+	// open, rather than ending the process. Before main runs, only
+	// systemd's wait for READY (notifyReady) keeps reloads away.
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, signals))
 }
 
 // options are the command line's settings.
@@ -215,15 +221,13 @@ func run(args []string, stdout, stderr io.Writer, signals chan os.Signal) int {
 		return fail(err)
 	}
 
-	if signals == nil {
-		signals = make(chan os.Signal, 4)
-		signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-		defer signal.Stop(signals)
-	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	if err := p.Start(ctx); err != nil {
 		return fail(err)
+	}
+	if err := notifyReady(); err != nil {
+		log.Warn("could not tell systemd the proxy is ready", "error", err.Error())
 	}
 	status := exitOK
 	failed := make(chan error, len(extensions))

@@ -211,3 +211,36 @@ func TestSignals(t *testing.T) {
 	}
 	await(t, &stderr, `"msg":"stopped","handshakes":1`)
 }
+
+// Under systemd (Type=notify) the proxy says READY=1 once it listens, and
+// not before: systemd holds reloads back until then.
+func TestNotifiesSystemdWhenListening(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "notify")
+	sock, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	t.Setenv("NOTIFY_SOCKET", name)
+	keys := write(t, dir, "keys", "alice:a11ce0\n")
+	var stderr lockedBuffer
+	signals, code := make(chan os.Signal, 1), make(chan int)
+	go func() {
+		code <- run([]string{"--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9", "--psk-file", keys},
+			&bytes.Buffer{}, &stderr, signals)
+	}()
+	sock.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 64)
+	n, err := sock.Read(buf)
+	if err != nil || string(buf[:n]) != "READY=1" {
+		t.Fatalf("notification %q, %v", buf[:n], err)
+	}
+	if !strings.Contains(stderr.String(), "msg=listening") {
+		t.Fatalf("READY=1 before the proxy listened:\n%s", stderr.String())
+	}
+	signals <- syscall.SIGTERM
+	if got := <-code; got != exitOK {
+		t.Fatalf("exit %d:\n%s", got, stderr.String())
+	}
+}
