@@ -180,22 +180,33 @@ func (pl *poller) run() {
 		if err != nil { // closed: the proxy stopped
 			return
 		}
-		replies = pl.read(events[:max(n, 0)], arena, replies[:0])
-		for i := range replies {
-			pl.p.deliver(&replies[i])
-			replies[i] = reply{}
-		}
+		replies = pl.pass(events[:max(n, 0)], arena, replies, pl.p.deliver)
 	}
 }
 
+// pass reads one datagram from each ready socket and delivers it, an
+// arena at a time. Every socket epoll reported is read: epoll reports
+// them again in the same order, so a pass that left the rest for the next
+// would read the same few busy sockets every time and never the others.
+func (pl *poller) pass(ready []unix.EpollEvent, arena []byte, replies []reply, deliver func(*reply)) []reply {
+	for len(ready) > 0 {
+		replies, ready = pl.read(ready, arena, replies[:0])
+		for i := range replies {
+			deliver(&replies[i])
+			replies[i] = reply{}
+		}
+	}
+	return replies
+}
+
 // read takes one datagram from each ready socket while the arena has room
-// for the largest.
-func (pl *poller) read(ready []unix.EpollEvent, arena []byte, replies []reply) []reply {
+// for the largest, and returns the sockets it had no room for.
+func (pl *poller) read(ready []unix.EpollEvent, arena []byte, replies []reply) ([]reply, []unix.EpollEvent) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
-	for _, ev := range ready {
+	for i, ev := range ready {
 		if len(arena) < maxRecordPlaintext {
-			break // the rest wait for the next pass
+			return replies, ready[i:]
 		}
 		f, ok := pl.flows[int(ev.Fd)]
 		if !ok {
@@ -215,7 +226,7 @@ func (pl *poller) read(ready []unix.EpollEvent, arena []byte, replies []reply) [
 		replies = append(replies, reply{f: f, data: arena[:got:got], n: n})
 		arena = arena[got:]
 	}
-	return replies
+	return replies, nil
 }
 
 // errNoPoller is what connected logs when no poller could be made.
