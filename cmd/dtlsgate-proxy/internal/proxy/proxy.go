@@ -529,6 +529,8 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 		return
 	}
 	f := &flow{identity: id, cipher: e.Cipher.Name, cid: e.ConnectionID, backend: backend, fd: fd, started: time.Now()}
+	peer := e.Peer
+	f.peer.Store(&peer) // before its poller can read a reply for it
 	pl, err := p.nextPoller()
 	if err == nil {
 		err = pl.add(f)
@@ -539,8 +541,9 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 		refuse("backend socket", err)
 		return
 	}
-	peer := e.Peer
-	f.peer.Store(&peer)
+	if afterAdd != nil {
+		afterAdd(f)
+	}
 	p.flows.Store(e.Peer, f)
 	attrs := []any{"identity", id, "peer", e.Peer.String(), "cipher", f.cipher, "backend", backend.String(),
 		"local", localAddr(fd), "handshake", e.Handshake.Round(time.Microsecond).String()}
@@ -550,6 +553,10 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 	p.log.Info("connect", attrs...)
 	p.obs.Connected(f.session(), e.Handshake)
 }
+
+// afterAdd, set by tests, runs once a flow's socket is in its poller,
+// which may read it from then on.
+var afterAdd func(*flow)
 
 // deliver sends a datagram the backend sent to its device.
 func (p *Proxy) deliver(r *reply) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -60,5 +61,39 @@ func TestReview8FindingBusyBackendsStarvePoller(t *testing.T) {
 		if got[f] != 1 {
 			t.Errorf("a quiet flow got %d replies in %d passes, want 1", got[f], queued-1)
 		}
+	}
+}
+
+// A datagram on a backend socket the moment its poller watches it (one a
+// backend sent to the port an ended session had, or a forged one) is read
+// at once: its flow must be complete by then, not wait for its device's
+// address (a nil address made the poller panic, taking the proxy down).
+func TestReview8FindingReplyBeforePeerKnown(t *testing.T) {
+	b := startBackend(t, "b")
+	early := make(chan bool, 1) // whether the poller handed it to the endpoint
+	afterAdd = func(f *flow) {
+		b.conn.WriteToUDPAddrPort([]byte("early"), netip.MustParseAddrPort(localAddr(f.fd)))
+		for end := time.Now().Add(netLimit); time.Now().Before(end); time.Sleep(time.Millisecond) {
+			if f.fromBackend.Load() > 0 {
+				early <- true
+				return
+			}
+		}
+		early <- false
+	}
+	t.Cleanup(func() { afterAdd = nil })
+	p := start(t, b, []string{"alice"}, nil)
+	c := mustDial(t, p, "alice")
+	select {
+	case ok := <-early:
+		if !ok {
+			t.Fatal("the poller did not hand the early datagram to the endpoint")
+		}
+	case <-time.After(netLimit):
+		t.Fatal("the session got no backend socket")
+	}
+	got, err := c.Read(time.Now().Add(netLimit))
+	if err != nil || string(got) != "early" {
+		t.Fatalf("device got %q, %v; want the early datagram", got, err)
 	}
 }
