@@ -10,6 +10,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/dtlsgate/dtlsgate/core/server"
 	"golang.org/x/sys/unix"
 )
 
@@ -232,7 +233,7 @@ func (pl *poller) read(ready []unix.EpollEvent, arena []byte, replies []reply) (
 // errNoPoller is what connected logs when no poller could be made.
 var errNoPoller = errors.New("no backend poller")
 
-// makePollers makes n pollers; sockets can be added to them at once, and
+// makePollers makes n pollers, one per worker of the endpoint; sockets can be added to them at once, and
 // runPollers starts reading them once the endpoint that replies go to is
 // there.
 func (p *Proxy) makePollers(n int) error {
@@ -261,10 +262,19 @@ func (p *Proxy) stopPollers() {
 	}
 }
 
-// nextPoller spreads new flows over the pollers.
-func (p *Proxy) nextPoller() (*poller, error) {
+// pollerOf returns the poller of the endpoint's worker w, one of its own:
+// a poller waits for room in the queue of the worker it hands a reply to,
+// so one that served several workers would hold the replies of one
+// worker's devices back whenever another was busy (a backend flooding its
+// devices, say).
+func (p *Proxy) pollerOf(w *server.Worker) (*poller, error) {
 	if len(p.pollers) == 0 {
 		return nil, errNoPoller
 	}
-	return p.pollers[p.spread.Add(1)%uint64(len(p.pollers))], nil
+	if pl, ok := p.workerPoller.Load(w); ok {
+		return pl.(*poller), nil
+	}
+	pl := p.pollers[p.spread.Add(1)%uint64(len(p.pollers))]
+	p.workerPoller.Store(w, pl) // only w's own goroutine gets here for w
+	return pl, nil
 }

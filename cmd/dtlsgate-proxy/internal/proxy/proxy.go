@@ -110,7 +110,10 @@ type Proxy struct {
 	ready   chan struct{} // closed once ep is set
 	flows   sync.Map      // netip.AddrPort (the device now) -> *flow
 	pollers []*poller
-	spread  atomic.Uint64 // picks the poller of the next flow
+	spread  atomic.Uint64 // picks the poller of the next worker
+	// workerPoller: *server.Worker -> *poller, the poller of each worker's
+	// flows
+	workerPoller sync.Map
 }
 
 // flow is one device's session and its backend socket.
@@ -531,7 +534,7 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 	f := &flow{identity: id, cipher: e.Cipher.Name, cid: e.ConnectionID, backend: backend, fd: fd, started: time.Now()}
 	peer := e.Peer
 	f.peer.Store(&peer) // before its poller can read a reply for it
-	pl, err := p.nextPoller()
+	pl, err := p.pollerOf(w)
 	if err == nil {
 		err = pl.add(f)
 	}
@@ -542,7 +545,7 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 		return
 	}
 	if afterAdd != nil {
-		afterAdd(f)
+		afterAdd(w, f)
 	}
 	p.flows.Store(e.Peer, f)
 	attrs := []any{"identity", id, "peer", e.Peer.String(), "cipher", f.cipher, "backend", backend.String(),
@@ -556,7 +559,7 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 
 // afterAdd, set by tests, runs once a flow's socket is in its poller,
 // which may read it from then on.
-var afterAdd func(*flow)
+var afterAdd func(*server.Worker, *flow)
 
 // deliver sends a datagram the backend sent to its device.
 func (p *Proxy) deliver(r *reply) {

@@ -6,8 +6,12 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/dtlsgate/dtlsgate/core/server"
+	"github.com/dtlsgate/dtlsgate/internal/dtlsnet"
 
 	"golang.org/x/sys/unix"
 )
@@ -71,7 +75,7 @@ func TestReview8FindingBusyBackendsStarvePoller(t *testing.T) {
 func TestReview8FindingReplyBeforePeerKnown(t *testing.T) {
 	b := startBackend(t, "b")
 	early := make(chan bool, 1) // whether the poller handed it to the endpoint
-	afterAdd = func(f *flow) {
+	afterAdd = func(_ *server.Worker, f *flow) {
 		b.conn.WriteToUDPAddrPort([]byte("early"), netip.MustParseAddrPort(localAddr(f.fd)))
 		for end := time.Now().Add(netLimit); time.Now().Before(end); time.Sleep(time.Millisecond) {
 			if f.fromBackend.Load() > 0 {
@@ -96,4 +100,113 @@ func TestReview8FindingReplyBeforePeerKnown(t *testing.T) {
 	if err != nil || string(got) != "early" {
 		t.Fatalf("device got %q, %v; want the early datagram", got, err)
 	}
+}
+
+// stallObserver holds the worker that reports a datagram of stallSize to
+// the backend until stall is closed: a worker too busy to take commands.
+type stallObserver struct {
+	*recorder
+	stalled, stall chan struct{}
+}
+
+const stallSize = 777
+
+func (o *stallObserver) Datagram(d Direction, n int) {
+	if d == ToBackend && n == stallSize {
+		close(o.stalled)
+		<-o.stall
+	}
+	o.recorder.Datagram(d, n)
+}
+
+// A backend flooding the devices of one worker fills that worker's queue,
+// and the poller handing their replies over waits for room. That poller
+// must not also be the one of other workers' devices, whose replies would
+// wait for a worker that has nothing to do with them.
+func TestReview8FindingFloodedWorkerStallsOthersReplies(t *testing.T) {
+	b := startBackend(t, "b")
+	type added struct {
+		w *server.Worker
+		f *flow
+	}
+	var mu sync.Mutex
+	var flows []added
+	afterAdd = func(w *server.Worker, f *flow) {
+		mu.Lock()
+		defer mu.Unlock()
+		flows = append(flows, added{w, f})
+	}
+	t.Cleanup(func() { afterAdd = nil })
+	obs := &stallObserver{stalled: make(chan struct{}), stall: make(chan struct{})}
+	p := start(t, b, []string{"alice"}, func(c *Config) {
+		obs.recorder = c.Observer.(*recorder)
+		c.Observer = obs
+	})
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(obs.stall)
+		}
+	}
+	t.Cleanup(release) // before the proxy stops
+	const devices = 12
+	conns := map[netip.AddrPort]*dtlsnet.Conn{}
+	for range devices {
+		c := mustDial(t, p, "alice")
+		conns[c.UDP.LocalAddr().(*net.UDPAddr).AddrPort()] = c
+	}
+	p.obs.waitFor(t, "every device connected", func() bool { return len(p.obs.connected) == devices })
+	mu.Lock()
+	stalled := flows[0].w
+	var flooded, others []*flow
+	for _, a := range flows {
+		if a.w == stalled {
+			flooded = append(flooded, a.f)
+		} else {
+			others = append(others, a.f)
+		}
+	}
+	mu.Unlock()
+	if len(others) == 0 {
+		t.Fatal("every device landed on one worker")
+	}
+	if err := conns[*flooded[0].peer.Load()].Write(make([]byte, stallSize)); err != nil {
+		t.Fatal(err)
+	}
+	<-obs.stalled
+	// Flood until the stalled worker's queue of commands (1024) is full.
+	for round := 0; ; round++ {
+		p.obs.mu.Lock()
+		queued := p.obs.datagrams[FromBackend]
+		p.obs.mu.Unlock()
+		if queued >= 1024 {
+			break
+		}
+		if round == 1000 {
+			t.Fatalf("only %d replies queued for the stalled worker", queued)
+		}
+		for _, f := range flooded {
+			for range 20 {
+				b.conn.WriteToUDPAddrPort([]byte("flood"), netip.MustParseAddrPort(localAddr(f.fd)))
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for _, f := range flooded { // one more each, for the pollers to wait on
+		b.conn.WriteToUDPAddrPort([]byte("flood"), netip.MustParseAddrPort(localAddr(f.fd)))
+	}
+	time.Sleep(20 * time.Millisecond)
+	for _, f := range others {
+		if _, err := b.conn.WriteToUDPAddrPort([]byte("news"), netip.MustParseAddrPort(localAddr(f.fd))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range others {
+		got, err := conns[*f.peer.Load()].Read(time.Now().Add(netLimit))
+		if err != nil || string(got) != "news" {
+			t.Fatalf("a device of another worker got %q, %v while the flooded worker was busy", got, err)
+		}
+	}
+	release()
 }
