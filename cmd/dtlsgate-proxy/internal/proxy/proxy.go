@@ -333,8 +333,8 @@ func (p *Proxy) Start(ctx context.Context) error {
 const fdReserve = 64
 
 // descriptorBudget returns how many backend sockets the process's file
-// descriptor limit leaves room for, besides those open now, the workers'
-// sockets and fdReserve; ok is false where it cannot tell.
+// descriptor limit leaves room for, besides those open now, each worker's
+// socket and poller, and fdReserve; ok is false where it cannot tell.
 func descriptorBudget(workers int) (budget int, ok bool) {
 	var lim unix.Rlimit
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) != nil || lim.Cur == unix.RLIM_INFINITY {
@@ -347,7 +347,7 @@ func descriptorBudget(workers int) (budget int, ok bool) {
 	if workers == 0 {
 		workers = runtime.NumCPU()
 	}
-	return int(min(lim.Cur, 1<<30)) - len(open) - workers - fdReserve, true
+	return int(min(lim.Cur, 1<<30)) - len(open) - 2*workers - fdReserve, true
 }
 
 // Wait returns once the proxy has stopped and every backend socket is

@@ -6,6 +6,9 @@ import (
 	"bytes"
 	"net"
 	"net/netip"
+	"os"
+	"regexp"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -209,4 +212,43 @@ func TestReview8FindingFloodedWorkerStallsOthersReplies(t *testing.T) {
 		}
 	}
 	release()
+}
+
+// The sessions' share of the descriptor limit must leave the reserve for
+// reloads and metrics (review 7) whole: each worker now holds a poller's
+// epoll descriptor besides its socket, and a budget that counted only the
+// socket handed the pollers' descriptors out of the reserve (all of it on
+// a machine of 64 cores, where SIGHUP could no longer open the PSK file
+// once sessions were at their most).
+func TestReview8FindingPollersEatDescriptorReserve(t *testing.T) {
+	var saved unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &saved); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	const workers = 48
+	low := saved
+	low.Cur = uint64(len(entries) + 2*workers + fdReserve + 100)
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Setrlimit(unix.RLIMIT_NOFILE, &saved)
+	b := startBackend(t, "svc")
+	p := start(t, b, []string{"alice"}, func(c *Config) { c.Serve.Workers = workers })
+	after, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`max_sessions=(\d+)`).FindStringSubmatch(p.log.String())
+	if m == nil {
+		t.Fatalf("no session budget logged: %s", p.log.String())
+	}
+	sessions, _ := strconv.Atoi(m[1])
+	if left := int(low.Cur) - len(after) - sessions; left < fdReserve/2 {
+		t.Fatalf("%d sessions, %d descriptors open, limit %d: %d left once sessions are at their most, want about %d",
+			sessions, len(after), low.Cur, left, fdReserve)
+	}
 }
