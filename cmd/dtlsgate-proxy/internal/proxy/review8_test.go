@@ -252,3 +252,44 @@ func TestReview8FindingPollersEatDescriptorReserve(t *testing.T) {
 			sessions, len(after), low.Cur, left, fdReserve)
 	}
 }
+
+// A socket closed after epoll_wait reported it, whose number a new
+// session's socket took before the read, is read as the new session's:
+// the old session's device never gets the new one's replies.
+func TestReview8HoldsReusedDescriptorIsTheNewFlows(t *testing.T) {
+	pl, err := newPoller(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pl.epfd.Close()
+	old, svc := backendPair(t)
+	if err := pl.add(old); err != nil {
+		t.Fatal(err)
+	}
+	svc.WriteToUDPAddrPort([]byte("old"), netip.MustParseAddrPort(localAddr(old.fd)))
+	ready := readyFlows(t, pl, 1)
+	svc2, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc2.Close()
+	pl.close(old)
+	fd, err := dialBackend(svc2.LocalAddr().(*net.UDPAddr).AddrPort())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if fd != old.fd {
+		t.Skipf("the new socket got descriptor %d, not the closed %d", fd, old.fd)
+	}
+	f := &flow{fd: fd}
+	if err := pl.add(f); err != nil {
+		t.Fatal(err)
+	}
+	svc2.WriteToUDPAddrPort([]byte("new"), netip.MustParseAddrPort(localAddr(f.fd)))
+	readyFlows(t, pl, 1)
+	got, _ := pl.read(ready, make([]byte, arenaSize), nil)
+	if len(got) != 1 || got[0].f != f || string(got[0].data) != "new" {
+		t.Fatalf("stale event read %+v, want the new flow's datagram", got)
+	}
+}
