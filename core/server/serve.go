@@ -555,6 +555,15 @@ func (w *worker) holds(a netip.AddrPort) bool {
 	return ok && v != w
 }
 
+// claimPeer makes w the owner of a before dispatch reports the session
+// there, so that two workers cannot both put one there meanwhile.
+func (w *worker) claimPeer(a netip.AddrPort) bool {
+	v, loaded := w.ep.owners.LoadOrStore(a, w)
+	return !loaded || v == w
+}
+
+func (w *worker) releasePeer(a netip.AddrPort) { w.ep.owners.CompareAndDelete(a, w) }
+
 // route queues the datagram to the worker holding id, as if that worker
 // had read it. The datagram is dropped, as UDP may, when that worker's
 // queue is half full: waiting could deadlock two workers routing to each
