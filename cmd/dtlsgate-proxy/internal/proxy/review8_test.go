@@ -221,21 +221,8 @@ func TestReview8FindingFloodedWorkerStallsOthersReplies(t *testing.T) {
 // a machine of 64 cores, where SIGHUP could no longer open the PSK file
 // once sessions were at their most).
 func TestReview8FindingPollersEatDescriptorReserve(t *testing.T) {
-	var saved unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &saved); err != nil {
-		t.Fatal(err)
-	}
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd")
-	}
 	const workers = 48
-	low := saved
-	low.Cur = uint64(len(entries) + 2*workers + fdReserve + 100)
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Setrlimit(unix.RLIMIT_NOFILE, &saved)
+	_, limit, _ := lowerFDLimit(t, 2*workers+fdReserve+100)
 	b := startBackend(t, "svc")
 	p := start(t, b, []string{"alice"}, func(c *Config) { c.Serve.Workers = workers })
 	after, err := os.ReadDir("/proc/self/fd")
@@ -247,9 +234,9 @@ func TestReview8FindingPollersEatDescriptorReserve(t *testing.T) {
 		t.Fatalf("no session budget logged: %s", p.log.String())
 	}
 	sessions, _ := strconv.Atoi(m[1])
-	if left := int(low.Cur) - len(after) - sessions; left < fdReserve/2 {
+	if left := limit - len(after) - sessions; left < fdReserve/2 {
 		t.Fatalf("%d sessions, %d descriptors open, limit %d: %d left once sessions are at their most, want about %d",
-			sessions, len(after), low.Cur, left, fdReserve)
+			sessions, len(after), limit, left, fdReserve)
 	}
 }
 
