@@ -171,8 +171,8 @@ func TestReview8FindingFloodedWorkerStallsOthersReplies(t *testing.T) {
 		}
 	}
 	mu.Unlock()
-	if len(others) == 0 {
-		t.Fatal("every device landed on one worker")
+	if len(others) == 0 { // one chance in 2048
+		t.Skip("the kernel put every device on one worker")
 	}
 	if err := conns[*flooded[0].peer.Load()].Write(make([]byte, stallSize)); err != nil {
 		t.Fatal(err)
