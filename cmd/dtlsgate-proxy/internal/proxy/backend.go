@@ -5,8 +5,10 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
 	"unsafe"
 
@@ -37,7 +39,11 @@ func dialBackend(backend netip.AddrPort) (int, error) {
 		family = unix.AF_INET
 		sa = &unix.SockaddrInet4{Port: int(backend.Port()), Addr: backend.Addr().As4()}
 	} else {
-		sa = &unix.SockaddrInet6{Port: int(backend.Port()), Addr: backend.Addr().As16()}
+		zone, err := zoneIndex(backend.Addr().Zone())
+		if err != nil {
+			return -1, err
+		}
+		sa = &unix.SockaddrInet6{Port: int(backend.Port()), Addr: backend.Addr().As16(), ZoneId: zone}
 	}
 	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -48,6 +54,22 @@ func dialBackend(backend netip.AddrPort) (int, error) {
 		return -1, os.NewSyscallError("connect", err)
 	}
 	return fd, nil
+}
+
+// zoneIndex returns the interface index an IPv6 zone names ("eth0" or
+// "2"); a link-local backend cannot be reached without it.
+func zoneIndex(zone string) (uint32, error) {
+	if zone == "" {
+		return 0, nil
+	}
+	if i, err := strconv.ParseUint(zone, 10, 32); err == nil {
+		return uint32(i), nil
+	}
+	ifi, err := net.InterfaceByName(zone)
+	if err != nil {
+		return 0, err
+	}
+	return uint32(ifi.Index), nil
 }
 
 // localAddr returns the address a backend socket got, for the logs.

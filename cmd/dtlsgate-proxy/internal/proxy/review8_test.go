@@ -280,3 +280,49 @@ func TestReview8HoldsReusedDescriptorIsTheNewFlows(t *testing.T) {
 		t.Fatalf("stale event read %+v, want the new flow's datagram", got)
 	}
 }
+
+// A backend at an IPv6 link-local address, named with its zone
+// ("[fe80::1%eth0]:5683"), was reached through net.DialUDP, which honours
+// the zone; the raw socket must too, or connect fails (EINVAL) and every
+// device of that backend is refused.
+func TestReview8FindingLinkLocalBackend(t *testing.T) {
+	var svc *net.UDPConn
+	ifaces, _ := net.Interfaces()
+	for _, ifi := range ifaces {
+		addrs, _ := ifi.Addrs()
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok || ipn.IP.To4() != nil || !ipn.IP.IsLinkLocalUnicast() {
+				continue
+			}
+			if c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: ipn.IP, Zone: ifi.Name}); err == nil {
+				svc = c
+				break
+			}
+		}
+		if svc != nil {
+			break
+		}
+	}
+	if svc == nil {
+		t.Skip("no IPv6 link-local address here")
+	}
+	defer svc.Close()
+	backend, err := ResolveBackend(svc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := dialBackend(backend)
+	if err != nil {
+		t.Fatalf("backend %v: %v", backend, err)
+	}
+	defer unix.Close(fd)
+	if err := writeBackend(fd, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	svc.SetReadDeadline(time.Now().Add(netLimit))
+	buf := make([]byte, 16)
+	if n, _, err := svc.ReadFromUDPAddrPort(buf); err != nil || string(buf[:n]) != "hi" {
+		t.Fatalf("backend got %q, %v", buf[:n], err)
+	}
+}
