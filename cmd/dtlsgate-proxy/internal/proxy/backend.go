@@ -193,6 +193,7 @@ func (pl *poller) run() {
 	events := make([]unix.EpollEvent, pollEvents)
 	arena := make([]byte, arenaSize)
 	replies := make([]reply, 0, pollEvents)
+	deliver := pl.p.deliver
 	for {
 		var n int
 		err := raw.Read(func(fd uintptr) bool {
@@ -203,7 +204,7 @@ func (pl *poller) run() {
 		if err != nil { // closed: the proxy stopped
 			return
 		}
-		replies = pl.pass(events[:max(n, 0)], arena, replies, pl.p.deliver)
+		replies = pl.pass(events[:max(n, 0)], arena, replies, deliver)
 	}
 }
 
