@@ -48,6 +48,8 @@ func (o otherWorker) claim(string) bool                         { return true }
 func (o otherWorker) release(string)                            {}
 func (o otherWorker) route([]byte, netip.AddrPort, []byte) bool { return false }
 func (o otherWorker) holds(a netip.AddrPort) bool               { return o.held[a] }
+func (o otherWorker) claimPeer(a netip.AddrPort) bool           { return !o.held[a] }
+func (o otherWorker) releasePeer(netip.AddrPort)                {}
 
 // The same across the workers of an Endpoint: Bob's session lives on
 // another worker (the kernel spread them by address). Mallory's move to
@@ -169,6 +171,8 @@ func (f *fleetLedger) claim(id string) bool {
 func (f *fleetLedger) release(id string)                         { delete(f.claimed, id) }
 func (f *fleetLedger) route([]byte, netip.AddrPort, []byte) bool { return false }
 func (f *fleetLedger) holds(netip.AddrPort) bool                 { return false }
+func (f *fleetLedger) claimPeer(netip.AddrPort) bool             { return true }
+func (f *fleetLedger) releasePeer(netip.AddrPort)                {}
 
 // A session's ID leaves the server's table and the fleet's with the
 // session, however it ends: closed by the peer or the application, timed

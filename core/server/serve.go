@@ -48,8 +48,9 @@ type ServeConfig struct {
 	// Handler, if set, receives every event on the goroutine of the worker
 	// that owns the peer, in order, and answers through the Worker (which
 	// is valid only during the call; the Endpoint's own Send could wait on
-	// the very goroutine that runs the Handler). Nil sends events to
-	// Endpoint.Events.
+	// the very goroutine that runs the Handler). A worker passes the same
+	// *Worker every time, so it may key what the Handler keeps per worker.
+	// Nil sends events to Endpoint.Events.
 	Handler func(w *Worker, e Event)
 	// EventQueue is the capacity of Endpoint.Events; 0 means
 	// DefaultEventQueue. When it is full, Data events are dropped (counted
@@ -553,6 +554,15 @@ func (w *worker) holds(a netip.AddrPort) bool {
 	v, ok := w.ep.owners.Load(a)
 	return ok && v != w
 }
+
+// claimPeer makes w the owner of a before dispatch reports the session
+// there, so that two workers cannot both put one there meanwhile.
+func (w *worker) claimPeer(a netip.AddrPort) bool {
+	v, loaded := w.ep.owners.LoadOrStore(a, w)
+	return !loaded || v == w
+}
+
+func (w *worker) releasePeer(a netip.AddrPort) { w.ep.owners.CompareAndDelete(a, w) }
 
 // route queues the datagram to the worker holding id, as if that worker
 // had read it. The datagram is dropped, as UDP may, when that worker's

@@ -221,7 +221,12 @@ func (s *Server) inputCID(from netip.AddrPort, dgram []byte, out []Datagram) []D
 	}
 	base := len(s.events)
 	out = s.drive(c, dgram, out)
-	if s.cids[c.cid] != c || s.taken(from) || !c.s.MovePeer(from) {
+	if s.cids[c.cid] != c || s.conns[from] != nil || !s.claimPeer(from) {
+		s.stats.RefusedMoves++
+		return out
+	}
+	if !c.s.MovePeer(from) {
+		s.releasePeer(from)
 		s.stats.RefusedMoves++
 		return out
 	}
@@ -229,13 +234,24 @@ func (s *Server) inputCID(from netip.AddrPort, dgram []byte, out []Datagram) []D
 	return out
 }
 
-// taken reports whether another session holds the address to, here or on
-// another worker. A record proves which client made it, not where it came
-// from (its source may be spoofed), so a move never takes an address from
-// a session: that one ends by itself (idle timeout, or its own move) if
-// its client really lost the address, and the next record moves c then.
-func (s *Server) taken(to netip.AddrPort) bool {
-	return s.conns[to] != nil || s.fleet != nil && s.fleet.holds(to)
+// claimPeer takes the address a for a session of this server (a move, or
+// a handshake completing there) unless another server's session holds
+// it. A record proves which client made it, not where it came from (its
+// source may be spoofed), so a move never takes an address from a
+// session: that one ends by itself (idle timeout, or its own move) if its
+// client really lost the address, and the next record moves c then. The
+// claim is atomic across the servers of a fleet, so a move and a
+// handshake there on another worker cannot both win.
+func (s *Server) claimPeer(a netip.AddrPort) bool {
+	return s.fleet == nil || s.fleet.claimPeer(a)
+}
+
+// releasePeer gives back an address claimed for a move that did not
+// happen.
+func (s *Server) releasePeer(a netip.AddrPort) {
+	if s.fleet != nil {
+		s.fleet.releasePeer(a)
+	}
 }
 
 // move makes to the address of c, which the session accepted and no other
@@ -439,7 +455,7 @@ func (s *Server) drive(c *conn, dgram []byte, out []Datagram) []Datagram {
 	s.curr = c
 	if !c.open {
 		c.s.DoHandshake(dgram)
-		return s.progress(c, false, s.flush(c, out))
+		return s.progress(c, false, out)
 	}
 	data := c.s.DecryptDatagram(dgram)
 	out = s.flush(c, out)
@@ -466,9 +482,21 @@ func (s *Server) flush(c *conn, out []Datagram) []Datagram {
 	return out
 }
 
-// progress acts on a handshake's state after a call; byTimer says the call
-// was HandleTimeout, whose failures are timeouts.
+// progress sends what a handshake queued and acts on its state after a
+// call; byTimer says the call was HandleTimeout, whose failures are
+// timeouts.
 func (s *Server) progress(c *conn, byTimer bool, out []Datagram) []Datagram {
+	if c.s.HandshakeState() == session.HandshakeComplete && c.primary == nil && !s.claimPeer(c.peer) {
+		// A session of another server moved here during the handshake
+		// (connection IDs; a record routed before this handshake began):
+		// two sessions must not share an address. The client is not
+		// told it is in.
+		c.s.Outgoing()
+		s.stats.HandshakesFailed++
+		s.remove(c)
+		return out
+	}
+	out = s.flush(c, out)
 	switch c.s.HandshakeState() {
 	case session.HandshakeInProgress:
 		d, _ := c.s.Timeout()
@@ -637,7 +665,7 @@ func (s *Server) HandleTimers(now time.Time, out []Datagram) []Datagram {
 		if !c.open {
 			s.curr = c
 			c.s.HandleTimeout()
-			out = s.progress(c, true, s.flush(c, out))
+			out = s.progress(c, true, out)
 			continue
 		}
 		if !c.active.Add(s.cfg.IdleTimeout).After(now) {
@@ -733,7 +761,7 @@ func (s *Server) ResolvePSK(peer netip.AddrPort, identity, key []byte, out []Dat
 	c.pskPending = false
 	s.curr = c
 	c.s.ResolvePSK(key)
-	return s.progress(c, false, s.flush(c, out)), nil
+	return s.progress(c, false, out), nil
 }
 
 // RefusePSK refuses the client of a pending PSK request.
@@ -755,4 +783,8 @@ type fleet interface {
 	// holds reports whether another server holds a connected session
 	// at a.
 	holds(a netip.AddrPort) bool
+	// claimPeer makes a this server's, unless another server's session
+	// holds it; releasePeer gives back a claim no session took.
+	claimPeer(a netip.AddrPort) bool
+	releasePeer(a netip.AddrPort)
 }

@@ -5,11 +5,14 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
 	"unsafe"
 
+	"github.com/dtlsgate/dtlsgate/core/server"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,7 +39,11 @@ func dialBackend(backend netip.AddrPort) (int, error) {
 		family = unix.AF_INET
 		sa = &unix.SockaddrInet4{Port: int(backend.Port()), Addr: backend.Addr().As4()}
 	} else {
-		sa = &unix.SockaddrInet6{Port: int(backend.Port()), Addr: backend.Addr().As16()}
+		zone, err := zoneIndex(backend.Addr().Zone())
+		if err != nil {
+			return -1, err
+		}
+		sa = &unix.SockaddrInet6{Port: int(backend.Port()), Addr: backend.Addr().As16(), ZoneId: zone}
 	}
 	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -47,6 +54,22 @@ func dialBackend(backend netip.AddrPort) (int, error) {
 		return -1, os.NewSyscallError("connect", err)
 	}
 	return fd, nil
+}
+
+// zoneIndex returns the interface index an IPv6 zone names ("eth0" or
+// "2"); a link-local backend cannot be reached without it.
+func zoneIndex(zone string) (uint32, error) {
+	if zone == "" {
+		return 0, nil
+	}
+	if i, err := strconv.ParseUint(zone, 10, 32); err == nil {
+		return uint32(i), nil
+	}
+	ifi, err := net.InterfaceByName(zone)
+	if err != nil {
+		return 0, err
+	}
+	return uint32(ifi.Index), nil
 }
 
 // localAddr returns the address a backend socket got, for the logs.
@@ -170,6 +193,7 @@ func (pl *poller) run() {
 	events := make([]unix.EpollEvent, pollEvents)
 	arena := make([]byte, arenaSize)
 	replies := make([]reply, 0, pollEvents)
+	deliver := pl.p.deliver
 	for {
 		var n int
 		err := raw.Read(func(fd uintptr) bool {
@@ -180,22 +204,33 @@ func (pl *poller) run() {
 		if err != nil { // closed: the proxy stopped
 			return
 		}
-		replies = pl.read(events[:max(n, 0)], arena, replies[:0])
-		for i := range replies {
-			pl.p.deliver(&replies[i])
-			replies[i] = reply{}
-		}
+		replies = pl.pass(events[:max(n, 0)], arena, replies, deliver)
 	}
 }
 
+// pass reads one datagram from each ready socket and delivers it, an
+// arena at a time. Every socket epoll reported is read: epoll reports
+// them again in the same order, so a pass that left the rest for the next
+// would read the same few busy sockets every time and never the others.
+func (pl *poller) pass(ready []unix.EpollEvent, arena []byte, replies []reply, deliver func(*reply)) []reply {
+	for len(ready) > 0 {
+		replies, ready = pl.read(ready, arena, replies[:0])
+		for i := range replies {
+			deliver(&replies[i])
+			replies[i] = reply{}
+		}
+	}
+	return replies
+}
+
 // read takes one datagram from each ready socket while the arena has room
-// for the largest.
-func (pl *poller) read(ready []unix.EpollEvent, arena []byte, replies []reply) []reply {
+// for the largest, and returns the sockets it had no room for.
+func (pl *poller) read(ready []unix.EpollEvent, arena []byte, replies []reply) ([]reply, []unix.EpollEvent) {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
-	for _, ev := range ready {
+	for i, ev := range ready {
 		if len(arena) < maxRecordPlaintext {
-			break // the rest wait for the next pass
+			return replies, ready[i:]
 		}
 		f, ok := pl.flows[int(ev.Fd)]
 		if !ok {
@@ -215,13 +250,13 @@ func (pl *poller) read(ready []unix.EpollEvent, arena []byte, replies []reply) [
 		replies = append(replies, reply{f: f, data: arena[:got:got], n: n})
 		arena = arena[got:]
 	}
-	return replies
+	return replies, nil
 }
 
 // errNoPoller is what connected logs when no poller could be made.
 var errNoPoller = errors.New("no backend poller")
 
-// makePollers makes n pollers; sockets can be added to them at once, and
+// makePollers makes n pollers, one per worker of the endpoint; sockets can be added to them at once, and
 // runPollers starts reading them once the endpoint that replies go to is
 // there.
 func (p *Proxy) makePollers(n int) error {
@@ -250,10 +285,19 @@ func (p *Proxy) stopPollers() {
 	}
 }
 
-// nextPoller spreads new flows over the pollers.
-func (p *Proxy) nextPoller() (*poller, error) {
+// pollerOf returns the poller of the endpoint's worker w, one of its own:
+// a poller waits for room in the queue of the worker it hands a reply to,
+// so one that served several workers would hold the replies of one
+// worker's devices back whenever another was busy (a backend flooding its
+// devices, say).
+func (p *Proxy) pollerOf(w *server.Worker) (*poller, error) {
 	if len(p.pollers) == 0 {
 		return nil, errNoPoller
 	}
-	return p.pollers[p.spread.Add(1)%uint64(len(p.pollers))], nil
+	if pl, ok := p.workerPoller.Load(w); ok {
+		return pl.(*poller), nil
+	}
+	pl := p.pollers[p.spread.Add(1)%uint64(len(p.pollers))]
+	p.workerPoller.Store(w, pl) // only w's own goroutine gets here for w
+	return pl, nil
 }

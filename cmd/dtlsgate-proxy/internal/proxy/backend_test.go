@@ -55,8 +55,8 @@ func readyFlows(t *testing.T, pl *poller, n int) []unix.EpollEvent {
 	return nil
 }
 
-// A pass reads one datagram from each ready socket while the arena holds
-// the largest; the rest wait, intact, for the next pass.
+// A read takes one datagram from each ready socket while the arena holds
+// the largest; the rest wait, intact, for the next read.
 func TestPollerPassFillsArena(t *testing.T) {
 	pl, err := newPoller(nil)
 	if err != nil {
@@ -90,14 +90,17 @@ func TestPollerPassFillsArena(t *testing.T) {
 			seen[r.data[0]] = true
 		}
 	}
-	first := pl.read(readyFlows(t, pl, devices), arena, nil)
-	if len(first) != arenaSize/maxRecordPlaintext {
-		t.Fatalf("first pass read %d, want %d (the arena's room)", len(first), arenaSize/maxRecordPlaintext)
+	first, rest := pl.read(readyFlows(t, pl, devices), arena, nil)
+	if len(first) != arenaSize/maxRecordPlaintext || len(first)+len(rest) != devices {
+		t.Fatalf("first read %d and left %d, want %d (the arena's room) and the rest", len(first), len(rest), arenaSize/maxRecordPlaintext)
 	}
 	check(first)
-	// The first pass's replies are still in the arena: a second pass gets
-	// its own.
-	second := pl.read(readyFlows(t, pl, devices-len(first)), make([]byte, arenaSize), nil)
+	// The first read's replies are still in the arena: a second gets its
+	// own.
+	second, rest := pl.read(rest, make([]byte, arenaSize), nil)
+	if len(rest) != 0 {
+		t.Fatalf("the second read left %d sockets", len(rest))
+	}
 	check(second)
 	if len(seen) != devices {
 		t.Fatalf("%d devices' replies read, want %d", len(seen), devices)
@@ -119,7 +122,7 @@ func TestPollerSkipsClosedFlow(t *testing.T) {
 	svc.WriteToUDPAddrPort([]byte("late"), netip.MustParseAddrPort(localAddr(f.fd)))
 	ready := readyFlows(t, pl, 1)
 	pl.close(f)
-	if got := pl.read(ready, make([]byte, arenaSize), nil); len(got) != 0 {
+	if got, _ := pl.read(ready, make([]byte, arenaSize), nil); len(got) != 0 {
 		t.Fatalf("read %d replies from a closed socket", len(got))
 	}
 	if _, err := unix.FcntlInt(uintptr(f.fd), unix.F_GETFD, 0); err != unix.EBADF {

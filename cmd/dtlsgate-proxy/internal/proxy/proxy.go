@@ -110,7 +110,10 @@ type Proxy struct {
 	ready   chan struct{} // closed once ep is set
 	flows   sync.Map      // netip.AddrPort (the device now) -> *flow
 	pollers []*poller
-	spread  atomic.Uint64 // picks the poller of the next flow
+	spread  atomic.Uint64 // picks the poller of the next worker
+	// workerPoller: *server.Worker -> *poller, the poller of each worker's
+	// flows
+	workerPoller sync.Map
 }
 
 // flow is one device's session and its backend socket.
@@ -330,8 +333,8 @@ func (p *Proxy) Start(ctx context.Context) error {
 const fdReserve = 64
 
 // descriptorBudget returns how many backend sockets the process's file
-// descriptor limit leaves room for, besides those open now, the workers'
-// sockets and fdReserve; ok is false where it cannot tell.
+// descriptor limit leaves room for, besides those open now, each worker's
+// socket and poller, and fdReserve; ok is false where it cannot tell.
 func descriptorBudget(workers int) (budget int, ok bool) {
 	var lim unix.Rlimit
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) != nil || lim.Cur == unix.RLIM_INFINITY {
@@ -344,7 +347,7 @@ func descriptorBudget(workers int) (budget int, ok bool) {
 	if workers == 0 {
 		workers = runtime.NumCPU()
 	}
-	return int(min(lim.Cur, 1<<30)) - len(open) - workers - fdReserve, true
+	return int(min(lim.Cur, 1<<30)) - len(open) - 2*workers - fdReserve, true
 }
 
 // Wait returns once the proxy has stopped and every backend socket is
@@ -529,7 +532,9 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 		return
 	}
 	f := &flow{identity: id, cipher: e.Cipher.Name, cid: e.ConnectionID, backend: backend, fd: fd, started: time.Now()}
-	pl, err := p.nextPoller()
+	peer := e.Peer
+	f.peer.Store(&peer) // before its poller can read a reply for it
+	pl, err := p.pollerOf(w)
 	if err == nil {
 		err = pl.add(f)
 	}
@@ -539,8 +544,9 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 		refuse(DropNoBackend, "backend socket", err)
 		return
 	}
-	peer := e.Peer
-	f.peer.Store(&peer)
+	if afterAdd != nil {
+		afterAdd(w, f)
+	}
 	p.flows.Store(e.Peer, f)
 	attrs := []any{"identity", id, "peer", e.Peer.String(), "cipher", f.cipher, "backend", backend.String(),
 		"local", localAddr(fd), "handshake", e.Handshake.Round(time.Microsecond).String()}
@@ -550,6 +556,10 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 	p.log.Info("connect", attrs...)
 	p.obs.Connected(f.session(), e.Handshake)
 }
+
+// afterAdd, set by tests, runs once a flow's socket is in its poller,
+// which may read it from then on.
+var afterAdd func(*server.Worker, *flow)
 
 // deliver sends a datagram the backend sent to its device.
 func (p *Proxy) deliver(r *reply) {

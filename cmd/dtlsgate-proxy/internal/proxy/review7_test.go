@@ -145,6 +145,25 @@ func TestReview7FindingReloadDuringHandshakeKeepsRemovedKey(t *testing.T) {
 // PSK file, so the attacker's key could not be revoked. The proxy now
 // holds no more sessions than the limit leaves room for, with a reserve.
 func TestReview7FindingSessionsExhaustDescriptors(t *testing.T) {
+	open, limit, restore := lowerFDLimit(t, 100)
+	b := startBackend(t, "svc")
+	p := start(t, b, []string{"alice"}, func(c *Config) { c.Serve.Server.IdleAfter = time.Millisecond })
+	// The clients of this test live in the same process: give them room.
+	restore()
+	for range 90 {
+		mustDial(t, p, "alice")
+	}
+	n := 0
+	p.flows.Range(func(any, any) bool { n++; return true })
+	if free := limit - open - n; free < 32 {
+		t.Fatalf("%d sessions under a limit of %d descriptors (%d open before): %d left for files and metrics", n, limit, open, free)
+	}
+}
+
+// lowerFDLimit sets the descriptor limit to room more than are open now,
+// which it returns with the limit, until restore (or the test's end).
+func lowerFDLimit(t *testing.T, room int) (open, limit int, restore func()) {
+	t.Helper()
 	var saved unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &saved); err != nil {
 		t.Fatal(err)
@@ -154,24 +173,17 @@ func TestReview7FindingSessionsExhaustDescriptors(t *testing.T) {
 		t.Skip("no /proc/self/fd")
 	}
 	low := saved
-	low.Cur = uint64(len(entries) + 100)
+	low.Cur = uint64(len(entries) + room)
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
 		t.Fatal(err)
 	}
-	b := startBackend(t, "svc")
-	p := start(t, b, []string{"alice"}, func(c *Config) { c.Serve.Server.IdleAfter = time.Millisecond })
-	// The clients of this test live in the same process: give them room.
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &saved); err != nil {
-		t.Fatal(err)
+	restore = func() {
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &saved); err != nil {
+			t.Error(err)
+		}
 	}
-	for range 90 {
-		mustDial(t, p, "alice")
-	}
-	n := 0
-	p.flows.Range(func(any, any) bool { n++; return true })
-	if free := int(low.Cur) - len(entries) - n; free < 32 {
-		t.Fatalf("%d sessions under a limit of %d descriptors (%d open before): %d left for files and metrics", n, low.Cur, len(entries), free)
-	}
+	t.Cleanup(restore)
+	return len(entries), int(low.Cur), restore
 }
 
 // A reload that sent an identity to another backend (or took its route
