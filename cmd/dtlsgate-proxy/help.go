@@ -55,7 +55,8 @@ OPTIONS
               or a refusal (their keys are not loaded, their handshakes fail).
        --workers N
               Sockets and goroutines sharing the port (SO_REUSEPORT). Default 0: one per
-              CPU core.
+              CPU core. Fewer workers than cores also run the proxy's Go code on that
+              many cores (GOMAXPROCS), unless the environment sets GOMAXPROCS.
        --read-buffer BYTES
               Each socket's receive buffer. Default 4194304; the kernel may grant less
               (net.core.rmem_max) unless the process has CAP_NET_ADMIN.

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -200,6 +201,7 @@ func run(args []string, stdout, stderr io.Writer, signals chan os.Signal) int {
 	if err := o.check(fs); err != nil {
 		return usage(err)
 	}
+	useCores(o.cfg.Serve.Workers)
 	log, err := newLogger(stderr, o.logFormat, o.logLevel)
 	if err != nil {
 		return usage(err)
@@ -261,4 +263,16 @@ func run(args []string, stdout, stderr io.Writer, signals chan os.Signal) int {
 	st := p.Stats()
 	log.Info("stopped", "handshakes", st.HandshakesCompleted, "handshakes_failed", st.HandshakesFailed+st.HandshakeTimeouts)
 	return status
+}
+
+// useCores runs the Go code on as many cores as there are workers, when
+// that is fewer than the machine's and the environment does not say
+// (GOMAXPROCS): a worker's goroutines (its socket reader, its Server, its
+// backend poller) then hand work to each other on one core instead of
+// waking threads on others, which costs more than the work on a busy
+// machine, and the operator's "--workers 1" is one core.
+func useCores(workers int) {
+	if workers > 0 && workers < runtime.NumCPU() && os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(workers)
+	}
 }

@@ -6,11 +6,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -242,5 +244,31 @@ func TestNotifiesSystemdWhenListening(t *testing.T) {
 	signals <- syscall.SIGTERM
 	if got := <-code; got != exitOK {
 		t.Fatalf("exit %d:\n%s", got, stderr.String())
+	}
+}
+
+// Fewer workers than cores run the Go code on that many cores, unless the
+// environment says otherwise.
+func TestWorkersSetCores(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("one core: nothing to choose")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	t.Setenv("GOMAXPROCS", "")
+	os.Unsetenv("GOMAXPROCS")
+	useCores(1)
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Fatalf("--workers 1: GOMAXPROCS %d", got)
+	}
+	runtime.GOMAXPROCS(runtime.NumCPU())
+	useCores(0)
+	useCores(runtime.NumCPU() + 1)
+	if got := runtime.GOMAXPROCS(0); got != runtime.NumCPU() {
+		t.Fatalf("the default and more workers than cores: GOMAXPROCS %d", got)
+	}
+	t.Setenv("GOMAXPROCS", fmt.Sprint(runtime.NumCPU()))
+	useCores(1)
+	if got := runtime.GOMAXPROCS(0); got != runtime.NumCPU() {
+		t.Fatalf("GOMAXPROCS in the environment was overridden: %d", got)
 	}
 }
