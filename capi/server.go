@@ -746,7 +746,8 @@ func peerStatus(err error) C.int {
 	switch {
 	case err == nil:
 		return C.DTLSGATE_OK
-	case errors.Is(err, server.ErrNoSession):
+	case errors.Is(err, server.ErrNoSession), errors.Is(err, server.ErrStopped):
+		// A stopping endpoint is ending every session: none to send to.
 		return C.DTLSGATE_E_NOT_FOUND
 	}
 	return C.DTLSGATE_E_INVALID_ARGUMENT

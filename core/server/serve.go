@@ -309,8 +309,9 @@ func (e *Endpoint) Stats() Stats {
 }
 
 // Send encrypts data to a connected peer, on the worker that owns it. It
-// returns ErrNoSession for a peer not connected; later failures (the peer
-// left meanwhile) are not reported.
+// returns ErrNoSession for a peer not connected, ErrStopped once the
+// endpoint has stopped; later failures (the peer left meanwhile) are not
+// reported.
 func (e *Endpoint) Send(peer netip.AddrPort, data []byte) error {
 	if len(data) == 0 {
 		return errors.New("server: cannot send an empty datagram")
@@ -358,13 +359,18 @@ func (e *Endpoint) toOwner(peer netip.AddrPort, f func(*Worker)) error {
 	if !ok {
 		return ErrNoSession
 	}
-	w.(*worker).post(f)
+	if !w.(*worker).post(f) {
+		return ErrStopped
+	}
 	return nil
 }
 
 // post queues f for the worker's goroutine, unless the endpoint stopped;
 // it reports whether f was queued.
 func (w *worker) post(f func(*Worker)) bool {
+	if w.ep.ctx.Err() != nil {
+		return false // a select would take a free slot as readily as the end
+	}
 	select {
 	case w.cmds <- f:
 		return true

@@ -457,3 +457,31 @@ func TestServeBatchesQueuedSends(t *testing.T) {
 		t.Errorf("%d queued sends took %d sendmmsg calls, want one batch", n, calls)
 	}
 }
+
+// Once the endpoint is stopping, Send says so instead of queueing work no
+// worker will do.
+func TestServeSendAfterStop(t *testing.T) {
+	busy, release := make(chan Event, 1), make(chan struct{})
+	e, cancel := listen(t, "127.0.0.1:0", ServeConfig{Workers: 1, Handler: func(w *Worker, ev Event) {
+		if ev.Kind == Data {
+			busy <- ev
+			<-release
+		}
+	}})
+	c := dialUDP(t, loopback4, e.Addr(), nil)
+	if err := c.Write([]byte("hold on")); err != nil {
+		t.Fatal(err)
+	}
+	var ev Event
+	select {
+	case ev = <-busy:
+	case <-time.After(netLimit):
+		t.Fatal("no Data event")
+	}
+	cancel()
+	err := e.Send(ev.Peer, []byte("too late"))
+	close(release)
+	if !errors.Is(err, ErrStopped) {
+		t.Fatalf("Send while stopping: %v, want ErrStopped", err)
+	}
+}

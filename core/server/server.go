@@ -93,6 +93,7 @@ type Event struct {
 // Errors of the calls that name a peer.
 var (
 	ErrNoSession = errors.New("server: no connected session with this peer")
+	ErrStopped   = errors.New("server: the endpoint has stopped")
 	ErrNoRequest = errors.New("server: no PSK request from this peer for this identity")
 )
 

@@ -283,6 +283,7 @@ func (p *Proxy) stopPollers() {
 	for _, pl := range p.pollers {
 		pl.closeAll()
 	}
+	p.pollers = nil
 }
 
 // pollerOf returns the poller of the endpoint's worker w, one of its own:
