@@ -418,11 +418,20 @@ func TestServeCountsBytesAndHandshakeTime(t *testing.T) {
 	}
 }
 
-// Sends queued while the worker is busy leave together: one sendmmsg, not
-// one each.
-func TestServeBatchesQueuedSends(t *testing.T) {
+// busyWorker is a one-worker endpoint whose Handler is stuck in a Data
+// event from c until release is closed.
+type busyWorker struct {
+	e       *Endpoint
+	cancel  context.CancelFunc
+	c       *dtlsnet.Conn
+	peer    netip.AddrPort // c, as the endpoint sees it
+	release chan struct{}
+}
+
+func holdWorker(t *testing.T) *busyWorker {
+	t.Helper()
 	busy, release := make(chan Event, 1), make(chan struct{})
-	e, _ := listen(t, "127.0.0.1:0", ServeConfig{Workers: 1, Handler: func(w *Worker, ev Event) {
+	e, cancel := listen(t, "127.0.0.1:0", ServeConfig{Workers: 1, Handler: func(w *Worker, ev Event) {
 		if ev.Kind == Data {
 			busy <- ev
 			<-release
@@ -432,23 +441,30 @@ func TestServeBatchesQueuedSends(t *testing.T) {
 	if err := c.Write([]byte("hold on")); err != nil {
 		t.Fatal(err)
 	}
-	var ev Event
 	select {
-	case ev = <-busy:
+	case ev := <-busy:
+		return &busyWorker{e: e, cancel: cancel, c: c, peer: ev.Peer, release: release}
 	case <-time.After(netLimit):
 		t.Fatal("no Data event")
 	}
+	return nil
+}
+
+// Sends queued while the worker is busy leave together: one sendmmsg, not
+// one each.
+func TestServeBatchesQueuedSends(t *testing.T) {
+	b := holdWorker(t)
 	const n = 20
 	for i := range n {
-		if err := e.Send(ev.Peer, fmt.Appendf(nil, "reply %d", i)); err != nil {
+		if err := b.e.Send(b.peer, fmt.Appendf(nil, "reply %d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	w := e.workers[0]
+	w := b.e.workers[0]
 	before := w.writeCalls.Load()
-	close(release)
+	close(b.release)
 	for i := range n {
-		got, err := c.Read(time.Now().Add(netLimit))
+		got, err := b.c.Read(time.Now().Add(netLimit))
 		if err != nil || string(got) != fmt.Sprintf("reply %d", i) {
 			t.Fatalf("reply %d: %q %v", i, got, err)
 		}
@@ -461,26 +477,10 @@ func TestServeBatchesQueuedSends(t *testing.T) {
 // Once the endpoint is stopping, Send says so instead of queueing work no
 // worker will do.
 func TestServeSendAfterStop(t *testing.T) {
-	busy, release := make(chan Event, 1), make(chan struct{})
-	e, cancel := listen(t, "127.0.0.1:0", ServeConfig{Workers: 1, Handler: func(w *Worker, ev Event) {
-		if ev.Kind == Data {
-			busy <- ev
-			<-release
-		}
-	}})
-	c := dialUDP(t, loopback4, e.Addr(), nil)
-	if err := c.Write([]byte("hold on")); err != nil {
-		t.Fatal(err)
-	}
-	var ev Event
-	select {
-	case ev = <-busy:
-	case <-time.After(netLimit):
-		t.Fatal("no Data event")
-	}
-	cancel()
-	err := e.Send(ev.Peer, []byte("too late"))
-	close(release)
+	b := holdWorker(t)
+	b.cancel()
+	err := b.e.Send(b.peer, []byte("too late"))
+	close(b.release)
 	if !errors.Is(err, ErrStopped) {
 		t.Fatalf("Send while stopping: %v, want ErrStopped", err)
 	}
