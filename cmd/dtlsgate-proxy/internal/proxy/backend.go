@@ -256,9 +256,9 @@ func (pl *poller) read(ready []unix.EpollEvent, arena []byte, replies []reply) (
 // errNoPoller is what connected logs when no poller could be made.
 var errNoPoller = errors.New("no backend poller")
 
-// makePollers makes n pollers, one per worker of the endpoint; sockets can be added to them at once, and
-// runPollers starts reading them once the endpoint that replies go to is
-// there.
+// makePollers makes n pollers, one per worker of the endpoint. Sockets
+// can be added to them at once; runPollers starts reading them once the
+// endpoint that replies go to is there.
 func (p *Proxy) makePollers(n int) error {
 	for range n {
 		pl, err := newPoller(p)
