@@ -17,8 +17,6 @@ import (
 
 	"github.com/dtlsgate/dtlsgate/core/secret"
 	"github.com/dtlsgate/dtlsgate/core/verifier"
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 )
 
@@ -80,19 +78,16 @@ type Endpoint struct {
 
 // worker is one socket and the Server behind it.
 type worker struct {
-	ep    *Endpoint
-	srv   *Server
-	conn  *net.UDPConn
-	batch interface {
-		ReadBatch([]ipv4.Message, int) (int, error)
-		WriteBatch([]ipv4.Message, int) (int, error)
-	}
-	in    chan *readBatch
-	free  chan *readBatch
-	cmds  chan func(*Worker)
-	out   []Datagram
-	wmsgs []ipv4.Message
-	evs   []Event
+	ep     *Endpoint
+	srv    *Server
+	conn   *net.UDPConn
+	writer *batchWriter
+	in     chan *readBatch
+	free   chan *readBatch
+	cmds   chan func(*Worker)
+	out    []Datagram
+	batch  int // datagrams per recvmmsg and sendmmsg
+	evs    []Event
 
 	mu    sync.Mutex
 	stats Stats
@@ -100,9 +95,10 @@ type worker struct {
 	writeCalls atomic.Uint64 // sendmmsg calls, for the tests of batching
 }
 
+// readBatch is one recvmmsg's datagrams, handed from the reader to run.
 type readBatch struct {
-	msgs []ipv4.Message
-	n    int
+	io *batchReader
+	n  int
 }
 
 // Worker is a worker's Server as a Handler sees it: calls act at once, and
@@ -243,22 +239,15 @@ func (e *Endpoint) openWorker(ctx context.Context, lc net.ListenConfig, address 
 	w := &worker{ep: e, srv: srv, conn: conn, in: make(chan *readBatch, 2), free: make(chan *readBatch, 2),
 		cmds: make(chan func(*Worker), 1024)}
 	srv.fleet = w
-	if conn.LocalAddr().(*net.UDPAddr).IP.To4() == nil {
-		w.batch = ipv6.NewPacketConn(conn)
-	} else {
-		w.batch = ipv4.NewPacketConn(conn)
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return nil, err
 	}
-	w.wmsgs = make([]ipv4.Message, cfg.Batch)
-	for i := range w.wmsgs {
-		w.wmsgs[i].Buffers = make([][]byte, 1)
-		w.wmsgs[i].Addr = &net.UDPAddr{IP: make(net.IP, 16)}
-	}
+	w.batch = cfg.Batch
+	w.writer = newBatchWriter(raw, cfg.Batch)
 	for range 2 {
-		b := &readBatch{msgs: make([]ipv4.Message, cfg.Batch)}
-		for i := range b.msgs {
-			b.msgs[i].Buffers = [][]byte{make([]byte, cfg.MaxDatagram)}
-		}
-		w.free <- b
+		w.free <- &readBatch{io: newBatchReader(raw, cfg.Batch, cfg.MaxDatagram)}
 	}
 	return w, nil
 }
@@ -385,7 +374,7 @@ func (w *worker) post(f func(*Worker)) bool {
 func (w *worker) read() {
 	defer close(w.in)
 	for b := range w.free {
-		n, err := w.batch.ReadBatch(b.msgs, 0)
+		n, err := b.io.read()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -438,7 +427,7 @@ func (w *worker) run(ctx context.Context) {
 // batch's worth, so that what they send (the replies of a busy
 // application) leaves in one sendmmsg rather than one each.
 func (w *worker) drain(h *Worker) {
-	for range len(w.wmsgs) - 1 {
+	for range w.batch - 1 {
 		select {
 		case f := <-w.cmds:
 			f(h)
@@ -450,17 +439,16 @@ func (w *worker) drain(h *Worker) {
 
 func (w *worker) input(b *readBatch) {
 	now := time.Now()
-	for i := range b.msgs[:b.n] {
-		m := &b.msgs[i]
-		ua, ok := m.Addr.(*net.UDPAddr)
-		if m.Flags&unix.MSG_TRUNC != 0 {
+	for i := range b.n {
+		data, from, ok, cut := b.io.received(i)
+		if cut {
 			w.srv.stats.DroppedTooLarge++
 			continue
 		}
 		if !ok {
 			continue
 		}
-		w.out = w.srv.Input(now, ua.AddrPort(), m.Buffers[0][:m.N], w.out)
+		w.out = w.srv.Input(now, from, data, w.out)
 	}
 	w.free <- b
 }
@@ -468,20 +456,12 @@ func (w *worker) input(b *readBatch) {
 // flush writes what the Server returned, in batches.
 func (w *worker) flush() {
 	for len(w.out) > 0 {
-		ms := w.wmsgs[:min(len(w.out), len(w.wmsgs))]
-		for i, d := range w.out[:len(ms)] {
-			ms[i].Buffers[0] = d.Data
-			// IPv4 peers go out as AF_INET addresses, which Linux takes on a
-			// dual-stack IPv6 socket too.
-			ua := ms[i].Addr.(*net.UDPAddr)
-			ip := d.To.Addr().As16()
-			ua.IP, ua.Port = append(ua.IP[:0], ip[:]...), int(d.To.Port())
-		}
-		sent, err := w.batch.WriteBatch(ms, 0)
+		ds := w.out[:min(len(w.out), w.batch)]
+		sent, err := w.writer.write(ds)
 		w.writeCalls.Add(1)
-		for _, m := range ms[:max(sent, 0)] {
+		for _, d := range ds[:max(sent, 0)] {
 			w.srv.stats.DatagramsOut++
-			w.srv.stats.BytesOut += uint64(len(m.Buffers[0]))
+			w.srv.stats.BytesOut += uint64(len(d.Data))
 		}
 		if err != nil || sent == 0 {
 			sent = 1 // skip the datagram the kernel refused (UDP: as if lost)

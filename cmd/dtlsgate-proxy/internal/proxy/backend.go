@@ -87,11 +87,18 @@ func localAddr(fd int) string {
 	return "?"
 }
 
+// The system calls on backend sockets and poller sets never wait (the
+// sockets are non-blocking, epoll_wait is asked not to), so they are made
+// raw: without telling the Go scheduler. Told, it treats the thread as
+// possibly blocked, and its monitor, seeing a busy proxy in system calls
+// all the time, woke every 20 us to hand processors around: a tenth of
+// the proxy's time with two workers.
+
 // writeBackend sends one datagram on a backend socket without waiting.
 func writeBackend(fd int, data []byte) error {
-	_, err := unix.Write(fd, data)
-	if err != nil {
-		return os.NewSyscallError("write", err)
+	_, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(data))), uintptr(len(data)))
+	if errno != 0 {
+		return os.NewSyscallError("write", errno)
 	}
 	return nil
 }
@@ -101,8 +108,19 @@ func writeBackend(fd int, data []byte) error {
 // seen, not cut. unix.Recvfrom would also decode the sender's address,
 // which costs a getsockopt call per datagram.
 func recvTrunc(fd int, buf []byte) (n int, err error) {
-	r, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)),
+	r, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)),
 		unix.MSG_TRUNC, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
+}
+
+// readyNow returns the sockets of the epoll set epfd that are ready now,
+// without waiting.
+func readyNow(epfd int, events []unix.EpollEvent) (int, error) {
+	r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(events))), uintptr(len(events)),
+		0, 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
@@ -198,7 +216,7 @@ func (pl *poller) run() {
 		var n int
 		err := raw.Read(func(fd uintptr) bool {
 			var werr error
-			n, werr = unix.EpollWait(int(fd), events, 0)
+			n, werr = readyNow(int(fd), events)
 			return werr != unix.EINTR && n > 0
 		})
 		if err != nil { // closed: the proxy stopped
