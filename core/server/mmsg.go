@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/dtlsgate/dtlsgate/internal/sysrace"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,6 +61,7 @@ func newBatchWriter(raw syscall.RawConn, batch int) *batchWriter {
 // one to read past).
 func (b *batchReader) read() (int, error) {
 	for i := range b.rhdrs {
+		sysrace.Write(b.bufs[i])
 		b.riovs[i].Base = &b.bufs[i][0]
 		b.riovs[i].SetLen(len(b.bufs[i]))
 		h := &b.rhdrs[i].hdr
@@ -100,6 +102,7 @@ func (b *batchReader) received(i int) (data []byte, from netip.AddrPort, ok, cut
 // poller while the socket has no room; it returns how many were sent.
 func (b *batchWriter) write(ds []Datagram) (int, error) {
 	for i, d := range ds {
+		sysrace.Read(d.Data)
 		if len(d.Data) > 0 {
 			b.wiovs[i].Base = &d.Data[0]
 		} else {

@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/dtlsgate/dtlsgate/core/server"
+	"github.com/dtlsgate/dtlsgate/internal/sysrace"
 	"golang.org/x/sys/unix"
 )
 
@@ -96,6 +97,7 @@ func localAddr(fd int) string {
 
 // writeBackend sends one datagram on a backend socket without waiting.
 func writeBackend(fd int, data []byte) error {
+	sysrace.Read(data)
 	_, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(data))), uintptr(len(data)))
 	if errno != 0 {
 		return os.NewSyscallError("write", errno)
@@ -108,6 +110,7 @@ func writeBackend(fd int, data []byte) error {
 // seen, not cut. unix.Recvfrom would also decode the sender's address,
 // which costs a getsockopt call per datagram.
 func recvTrunc(fd int, buf []byte) (n int, err error) {
+	sysrace.Write(buf)
 	r, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(len(buf)),
 		unix.MSG_TRUNC, 0, 0)
 	if errno != 0 {
