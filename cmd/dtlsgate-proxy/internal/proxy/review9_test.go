@@ -10,10 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// write and recvfrom on backend sockets are raw system calls, which the
-// race detector cannot see: told nothing, it lets pass a reply read into
-// the arena while an earlier reply there is still in use, or a datagram
-// changed while it is sent (unix.Write, used before for sends, told it).
+// The raw write and recvfrom on backend sockets tell the race detector
+// what the kernel reads and writes, as unix.Write did (see
+// TestReview9FindingRaceBlind in core/server): a reply read into the
+// arena while an earlier one there is still in use is a race.
 func TestReview9FindingBackendRaceBlind(t *testing.T) {
 	dtlstest.WantRace(t, "TestReview9BackendRaceRead", "TestReview9BackendRaceWrite")
 }
