@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	"github.com/dtlsgate/dtlsgate/internal/sysrace"
+	"github.com/dtlsgate/dtlsgate/core/sysrace"
 	"golang.org/x/sys/unix"
 )
 

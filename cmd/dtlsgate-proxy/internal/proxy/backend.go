@@ -13,7 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/dtlsgate/dtlsgate/core/server"
-	"github.com/dtlsgate/dtlsgate/internal/sysrace"
+	"github.com/dtlsgate/dtlsgate/core/sysrace"
 	"golang.org/x/sys/unix"
 )
 
