@@ -71,9 +71,8 @@ func (b *batchReader) read() (int, error) {
 	var n int
 	var errno syscall.Errno
 	err := b.raw.Read(func(fd uintptr) bool {
-		r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.rhdrs[0])), uintptr(len(b.rhdrs)),
-			unix.MSG_DONTWAIT, 0, 0)
-		if e == unix.EAGAIN || e == unix.EINTR {
+		r, e := rawCall(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.rhdrs[0])), uintptr(len(b.rhdrs)), unix.MSG_DONTWAIT)
+		if e == unix.EAGAIN {
 			return false
 		}
 		n, errno = int(r), e
@@ -116,8 +115,8 @@ func (b *batchWriter) write(ds []Datagram) (int, error) {
 	var n int
 	var errno syscall.Errno
 	err := b.raw.Write(func(fd uintptr) bool {
-		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.whdrs[0])), uintptr(len(ds)), 0, 0, 0)
-		if e == unix.EAGAIN || e == unix.EINTR {
+		r, e := rawCall(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.whdrs[0])), uintptr(len(ds)), unix.MSG_DONTWAIT)
+		if e == unix.EAGAIN {
 			return false
 		}
 		n, errno = int(r), e
@@ -131,6 +130,18 @@ func (b *batchWriter) write(ds []Datagram) (int, error) {
 		return 0, errno
 	}
 	return n, nil
+}
+
+// rawCall makes a raw system call that does not wait, again at once if a
+// signal interrupted it (not expected of such a call, but waiting in the
+// poller instead would wait for the next datagram).
+func rawCall(trap, a1, a2, a3, a4 uintptr) (uintptr, syscall.Errno) {
+	for {
+		r, _, e := unix.RawSyscall6(trap, a1, a2, a3, a4, 0, 0)
+		if e != unix.EINTR {
+			return r, e
+		}
+	}
 }
 
 // fromSockaddr reads the address recvmmsg left in sa. An IPv6 scope

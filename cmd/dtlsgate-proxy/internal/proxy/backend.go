@@ -122,12 +122,17 @@ func recvTrunc(fd int, buf []byte) (n int, err error) {
 // readyNow returns the sockets of the epoll set epfd that are ready now,
 // without waiting.
 func readyNow(epfd int, events []unix.EpollEvent) (int, error) {
-	r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(events))), uintptr(len(events)),
-		0, 0, 0)
-	if errno != 0 {
-		return 0, errno
+	for {
+		r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(events))), uintptr(len(events)),
+			0, 0, 0)
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return 0, errno
+		}
+		return int(r), nil
 	}
-	return int(r), nil
 }
 
 // poller reads the replies of its flows' backend sockets and hands them
@@ -218,9 +223,8 @@ func (pl *poller) run() {
 	for {
 		var n int
 		err := raw.Read(func(fd uintptr) bool {
-			var werr error
-			n, werr = readyNow(int(fd), events)
-			return werr != unix.EINTR && n > 0
+			n, _ = readyNow(int(fd), events)
+			return n > 0
 		})
 		if err != nil { // closed: the proxy stopped
 			return
