@@ -14,9 +14,9 @@ import (
 )
 
 // batchReader and batchWriter read and write batches of datagrams on a
-// worker's socket with recvmmsg and sendmmsg. The calls never wait (MSG_DONTWAIT, and the
-// socket is non-blocking: the runtime's poller does the waiting), so they
-// are made raw, without telling the Go scheduler. Told, it counts the
+// worker's socket with recvmmsg and sendmmsg. The calls never wait
+// (MSG_DONTWAIT, and the socket is non-blocking: the runtime's poller does
+// the waiting), so they are made raw, without telling the Go scheduler. Told, it counts the
 // thread as maybe blocked, and on a busy server its monitor thread, woken
 // by the first such call after every idle moment, polled every 20 us,
 // about a tenth of a proxy's processor time.
@@ -47,6 +47,10 @@ func newBatchReader(raw syscall.RawConn, batch, maxDatagram int) *batchReader {
 		rnames: make([]unix.RawSockaddrInet6, batch), bufs: make([][]byte, batch)}
 	for i := range b.bufs {
 		b.bufs[i] = make([]byte, maxDatagram)
+		b.riovs[i].Base = &b.bufs[i][0]
+		b.riovs[i].SetLen(maxDatagram)
+		b.rhdrs[i].hdr = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&b.rnames[i])), Iov: &b.riovs[i]}
+		b.rhdrs[i].hdr.SetIovlen(1)
 	}
 	return b
 }
@@ -62,29 +66,11 @@ func newBatchWriter(raw syscall.RawConn, batch int) *batchWriter {
 func (b *batchReader) read() (int, error) {
 	for i := range b.rhdrs {
 		sysrace.Write(b.bufs[i])
-		b.riovs[i].Base = &b.bufs[i][0]
-		b.riovs[i].SetLen(len(b.bufs[i]))
-		h := &b.rhdrs[i].hdr
-		*h = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&b.rnames[i])), Namelen: uint32(unsafe.Sizeof(b.rnames[i])), Iov: &b.riovs[i]}
-		h.SetIovlen(1)
+		// What the last call wrote back: the address's length and the flags.
+		b.rhdrs[i].hdr.Namelen = uint32(unsafe.Sizeof(b.rnames[i]))
+		b.rhdrs[i].hdr.Flags = 0
 	}
-	var n int
-	var errno syscall.Errno
-	err := b.raw.Read(func(fd uintptr) bool {
-		r, e := rawCall(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.rhdrs[0])), uintptr(len(b.rhdrs)), unix.MSG_DONTWAIT)
-		if e == unix.EAGAIN {
-			return false
-		}
-		n, errno = int(r), e
-		return true
-	})
-	if err != nil {
-		return 0, err
-	}
-	if errno != 0 {
-		return 0, errno
-	}
-	return n, nil
+	return batchCall(b.raw.Read, unix.SYS_RECVMMSG, b.rhdrs)
 }
 
 // received returns datagram i of the last read: its bytes, its sender (ok
@@ -112,17 +98,32 @@ func (b *batchWriter) write(ds []Datagram) (int, error) {
 		*h = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&b.wnames[i])), Namelen: toSockaddr(&b.wnames[i], d.To), Iov: &b.wiovs[i]}
 		h.SetIovlen(1)
 	}
+	n, err := batchCall(b.raw.Write, unix.SYS_SENDMMSG, b.whdrs[:len(ds)])
+	clear(b.wiovs[:len(ds)]) // the datagrams are the Server's to reuse
+	return n, err
+}
+
+// batchCall makes recvmmsg or sendmmsg (trap) over hdrs raw, waiting in
+// the runtime's poller (wait: the socket's RawConn Read or Write) while
+// the socket has nothing to give or no room. A call a signal interrupted
+// is made again at once (not expected of a call that does not wait, but
+// waiting in the poller instead would wait for the next datagram).
+func batchCall(wait func(func(uintptr) bool) error, trap uintptr, hdrs []mmsghdr) (int, error) {
 	var n int
 	var errno syscall.Errno
-	err := b.raw.Write(func(fd uintptr) bool {
-		r, e := rawCall(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.whdrs[0])), uintptr(len(ds)), unix.MSG_DONTWAIT)
-		if e == unix.EAGAIN {
-			return false
+	err := wait(func(fd uintptr) bool {
+		for {
+			r, _, e := unix.RawSyscall6(trap, fd, uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), unix.MSG_DONTWAIT, 0, 0)
+			if e == unix.EINTR {
+				continue
+			}
+			if e == unix.EAGAIN {
+				return false
+			}
+			n, errno = int(r), e
+			return true
 		}
-		n, errno = int(r), e
-		return true
 	})
-	clear(b.wiovs[:len(ds)]) // the datagrams are the Server's to reuse
 	if err != nil {
 		return 0, err
 	}
@@ -130,18 +131,6 @@ func (b *batchWriter) write(ds []Datagram) (int, error) {
 		return 0, errno
 	}
 	return n, nil
-}
-
-// rawCall makes a raw system call that does not wait, again at once if a
-// signal interrupted it (not expected of such a call, but waiting in the
-// poller instead would wait for the next datagram).
-func rawCall(trap, a1, a2, a3, a4 uintptr) (uintptr, syscall.Errno) {
-	for {
-		r, _, e := unix.RawSyscall6(trap, a1, a2, a3, a4, 0, 0)
-		if e != unix.EINTR {
-			return r, e
-		}
-	}
 }
 
 // fromSockaddr reads the address recvmmsg left in sa. An IPv6 scope
