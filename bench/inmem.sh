@@ -57,10 +57,9 @@ done
 awk '/^BenchmarkSessionMemory/ { for (i = 1; i < NF; i++) if ($(i + 1) == "bytes/session") print "result dtlsgate session_memory", $i, "bytes" }' \
 	"$tmp/go" >>"$tmp/out"
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+. "$(dirname "$0")/machine.sh"
 echo
-echo "CPU:      ${cpu:-unknown} ($(nproc) online), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "Date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+machine_lines
 echo "Versions: $(awk '$1 == "info" { $1 = $2 = ""; sub(/^  /, ""); if (!seen[$0]++) { printf "%s%s", sep, $0; sep = "; " } }' "$tmp/out")"
 echo
 

@@ -159,10 +159,9 @@ if [ "${LOAD_SMOKE:-0}" = 1 ]; then
 	exit 0
 fi
 
-cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo
-echo "CPU:  ${cpu_model:-unknown} ($cores online), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+. "$(dirname "$0")/machine.sh"
+machine_lines
 echo "Nothing pinned: server and load generator share the $cores cores. \"server / loadgen / idle\": the cores"
 echo "each used, and those left idle, while the figure was measured (the rest went to other processes);"
 echo "\"server us/op\": the server's processor time per handshake or echo."

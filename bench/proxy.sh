@@ -134,10 +134,10 @@ if [ "${LOAD_SMOKE:-0}" = 1 ]; then
 	exit 0
 fi
 
-cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo
-echo "CPU:  ${cpu_model:-unknown} ($cores online), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); libcoap $(dpkg-query -W -f '${Version}' libcoap3-bin 2>/dev/null || echo '?')"
+. "$root/bench/machine.sh"
+machine_lines
+echo "libcoap:  $(dpkg-query -W -f '${Version}' libcoap3-bin 2>/dev/null || echo '?')"
 echo "Nothing pinned: the servers and the load generator share the $cores cores; \"server cores\": what the"
 echo "serving processes used (for the proxy: it and coap-server-notls), \"us/op\": their processor time per operation."
 echo

@@ -35,10 +35,9 @@ for round in 1 2 3; do
 	run_one qt "$qt"
 done
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+. "$(dirname "$0")/machine.sh"
 echo
-echo "CPU:      ${cpu:-unknown} ($(nproc) online), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "Date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+machine_lines
 echo "Versions: $(sed -n '1s/^info dtlsgate //p' "$tmp/ours"); $(sed -n '1s/^info qt //p' "$tmp/qt")"
 echo "Datagram: $dgram ($(wc -c <"$dgram") bytes), peer and server on 127.0.0.1"
 echo
