@@ -3,7 +3,6 @@
 package proxy
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -278,9 +277,6 @@ func (pl *poller) read(ready []unix.EpollEvent, arena []byte, replies []reply) (
 	return replies, nil
 }
 
-// errNoPoller is what connected logs when no poller could be made.
-var errNoPoller = errors.New("no backend poller")
-
 // makePollers makes n pollers, one per worker of the endpoint. Sockets
 // can be added to them at once; runPollers starts reading them once the
 // endpoint that replies go to is there.
@@ -316,14 +312,12 @@ func (p *Proxy) stopPollers() {
 // so one that served several workers would hold the replies of one
 // worker's devices back whenever another was busy (a backend flooding its
 // devices, say).
-func (p *Proxy) pollerOf(w *server.Worker) (*poller, error) {
-	if len(p.pollers) == 0 {
-		return nil, errNoPoller
-	}
+// Start makes one per worker before the endpoint can report a session.
+func (p *Proxy) pollerOf(w *server.Worker) *poller {
 	if pl, ok := p.workerPoller.Load(w); ok {
-		return pl.(*poller), nil
+		return pl.(*poller)
 	}
 	pl := p.pollers[p.spread.Add(1)%uint64(len(p.pollers))]
 	p.workerPoller.Store(w, pl) // only w's own goroutine gets here for w
-	return pl, nil
+	return pl
 }

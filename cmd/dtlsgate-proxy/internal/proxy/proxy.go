@@ -152,9 +152,10 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.FleetMaxSkew == 0 {
 		cfg.FleetMaxSkew = DefaultFleetMaxSkew
 	}
+	cfg.Serve.Workers = cmp.Or(cfg.Serve.Workers, runtime.NumCPU()) // as Listen would
 	p := &Proxy{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, keys: server.NewKeyTable(), ready: make(chan struct{}),
 		known: map[string]bool{}, changed: map[string]uint64{}, lookups: map[netip.AddrPort]lookup{}}
-	p.maxLive = cmp.Or(cfg.Serve.Workers, runtime.NumCPU()) * cmp.Or(cfg.Serve.Server.MaxHalfOpen, server.DefaultMaxHalfOpen)
+	p.maxLive = cfg.Serve.Workers * cmp.Or(cfg.Serve.Server.MaxHalfOpen, server.DefaultMaxHalfOpen)
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -204,7 +205,7 @@ func (p *Proxy) load() (gone map[string]bool, loaded int, err error) {
 		}
 	}()
 	for id, k := range keys {
-		if _, routed := routes[id]; !routed && (p.cfg.RefuseUnrouted || !p.fallback.IsValid()) {
+		if _, ok := p.routeIn(routes, id); !ok {
 			clear(k)
 			delete(keys, id)
 		}
@@ -309,7 +310,7 @@ func (p *Proxy) Start(ctx context.Context) error {
 			sc.Server.MaxSessions = budget
 		}
 	}
-	if err := p.makePollers(cmp.Or(sc.Workers, runtime.NumCPU())); err != nil {
+	if err := p.makePollers(sc.Workers); err != nil {
 		return err
 	}
 	ep, err := server.Listen(ctx, p.cfg.Listen, sc)
@@ -343,9 +344,6 @@ func descriptorBudget(workers int) (budget int, ok bool) {
 	open, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return 0, false
-	}
-	if workers == 0 {
-		workers = runtime.NumCPU()
 	}
 	return int(min(lim.Cur, 1<<30)) - len(open) - 2*workers - fdReserve, true
 }
@@ -384,7 +382,13 @@ func (p *Proxy) Stats() server.Stats {
 
 // route returns the backend of identity.
 func (p *Proxy) route(identity string) (netip.AddrPort, bool) {
-	if a, ok := (*p.routes.Load())[identity]; ok {
+	return p.routeIn(*p.routes.Load(), identity)
+}
+
+// routeIn returns the backend of identity by routes: its own, the default
+// one, or none when unrouted identities are refused or there is no default.
+func (p *Proxy) routeIn(routes map[string]netip.AddrPort, identity string) (netip.AddrPort, bool) {
+	if a, ok := routes[identity]; ok {
 		return a, true
 	}
 	if p.cfg.RefuseUnrouted || !p.fallback.IsValid() {
@@ -534,11 +538,7 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 	f := &flow{identity: id, cipher: e.Cipher.Name, cid: e.ConnectionID, backend: backend, fd: fd, started: time.Now()}
 	peer := e.Peer
 	f.peer.Store(&peer) // before its poller can read a reply for it
-	pl, err := p.pollerOf(w)
-	if err == nil {
-		err = pl.add(f)
-	}
-	if err != nil {
+	if err := p.pollerOf(w).add(f); err != nil {
 		unix.Close(fd)
 		p.obs.BackendError("dial", err)
 		refuse(DropNoBackend, "backend socket", err)
@@ -548,12 +548,14 @@ func (p *Proxy) connected(w *server.Worker, e server.Event) {
 		afterAdd(w, f)
 	}
 	p.flows.Store(e.Peer, f)
-	attrs := []any{"identity", id, "peer", e.Peer.String(), "cipher", f.cipher, "backend", backend.String(),
-		"local", localAddr(fd), "handshake", e.Handshake.Round(time.Microsecond).String()}
-	if len(e.ConnectionID) > 0 {
-		attrs = append(attrs, "cid", fmt.Sprintf("%x", e.ConnectionID))
+	if p.log.Enabled(context.Background(), slog.LevelInfo) { // the attributes cost a getsockname
+		attrs := []any{"identity", id, "peer", e.Peer.String(), "cipher", f.cipher, "backend", backend.String(),
+			"local", localAddr(fd), "handshake", e.Handshake.Round(time.Microsecond).String()}
+		if len(e.ConnectionID) > 0 {
+			attrs = append(attrs, "cid", fmt.Sprintf("%x", e.ConnectionID))
+		}
+		p.log.Info("connect", attrs...)
 	}
-	p.log.Info("connect", attrs...)
 	p.obs.Connected(f.session(), e.Handshake)
 }
 
