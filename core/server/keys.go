@@ -104,18 +104,29 @@ func (t *KeyTable) Len() int {
 	return len(t.keys)
 }
 
-// LoadFile replaces the table with the keys of a file in the format of
-// GnuTLS' psktool (see ParseKeys); call it again to reload. On error the
-// table is left as it was.
-func (t *KeyTable) LoadFile(path string) error {
+// ReadKeyFile reads a file in the format of GnuTLS' psktool (see
+// ParseKeys); an error names the file, and the line at fault. The caller
+// owns the keys, and wipes them when done.
+func ReadKeyFile(path string) (map[string][]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("server: %v", err)
+		return nil, err
 	}
 	defer f.Close()
 	keys, err := ParseKeys(f)
 	if err != nil {
-		return fmt.Errorf("server: %s:%v", path, err)
+		return nil, fmt.Errorf("%s:%v", path, err)
+	}
+	return keys, nil
+}
+
+// LoadFile replaces the table with the keys of a file in the format of
+// GnuTLS' psktool (see ParseKeys); call it again to reload. On error the
+// table is left as it was.
+func (t *KeyTable) LoadFile(path string) error {
+	keys, err := ReadKeyFile(path)
+	if err != nil {
+		return fmt.Errorf("server: %v", err)
 	}
 	defer func() {
 		for _, k := range keys {

@@ -190,14 +190,9 @@ func (p *Proxy) load() (gone map[string]bool, loaded int, err error) {
 			return nil, 0, fmt.Errorf("proxy: route file %v", err)
 		}
 	}
-	f, err := os.Open(p.cfg.PSKFile)
+	keys, err := server.ReadKeyFile(p.cfg.PSKFile)
 	if err != nil {
-		return nil, 0, fmt.Errorf("proxy: PSK file: %v", err)
-	}
-	keys, err := server.ParseKeys(f)
-	f.Close()
-	if err != nil {
-		return nil, 0, fmt.Errorf("proxy: PSK file %s:%v", p.cfg.PSKFile, err)
+		return nil, 0, fmt.Errorf("proxy: PSK file %v", err)
 	}
 	defer func() {
 		for _, k := range keys {
