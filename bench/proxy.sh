@@ -41,12 +41,12 @@ fi
 cores=$(nproc)
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/tests/interop/common.sh" # interop_stop
-. "$root/scripts/coap.sh"         # free_udp_ports, wait_coap
+. "$root/scripts/coap.sh"         # free_udp_ports, wait_coap, hexof
 
 # libcoap takes the key as text, the proxy and the load generator in hex.
 identity=bench
 key=bench-secret
-key_hex=$(printf %s "$key" | od -An -tx1 | tr -d ' \n')
+key_hex=$(hexof "$key")
 
 tmp=$(mktemp -d)
 # Every process started goes in INTEROP_PIDS; interop_stop ends them.

@@ -1,6 +1,11 @@
 # SPDX-License-Identifier: MIT
-# Shared by scripts/demo.sh and bench/proxy.sh (sourced): libcoap's servers
-# on loopback ports of our choosing, since they print no readiness line.
+# Shared by scripts/demo.sh, bench/proxy.sh and tests/proxy/run.sh
+# (sourced): libcoap's servers on loopback ports of our choosing, since they
+# print no readiness line, and keys in the two forms libcoap and psktool use.
+
+# hexof TEXT: TEXT's bytes in hex: libcoap's -k takes a key as text, a
+# psktool file (dtlsgate-proxy --psk-file) in hex.
+hexof() { printf %s "$1" | od -An -tx1 | tr -d ' \n'; }
 
 # free_udp_ports N: prints a port P such that UDP ports P to P+N-1 on
 # 127.0.0.1 are free now (coap-server-openssl takes P for CoAP and P+1 for

@@ -141,7 +141,7 @@ echo
 # libcoap takes the key as text; the proxy's key file holds it in hex.
 coap_key=demo-secret
 coap_port=$(free_udp_ports 1)
-printf 'sensor-1:%s\n' "$(printf %s "$coap_key" | od -An -tx1 | tr -d ' \n')" >"$work/keys.txt"
+printf 'sensor-1:%s\n' "$(hexof "$coap_key")" >"$work/keys.txt"
 echo "  \$ coap-server-notls -A 127.0.0.1 -p $coap_port"
 coap-server-notls -A 127.0.0.1 -p "$coap_port" >"$work/coap.out" 2>&1 &
 coap_pid=$!

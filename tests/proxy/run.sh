@@ -17,6 +17,7 @@ proxy=${1:?usage: run.sh PROXY EXAMPLE-CLIENT}
 example_client=${2:?usage: run.sh PROXY EXAMPLE-CLIENT}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../interop/common.sh" # wait_for, ready_port, cases_start
+. "$here/../../scripts/coap.sh" # free_udp_ports, hexof
 
 BANNER='This is a test server made with libcoap'
 cases_start proxy # pass, fail, count, stop_all
@@ -39,8 +40,6 @@ check() { # check NAME WHY FILE... -- COMMAND...: PASS when COMMAND succeeds
 	if "$@"; then pass "$name"; else fail "$name" "$why" "${files[@]}" "$work/proxy.log"; fi
 }
 
-hexof() { printf %s "$1" | od -An -tx1 | tr -d ' \n'; }
-free_port() { python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # coap ID KEY OUT [OPTION...] URI-PATH: a libcoap client (COAP: which build)
 # through the proxy, at most 20 s.
@@ -50,7 +49,7 @@ coap() {
 }
 
 # --- the backends and the proxy ---------------------------------------------
-coap_port=$(free_port)
+coap_port=$(free_udp_ports 1)
 coap-server-notls -A 127.0.0.1 -p "$coap_port" -d 4 >"$work/coap-server.log" 2>&1 &
 started $!
 python3 "$here/udp_echo.py" 127.0.0.1 >"$work/echo.out" 2>&1 &
