@@ -12,6 +12,8 @@ import (
 	"hash"
 	"unsafe"
 
+	"github.com/dtlsgate/dtlsgate/core/wire"
+
 	"github.com/pion/dtls/v2/pkg/crypto/prf"
 )
 
@@ -23,7 +25,7 @@ const (
 	contentApplicationData  = 23
 	// contentCID is tls12_cid (RFC 9146): a record with the connection
 	// ID in its header, its real type inside the encryption.
-	contentCID = 25
+	contentCID = wire.ContentTypeConnectionID
 )
 
 const (
@@ -46,10 +48,6 @@ type record struct {
 	payload []byte
 }
 
-// splitRecords calls fn for each well-formed record of a datagram without
-// connection IDs (see splitRecordsCID).
-func splitRecords(dgram []byte, fn func(record) bool) { splitRecordsCID(dgram, 0, fn) }
-
 // splitRecordsCID calls fn for each well-formed record of a datagram, whose
 // tls12_cid records carry connection IDs of cidLen bytes (0: none are
 // expected, and one cannot be framed). A header whose length runs past the
@@ -65,10 +63,6 @@ func splitRecordsCID(dgram []byte, cidLen int, fn func(record) bool) {
 	}
 }
 
-// firstRecord frames the record at the start of a datagram without
-// connection IDs; false when no whole record is there.
-func firstRecord(dgram []byte) (record, bool) { return firstRecordCID(dgram, 0) }
-
 // firstRecordCID frames the record at the start of dgram, reading the
 // connection ID of a tls12_cid record as cidLen bytes: the header does not
 // say how long it is, only the receiver knows (RFC 9146 section 4).
@@ -79,11 +73,11 @@ func firstRecordCID(dgram []byte, cidLen int) (record, bool) {
 	var cid []byte
 	hdr := recordHeaderLen
 	if dgram[0] == contentCID {
-		if cidLen == 0 || len(dgram) < recordHeaderLen+cidLen {
+		id, ok := wire.RecordConnectionID(dgram, cidLen)
+		if !ok {
 			return record{}, false
 		}
-		cid = dgram[11 : 11+cidLen : 11+cidLen]
-		hdr += cidLen
+		cid, hdr = id, recordHeaderLen+len(id)
 	}
 	n := int(binary.BigEndian.Uint16(dgram[hdr-2 : hdr]))
 	if hdr+n > len(dgram) {
@@ -506,14 +500,9 @@ func (p *cbcProtection) wipe() {
 	p.readMAC.wipe()
 }
 
-// macHeader writes the MAC's pseudo-header: epoch and sequence number, type,
-// version and content length (RFC 6347 section 4.1.2.1).
-func macHeader(h *keyedHash, typ uint8, version, epoch uint16, seq uint64, n int) {
-	macHeaderCID(h, typ, version, epoch, seq, nil, n)
-}
-
-// macHeaderCID is macHeader for any record: a tls12_cid record's takes the
-// form of RFC 9146 section 5.1, with its connection ID.
+// macHeaderCID writes the MAC's pseudo-header: epoch and sequence number,
+// type, version and content length (RFC 6347 section 4.1.2.1); a tls12_cid
+// record's takes the form of RFC 9146 section 5.1, with its connection ID.
 func macHeaderCID(h *keyedHash, typ uint8, version, epoch uint16, seq uint64, cid []byte, n int) {
 	hdr := &h.header
 	if typ == contentCID {
