@@ -49,7 +49,6 @@ func (o otherWorker) release(string)                            {}
 func (o otherWorker) route([]byte, netip.AddrPort, []byte) bool { return false }
 func (o otherWorker) holds(a netip.AddrPort) bool               { return o.held[a] }
 func (o otherWorker) claimPeer(a netip.AddrPort) bool           { return !o.held[a] }
-func (o otherWorker) releasePeer(netip.AddrPort)                {}
 
 // The same across the workers of an Endpoint: Bob's session lives on
 // another worker (the kernel spread them by address). Mallory's move to
@@ -172,7 +171,6 @@ func (f *fleetLedger) release(id string)                         { delete(f.clai
 func (f *fleetLedger) route([]byte, netip.AddrPort, []byte) bool { return false }
 func (f *fleetLedger) holds(netip.AddrPort) bool                 { return false }
 func (f *fleetLedger) claimPeer(netip.AddrPort) bool             { return true }
-func (f *fleetLedger) releasePeer(netip.AddrPort)                {}
 
 // A session's ID leaves the server's table and the fleet's with the
 // session, however it ends: closed by the peer or the application, timed
@@ -225,5 +223,32 @@ func TestReview6HoldsIDsLeaveWithTheirSession(t *testing.T) {
 	check("timed out")
 	if len(h.srv.cids) != 0 || h.srv.Stats().Sessions != 0 {
 		t.Fatalf("%d IDs, stats %+v", len(h.srv.cids), h.srv.Stats())
+	}
+}
+
+// claimCounter is a fleet that counts the addresses claimed for moves.
+type claimCounter struct {
+	fleetLedger
+	claims int
+}
+
+func (f *claimCounter) claimPeer(netip.AddrPort) bool { f.claims++; return true }
+
+// A record the session does not accept as a move (a replay from another
+// address) claims nothing in the fleet: the claim, shared by the workers,
+// would keep a handshake completing at that address on another worker
+// out for as long as it stood.
+func TestRefusedMoveClaimsNoAddress(t *testing.T) {
+	h := cidHarness(t, Config{})
+	f := &claimCounter{fleetLedger: fleetLedger{claimed: map[string]bool{}}}
+	h.srv.fleet = f
+	c := h.connect(addr(0, false))
+	f.claims = 0 // the handshake's own
+	c.s.WriteDatagramEncrypted([]byte("once"))
+	rec := c.s.Outgoing()[0]
+	h.input(addr(0, false), rec)
+	h.input(addr(1, false), rec) // the same record again, from elsewhere
+	if st := h.srv.Stats(); st.Moves != 0 || st.RefusedMoves != 1 || f.claims != 0 {
+		t.Fatalf("stats %+v, %d claims", st, f.claims)
 	}
 }

@@ -222,12 +222,15 @@ func (s *Server) inputCID(from netip.AddrPort, dgram []byte, out []Datagram) []D
 	}
 	base := len(s.events)
 	out = s.drive(c, dgram, out)
-	if s.cids[c.cid] != c || s.conns[from] != nil || !s.claimPeer(from) {
+	// The session decides first: a record it does not accept (forged,
+	// replayed, older) must not take the address from the others even for
+	// a moment.
+	if s.cids[c.cid] != c || s.conns[from] != nil || !c.s.MovePeer(from) {
 		s.stats.RefusedMoves++
 		return out
 	}
-	if !c.s.MovePeer(from) {
-		s.releasePeer(from)
+	if !s.claimPeer(from) {
+		c.s.MovePeer(c.peer) // back: the same record allows it
 		s.stats.RefusedMoves++
 		return out
 	}
@@ -245,14 +248,6 @@ func (s *Server) inputCID(from netip.AddrPort, dgram []byte, out []Datagram) []D
 // handshake there on another worker cannot both win.
 func (s *Server) claimPeer(a netip.AddrPort) bool {
 	return s.fleet == nil || s.fleet.claimPeer(a)
-}
-
-// releasePeer gives back an address claimed for a move that did not
-// happen.
-func (s *Server) releasePeer(a netip.AddrPort) {
-	if s.fleet != nil {
-		s.fleet.releasePeer(a)
-	}
 }
 
 // move makes to the address of c, which the session accepted and no other
@@ -785,7 +780,6 @@ type fleet interface {
 	// at a.
 	holds(a netip.AddrPort) bool
 	// claimPeer makes a this server's, unless another server's session
-	// holds it; releasePeer gives back a claim no session took.
+	// holds it.
 	claimPeer(a netip.AddrPort) bool
-	releasePeer(a netip.AddrPort)
 }
