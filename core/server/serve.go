@@ -486,9 +486,14 @@ func (w *worker) dispatch(h *Worker) {
 			case Connected:
 				w.ep.owners.Store(e.Peer, w)
 			case Closed:
-				w.ep.owners.Delete(e.Peer)
+				// A replaced session's Connected follows at once, here: the
+				// address stays this worker's, or another could claim it in
+				// between (a Handler runs there).
+				if e.Reason != ClosedReplaced {
+					w.ep.owners.CompareAndDelete(e.Peer, w)
+				}
 			case Moved:
-				w.ep.owners.Delete(e.OldPeer)
+				w.ep.owners.CompareAndDelete(e.OldPeer, w)
 				w.ep.owners.Store(e.Peer, w)
 			}
 			if w.ep.handler != nil {
@@ -547,8 +552,6 @@ func (w *worker) claimPeer(a netip.AddrPort) bool {
 	v, loaded := w.ep.owners.LoadOrStore(a, w)
 	return !loaded || v == w
 }
-
-func (w *worker) releasePeer(a netip.AddrPort) { w.ep.owners.CompareAndDelete(a, w) }
 
 // route queues the datagram to the worker holding id, as if that worker
 // had read it. The datagram is dropped, as UDP may, when that worker's

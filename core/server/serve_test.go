@@ -485,3 +485,44 @@ func TestServeSendAfterStop(t *testing.T) {
 		t.Fatalf("Send while stopping: %v, want ErrStopped", err)
 	}
 }
+
+// A client that restarts from its address keeps it on its worker while
+// the old session's Closed and the new one's Connected are handed out:
+// another worker (a connection-ID move, say) could otherwise claim it in
+// between and put a second session there.
+func TestServeRestartKeepsTheAddress(t *testing.T) {
+	claimed := make(chan bool, 1)
+	var e *Endpoint
+	e, _ = listen(t, "127.0.0.1:0", ServeConfig{Workers: 2, Handler: func(h *Worker, ev Event) {
+		if ev.Kind != Closed || ev.Reason != ClosedReplaced {
+			return
+		}
+		for _, other := range e.workers {
+			if other != h.w {
+				claimed <- other.claimPeer(ev.Peer)
+			}
+		}
+	}})
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cfg := session.Config{PSK: func(a *psk.Authenticator) {
+		a.SetIdentity([]byte("alice"))
+		a.SetPreSharedKey(testKey)
+	}}
+	for range 2 { // the second handshake, from the same address, replaces the first
+		if _, err := dtlsnet.Dial(conn, e.Addr(), cfg, time.Now().Add(netLimit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case ok := <-claimed:
+		if ok {
+			t.Fatal("another worker claimed the address of a session being replaced")
+		}
+	case <-time.After(netLimit):
+		t.Fatal("no ClosedReplaced event")
+	}
+}
