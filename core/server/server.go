@@ -111,7 +111,7 @@ type Server struct {
 	cids  map[string]*conn         // by connection ID, restarts included
 	// fleet, when the server is one of the workers of an Endpoint, keeps
 	// connection IDs unique across them and passes a record to the worker
-	// holding its ID.
+	// holding its ID; alone otherwise.
 	fleet       fleet
 	count       int                  // every conn, restarts included
 	halfOpen    list                 // handshakes in progress, oldest first
@@ -136,6 +136,7 @@ func New(cfg Config) (*Server, error) {
 		conns: make(map[netip.AddrPort]*conn),
 		cids:  make(map[string]*conn),
 		perIP: make(map[netip.Addr]*list),
+		fleet: alone{},
 	}
 	s.scfg = cfg.Session
 	s.scfg.Now = s.clock
@@ -207,7 +208,7 @@ func (s *Server) inputCID(from netip.AddrPort, dgram []byte, out []Datagram) []D
 	// Not routed from an address this server holds: the session would
 	// move onto it, and the others know only of connected sessions, not
 	// of a handshake here.
-	case c == nil && ok && s.fleet != nil && s.conns[from] == nil && s.fleet.route(id, from, dgram):
+	case c == nil && ok && s.conns[from] == nil && s.fleet.route(id, from, dgram):
 		s.stats.RoutedCID++
 		return out
 	case c == nil:
@@ -229,25 +230,13 @@ func (s *Server) inputCID(from netip.AddrPort, dgram []byte, out []Datagram) []D
 		s.stats.RefusedMoves++
 		return out
 	}
-	if !s.claimPeer(from) {
+	if !s.fleet.claimPeer(from) {
 		c.s.MovePeer(c.peer) // back: the same record allows it
 		s.stats.RefusedMoves++
 		return out
 	}
 	s.move(c, from, base)
 	return out
-}
-
-// claimPeer takes the address a for a session of this server (a move, or
-// a handshake completing there) unless another server's session holds
-// it. A record proves which client made it, not where it came from (its
-// source may be spoofed), so a move never takes an address from a
-// session: that one ends by itself (idle timeout, or its own move) if its
-// client really lost the address, and the next record moves c then. The
-// claim is atomic across the servers of a fleet, so a move and a
-// handshake there on another worker cannot both win.
-func (s *Server) claimPeer(a netip.AddrPort) bool {
-	return s.fleet == nil || s.fleet.claimPeer(a)
 }
 
 // move makes to the address of c, which the session accepted and no other
@@ -285,7 +274,7 @@ func (s *Server) newCID() string {
 			b[0] = byte(s.cfg.NodeID)
 		}
 		id := string(b)
-		if s.cids[id] == nil && (s.fleet == nil || s.fleet.claim(id)) {
+		if s.cids[id] == nil && s.fleet.claim(id) {
 			return id
 		}
 	}
@@ -321,7 +310,7 @@ func (s *Server) hello(from netip.AddrPort, dgram []byte, out []Datagram) []Data
 	random := [32]byte(ch.Random)
 	c := s.conns[from]
 	switch {
-	case c == nil && s.fleet != nil && s.fleet.holds(from):
+	case c == nil && s.fleet.holds(from):
 		// A session of another server moved here (connection IDs): two
 		// sessions must not share an address, and this server cannot
 		// replace the other's as a restart would.
@@ -482,7 +471,7 @@ func (s *Server) flush(c *conn, out []Datagram) []Datagram {
 // call; byTimer says the call was HandleTimeout, whose failures are
 // timeouts.
 func (s *Server) progress(c *conn, byTimer bool, out []Datagram) []Datagram {
-	if c.s.HandshakeState() == session.HandshakeComplete && c.primary == nil && !s.claimPeer(c.peer) {
+	if c.s.HandshakeState() == session.HandshakeComplete && c.primary == nil && !s.fleet.claimPeer(c.peer) {
 		// A session of another server moved here during the handshake
 		// (connection IDs; a record routed before this handshake began):
 		// two sessions must not share an address. The client is not
@@ -615,7 +604,7 @@ func (s *Server) remove(c *conn) {
 
 // releaseCID gives a connection ID back to the fleet.
 func (s *Server) releaseCID(id string) {
-	if id != "" && s.fleet != nil {
+	if id != "" {
 		s.fleet.release(id)
 	}
 }
@@ -779,7 +768,23 @@ type fleet interface {
 	// holds reports whether another server holds a connected session
 	// at a.
 	holds(a netip.AddrPort) bool
-	// claimPeer makes a this server's, unless another server's session
-	// holds it.
+	// claimPeer takes the address a for a session of this server (a
+	// move, or a handshake completing there) unless another server's
+	// session holds it. A record proves which client made it, not where
+	// it came from (its source may be spoofed), so a move never takes an
+	// address from a session: that one ends by itself (idle timeout, or
+	// its own move) if its client really lost the address, and the next
+	// record moves it then. The claim is atomic across the servers, so a
+	// move and a handshake there on another worker cannot both win.
 	claimPeer(a netip.AddrPort) bool
 }
+
+// alone is the fleet of a Server that is no Endpoint's worker: it holds
+// every ID and address it meets, and has no one to route to.
+type alone struct{}
+
+func (alone) claim(string) bool                         { return true }
+func (alone) release(string)                            {}
+func (alone) route([]byte, netip.AddrPort, []byte) bool { return false }
+func (alone) holds(netip.AddrPort) bool                 { return false }
+func (alone) claimPeer(netip.AddrPort) bool             { return true }
