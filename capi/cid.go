@@ -145,19 +145,3 @@ func cidConfig(c *C.dtlsgate_server_config, cfg *server.Config) C.int {
 	cfg.NodeID = int(c.node_id)
 	return C.DTLSGATE_OK
 }
-
-// fillCID writes an event's connection ID fields, placing bytes with place.
-func fillCID(ev *C.dtlsgate_server_event, e server.Event, place func([]byte) (*C.uint8_t, C.size_t)) {
-	ev.connection_id, ev.connection_id_len = place(e.ConnectionID)
-	if e.Kind == server.Moved {
-		ev.old_peer_len = putSockaddr(e.OldPeer, &ev.old_peer)
-	}
-}
-
-// cidStats copies the connection ID counters.
-func cidStats(c *C.dtlsgate_server_stats, s server.Stats) {
-	c.dropped_unknown_cid = C.uint64_t(s.DroppedUnknownCID)
-	c.moves = C.uint64_t(s.Moves)
-	c.refused_moves = C.uint64_t(s.RefusedMoves)
-	c.routed_cid = C.uint64_t(s.RoutedCID)
-}

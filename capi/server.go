@@ -916,10 +916,12 @@ func (x *cServer) fill(dst *C.dtlsgate_server_event, evs []server.Event) C.int {
 		ev.peer_len = putSockaddr(e.Peer, &ev.peer)
 		ev.identity, ev.identity_len = place(e.Identity)
 		ev.data, ev.data_len = place(e.Data)
-		fillCID(ev, e, place)
 		switch e.Kind {
 		case server.Connected:
 			ev.cipher = cipherName(e.Cipher.Name)
+			ev.connection_id, ev.connection_id_len = place(e.ConnectionID)
+		case server.Moved:
+			ev.old_peer_len = putSockaddr(e.OldPeer, &ev.old_peer)
 		case server.Closed:
 			ev.reason = C.int(e.Reason)
 			ev.message = (*C.char)(unsafe.Pointer(&arena[off]))
@@ -958,8 +960,9 @@ func dtlsgo_server_get_stats(h *C.capi_const_server, st *C.dtlsgate_server_stats
 			evicted_for_session: C.uint64_t(s.EvictedForSession), refused_full: C.uint64_t(s.RefusedFull),
 			idle_timeouts: C.uint64_t(s.IdleTimeouts), dropped_buffered: C.uint64_t(s.DroppedBuffered),
 			sessions: C.uint64_t(s.Sessions), half_open: C.uint64_t(s.HalfOpen),
+			dropped_unknown_cid: C.uint64_t(s.DroppedUnknownCID), moves: C.uint64_t(s.Moves),
+			refused_moves: C.uint64_t(s.RefusedMoves), routed_cid: C.uint64_t(s.RoutedCID),
 		}
-		cidStats(&c, s)
 		n, ok := versioned(unsafe.Pointer(st), st.size, unsafe.Sizeof(c))
 		if !ok {
 			return C.DTLSGATE_E_INVALID_ARGUMENT
