@@ -482,19 +482,13 @@ func (w *worker) dispatch(h *Worker) {
 			return
 		}
 		for _, e := range w.evs {
+			// Addresses are claimed by the Server as it takes them
+			// (claimPeer); here they are only given back.
 			switch e.Kind {
-			case Connected:
-				w.ep.owners.Store(e.Peer, w)
 			case Closed:
-				// A replaced session's Connected follows at once, here: the
-				// address stays this worker's, or another could claim it in
-				// between (a Handler runs there).
-				if e.Reason != ClosedReplaced {
-					w.ep.owners.CompareAndDelete(e.Peer, w)
-				}
+				w.releasePeer(e.Peer)
 			case Moved:
-				w.ep.owners.CompareAndDelete(e.OldPeer, w)
-				w.ep.owners.Store(e.Peer, w)
+				w.releasePeer(e.OldPeer)
 			}
 			if w.ep.handler != nil {
 				w.ep.handler(h, e)
@@ -551,6 +545,16 @@ func (w *worker) holds(a netip.AddrPort) bool {
 func (w *worker) claimPeer(a netip.AddrPort) bool {
 	v, loaded := w.ep.owners.LoadOrStore(a, w)
 	return !loaded || v == w
+}
+
+// releasePeer gives a back to the other workers unless a session of w is
+// there now: the events lag behind the Server, which may have put another
+// there since (a restart, a move in), and another worker's claim while a
+// Handler runs would put a second session on the address.
+func (w *worker) releasePeer(a netip.AddrPort) {
+	if c := w.srv.conns[a]; c == nil || !c.open {
+		w.ep.owners.CompareAndDelete(a, w)
+	}
 }
 
 // route queues the datagram to the worker holding id, as if that worker
