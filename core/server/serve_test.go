@@ -492,12 +492,13 @@ func TestServeSendAfterStop(t *testing.T) {
 // between and put a second session there.
 func TestServeRestartKeepsTheAddress(t *testing.T) {
 	claimed := make(chan bool, 1)
-	var e *Endpoint
-	e, _ = listen(t, "127.0.0.1:0", ServeConfig{Workers: 2, Handler: func(h *Worker, ev Event) {
+	// The Handler finds the workers through its own: the Endpoint that
+	// listen returns is written after they start (a data race).
+	e, _ := listen(t, "127.0.0.1:0", ServeConfig{Workers: 2, Handler: func(h *Worker, ev Event) {
 		if ev.Kind != Closed || ev.Reason != ClosedReplaced {
 			return
 		}
-		for _, other := range e.workers {
+		for _, other := range h.w.ep.workers {
 			if other != h.w {
 				claimed <- other.claimPeer(ev.Peer)
 			}
