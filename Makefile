@@ -20,7 +20,7 @@ HEADER    := include/dtlsgate.h
 BUILD     := build
 
 GO_SOURCES := go.mod go.sum $(shell find core capi -name '*.go' ! -name '*_test.go')
-CAPI_DEPS  := $(GO_SOURCES) $(HEADER) capi/dtlsgate.map $(wildcard capi/*.c capi/*.h) capi/entry.c
+CAPI_DEPS  := $(GO_SOURCES) $(HEADER) capi/dtlsgate.map $(wildcard capi/*.c capi/*.h) capi/entry.c capi/default.pgo
 
 # Go's build cache does not see include/dtlsgate.h, which lies outside the
 # package: with its hash in the C flags, a changed header (a new constant's
@@ -57,6 +57,11 @@ deps-pyside:
 # upper vector state first, generated from the header (committed).
 capi/entry.c: $(HEADER) scripts/gen-entry.py
 	python3 scripts/gen-entry.py entry $@
+
+## pgo: profile the Go benchmarks of the hot paths into capi/default.pgo, which `go build` optimises the library with
+.PHONY: pgo
+pgo: | deps
+	scripts/pgo.sh $(GO)
 
 # cgo writes its own export header next to the library; the public header
 # is include/dtlsgate.h, so the generated one is removed.

@@ -5,9 +5,11 @@ package cookie
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"net/netip"
 	"strings"
 	"testing"
@@ -251,5 +253,29 @@ func TestTagIsHMAC(t *testing.T) {
 				t.Errorf("%v, %d-byte secret: %v", a, n, err)
 			}
 		}
+	}
+}
+
+// Every hash the table offers keeps its state in plain bytes, so init kept
+// it supported; a dependency that moved a hash's state behind a pointer
+// would quietly take the algorithm away, and this test tells.
+func TestEveryHashStateIsPlainBytes(t *testing.T) {
+	for a, info := range algorithms {
+		if info.new == nil && info.why != notImplemented && info.why != keyedOnly {
+			t.Errorf("%v: refused at init: %s", Algorithm(a), info.why)
+		}
+	}
+}
+
+// plainState looks through the pointer at the whole struct: a hash whose
+// state holds a pointer (crypto/hmac's holds its inner and outer hashes)
+// must not be copied byte by byte.
+func TestPlainStateSeesPointers(t *testing.T) {
+	withPointers := func() hash.Hash { return hmac.New(sha256.New, []byte("k")) }
+	if plainState(withPointers) {
+		t.Error("an HMAC, whose state holds hashes, passed for plain bytes")
+	}
+	if !plainState(sha256.New) {
+		t.Error("SHA-256's state did not pass for plain bytes")
 	}
 }

@@ -7,14 +7,15 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding"
 	"encoding/binary"
 	"fmt"
 	"hash"
 	"net/netip"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 const (
@@ -60,12 +61,11 @@ type key struct {
 	window int64 // fleet mode: the window the secret belongs to
 
 	// inner and outer are the HMAC's hash states after the key pads,
-	// computed once per key (FIPS 198-1 section 6 allows it), so a cookie
-	// costs the hashing of its input and of one digest, and a new key needs
-	// no new hash objects. For a hash that cannot save its state (MD4) they
-	// are the pads themselves, hashed again for every cookie.
+	// computed once per key (FIPS 198-1 section 6 allows it), as the bytes
+	// of the hash's state (see stateOf), so a cookie costs two copies, the
+	// hashing of its input and of one digest, and a new key needs no new
+	// hash objects.
 	inner, outer []byte
-	saved        bool
 }
 
 // A mac is a pair of hashes to compute one HMAC with, of any key of one
@@ -73,9 +73,10 @@ type key struct {
 // because byte slices passed to hash.Hash methods escape: buffers on the
 // stack would be moved to the heap on every call.
 type mac struct {
-	inner, outer hash.Hash
-	in           [inputLen]byte
-	sum, out     [maxDigest]byte
+	inner, outer   hash.Hash
+	innerS, outerS []byte // their states' memory, see stateOf
+	in             [inputLen]byte
+	sum, out       [maxDigest]byte
 }
 
 // macs holds reusable macs, one pool per algorithm. sync.Pool keeps them per
@@ -88,7 +89,15 @@ func init() {
 		if newHash == nil {
 			continue
 		}
-		macs[a].New = func() any { return &mac{inner: newHash(), outer: newHash()} }
+		if !plainState(newHash) {
+			algorithms[a].new, algorithms[a].why = nil, "its hash keeps its state behind pointers"
+			continue
+		}
+		macs[a].New = func() any {
+			m := &mac{inner: newHash(), outer: newHash()}
+			m.innerS, m.outerS = stateOf(m.inner), stateOf(m.outer)
+			return m
+		}
 	}
 }
 
@@ -120,45 +129,58 @@ func newKey(id byte, a Algorithm, secret []byte) *key {
 	} else {
 		copy(pad, secret)
 	}
-	_, k.saved = h.(encoding.BinaryMarshaler)
-	_, canRestore := h.(encoding.BinaryUnmarshaler)
-	k.saved = k.saved && canRestore
-	k.inner = k.padState(h, pad, 0x36)
-	k.outer = k.padState(h, pad, 0x5c)
+	k.inner = padState(h, pad, 0x36)
+	k.outer = padState(h, pad, 0x5c)
 	clear(pad)
 	return k
 }
 
-// padState returns what restore needs to put h in the state it has after
-// hashing the padded key XORed with x.
-func (k *key) padState(h hash.Hash, pad []byte, x byte) []byte {
-	p := bytes.Clone(pad)
-	for i := range p {
-		p[i] ^= x
-	}
-	if !k.saved {
-		return p
+// padState returns the state h has after hashing pad XORed with x.
+func padState(h hash.Hash, pad []byte, x byte) []byte {
+	for i := range pad {
+		pad[i] ^= x
 	}
 	h.Reset()
-	h.Write(p)
-	clear(p)
-	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
-	if err != nil {
-		panic("cookie: " + k.hash.String() + " cannot save its state: " + err.Error())
+	h.Write(pad)
+	for i := range pad {
+		pad[i] ^= x
 	}
-	return state
+	return bytes.Clone(stateOf(h))
 }
 
-// restore puts h in the state padState describes.
-func (k *key) restore(h hash.Hash, state []byte) {
-	if !k.saved {
-		h.Reset()
-		h.Write(state)
-		return
+// stateOf returns the memory that holds h's state. Every hash this package
+// offers keeps its whole state in one struct without pointers (the test
+// TestEveryHashStateIsPlainBytes holds the table to that, and init refuses
+// any other), so copying those bytes saves the state and copying them back
+// restores it: a fraction of the cost of MarshalBinary and UnmarshalBinary,
+// which write and parse a serialized form, and a cookie check pays it twice.
+func stateOf(h hash.Hash) []byte {
+	v := reflect.ValueOf(h)
+	return unsafe.Slice((*byte)(v.UnsafePointer()), v.Type().Elem().Size())
+}
+
+// plainState reports whether stateOf may be used on the hashes new makes.
+func plainState(new func() hash.Hash) bool {
+	t := reflect.TypeOf(new())
+	return t.Kind() == reflect.Pointer && pointerFree(t.Elem())
+}
+
+func pointerFree(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	case reflect.Array:
+		return pointerFree(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !pointerFree(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
 	}
-	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
-		panic("cookie: " + k.hash.String() + " cannot restore its state: " + err.Error())
-	}
+	return false
 }
 
 // sum computes the full HMAC for a cookie with this key issued at issued for
@@ -171,17 +193,17 @@ func (k *key) sum(issued uint32, peer netip.AddrPort) *mac {
 	addr := peer.Addr().As16() // maps IPv4 into IPv6 and drops the zone
 	copy(m.in[5:21], addr[:])
 	binary.BigEndian.PutUint16(m.in[21:23], peer.Port())
-	k.restore(m.inner, k.inner)
+	copy(m.innerS, k.inner)
 	m.inner.Write(m.in[:])
 	inner := m.inner.Sum(m.sum[:0])
-	k.restore(m.outer, k.outer)
+	copy(m.outerS, k.outer)
 	m.outer.Write(inner)
 	m.outer.Sum(m.out[:0])
 	return m
 }
 
 // done returns m to the pool. The hashes' states are left as they are: the
-// next use restores them first.
+// next use overwrites them first.
 func (k *key) done(m *mac) { macs[k.hash].Put(m) }
 
 // A state is an immutable snapshot of a generator's configuration. Mint and

@@ -35,6 +35,7 @@ func FuzzParseClientHello(f *testing.F) {
 		} else {
 			checkAccepted(t, d, ch)
 		}
+		checkHead(t, d, ch, err)
 
 		p, perr := parseWithPion(d)
 		if perr != nil || !rulesAllow(p) {
@@ -180,4 +181,20 @@ func FuzzPutHelloVerifyRequest(f *testing.F) {
 		}
 		checkWithPion(t, b, epoch, seq, cookie)
 	})
+}
+
+// checkHead fails unless ParseClientHelloHead decides as ParseClientHello
+// did (full and err) and gives the same fields up to the cookie, with the
+// tail left unset.
+func checkHead(t *testing.T, d []byte, full ClientHello, err error) {
+	t.Helper()
+	head, herr := ParseClientHelloHead(d)
+	if herr != err {
+		t.Fatalf("ParseClientHelloHead: error %v, ParseClientHello: %v", herr, err)
+	}
+	want := full
+	want.Complete, want.CipherSuites, want.CompressionMethods, want.Extensions = false, nil, nil, nil
+	if !reflect.DeepEqual(head, want) {
+		t.Fatalf("ParseClientHelloHead gave %+v, want %+v", head, want)
+	}
 }

@@ -44,42 +44,61 @@ type ClientHello struct {
 // A first fragment of a larger ClientHello is accepted as long as it holds
 // the cookie; Complete is then false.
 func ParseClientHello(dgram []byte) (ClientHello, error) {
+	ch, tail, err := parseClientHelloHead(dgram)
+	if err == nil && ch.Handshake.FragmentLength == ch.Handshake.Length {
+		ch.parseTail(tail)
+	}
+	return ch, err
+}
+
+// ParseClientHelloHead is ParseClientHello without the look past the cookie:
+// it accepts and refuses the same datagrams, and leaves Complete false and
+// the fields after the cookie nil. A cookie check needs nothing more, and a
+// verifier answering a flood of ClientHellos should not spend more.
+func ParseClientHelloHead(dgram []byte) (ClientHello, error) {
+	ch, _, err := parseClientHelloHead(dgram)
+	return ch, err
+}
+
+// parseClientHelloHead parses up to the cookie and returns what follows it
+// in the fragment.
+func parseClientHelloHead(dgram []byte) (ClientHello, []byte, error) {
 	rec, err := ParseRecordHeader(dgram)
 	if err != nil {
-		return ClientHello{}, err
+		return ClientHello{}, nil, err
 	}
 	switch {
 	case rec.ContentType != ContentTypeHandshake:
-		return ClientHello{}, ErrNotHandshake
+		return ClientHello{}, nil, ErrNotHandshake
 	case rec.Version>>8 != 0xFE:
 		// Only the major byte is checked: the record version of a first
 		// ClientHello is not bound to the version the client asks for.
-		return ClientHello{}, ErrRecordVersion
+		return ClientHello{}, nil, ErrRecordVersion
 	case rec.Epoch != 0:
-		return ClientHello{}, ErrEpoch
+		return ClientHello{}, nil, ErrEpoch
 	case int(rec.Length) > len(dgram)-RecordHeaderSize:
-		return ClientHello{}, ErrLength
+		return ClientHello{}, nil, ErrLength
 	}
 	payload := dgram[RecordHeaderSize : RecordHeaderSize+int(rec.Length)]
 
 	hs, err := ParseHandshakeHeader(payload)
 	if err != nil {
-		return ClientHello{}, err
+		return ClientHello{}, nil, err
 	}
 	switch {
 	case hs.Type != TypeClientHello:
-		return ClientHello{}, ErrNotClientHello
+		return ClientHello{}, nil, ErrNotClientHello
 	case hs.MessageSeq > 1:
 		// 0 for the first ClientHello, 1 for the one that answers a
 		// HelloVerifyRequest; anything later is not a fresh handshake.
-		return ClientHello{}, ErrMessageSeq
+		return ClientHello{}, nil, ErrMessageSeq
 	case hs.FragmentOffset != 0 || hs.FragmentLength > hs.Length:
 		// Reassembling fragments would need per-client state, which is what
 		// the cookie exchange exists to avoid; only a first fragment is usable.
-		return ClientHello{}, ErrFragment
+		return ClientHello{}, nil, ErrFragment
 	case int(hs.FragmentLength) != len(payload)-HandshakeHeaderSize:
 		// The record holds this one fragment, nothing more and nothing less.
-		return ClientHello{}, ErrLength
+		return ClientHello{}, nil, ErrLength
 	}
 	body := payload[HandshakeHeaderSize : HandshakeHeaderSize+int(hs.FragmentLength)]
 
@@ -91,7 +110,7 @@ func ParseClientHello(dgram []byte) (ClientHello, error) {
 	}
 
 	if len(body) < 2 {
-		return ClientHello{}, truncated
+		return ClientHello{}, nil, truncated
 	}
 	// client_version is reported, not judged: a server must accept a
 	// version above its own and answer with the one it chooses (RFC 6347
@@ -100,15 +119,15 @@ func ParseClientHello(dgram []byte) (ClientHello, error) {
 	version := binary.BigEndian.Uint16(body)
 	const randomEnd = 2 + 32
 	if len(body) < randomEnd {
-		return ClientHello{}, truncated
+		return ClientHello{}, nil, truncated
 	}
 	sessionID, off, ok := vector8(body, randomEnd)
 	if !ok {
-		return ClientHello{}, truncated
+		return ClientHello{}, nil, truncated
 	}
 	cookie, off, ok := vector8(body, off)
 	if !ok {
-		return ClientHello{}, truncated
+		return ClientHello{}, nil, truncated
 	}
 
 	ch := ClientHello{
@@ -119,10 +138,7 @@ func ParseClientHello(dgram []byte) (ClientHello, error) {
 		SessionID: sessionID,
 		Cookie:    cookie,
 	}
-	if hs.FragmentLength == hs.Length {
-		ch.parseTail(body[off:])
-	}
-	return ch, nil
+	return ch, body[off:], nil
 }
 
 // parseTail fills the fields after the cookie from b, the rest of a complete

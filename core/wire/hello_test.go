@@ -278,6 +278,7 @@ func TestParseClientHelloDrops(t *testing.T) {
 				if !reflect.DeepEqual(ch, ClientHello{}) {
 					t.Errorf("dropped hello not zero: %+v", ch)
 				}
+				checkHead(t, d, ch, err)
 			})
 		}
 	}
@@ -471,6 +472,7 @@ func TestParseClientHelloAccepts(t *testing.T) {
 					t.Fatalf("error = %v, want none", err)
 				}
 				tt.check(t, base, got)
+				checkHead(t, d, got, nil)
 				// Whatever was accepted, pion must agree on every field it
 				// could decode.
 				if p, err := parseWithPion(d); err == nil {
