@@ -115,17 +115,22 @@ struct Peer {
         if (protocol != QAbstractSocket::IPv4Protocol && protocol != QAbstractSocket::IPv6Protocol &&
             protocol != QAbstractSocket::AnyIPProtocol)
             return;
-        const bool v4 = protocol != QAbstractSocket::IPv6Protocol;
-        const Q_IPV6ADDR b = a.toIPv6Address();
-        static const std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (v4 || std::memcmp(b.c, mapped, 12) == 0) {
-            auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
+        // An IPv4 address (one call into Qt on a verifier's hot path), or
+        // an IPv6 one, which may be IPv4-mapped.
+        auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
+        if (protocol != QAbstractSocket::IPv6Protocol) {
             sin->sin_family = AF_INET;
             sin->sin_port = htons(port);
-            if (v4)
-                sin->sin_addr.s_addr = htonl(a.toIPv4Address());
-            else
-                std::memcpy(&sin->sin_addr, b.c + 12, 4);
+            sin->sin_addr.s_addr = htonl(a.toIPv4Address());
+            len = sizeof *sin;
+            return;
+        }
+        const Q_IPV6ADDR b = a.toIPv6Address();
+        static const std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (std::memcmp(b.c, mapped, 12) == 0) {
+            sin->sin_family = AF_INET;
+            sin->sin_port = htons(port);
+            std::memcpy(&sin->sin_addr, b.c + 12, 4);
             len = sizeof *sin;
             return;
         }
