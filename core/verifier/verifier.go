@@ -208,8 +208,8 @@ func (v *ClientVerifier) Check(dgram []byte, peer netip.AddrPort, reply []byte) 
 // datagram from a unicast peer with a port. VerifyClient validates with Qt's
 // messages first, so it calls this directly rather than validating twice.
 func (v *ClientVerifier) decide(dgram []byte, peer netip.AddrPort, reply []byte) (result Result, n int, err error) {
-	hello, err := wire.ParseClientHelloHead(dgram)
-	if err != nil {
+	var hello wire.ClientHello
+	if err := wire.ParseClientHelloHead(dgram, &hello); err != nil {
 		return Drop, 0, nil // not ours to answer; a stateless server stays silent
 	}
 	if len(hello.Cookie) > 0 && v.gen.Check(hello.Cookie, peer) == nil {

@@ -188,7 +188,8 @@ func FuzzPutHelloVerifyRequest(f *testing.F) {
 // tail left unset.
 func checkHead(t *testing.T, d []byte, full ClientHello, err error) {
 	t.Helper()
-	head, herr := ParseClientHelloHead(d)
+	var head ClientHello
+	herr := ParseClientHelloHead(d, &head)
 	if herr != err {
 		t.Fatalf("ParseClientHelloHead: error %v, ParseClientHello: %v", herr, err)
 	}

@@ -44,61 +44,64 @@ type ClientHello struct {
 // A first fragment of a larger ClientHello is accepted as long as it holds
 // the cookie; Complete is then false.
 func ParseClientHello(dgram []byte) (ClientHello, error) {
-	ch, tail, err := parseClientHelloHead(dgram)
+	var ch ClientHello
+	tail, err := ch.parseHead(dgram)
 	if err == nil && ch.Handshake.FragmentLength == ch.Handshake.Length {
 		ch.parseTail(tail)
 	}
 	return ch, err
 }
 
-// ParseClientHelloHead is ParseClientHello without the look past the cookie:
-// it accepts and refuses the same datagrams, and leaves Complete false and
-// the fields after the cookie nil. A cookie check needs nothing more, and a
-// verifier answering a flood of ClientHellos should not spend more.
-func ParseClientHelloHead(dgram []byte) (ClientHello, error) {
-	ch, _, err := parseClientHelloHead(dgram)
-	return ch, err
+// ParseClientHelloHead is ParseClientHello without the look past the cookie,
+// into *ch: it accepts and refuses the same datagrams, and leaves Complete
+// false and the fields after the cookie nil (all of *ch zero on an error). A
+// cookie check needs nothing more, and a verifier answering a flood of
+// ClientHellos should not spend more, not even on copying the struct.
+func ParseClientHelloHead(dgram []byte, ch *ClientHello) error {
+	_, err := ch.parseHead(dgram)
+	return err
 }
 
-// parseClientHelloHead parses up to the cookie and returns what follows it
-// in the fragment.
-func parseClientHelloHead(dgram []byte) (ClientHello, []byte, error) {
+// parseHead sets *ch from dgram up to the cookie, or zeroes it on an error,
+// and returns what follows the cookie in the fragment.
+func (ch *ClientHello) parseHead(dgram []byte) ([]byte, error) {
+	*ch = ClientHello{}
 	rec, err := ParseRecordHeader(dgram)
 	if err != nil {
-		return ClientHello{}, nil, err
+		return nil, err
 	}
 	switch {
 	case rec.ContentType != ContentTypeHandshake:
-		return ClientHello{}, nil, ErrNotHandshake
+		return nil, ErrNotHandshake
 	case rec.Version>>8 != 0xFE:
 		// Only the major byte is checked: the record version of a first
 		// ClientHello is not bound to the version the client asks for.
-		return ClientHello{}, nil, ErrRecordVersion
+		return nil, ErrRecordVersion
 	case rec.Epoch != 0:
-		return ClientHello{}, nil, ErrEpoch
+		return nil, ErrEpoch
 	case int(rec.Length) > len(dgram)-RecordHeaderSize:
-		return ClientHello{}, nil, ErrLength
+		return nil, ErrLength
 	}
 	payload := dgram[RecordHeaderSize : RecordHeaderSize+int(rec.Length)]
 
 	hs, err := ParseHandshakeHeader(payload)
 	if err != nil {
-		return ClientHello{}, nil, err
+		return nil, err
 	}
 	switch {
 	case hs.Type != TypeClientHello:
-		return ClientHello{}, nil, ErrNotClientHello
+		return nil, ErrNotClientHello
 	case hs.MessageSeq > 1:
 		// 0 for the first ClientHello, 1 for the one that answers a
 		// HelloVerifyRequest; anything later is not a fresh handshake.
-		return ClientHello{}, nil, ErrMessageSeq
+		return nil, ErrMessageSeq
 	case hs.FragmentOffset != 0 || hs.FragmentLength > hs.Length:
 		// Reassembling fragments would need per-client state, which is what
 		// the cookie exchange exists to avoid; only a first fragment is usable.
-		return ClientHello{}, nil, ErrFragment
+		return nil, ErrFragment
 	case int(hs.FragmentLength) != len(payload)-HandshakeHeaderSize:
 		// The record holds this one fragment, nothing more and nothing less.
-		return ClientHello{}, nil, ErrLength
+		return nil, ErrLength
 	}
 	body := payload[HandshakeHeaderSize : HandshakeHeaderSize+int(hs.FragmentLength)]
 
@@ -110,7 +113,7 @@ func parseClientHelloHead(dgram []byte) (ClientHello, []byte, error) {
 	}
 
 	if len(body) < 2 {
-		return ClientHello{}, nil, truncated
+		return nil, truncated
 	}
 	// client_version is reported, not judged: a server must accept a
 	// version above its own and answer with the one it chooses (RFC 6347
@@ -119,26 +122,20 @@ func parseClientHelloHead(dgram []byte) (ClientHello, []byte, error) {
 	version := binary.BigEndian.Uint16(body)
 	const randomEnd = 2 + 32
 	if len(body) < randomEnd {
-		return ClientHello{}, nil, truncated
+		return nil, truncated
 	}
 	sessionID, off, ok := vector8(body, randomEnd)
 	if !ok {
-		return ClientHello{}, nil, truncated
+		return nil, truncated
 	}
 	cookie, off, ok := vector8(body, off)
 	if !ok {
-		return ClientHello{}, nil, truncated
+		return nil, truncated
 	}
 
-	ch := ClientHello{
-		Record:    rec,
-		Handshake: hs,
-		Version:   version,
-		Random:    body[2:randomEnd:randomEnd],
-		SessionID: sessionID,
-		Cookie:    cookie,
-	}
-	return ch, body[off:], nil
+	ch.Record, ch.Handshake, ch.Version = rec, hs, version
+	ch.Random, ch.SessionID, ch.Cookie = body[2:randomEnd:randomEnd], sessionID, cookie
+	return body[off:], nil
 }
 
 // parseTail fills the fields after the cookie from b, the rest of a complete
