@@ -26,21 +26,21 @@ func (s *Session) clientStart() bool {
 	if offer {
 		s.cid = &connIDs{own: cid}
 	}
-	hs.clientHello = s.clientHelloBody()
+	hs.clientHello = hs.hold(s.appendClientHelloBody(hs.bufs().arena))
 	s.sendClientHello(nil)
 	return true
 }
 
-// clientHelloBody is our ClientHello without the cookie: what goes before
-// it and what goes after it, which stay the same when the cookie is added.
-func (s *Session) clientHelloBody() []byte {
+// appendClientHelloBody appends our ClientHello without the cookie to b:
+// what goes before it and what goes after it, which stay the same when the
+// cookie is added.
+func (s *Session) appendClientHelloBody(b []byte) []byte {
 	hs := s.hs
 	ecdhe := false
 	for _, id := range s.cfg.Suites {
 		suite, _ := LookupSuite(id)
 		ecdhe = ecdhe || suite.ecdhe
 	}
-	b := make([]byte, 0, 2+32+1+2+2*len(s.cfg.Suites)+2+2+5+4+6+2*len(groups)+6)
 	b = binary.BigEndian.AppendUint16(b, versionDTLS12)
 	b = append(b, hs.clientRandom...)
 	b = append(b, 0) // no session id
@@ -75,10 +75,9 @@ func (s *Session) clientHelloBody() []byte {
 func (s *Session) sendClientHello(cookie []byte) {
 	hs := s.hs
 	const cookieAt = 2 + 32 + 1
-	body := make([]byte, 0, len(hs.clientHello)+1+len(cookie))
-	body = append(body, hs.clientHello[:cookieAt]...)
-	body = appendVec8(body, cookie)
-	body = append(body, hs.clientHello[cookieAt:]...)
+	m := append(hs.beginMessage(), hs.clientHello[:cookieAt]...)
+	m = appendVec8(m, cookie)
+	m = append(m, hs.clientHello[cookieAt:]...)
 	hs.transcript.restart()
 	hs.step = stepWaitServerHello
 	if cookie != nil {
@@ -86,7 +85,7 @@ func (s *Session) sendClientHello(cookie []byte) {
 		// 4.2.2); a verifier drops a higher message_seq.
 		hs.writeSeq = 1
 	}
-	s.sendFlight([]flightItem{s.addMessage(0, msgClientHello, body)}, true)
+	s.sendFlight(append(hs.items[:0], s.addMessage(0, msgClientHello, m)), true)
 }
 
 // clientMessage handles a message from the server.
@@ -251,15 +250,15 @@ func (s *Session) clientKeyExchange() {
 	if !ok {
 		return
 	}
-	body := appendVec16(nil, identity)
+	m := appendVec16(hs.beginMessage(), identity)
 	if s.suite.ecdhe {
-		body = appendVec8(body, hs.ecdhKey.PublicKey().Bytes())
+		m = appendVec8(m, hs.ecdhKey.PublicKey().Bytes())
 	}
-	flight := []flightItem{s.addMessage(0, msgClientKeyExchange, body)}
+	flight := append(hs.items[:0], s.addMessage(0, msgClientKeyExchange, m))
 	if !s.keysReady(preMaster) {
 		return
 	}
-	flight = append(flight, flightItem{epoch: 0}, s.addMessage(1, msgFinished, s.finishedData(true)))
+	flight = append(flight, flightItem{epoch: 0}, s.addMessage(1, msgFinished, append(hs.beginMessage(), s.finishedData(true)...)))
 	hs.step = stepWaitFinished
 	s.sendFlight(flight, true)
 }

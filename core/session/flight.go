@@ -31,7 +31,9 @@ type handshake struct {
 	reasm      reassembler
 	writeSeq   uint16 // message_seq of our next handshake message
 
-	flight       []flightItem // our last flight, for retransmission
+	flight       []flightItem  // our last flight, for retransmission
+	items        [3]flightItem // room for the largest flight
+	buf          *buffers      // nil until bufs() takes them from the pool
 	timeout      time.Duration
 	retransmitAt time.Time // zero: no retransmission timer running
 	cookieAt     time.Time // client: when the last HelloVerifyRequest was answered
@@ -80,12 +82,13 @@ func newHandshake() *handshake {
 	hs.timeout = InitialTimeout
 	hs.clientRandom, hs.serverRandom = hs.randoms[:32:32], hs.randoms[32:]
 	hs.master = hs.secrets[:48:48]
+	hs.bufs()
 	return hs
 }
 
 // useSuite starts the hashes of the suite the handshake has settled on.
 func (hs *handshake) useSuite(suite Suite) {
-	hs.transcript.start(suite.prf)
+	hs.transcript.start(hs.transcriptHash(suite.hash))
 }
 
 // sparePRFs holds wiped PRF states for the handshakes deriving keys.
@@ -96,6 +99,9 @@ var sparePRFs = sync.Pool{New: func() any { return new(prfState) }}
 // is then running.
 func (hs *handshake) release() {
 	hs.wipe()
+	if hs.buf != nil {
+		hs.buf.release(hs.transcript.buf)
+	}
 	*hs = handshake{}
 	spareHandshakes.Put(hs)
 }
@@ -117,7 +123,7 @@ func (hs *handshake) wipe() {
 // messages are kept as they are.
 type transcript struct {
 	h   hash.Hash
-	buf []byte
+	buf []byte // kept across handshakes (buffers.held)
 }
 
 func (t *transcript) add(m []byte) {
@@ -128,11 +134,12 @@ func (t *transcript) add(m []byte) {
 	t.buf = append(t.buf, m...)
 }
 
-// start hashes with h from now on, beginning with the kept messages.
-func (t *transcript) start(h func() hash.Hash) {
-	t.h = h()
+// start hashes with h, reset, from now on, beginning with the kept
+// messages.
+func (t *transcript) start(h hash.Hash) {
+	t.h = h
 	t.h.Write(t.buf)
-	t.buf = nil
+	t.buf = t.buf[:0]
 }
 
 // restart forgets every message; a client does so when it sends a new
@@ -151,11 +158,15 @@ type flightItem struct {
 	msg   message
 }
 
-// addMessage builds our next handshake message, records it in the
-// transcript and returns it as a flight item.
-func (s *Session) addMessage(epoch uint16, typ uint8, body []byte) flightItem {
+// addMessage ends our next handshake message: b is what beginMessage
+// returned with the body appended. It writes the header, records the
+// message in the transcript and returns it as a flight item; the message
+// lives in the handshake's arena.
+func (s *Session) addMessage(epoch uint16, typ uint8, b []byte) flightItem {
 	hs := s.hs
-	m := newMessage(typ, hs.writeSeq, body)
+	m := message(hs.hold(b))
+	n := len(m) - handshakeHeaderLen
+	appendHandshakeHeader(m[:0], typ, n, hs.writeSeq, 0, n)
 	hs.writeSeq++
 	hs.transcript.add(m)
 	return flightItem{epoch: epoch, msg: m}
@@ -317,9 +328,18 @@ func (s *Session) deliver(m message, epoch uint16) {
 	// copy of any other asks for nothing.
 	s.peerLast, s.peerLastEpoch = nil, 0
 	if t := m.typ(); t == msgServerHelloDone || t == msgFinished {
-		s.peerLast, s.peerLastEpoch = message(bytes.Clone(m)), epoch
+		s.setPeerLast(m, epoch)
 	}
 	s.handleMessage(m, epoch)
+}
+
+// setPeerLast copies m, the last message of a flight of the peer's, to
+// s.peerLast. The copy lives in the handshake's buffers, which complete
+// moves it out of.
+func (s *Session) setPeerLast(m message, epoch uint16) {
+	b := s.hs.bufs()
+	b.peerLast = append(b.peerLast[:0], m...)
+	s.peerLast, s.peerLastEpoch = message(b.peerLast), epoch
 }
 
 // repeatsPeerLast reports whether a fragment is a true copy of part of the
@@ -375,7 +395,8 @@ func (s *Session) resendOnRequest() {
 	case s.hs != nil:
 		flight, period = s.hs.flight, s.hs.timeout
 	case s.lastFinished != nil:
-		flight = serverFinalFlight(s.lastFinished)
+		var items [2]flightItem
+		flight = serverFinalFlight(items[:0], s.lastFinished)
 	}
 	now := s.cfg.Now()
 	if flight == nil || !s.resentAt.IsZero() && now.Before(s.resentAt.Add(period)) {
@@ -447,8 +468,8 @@ func (s *Session) keysReady(preMaster []byte) bool {
 	hs := s.hs
 	if hs.prf == nil {
 		hs.prf = sparePRFs.Get().(*prfState)
-		hs.prf.init(s.suite.prf)
 	}
+	hs.prf.init(s.suite.hash)
 	hs.prf.setKey(preMaster)
 	clear(preMaster)
 	if hs.ems {
@@ -514,6 +535,16 @@ func (s *Session) complete() {
 	s.peerSeq = s.hs.reasm.next
 	if s.lastFinished == nil {
 		s.peerLast = nil // nothing to send again, so no repeat to watch for
+	} else {
+		// Both live in the handshake's buffers, which go back to the
+		// pool: one allocation keeps the two.
+		keep := make([]byte, 0, len(s.lastFinished)+len(s.peerLast))
+		n := len(s.lastFinished)
+		keep = append(append(keep, s.lastFinished...), s.peerLast...)
+		s.lastFinished = message(keep[:n:n])
+		if s.peerLast != nil {
+			s.peerLast = message(keep[n:])
+		}
 	}
 	s.hs.wipe()
 	s.hs = nil

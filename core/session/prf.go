@@ -43,15 +43,19 @@ type hashState interface {
 // saved state.
 type prfState struct {
 	h              hashState
+	kind           hashKind
 	istate, ostate []byte // the marshaled states after the key pads; secret
 	states         [2][maxState]byte
 	a, block, sum  [maxHashSize]byte // A(i), an output block, an inner digest
 	pad            [maxBlock]byte
 }
 
-// init makes p a PRF over h, not yet keyed.
-func (p *prfState) init(h func() hash.Hash) {
-	p.h = h().(hashState)
+// init makes p a PRF over a hash of the given kind, not yet keyed. A state
+// from the pool keeps its hash when it is of that kind.
+func (p *prfState) init(kind hashKind) {
+	if p.h == nil || p.kind != kind {
+		p.h, p.kind = kind.new().(hashState), kind
+	}
 }
 
 // setKey keys the HMAC with k, a secret.
