@@ -58,7 +58,6 @@ type handshake struct {
 	prf        *prfState
 	master     []byte // secrets[:48]
 	secrets    [48 + maxKeyBlock]byte
-	digest     [maxHashSize]byte // the transcript's hash at one point
 	verifyData [12]byte          // a Finished message's body, ours or the one expected
 	pendRead   protection        // epoch-1 keys for reading, installed at the peer's ChangeCipherSpec
 	peerCCS    bool              // the peer's ChangeCipherSpec arrived before its keys were ready
@@ -124,9 +123,15 @@ func (hs *handshake) wipe() {
 type transcript struct {
 	h   hash.Hash
 	buf []byte // kept across handshakes (buffers.held)
+	// digest is the hash of the messages so far (in sum), nil once another
+	// came: the extended master secret and the Finished message computed
+	// next hash the same messages.
+	digest []byte
+	sum    [maxHashSize]byte
 }
 
 func (t *transcript) add(m []byte) {
+	t.digest = nil
 	if t.h != nil {
 		t.h.Write(m)
 		return
@@ -137,7 +142,7 @@ func (t *transcript) add(m []byte) {
 // start hashes with h, reset, from now on, beginning with the kept
 // messages.
 func (t *transcript) start(h hash.Hash) {
-	t.h = h
+	t.h, t.digest = h, nil
 	t.h.Write(t.buf)
 	t.buf = t.buf[:0]
 }
@@ -145,11 +150,16 @@ func (t *transcript) start(h hash.Hash) {
 // restart forgets every message; a client does so when it sends a new
 // hello with a cookie, before any suite is chosen.
 func (t *transcript) restart() {
-	t.h, t.buf = nil, t.buf[:0]
+	t.h, t.buf, t.digest = nil, t.buf[:0], nil
 }
 
-// sum appends the hash of the messages so far to dst; more can be added.
-func (t *transcript) sum(dst []byte) []byte { return t.h.Sum(dst) }
+// hash returns the hash of the messages so far; more can be added.
+func (t *transcript) hash() []byte {
+	if t.digest == nil {
+		t.digest = t.h.Sum(t.sum[:0])
+	}
+	return t.digest
+}
 
 // flightItem is one message of a flight: a handshake message or a
 // ChangeCipherSpec (msg nil), and the epoch it is sent in.
@@ -473,7 +483,7 @@ func (s *Session) keysReady(preMaster []byte) bool {
 	hs.prf.setKey(preMaster)
 	clear(preMaster)
 	if hs.ems {
-		hs.prf.derive(hs.master, labelExtended, hs.transcript.sum(hs.digest[:0]), nil)
+		hs.prf.derive(hs.master, labelExtended, hs.transcript.hash(), nil)
 	} else {
 		hs.prf.derive(hs.master, labelMaster, hs.clientRandom, hs.serverRandom)
 	}
@@ -514,7 +524,7 @@ func (s *Session) finishedData(fromClient bool) []byte {
 		label = labelClientFinished
 	}
 	hs := s.hs
-	hs.prf.derive(hs.verifyData[:], label, hs.transcript.sum(hs.digest[:0]), nil)
+	hs.prf.derive(hs.verifyData[:], label, hs.transcript.hash(), nil)
 	return hs.verifyData[:]
 }
 
