@@ -4,6 +4,7 @@ package session
 
 import (
 	"hash"
+	"slices"
 	"sync"
 )
 
@@ -29,7 +30,7 @@ type buffers struct {
 // maxKeptBuffer bounds the capacity of a buffer kept for the next
 // handshake: one that an unusual handshake made large (a long identity
 // hint or identity, many hellos) is left to the collector instead.
-const maxKeptBuffer = 2048
+const maxKeptBuffer = 1024
 
 var spareBuffers = sync.Pool{New: func() any { return new(buffers) }}
 
@@ -69,6 +70,12 @@ func (b *buffers) release(held []byte) {
 // in the arena.
 func (hs *handshake) beginMessage() []byte {
 	return append(hs.bufs().arena, make([]byte, handshakeHeaderLen)...)
+}
+
+// reserve makes room for n more bytes in the arena.
+func (hs *handshake) reserve(n int) {
+	b := hs.bufs()
+	b.arena = slices.Grow(b.arena, n)
 }
 
 // hold makes grown, the arena with bytes appended, the arena, and returns

@@ -46,11 +46,11 @@ type handshake struct {
 	clientHello  []byte // client: the body of our ClientHello, to send again with a cookie
 	ems          bool   // extended master secret negotiated (RFC 7627)
 	secureReneg  bool   // the peer signalled renegotiation_info support
+	group        uint16 // ecdhKey's group; with the small fields, so that the state fits a smaller size class
 	hint         []byte // client: the identity hint received
 	peerPoint    []byte // the peer's ECDH share (server: while the PSK is awaited)
 
 	ecdhKey *ecdh.PrivateKey
-	group   uint16
 	// prf is keyed with the premaster secret, then with the master secret
 	// for the key block and both Finished messages. It is taken when the
 	// keys are derived (keysReady), not before: a half-open handshake
@@ -58,10 +58,10 @@ type handshake struct {
 	prf        *prfState
 	master     []byte // secrets[:48]
 	secrets    [48 + maxKeyBlock]byte
-	verifyData [12]byte          // a Finished message's body, ours or the one expected
-	pendRead   protection        // epoch-1 keys for reading, installed at the peer's ChangeCipherSpec
-	peerCCS    bool              // the peer's ChangeCipherSpec arrived before its keys were ready
-	early      [][]byte          // epoch-1 records that arrived before the ChangeCipherSpec
+	verifyData [12]byte   // a Finished message's body, ours or the one expected
+	peerCCS    bool       // the peer's ChangeCipherSpec arrived before its keys were ready
+	pendRead   protection // epoch-1 keys for reading, installed at the peer's ChangeCipherSpec
+	early      [][]byte   // epoch-1 records that arrived before the ChangeCipherSpec
 	// unauthenticated counts epoch-1 records that failed authentication:
 	// during a handshake, most likely a Finished under another key.
 	unauthenticated int
@@ -123,15 +123,15 @@ func (hs *handshake) wipe() {
 type transcript struct {
 	h   hash.Hash
 	buf []byte // kept across handshakes (buffers.held)
-	// digest is the hash of the messages so far (in sum), nil once another
-	// came: the extended master secret and the Finished message computed
-	// next hash the same messages.
-	digest []byte
+	// summed says that sum holds the hash of the messages so far: the
+	// extended master secret and the Finished message computed next hash
+	// the same messages.
+	summed bool
 	sum    [maxHashSize]byte
 }
 
 func (t *transcript) add(m []byte) {
-	t.digest = nil
+	t.summed = false
 	if t.h != nil {
 		t.h.Write(m)
 		return
@@ -142,7 +142,7 @@ func (t *transcript) add(m []byte) {
 // start hashes with h, reset, from now on, beginning with the kept
 // messages.
 func (t *transcript) start(h hash.Hash) {
-	t.h, t.digest = h, nil
+	t.h, t.summed = h, false
 	t.h.Write(t.buf)
 	t.buf = t.buf[:0]
 }
@@ -150,15 +150,16 @@ func (t *transcript) start(h hash.Hash) {
 // restart forgets every message; a client does so when it sends a new
 // hello with a cookie, before any suite is chosen.
 func (t *transcript) restart() {
-	t.h, t.buf, t.digest = nil, t.buf[:0], nil
+	t.h, t.buf, t.summed = nil, t.buf[:0], false
 }
 
 // hash returns the hash of the messages so far; more can be added.
 func (t *transcript) hash() []byte {
-	if t.digest == nil {
-		t.digest = t.h.Sum(t.sum[:0])
+	if !t.summed {
+		t.h.Sum(t.sum[:0])
+		t.summed = true
 	}
-	return t.digest
+	return t.sum[:t.h.Size()]
 }
 
 // flightItem is one message of a flight: a handshake message or a

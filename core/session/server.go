@@ -105,6 +105,14 @@ func (s *Session) serverStart(dgram []byte) bool {
 		return false
 	}
 
+	// A half-open handshake holds its hello flight: room for all of it at
+	// once rather than an arena grown (and over-grown) message by message.
+	own, _ := s.ConnectionID()
+	room := 3*handshakeHeaderLen + maxServerHelloBody + len(own)
+	if suite.ecdhe || len(s.cfg.IdentityHint) > 0 {
+		room += 2 + len(s.cfg.IdentityHint) + 4 + maxPointLen
+	}
+	hs.reserve(room)
 	flight := append(hs.items[:0], s.addMessage(0, msgServerHello, s.appendServerHelloBody(hs.beginMessage(), ch)))
 	if suite.ecdhe {
 		key, err := curveOf(group).GenerateKey(s.cfg.Rand)
@@ -198,6 +206,13 @@ func (s *Session) serverCID(ch wire.ClientHello) bool {
 	}
 	return true
 }
+
+// maxServerHelloBody is the longest ServerHello body we send, connection
+// ID aside; maxPointLen is the longest ECDH share of our groups (P-384's).
+const (
+	maxServerHelloBody = 2 + 32 + 1 + 2 + 1 + 2 + 5 + 4 + 6 + 5
+	maxPointLen        = 97
+)
 
 // appendServerHelloBody appends the body of our ServerHello to b.
 func (s *Session) appendServerHelloBody(b []byte, ch wire.ClientHello) []byte {
