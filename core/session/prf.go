@@ -81,12 +81,14 @@ func (p *prfState) setKey(k []byte) {
 	}
 	afterKeyCopy()
 	p.istate = p.keyState(p.states[0][:0], 0x36)
-	p.ostate = p.keyState(p.states[1][:0], 0x5c)
+	// The inner pad becomes the outer one in place: one pass, and no pass
+	// to get the key back, which is wiped next.
+	p.ostate = p.keyState(p.states[1][:0], 0x36^0x5c)
 	clear(key)
 }
 
-// keyState hashes the key XORed with pad byte x, then saves the state in
-// dst. It leaves p.pad holding the key again.
+// keyState XORs p.pad (the key, or a pad of it) with x in place, hashes
+// it, then saves the state in dst.
 func (p *prfState) keyState(dst []byte, x byte) []byte {
 	h := p.h
 	key := p.pad[:h.BlockSize()]
@@ -95,9 +97,6 @@ func (p *prfState) keyState(dst []byte, x byte) []byte {
 	}
 	h.Reset()
 	h.Write(key)
-	for i := range key {
-		key[i] ^= x
-	}
 	st, err := h.AppendBinary(dst)
 	if err != nil {
 		panic("session: a suite's hash cannot save its state: " + err.Error())
