@@ -50,7 +50,9 @@ func (hs *handshake) bufs() *buffers {
 func (b *buffers) release(held []byte) {
 	b.held = held
 	for _, p := range []*[]byte{&b.arena, &b.held, &b.peerLast, &b.preMaster} {
-		clear(*p)
+		// Whole capacity: a shorter message may have replaced a longer
+		// one, and the transcript's bytes were let go of once hashed.
+		clear((*p)[:cap(*p)])
 		*p = (*p)[:0]
 		if cap(*p) > maxKeptBuffer {
 			*p = nil
