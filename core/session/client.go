@@ -5,6 +5,7 @@ package session
 import (
 	"encoding/binary"
 	"io"
+	"slices"
 
 	"github.com/dtlsgate/dtlsgate/core/psk"
 )
@@ -150,12 +151,13 @@ func (s *Session) clientServerHello(m message) bool {
 	}
 	s.suite = suite
 	copy(hs.serverRandom, random)
-	seen := map[uint16]bool{}
+	var seenTypes [8]uint16 // a map costs more than a look through the few we accept
+	seen := seenTypes[:0]
 	for e := (reader{b: exts}); len(e.b) > 0; {
 		typ := uint16(e.u16())
 		body := e.vec16()
 		switch {
-		case e.bad || seen[typ]:
+		case e.bad || slices.Contains(seen, typ):
 			s.failAlert(alertDecodeError, "Malformed ServerHello extensions")
 			return false
 		case typ == extExtendedMasterSecret && len(body) == 0:
@@ -183,7 +185,7 @@ func (s *Session) clientServerHello(m message) bool {
 			s.failAlert(alertUnsupportedExtension, "The server sent an extension we did not offer")
 			return false
 		}
-		seen[typ] = true
+		seen = append(seen, typ)
 	}
 	return true
 }

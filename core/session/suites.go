@@ -77,9 +77,9 @@ func DefaultSuites() []uint16 {
 
 // LookupSuite returns the suite with the given ID.
 func LookupSuite(id uint16) (Suite, bool) {
-	for _, s := range suites {
-		if s.ID == id {
-			return s, true
+	for i := range suites { // by index: a Suite is copied once, when found
+		if suites[i].ID == id {
+			return suites[i], true
 		}
 	}
 	return Suite{}, false
