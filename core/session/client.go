@@ -6,12 +6,14 @@ import (
 	"encoding/binary"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/psk"
 )
 
-// clientStart sends the first ClientHello.
-func (s *Session) clientStart() bool {
+// clientStart sends the first ClientHello; now is when the handshake
+// started.
+func (s *Session) clientStart(now time.Time) bool {
 	hs := s.hs
 	if _, err := io.ReadFull(s.cfg.Rand, hs.clientRandom); err != nil {
 		s.fail(0, "No randomness: "+err.Error())
@@ -28,7 +30,7 @@ func (s *Session) clientStart() bool {
 		s.cid = &connIDs{own: cid}
 	}
 	hs.clientHello = hs.hold(s.appendClientHelloBody(hs.bufs().arena))
-	s.sendClientHello(nil)
+	s.sendClientHello(nil, now)
 	return true
 }
 
@@ -73,7 +75,7 @@ func (s *Session) appendClientHelloBody(b []byte) []byte {
 
 // sendClientHello sends our ClientHello with cookie as a new flight; the
 // transcript starts again with it (RFC 6347 section 4.2.6).
-func (s *Session) sendClientHello(cookie []byte) {
+func (s *Session) sendClientHello(cookie []byte, now time.Time) {
 	hs := s.hs
 	const cookieAt = 2 + 32 + 1
 	m := append(hs.beginMessage(), hs.clientHello[:cookieAt]...)
@@ -86,7 +88,7 @@ func (s *Session) sendClientHello(cookie []byte) {
 		// 4.2.2); a verifier drops a higher message_seq.
 		hs.writeSeq = 1
 	}
-	s.sendFlight(append(hs.items[:0], s.addMessage(0, msgClientHello, m)), true)
+	s.sendFlight(append(hs.items[:0], s.addMessage(0, msgClientHello, m)), now)
 }
 
 // clientMessage handles a message from the server.
@@ -262,7 +264,7 @@ func (s *Session) clientKeyExchange() {
 	}
 	flight = append(flight, flightItem{epoch: 0}, s.addMessage(1, msgFinished, append(hs.beginMessage(), s.finishedData(true)...)))
 	hs.step = stepWaitFinished
-	s.sendFlight(flight, true)
+	s.sendFlight(flight, s.cfg.Now()) // the PSK callback ran since the datagram came
 }
 
 func containsSuite(list []uint16, id uint16) bool {

@@ -184,15 +184,18 @@ func (s *Session) addMessage(epoch uint16, typ uint8, b []byte) flightItem {
 }
 
 // sendFlight makes items the current flight, sends it and, when an answer
-// is expected, starts the retransmission timer at its initial value.
-func (s *Session) sendFlight(items []flightItem, expectAnswer bool) {
+// is expected, starts the retransmission timer at its initial value. now
+// is the time it goes out, zero when no answer is expected: a caller that
+// read the clock with nothing slow (a PSK callback) run since passes that
+// reading, and the clock is read once less.
+func (s *Session) sendFlight(items []flightItem, now time.Time) {
 	s.hs.flight = items
 	s.resentAt = time.Time{}
 	s.hs.retransmits = 0
 	s.hs.timeout = InitialTimeout
 	s.hs.retransmitAt = time.Time{}
-	if expectAnswer {
-		s.hs.retransmitAt = s.cfg.Now().Add(s.hs.timeout)
+	if !now.IsZero() {
+		s.hs.retransmitAt = now.Add(s.hs.timeout)
 	}
 	s.transmit(items)
 }
@@ -393,7 +396,7 @@ func (s *Session) helloVerifyRequest(h handshakeHeader, frag []byte, epoch uint1
 	hs.cookieAt = now
 	// The server's hello follows with message_seq 1, whatever this one had.
 	hs.reasm = reassembler{next: 1, limit: hs.reasm.limit}
-	s.sendClientHello(cookie)
+	s.sendClientHello(cookie, now)
 }
 
 // resendOnRequest sends our last flight again because the peer repeated

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/dtlsgate/dtlsgate/core/psk"
@@ -46,7 +47,7 @@ func curveOf(id uint16) ecdh.Curve {
 // serverStart begins a server handshake from the ClientHello the verifier
 // accepted. The cookie is checked again, statelessly, as Qt does: the
 // session must not start from a hello that never proved its address.
-func (s *Session) serverStart(dgram []byte) bool {
+func (s *Session) serverStart(dgram []byte, now time.Time) bool {
 	hs := s.hs
 	ch, err := wire.ParseClientHello(dgram)
 	if err != nil || !ch.Complete || s.cookies().Check(ch.Cookie, s.peer) != nil {
@@ -131,7 +132,7 @@ func (s *Session) serverStart(dgram []byte) bool {
 	}
 	flight = append(flight, s.addMessage(0, msgServerHelloDone, hs.beginMessage()))
 	hs.step = stepWaitClientKeyExchange
-	s.sendFlight(flight, true)
+	s.sendFlight(flight, now)
 	return true
 }
 
@@ -255,7 +256,7 @@ func (s *Session) serverMessage(m message) {
 			return
 		}
 		s.lastFinished = s.addMessage(1, msgFinished, append(hs.beginMessage(), s.finishedData(false)...)).msg
-		s.sendFlight(serverFinalFlight(hs.items[:0], s.lastFinished), false)
+		s.sendFlight(serverFinalFlight(hs.items[:0], s.lastFinished), time.Time{})
 		s.complete()
 	default:
 		s.failAlert(alertUnexpectedMessage, "Unexpected handshake message from the client")
