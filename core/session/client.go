@@ -5,12 +5,15 @@ package session
 import (
 	"encoding/binary"
 	"io"
+	"slices"
+	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/psk"
 )
 
-// clientStart sends the first ClientHello.
-func (s *Session) clientStart() bool {
+// clientStart sends the first ClientHello; now is when the handshake
+// started.
+func (s *Session) clientStart(now time.Time) bool {
 	hs := s.hs
 	if _, err := io.ReadFull(s.cfg.Rand, hs.clientRandom); err != nil {
 		s.fail(0, "No randomness: "+err.Error())
@@ -26,21 +29,21 @@ func (s *Session) clientStart() bool {
 	if offer {
 		s.cid = &connIDs{own: cid}
 	}
-	hs.clientHello = s.clientHelloBody()
-	s.sendClientHello(nil)
+	hs.clientHello = hs.hold(s.appendClientHelloBody(hs.bufs().arena))
+	s.sendClientHello(nil, now)
 	return true
 }
 
-// clientHelloBody is our ClientHello without the cookie: what goes before
-// it and what goes after it, which stay the same when the cookie is added.
-func (s *Session) clientHelloBody() []byte {
+// appendClientHelloBody appends our ClientHello without the cookie to b:
+// what goes before it and what goes after it, which stay the same when the
+// cookie is added.
+func (s *Session) appendClientHelloBody(b []byte) []byte {
 	hs := s.hs
 	ecdhe := false
 	for _, id := range s.cfg.Suites {
 		suite, _ := LookupSuite(id)
 		ecdhe = ecdhe || suite.ecdhe
 	}
-	b := make([]byte, 0, 2+32+1+2+2*len(s.cfg.Suites)+2+2+5+4+6+2*len(groups)+6)
 	b = binary.BigEndian.AppendUint16(b, versionDTLS12)
 	b = append(b, hs.clientRandom...)
 	b = append(b, 0) // no session id
@@ -72,13 +75,12 @@ func (s *Session) clientHelloBody() []byte {
 
 // sendClientHello sends our ClientHello with cookie as a new flight; the
 // transcript starts again with it (RFC 6347 section 4.2.6).
-func (s *Session) sendClientHello(cookie []byte) {
+func (s *Session) sendClientHello(cookie []byte, now time.Time) {
 	hs := s.hs
 	const cookieAt = 2 + 32 + 1
-	body := make([]byte, 0, len(hs.clientHello)+1+len(cookie))
-	body = append(body, hs.clientHello[:cookieAt]...)
-	body = appendVec8(body, cookie)
-	body = append(body, hs.clientHello[cookieAt:]...)
+	m := append(hs.beginMessage(), hs.clientHello[:cookieAt]...)
+	m = appendVec8(m, cookie)
+	m = append(m, hs.clientHello[cookieAt:]...)
 	hs.transcript.restart()
 	hs.step = stepWaitServerHello
 	if cookie != nil {
@@ -86,7 +88,7 @@ func (s *Session) sendClientHello(cookie []byte) {
 		// 4.2.2); a verifier drops a higher message_seq.
 		hs.writeSeq = 1
 	}
-	s.sendFlight([]flightItem{s.addMessage(0, msgClientHello, body)}, true)
+	s.sendFlight(append(hs.items[:0], s.addMessage(0, msgClientHello, m)), now)
 }
 
 // clientMessage handles a message from the server.
@@ -151,12 +153,13 @@ func (s *Session) clientServerHello(m message) bool {
 	}
 	s.suite = suite
 	copy(hs.serverRandom, random)
-	seen := map[uint16]bool{}
+	var seenTypes [8]uint16 // a map costs more than a look through the few we accept
+	seen := seenTypes[:0]
 	for e := (reader{b: exts}); len(e.b) > 0; {
 		typ := uint16(e.u16())
 		body := e.vec16()
 		switch {
-		case e.bad || seen[typ]:
+		case e.bad || slices.Contains(seen, typ):
 			s.failAlert(alertDecodeError, "Malformed ServerHello extensions")
 			return false
 		case typ == extExtendedMasterSecret && len(body) == 0:
@@ -184,7 +187,7 @@ func (s *Session) clientServerHello(m message) bool {
 			s.failAlert(alertUnsupportedExtension, "The server sent an extension we did not offer")
 			return false
 		}
-		seen[typ] = true
+		seen = append(seen, typ)
 	}
 	return true
 }
@@ -251,17 +254,17 @@ func (s *Session) clientKeyExchange() {
 	if !ok {
 		return
 	}
-	body := appendVec16(nil, identity)
+	m := appendVec16(hs.beginMessage(), identity)
 	if s.suite.ecdhe {
-		body = appendVec8(body, hs.ecdhKey.PublicKey().Bytes())
+		m = appendVec8(m, hs.ecdhKey.PublicKey().Bytes())
 	}
-	flight := []flightItem{s.addMessage(0, msgClientKeyExchange, body)}
+	flight := append(hs.items[:0], s.addMessage(0, msgClientKeyExchange, m))
 	if !s.keysReady(preMaster) {
 		return
 	}
-	flight = append(flight, flightItem{epoch: 0}, s.addMessage(1, msgFinished, s.finishedData(true)))
+	flight = append(flight, flightItem{epoch: 0}, s.addMessage(1, msgFinished, append(hs.beginMessage(), s.finishedData(true)...)))
 	hs.step = stepWaitFinished
-	s.sendFlight(flight, true)
+	s.sendFlight(flight, s.cfg.Now()) // the PSK callback ran since the datagram came
 }
 
 func containsSuite(list []uint16, id uint16) bool {

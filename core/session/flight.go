@@ -31,7 +31,9 @@ type handshake struct {
 	reasm      reassembler
 	writeSeq   uint16 // message_seq of our next handshake message
 
-	flight       []flightItem // our last flight, for retransmission
+	flight       []flightItem  // our last flight, for retransmission
+	items        [3]flightItem // room for the largest flight
+	buf          *buffers      // nil until bufs() takes them from the pool
 	timeout      time.Duration
 	retransmitAt time.Time // zero: no retransmission timer running
 	cookieAt     time.Time // client: when the last HelloVerifyRequest was answered
@@ -44,11 +46,11 @@ type handshake struct {
 	clientHello  []byte // client: the body of our ClientHello, to send again with a cookie
 	ems          bool   // extended master secret negotiated (RFC 7627)
 	secureReneg  bool   // the peer signalled renegotiation_info support
+	group        uint16 // ecdhKey's group; with the small fields, so that the state fits a smaller size class
 	hint         []byte // client: the identity hint received
 	peerPoint    []byte // the peer's ECDH share (server: while the PSK is awaited)
 
 	ecdhKey *ecdh.PrivateKey
-	group   uint16
 	// prf is keyed with the premaster secret, then with the master secret
 	// for the key block and both Finished messages. It is taken when the
 	// keys are derived (keysReady), not before: a half-open handshake
@@ -56,11 +58,10 @@ type handshake struct {
 	prf        *prfState
 	master     []byte // secrets[:48]
 	secrets    [48 + maxKeyBlock]byte
-	digest     [maxHashSize]byte // the transcript's hash at one point
-	verifyData [12]byte          // a Finished message's body, ours or the one expected
-	pendRead   protection        // epoch-1 keys for reading, installed at the peer's ChangeCipherSpec
-	peerCCS    bool              // the peer's ChangeCipherSpec arrived before its keys were ready
-	early      [][]byte          // epoch-1 records that arrived before the ChangeCipherSpec
+	verifyData [12]byte   // a Finished message's body, ours or the one expected
+	peerCCS    bool       // the peer's ChangeCipherSpec arrived before its keys were ready
+	pendRead   protection // epoch-1 keys for reading, installed at the peer's ChangeCipherSpec
+	early      [][]byte   // epoch-1 records that arrived before the ChangeCipherSpec
 	// unauthenticated counts epoch-1 records that failed authentication:
 	// during a handshake, most likely a Finished under another key.
 	unauthenticated int
@@ -80,12 +81,13 @@ func newHandshake() *handshake {
 	hs.timeout = InitialTimeout
 	hs.clientRandom, hs.serverRandom = hs.randoms[:32:32], hs.randoms[32:]
 	hs.master = hs.secrets[:48:48]
+	hs.bufs()
 	return hs
 }
 
 // useSuite starts the hashes of the suite the handshake has settled on.
 func (hs *handshake) useSuite(suite Suite) {
-	hs.transcript.start(suite.prf)
+	hs.transcript.start(hs.transcriptHash(suite.hash))
 }
 
 // sparePRFs holds wiped PRF states for the handshakes deriving keys.
@@ -96,6 +98,9 @@ var sparePRFs = sync.Pool{New: func() any { return new(prfState) }}
 // is then running.
 func (hs *handshake) release() {
 	hs.wipe()
+	if hs.buf != nil {
+		hs.buf.release(hs.transcript.buf)
+	}
 	*hs = handshake{}
 	spareHandshakes.Put(hs)
 }
@@ -117,10 +122,16 @@ func (hs *handshake) wipe() {
 // messages are kept as they are.
 type transcript struct {
 	h   hash.Hash
-	buf []byte
+	buf []byte // kept across handshakes (buffers.held)
+	// summed says that sum holds the hash of the messages so far: the
+	// extended master secret and the Finished message computed next hash
+	// the same messages.
+	summed bool
+	sum    [maxHashSize]byte
 }
 
 func (t *transcript) add(m []byte) {
+	t.summed = false
 	if t.h != nil {
 		t.h.Write(m)
 		return
@@ -128,21 +139,28 @@ func (t *transcript) add(m []byte) {
 	t.buf = append(t.buf, m...)
 }
 
-// start hashes with h from now on, beginning with the kept messages.
-func (t *transcript) start(h func() hash.Hash) {
-	t.h = h()
+// start hashes with h, reset, from now on, beginning with the kept
+// messages.
+func (t *transcript) start(h hash.Hash) {
+	t.h, t.summed = h, false
 	t.h.Write(t.buf)
-	t.buf = nil
+	t.buf = t.buf[:0]
 }
 
 // restart forgets every message; a client does so when it sends a new
 // hello with a cookie, before any suite is chosen.
 func (t *transcript) restart() {
-	t.h, t.buf = nil, t.buf[:0]
+	t.h, t.buf, t.summed = nil, t.buf[:0], false
 }
 
-// sum appends the hash of the messages so far to dst; more can be added.
-func (t *transcript) sum(dst []byte) []byte { return t.h.Sum(dst) }
+// hash returns the hash of the messages so far; more can be added.
+func (t *transcript) hash() []byte {
+	if !t.summed {
+		t.h.Sum(t.sum[:0])
+		t.summed = true
+	}
+	return t.sum[:t.h.Size()]
+}
 
 // flightItem is one message of a flight: a handshake message or a
 // ChangeCipherSpec (msg nil), and the epoch it is sent in.
@@ -151,26 +169,33 @@ type flightItem struct {
 	msg   message
 }
 
-// addMessage builds our next handshake message, records it in the
-// transcript and returns it as a flight item.
-func (s *Session) addMessage(epoch uint16, typ uint8, body []byte) flightItem {
+// addMessage ends our next handshake message: b is what beginMessage
+// returned with the body appended. It writes the header, records the
+// message in the transcript and returns it as a flight item; the message
+// lives in the handshake's arena.
+func (s *Session) addMessage(epoch uint16, typ uint8, b []byte) flightItem {
 	hs := s.hs
-	m := newMessage(typ, hs.writeSeq, body)
+	m := message(hs.hold(b))
+	n := len(m) - handshakeHeaderLen
+	appendHandshakeHeader(m[:0], typ, n, hs.writeSeq, 0, n)
 	hs.writeSeq++
 	hs.transcript.add(m)
 	return flightItem{epoch: epoch, msg: m}
 }
 
 // sendFlight makes items the current flight, sends it and, when an answer
-// is expected, starts the retransmission timer at its initial value.
-func (s *Session) sendFlight(items []flightItem, expectAnswer bool) {
+// is expected, starts the retransmission timer at its initial value. now
+// is the time it goes out, zero when no answer is expected: a caller that
+// read the clock with nothing slow (a PSK callback) run since passes that
+// reading, and the clock is read once less.
+func (s *Session) sendFlight(items []flightItem, now time.Time) {
 	s.hs.flight = items
 	s.resentAt = time.Time{}
 	s.hs.retransmits = 0
 	s.hs.timeout = InitialTimeout
 	s.hs.retransmitAt = time.Time{}
-	if expectAnswer {
-		s.hs.retransmitAt = s.cfg.Now().Add(s.hs.timeout)
+	if !now.IsZero() {
+		s.hs.retransmitAt = now.Add(s.hs.timeout)
 	}
 	s.transmit(items)
 }
@@ -317,9 +342,18 @@ func (s *Session) deliver(m message, epoch uint16) {
 	// copy of any other asks for nothing.
 	s.peerLast, s.peerLastEpoch = nil, 0
 	if t := m.typ(); t == msgServerHelloDone || t == msgFinished {
-		s.peerLast, s.peerLastEpoch = message(bytes.Clone(m)), epoch
+		s.setPeerLast(m, epoch)
 	}
 	s.handleMessage(m, epoch)
+}
+
+// setPeerLast copies m, the last message of a flight of the peer's, to
+// s.peerLast. The copy lives in the handshake's buffers, which complete
+// moves it out of.
+func (s *Session) setPeerLast(m message, epoch uint16) {
+	b := s.hs.bufs()
+	b.peerLast = append(b.peerLast[:0], m...)
+	s.peerLast, s.peerLastEpoch = message(b.peerLast), epoch
 }
 
 // repeatsPeerLast reports whether a fragment is a true copy of part of the
@@ -362,7 +396,7 @@ func (s *Session) helloVerifyRequest(h handshakeHeader, frag []byte, epoch uint1
 	hs.cookieAt = now
 	// The server's hello follows with message_seq 1, whatever this one had.
 	hs.reasm = reassembler{next: 1, limit: hs.reasm.limit}
-	s.sendClientHello(cookie)
+	s.sendClientHello(cookie, now)
 }
 
 // resendOnRequest sends our last flight again because the peer repeated
@@ -375,7 +409,8 @@ func (s *Session) resendOnRequest() {
 	case s.hs != nil:
 		flight, period = s.hs.flight, s.hs.timeout
 	case s.lastFinished != nil:
-		flight = serverFinalFlight(s.lastFinished)
+		var items [2]flightItem
+		flight = serverFinalFlight(items[:0], s.lastFinished)
 	}
 	now := s.cfg.Now()
 	if flight == nil || !s.resentAt.IsZero() && now.Before(s.resentAt.Add(period)) {
@@ -447,12 +482,12 @@ func (s *Session) keysReady(preMaster []byte) bool {
 	hs := s.hs
 	if hs.prf == nil {
 		hs.prf = sparePRFs.Get().(*prfState)
-		hs.prf.init(s.suite.prf)
 	}
+	hs.prf.init(s.suite.hash)
 	hs.prf.setKey(preMaster)
 	clear(preMaster)
 	if hs.ems {
-		hs.prf.derive(hs.master, labelExtended, hs.transcript.sum(hs.digest[:0]), nil)
+		hs.prf.derive(hs.master, labelExtended, hs.transcript.hash(), nil)
 	} else {
 		hs.prf.derive(hs.master, labelMaster, hs.clientRandom, hs.serverRandom)
 	}
@@ -493,7 +528,7 @@ func (s *Session) finishedData(fromClient bool) []byte {
 		label = labelClientFinished
 	}
 	hs := s.hs
-	hs.prf.derive(hs.verifyData[:], label, hs.transcript.sum(hs.digest[:0]), nil)
+	hs.prf.derive(hs.verifyData[:], label, hs.transcript.hash(), nil)
 	return hs.verifyData[:]
 }
 
@@ -514,6 +549,16 @@ func (s *Session) complete() {
 	s.peerSeq = s.hs.reasm.next
 	if s.lastFinished == nil {
 		s.peerLast = nil // nothing to send again, so no repeat to watch for
+	} else {
+		// Both live in the handshake's buffers, which go back to the
+		// pool: one allocation keeps the two.
+		keep := make([]byte, 0, len(s.lastFinished)+len(s.peerLast))
+		n := len(s.lastFinished)
+		keep = append(append(keep, s.lastFinished...), s.peerLast...)
+		s.lastFinished = message(keep[:n:n])
+		if s.peerLast != nil {
+			s.peerLast = message(keep[n:])
+		}
 	}
 	s.hs.wipe()
 	s.hs = nil

@@ -43,15 +43,19 @@ type hashState interface {
 // saved state.
 type prfState struct {
 	h              hashState
+	kind           hashKind
 	istate, ostate []byte // the marshaled states after the key pads; secret
 	states         [2][maxState]byte
 	a, block, sum  [maxHashSize]byte // A(i), an output block, an inner digest
 	pad            [maxBlock]byte
 }
 
-// init makes p a PRF over h, not yet keyed.
-func (p *prfState) init(h func() hash.Hash) {
-	p.h = h().(hashState)
+// init makes p a PRF over a hash of the given kind, not yet keyed. A state
+// from the pool keeps its hash when it is of that kind.
+func (p *prfState) init(kind hashKind) {
+	if p.h == nil || p.kind != kind {
+		p.h, p.kind = kind.new().(hashState), kind
+	}
 }
 
 // setKey keys the HMAC with k, a secret.
@@ -77,12 +81,14 @@ func (p *prfState) setKey(k []byte) {
 	}
 	afterKeyCopy()
 	p.istate = p.keyState(p.states[0][:0], 0x36)
-	p.ostate = p.keyState(p.states[1][:0], 0x5c)
+	// The inner pad becomes the outer one in place: one pass, and no pass
+	// to get the key back, which is wiped next.
+	p.ostate = p.keyState(p.states[1][:0], 0x36^0x5c)
 	clear(key)
 }
 
-// keyState hashes the key XORed with pad byte x, then saves the state in
-// dst. It leaves p.pad holding the key again.
+// keyState XORs p.pad (the key, or a pad of it) with x in place, hashes
+// it, then saves the state in dst.
 func (p *prfState) keyState(dst []byte, x byte) []byte {
 	h := p.h
 	key := p.pad[:h.BlockSize()]
@@ -91,9 +97,6 @@ func (p *prfState) keyState(dst []byte, x byte) []byte {
 	}
 	h.Reset()
 	h.Write(key)
-	for i := range key {
-		key[i] ^= x
-	}
 	st, err := h.AppendBinary(dst)
 	if err != nil {
 		panic("session: a suite's hash cannot save its state: " + err.Error())

@@ -20,10 +20,11 @@ import (
 func TestPRF(t *testing.T) {
 	for _, h := range []struct {
 		name string
+		kind hashKind
 		new  func() hash.Hash
-	}{{"SHA-256", sha256.New}, {"SHA-384", sha512.New384}} {
+	}{{"SHA-256", sha256Kind, sha256.New}, {"SHA-384", sha384Kind, sha512.New384}} {
 		var p prfState
-		p.init(h.new)
+		p.init(h.kind)
 		for _, keyLen := range []int{0, 1, 20, 48, 64, 65, 128, 129, 1028} {
 			secret := bytes.Repeat([]byte{byte(keyLen)}, keyLen)
 			seed1 := bytes.Repeat([]byte{1}, keyLen%40)

@@ -7,6 +7,8 @@ import (
 	"crypto/ecdh"
 	"encoding/binary"
 	"io"
+	"slices"
+	"time"
 
 	"github.com/dtlsgate/dtlsgate/core/dtlserror"
 	"github.com/dtlsgate/dtlsgate/core/psk"
@@ -45,7 +47,7 @@ func curveOf(id uint16) ecdh.Curve {
 // serverStart begins a server handshake from the ClientHello the verifier
 // accepted. The cookie is checked again, statelessly, as Qt does: the
 // session must not start from a hello that never proved its address.
-func (s *Session) serverStart(dgram []byte) bool {
+func (s *Session) serverStart(dgram []byte, now time.Time) bool {
 	hs := s.hs
 	ch, err := wire.ParseClientHello(dgram)
 	if err != nil || !ch.Complete || s.cookies().Check(ch.Cookie, s.peer) != nil {
@@ -61,7 +63,7 @@ func (s *Session) serverStart(dgram []byte) bool {
 	msgLen := handshakeHeaderLen + int(ch.Handshake.Length)
 	hello := dgram[recordHeaderLen : recordHeaderLen+msgLen]
 	// A true copy of this hello means our hello flight was lost.
-	s.peerLast = message(bytes.Clone(hello))
+	s.setPeerLast(hello, 0)
 	copy(hs.clientRandom, ch.Random)
 
 	// A lower DTLS version has a higher number: 0xFEFF is DTLS 1.0. A
@@ -104,7 +106,15 @@ func (s *Session) serverStart(dgram []byte) bool {
 		return false
 	}
 
-	flight := []flightItem{s.addMessage(0, msgServerHello, s.serverHelloBody(ch))}
+	// A half-open handshake holds its hello flight: room for all of it at
+	// once rather than an arena grown (and over-grown) message by message.
+	own, _ := s.ConnectionID()
+	room := 3*handshakeHeaderLen + maxServerHelloBody + len(own)
+	if suite.ecdhe || len(s.cfg.IdentityHint) > 0 {
+		room += 2 + len(s.cfg.IdentityHint) + 4 + maxPointLen
+	}
+	hs.reserve(room)
+	flight := append(hs.items[:0], s.addMessage(0, msgServerHello, s.appendServerHelloBody(hs.beginMessage(), ch)))
 	if suite.ecdhe {
 		key, err := curveOf(group).GenerateKey(s.cfg.Rand)
 		if err != nil {
@@ -112,17 +122,17 @@ func (s *Session) serverStart(dgram []byte) bool {
 			return false
 		}
 		hs.ecdhKey, hs.group = key, group
-		body := appendVec16(nil, s.cfg.IdentityHint)
-		body = append(body, 3) // named_curve
-		body = binary.BigEndian.AppendUint16(body, group)
-		body = appendVec8(body, key.PublicKey().Bytes())
-		flight = append(flight, s.addMessage(0, msgServerKeyExchange, body))
+		m := appendVec16(hs.beginMessage(), s.cfg.IdentityHint)
+		m = append(m, 3) // named_curve
+		m = binary.BigEndian.AppendUint16(m, group)
+		m = appendVec8(m, key.PublicKey().Bytes())
+		flight = append(flight, s.addMessage(0, msgServerKeyExchange, m))
 	} else if len(s.cfg.IdentityHint) > 0 {
-		flight = append(flight, s.addMessage(0, msgServerKeyExchange, appendVec16(nil, s.cfg.IdentityHint)))
+		flight = append(flight, s.addMessage(0, msgServerKeyExchange, appendVec16(hs.beginMessage(), s.cfg.IdentityHint)))
 	}
-	flight = append(flight, s.addMessage(0, msgServerHelloDone, nil))
+	flight = append(flight, s.addMessage(0, msgServerHelloDone, hs.beginMessage()))
 	hs.step = stepWaitClientKeyExchange
-	s.sendFlight(flight, true)
+	s.sendFlight(flight, now)
 	return true
 }
 
@@ -198,10 +208,17 @@ func (s *Session) serverCID(ch wire.ClientHello) bool {
 	return true
 }
 
-func (s *Session) serverHelloBody(ch wire.ClientHello) []byte {
+// maxServerHelloBody is the longest ServerHello body we send, connection
+// ID aside; maxPointLen is the longest ECDH share of our groups (P-384's).
+const (
+	maxServerHelloBody = 2 + 32 + 1 + 2 + 1 + 2 + 5 + 4 + 6 + 5
+	maxPointLen        = 97
+)
+
+// appendServerHelloBody appends the body of our ServerHello to b.
+func (s *Session) appendServerHelloBody(b []byte, ch wire.ClientHello) []byte {
 	hs := s.hs
 	own, _ := s.ConnectionID()
-	b := make([]byte, 0, 2+32+1+2+1+2+5+4+6+5+len(own))
 	b = binary.BigEndian.AppendUint16(b, versionDTLS12)
 	b = append(b, hs.serverRandom...)
 	b = append(b, 0) // no session id: sessions are not resumed
@@ -238,18 +255,18 @@ func (s *Session) serverMessage(m message) {
 		if !s.checkPeerFinished(m) {
 			return
 		}
-		s.lastFinished = s.addMessage(1, msgFinished, s.finishedData(false)).msg
-		s.sendFlight(serverFinalFlight(s.lastFinished), false)
+		s.lastFinished = s.addMessage(1, msgFinished, append(hs.beginMessage(), s.finishedData(false)...)).msg
+		s.sendFlight(serverFinalFlight(hs.items[:0], s.lastFinished), time.Time{})
 		s.complete()
 	default:
 		s.failAlert(alertUnexpectedMessage, "Unexpected handshake message from the client")
 	}
 }
 
-// serverFinalFlight is the server's last flight: ChangeCipherSpec, then
-// its Finished.
-func serverFinalFlight(finished message) []flightItem {
-	return []flightItem{{epoch: 0}, {epoch: 1, msg: finished}}
+// serverFinalFlight appends the server's last flight to dst:
+// ChangeCipherSpec, then its Finished.
+func serverFinalFlight(dst []flightItem, finished message) []flightItem {
+	return append(dst, flightItem{epoch: 0}, flightItem{epoch: 1, msg: finished})
 }
 
 // serverKeyExchange takes the client's identity (and ECDH share), asks the
@@ -348,7 +365,11 @@ func (s *Session) preMaster(key, peerPoint []byte) ([]byte, bool) {
 		}
 		otherLen = len(shared)
 	}
-	out := make([]byte, 2+otherLen+2+len(key))
+	// The handshake's buffer: keysReady clears it once the keys are derived.
+	b := s.hs.bufs()
+	b.preMaster = slices.Grow(b.preMaster[:0], 4+otherLen+len(key))[:4+otherLen+len(key)]
+	out := b.preMaster
+	clear(out) // the zeros standing for the other secret of plain PSK
 	binary.BigEndian.PutUint16(out, uint16(otherLen))
 	secret.Copy(out[2:], shared)
 	binary.BigEndian.PutUint16(out[2+otherLen:], uint16(len(key)))

@@ -634,13 +634,14 @@ func (s *Session) startHandshake(dgram []byte) bool {
 	}
 	s.resetConnection()
 	s.hs = newHandshake()
-	s.hs.giveUpAt = s.cfg.Now().Add(s.cfg.HandshakeDeadline)
+	now := s.cfg.Now()
+	s.hs.giveUpAt = now.Add(s.cfg.HandshakeDeadline)
 	s.hs.reasm.limit = s.cfg.MaxHandshakeBuffer
 	s.state = HandshakeInProgress
 	if s.mode == Client {
-		return s.clientStart()
+		return s.clientStart(now)
 	}
-	return s.serverStart(dgram)
+	return s.serverStart(dgram, now)
 }
 
 // resetConnection forgets every record and handshake state, wiping the

@@ -31,7 +31,8 @@ type Suite struct {
 	IANA string // the registry name
 
 	ecdhe  bool             // key exchange is ECDHE_PSK rather than plain PSK
-	prf    func() hash.Hash // PRF and Finished hash
+	hash   hashKind         // PRF and Finished hash
+	prf    func() hash.Hash // hash.new
 	keyLen int
 	ivLen  int // implicit IV bytes taken from the key block
 	macLen int // 0 for AEAD suites
@@ -40,19 +41,25 @@ type Suite struct {
 
 var suites = []Suite{
 	{ID: TLS_PSK_WITH_AES_128_GCM_SHA256, Name: "PSK-AES128-GCM-SHA256", IANA: "TLS_PSK_WITH_AES_128_GCM_SHA256",
-		prf: sha256.New, keyLen: 16, ivLen: 4, seal: newGCM},
+		hash: sha256Kind, keyLen: 16, ivLen: 4, seal: newGCM},
 	{ID: TLS_PSK_WITH_AES_256_GCM_SHA384, Name: "PSK-AES256-GCM-SHA384", IANA: "TLS_PSK_WITH_AES_256_GCM_SHA384",
-		prf: sha512.New384, keyLen: 32, ivLen: 4, seal: newGCM},
+		hash: sha384Kind, keyLen: 32, ivLen: 4, seal: newGCM},
 	{ID: TLS_PSK_WITH_CHACHA20_POLY1305_SHA256, Name: "PSK-CHACHA20-POLY1305", IANA: "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256",
-		prf: sha256.New, keyLen: 32, ivLen: 12, seal: chacha20poly1305.New},
+		hash: sha256Kind, keyLen: 32, ivLen: 12, seal: chacha20poly1305.New},
 	{ID: TLS_PSK_WITH_AES_128_CCM, Name: "PSK-AES128-CCM", IANA: "TLS_PSK_WITH_AES_128_CCM",
-		prf: sha256.New, keyLen: 16, ivLen: 4, seal: newCCM(16)},
+		hash: sha256Kind, keyLen: 16, ivLen: 4, seal: newCCM(16)},
 	{ID: TLS_PSK_WITH_AES_128_CCM_8, Name: "PSK-AES128-CCM8", IANA: "TLS_PSK_WITH_AES_128_CCM_8",
-		prf: sha256.New, keyLen: 16, ivLen: 4, seal: newCCM(8)},
+		hash: sha256Kind, keyLen: 16, ivLen: 4, seal: newCCM(8)},
 	{ID: TLS_PSK_WITH_AES_128_CBC_SHA256, Name: "PSK-AES128-CBC-SHA256", IANA: "TLS_PSK_WITH_AES_128_CBC_SHA256",
-		prf: sha256.New, keyLen: 16, ivLen: 16, macLen: 32},
+		hash: sha256Kind, keyLen: 16, ivLen: 16, macLen: 32},
 	{ID: TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256, Name: "ECDHE-PSK-AES128-CBC-SHA256", IANA: "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256",
-		ecdhe: true, prf: sha256.New, keyLen: 16, ivLen: 16, macLen: 32},
+		ecdhe: true, hash: sha256Kind, keyLen: 16, ivLen: 16, macLen: 32},
+}
+
+func init() {
+	for i := range suites {
+		suites[i].prf = suites[i].hash.new
+	}
 }
 
 // Suites returns every suite the engine implements, in the default order of
@@ -70,9 +77,9 @@ func DefaultSuites() []uint16 {
 
 // LookupSuite returns the suite with the given ID.
 func LookupSuite(id uint16) (Suite, bool) {
-	for _, s := range suites {
-		if s.ID == id {
-			return s, true
+	for i := range suites { // by index: a Suite is copied once, when found
+		if suites[i].ID == id {
+			return suites[i], true
 		}
 	}
 	return Suite{}, false
@@ -86,6 +93,24 @@ func SuiteByName(name string) (Suite, bool) {
 		}
 	}
 	return Suite{}, false
+}
+
+// hashKind names the hash of a suite's PRF and Finished messages. A name
+// rather than the constructor lets a handshake tell whether a hash it kept
+// from an earlier one is of the kind it needs.
+type hashKind uint8
+
+const (
+	sha256Kind hashKind = iota
+	sha384Kind
+	hashKinds
+)
+
+func (k hashKind) new() hash.Hash {
+	if k == sha384Kind {
+		return sha512.New384()
+	}
+	return sha256.New()
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {
