@@ -62,7 +62,7 @@
 //
 // Measured by TestMemoryPerSessionAlloc (Go 1.26, amd64), everything the server
 // holds included: about 2.4 KB per half-open handshake with a PSK suite
-// (2.7 KB with ECDHE_PSK) and 2.7 KB per established session (4.4 KB with
+// (2.8 KB with ECDHE_PSK) and 2.7 KB per established session (4.4 KB with
 // ECDHE_PSK); a client with a connection ID adds about 0.2 KB to either. A peer past the cookie exchange can make its half-open
 // handshake hold more: its ClientHello, twice (at most MaxHello, 2 KB;
 // longer ones are dropped); MaxBufferedBytes of handshake messages, being
