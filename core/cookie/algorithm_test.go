@@ -279,3 +279,21 @@ func TestPlainStateSeesPointers(t *testing.T) {
 		t.Error("SHA-256's state did not pass for plain bytes")
 	}
 }
+
+// A secret longer than a block is hashed first; the key-pad states saved
+// for it must not carry any of the secret (review 11: the hash that had
+// hashed it kept its last partial block in its buffer, and the states are
+// that hash's raw bytes).
+func TestLongSecretLeavesNoTailInPadStates(t *testing.T) {
+	for _, a := range supported() {
+		block := algorithms[a].new().BlockSize()
+		tail := []byte("tail-of-the-secret")
+		secret := append(bytes.Repeat([]byte{0x5a}, 2*block), tail...)
+		k := localKey(a, secret)
+		for _, st := range [][]byte{k.inner, k.outer} {
+			if bytes.Contains(st, tail) {
+				t.Errorf("%v: a saved pad state holds the secret's last bytes", a)
+			}
+		}
+	}
+}

@@ -121,11 +121,15 @@ func newKey(id byte, a Algorithm, secret []byte) *key {
 		tagLen: min(a.Size(), maxTagLen),
 	}
 	// RFC 2104: the key is padded to a block, after hashing it if longer.
+	// That hashing has a hash of its own: one that had hashed the secret
+	// could keep some of it in its buffer, and padState saves all of h's
+	// state.
 	h := algorithms[a].new()
 	pad := make([]byte, h.BlockSize())
 	if len(secret) > len(pad) {
-		h.Write(secret)
-		h.Sum(pad[:0])
+		long := algorithms[a].new()
+		long.Write(secret)
+		long.Sum(pad[:0])
 	} else {
 		copy(pad, secret)
 	}
