@@ -374,7 +374,8 @@ func (g *Generator) SetRotationInterval(d time.Duration) error {
 }
 
 // SetClock makes the generator read the time from now; nil restores the
-// system clock. It is meant for tests. The rotation timer restarts from the
+// default clock, the system's wall time as one goroutine keeps it (at most
+// about 100 ms old). It is meant for tests. The rotation timer restarts from the
 // new clock's time.
 func (g *Generator) SetClock(now func() time.Time) {
 	if now == nil {
