@@ -40,6 +40,29 @@ func backendPair(t *testing.T) (*flow, *net.UDPConn) {
 	return f, svc
 }
 
+// testPoller returns a poller whose epoll set is closed when the test ends.
+func testPoller(t *testing.T) *poller {
+	t.Helper()
+	pl, err := newPoller(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pl.epfd.Close() })
+	return pl
+}
+
+// watchedPair is backendPair with the flow's socket added to pl, and the
+// address the service reaches that socket at. Closing the socket is left
+// to the caller: a test may close it through the poller.
+func watchedPair(t *testing.T, pl *poller) (*flow, *net.UDPConn, netip.AddrPort) {
+	t.Helper()
+	f, svc := backendPair(t)
+	if err := pl.add(f); err != nil {
+		t.Fatal(err)
+	}
+	return f, svc, netip.MustParseAddrPort(localAddr(f.fd))
+}
+
 // readyFlows waits until n of pl's sockets are readable and returns their
 // events, as a pass of run would get them.
 func readyFlows(t *testing.T, pl *poller, n int) []unix.EpollEvent {
@@ -58,20 +81,13 @@ func readyFlows(t *testing.T, pl *poller, n int) []unix.EpollEvent {
 // A read takes one datagram from each ready socket while the arena holds
 // the largest; the rest wait, intact, for the next read.
 func TestPollerPassFillsArena(t *testing.T) {
-	pl, err := newPoller(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pl.epfd.Close()
+	pl := testPoller(t)
 	const devices = arenaSize/maxRecordPlaintext + 4
 	for i := range devices {
-		f, svc := backendPair(t)
+		f, svc, to := watchedPair(t, pl)
 		defer unix.Close(f.fd)
-		if err := pl.add(f); err != nil {
-			t.Fatal(err)
-		}
 		full := bytes.Repeat([]byte{byte(i)}, maxRecordPlaintext)
-		if _, err := svc.WriteToUDPAddrPort(full, netip.MustParseAddrPort(localAddr(f.fd))); err != nil {
+		if _, err := svc.WriteToUDPAddrPort(full, to); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -110,16 +126,9 @@ func TestPollerPassFillsArena(t *testing.T) {
 // A socket closed after epoll_wait reported it is not read: its number
 // may already be another socket's.
 func TestPollerSkipsClosedFlow(t *testing.T) {
-	pl, err := newPoller(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pl.epfd.Close()
-	f, svc := backendPair(t)
-	if err := pl.add(f); err != nil {
-		t.Fatal(err)
-	}
-	svc.WriteToUDPAddrPort([]byte("late"), netip.MustParseAddrPort(localAddr(f.fd)))
+	pl := testPoller(t)
+	f, svc, to := watchedPair(t, pl)
+	svc.WriteToUDPAddrPort([]byte("late"), to)
 	ready := readyFlows(t, pl, 1)
 	pl.close(f)
 	if got, _ := pl.read(ready, make([]byte, arenaSize), nil); len(got) != 0 {

@@ -24,20 +24,13 @@ import (
 // sockets back in the same order pass after pass, so a pass that stopped
 // at the arena's room would read the same busy ones every time.
 func TestReview8FindingBusyBackendsStarvePoller(t *testing.T) {
-	pl, err := newPoller(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pl.epfd.Close()
+	pl := testPoller(t)
 	const busy = arenaSize / maxRecordPlaintext
 	const queued = 4 // datagrams each busy socket holds
 	open := func() (*flow, *net.UDPConn, netip.AddrPort) {
-		f, svc := backendPair(t)
+		f, svc, to := watchedPair(t, pl)
 		t.Cleanup(func() { unix.Close(f.fd) })
-		if err := pl.add(f); err != nil {
-			t.Fatal(err)
-		}
-		return f, svc, netip.MustParseAddrPort(localAddr(f.fd))
+		return f, svc, to
 	}
 	for range busy {
 		_, svc, to := open()
@@ -244,16 +237,9 @@ func TestReview8FindingPollersEatDescriptorReserve(t *testing.T) {
 // session's socket took before the read, is read as the new session's:
 // the old session's device never gets the new one's replies.
 func TestReview8HoldsReusedDescriptorIsTheNewFlows(t *testing.T) {
-	pl, err := newPoller(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pl.epfd.Close()
-	old, svc := backendPair(t)
-	if err := pl.add(old); err != nil {
-		t.Fatal(err)
-	}
-	svc.WriteToUDPAddrPort([]byte("old"), netip.MustParseAddrPort(localAddr(old.fd)))
+	pl := testPoller(t)
+	old, svc, to := watchedPair(t, pl)
+	svc.WriteToUDPAddrPort([]byte("old"), to)
 	ready := readyFlows(t, pl, 1)
 	svc2, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
