@@ -199,7 +199,7 @@ func (k keyBlock) wipe() {
 }
 
 func deriveKeys(s Suite, master, clientRandom, serverRandom []byte) (keyBlock, error) {
-	k, err := prf.GenerateEncryptionKeys(master, clientRandom, serverRandom, s.macLen, s.keyLen, s.ivLen, s.prf)
+	k, err := prf.GenerateEncryptionKeys(master, clientRandom, serverRandom, s.macLen, s.keyLen, s.ivLen, s.hash.new)
 	if err != nil {
 		return keyBlock{}, err
 	}
@@ -409,7 +409,7 @@ func newCBCProtection(s Suite, wKey, wMAC, rKey, rMAC []byte) (*cbcProtection, e
 	}
 	var zero [aes.BlockSize]byte
 	return &cbcProtection{write: w, read: r, enc: cipher.NewCBCEncrypter(w, zero[:]), dec: cipher.NewCBCDecrypter(r, zero[:]),
-		writeMAC: newKeyedHash(s.prf, wMAC), readMAC: newKeyedHash(s.prf, rMAC)}, nil
+		writeMAC: newKeyedHash(s.hash.new, wMAC), readMAC: newKeyedHash(s.hash.new, rMAC)}, nil
 }
 
 // keyedHash is HMAC (RFC 2104) holding its key pads itself, unlike the

@@ -30,9 +30,8 @@ type Suite struct {
 	Name string // OpenSSL's name, which is what Qt's QSslCipher::name() reports
 	IANA string // the registry name
 
-	ecdhe  bool             // key exchange is ECDHE_PSK rather than plain PSK
-	hash   hashKind         // PRF and Finished hash
-	prf    func() hash.Hash // hash.new
+	ecdhe  bool     // key exchange is ECDHE_PSK rather than plain PSK
+	hash   hashKind // PRF and Finished hash (and the CBC suites' MAC)
 	keyLen int
 	ivLen  int // implicit IV bytes taken from the key block
 	macLen int // 0 for AEAD suites
@@ -54,12 +53,6 @@ var suites = []Suite{
 		hash: sha256Kind, keyLen: 16, ivLen: 16, macLen: 32},
 	{ID: TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256, Name: "ECDHE-PSK-AES128-CBC-SHA256", IANA: "TLS_ECDHE_PSK_WITH_AES_128_CBC_SHA256",
 		ecdhe: true, hash: sha256Kind, keyLen: 16, ivLen: 16, macLen: 32},
-}
-
-func init() {
-	for i := range suites {
-		suites[i].prf = suites[i].hash.new
-	}
 }
 
 // Suites returns every suite the engine implements, in the default order of
