@@ -262,7 +262,7 @@ func (s *Session) clientKeyExchange() {
 	if !s.keysReady(preMaster) {
 		return
 	}
-	flight = append(flight, flightItem{epoch: 0}, s.addMessage(1, msgFinished, append(hs.beginMessage(), s.finishedData(true)...)))
+	flight = append(flight, flightItem{epoch: 0}, s.addFinished())
 	hs.step = stepWaitFinished
 	s.sendFlight(flight, s.cfg.Now()) // the PSK callback ran since the datagram came
 }

@@ -532,6 +532,11 @@ func (s *Session) finishedData(fromClient bool) []byte {
 	return hs.verifyData[:]
 }
 
+// addFinished builds our Finished message, in epoch 1, as addMessage does.
+func (s *Session) addFinished() flightItem {
+	return s.addMessage(1, msgFinished, append(s.hs.beginMessage(), s.finishedData(s.mode == Client)...))
+}
+
 // checkPeerFinished verifies the peer's Finished against our transcript
 // and adds it to the transcript.
 func (s *Session) checkPeerFinished(m message) bool {

@@ -255,7 +255,7 @@ func (s *Session) serverMessage(m message) {
 		if !s.checkPeerFinished(m) {
 			return
 		}
-		s.lastFinished = s.addMessage(1, msgFinished, append(hs.beginMessage(), s.finishedData(false)...)).msg
+		s.lastFinished = s.addFinished().msg
 		s.sendFlight(serverFinalFlight(hs.items[:0], s.lastFinished), time.Time{})
 		s.complete()
 	default:
